@@ -252,7 +252,10 @@ mod tests {
             let objective = |x: &[f32]| -> f64 {
                 let mut y = x.to_vec();
                 act.forward(&mut y, width);
-                y.iter().zip(&dy).map(|(a, b)| f64::from(*a) * f64::from(*b)).sum()
+                y.iter()
+                    .zip(&dy)
+                    .map(|(a, b)| f64::from(*a) * f64::from(*b))
+                    .sum()
             };
             let mut y = x.to_vec();
             act.forward(&mut y, width);
@@ -265,7 +268,11 @@ mod tests {
                 xm[i] -= h;
                 let numeric = (objective(&xp) - objective(&xm)) / (2.0 * f64::from(h));
                 let err = (f64::from(grad[i]) - numeric).abs();
-                assert!(err <= 2e-3 + 2e-3 * numeric.abs(), "{act:?} index {i}: analytic {} numeric {numeric}", grad[i]);
+                assert!(
+                    err <= 2e-3 + 2e-3 * numeric.abs(),
+                    "{act:?} index {i}: analytic {} numeric {numeric}",
+                    grad[i]
+                );
             }
         }
     }

@@ -149,8 +149,12 @@ pub fn rows(what: &'static str, values: &[f32], width: usize) -> Result<usize> {
     if values.is_empty() {
         return Err(Error::EmptyData { what });
     }
-    if width == 0 || values.len() % width != 0 {
-        return Err(Error::FeatureCount { what, expected: width, len: values.len() });
+    if width == 0 || !values.len().is_multiple_of(width) {
+        return Err(Error::FeatureCount {
+            what,
+            expected: width,
+            len: values.len(),
+        });
     }
     Ok(values.len() / width)
 }

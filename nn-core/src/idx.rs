@@ -1,1 +1,525 @@
-//! (in progress)
+//! Reader of the IDX file format of MNIST (and of data sets shipped in its format, such as
+//! Fashion-MNIST, EMNIST or KMNIST).
+//!
+//! An IDX file is a big-endian header followed by the array's elements, row-major:
+//!
+//! | bytes | content |
+//! | --- | --- |
+//! | 0, 1 | zero |
+//! | 2 | element type (`0x08`: unsigned byte, the only one supported here) |
+//! | 3 | number of dimensions `d` |
+//! | 4 .. 4 + 4d | each dimension's size, a big-endian `u32` |
+//! | then | the elements: exactly the product of the dimensions, one byte each |
+//!
+//! Files may be gzip-compressed (as MNIST is distributed); that is detected from the gzip
+//! magic bytes `1f 8b`, not from the file name.
+//!
+//! ```no_run
+//! use nn_core::idx::Mnist;
+//! let mnist = Mnist::load("data/mnist")?;
+//! assert_eq!((mnist.train_len(), mnist.test_len()), (60_000, 10_000));
+//! let (x, y) = (mnist.train_x(), mnist.train_y()); // 784 values in [0, 1] per image; labels
+//! # Ok::<(), nn_core::Error>(())
+//! ```
+
+use std::format;
+use std::fs;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::string::{String, ToString};
+use std::vec::Vec;
+
+use flate2::read::MultiGzDecoder;
+
+use crate::error::{Error, Result};
+
+/// An array of bytes read from an IDX file: its dimensions and its elements, row-major.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdxArray {
+    /// Size of each dimension, outermost first (for MNIST images: count, rows, columns).
+    pub dims: Vec<usize>,
+    /// The elements, row-major; `data.len()` is the product of `dims`.
+    pub data: Vec<u8>,
+}
+
+/// Reads an IDX file of unsigned bytes, plain or gzip-compressed.
+///
+/// # Errors
+/// [`Error::Io`] with `path` when the file cannot be read; [`Error::Format`], with the path
+/// as its source name, for everything [`parse_idx`] rejects.
+pub fn read_idx(path: impl AsRef<Path>) -> Result<IdxArray> {
+    let path = path.as_ref();
+    let bytes = fs::read(path).map_err(|error| Error::Io {
+        path: path.to_path_buf(),
+        error,
+    })?;
+    parse_idx(&bytes, &path.display().to_string())
+}
+
+/// Parses the bytes of an IDX file of unsigned bytes, plain or gzip-compressed;
+/// `source_name` names them in errors.
+///
+/// ```
+/// use nn_core::idx::parse_idx;
+/// // A 2x3 array of bytes.
+/// let bytes = [0, 0, 0x08, 2, 0, 0, 0, 2, 0, 0, 0, 3, 1, 2, 3, 4, 5, 6];
+/// let a = parse_idx(&bytes, "example")?;
+/// assert_eq!(a.dims, [2, 3]);
+/// assert_eq!(a.data, [1, 2, 3, 4, 5, 6]);
+///
+/// let err = parse_idx(&bytes[..17], "example").unwrap_err();
+/// assert!(err.to_string().starts_with("example: truncated"));
+/// # Ok::<(), nn_core::Error>(())
+/// ```
+///
+/// # Errors
+/// [`Error::Format`] naming `source_name` for: a corrupt gzip stream, a header cut short,
+/// a magic number whose first two bytes are not zero, an element type other than unsigned
+/// byte, zero dimensions or a dimension of size zero, dimensions whose product overflows,
+/// and a body shorter (truncated) or longer (trailing garbage) than the dimensions say.
+pub fn parse_idx(bytes: &[u8], source_name: &str) -> Result<IdxArray> {
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        // Deflate expands at most about 1032:1, which bounds a sound preallocation.
+        let limit = bytes.len().saturating_mul(1032);
+        let mut reader = Reader {
+            inner: MultiGzDecoder::new(bytes),
+            gzip: true,
+        };
+        parse_reader(&mut reader, source_name, limit)
+    } else {
+        let mut reader = Reader {
+            inner: bytes,
+            gzip: false,
+        };
+        parse_reader(&mut reader, source_name, bytes.len())
+    }
+}
+
+/// A byte source whose read errors can only come from gzip decompression.
+struct Reader<R> {
+    inner: R,
+    gzip: bool,
+}
+
+impl<R: Read> Reader<R> {
+    /// Reads until `buf` is full or the input ends; returns the number of bytes read.
+    fn fill(&mut self, buf: &mut [u8], source_name: &str) -> Result<usize> {
+        let mut got = 0;
+        while got < buf.len() {
+            match self.inner.read(&mut buf[got..]) {
+                Ok(0) => break,
+                Ok(k) => got += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(self.error(source_name, &e)),
+            }
+        }
+        Ok(got)
+    }
+
+    fn error(&self, source_name: &str, e: &io::Error) -> Error {
+        let reason = if self.gzip {
+            format!("corrupt gzip stream: {e}")
+        } else {
+            format!("read error: {e}")
+        };
+        format_error(source_name, reason)
+    }
+}
+
+fn format_error(source_name: &str, reason: String) -> Error {
+    Error::Format {
+        source_name: source_name.to_string(),
+        reason,
+    }
+}
+
+fn dims_text(dims: &[usize]) -> String {
+    let parts: Vec<String> = dims.iter().map(ToString::to_string).collect();
+    parts.join("x")
+}
+
+fn type_name(code: u8) -> &'static str {
+    match code {
+        0x08 => "unsigned byte",
+        0x09 => "signed byte",
+        0x0B => "i16",
+        0x0C => "i32",
+        0x0D => "f32",
+        0x0E => "f64",
+        _ => "unknown",
+    }
+}
+
+/// Parses an IDX stream; `size_hint` caps the body's preallocation.
+fn parse_reader<R: Read>(
+    reader: &mut Reader<R>,
+    source_name: &str,
+    size_hint: usize,
+) -> Result<IdxArray> {
+    let err = |reason: String| Err(format_error(source_name, reason));
+
+    let mut magic = [0u8; 4];
+    let got = reader.fill(&mut magic, source_name)?;
+    if got < 4 {
+        return err(format!(
+            "truncated IDX header: the data ends after {got} bytes, before the end of the 4-byte magic number"
+        ));
+    }
+    if magic[0] != 0 || magic[1] != 0 {
+        return err(format!(
+            "not an IDX file: wrong magic number 0x{:08x} (its first two bytes must be zero)",
+            u32::from_be_bytes(magic)
+        ));
+    }
+    if magic[2] != 0x08 {
+        return err(format!(
+            "unsupported IDX element type 0x{:02x} ({}) in magic number 0x{:08x}; only 0x08 (unsigned byte) is supported",
+            magic[2],
+            type_name(magic[2]),
+            u32::from_be_bytes(magic)
+        ));
+    }
+    let ndims = usize::from(magic[3]);
+    if ndims == 0 {
+        return err("wrong IDX dimensions: the header declares 0 dimensions".to_string());
+    }
+
+    let mut raw = [0u8; 4 * 255];
+    let raw = &mut raw[..4 * ndims];
+    let got = reader.fill(raw, source_name)?;
+    if got < raw.len() {
+        return err(format!(
+            "truncated IDX header: {ndims} dimension sizes need {} bytes after the magic number, but only {got} follow",
+            raw.len()
+        ));
+    }
+    let mut dims = Vec::with_capacity(ndims);
+    for chunk in raw.chunks_exact(4) {
+        let d = u32::from_be_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+        let Ok(d) = usize::try_from(d) else {
+            return err(format!(
+                "IDX dimension {d} does not fit this platform's address space"
+            ));
+        };
+        dims.push(d);
+    }
+    if let Some(i) = dims.iter().position(|&d| d == 0) {
+        return err(format!(
+            "wrong IDX dimensions {}: dimension {} of {ndims} is zero",
+            dims_text(&dims),
+            i + 1
+        ));
+    }
+    let Some(expected) = dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)) else {
+        return err(format!(
+            "wrong IDX dimensions {}: their product overflows this platform's address space",
+            dims_text(&dims)
+        ));
+    };
+
+    // Read at most one byte more than the dimensions say, to detect trailing data without
+    // trusting the dimensions for the allocation.
+    let mut data = Vec::with_capacity(expected.min(size_hint));
+    let limit = u64::try_from(expected)
+        .unwrap_or(u64::MAX)
+        .saturating_add(1);
+    if let Err(e) = (&mut reader.inner).take(limit).read_to_end(&mut data) {
+        return Err(reader.error(source_name, &e));
+    }
+    if data.len() < expected {
+        return err(format!(
+            "truncated IDX data: dimensions {} need {expected} bytes after the header, but only {} follow",
+            dims_text(&dims),
+            data.len()
+        ));
+    }
+    if data.len() > expected {
+        let extra = match io::copy(&mut reader.inner, &mut io::sink()) {
+            Ok(more) => format!("{}", more.saturating_add(1)),
+            Err(e) => return Err(reader.error(source_name, &e)),
+        };
+        return err(format!(
+            "trailing garbage: {extra} bytes after the {expected} bytes of data that dimensions {} declare",
+            dims_text(&dims)
+        ));
+    }
+    Ok(IdxArray { dims, data })
+}
+
+/// The MNIST database (or a data set in its format): images and labels of the training and
+/// test sets, as read from the IDX files.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mnist {
+    /// Training images, `rows * cols` bytes each, one after the other (pixel values 0..=255).
+    pub train_images: Vec<u8>,
+    /// Training labels, one per image.
+    pub train_labels: Vec<u8>,
+    /// Test images, `rows * cols` bytes each.
+    pub test_images: Vec<u8>,
+    /// Test labels, one per image.
+    pub test_labels: Vec<u8>,
+    /// Image height in pixels.
+    pub rows: usize,
+    /// Image width in pixels.
+    pub cols: usize,
+}
+
+/// MNIST's four file names, in the order train images, train labels, test images, test
+/// labels.
+const NAMES: [&str; 4] = [
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+];
+
+/// The first existing file among `name`, `name.gz` and their dotted variants
+/// (`train-images.idx3-ubyte`) in `dir`.
+fn find(dir: &Path, name: &str) -> Result<PathBuf> {
+    let dotted = name.replacen("-idx", ".idx", 1);
+    let candidates = [
+        name.to_string(),
+        format!("{name}.gz"),
+        dotted.clone(),
+        format!("{dotted}.gz"),
+    ];
+    for c in &candidates {
+        let path = dir.join(c);
+        if path.is_file() {
+            return Ok(path);
+        }
+    }
+    let error = io::Error::new(
+        io::ErrorKind::NotFound,
+        format!(
+            "MNIST file not found: tried {} in {}",
+            candidates.join(", "),
+            dir.display()
+        ),
+    );
+    Err(Error::Io {
+        path: dir.join(name),
+        error,
+    })
+}
+
+/// Reads an image file (3-D) and its label file (1-D) and checks they agree. Returns
+/// images, labels, rows and columns.
+fn load_pair(images: &Path, labels: &Path) -> Result<(Vec<u8>, Vec<u8>, usize, usize)> {
+    let name = |p: &Path| p.display().to_string();
+    let img = read_idx(images)?;
+    let [count, rows, cols] = img.dims[..] else {
+        return Err(format_error(
+            &name(images),
+            format!(
+                "wrong dimensions for an image file: expected 3 (count x rows x cols), found {} ({})",
+                img.dims.len(),
+                dims_text(&img.dims)
+            ),
+        ));
+    };
+    let lab = read_idx(labels)?;
+    let [n] = lab.dims[..] else {
+        return Err(format_error(
+            &name(labels),
+            format!(
+                "wrong dimensions for a label file: expected 1 (count), found {} ({})",
+                lab.dims.len(),
+                dims_text(&lab.dims)
+            ),
+        ));
+    };
+    if n != count {
+        return Err(format_error(
+            &name(labels),
+            format!(
+                "holds {n} labels, but {} holds {count} images",
+                name(images)
+            ),
+        ));
+    }
+    Ok((img.data, lab.data, rows, cols))
+}
+
+impl Mnist {
+    /// Loads the four files of MNIST's naming from `dir`: `train-images-idx3-ubyte`,
+    /// `train-labels-idx1-ubyte`, `t10k-images-idx3-ubyte` and `t10k-labels-idx1-ubyte`.
+    ///
+    /// Each may be plain or gzip-compressed with a `.gz` suffix, and may use the dotted
+    /// spelling (`train-images.idx3-ubyte`); the first of `name`, `name.gz`, dotted,
+    /// dotted `.gz` that exists is read. Labels may be any byte value, so other data sets in
+    /// MNIST's format (Fashion-MNIST, KMNIST, ...) load too.
+    ///
+    /// ```no_run
+    /// use nn_core::idx::Mnist;
+    /// let m = Mnist::load("data/mnist")?;
+    /// assert_eq!((m.rows, m.cols), (28, 28));
+    /// # Ok::<(), nn_core::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Io`] when a file is missing (naming the names tried) or unreadable;
+    /// [`Error::Format`] naming the file for anything [`parse_idx`] rejects, image files that
+    /// are not 3-D or label files that are not 1-D, images and labels of different counts,
+    /// and training and test images of different sizes.
+    pub fn load(dir: impl AsRef<Path>) -> Result<Self> {
+        let dir = dir.as_ref();
+        let mut paths = Vec::with_capacity(4);
+        for name in NAMES {
+            paths.push(find(dir, name)?);
+        }
+        let (train_images, train_labels, rows, cols) = load_pair(&paths[0], &paths[1])?;
+        let (test_images, test_labels, test_rows, test_cols) = load_pair(&paths[2], &paths[3])?;
+        if (test_rows, test_cols) != (rows, cols) {
+            return Err(format_error(
+                &paths[2].display().to_string(),
+                format!(
+                    "test images are {test_rows}x{test_cols}, but the training images ({}) are {rows}x{cols}",
+                    paths[0].display()
+                ),
+            ));
+        }
+        Ok(Self {
+            train_images,
+            train_labels,
+            test_images,
+            test_labels,
+            rows,
+            cols,
+        })
+    }
+
+    /// Number of training samples.
+    #[must_use]
+    pub fn train_len(&self) -> usize {
+        self.train_labels.len()
+    }
+
+    /// Number of test samples.
+    #[must_use]
+    pub fn test_len(&self) -> usize {
+        self.test_labels.len()
+    }
+
+    /// Pixels per image: `rows * cols`.
+    #[must_use]
+    pub fn pixels(&self) -> usize {
+        self.rows * self.cols
+    }
+
+    /// Training images as `f32` in `[0, 1]` (pixel / 255), flat row-major, `pixels()`
+    /// values per image.
+    #[must_use]
+    pub fn train_x(&self) -> Vec<f32> {
+        scale_pixels(&self.train_images)
+    }
+
+    /// Test images as `f32` in `[0, 1]` (pixel / 255), flat row-major.
+    #[must_use]
+    pub fn test_x(&self) -> Vec<f32> {
+        scale_pixels(&self.test_images)
+    }
+
+    /// Training labels as `f32` class indices.
+    #[must_use]
+    pub fn train_y(&self) -> Vec<f32> {
+        self.train_labels.iter().map(|&l| f32::from(l)).collect()
+    }
+
+    /// Test labels as `f32` class indices.
+    #[must_use]
+    pub fn test_y(&self) -> Vec<f32> {
+        self.test_labels.iter().map(|&l| f32::from(l)).collect()
+    }
+}
+
+fn scale_pixels(pixels: &[u8]) -> Vec<f32> {
+    pixels.iter().map(|&p| f32::from(p) / 255.0).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flate2::{write::GzEncoder, Compression};
+    use std::io::Write;
+    use std::vec;
+
+    fn idx(dims: &[u32], data: &[u8]) -> Vec<u8> {
+        let mut b = vec![0, 0, 0x08, u8::try_from(dims.len()).unwrap()];
+        for d in dims {
+            b.extend_from_slice(&d.to_be_bytes());
+        }
+        b.extend_from_slice(data);
+        b
+    }
+
+    fn gz(bytes: &[u8]) -> Vec<u8> {
+        let mut e = GzEncoder::new(Vec::new(), Compression::default());
+        e.write_all(bytes).unwrap();
+        e.finish().unwrap()
+    }
+
+    fn reason(bytes: &[u8]) -> String {
+        parse_idx(bytes, "src").unwrap_err().to_string()
+    }
+
+    #[test]
+    fn plain_and_gzip_parse_the_same() {
+        let plain = idx(&[2, 2, 3], &[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+        let a = parse_idx(&plain, "p").unwrap();
+        assert_eq!(a.dims, [2, 2, 3]);
+        assert_eq!(a.data, (1..=12).collect::<Vec<u8>>());
+        assert_eq!(parse_idx(&gz(&plain), "g").unwrap(), a);
+        // Concatenated gzip members are one stream.
+        let mut two = gz(&plain[..7]);
+        two.extend(gz(&plain[7..]));
+        assert_eq!(parse_idx(&two, "g2").unwrap(), a);
+    }
+
+    #[test]
+    fn header_errors() {
+        assert!(reason(&[]).contains("truncated IDX header"));
+        assert!(reason(&[0, 0, 8]).contains("truncated IDX header"));
+        assert!(reason(&[0, 0, 8, 2, 0, 0, 0, 1, 0, 0]).contains("truncated IDX header"));
+        assert!(reason(&[0, 1, 8, 1, 0, 0, 0, 1, 0]).contains("wrong magic number 0x00010801"));
+        assert!(
+            reason(&[0, 0, 0x0D, 1, 0, 0, 0, 1, 0, 0, 0, 0]).contains("element type 0x0d (f32)")
+        );
+        assert!(reason(&[0, 0, 8, 0]).contains("0 dimensions"));
+        assert!(reason(&idx(&[3, 0], &[])).contains("dimension 2 of 2 is zero"));
+        assert!(reason(&idx(&[u32::MAX; 4], &[])).contains("overflows"));
+    }
+
+    #[test]
+    fn body_errors() {
+        let e = reason(&idx(&[2, 3], &[1, 2, 3, 4, 5]));
+        assert!(
+            e.contains("truncated IDX data") && e.contains("need 6 bytes") && e.contains("only 5"),
+            "{e}"
+        );
+        let e = reason(&idx(&[2, 3], &[0; 9]));
+        assert!(e.contains("trailing garbage: 3 bytes"), "{e}");
+        let e = reason(&gz(&idx(&[2, 3], &[0; 9])));
+        assert!(e.contains("trailing garbage: 3 bytes"), "{e}");
+        // Huge declared dimensions with a tiny body: an error, not a huge allocation.
+        let e = reason(&idx(&[u32::MAX, u32::MAX], &[1, 2, 3]));
+        assert!(e.contains("truncated IDX data"), "{e}");
+    }
+
+    #[test]
+    fn gzip_errors() {
+        let good = gz(&idx(&[4], &[1, 2, 3, 4]));
+        let e = reason(&good[..good.len() - 6]);
+        assert!(e.starts_with("src: corrupt gzip stream"), "{e}");
+        let mut bad = good.clone();
+        let mid = bad.len() / 2;
+        for b in &mut bad[10..mid + 2] {
+            *b ^= 0x5a;
+        }
+        assert!(reason(&bad).contains("corrupt gzip stream"));
+        let mut garbage = good;
+        garbage.extend_from_slice(b"garbage!");
+        assert!(reason(&garbage).contains("corrupt gzip stream"));
+        assert!(reason(&[0x1f, 0x8b]).contains("corrupt gzip stream"));
+    }
+}

@@ -1,1 +1,415 @@
-//! (in progress)
+//! Hot loops: matrix products on flat row-major slices.
+//!
+//! Three products cover every dense layer, forward and backward:
+//!
+//! | function | computes | used for |
+//! |---|---|---|
+//! | [`gemm_nn`] | `C = A B` | forward `Y = X W` |
+//! | [`gemm_nt`] | `C = A Bᵀ` | input gradient `dX = dY Wᵀ` |
+//! | [`gemm_tn`] | `C = Aᵀ B` | weight gradient `dW = Xᵀ dY` |
+//!
+//! Each writes `C` (or adds to it with `accumulate`). Small products run our own loops, which
+//! the compiler vectorises; with `std` on x86-64 those loops are compiled twice and the
+//! AVX2+FMA copy is chosen at run time, so a default `cargo build --release` still uses fused
+//! multiply-adds on CPUs that have them. Large products (with `std`) go to the
+//! `matrixmultiply` crate, whose packed kernels win once the operands leave the L1 cache.
+//!
+//! ```
+//! use nn_core::kernels::gemm_nn;
+//! // [1 2] [5 6]   [19 22]
+//! // [3 4] [7 8] = [43 50]
+//! let mut c = [0.0; 4];
+//! gemm_nn(2, 2, 2, &[1.0, 2.0, 3.0, 4.0], &[5.0, 6.0, 7.0, 8.0], &mut c, false);
+//! assert_eq!(c, [19.0, 22.0, 43.0, 50.0]);
+//! ```
+// Unsafe is confined to this module: calling `#[target_feature]` functions after checking the
+// CPU supports them, and handing checked slices to matrixmultiply's pointer-based API.
+#![allow(unsafe_code)]
+
+/// Products with at least this many multiply-adds go to `matrixmultiply` (measured on the
+/// development machine: below it our loops win because they skip packing).
+pub const LARGE_PRODUCT: usize = 48 * 48 * 48;
+
+/// How a multiply-add is compiled: separately (portable) or fused (FMA instruction).
+trait MulAdd {
+    fn mul_add(a: f32, b: f32, c: f32) -> f32;
+}
+
+struct Separate;
+impl MulAdd for Separate {
+    #[inline(always)]
+    fn mul_add(a: f32, b: f32, c: f32) -> f32 {
+        a * b + c
+    }
+}
+
+#[cfg(feature = "std")]
+struct Fused;
+#[cfg(feature = "std")]
+impl MulAdd for Fused {
+    #[inline(always)]
+    fn mul_add(a: f32, b: f32, c: f32) -> f32 {
+        // Lowered to one FMA instruction inside `#[target_feature(enable = "fma")]` callers.
+        a.mul_add(b, c)
+    }
+}
+
+/// `acc[i] += s * row[i]`, the inner step of every small product.
+#[inline(always)]
+fn axpy<F: MulAdd>(s: f32, row: &[f32], acc: &mut [f32]) {
+    for (a, &r) in acc.iter_mut().zip(row) {
+        *a = F::mul_add(s, r, *a);
+    }
+}
+
+/// Dot product with eight independent partial sums (hides the add latency).
+#[inline(always)]
+fn dot<F: MulAdd>(a: &[f32], b: &[f32]) -> f32 {
+    let mut part = [0.0f32; 8];
+    let (a8, a_rest) = a.split_at(a.len() - a.len() % 8);
+    let (b8, b_rest) = b.split_at(a8.len());
+    for (ca, cb) in a8.chunks_exact(8).zip(b8.chunks_exact(8)) {
+        for i in 0..8 {
+            part[i] = F::mul_add(ca[i], cb[i], part[i]);
+        }
+    }
+    let mut s =
+        ((part[0] + part[4]) + (part[1] + part[5])) + ((part[2] + part[6]) + (part[3] + part[7]));
+    for (&x, &y) in a_rest.iter().zip(b_rest) {
+        s = F::mul_add(x, y, s);
+    }
+    s
+}
+
+#[inline(always)]
+fn nn_small<F: MulAdd>(k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32], accumulate: bool) {
+    for (a_row, c_row) in a.chunks_exact(k).zip(c.chunks_exact_mut(n)) {
+        if !accumulate {
+            c_row.fill(0.0);
+        }
+        for (&s, b_row) in a_row.iter().zip(b.chunks_exact(n)) {
+            axpy::<F>(s, b_row, c_row);
+        }
+    }
+}
+
+#[inline(always)]
+fn nt_small<F: MulAdd>(k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32], accumulate: bool) {
+    for (a_row, c_row) in a.chunks_exact(k).zip(c.chunks_exact_mut(n)) {
+        for (c_ij, b_row) in c_row.iter_mut().zip(b.chunks_exact(k)) {
+            let d = dot::<F>(a_row, b_row);
+            *c_ij = if accumulate { *c_ij + d } else { d };
+        }
+    }
+}
+
+#[inline(always)]
+fn tn_small<F: MulAdd>(m: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32], accumulate: bool) {
+    if !accumulate {
+        c.fill(0.0);
+    }
+    for (a_row, b_row) in a.chunks_exact(m).zip(b.chunks_exact(n)) {
+        for (&s, c_row) in a_row.iter().zip(c.chunks_exact_mut(n)) {
+            axpy::<F>(s, b_row, c_row);
+        }
+    }
+}
+
+/// `y = W x + b` for one sample, `W` stored as `IN` rows of `OUT` (see [`crate::layers::Dense`]).
+#[inline(always)]
+fn dense_one<F: MulAdd, const IN: usize, const OUT: usize>(
+    w: &[f32],
+    b: &[f32],
+    x: &[f32],
+    y: &mut [f32; OUT],
+) {
+    let (w, b, x) = (&w[..IN * OUT], &b[..OUT], &x[..IN]);
+    if OUT >= 8 {
+        // Column form: the accumulator row stays in registers, weights stream through.
+        y.copy_from_slice(b);
+        for (&s, w_row) in x.iter().zip(w.chunks_exact(OUT)) {
+            axpy::<F>(s, w_row, y);
+        }
+    } else {
+        // Few outputs: one dot product each, vectorised along the inputs.
+        for (o, y_o) in y.iter_mut().enumerate() {
+            let mut part = [0.0f32; 8];
+            for (j, &xj) in x.iter().enumerate() {
+                part[j % 8] = F::mul_add(xj, w[j * OUT + o], part[j % 8]);
+            }
+            *y_o = b[o] + part.iter().sum::<f32>();
+        }
+    }
+}
+
+/// Defines a public kernel that runs the `Separate` body, or the `Fused` one compiled for
+/// AVX2+FMA when the CPU has them (checked once, cached).
+macro_rules! dispatch {
+    ($(#[$doc:meta])* $vis:vis fn $name:ident $(<$(const $cg:ident: usize),*>)? ($($arg:ident: $ty:ty),*) => $body:ident;) => {
+        $(#[$doc])*
+        #[inline]
+        $vis fn $name $(<$(const $cg: usize),*>)? ($($arg: $ty),*) {
+            #[cfg(all(feature = "std", target_arch = "x86_64", not(target_feature = "fma")))]
+            {
+                #[target_feature(enable = "avx2,fma")]
+                fn fused $(<$(const $cg: usize),*>)? ($($arg: $ty),*) {
+                    $body::<Fused $($(, $cg)*)?>($($arg),*)
+                }
+                if cpu::has_avx2_fma() {
+                    // SAFETY: the CPU supports AVX2 and FMA (checked just above).
+                    return unsafe { fused $(::<$($cg),*>)? ($($arg),*) };
+                }
+            }
+            #[cfg(all(feature = "std", target_feature = "fma"))]
+            return $body::<Fused $($(, $cg)*)?>($($arg),*);
+            #[allow(unreachable_code)]
+            $body::<Separate $($(, $cg)*)?>($($arg),*)
+        }
+    };
+}
+
+dispatch! {
+    /// `y = W x + b` for one sample of a dense layer: `w` holds `IN` rows of `OUT` weights,
+    /// `b` the `OUT` biases. Allocation-free.
+    pub fn dense_forward_one<const IN: usize, const OUT: usize>(w: &[f32], b: &[f32], x: &[f32], y: &mut [f32; OUT]) => dense_one;
+}
+
+dispatch! {
+    fn nn_small_dispatch(k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32], accumulate: bool) => nn_small;
+}
+dispatch! {
+    fn nt_small_dispatch(k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32], accumulate: bool) => nt_small;
+}
+dispatch! {
+    fn tn_small_dispatch(m: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32], accumulate: bool) => tn_small;
+}
+
+/// Runtime CPU-feature detection, cached.
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+mod cpu {
+    use core::sync::atomic::{AtomicU8, Ordering};
+
+    static STATE: AtomicU8 = AtomicU8::new(0); // 0 unknown, 1 no, 2 yes
+
+    /// Whether this CPU has AVX2 and FMA.
+    #[inline]
+    pub fn has_avx2_fma() -> bool {
+        match STATE.load(Ordering::Relaxed) {
+            0 => {
+                let yes =
+                    std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma");
+                STATE.store(if yes { 2 } else { 1 }, Ordering::Relaxed);
+                yes
+            }
+            s => s == 2,
+        }
+    }
+}
+
+/// Calls `matrixmultiply::sgemm` on row-major operands given by (row stride, column stride).
+#[allow(clippy::too_many_arguments)]
+fn sgemm_strided(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    (rsa, csa): (usize, usize),
+    b: &[f32],
+    (rsb, csb): (usize, usize),
+    c: &mut [f32],
+    accumulate: bool,
+) {
+    // Bounds: the largest index each operand is read at must be inside its slice.
+    assert!(m > 0 && k > 0 && n > 0);
+    assert!((m - 1) * rsa + (k - 1) * csa < a.len(), "gemm: A too short");
+    assert!((k - 1) * rsb + (n - 1) * csb < b.len(), "gemm: B too short");
+    assert!(m * n <= c.len(), "gemm: C too short");
+    let beta = if accumulate { 1.0 } else { 0.0 };
+    #[allow(clippy::cast_possible_wrap)]
+    // SAFETY: every element read or written is in bounds (asserted above); C does not alias
+    // A or B (it is a distinct `&mut`).
+    unsafe {
+        matrixmultiply::sgemm(
+            m,
+            k,
+            n,
+            1.0,
+            a.as_ptr(),
+            rsa as isize,
+            csa as isize,
+            b.as_ptr(),
+            rsb as isize,
+            csb as isize,
+            beta,
+            c.as_mut_ptr(),
+            n as isize,
+            1,
+        );
+    }
+}
+
+fn check(what: &str, len: usize, need: usize) {
+    assert!(
+        len >= need,
+        "{what}: slice of {len} values, product needs {need}"
+    );
+}
+
+/// `C[m×n] = A[m×k] · B[k×n]` (or `+=` with `accumulate`), all row-major.
+///
+/// # Panics
+/// If a slice is shorter than its shape.
+pub fn gemm_nn(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    b: &[f32],
+    c: &mut [f32],
+    accumulate: bool,
+) {
+    check("gemm_nn A", a.len(), m * k);
+    check("gemm_nn B", b.len(), k * n);
+    check("gemm_nn C", c.len(), m * n);
+    if m * k * n >= LARGE_PRODUCT {
+        sgemm_strided(m, k, n, a, (k, 1), b, (n, 1), c, accumulate);
+    } else {
+        nn_small_dispatch(k, n, &a[..m * k], &b[..k * n], &mut c[..m * n], accumulate);
+    }
+}
+
+/// `C[m×n] = A[m×k] · B[n×k]ᵀ` (or `+=` with `accumulate`), all row-major.
+///
+/// # Panics
+/// If a slice is shorter than its shape.
+pub fn gemm_nt(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    b: &[f32],
+    c: &mut [f32],
+    accumulate: bool,
+) {
+    check("gemm_nt A", a.len(), m * k);
+    check("gemm_nt B", b.len(), n * k);
+    check("gemm_nt C", c.len(), m * n);
+    if m * k * n >= LARGE_PRODUCT {
+        sgemm_strided(m, k, n, a, (k, 1), b, (1, k), c, accumulate);
+    } else {
+        nt_small_dispatch(k, n, &a[..m * k], &b[..n * k], &mut c[..m * n], accumulate);
+    }
+}
+
+/// `C[m×n] = A[k×m]ᵀ · B[k×n]` (or `+=` with `accumulate`), all row-major.
+///
+/// # Panics
+/// If a slice is shorter than its shape.
+pub fn gemm_tn(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    b: &[f32],
+    c: &mut [f32],
+    accumulate: bool,
+) {
+    check("gemm_tn A", a.len(), k * m);
+    check("gemm_tn B", b.len(), k * n);
+    check("gemm_tn C", c.len(), m * n);
+    if m * k * n >= LARGE_PRODUCT {
+        sgemm_strided(m, k, n, a, (1, m), b, (n, 1), c, accumulate);
+    } else {
+        tn_small_dispatch(m, n, &a[..k * m], &b[..k * n], &mut c[..m * n], accumulate);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{gemm_nn, gemm_nt, gemm_tn, LARGE_PRODUCT};
+    use crate::rng::Rng;
+    use std::vec::Vec;
+
+    fn random(n: usize, rng: &mut Rng) -> Vec<f32> {
+        (0..n).map(|_| rng.uniform(-1.0, 1.0)).collect()
+    }
+
+    /// Plain triple loop in f64 over explicit index functions: the reference.
+    fn reference(
+        m: usize,
+        k: usize,
+        n: usize,
+        a: impl Fn(usize, usize) -> f32,
+        b: impl Fn(usize, usize) -> f32,
+    ) -> Vec<f32> {
+        let mut c = std::vec![0.0; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                c[i * n + j] = (0..k)
+                    .map(|p| f64::from(a(i, p)) * f64::from(b(p, j)))
+                    .sum::<f64>() as f32;
+            }
+        }
+        c
+    }
+
+    fn assert_close(got: &[f32], want: &[f32]) {
+        for (i, (g, w)) in got.iter().zip(want).enumerate() {
+            assert!(
+                (g - w).abs() <= 1e-4 * (1.0 + w.abs()),
+                "index {i}: {g} vs {w}"
+            );
+        }
+    }
+
+    #[test]
+    fn all_three_products_match_the_reference_small_and_large() {
+        let mut rng = Rng::new(9);
+        // Odd sizes exercise remainders; the last shape crosses LARGE_PRODUCT.
+        for &(m, k, n) in &[(1, 1, 1), (3, 5, 7), (4, 20, 64), (33, 17, 9), (64, 70, 50)] {
+            let a = random(m * k, &mut rng);
+            let b = random(k * n, &mut rng);
+            let mut c = random(m * n, &mut rng);
+            gemm_nn(m, k, n, &a, &b, &mut c, false);
+            assert_close(
+                &c,
+                &reference(m, k, n, |i, p| a[i * k + p], |p, j| b[p * n + j]),
+            );
+
+            let bt = random(n * k, &mut rng);
+            gemm_nt(m, k, n, &a, &bt, &mut c, false);
+            assert_close(
+                &c,
+                &reference(m, k, n, |i, p| a[i * k + p], |p, j| bt[j * k + p]),
+            );
+
+            let at = random(k * m, &mut rng);
+            let before = c.clone();
+            gemm_tn(m, k, n, &at, &b, &mut c, true);
+            let prod = reference(m, k, n, |i, p| at[p * m + i], |p, j| b[p * n + j]);
+            let want: Vec<f32> = prod.iter().zip(&before).map(|(p, c)| p + c).collect();
+            assert_close(&c, &want);
+        }
+        // The last shape must take the matrixmultiply path.
+        const { assert!(64 * 70 * 50 >= LARGE_PRODUCT) };
+    }
+
+    #[test]
+    fn dense_forward_one_matches_gemm() {
+        let mut rng = Rng::new(2);
+        fn run<const IN: usize, const OUT: usize>(rng: &mut Rng) {
+            let w = random(IN * OUT, rng);
+            let b = random(OUT, rng);
+            let x = random(IN, rng);
+            let mut y = [0.0; OUT];
+            super::dense_forward_one::<IN, OUT>(&w, &b, &x, &mut y);
+            let mut want = b.clone();
+            gemm_nn(1, IN, OUT, &x, &w, &mut want, true);
+            assert_close(&y, &want);
+        }
+        run::<20, 64>(&mut rng);
+        run::<64, 1>(&mut rng);
+        run::<13, 3>(&mut rng);
+        run::<7, 9>(&mut rng);
+    }
+}

@@ -70,3 +70,10 @@ macro_rules! __with_alloc {
 macro_rules! __with_alloc {
     ($($item:item)*) => {};
 }
+
+/// Items the generated code needs; not part of the public API.
+#[doc(hidden)]
+pub mod __private {
+    #[cfg(feature = "alloc")]
+    pub use alloc::vec::Vec;
+}

@@ -1,1 +1,743 @@
-//! (in progress)
+//! Loss functions: Keras-compatible values, PyTorch-compatible gradients.
+//!
+//! Layout: predictions and targets are flat row-major batches (see the crate docs). Every
+//! loss is a **mean** over the batch, and every gradient is of that mean, so it is already
+//! divided by the batch size.
+//!
+//! | [`Loss`] | per sample | gradient |
+//! |---|---|---|
+//! | [`MeanSquaredError`](Loss::MeanSquaredError) | `mean_i (p_i - t_i)^2` | `2 (p - t) / elements` |
+//! | [`BinaryCrossentropy`](Loss::BinaryCrossentropy) | `mean_i -(t ln p + (1-t) ln(1-p))` | fused with sigmoid: `(sigmoid(z) - t) / elements` |
+//! | [`CategoricalCrossentropy`](Loss::CategoricalCrossentropy) | `-sum_i t_i ln p_i` | fused with softmax: `(softmax(z) sum(t) - t) / batch` |
+//! | [`SparseCategoricalCrossentropy`](Loss::SparseCategoricalCrossentropy) | `-ln p_label` | fused with softmax: `(softmax(z) - onehot) / batch` |
+//!
+//! When the output activation is the loss' natural partner (sigmoid for binary
+//! cross-entropy, softmax for the categorical ones) the loss is computed from the logits
+//! (`z`), which is exact and stable for any finite logit (Keras does the same when it sees
+//! the activation's logits). Otherwise probabilities are clipped to
+//! `[EPSILON, 1 - EPSILON]` as Keras does; the gradient is zero where a value was clipped,
+//! as with TensorFlow's `clip_by_value`, and is then carried through the activation's
+//! `backward`.
+//!
+//! The plain helpers ([`mse`], [`binary_crossentropy_from_logits`],
+//! [`binary_crossentropy`], [`categorical_crossentropy`],
+//! [`sparse_categorical_crossentropy`], [`softmax_cross_entropy`],
+//! [`sparse_softmax_cross_entropy`]) return the mean loss and write its gradient.
+//!
+//! ```
+//! use nn_core::activations::ActivationKind;
+//! use nn_core::loss::Loss;
+//! let logits = [2.0, -1.0, 0.5];
+//! let mut outputs = logits;
+//! nn_core::activations::Activation::forward(&ActivationKind::Softmax, &mut outputs, 3);
+//! let mut d = [0.0; 3];
+//! let loss = Loss::SparseCategoricalCrossentropy.forward_backward(
+//!     ActivationKind::Softmax, &logits, &outputs, &[0.0], 3, &mut d);
+//! assert!((loss + outputs[0].ln()).abs() < 1e-6);
+//! assert!((d[0] - (outputs[0] - 1.0)).abs() < 1e-6);
+//! ```
+
+use crate::activations::{Activation, ActivationKind};
+use crate::math;
+
+/// Keras' `epsilon()`: probabilities are clipped to `[EPSILON, 1 - EPSILON]` before a log.
+pub const EPSILON: f32 = 1e-7;
+
+/// A loss function, named as in Keras.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Loss {
+    /// Mean of the squared differences over all outputs (`"mean_squared_error"`, alias `"mse"`).
+    MeanSquaredError,
+    /// Binary cross-entropy of independent probabilities, averaged over all outputs; fused
+    /// with a sigmoid output.
+    BinaryCrossentropy,
+    /// Cross-entropy of a distribution against one-hot (or soft) targets of the same width;
+    /// fused with a softmax output.
+    CategoricalCrossentropy,
+    /// Cross-entropy against one class index per sample (stored as `f32`); fused with a
+    /// softmax output.
+    SparseCategoricalCrossentropy,
+}
+
+impl Loss {
+    /// Keras' string name: `"mean_squared_error"` (Keras also accepts `"mse"`),
+    /// `"binary_crossentropy"`, `"categorical_crossentropy"`,
+    /// `"sparse_categorical_crossentropy"`.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::MeanSquaredError => "mean_squared_error",
+            Self::BinaryCrossentropy => "binary_crossentropy",
+            Self::CategoricalCrossentropy => "categorical_crossentropy",
+            Self::SparseCategoricalCrossentropy => "sparse_categorical_crossentropy",
+        }
+    }
+
+    /// Values per sample in the targets for a model with `outputs` outputs: 1 for sparse
+    /// categorical cross-entropy (the class index as `f32`), else `outputs`.
+    #[must_use]
+    pub fn target_width(self, outputs: usize) -> usize {
+        match self {
+            Self::SparseCategoricalCrossentropy => 1,
+            _ => outputs,
+        }
+    }
+
+    /// Mean loss of the batch; writes d(mean loss)/d(logits) into `d_logits` (same length as
+    /// `logits`, already divided by the batch size).
+    ///
+    /// `activation` is the output activation that turned `logits` into `outputs`; both hold
+    /// whole rows of `width` values. `targets` holds [`target_width`](Self::target_width)
+    /// values per sample; sparse labels must be class indices (the caller validates them;
+    /// out-of-range labels are clamped, never read out of bounds).
+    pub fn forward_backward(
+        self,
+        activation: ActivationKind,
+        logits: &[f32],
+        outputs: &[f32],
+        targets: &[f32],
+        width: usize,
+        d_logits: &mut [f32],
+    ) -> f32 {
+        debug_assert_eq!(d_logits.len(), logits.len(), "d_logits length");
+        self.evaluate(activation, logits, outputs, targets, width, Some(d_logits))
+    }
+
+    /// Mean loss only (for evaluation): the same value as
+    /// [`forward_backward`](Self::forward_backward).
+    #[must_use]
+    pub fn value(
+        self,
+        activation: ActivationKind,
+        logits: &[f32],
+        outputs: &[f32],
+        targets: &[f32],
+        width: usize,
+    ) -> f32 {
+        self.evaluate(activation, logits, outputs, targets, width, None)
+    }
+
+    /// Whether the loss is computed from the logits rather than the outputs.
+    fn fused(self, activation: ActivationKind) -> bool {
+        matches!(
+            (self, activation),
+            (Self::BinaryCrossentropy, ActivationKind::Sigmoid)
+                | (
+                    Self::CategoricalCrossentropy | Self::SparseCategoricalCrossentropy,
+                    ActivationKind::Softmax
+                )
+        )
+    }
+
+    /// Shared body of `forward_backward` and `value`: the gradient is written only when `d`
+    /// is given.
+    fn evaluate(
+        self,
+        activation: ActivationKind,
+        logits: &[f32],
+        outputs: &[f32],
+        targets: &[f32],
+        width: usize,
+        mut d: Option<&mut [f32]>,
+    ) -> f32 {
+        debug_assert_eq!(logits.len(), outputs.len(), "logits and outputs lengths");
+        let fused = self.fused(activation);
+        let loss = match (self, fused) {
+            (Self::MeanSquaredError, _) => {
+                mean_elementwise(outputs, targets, d.as_deref_mut(), Pointwise::SQUARED_ERROR)
+            }
+            (Self::BinaryCrossentropy, true) => {
+                mean_elementwise(logits, targets, d.as_deref_mut(), Pointwise::BCE_LOGITS)
+            }
+            (Self::BinaryCrossentropy, false) => {
+                mean_elementwise(outputs, targets, d.as_deref_mut(), Pointwise::BCE_PROBS)
+            }
+            (Self::CategoricalCrossentropy, true) => mean_rowwise(
+                logits,
+                targets,
+                width,
+                width,
+                d.as_deref_mut(),
+                Rowwise::SOFTMAX_CE,
+            ),
+            (Self::CategoricalCrossentropy, false) => mean_rowwise(
+                outputs,
+                targets,
+                width,
+                width,
+                d.as_deref_mut(),
+                Rowwise::CE,
+            ),
+            (Self::SparseCategoricalCrossentropy, true) => mean_rowwise(
+                logits,
+                targets,
+                width,
+                1,
+                d.as_deref_mut(),
+                Rowwise::SPARSE_SOFTMAX_CE,
+            ),
+            (Self::SparseCategoricalCrossentropy, false) => mean_rowwise(
+                outputs,
+                targets,
+                width,
+                1,
+                d.as_deref_mut(),
+                Rowwise::SPARSE_CE,
+            ),
+        };
+        if let (Some(d), false) = (d, fused) {
+            activation.backward(outputs, d, width);
+        }
+        loss
+    }
+}
+
+/// Mean squared error over all elements; writes `d_pred = 2 (pred - target) / elements`.
+pub fn mse(pred: &[f32], target: &[f32], d_pred: &mut [f32]) -> f32 {
+    mean_elementwise(pred, target, Some(d_pred), Pointwise::SQUARED_ERROR)
+}
+
+/// Mean binary cross-entropy over all elements, from logits `z` (the sigmoid is applied
+/// inside, stably: `max(z, 0) - z t + ln(1 + e^-|z|)`); writes
+/// `dz = (sigmoid(z) - t) / elements`.
+pub fn binary_crossentropy_from_logits(z: &[f32], t: &[f32], dz: &mut [f32]) -> f32 {
+    mean_elementwise(z, t, Some(dz), Pointwise::BCE_LOGITS)
+}
+
+/// Mean binary cross-entropy over all elements, from probabilities clipped to
+/// `[EPSILON, 1 - EPSILON]` (Keras); writes the gradient with respect to `probs`, zero where
+/// a probability was clipped.
+pub fn binary_crossentropy(probs: &[f32], targets: &[f32], d_probs: &mut [f32]) -> f32 {
+    mean_elementwise(probs, targets, Some(d_probs), Pointwise::BCE_PROBS)
+}
+
+/// Keras' categorical cross-entropy on probabilities: per row `-sum_i t_i ln p_i` with `p`
+/// clipped to `[EPSILON, 1 - EPSILON]`, mean over rows of `width`; writes
+/// `d_probs = -t / p / batch` (zero where clipped). Rows are not renormalized.
+pub fn categorical_crossentropy(
+    probs: &[f32],
+    targets: &[f32],
+    width: usize,
+    d_probs: &mut [f32],
+) -> f32 {
+    mean_rowwise(probs, targets, width, width, Some(d_probs), Rowwise::CE)
+}
+
+/// Like [`categorical_crossentropy`] with one class index (as `f32`) per row in `labels`
+/// instead of a one-hot row.
+pub fn sparse_categorical_crossentropy(
+    probs: &[f32],
+    labels: &[f32],
+    width: usize,
+    d_probs: &mut [f32],
+) -> f32 {
+    mean_rowwise(probs, labels, width, 1, Some(d_probs), Rowwise::SPARSE_CE)
+}
+
+/// Softmax cross-entropy from logits against one-hot (or soft) targets: per row
+/// `sum_i t_i (logsumexp(z) - z_i)`, mean over rows of `width`; writes
+/// `d_logits = (softmax(z) sum(t) - t) / batch`.
+pub fn softmax_cross_entropy(
+    logits: &[f32],
+    onehot: &[f32],
+    width: usize,
+    d_logits: &mut [f32],
+) -> f32 {
+    mean_rowwise(
+        logits,
+        onehot,
+        width,
+        width,
+        Some(d_logits),
+        Rowwise::SOFTMAX_CE,
+    )
+}
+
+/// Softmax cross-entropy from logits against one class index (as `f32`) per row: per row
+/// `logsumexp(z) - z_label`, mean over rows of `width`; writes
+/// `d_logits = (softmax(z) - onehot(label)) / batch`.
+pub fn sparse_softmax_cross_entropy(
+    logits: &[f32],
+    labels: &[f32],
+    width: usize,
+    d_logits: &mut [f32],
+) -> f32 {
+    mean_rowwise(
+        logits,
+        labels,
+        width,
+        1,
+        Some(d_logits),
+        Rowwise::SPARSE_SOFTMAX_CE,
+    )
+}
+
+// ---- Pointwise losses: value and derivative of one element ----
+
+/// A loss of one prediction `p` against one target `t`, and its derivative in `p`.
+#[derive(Clone, Copy)]
+struct Pointwise {
+    loss: fn(f32, f32) -> f32,
+    grad: fn(f32, f32) -> f32,
+}
+
+impl Pointwise {
+    const SQUARED_ERROR: Self = Self {
+        loss: squared_error,
+        grad: squared_error_grad,
+    };
+    const BCE_LOGITS: Self = Self {
+        loss: bce_logits,
+        grad: bce_logits_grad,
+    };
+    const BCE_PROBS: Self = Self {
+        loss: bce_probs,
+        grad: bce_probs_grad,
+    };
+}
+
+fn squared_error(p: f32, t: f32) -> f32 {
+    (p - t) * (p - t)
+}
+fn squared_error_grad(p: f32, t: f32) -> f32 {
+    2.0 * (p - t)
+}
+
+/// `softplus(z) - z t`, i.e. `-(t ln sigmoid(z) + (1 - t) ln(1 - sigmoid(z)))`.
+fn bce_logits(z: f32, t: f32) -> f32 {
+    math::softplus(z) - z * t
+}
+fn bce_logits_grad(z: f32, t: f32) -> f32 {
+    math::sigmoid(z) - t
+}
+
+fn bce_probs(p: f32, t: f32) -> f32 {
+    let p = clip(p);
+    -(t * math::ln(p) + (1.0 - t) * math::ln(1.0 - p))
+}
+fn bce_probs_grad(p: f32, t: f32) -> f32 {
+    if is_clipped(p) {
+        0.0
+    } else {
+        (1.0 - t) / (1.0 - p) - t / p
+    }
+}
+
+/// `-ln p` with `p` clipped as Keras does.
+fn clipped_nll(p: f32) -> f32 {
+    -math::ln(clip(p))
+}
+fn clipped_nll_grad(p: f32) -> f32 {
+    if is_clipped(p) {
+        0.0
+    } else {
+        -1.0 / p
+    }
+}
+
+fn clip(p: f32) -> f32 {
+    p.clamp(EPSILON, 1.0 - EPSILON)
+}
+
+/// Whether [`clip`] changes `p` (NaN counts as clipped, so no NaN gradient comes from here).
+fn is_clipped(p: f32) -> bool {
+    !(EPSILON..=1.0 - EPSILON).contains(&p)
+}
+
+// ---- Row-wise losses: value and gradient of one sample ----
+
+/// A loss of one row of predictions against its targets (a row of the same width, or one
+/// class index), and its gradient in the predictions (written into a row of `d`).
+#[derive(Clone, Copy)]
+struct Rowwise {
+    loss: fn(&[f32], &[f32]) -> f32,
+    grad: fn(&[f32], &[f32], &mut [f32]),
+}
+
+impl Rowwise {
+    const CE: Self = Self {
+        loss: ce,
+        grad: ce_grad,
+    };
+    const SPARSE_CE: Self = Self {
+        loss: sparse_ce,
+        grad: sparse_ce_grad,
+    };
+    const SOFTMAX_CE: Self = Self {
+        loss: softmax_ce,
+        grad: softmax_ce_grad,
+    };
+    const SPARSE_SOFTMAX_CE: Self = Self {
+        loss: sparse_softmax_ce,
+        grad: sparse_softmax_ce_grad,
+    };
+}
+
+fn ce(p: &[f32], t: &[f32]) -> f32 {
+    p.iter().zip(t).map(|(&p, &t)| t * clipped_nll(p)).sum()
+}
+fn ce_grad(p: &[f32], t: &[f32], d: &mut [f32]) {
+    for ((d, &p), &t) in d.iter_mut().zip(p).zip(t) {
+        *d = t * clipped_nll_grad(p);
+    }
+}
+
+fn sparse_ce(p: &[f32], label: &[f32]) -> f32 {
+    clipped_nll(p[class_index(label, p.len())])
+}
+fn sparse_ce_grad(p: &[f32], label: &[f32], d: &mut [f32]) {
+    let c = class_index(label, p.len());
+    d.fill(0.0);
+    d[c] = clipped_nll_grad(p[c]);
+}
+
+/// `sum_i t_i (logsumexp(z) - z_i)`: each term is non-negative, so nothing cancels.
+fn softmax_ce(z: &[f32], t: &[f32]) -> f32 {
+    let lse = logsumexp(z);
+    z.iter().zip(t).map(|(&z, &t)| t * (lse - z)).sum()
+}
+fn softmax_ce_grad(z: &[f32], t: &[f32], d: &mut [f32]) {
+    let lse = logsumexp(z);
+    let total: f32 = t.iter().sum();
+    for ((d, &z), &t) in d.iter_mut().zip(z).zip(t) {
+        *d = math::exp(z - lse) * total - t;
+    }
+}
+
+fn sparse_softmax_ce(z: &[f32], label: &[f32]) -> f32 {
+    logsumexp(z) - z[class_index(label, z.len())]
+}
+fn sparse_softmax_ce_grad(z: &[f32], label: &[f32], d: &mut [f32]) {
+    let lse = logsumexp(z);
+    for (d, &z) in d.iter_mut().zip(z) {
+        *d = math::exp(z - lse);
+    }
+    d[class_index(label, z.len())] -= 1.0;
+}
+
+/// `ln sum_i e^(z_i)`, with the maximum subtracted first so no term overflows.
+fn logsumexp(z: &[f32]) -> f32 {
+    let max = z.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+    let sum: f32 = z.iter().map(|&v| math::exp(v - max)).sum();
+    max + math::ln(sum)
+}
+
+/// The class index stored in `label[0]`, clamped into `0..classes` (labels are validated
+/// by the caller; this only guarantees no out-of-bounds access).
+fn class_index(label: &[f32], classes: usize) -> usize {
+    let label = label[0];
+    debug_assert!(
+        label >= 0.0 && label < classes as f32 && label == (label as usize) as f32,
+        "label {label} is not a class index in 0..{classes}"
+    );
+    // `as` saturates: negative and NaN labels become 0.
+    (label as usize).min(classes.saturating_sub(1))
+}
+
+// ---- Reductions ----
+
+/// Mean of `f.loss` over all elements; when `d` is given, writes `f.grad / elements` into it.
+fn mean_elementwise(pred: &[f32], target: &[f32], d: Option<&mut [f32]>, f: Pointwise) -> f32 {
+    debug_assert_eq!(pred.len(), target.len(), "predictions and targets lengths");
+    if pred.is_empty() {
+        return 0.0;
+    }
+    let scale = 1.0 / pred.len() as f32;
+    if let Some(d) = d {
+        debug_assert_eq!(d.len(), pred.len(), "gradient length");
+        for ((d, &p), &t) in d.iter_mut().zip(pred).zip(target) {
+            *d = (f.grad)(p, t) * scale;
+        }
+    }
+    let sum: f64 = pred
+        .iter()
+        .zip(target)
+        .map(|(&p, &t)| f64::from((f.loss)(p, t)))
+        .sum();
+    (sum / pred.len() as f64) as f32
+}
+
+/// Mean of `f.loss` over rows of `width` predictions, each against `target_width` target
+/// values; when `d` is given, writes `f.grad / rows` into it.
+fn mean_rowwise(
+    pred: &[f32],
+    targets: &[f32],
+    width: usize,
+    target_width: usize,
+    d: Option<&mut [f32]>,
+    f: Rowwise,
+) -> f32 {
+    debug_assert!(
+        width > 0 && pred.len().is_multiple_of(width),
+        "predictions are not whole rows of {width}"
+    );
+    if pred.is_empty() || width == 0 {
+        return 0.0;
+    }
+    let rows = pred.len() / width;
+    debug_assert_eq!(targets.len(), rows * target_width, "targets length");
+    let pred_rows = pred.chunks_exact(width);
+    let target_rows = targets.chunks_exact(target_width);
+    if let Some(d) = d {
+        debug_assert_eq!(d.len(), pred.len(), "gradient length");
+        let scale = 1.0 / rows as f32;
+        for ((d, p), t) in d
+            .chunks_exact_mut(width)
+            .zip(pred_rows.clone())
+            .zip(target_rows.clone())
+        {
+            (f.grad)(p, t, d);
+            for d in d {
+                *d *= scale;
+            }
+        }
+    }
+    let sum: f64 = pred_rows
+        .zip(target_rows)
+        .map(|(p, t)| f64::from((f.loss)(p, t)))
+        .sum();
+    (sum / rows as f64) as f32
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use std::vec;
+    use std::vec::Vec;
+
+    const ACTIVATIONS: [ActivationKind; 6] = [
+        ActivationKind::Linear,
+        ActivationKind::Relu,
+        ActivationKind::LeakyRelu(0.2),
+        ActivationKind::Sigmoid,
+        ActivationKind::Tanh,
+        ActivationKind::Softmax,
+    ];
+    const LOSSES: [Loss; 4] = [
+        Loss::MeanSquaredError,
+        Loss::BinaryCrossentropy,
+        Loss::CategoricalCrossentropy,
+        Loss::SparseCategoricalCrossentropy,
+    ];
+    const WIDTH: usize = 3;
+
+    fn outputs(activation: ActivationKind, logits: &[f32]) -> Vec<f32> {
+        let mut y = logits.to_vec();
+        activation.forward(&mut y, WIDTH);
+        y
+    }
+
+    /// Targets for a batch of `rows` rows: soft targets in (0, 1) for MSE and BCE, one-hot
+    /// rows for categorical, labels for sparse.
+    fn targets(loss: Loss, rows: usize) -> Vec<f32> {
+        (0..rows)
+            .flat_map(|r| match loss {
+                Loss::MeanSquaredError | Loss::BinaryCrossentropy => vec![0.2, 0.9, 0.5],
+                Loss::CategoricalCrossentropy => {
+                    let mut row = vec![0.0; WIDTH];
+                    row[(r + 1) % WIDTH] = 1.0;
+                    row
+                }
+                Loss::SparseCategoricalCrossentropy => vec![((r + 1) % WIDTH) as f32],
+            })
+            .collect()
+    }
+
+    /// Central differences of `value` with respect to the logits against `forward_backward`.
+    fn check_gradient(loss: Loss, activation: ActivationKind, logits: &[f32], targets: &[f32]) {
+        let y = outputs(activation, logits);
+        let mut d = vec![f32::NAN; logits.len()];
+        let l = loss.forward_backward(activation, logits, &y, targets, WIDTH, &mut d);
+        assert_eq!(
+            l,
+            loss.value(activation, logits, &y, targets, WIDTH),
+            "{loss:?} {activation:?}: value"
+        );
+        let h = 2e-3f32;
+        for i in 0..logits.len() {
+            let at = |delta: f32| {
+                let mut z = logits.to_vec();
+                z[i] += delta;
+                f64::from(loss.value(activation, &z, &outputs(activation, &z), targets, WIDTH))
+            };
+            let numeric = (at(h) - at(-h)) / (2.0 * f64::from(h));
+            let err = (f64::from(d[i]) - numeric).abs();
+            assert!(
+                err <= 1e-3 + 1e-3 * numeric.abs(),
+                "{loss:?} with {activation:?}, logit {i}: analytic {} numeric {numeric}",
+                d[i]
+            );
+        }
+    }
+
+    #[test]
+    fn gradients_match_finite_differences() {
+        // Logits in (0, 1) keep every activation's output inside the clip range of the
+        // probability losses and away from the ReLU kink.
+        let inside = [0.3f32, 0.7, 0.45, 0.85, 0.15, 0.6];
+        // Signed logits for losses and activations that accept any value.
+        let signed = [1.2f32, -0.7, 0.3, -2.1, 0.4, 1.6];
+        for loss in LOSSES {
+            let t = targets(loss, 2);
+            for activation in ACTIVATIONS {
+                check_gradient(loss, activation, &inside, &t);
+                let any_logit = loss == Loss::MeanSquaredError
+                    || matches!(
+                        activation,
+                        ActivationKind::Sigmoid | ActivationKind::Softmax
+                    );
+                if any_logit {
+                    check_gradient(loss, activation, &signed, &t);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn soft_categorical_targets_match_finite_differences() {
+        let logits = [1.2f32, -0.7, 0.3, 0.2, 0.5, 0.25];
+        let soft = [0.2f32, 0.5, 0.3, 0.0, 0.6, 0.6]; // the second row sums to 1.2
+        for activation in [
+            ActivationKind::Softmax,
+            ActivationKind::Sigmoid,
+            ActivationKind::Linear,
+        ] {
+            check_gradient(Loss::CategoricalCrossentropy, activation, &logits, &soft);
+        }
+    }
+
+    #[test]
+    fn extreme_logits_give_finite_losses_and_gradients() {
+        let logits = [1e4f32, -1e4, 0.0, -1e4, 1e4, 1e4, 1e4, -1e4, -1e4];
+        for loss in LOSSES {
+            let t = targets(loss, 3);
+            for activation in ACTIVATIONS {
+                let y = outputs(activation, &logits);
+                let mut d = vec![f32::NAN; logits.len()];
+                let l = loss.forward_backward(activation, &logits, &y, &t, WIDTH, &mut d);
+                assert!(l.is_finite(), "{loss:?} {activation:?}: loss {l}");
+                assert!(
+                    d.iter().all(|g| g.is_finite()),
+                    "{loss:?} {activation:?}: {d:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn probabilities_of_exactly_zero_and_one_give_finite_losses_and_zero_gradients() {
+        let probs = [0.0f32, 1.0, 0.0, 1.0, 0.0, 0.0];
+        let onehot = [1.0f32, 0.0, 0.0, 1.0, 0.0, 0.0];
+        let mut d = [f32::NAN; 6];
+        let l = categorical_crossentropy(&probs, &onehot, WIDTH, &mut d);
+        // Row 0 takes -ln(1e-7), row 1 takes -ln(1 - 1e-7) (about 1.2e-7 in f32).
+        assert!((l - (-math::ln(EPSILON) / 2.0)).abs() < 1e-5, "{l}");
+        assert_eq!(d, [0.0; 6]);
+        let l = sparse_categorical_crossentropy(&probs, &[0.0, 0.0], WIDTH, &mut d);
+        assert!((l - (-math::ln(EPSILON) / 2.0)).abs() < 1e-5, "{l}");
+        assert_eq!(d, [0.0; 6]);
+        let l = binary_crossentropy(&probs, &onehot, &mut d);
+        assert!(l.is_finite() && l > 0.0, "{l}");
+        assert_eq!(d, [0.0; 6]);
+        // Through the losses, with activations that saturate to exactly 0 and 1.
+        for loss in LOSSES {
+            for activation in [
+                ActivationKind::Linear,
+                ActivationKind::Relu,
+                ActivationKind::Softmax,
+                ActivationKind::Sigmoid,
+            ] {
+                let mut d = [f32::NAN; 6];
+                let t = targets(loss, 2);
+                let l = loss.forward_backward(activation, &probs, &probs, &t, WIDTH, &mut d);
+                assert!(
+                    l.is_finite() && d.iter().all(|g| g.is_finite()),
+                    "{loss:?} {activation:?}: {l} {d:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn helpers_give_known_values() {
+        let mut d = [0.0; 2];
+        assert!((mse(&[1.0, 3.0], &[0.0, 1.0], &mut d) - 2.5).abs() < 1e-6);
+        assert_eq!(d, [1.0, 2.0]);
+        let l = binary_crossentropy_from_logits(&[0.0, 1e4], &[1.0, 0.0], &mut d);
+        assert!(
+            (l - (core::f32::consts::LN_2 + 1e4) / 2.0).abs() < 1e-2,
+            "{l}"
+        );
+        assert_eq!(d, [-0.25, 0.5]);
+        let mut d = [0.0; 3];
+        let l = sparse_softmax_cross_entropy(&[0.0, 0.0, 0.0], &[1.0], 3, &mut d);
+        assert!((l - math::ln(3.0)).abs() < 1e-6);
+        for (g, e) in d.iter().zip([1.0 / 3.0, -2.0 / 3.0, 1.0 / 3.0]) {
+            assert!((g - e).abs() < 1e-6, "{d:?}");
+        }
+    }
+
+    #[test]
+    fn fused_and_plain_forms_agree() {
+        let logits = [1.2f32, -0.7, 0.3, -2.1, 0.4, 1.6];
+        let labels = [2.0f32, 0.0];
+        let onehot = [0.0f32, 0.0, 1.0, 1.0, 0.0, 0.0];
+        let (mut a, mut b) = ([0.0; 6], [0.0; 6]);
+        let sparse = sparse_softmax_cross_entropy(&logits, &labels, WIDTH, &mut a);
+        let dense = softmax_cross_entropy(&logits, &onehot, WIDTH, &mut b);
+        assert!((sparse - dense).abs() < 1e-6);
+        assert_eq!(a, b);
+        // The fused sigmoid path agrees with the clipped one where nothing is clipped.
+        let y = outputs(ActivationKind::Sigmoid, &logits);
+        let t = [0.2, 0.9, 0.5, 0.0, 1.0, 0.3];
+        let fused = Loss::BinaryCrossentropy.forward_backward(
+            ActivationKind::Sigmoid,
+            &logits,
+            &y,
+            &t,
+            WIDTH,
+            &mut a,
+        );
+        let plain = binary_crossentropy(&y, &t, &mut b);
+        ActivationKind::Sigmoid.backward(&y, &mut b, WIDTH);
+        assert!((fused - plain).abs() < 1e-5, "{fused} {plain}");
+        for (a, b) in a.iter().zip(&b) {
+            assert!((a - b).abs() < 1e-5, "{a} {b}");
+        }
+    }
+
+    #[test]
+    fn names_and_target_widths() {
+        assert_eq!(Loss::MeanSquaredError.name(), "mean_squared_error");
+        assert_eq!(Loss::BinaryCrossentropy.name(), "binary_crossentropy");
+        assert_eq!(
+            Loss::CategoricalCrossentropy.name(),
+            "categorical_crossentropy"
+        );
+        assert_eq!(
+            Loss::SparseCategoricalCrossentropy.name(),
+            "sparse_categorical_crossentropy"
+        );
+        assert_eq!(Loss::SparseCategoricalCrossentropy.target_width(10), 1);
+        assert_eq!(Loss::CategoricalCrossentropy.target_width(10), 10);
+        assert_eq!(Loss::MeanSquaredError.target_width(4), 4);
+    }
+
+    #[test]
+    fn out_of_range_labels_are_clamped_in_release_builds() {
+        assert_eq!(class_index(&[2.0], 3), 2);
+        if !cfg!(debug_assertions) {
+            assert_eq!(class_index(&[7.0], 3), 2);
+            assert_eq!(class_index(&[-1.0], 3), 0);
+            assert_eq!(class_index(&[f32::NAN], 3), 0);
+        }
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "not a class index")]
+    fn out_of_range_labels_fail_a_debug_assertion() {
+        let _ = class_index(&[3.0], 3);
+    }
+}

@@ -1,1 +1,255 @@
-//! (in progress)
+//! Metrics reported during training, named and computed as in Keras.
+//!
+//! [`Metric::correct`] returns a **count**, so the counts of several batches can be summed
+//! and divided once by [`Metric::max_correct`] of all the samples seen. For every metric but
+//! [`BinaryAccuracy`](Metric::BinaryAccuracy) with more than one output, the count is of
+//! samples; see [`Metric::correct`].
+//!
+//! ```
+//! use nn_core::loss::Loss;
+//! use nn_core::metrics::Metric;
+//! let metric = Metric::Accuracy.resolve(Loss::SparseCategoricalCrossentropy, 3);
+//! assert_eq!(metric, Metric::SparseCategoricalAccuracy);
+//! let outputs = [0.1, 0.7, 0.2, 0.5, 0.3, 0.2];
+//! assert_eq!(metric.correct(&outputs, &[1.0, 2.0], 3), 1);
+//! ```
+
+use crate::loss::Loss;
+
+/// A metric reported during training, named as in Keras.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Metric {
+    /// Keras' generic `"accuracy"`: which accuracy depends on the loss, see
+    /// [`resolve`](Metric::resolve).
+    Accuracy,
+    /// Outputs thresholded at 0.5 against targets thresholded at 0.5, element by element.
+    BinaryAccuracy,
+    /// Argmax of the outputs against argmax of one-hot targets.
+    CategoricalAccuracy,
+    /// Argmax of the outputs against one class index per sample (stored as `f32`).
+    SparseCategoricalAccuracy,
+}
+
+impl Metric {
+    /// Keras' string name: `"accuracy"`, `"binary_accuracy"`, `"categorical_accuracy"`,
+    /// `"sparse_categorical_accuracy"`.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Accuracy => "accuracy",
+            Self::BinaryAccuracy => "binary_accuracy",
+            Self::CategoricalAccuracy => "categorical_accuracy",
+            Self::SparseCategoricalAccuracy => "sparse_categorical_accuracy",
+        }
+    }
+
+    /// Resolves Keras' generic [`Accuracy`](Metric::Accuracy) from the loss, as Keras does:
+    /// binary cross-entropy gives [`BinaryAccuracy`](Metric::BinaryAccuracy), sparse
+    /// categorical cross-entropy [`SparseCategoricalAccuracy`](Metric::SparseCategoricalAccuracy),
+    /// categorical cross-entropy [`CategoricalAccuracy`](Metric::CategoricalAccuracy), and
+    /// mean squared error `BinaryAccuracy` for one output, else `CategoricalAccuracy`.
+    /// The other metrics return themselves.
+    #[must_use]
+    pub fn resolve(self, loss: Loss, outputs: usize) -> Metric {
+        if self != Self::Accuracy {
+            return self;
+        }
+        match loss {
+            Loss::BinaryCrossentropy => Self::BinaryAccuracy,
+            Loss::SparseCategoricalCrossentropy => Self::SparseCategoricalAccuracy,
+            Loss::CategoricalCrossentropy => Self::CategoricalAccuracy,
+            Loss::MeanSquaredError if outputs == 1 => Self::BinaryAccuracy,
+            Loss::MeanSquaredError => Self::CategoricalAccuracy,
+        }
+    }
+
+    /// Number of correct predictions in the batch of rows of `width` outputs.
+    ///
+    /// - [`BinaryAccuracy`](Metric::BinaryAccuracy) counts **elements** where
+    ///   `(output > 0.5) == (target > 0.5)`: with one output that is one per sample; with
+    ///   `width > 1` it is up to `width` per sample, so the rate is the fraction of matching
+    ///   elements, as Keras' mean over outputs then samples.
+    /// - [`CategoricalAccuracy`](Metric::CategoricalAccuracy) counts samples where the argmax
+    ///   of the output row equals the argmax of the target row (ties: first maximum wins).
+    /// - [`SparseCategoricalAccuracy`](Metric::SparseCategoricalAccuracy) counts samples where
+    ///   the argmax of the output row equals the label (one `f32` per sample).
+    /// - An unresolved [`Accuracy`](Metric::Accuracy) counts as `BinaryAccuracy` for one
+    ///   output and `CategoricalAccuracy` otherwise (call [`resolve`](Metric::resolve)
+    ///   first for sparse targets).
+    ///
+    /// Divide the summed counts by [`max_correct`](Metric::max_correct) for the rate.
+    #[must_use]
+    pub fn correct(self, outputs: &[f32], targets: &[f32], width: usize) -> usize {
+        if width == 0 {
+            return 0;
+        }
+        match self.resolve(Loss::MeanSquaredError, width) {
+            Self::BinaryAccuracy => binary_matches(outputs, targets, 0.5),
+            Self::SparseCategoricalAccuracy => sparse_matches(outputs, targets, width),
+            _ => {
+                debug_assert_eq!(outputs.len(), targets.len(), "outputs and targets lengths");
+                outputs
+                    .chunks_exact(width)
+                    .zip(targets.chunks_exact(width))
+                    .filter(|(o, t)| argmax(o) == argmax(t))
+                    .count()
+            }
+        }
+    }
+
+    /// The largest count [`correct`](Metric::correct) can return for `samples` samples of
+    /// `width` outputs: `samples * width` for binary accuracy, else `samples`. The rate is
+    /// `correct / max_correct`.
+    #[must_use]
+    pub fn max_correct(self, samples: usize, width: usize) -> usize {
+        match self.resolve(Loss::MeanSquaredError, width) {
+            Self::BinaryAccuracy => samples * width,
+            _ => samples,
+        }
+    }
+}
+
+/// Keras' `binary_accuracy`: the fraction of elements where `(output > threshold) ==
+/// (target > 0.5)`; 0 for empty input.
+#[must_use]
+pub fn binary_accuracy(outputs: &[f32], targets: &[f32], threshold: f32) -> f32 {
+    rate(binary_matches(outputs, targets, threshold), outputs.len())
+}
+
+/// Sparse categorical accuracy: the fraction of rows of `width` outputs whose argmax equals
+/// the row's label in `labels` (one `f32` per row); 0 for empty input.
+#[must_use]
+pub fn accuracy(outputs: &[f32], labels: &[f32], width: usize) -> f32 {
+    if width == 0 {
+        return 0.0;
+    }
+    rate(
+        sparse_matches(outputs, labels, width),
+        outputs.len() / width,
+    )
+}
+
+fn rate(count: usize, total: usize) -> f32 {
+    if total == 0 {
+        0.0
+    } else {
+        (count as f64 / total as f64) as f32
+    }
+}
+
+fn binary_matches(outputs: &[f32], targets: &[f32], threshold: f32) -> usize {
+    debug_assert_eq!(outputs.len(), targets.len(), "outputs and targets lengths");
+    outputs
+        .iter()
+        .zip(targets)
+        .filter(|&(&o, &t)| (o > threshold) == (t > 0.5))
+        .count()
+}
+
+fn sparse_matches(outputs: &[f32], labels: &[f32], width: usize) -> usize {
+    debug_assert_eq!(outputs.len(), labels.len() * width, "one label per row");
+    // Compared as floats, as Keras does: a fractional or out-of-range label never matches.
+    outputs
+        .chunks_exact(width)
+        .zip(labels)
+        .filter(|&(o, &label)| argmax(o) as f32 == label)
+        .count()
+}
+
+/// Index of the largest value; the first one on ties (and index 0 for an all-NaN row).
+fn argmax(row: &[f32]) -> usize {
+    let mut best = 0;
+    for (i, &v) in row.iter().enumerate().skip(1) {
+        if v > row[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert_eq!(Metric::Accuracy.name(), "accuracy");
+        assert_eq!(Metric::BinaryAccuracy.name(), "binary_accuracy");
+        assert_eq!(Metric::CategoricalAccuracy.name(), "categorical_accuracy");
+        assert_eq!(
+            Metric::SparseCategoricalAccuracy.name(),
+            "sparse_categorical_accuracy"
+        );
+    }
+
+    #[test]
+    fn accuracy_resolves_from_the_loss() {
+        let a = Metric::Accuracy;
+        assert_eq!(
+            a.resolve(Loss::BinaryCrossentropy, 1),
+            Metric::BinaryAccuracy
+        );
+        assert_eq!(
+            a.resolve(Loss::SparseCategoricalCrossentropy, 10),
+            Metric::SparseCategoricalAccuracy
+        );
+        assert_eq!(
+            a.resolve(Loss::CategoricalCrossentropy, 10),
+            Metric::CategoricalAccuracy
+        );
+        assert_eq!(a.resolve(Loss::MeanSquaredError, 1), Metric::BinaryAccuracy);
+        assert_eq!(
+            a.resolve(Loss::MeanSquaredError, 4),
+            Metric::CategoricalAccuracy
+        );
+        for m in [
+            Metric::BinaryAccuracy,
+            Metric::CategoricalAccuracy,
+            Metric::SparseCategoricalAccuracy,
+        ] {
+            assert_eq!(m.resolve(Loss::SparseCategoricalCrossentropy, 1), m);
+        }
+    }
+
+    #[test]
+    fn binary_counts_samples_for_one_output_and_elements_otherwise() {
+        let outputs = [0.9, 0.2, 0.5, 0.51];
+        let targets = [1.0, 1.0, 0.0, 1.0];
+        // 0.5 is not above the threshold, so it predicts 0.
+        assert_eq!(Metric::BinaryAccuracy.correct(&outputs, &targets, 1), 3);
+        assert_eq!(Metric::BinaryAccuracy.max_correct(4, 1), 4);
+        assert_eq!(Metric::BinaryAccuracy.correct(&outputs, &targets, 2), 3);
+        assert_eq!(Metric::BinaryAccuracy.max_correct(2, 2), 4);
+        assert!((binary_accuracy(&outputs, &targets, 0.5) - 0.75).abs() < 1e-7);
+        assert!((binary_accuracy(&outputs, &targets, 0.1) - 0.75).abs() < 1e-7);
+        assert_eq!(binary_accuracy(&[], &[], 0.5), 0.0);
+    }
+
+    #[test]
+    fn categorical_compares_argmaxes_with_first_maximum_winning_ties() {
+        let outputs = [0.1, 0.7, 0.2, 0.4, 0.4, 0.2, 0.3, 0.3, 0.4];
+        let targets = [0.0, 1.0, 0.0, 0.0, 1.0, 0.0, 1.0, 0.0, 0.0];
+        // Row 1 ties at 0 and 1: index 0 wins, so it is wrong.
+        assert_eq!(
+            Metric::CategoricalAccuracy.correct(&outputs, &targets, 3),
+            1
+        );
+        assert_eq!(Metric::CategoricalAccuracy.max_correct(3, 3), 3);
+        assert_eq!(Metric::Accuracy.correct(&outputs, &targets, 3), 1);
+    }
+
+    #[test]
+    fn sparse_compares_argmax_with_the_label() {
+        let outputs = [0.1, 0.7, 0.2, 0.4, 0.4, 0.2, 0.3, 0.3, 0.4];
+        assert_eq!(
+            Metric::SparseCategoricalAccuracy.correct(&outputs, &[1.0, 0.0, 1.0], 3),
+            2
+        );
+        assert_eq!(Metric::SparseCategoricalAccuracy.max_correct(3, 3), 3);
+        assert!((accuracy(&outputs, &[1.0, 0.0, 2.0], 3) - 1.0).abs() < 1e-7);
+        // Fractional and out-of-range labels never match.
+        assert_eq!(accuracy(&outputs, &[1.5, 7.0, -1.0], 3), 0.0);
+        assert_eq!(accuracy(&[], &[], 3), 0.0);
+    }
+}

@@ -1,1 +1,818 @@
-//! (in progress)
+//! Optimizers: update a flat parameter buffer from its gradient.
+//!
+//! Parameters and gradients are flat `f32` slices of equal length (the whole model, see
+//! [`Params`](crate::Params)). Every optimizer implements [`Optimizer`] and is configured with
+//! builder-style setters:
+//!
+//! ```
+//! use nn_core::optim::{Adam, Optimizer};
+//!
+//! let mut adam = Adam::new(1e-3).beta2(0.99).clip_norm(1.0);
+//! let mut params = [0.5_f32, -1.0];
+//! adam.step(&mut params, &[0.1, -0.2]);
+//! assert!(params[0] < 0.5 && params[1] > -1.0);
+//! ```
+//!
+//! The update rules are PyTorch's (`torch.optim`), and they match it in tests. Defaults
+//! follow Keras where the two libraries differ (each setter says what PyTorch's default is).
+//!
+//! Gradient handling shared by all optimizers runs in this order, without modifying the
+//! gradient slice:
+//!
+//! 1. `clip_value(c)`: every component is clamped to `[-c, c]` (Keras `clipvalue`);
+//! 2. `clip_norm(c)`: if the L2 norm of the whole (value-clipped) gradient exceeds `c`, the
+//!    gradient is scaled down to norm `c` (Keras `global_clipnorm`; the slice is the whole
+//!    model, so the norm is global);
+//! 3. `weight_decay(wd)` on [`Sgd`], [`Adam`] and [`RmsProp`]: the L2 penalty `wd * p` is added
+//!    to the gradient (PyTorch's `weight_decay` for these optimizers). [`AdamW`] instead decays
+//!    the weights directly (decoupled weight decay).
+//!
+//! State (momentum buffers, moments) is allocated on the first [`Optimizer::step`] and sized to
+//! the parameter buffer; later steps do not allocate.
+
+use alloc::vec::Vec;
+
+use crate::math::sqrt;
+
+/// Updates parameters from gradients. Implemented by every optimizer.
+pub trait Optimizer {
+    /// One update. `params.len() == grads.len()`; state is (re)sized lazily on the first call
+    /// (allocation only then).
+    ///
+    /// # Panics
+    /// The optimizers of this module panic if `params` and `grads` differ in length.
+    fn step(&mut self, params: &mut [f32], grads: &[f32]);
+
+    /// Current learning rate.
+    fn learning_rate(&self) -> f32;
+
+    /// Sets the learning rate (for schedules / callbacks).
+    ///
+    /// # Panics
+    /// The optimizers of this module panic if `lr` is negative or NaN.
+    fn set_learning_rate(&mut self, lr: f32);
+
+    /// Forgets all state (moments, step count).
+    fn reset(&mut self);
+}
+
+fn check_lr(lr: f32) {
+    assert!(lr >= 0.0, "learning rate must be >= 0, got {lr}");
+}
+
+/// Gradient clipping and L2 weight decay, as configured on an optimizer.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct GradOptions {
+    /// Largest allowed `|g_i|`; infinity when off.
+    clip_value: f32,
+    /// Largest allowed L2 norm of the gradient; `None` when off.
+    clip_norm: Option<f32>,
+    /// L2 penalty coefficient added to the gradient (`g += wd * p`).
+    weight_decay: f32,
+}
+
+impl GradOptions {
+    const NONE: Self = Self {
+        clip_value: f32::INFINITY,
+        clip_norm: None,
+        weight_decay: 0.0,
+    };
+
+    fn set_clip_value(&mut self, c: f32) {
+        assert!(c > 0.0, "clip_value must be > 0, got {c}");
+        self.clip_value = c;
+    }
+
+    fn set_clip_norm(&mut self, c: f32) {
+        assert!(c > 0.0, "clip_norm must be > 0, got {c}");
+        self.clip_norm = Some(c);
+    }
+
+    fn set_weight_decay(&mut self, wd: f32) {
+        assert!(wd >= 0.0, "weight_decay must be >= 0, got {wd}");
+        self.weight_decay = wd;
+    }
+
+    /// Checks the lengths and computes the per-step constants (the clip-norm scale needs one
+    /// pass over the gradient).
+    fn prepare(&self, params: &[f32], grads: &[f32]) -> GradTransform {
+        assert_eq!(
+            params.len(),
+            grads.len(),
+            "params and grads differ in length"
+        );
+        let limit = self.clip_value;
+        let scale = match self.clip_norm {
+            Some(max_norm) => {
+                // f64 accumulation: no overflow for large finite gradients, little rounding.
+                let sum_sq: f64 = grads
+                    .iter()
+                    .map(|&g| {
+                        let g = f64::from(g.clamp(-limit, limit));
+                        g * g
+                    })
+                    .sum();
+                let norm = libm::sqrt(sum_sq);
+                if norm > f64::from(max_norm) {
+                    (f64::from(max_norm) / norm) as f32
+                } else {
+                    1.0
+                }
+            }
+            None => 1.0,
+        };
+        GradTransform {
+            limit,
+            scale,
+            weight_decay: self.weight_decay,
+        }
+    }
+}
+
+/// The effective gradient of one step, applied element by element.
+#[derive(Clone, Copy)]
+struct GradTransform {
+    limit: f32,
+    scale: f32,
+    weight_decay: f32,
+}
+
+impl GradTransform {
+    /// Clipped gradient plus L2 penalty, for gradient component `g` of parameter `p`.
+    #[inline(always)]
+    fn apply(self, g: f32, p: f32) -> f32 {
+        g.clamp(-self.limit, self.limit) * self.scale + self.weight_decay * p
+    }
+}
+
+/// Resizes optimizer state to `len` zeros if it does not have that length (first step, after
+/// [`Optimizer::reset`], or when the parameter buffer changed). Returns whether it did.
+fn ensure_len(state: &mut Vec<f32>, len: usize) -> bool {
+    if state.len() == len {
+        return false;
+    }
+    state.clear();
+    state.resize(len, 0.0);
+    true
+}
+
+/// Stochastic gradient descent, optionally with (Nesterov) momentum.
+///
+/// PyTorch's rule (`torch.optim.SGD`, no dampening): with effective gradient `g`,
+/// `b = momentum * b + g` (`b = g` on the first step), then `p -= lr * (g + momentum * b)`
+/// with Nesterov momentum or `p -= lr * b` without. Without momentum, `p -= lr * g`.
+#[derive(Clone, Debug)]
+pub struct Sgd {
+    lr: f32,
+    momentum: f32,
+    nesterov: bool,
+    grad: GradOptions,
+    buf: Vec<f32>,
+}
+
+impl Sgd {
+    /// Plain SGD with learning rate `lr` (no momentum, no weight decay, no clipping).
+    ///
+    /// # Panics
+    /// If `lr` is negative or NaN.
+    #[must_use]
+    pub fn new(lr: f32) -> Self {
+        check_lr(lr);
+        Self {
+            lr,
+            momentum: 0.0,
+            nesterov: false,
+            grad: GradOptions::NONE,
+            buf: Vec::new(),
+        }
+    }
+
+    /// Momentum factor (default 0, off).
+    ///
+    /// # Panics
+    /// If `m` is negative or NaN.
+    #[must_use]
+    pub fn momentum(mut self, m: f32) -> Self {
+        assert!(m >= 0.0, "momentum must be >= 0, got {m}");
+        self.momentum = m;
+        self
+    }
+
+    /// Nesterov momentum (default `false`); has an effect only with a momentum above 0.
+    #[must_use]
+    pub fn nesterov(mut self, nesterov: bool) -> Self {
+        self.nesterov = nesterov;
+        self
+    }
+
+    /// L2 penalty `wd`: `wd * p` is added to the gradient (default 0).
+    ///
+    /// # Panics
+    /// If `wd` is negative or NaN.
+    #[must_use]
+    pub fn weight_decay(mut self, wd: f32) -> Self {
+        self.grad.set_weight_decay(wd);
+        self
+    }
+
+    /// Scales the gradient down to L2 norm `c` when its norm exceeds `c` (Keras
+    /// `global_clipnorm`; default off).
+    ///
+    /// # Panics
+    /// If `c` is not positive.
+    #[must_use]
+    pub fn clip_norm(mut self, c: f32) -> Self {
+        self.grad.set_clip_norm(c);
+        self
+    }
+
+    /// Clamps every gradient component to `[-c, c]` (Keras `clipvalue`; default off).
+    ///
+    /// # Panics
+    /// If `c` is not positive.
+    #[must_use]
+    pub fn clip_value(mut self, c: f32) -> Self {
+        self.grad.set_clip_value(c);
+        self
+    }
+}
+
+impl Optimizer for Sgd {
+    fn step(&mut self, params: &mut [f32], grads: &[f32]) {
+        let t = self.grad.prepare(params, grads);
+        let lr = self.lr;
+        if self.momentum == 0.0 {
+            for (p, &g) in params.iter_mut().zip(grads) {
+                *p -= lr * t.apply(g, *p);
+            }
+            return;
+        }
+        // A zero buffer makes the first step `b = g`, as PyTorch initialises it.
+        ensure_len(&mut self.buf, params.len());
+        let m = self.momentum;
+        // Update direction `g_coef * g + b_coef * b`: `g + m b` (Nesterov) or `b`.
+        let (g_coef, b_coef) = if self.nesterov { (1.0, m) } else { (0.0, 1.0) };
+        for ((p, &g), b) in params.iter_mut().zip(grads).zip(&mut self.buf) {
+            let g = t.apply(g, *p);
+            *b = m * *b + g;
+            *p -= lr * (g_coef * g + b_coef * *b);
+        }
+    }
+
+    fn learning_rate(&self) -> f32 {
+        self.lr
+    }
+
+    fn set_learning_rate(&mut self, lr: f32) {
+        check_lr(lr);
+        self.lr = lr;
+    }
+
+    fn reset(&mut self) {
+        self.buf.clear();
+    }
+}
+
+/// Hyperparameters and state shared by [`Adam`] and [`AdamW`].
+#[derive(Clone, Debug)]
+struct AdamCore {
+    lr: f32,
+    beta1: f32,
+    beta2: f32,
+    epsilon: f32,
+    grad: GradOptions,
+    step: u64,
+    m: Vec<f32>,
+    v: Vec<f32>,
+}
+
+impl AdamCore {
+    fn new(lr: f32) -> Self {
+        check_lr(lr);
+        Self {
+            lr,
+            beta1: 0.9,
+            beta2: 0.999,
+            epsilon: 1e-7,
+            grad: GradOptions::NONE,
+            step: 0,
+            m: Vec::new(),
+            v: Vec::new(),
+        }
+    }
+
+    fn set_beta(beta: &mut f32, value: f32, name: &str) {
+        assert!(
+            (0.0..1.0).contains(&value),
+            "{name} must be in [0, 1), got {value}"
+        );
+        *beta = value;
+    }
+
+    fn set_epsilon(&mut self, e: f32) {
+        assert!(e >= 0.0, "epsilon must be >= 0, got {e}");
+        self.epsilon = e;
+    }
+
+    /// One Adam step; every parameter is first multiplied by `decay` (1 for Adam,
+    /// `1 - lr * wd` for AdamW's decoupled weight decay).
+    fn step(&mut self, params: &mut [f32], grads: &[f32], decoupled_wd: f32) {
+        let t = self.grad.prepare(params, grads);
+        let n = params.len();
+        if ensure_len(&mut self.m, n) | ensure_len(&mut self.v, n) {
+            self.m.fill(0.0);
+            self.v.fill(0.0);
+            self.step = 0;
+        }
+        self.step += 1;
+        let (b1, b2, eps, lr) = (self.beta1, self.beta2, self.epsilon, self.lr);
+        let step = self.step as f64;
+        let c1 = (1.0 / (1.0 - libm::pow(f64::from(b1), step))) as f32;
+        let c2 = (1.0 / (1.0 - libm::pow(f64::from(b2), step))) as f32;
+        let decay = 1.0 - lr * decoupled_wd;
+        for (((p, &g), m), v) in params
+            .iter_mut()
+            .zip(grads)
+            .zip(&mut self.m)
+            .zip(&mut self.v)
+        {
+            let g = t.apply(g, *p);
+            *m = b1 * *m + (1.0 - b1) * g;
+            *v = b2 * *v + (1.0 - b2) * g * g;
+            *p = *p * decay - lr * (*m * c1) / (sqrt(*v * c2) + eps);
+        }
+    }
+
+    fn reset(&mut self) {
+        self.m.clear();
+        self.v.clear();
+        self.step = 0;
+    }
+}
+
+/// Generates the builder setters common to [`Adam`] and [`AdamW`] (they wrap an `AdamCore`
+/// in field `core`).
+macro_rules! adam_setters {
+    () => {
+        /// Decay rate of the first-moment (mean) estimate (default 0.9, as PyTorch and Keras).
+        ///
+        /// # Panics
+        /// If `b1` is not in `[0, 1)`.
+        #[must_use]
+        pub fn beta1(mut self, b1: f32) -> Self {
+            AdamCore::set_beta(&mut self.core.beta1, b1, "beta1");
+            self
+        }
+
+        /// Decay rate of the second-moment estimate (default 0.999, as PyTorch and Keras).
+        ///
+        /// # Panics
+        /// If `b2` is not in `[0, 1)`.
+        #[must_use]
+        pub fn beta2(mut self, b2: f32) -> Self {
+            AdamCore::set_beta(&mut self.core.beta2, b2, "beta2");
+            self
+        }
+
+        /// Added to the root of the second moment before dividing (default 1e-7 as Keras;
+        /// PyTorch's default is 1e-8). It is added to the bias-corrected root, as in PyTorch.
+        ///
+        /// # Panics
+        /// If `e` is negative or NaN.
+        #[must_use]
+        pub fn epsilon(mut self, e: f32) -> Self {
+            self.core.set_epsilon(e);
+            self
+        }
+
+        /// Scales the gradient down to L2 norm `c` when its norm exceeds `c` (Keras
+        /// `global_clipnorm`; default off).
+        ///
+        /// # Panics
+        /// If `c` is not positive.
+        #[must_use]
+        pub fn clip_norm(mut self, c: f32) -> Self {
+            self.core.grad.set_clip_norm(c);
+            self
+        }
+
+        /// Clamps every gradient component to `[-c, c]` (Keras `clipvalue`; default off).
+        ///
+        /// # Panics
+        /// If `c` is not positive.
+        #[must_use]
+        pub fn clip_value(mut self, c: f32) -> Self {
+            self.core.grad.set_clip_value(c);
+            self
+        }
+    };
+}
+
+/// Adam (Kingma & Ba), with PyTorch's update rule.
+///
+/// With effective gradient `g` at step `t` (from 1): `m = b1 m + (1 - b1) g`,
+/// `v = b2 v + (1 - b2) g²`, `p -= lr * m̂ / (sqrt(v̂) + eps)` with the bias-corrected
+/// `m̂ = m / (1 - b1^t)` and `v̂ = v / (1 - b2^t)`.
+///
+/// `weight_decay` is an L2 penalty added to the gradient (PyTorch `Adam`); for decoupled weight
+/// decay use [`AdamW`].
+#[derive(Clone, Debug)]
+pub struct Adam {
+    core: AdamCore,
+}
+
+impl Adam {
+    /// Adam with learning rate `lr`, betas 0.9 / 0.999 and epsilon 1e-7 (Keras' defaults;
+    /// PyTorch's epsilon is 1e-8).
+    ///
+    /// # Panics
+    /// If `lr` is negative or NaN.
+    #[must_use]
+    pub fn new(lr: f32) -> Self {
+        Self {
+            core: AdamCore::new(lr),
+        }
+    }
+
+    adam_setters!();
+
+    /// L2 penalty `wd`: `wd * p` is added to the gradient (default 0, PyTorch `Adam` semantics).
+    ///
+    /// # Panics
+    /// If `wd` is negative or NaN.
+    #[must_use]
+    pub fn weight_decay(mut self, wd: f32) -> Self {
+        self.core.grad.set_weight_decay(wd);
+        self
+    }
+}
+
+impl Optimizer for Adam {
+    fn step(&mut self, params: &mut [f32], grads: &[f32]) {
+        self.core.step(params, grads, 0.0);
+    }
+
+    fn learning_rate(&self) -> f32 {
+        self.core.lr
+    }
+
+    fn set_learning_rate(&mut self, lr: f32) {
+        check_lr(lr);
+        self.core.lr = lr;
+    }
+
+    fn reset(&mut self) {
+        self.core.reset();
+    }
+}
+
+/// Adam with decoupled weight decay (Loshchilov & Hutter), with PyTorch's update rule.
+///
+/// Each step first shrinks the weights, `p -= lr * wd * p`, then applies the [`Adam`] update.
+/// The decay does not pass through the moments (unlike [`Adam::weight_decay`]).
+#[derive(Clone, Debug)]
+pub struct AdamW {
+    core: AdamCore,
+    weight_decay: f32,
+}
+
+impl AdamW {
+    /// AdamW with learning rate `lr`, weight decay 0.01 (PyTorch's default; Keras uses 0.004),
+    /// betas 0.9 / 0.999 and epsilon 1e-7 (Keras' default; PyTorch's is 1e-8).
+    ///
+    /// # Panics
+    /// If `lr` is negative or NaN.
+    #[must_use]
+    pub fn new(lr: f32) -> Self {
+        Self {
+            core: AdamCore::new(lr),
+            weight_decay: 0.01,
+        }
+    }
+
+    adam_setters!();
+
+    /// Decoupled weight decay `wd` (default 0.01): `p -= lr * wd * p` each step.
+    ///
+    /// # Panics
+    /// If `wd` is negative or NaN.
+    #[must_use]
+    pub fn weight_decay(mut self, wd: f32) -> Self {
+        assert!(wd >= 0.0, "weight_decay must be >= 0, got {wd}");
+        self.weight_decay = wd;
+        self
+    }
+}
+
+impl Optimizer for AdamW {
+    fn step(&mut self, params: &mut [f32], grads: &[f32]) {
+        self.core.step(params, grads, self.weight_decay);
+    }
+
+    fn learning_rate(&self) -> f32 {
+        self.core.lr
+    }
+
+    fn set_learning_rate(&mut self, lr: f32) {
+        check_lr(lr);
+        self.core.lr = lr;
+    }
+
+    fn reset(&mut self) {
+        self.core.reset();
+    }
+}
+
+/// RMSprop, with PyTorch's update rule (not centered).
+///
+/// With effective gradient `g`: `v = rho v + (1 - rho) g²`; with momentum `m > 0`,
+/// `b = m b + g / (sqrt(v) + eps)` and `p -= lr * b`; otherwise `p -= lr * g / (sqrt(v) + eps)`.
+/// Epsilon is added outside the root, as in PyTorch.
+#[derive(Clone, Debug)]
+pub struct RmsProp {
+    lr: f32,
+    rho: f32,
+    epsilon: f32,
+    momentum: f32,
+    grad: GradOptions,
+    v: Vec<f32>,
+    buf: Vec<f32>,
+}
+
+impl RmsProp {
+    /// RMSprop with learning rate `lr`, rho 0.9 and epsilon 1e-7 (Keras' defaults; PyTorch
+    /// uses alpha 0.99 and eps 1e-8), no momentum.
+    ///
+    /// # Panics
+    /// If `lr` is negative or NaN.
+    #[must_use]
+    pub fn new(lr: f32) -> Self {
+        check_lr(lr);
+        Self {
+            lr,
+            rho: 0.9,
+            epsilon: 1e-7,
+            momentum: 0.0,
+            grad: GradOptions::NONE,
+            v: Vec::new(),
+            buf: Vec::new(),
+        }
+    }
+
+    /// Decay rate of the mean square (PyTorch's `alpha`); default 0.9 as Keras, PyTorch's
+    /// default is 0.99.
+    ///
+    /// # Panics
+    /// If `r` is not in `[0, 1)`.
+    #[must_use]
+    pub fn rho(mut self, r: f32) -> Self {
+        assert!((0.0..1.0).contains(&r), "rho must be in [0, 1), got {r}");
+        self.rho = r;
+        self
+    }
+
+    /// Added to the root mean square before dividing (default 1e-7 as Keras; PyTorch's
+    /// default is 1e-8).
+    ///
+    /// # Panics
+    /// If `e` is negative or NaN.
+    #[must_use]
+    pub fn epsilon(mut self, e: f32) -> Self {
+        assert!(e >= 0.0, "epsilon must be >= 0, got {e}");
+        self.epsilon = e;
+        self
+    }
+
+    /// Momentum factor (default 0, off).
+    ///
+    /// # Panics
+    /// If `m` is negative or NaN.
+    #[must_use]
+    pub fn momentum(mut self, m: f32) -> Self {
+        assert!(m >= 0.0, "momentum must be >= 0, got {m}");
+        self.momentum = m;
+        self
+    }
+
+    /// L2 penalty `wd`: `wd * p` is added to the gradient (default 0).
+    ///
+    /// # Panics
+    /// If `wd` is negative or NaN.
+    #[must_use]
+    pub fn weight_decay(mut self, wd: f32) -> Self {
+        self.grad.set_weight_decay(wd);
+        self
+    }
+
+    /// Scales the gradient down to L2 norm `c` when its norm exceeds `c` (Keras
+    /// `global_clipnorm`; default off).
+    ///
+    /// # Panics
+    /// If `c` is not positive.
+    #[must_use]
+    pub fn clip_norm(mut self, c: f32) -> Self {
+        self.grad.set_clip_norm(c);
+        self
+    }
+
+    /// Clamps every gradient component to `[-c, c]` (Keras `clipvalue`; default off).
+    ///
+    /// # Panics
+    /// If `c` is not positive.
+    #[must_use]
+    pub fn clip_value(mut self, c: f32) -> Self {
+        self.grad.set_clip_value(c);
+        self
+    }
+}
+
+impl Optimizer for RmsProp {
+    fn step(&mut self, params: &mut [f32], grads: &[f32]) {
+        let t = self.grad.prepare(params, grads);
+        let n = params.len();
+        ensure_len(&mut self.v, n);
+        let (rho, eps, lr, m) = (self.rho, self.epsilon, self.lr, self.momentum);
+        if m == 0.0 {
+            for ((p, &g), v) in params.iter_mut().zip(grads).zip(&mut self.v) {
+                let g = t.apply(g, *p);
+                *v = rho * *v + (1.0 - rho) * g * g;
+                *p -= lr * g / (sqrt(*v) + eps);
+            }
+            return;
+        }
+        ensure_len(&mut self.buf, n);
+        for (((p, &g), v), b) in params
+            .iter_mut()
+            .zip(grads)
+            .zip(&mut self.v)
+            .zip(&mut self.buf)
+        {
+            let g = t.apply(g, *p);
+            *v = rho * *v + (1.0 - rho) * g * g;
+            *b = m * *b + g / (sqrt(*v) + eps);
+            *p -= lr * *b;
+        }
+    }
+
+    fn learning_rate(&self) -> f32 {
+        self.lr
+    }
+
+    fn set_learning_rate(&mut self, lr: f32) {
+        check_lr(lr);
+        self.lr = lr;
+    }
+
+    fn reset(&mut self) {
+        self.v.clear();
+        self.buf.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+
+    use super::*;
+    use std::boxed::Box;
+    use std::vec;
+
+    /// Runs `steps` steps on `f(p) = sum p²` (gradient `2p`) and returns the final loss.
+    fn minimise(opt: &mut dyn Optimizer, steps: usize) -> (f32, f32) {
+        let mut p = vec![1.0_f32, -2.0, 0.5, 3.0, -0.25];
+        let loss = |p: &[f32]| p.iter().map(|x| x * x).sum::<f32>();
+        let start = loss(&p);
+        let mut g = vec![0.0; p.len()];
+        for _ in 0..steps {
+            for (g, p) in g.iter_mut().zip(&p) {
+                *g = 2.0 * p;
+            }
+            opt.step(&mut p, &g);
+        }
+        (start, loss(&p))
+    }
+
+    fn all() -> vec::Vec<Box<dyn Optimizer>> {
+        vec![
+            Box::new(Sgd::new(0.05)),
+            Box::new(Sgd::new(0.05).momentum(0.9)),
+            Box::new(Sgd::new(0.05).momentum(0.9).nesterov(true)),
+            Box::new(Adam::new(0.05)),
+            Box::new(AdamW::new(0.05)),
+            Box::new(RmsProp::new(0.05)),
+            Box::new(RmsProp::new(0.05).momentum(0.5)),
+            Box::new(
+                Sgd::new(0.05)
+                    .clip_norm(0.5)
+                    .clip_value(0.3)
+                    .weight_decay(0.01),
+            ),
+            Box::new(Adam::new(0.05).clip_norm(0.5).weight_decay(0.01)),
+            Box::new(RmsProp::new(0.05).clip_value(0.1)),
+        ]
+    }
+
+    #[test]
+    fn every_optimizer_minimises_a_quadratic() {
+        for (i, mut opt) in all().into_iter().enumerate() {
+            let (start, end) = minimise(opt.as_mut(), 200);
+            assert!(end < 0.05 * start, "optimizer {i}: loss {start} -> {end}");
+        }
+    }
+
+    #[test]
+    fn reset_restores_the_first_trajectory() {
+        for (i, mut opt) in all().into_iter().enumerate() {
+            let first = minimise(opt.as_mut(), 5);
+            opt.reset();
+            let again = minimise(opt.as_mut(), 5);
+            assert_eq!(first, again, "optimizer {i}");
+        }
+    }
+
+    #[test]
+    fn learning_rate_round_trips() {
+        for mut opt in all() {
+            opt.set_learning_rate(0.125);
+            assert_eq!(opt.learning_rate(), 0.125);
+        }
+    }
+
+    #[test]
+    fn clip_norm_bounds_the_step() {
+        let mut opt = Sgd::new(1.0).clip_norm(1.0);
+        let mut p = vec![0.0_f32; 4];
+        opt.step(&mut p, &[30.0, -40.0, 0.0, 0.0]);
+        let norm = sqrt(p.iter().map(|x| x * x).sum());
+        assert!((norm - 1.0).abs() < 1e-6, "step norm {norm}");
+        assert!(
+            (p[0] + 0.6).abs() < 1e-6 && (p[1] - 0.8).abs() < 1e-6,
+            "direction kept: {p:?}"
+        );
+
+        // A gradient inside the bound is untouched.
+        let mut p = vec![0.0_f32; 2];
+        opt.step(&mut p, &[0.3, 0.4]);
+        assert_eq!(p, [-0.3, -0.4]);
+    }
+
+    #[test]
+    fn clip_value_clamps_each_component() {
+        let mut opt = Sgd::new(1.0).clip_value(0.5);
+        let mut p = vec![0.0_f32; 4];
+        opt.step(&mut p, &[2.0, -3.0, 0.25, -0.1]);
+        assert_eq!(p, [-0.5, 0.5, -0.25, 0.1]);
+    }
+
+    #[test]
+    fn clip_value_applies_before_clip_norm() {
+        // Clamped to [1, 1] (norm √2), then scaled to norm 1.
+        let mut opt = Sgd::new(1.0).clip_value(1.0).clip_norm(1.0);
+        let mut p = vec![0.0_f32; 2];
+        opt.step(&mut p, &[5.0, 1.0]);
+        let expected = -core::f32::consts::FRAC_1_SQRT_2;
+        assert!(p.iter().all(|&x| (x - expected).abs() < 1e-6), "{p:?}");
+    }
+
+    #[test]
+    fn l2_weight_decay_shrinks_weights_without_gradient() {
+        let mut opt = Sgd::new(0.1).weight_decay(0.5);
+        let mut p = vec![2.0_f32, -4.0];
+        opt.step(&mut p, &[0.0, 0.0]);
+        assert_eq!(p, [1.9, -3.8]);
+    }
+
+    #[test]
+    fn adamw_decay_is_decoupled() {
+        // Zero gradient: Adam's update is 0, only the decay acts.
+        let mut opt = AdamW::new(0.1).weight_decay(0.5);
+        let mut p = vec![2.0_f32, -4.0];
+        opt.step(&mut p, &[0.0, 0.0]);
+        assert_eq!(p, [1.9, -3.8]);
+        // Adam's L2 penalty instead goes through the normalised update: about lr per step.
+        let mut opt = Adam::new(0.1).weight_decay(0.5);
+        let mut p = vec![2.0_f32, -4.0];
+        opt.step(&mut p, &[0.0, 0.0]);
+        assert!(
+            (p[0] - 1.9).abs() < 1e-5 && (p[1] + 3.9).abs() < 1e-5,
+            "{p:?}"
+        );
+    }
+
+    #[test]
+    fn state_follows_a_new_parameter_length() {
+        let mut opt = Adam::new(0.1);
+        let mut p = vec![1.0_f32; 3];
+        opt.step(&mut p, &[1.0; 3]);
+        let mut q = vec![1.0_f32; 5];
+        opt.step(&mut q, &[1.0; 5]);
+        // Fresh state: the first Adam step moves every parameter by about lr.
+        assert!(q.iter().all(|&x| (x - 0.9).abs() < 1e-5), "{q:?}");
+    }
+
+    #[test]
+    #[should_panic(expected = "differ in length")]
+    fn mismatched_lengths_panic() {
+        Sgd::new(0.1).step(&mut [0.0; 3], &[0.0; 2]);
+    }
+}

@@ -33,14 +33,18 @@ impl Params {
     /// `static` initialisers.
     #[must_use]
     pub const fn from_static(values: &'static [f32]) -> Self {
-        Self { repr: Repr::Static(values) }
+        Self {
+            repr: Repr::Static(values),
+        }
     }
 
     /// Parameters owned on the heap.
     #[cfg(feature = "alloc")]
     #[must_use]
     pub fn from_vec(values: Vec<f32>) -> Self {
-        Self { repr: Repr::Owned(values.into_boxed_slice()) }
+        Self {
+            repr: Repr::Owned(values.into_boxed_slice()),
+        }
     }
 
     /// `len` zeros on the heap, allocated directly there (never on the stack, whatever `len`).
@@ -107,6 +111,7 @@ impl PartialEq for Params {
 #[cfg(all(test, feature = "alloc"))]
 mod tests {
     use super::Params;
+    use std::format;
 
     #[test]
     fn static_params_copy_on_write() {

@@ -115,7 +115,11 @@ mod tests {
             assert!((-2.0..4.0).contains(&u));
             sum += f64::from(u);
         }
-        assert!((sum / 100_000.0 - 1.0).abs() < 0.03, "mean {}", sum / 100_000.0);
+        assert!(
+            (sum / 100_000.0 - 1.0).abs() < 0.03,
+            "mean {}",
+            sum / 100_000.0
+        );
     }
 
     #[test]
@@ -130,7 +134,10 @@ mod tests {
         }
         let mean = s / f64::from(n);
         let var = s2 / f64::from(n) - mean * mean;
-        assert!(mean.abs() < 0.02 && (var - 1.0).abs() < 0.03, "mean {mean} var {var}");
+        assert!(
+            mean.abs() < 0.02 && (var - 1.0).abs() < 0.03,
+            "mean {mean} var {var}"
+        );
     }
 
     #[test]

@@ -1,1 +1,852 @@
-//! (in progress)
+//! Training with Keras semantics: [`Trainer::fit`], [`Trainer::evaluate`],
+//! [`Trainer::predict`], callbacks ([`EarlyStopping`]) and a [`History`].
+//!
+//! A [`Trainer`] is what Keras calls a compiled model: the network, an optimizer, a loss and
+//! metrics, plus the reusable buffers of a training step. After the first step of a given
+//! batch size, a step allocates nothing.
+//!
+//! ```
+//! use nn_core::{loss::Loss, metrics::Metric, optim::Sgd, train::{Fit, Trainer, Verbose}};
+//! # use nn_core::{model::Model, rng::Rng, layers::Dense, activations::ActivationKind};
+//! # // A hand-written one-layer model; users get this from `model!`.
+//! # struct Line(Vec<f32>);
+//! # impl Model for Line {
+//! #     const NAME: &'static str = "Line"; const INPUT_SHAPE: &'static [usize] = &[1];
+//! #     const INPUT: usize = 1; const OUTPUT: usize = 1; const PARAMS: usize = 2;
+//! #     const OUTPUT_ACTIVATION: ActivationKind = ActivationKind::Linear;
+//! #     const TENSORS: &'static [nn_core::model::TensorInfo] = &[];
+//! #     type Workspace = nn_core::buffer::Buffer;
+//! #     fn init(_: u64) -> Self { Line(vec![0.0; 2]) }
+//! #     fn workspace() -> Self::Workspace { nn_core::buffer::Buffer::new(1) }
+//! #     fn params(&self) -> &[f32] { &self.0 }
+//! #     fn params_mut(&mut self) -> &mut [f32] { &mut self.0 }
+//! #     fn forward_batch<'w>(&self, ws: &'w mut Self::Workspace, x: &[f32], b: usize, _: Option<&mut Rng>) -> &'w [f32] {
+//! #         ws.reserve(b); Dense::<1, 1>::forward_batch(&self.0, x, ws.rows_mut(b), b); ws.rows(b) }
+//! #     fn backward_batch(&self, _: &mut Self::Workspace, x: &[f32], d: &mut [f32], g: &mut [f32], b: usize) {
+//! #         Dense::<1, 1>::backward_batch(&self.0, x, d, None, g, b) }
+//! # }
+//! // y = 2x + 1
+//! let x: Vec<f32> = (0..64).map(|i| i as f32 / 64.0).collect();
+//! let y: Vec<f32> = x.iter().map(|x| 2.0 * x + 1.0).collect();
+//! let mut trainer = Trainer::new(Line::init(0), Sgd::new(0.5), Loss::MeanSquaredError);
+//! let history = trainer.fit(&x, &y, Fit::new().epochs(200).batch_size(16).verbose(Verbose::Silent))?;
+//! assert!(history.last("loss").unwrap() < 1e-4);
+//! # Ok::<(), nn_core::Error>(())
+//! ```
+
+use crate::activations::Activation;
+use crate::error::{Error, Result};
+use crate::loss::Loss;
+use crate::metrics::Metric;
+use crate::model::{check_data, Model};
+use crate::optim::Optimizer;
+use crate::rng::Rng;
+use alloc::boxed::Box;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
+/// How much `fit` prints (Keras' `verbose`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Verbose {
+    /// Nothing (Keras' `verbose=0`).
+    Silent,
+    /// A progress bar when standard error is a terminal, one line per epoch otherwise.
+    #[default]
+    Auto,
+    /// A progress bar per epoch (Keras' `verbose=1`).
+    ProgressBar,
+    /// One line per epoch (Keras' `verbose=2`).
+    Lines,
+}
+
+/// Arguments of [`Trainer::fit`], with Keras' defaults.
+pub struct Fit<'a> {
+    epochs: usize,
+    batch_size: usize,
+    shuffle: bool,
+    seed: u64,
+    validation_split: f32,
+    validation_data: Option<(&'a [f32], &'a [f32])>,
+    verbose: Verbose,
+    callbacks: Vec<Box<dyn Callback + 'a>>,
+}
+
+impl Default for Fit<'_> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<'a> Fit<'a> {
+    /// One epoch, batches of 32, shuffled with seed 0, no validation, `Verbose::Auto`.
+    #[must_use]
+    pub fn new() -> Self {
+        Self {
+            epochs: 1,
+            batch_size: 32,
+            shuffle: true,
+            seed: 0,
+            validation_split: 0.0,
+            validation_data: None,
+            verbose: Verbose::Auto,
+            callbacks: Vec::new(),
+        }
+    }
+    /// Number of passes over the training data.
+    #[must_use]
+    pub fn epochs(mut self, epochs: usize) -> Self {
+        self.epochs = epochs;
+        self
+    }
+    /// Samples per gradient step; the last batch of an epoch may be smaller.
+    #[must_use]
+    pub fn batch_size(mut self, batch_size: usize) -> Self {
+        self.batch_size = batch_size;
+        self
+    }
+    /// Whether to reshuffle the training samples before each epoch.
+    #[must_use]
+    pub fn shuffle(mut self, shuffle: bool) -> Self {
+        self.shuffle = shuffle;
+        self
+    }
+    /// Seed of shuffling and dropout masks.
+    #[must_use]
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+    /// Holds out the **last** fraction of the samples (before shuffling, as Keras does) for
+    /// validation after each epoch.
+    #[must_use]
+    pub fn validation_split(mut self, fraction: f32) -> Self {
+        self.validation_split = fraction;
+        self
+    }
+    /// Validation inputs and targets, evaluated after each epoch (overrides
+    /// `validation_split`).
+    #[must_use]
+    pub fn validation_data(mut self, x: &'a [f32], y: &'a [f32]) -> Self {
+        self.validation_data = Some((x, y));
+        self
+    }
+    /// How much to print.
+    #[must_use]
+    pub fn verbose(mut self, verbose: Verbose) -> Self {
+        self.verbose = verbose;
+        self
+    }
+    /// Adds a callback (e.g. [`EarlyStopping`]).
+    #[must_use]
+    pub fn callback(mut self, callback: impl Callback + 'a) -> Self {
+        self.callbacks.push(Box::new(callback));
+        self
+    }
+}
+
+/// Named values logged at the end of an epoch: `loss`, metrics, then `val_*`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Logs {
+    entries: Vec<(String, f32)>,
+}
+
+impl Logs {
+    /// The value logged under `name`.
+    #[must_use]
+    pub fn get(&self, name: &str) -> Option<f32> {
+        self.entries
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|&(_, v)| v)
+    }
+    /// All entries in order.
+    #[must_use]
+    pub fn entries(&self) -> &[(String, f32)] {
+        &self.entries
+    }
+    fn push(&mut self, name: impl Into<String>, value: f32) {
+        self.entries.push((name.into(), value));
+    }
+}
+
+/// Whether training goes on after a callback.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Control {
+    /// Go on.
+    Continue,
+    /// Stop after this epoch.
+    Stop,
+}
+
+/// Hooks into [`Trainer::fit`].
+pub trait Callback {
+    /// Before the first epoch.
+    fn on_train_begin(&mut self, _params: &[f32]) {}
+    /// After each epoch, with its logs and the current parameters.
+    ///
+    /// # Errors
+    /// A callback may abort training with an error (e.g. it monitors a value not logged).
+    fn on_epoch_end(&mut self, epoch: usize, logs: &Logs, params: &[f32]) -> Result<Control>;
+    /// After the last epoch; may change the parameters (e.g. restore the best ones).
+    fn on_train_end(&mut self, _params: &mut [f32]) {}
+}
+
+/// Whether a monitored value should go down or up.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Mode {
+    /// `max` for names containing `acc`, `min` otherwise (Keras' `auto`).
+    #[default]
+    Auto,
+    /// Lower is better.
+    Min,
+    /// Higher is better.
+    Max,
+}
+
+/// Stops training when a monitored value has stopped improving (Keras' `EarlyStopping`).
+#[derive(Clone, Debug)]
+pub struct EarlyStopping {
+    monitor: String,
+    min_delta: f32,
+    patience: usize,
+    mode: Mode,
+    restore_best_weights: bool,
+    best: Option<f32>,
+    best_epoch: usize,
+    best_weights: Vec<f32>,
+    wait: usize,
+    stopped_epoch: Option<usize>,
+}
+
+impl EarlyStopping {
+    /// Monitors `monitor` (e.g. `"val_loss"`) with patience 0, as Keras' defaults.
+    #[must_use]
+    pub fn new(monitor: &str) -> Self {
+        Self {
+            monitor: monitor.to_string(),
+            min_delta: 0.0,
+            patience: 0,
+            mode: Mode::Auto,
+            restore_best_weights: false,
+            best: None,
+            best_epoch: 0,
+            best_weights: Vec::new(),
+            wait: 0,
+            stopped_epoch: None,
+        }
+    }
+    /// Epochs without improvement before stopping.
+    #[must_use]
+    pub fn patience(mut self, patience: usize) -> Self {
+        self.patience = patience;
+        self
+    }
+    /// Smallest change that counts as an improvement.
+    #[must_use]
+    pub fn min_delta(mut self, min_delta: f32) -> Self {
+        self.min_delta = min_delta.abs();
+        self
+    }
+    /// Whether lower or higher is better.
+    #[must_use]
+    pub fn mode(mut self, mode: Mode) -> Self {
+        self.mode = mode;
+        self
+    }
+    /// At the end of training, put back the weights of the best epoch.
+    #[must_use]
+    pub fn restore_best_weights(mut self, restore: bool) -> Self {
+        self.restore_best_weights = restore;
+        self
+    }
+    /// The epoch (zero-based) after which training stopped, if it stopped early.
+    #[must_use]
+    pub fn stopped_epoch(&self) -> Option<usize> {
+        self.stopped_epoch
+    }
+    /// The best epoch (zero-based) so far.
+    #[must_use]
+    pub fn best_epoch(&self) -> usize {
+        self.best_epoch
+    }
+    fn higher_is_better(&self) -> bool {
+        match self.mode {
+            Mode::Max => true,
+            Mode::Min => false,
+            Mode::Auto => self.monitor.contains("acc"),
+        }
+    }
+}
+
+impl Callback for EarlyStopping {
+    fn on_train_begin(&mut self, _params: &[f32]) {
+        self.best = None;
+        self.wait = 0;
+        self.stopped_epoch = None;
+    }
+
+    fn on_epoch_end(&mut self, epoch: usize, logs: &Logs, params: &[f32]) -> Result<Control> {
+        let Some(value) = logs.get(&self.monitor) else {
+            return Err(Error::InvalidArgument {
+                name: "EarlyStopping monitor",
+                reason: "fit does not log that value (`val_*` needs validation data)",
+            });
+        };
+        let improved = match self.best {
+            None => true,
+            Some(best) if self.higher_is_better() => value - self.min_delta > best,
+            Some(best) => value + self.min_delta < best,
+        };
+        if improved {
+            self.best = Some(value);
+            self.best_epoch = epoch;
+            self.wait = 0;
+            if self.restore_best_weights {
+                self.best_weights.clear();
+                self.best_weights.extend_from_slice(params);
+            }
+            return Ok(Control::Continue);
+        }
+        self.wait += 1;
+        if self.wait > self.patience {
+            self.stopped_epoch = Some(epoch);
+            return Ok(Control::Stop);
+        }
+        Ok(Control::Continue)
+    }
+
+    fn on_train_end(&mut self, params: &mut [f32]) {
+        if self.restore_best_weights && self.best_weights.len() == params.len() {
+            params.copy_from_slice(&self.best_weights);
+        }
+    }
+}
+
+/// Per-epoch values logged by [`Trainer::fit`] (Keras' `History.history`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct History {
+    names: Vec<String>,
+    values: Vec<Vec<f32>>,
+    /// The epoch (zero-based) after which a callback stopped training, if one did.
+    pub stopped_epoch: Option<usize>,
+}
+
+impl History {
+    /// The values of `name` (`"loss"`, `"accuracy"`, `"val_loss"`, ...) for each epoch.
+    #[must_use]
+    pub fn get(&self, name: &str) -> Option<&[f32]> {
+        self.names
+            .iter()
+            .position(|n| n == name)
+            .map(|i| self.values[i].as_slice())
+    }
+    /// The last epoch's value of `name`.
+    #[must_use]
+    pub fn last(&self, name: &str) -> Option<f32> {
+        self.get(name).and_then(|v| v.last().copied())
+    }
+    /// Names of the logged values.
+    #[must_use]
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+    /// Number of epochs run.
+    #[must_use]
+    pub fn epochs(&self) -> usize {
+        self.values.first().map_or(0, Vec::len)
+    }
+    fn push(&mut self, logs: &Logs) {
+        for (name, value) in &logs.entries {
+            match self.names.iter().position(|n| n == name) {
+                Some(i) => self.values[i].push(*value),
+                None => {
+                    self.names.push(name.clone());
+                    self.values.push(alloc::vec![*value]);
+                }
+            }
+        }
+    }
+}
+
+/// Loss and metrics of [`Trainer::evaluate`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Evaluation {
+    /// Mean loss over the samples.
+    pub loss: f32,
+    /// `(name, value)` of each metric.
+    pub metrics: Vec<(&'static str, f32)>,
+}
+
+impl Evaluation {
+    /// A metric by name, or `"loss"`.
+    #[must_use]
+    pub fn get(&self, name: &str) -> Option<f32> {
+        if name == "loss" {
+            return Some(self.loss);
+        }
+        self.metrics
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|&(_, v)| v)
+    }
+}
+
+/// A model with its optimizer, loss and metrics, and the buffers of a training step
+/// (Keras' compiled model).
+pub struct Trainer<M: Model, O: Optimizer> {
+    model: M,
+    optimizer: O,
+    loss: Loss,
+    metrics: Vec<Metric>,
+    ws: M::Workspace,
+    grads: Vec<f32>,
+    outputs: Vec<f32>,
+    d_logits: Vec<f32>,
+    batch_x: Vec<f32>,
+    batch_y: Vec<f32>,
+    order: Vec<usize>,
+}
+
+/// Running totals of loss and metric counts over an epoch or an evaluation.
+struct Totals {
+    loss: f64,
+    samples: usize,
+    correct: Vec<usize>,
+    possible: Vec<usize>,
+}
+
+impl Totals {
+    fn new(metrics: usize) -> Self {
+        Self {
+            loss: 0.0,
+            samples: 0,
+            correct: alloc::vec![0; metrics],
+            possible: alloc::vec![0; metrics],
+        }
+    }
+    #[allow(clippy::cast_precision_loss)]
+    fn mean_loss(&self) -> f32 {
+        (self.loss / self.samples.max(1) as f64) as f32
+    }
+    #[allow(clippy::cast_precision_loss)]
+    fn rate(&self, i: usize) -> f32 {
+        self.correct[i] as f32 / self.possible[i].max(1) as f32
+    }
+}
+
+impl<M: Model, O: Optimizer> Trainer<M, O> {
+    /// Pairs `model` with an optimizer and a loss (see also [`Model::compile`]).
+    pub fn new(model: M, optimizer: O, loss: Loss) -> Self {
+        Self {
+            model,
+            optimizer,
+            loss,
+            metrics: Vec::new(),
+            ws: M::workspace(),
+            grads: alloc::vec![0.0; M::PARAMS],
+            outputs: Vec::new(),
+            d_logits: Vec::new(),
+            batch_x: Vec::new(),
+            batch_y: Vec::new(),
+            order: Vec::new(),
+        }
+    }
+
+    /// Metrics to report besides the loss; Keras' generic `Metric::Accuracy` is resolved
+    /// from the loss (binary, categorical or sparse categorical).
+    #[must_use]
+    pub fn metrics(mut self, metrics: &[Metric]) -> Self {
+        self.metrics = metrics
+            .iter()
+            .map(|m| m.resolve(self.loss, M::OUTPUT))
+            .collect();
+        self
+    }
+
+    /// The model.
+    pub fn model(&self) -> &M {
+        &self.model
+    }
+    /// The model, mutably.
+    pub fn model_mut(&mut self) -> &mut M {
+        &mut self.model
+    }
+    /// The optimizer (e.g. to change its learning rate).
+    pub fn optimizer_mut(&mut self) -> &mut O {
+        &mut self.optimizer
+    }
+    /// Gives the trained model back.
+    pub fn into_model(self) -> M {
+        self.model
+    }
+
+    /// Name under which metric `i` is logged (`accuracy` for Keras' generic accuracy).
+    fn metric_name(&self, i: usize) -> &'static str {
+        match self.metrics[i] {
+            Metric::BinaryAccuracy
+            | Metric::CategoricalAccuracy
+            | Metric::SparseCategoricalAccuracy => "accuracy",
+            m => m.name(),
+        }
+    }
+
+    /// Forward pass, loss, and (when `learn`) backward pass and optimizer step on one batch
+    /// already gathered in `x`/`y`. Adds to `totals`; returns the batch's mean loss. When the
+    /// loss is not finite, nothing is updated.
+    fn run_batch(
+        &mut self,
+        x: &[f32],
+        y: &[f32],
+        batch: usize,
+        dropout: Option<&mut Rng>,
+        learn: bool,
+        totals: &mut Totals,
+    ) -> f32 {
+        let logits = self.model.forward_batch(&mut self.ws, x, batch, dropout);
+        self.outputs.clear();
+        self.outputs.extend_from_slice(logits);
+        M::OUTPUT_ACTIVATION.forward(&mut self.outputs, M::OUTPUT);
+        self.d_logits.resize(batch * M::OUTPUT, 0.0);
+        let loss = self.loss.forward_backward(
+            M::OUTPUT_ACTIVATION,
+            logits,
+            &self.outputs,
+            y,
+            M::OUTPUT,
+            &mut self.d_logits,
+        );
+        if !loss.is_finite() {
+            return loss;
+        }
+        totals.loss += f64::from(loss) * batch as f64;
+        totals.samples += batch;
+        let width = self.loss.target_width(M::OUTPUT);
+        for (i, m) in self.metrics.iter().enumerate() {
+            totals.correct[i] += m.correct(&self.outputs, &y[..batch * width], M::OUTPUT);
+            totals.possible[i] += m.max_correct(batch, M::OUTPUT);
+        }
+        if learn {
+            self.model
+                .backward_batch(&mut self.ws, x, &mut self.d_logits, &mut self.grads, batch);
+            self.optimizer.step(self.model.params_mut(), &self.grads);
+        }
+        loss
+    }
+
+    /// One gradient step on one batch (Keras' `train_on_batch`); returns its loss.
+    ///
+    /// # Errors
+    /// Invalid data (see [`check_data`]), or [`Error::LossDiverged`] when the loss is not
+    /// finite (the step is then not applied).
+    pub fn train_on_batch(&mut self, x: &[f32], y: &[f32]) -> Result<f32> {
+        let n = check_data::<M>(x, y, self.loss)?;
+        let mut totals = Totals::new(self.metrics.len());
+        let loss = self.run_batch(x, y, n, None, true, &mut totals);
+        if loss.is_finite() {
+            Ok(loss)
+        } else {
+            Err(Error::LossDiverged { epoch: 0, batch: 0 })
+        }
+    }
+
+    /// Trains for `fit.epochs` epochs (Keras' `fit`). Returns the per-epoch history of
+    /// `loss`, the metrics and, with validation data, `val_loss` and `val_*`.
+    ///
+    /// # Errors
+    /// Empty data, sample counts that differ, a wrong number of features, NaN or infinite
+    /// values, labels out of range, a bad argument (zero batch size, a validation split
+    /// outside `[0, 1)` or that leaves either side empty), a callback's error, or
+    /// [`Error::LossDiverged`] naming the epoch and batch where the loss stopped being
+    /// finite (that batch's update is not applied, so the weights stay finite).
+    pub fn fit(&mut self, x: &[f32], y: &[f32], mut fit: Fit<'_>) -> Result<History> {
+        let n = check_data::<M>(x, y, self.loss)?;
+        if fit.batch_size == 0 {
+            return Err(Error::InvalidArgument {
+                name: "batch_size",
+                reason: "must be at least 1",
+            });
+        }
+        if !(0.0..1.0).contains(&fit.validation_split) {
+            return Err(Error::InvalidArgument {
+                name: "validation_split",
+                reason: "must be in [0, 1)",
+            });
+        }
+        let tw = self.loss.target_width(M::OUTPUT);
+        // Keras: the validation set is the last fraction of the samples, before shuffling.
+        #[allow(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            clippy::cast_precision_loss
+        )]
+        let n_train = if fit.validation_data.is_some() || fit.validation_split == 0.0 {
+            n
+        } else {
+            // The decimal the user wrote (0.2, not 0.2000000030), then Keras' formula.
+            let split: f64 = alloc::format!("{}", fit.validation_split)
+                .parse()
+                .unwrap_or(0.0);
+            (n as f64 * (1.0 - split)).floor() as usize
+        };
+        if n_train == 0
+            || n_train == n && fit.validation_split > 0.0 && fit.validation_data.is_none()
+        {
+            return Err(Error::InvalidArgument {
+                name: "validation_split",
+                reason: "leaves the training or the validation set empty",
+            });
+        }
+        let (x_train, y_train) = (&x[..n_train * M::INPUT], &y[..n_train * tw]);
+        let validation = match fit.validation_data {
+            Some((vx, vy)) => {
+                check_data::<M>(vx, vy, self.loss)?;
+                Some((vx, vy))
+            }
+            None if n_train < n => Some((&x[n_train * M::INPUT..], &y[n_train * tw..])),
+            None => None,
+        };
+
+        let mut rng = Rng::new(fit.seed);
+        let mut dropout_rng = rng.fork();
+        self.order.clear();
+        self.order.extend(0..n_train);
+        let batches = n_train.div_ceil(fit.batch_size);
+        let mut history = History::default();
+        let mut progress = Progress::new(fit.verbose, fit.epochs, batches);
+        for cb in &mut fit.callbacks {
+            cb.on_train_begin(self.model.params());
+        }
+        let mut result = Ok(());
+        for epoch in 0..fit.epochs {
+            if fit.shuffle {
+                rng.shuffle(&mut self.order);
+            }
+            progress.epoch_begin(epoch);
+            let mut totals = Totals::new(self.metrics.len());
+            let mut batch_x = core::mem::take(&mut self.batch_x);
+            let mut batch_y = core::mem::take(&mut self.batch_y);
+            let order = core::mem::take(&mut self.order);
+            for (b, chunk) in order.chunks(fit.batch_size).enumerate() {
+                batch_x.clear();
+                batch_y.clear();
+                for &i in chunk {
+                    batch_x.extend_from_slice(&x_train[i * M::INPUT..(i + 1) * M::INPUT]);
+                    batch_y.extend_from_slice(&y_train[i * tw..(i + 1) * tw]);
+                }
+                let loss = self.run_batch(
+                    &batch_x,
+                    &batch_y,
+                    chunk.len(),
+                    Some(&mut dropout_rng),
+                    true,
+                    &mut totals,
+                );
+                if !loss.is_finite() {
+                    result = Err(Error::LossDiverged { epoch, batch: b });
+                    break;
+                }
+                progress.batch_end(b + 1, totals.mean_loss());
+            }
+            self.batch_x = batch_x;
+            self.batch_y = batch_y;
+            self.order = order;
+            if result.is_err() {
+                progress.abort();
+                break;
+            }
+            let mut logs = Logs::default();
+            logs.push("loss", totals.mean_loss());
+            for i in 0..self.metrics.len() {
+                logs.push(self.metric_name(i), totals.rate(i));
+            }
+            if let Some((vx, vy)) = validation {
+                let eval = self.evaluate_unchecked(vx, vy, 256);
+                logs.push("val_loss", eval.loss);
+                for (name, v) in eval.metrics {
+                    logs.push(alloc::format!("val_{name}"), v);
+                }
+            }
+            history.push(&logs);
+            progress.epoch_end(&logs);
+            let mut stop = false;
+            for cb in &mut fit.callbacks {
+                match cb.on_epoch_end(epoch, &logs, self.model.params()) {
+                    Ok(Control::Stop) => stop = true,
+                    Ok(Control::Continue) => {}
+                    Err(e) => result = Err(e),
+                }
+            }
+            if result.is_err() {
+                break;
+            }
+            if stop {
+                history.stopped_epoch = Some(epoch);
+                break;
+            }
+        }
+        for cb in &mut fit.callbacks {
+            cb.on_train_end(self.model.params_mut());
+        }
+        result.map(|()| history)
+    }
+
+    fn evaluate_unchecked(&mut self, x: &[f32], y: &[f32], batch_size: usize) -> Evaluation {
+        let tw = self.loss.target_width(M::OUTPUT);
+        let n = x.len() / M::INPUT;
+        let mut totals = Totals::new(self.metrics.len());
+        let mut start = 0;
+        while start < n {
+            let b = batch_size.min(n - start);
+            let (xs, ys) = (
+                &x[start * M::INPUT..(start + b) * M::INPUT],
+                &y[start * tw..(start + b) * tw],
+            );
+            let loss = self.run_batch(xs, ys, b, None, false, &mut totals);
+            if !loss.is_finite() {
+                totals.loss = f64::NAN;
+            }
+            start += b;
+        }
+        let metrics = (0..self.metrics.len())
+            .map(|i| (self.metric_name(i), totals.rate(i)))
+            .collect();
+        Evaluation {
+            loss: totals.mean_loss(),
+            metrics,
+        }
+    }
+
+    /// Loss and metrics on `x`/`y` in inference mode (Keras' `evaluate`).
+    ///
+    /// # Errors
+    /// Invalid data, as for [`fit`](Self::fit).
+    pub fn evaluate(&mut self, x: &[f32], y: &[f32]) -> Result<Evaluation> {
+        check_data::<M>(x, y, self.loss)?;
+        Ok(self.evaluate_unchecked(x, y, 256))
+    }
+
+    /// Outputs for every sample of `x` (after the output activation), `OUTPUT` values per
+    /// sample (Keras' `predict`).
+    ///
+    /// # Errors
+    /// Empty input, a length that is not whole samples, or NaN/infinite values.
+    pub fn predict(&mut self, x: &[f32]) -> Result<Vec<f32>> {
+        predict_with(&self.model, &mut self.ws, x)
+    }
+}
+
+/// Outputs of `model` for every sample of `x`, computed in batches in `ws`.
+///
+/// # Errors
+/// Empty input, a length that is not whole samples, or NaN/infinite values.
+pub fn predict_with<M: Model>(model: &M, ws: &mut M::Workspace, x: &[f32]) -> Result<Vec<f32>> {
+    let n = crate::error::rows("x", x, M::INPUT)?;
+    crate::error::check_finite("x", x)?;
+    let mut out = Vec::with_capacity(n * M::OUTPUT);
+    let mut start = 0;
+    while start < n {
+        let b = 256.min(n - start);
+        let logits = model.forward_batch(ws, &x[start * M::INPUT..(start + b) * M::INPUT], b, None);
+        out.extend_from_slice(logits);
+        start += b;
+    }
+    M::OUTPUT_ACTIVATION.forward(&mut out, M::OUTPUT);
+    Ok(out)
+}
+
+/// Per-epoch progress output, Keras style (silent without `std`).
+#[cfg_attr(not(feature = "std"), allow(dead_code))]
+struct Progress {
+    verbose: Verbose,
+    epoch: usize,
+    epochs: usize,
+    batches: usize,
+    #[cfg(feature = "std")]
+    bar: Option<indicatif::ProgressBar>,
+    #[cfg(feature = "std")]
+    started: Option<std::time::Instant>,
+}
+
+impl Progress {
+    fn new(verbose: Verbose, epochs: usize, batches: usize) -> Self {
+        #[cfg(feature = "std")]
+        let verbose = match verbose {
+            Verbose::Auto if std::io::IsTerminal::is_terminal(&std::io::stderr()) => {
+                Verbose::ProgressBar
+            }
+            Verbose::Auto => Verbose::Lines,
+            v => v,
+        };
+        Self {
+            verbose,
+            epoch: 0,
+            epochs,
+            batches,
+            #[cfg(feature = "std")]
+            bar: None,
+            #[cfg(feature = "std")]
+            started: None,
+        }
+    }
+
+    fn epoch_begin(&mut self, epoch: usize) {
+        self.epoch = epoch;
+        #[cfg(feature = "std")]
+        {
+            self.started = Some(std::time::Instant::now());
+            if self.verbose == Verbose::ProgressBar {
+                std::eprintln!("Epoch {}/{}", epoch + 1, self.epochs);
+                let bar = indicatif::ProgressBar::new(self.batches as u64);
+                if let Ok(style) = indicatif::ProgressStyle::with_template(
+                    "{pos:>5}/{len} [{bar:30}] {elapsed} - {msg}",
+                ) {
+                    bar.set_style(style.progress_chars("=> "));
+                }
+                self.bar = Some(bar);
+            }
+        }
+    }
+
+    fn batch_end(&mut self, _done: usize, _loss: f32) {
+        #[cfg(feature = "std")]
+        if let Some(bar) = &self.bar {
+            bar.set_position(_done as u64);
+            if _done.is_multiple_of(16) || _done == self.batches {
+                bar.set_message(alloc::format!("loss: {_loss:.4}"));
+            }
+        }
+    }
+
+    fn abort(&mut self) {
+        #[cfg(feature = "std")]
+        if let Some(bar) = self.bar.take() {
+            bar.abandon();
+        }
+    }
+
+    fn epoch_end(&mut self, _logs: &Logs) {
+        #[cfg(feature = "std")]
+        {
+            let mut text = String::new();
+            for (name, v) in &_logs.entries {
+                text += &alloc::format!(" - {name}: {v:.4}");
+            }
+            let secs = self.started.map_or(0.0, |t| t.elapsed().as_secs_f64());
+            match (self.verbose, self.bar.take()) {
+                (Verbose::ProgressBar, Some(bar)) => {
+                    bar.finish_with_message(text.trim_start_matches(" - ").to_string());
+                }
+                (Verbose::Lines, _) => {
+                    std::eprintln!(
+                        "Epoch {}/{} - {}/{} - {secs:.2}s{text}",
+                        self.epoch + 1,
+                        self.epochs,
+                        self.batches,
+                        self.batches
+                    );
+                }
+                _ => {}
+            }
+        }
+    }
+}

@@ -12,7 +12,10 @@ pub struct Fixture {
 impl Fixture {
     /// Loads `tests/fixtures/pytorch/<name>.json`.
     pub fn load(name: &str) -> Self {
-        let path = format!("{}/tests/fixtures/pytorch/{name}.json", env!("CARGO_MANIFEST_DIR"));
+        let path = format!(
+            "{}/tests/fixtures/pytorch/{name}.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
         let v: serde_json::Value = serde_json::from_str(&text).expect("fixture is JSON");
         let doc = v["doc"].as_str().unwrap_or_default().to_owned();
@@ -21,8 +24,18 @@ impl Fixture {
             .expect("tensors object")
             .iter()
             .map(|(k, t)| {
-                let shape = t["shape"].as_array().unwrap().iter().map(|d| d.as_u64().unwrap() as usize).collect();
-                let data = t["data"].as_array().unwrap().iter().map(|d| d.as_f64().unwrap()).collect();
+                let shape = t["shape"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|d| d.as_u64().unwrap() as usize)
+                    .collect();
+                let data = t["data"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|d| d.as_f64().unwrap())
+                    .collect();
                 (k.clone(), (shape, data))
             })
             .collect();
@@ -31,17 +44,31 @@ impl Fixture {
 
     /// Shape of a tensor.
     pub fn shape(&self, name: &str) -> &[usize] {
-        &self.tensors.get(name).unwrap_or_else(|| panic!("no tensor `{name}`")).0
+        &self
+            .tensors
+            .get(name)
+            .unwrap_or_else(|| panic!("no tensor `{name}`"))
+            .0
     }
 
     /// A tensor's values as f32.
     pub fn f32(&self, name: &str) -> Vec<f32> {
-        self.tensors.get(name).unwrap_or_else(|| panic!("no tensor `{name}`")).1.iter().map(|&v| v as f32).collect()
+        self.tensors
+            .get(name)
+            .unwrap_or_else(|| panic!("no tensor `{name}`"))
+            .1
+            .iter()
+            .map(|&v| v as f32)
+            .collect()
     }
 
     /// A tensor's values as f64.
     pub fn f64(&self, name: &str) -> &[f64] {
-        &self.tensors.get(name).unwrap_or_else(|| panic!("no tensor `{name}`")).1
+        &self
+            .tensors
+            .get(name)
+            .unwrap_or_else(|| panic!("no tensor `{name}`"))
+            .1
     }
 }
 

@@ -1,0 +1,269 @@
+//! Every layer kind the macro knows, with its arguments, and how argument values are read.
+//! One entry per runtime type in `nn_core::layers` / `nn_core::activations`.
+
+use crate::diag::{nearest, Diagnostics};
+use crate::ir::Act;
+use syn::{Expr, ExprLit, Lit, UnOp};
+
+/// What an argument accepts.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum ValueKind {
+    /// A whole number of at least 1.
+    Size,
+    /// A fraction in `[0, 1)`.
+    Rate,
+    /// A positive number.
+    Positive,
+    /// An activation name, e.g. `relu` or `leaky_relu(0.2)`.
+    Activation,
+}
+
+/// One argument of a layer.
+pub struct ParamSpec {
+    pub name: &'static str,
+    pub kind: ValueKind,
+    pub required: bool,
+}
+
+/// One layer kind.
+pub struct LayerSpec {
+    pub name: &'static str,
+    pub params: &'static [ParamSpec],
+    /// An example of a correct use, quoted in "missing argument" errors.
+    pub example: &'static str,
+}
+
+const fn p(name: &'static str, kind: ValueKind, required: bool) -> ParamSpec {
+    ParamSpec {
+        name,
+        kind,
+        required,
+    }
+}
+
+/// The layer kinds, in the order error messages list them.
+pub const LAYERS: &[LayerSpec] = &[
+    LayerSpec {
+        name: "Dense",
+        params: &[
+            p("units", ValueKind::Size, true),
+            p("activation", ValueKind::Activation, false),
+        ],
+        example: "Dense(64, relu)",
+    },
+    LayerSpec {
+        name: "Dropout",
+        params: &[p("rate", ValueKind::Rate, true)],
+        example: "Dropout(0.5)",
+    },
+    LayerSpec {
+        name: "Flatten",
+        params: &[],
+        example: "Flatten",
+    },
+    LayerSpec {
+        name: "Activation",
+        params: &[p("activation", ValueKind::Activation, true)],
+        example: "Activation(tanh)",
+    },
+    LayerSpec {
+        name: "ReLU",
+        params: &[],
+        example: "ReLU",
+    },
+    LayerSpec {
+        name: "LeakyReLU",
+        params: &[p("negative_slope", ValueKind::Positive, false)],
+        example: "LeakyReLU(0.2)",
+    },
+    LayerSpec {
+        name: "Sigmoid",
+        params: &[],
+        example: "Sigmoid",
+    },
+    LayerSpec {
+        name: "Tanh",
+        params: &[],
+        example: "Tanh",
+    },
+    LayerSpec {
+        name: "Softmax",
+        params: &[],
+        example: "Softmax",
+    },
+];
+
+/// Activation names accepted in `Dense(.., activation)` and `Activation(..)`.
+pub const ACTIVATIONS: &[&str] = &["linear", "relu", "leaky_relu", "sigmoid", "tanh", "softmax"];
+
+/// Keras' default negative slope of `LeakyReLU` / `leaky_relu`.
+pub const DEFAULT_SLOPE: f32 = 0.3;
+
+/// Looks a layer kind up by its exact name.
+pub fn layer(name: &str) -> Option<&'static LayerSpec> {
+    LAYERS.iter().find(|l| l.name == name)
+}
+
+/// "did you mean" text for an unknown layer kind.
+pub fn unknown_layer_message(name: &str) -> String {
+    let known = LAYERS
+        .iter()
+        .map(|l| format!("`{}`", l.name))
+        .collect::<Vec<_>>()
+        .join(", ");
+    match nearest(name, LAYERS.iter().map(|l| l.name)) {
+        Some(s) => format!("unknown layer `{name}`; did you mean `{s}`?"),
+        None => format!("unknown layer `{name}`; expected one of {known}"),
+    }
+}
+
+/// A value read from an argument.
+#[derive(Clone, Copy)]
+pub enum Value {
+    Size(usize),
+    Float(f32),
+    Activation(Act),
+}
+
+/// A literal number, possibly negated: `(value, is_integer)`.
+fn number(expr: &Expr) -> Option<(f64, bool)> {
+    match expr {
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(i), ..
+        }) => i.base10_parse::<u64>().ok().map(|v| (v as f64, true)),
+        Expr::Lit(ExprLit {
+            lit: Lit::Float(f), ..
+        }) => f.base10_parse::<f64>().ok().map(|v| (v, false)),
+        Expr::Unary(u) if matches!(u.op, UnOp::Neg(_)) => number(&u.expr).map(|(v, i)| (-v, i)),
+        Expr::Paren(p) => number(&p.expr),
+        Expr::Group(g) => number(&g.expr),
+        _ => None,
+    }
+}
+
+/// The name of a bare identifier expression (`relu`), or of a string literal (`"relu"`).
+fn word(expr: &Expr) -> Option<String> {
+    match expr {
+        Expr::Path(p) if p.qself.is_none() => p.path.get_ident().map(ToString::to_string),
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) => Some(s.value()),
+        _ => None,
+    }
+}
+
+/// Reads `expr` as a value of `kind` for the argument `arg` of `layer`, or records an error
+/// on `expr` and returns `None`.
+pub fn read_value(
+    layer: &str,
+    arg: &str,
+    kind: ValueKind,
+    expr: &Expr,
+    diag: &mut Diagnostics,
+) -> Option<Value> {
+    let bad = |diag: &mut Diagnostics, msg: String| {
+        diag.push(syn::Error::new_spanned(expr, msg));
+        None
+    };
+    match kind {
+        ValueKind::Size => match number(expr) {
+            Some((v, true)) if v >= 1.0 => Some(Value::Size(v as usize)),
+            Some((v, true)) => bad(
+                diag,
+                format!("`{layer}` `{arg}` must be at least 1, found {v}"),
+            ),
+            Some((v, false)) => bad(
+                diag,
+                format!("`{layer}` `{arg}` must be a whole number, found {v}"),
+            ),
+            None => bad(
+                diag,
+                format!("`{layer}` `{arg}` must be a whole number, e.g. `{layer}(64)`"),
+            ),
+        },
+        ValueKind::Rate => match number(expr) {
+            Some((v, _)) if (0.0..1.0).contains(&v) => Some(Value::Float(v as f32)),
+            Some((v, _)) => bad(
+                diag,
+                format!("`{layer}` `{arg}` must be in [0, 1), found {v}"),
+            ),
+            None => bad(
+                diag,
+                format!("`{layer}` `{arg}` must be a number in [0, 1), e.g. `{layer}(0.5)`"),
+            ),
+        },
+        ValueKind::Positive => match number(expr) {
+            Some((v, _)) if v > 0.0 => Some(Value::Float(v as f32)),
+            Some((v, _)) => bad(
+                diag,
+                format!("`{layer}` `{arg}` must be positive, found {v}"),
+            ),
+            None => bad(
+                diag,
+                format!("`{layer}` `{arg}` must be a positive number, e.g. `0.2`"),
+            ),
+        },
+        ValueKind::Activation => read_activation(expr, diag).map(Value::Activation),
+    }
+}
+
+fn read_activation(expr: &Expr, diag: &mut Diagnostics) -> Option<Act> {
+    // `leaky_relu(0.2)`: the one activation with an argument.
+    if let Expr::Call(call) = expr {
+        let name = word(&call.func);
+        if name.as_deref() == Some("leaky_relu") {
+            if call.args.len() != 1 {
+                diag.push(syn::Error::new_spanned(
+                    expr,
+                    "`leaky_relu` takes one argument, its negative slope, e.g. `leaky_relu(0.2)`",
+                ));
+                return None;
+            }
+            return match read_value(
+                "leaky_relu",
+                "negative_slope",
+                ValueKind::Positive,
+                &call.args[0],
+                diag,
+            )? {
+                Value::Float(a) => Some(Act::LeakyRelu(a)),
+                _ => None,
+            };
+        }
+        if let Some(name) = name {
+            diag.push(syn::Error::new_spanned(
+                &call.func,
+                format!("`{name}` takes no arguments; only `leaky_relu(slope)` does"),
+            ));
+            return None;
+        }
+    }
+    let Some(name) = word(expr) else {
+        diag.push(syn::Error::new_spanned(
+            expr,
+            "expected an activation name such as `relu`, `sigmoid` or `softmax`",
+        ));
+        return None;
+    };
+    Some(match name.as_str() {
+        "linear" => Act::Linear,
+        "relu" => Act::Relu,
+        "leaky_relu" => Act::LeakyRelu(DEFAULT_SLOPE),
+        "sigmoid" => Act::Sigmoid,
+        "tanh" => Act::Tanh,
+        "softmax" => Act::Softmax,
+        _ => {
+            let list = ACTIVATIONS
+                .iter()
+                .map(|a| format!("`{a}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let msg = match nearest(&name, ACTIVATIONS.iter().copied()) {
+                Some(s) => format!("unknown activation `{name}`; did you mean `{s}`?"),
+                None => format!("unknown activation `{name}`; expected one of {list}"),
+            };
+            diag.push(syn::Error::new_spanned(expr, msg));
+            return None;
+        }
+    })
+}

@@ -1,0 +1,688 @@
+//! Stage 3: checked model to Rust code. Infallible: everything that can be wrong was
+//! rejected in [`crate::lower`].
+//!
+//! Naming in the generated code: `x{j}` is the activation after `j` layers (`x0` is the
+//! input), `d{j}` the gradient with respect to it; workspace fields reuse those names.
+//! Every formula is a call into the runtime (`::nn::layers`, `::nn::activations`); this file
+//! only orders the calls and moves slices between them.
+
+use crate::ir::{Act, Kind, Layer, Model};
+use proc_macro2::{Literal, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+
+/// The runtime's path as seen from the user's crate.
+fn krate() -> TokenStream {
+    quote!(::nn)
+}
+
+fn lit(v: usize) -> Literal {
+    Literal::usize_unsuffixed(v)
+}
+
+/// The activation as a runtime value, e.g. `::nn::activations::Relu`.
+fn activation(act: Act) -> TokenStream {
+    let k = krate();
+    match act {
+        Act::Linear => quote!(#k::activations::Linear),
+        Act::Relu => quote!(#k::activations::Relu),
+        Act::LeakyRelu(a) => {
+            let a = Literal::f32_suffixed(a);
+            quote!(#k::activations::LeakyRelu(#a))
+        }
+        Act::Sigmoid => quote!(#k::activations::Sigmoid),
+        Act::Tanh => quote!(#k::activations::Tanh),
+        Act::Softmax => quote!(#k::activations::Softmax),
+    }
+}
+
+fn activation_kind(act: Act) -> TokenStream {
+    let k = krate();
+    match act {
+        Act::Linear => quote!(#k::activations::ActivationKind::Linear),
+        Act::Relu => quote!(#k::activations::ActivationKind::Relu),
+        Act::LeakyRelu(a) => {
+            let a = Literal::f32_suffixed(a);
+            quote!(#k::activations::ActivationKind::LeakyRelu(#a))
+        }
+        Act::Sigmoid => quote!(#k::activations::ActivationKind::Sigmoid),
+        Act::Tanh => quote!(#k::activations::ActivationKind::Tanh),
+        Act::Softmax => quote!(#k::activations::ActivationKind::Softmax),
+    }
+}
+
+/// How the batched passes see the layers: which buffer holds each activation, where the
+/// logits are, and which final activation the runtime applies itself (so that it can fuse
+/// it with the loss).
+struct Plan {
+    /// `buffer[j]`: the buffer holding `x{j}` (0 is the input); `Flatten` shares its input's.
+    buffer: Vec<usize>,
+    /// Index `j` of the logits: the activation before the output activation.
+    logits: usize,
+    /// The output activation the runtime applies after `forward_batch`.
+    tail: Act,
+    /// Whether the last layer is a `Dense` whose own activation is the tail.
+    tail_in_dense: bool,
+    /// Index of the first layer with parameters: no gradient flows below it.
+    first_trainable: usize,
+}
+
+impl Plan {
+    fn new(model: &Model) -> Self {
+        let mut buffer = vec![0];
+        for (i, layer) in model.layers.iter().enumerate() {
+            let b = if layer.kind == Kind::Flatten {
+                buffer[i]
+            } else {
+                i + 1
+            };
+            buffer.push(b);
+        }
+        let n = model.layers.len();
+        let (logits, tail, tail_in_dense) = match model.layers[n - 1].kind {
+            Kind::Activation(act) => (n - 1, act, false),
+            Kind::Dense { activation, .. } => (n, activation, true),
+            _ => (n, Act::Linear, false),
+        };
+        let first_trainable = model
+            .layers
+            .iter()
+            .position(|l| l.kind.params() > 0)
+            .unwrap_or(0);
+        Self {
+            buffer,
+            logits,
+            tail,
+            tail_in_dense,
+            first_trainable,
+        }
+    }
+
+    /// Layers run by the batched passes (all but a trailing activation layer).
+    fn batched_layers<'m>(&self, model: &'m Model) -> &'m [Layer] {
+        &model.layers[..self.logits]
+    }
+
+    /// Whether activation `x{j}` needs a gradient buffer.
+    fn needs_grad(&self, j: usize) -> bool {
+        j > self.first_trainable
+            && self.buffer[j] != self.buffer[self.logits]
+            && self.buffer[j] != 0
+    }
+
+    fn x(&self, j: usize) -> TokenStream {
+        match self.buffer[j] {
+            0 => quote!(x0),
+            b => {
+                let f = format_ident!("x{}", b);
+                quote!(ws.#f.rows(batch))
+            }
+        }
+    }
+
+    fn x_mut(&self, j: usize) -> TokenStream {
+        let f = format_ident!("x{}", self.buffer[j]);
+        quote!(ws.#f.rows_mut(batch))
+    }
+
+    fn d(&self, j: usize) -> TokenStream {
+        if self.buffer[j] == self.buffer[self.logits] {
+            return quote!(&*d_logits);
+        }
+        let f = format_ident!("d{}", self.buffer[j]);
+        quote!(ws.#f.rows(batch))
+    }
+
+    fn d_mut(&self, j: usize) -> TokenStream {
+        if self.buffer[j] == self.buffer[self.logits] {
+            return quote!(&mut *d_logits);
+        }
+        let f = format_ident!("d{}", self.buffer[j]);
+        quote!(ws.#f.rows_mut(batch))
+    }
+}
+
+/// The parameter range of a layer, e.g. `0..1344`.
+fn range(layer: &Layer) -> TokenStream {
+    let (a, b) = (lit(layer.offset), lit(layer.offset + layer.kind.params()));
+    quote!(#a..#b)
+}
+
+fn dense_type(inputs: usize, units: usize, span: proc_macro2::Span) -> TokenStream {
+    let k = krate();
+    let (i, o) = (lit(inputs), lit(units));
+    quote_spanned!(span=> #k::layers::Dense::<#i, #o>)
+}
+
+/// Generates everything for a checked model.
+pub fn expand(model: &Model) -> TokenStream {
+    let k = krate();
+    let plan = Plan::new(model);
+    let name = &model.name;
+    let vis = &model.vis;
+    let attrs = &model.attrs;
+    let docs = struct_docs(model);
+    let workspace = format_ident!("{}Workspace", name);
+
+    let input = lit(model.input_len());
+    let output = lit(model.output_len());
+    let params = lit(model.params());
+    let rank = lit(model.input_shape.len());
+    let dims = model.input_shape.iter().map(|&d| lit(d));
+    let flops: usize = model
+        .layers
+        .iter()
+        .map(|l| match l.kind {
+            Kind::Dense { inputs, units, .. } => 2 * inputs * units,
+            _ => 0,
+        })
+        .sum();
+    let flops = lit(flops);
+    let summary = summary(model);
+    let name_str = name.to_string();
+
+    let forward = forward_one(model);
+    let init = model.layers.iter().filter_map(|l| match l.kind {
+        Kind::Dense { inputs, units, .. } => {
+            let t = dense_type(inputs, units, l.kind_ident.span());
+            let r = range(l);
+            Some(quote!(#t::init(&mut p[#r], &mut rng);))
+        }
+        _ => None,
+    });
+    let tensors = tensors(model);
+    let tail_kind = activation_kind(plan.tail);
+    let ws_fields = workspace_fields(model, &plan);
+    let ws_inits = workspace_inits(model, &plan);
+    let ws_reserve = workspace_reserve(model, &plan);
+    let forward_batch = forward_batch(model, &plan);
+    let backward_batch = backward_batch(model, &plan);
+    let ws_doc =
+        format!("Buffers of a training pass of [`{name}`], grown to the largest batch seen.");
+
+    quote! {
+        #(#attrs)*
+        #docs
+        #vis struct #name {
+            params: #k::Params,
+        }
+
+        impl #name {
+            /// The input shape as declared (`[features]`, or `[height, width, channels]` for
+            /// images, stored row-major with channels last).
+            pub const INPUT_SHAPE: [usize; #rank] = [#(#dims),*];
+            /// Values per input sample.
+            pub const INPUT: usize = #input;
+            /// Values per output sample.
+            pub const OUTPUT: usize = #output;
+            /// Number of trainable parameters.
+            pub const PARAMS: usize = #params;
+            /// Bytes of parameters (`f32`).
+            pub const PARAM_BYTES: usize = #params * 4;
+            /// Floating-point operations of one sample's inference (a multiply-add counts 2).
+            pub const FLOPS: usize = #flops;
+            /// Keras-style summary: layers, output shapes, parameter counts.
+            pub const SUMMARY: &'static str = #summary;
+
+            /// A model using parameters from a `static` (e.g. baked into the binary): no
+            /// allocation, usable in `const` and `static` initialisers.
+            #[must_use]
+            pub const fn from_static(params: &'static [f32; #params]) -> Self {
+                Self { params: #k::Params::from_static(params) }
+            }
+
+            /// All parameters as one flat slice, layer after layer (see
+            /// [`TENSORS`](#k::model::Model::TENSORS) for the layout).
+            #[must_use]
+            pub fn params(&self) -> &[f32] {
+                self.params.as_slice()
+            }
+
+            /// Inference for one sample. Allocation-free; available without `std`.
+            #[must_use]
+            pub fn forward(&self, x0: &#k::Vector<#input>) -> #k::Vector<#output> {
+                let p = self.params.as_slice();
+                #forward
+            }
+        }
+
+        #k::__with_alloc! {
+            impl #name {
+                /// A new model with Keras' default initialisation (Glorot-uniform weights,
+                /// zero biases), reproducible from `seed`. The parameters are allocated
+                /// directly on the heap, never on the stack.
+                #[must_use]
+                pub fn new(seed: u64) -> Self {
+                    let mut params = #k::Params::zeros(#params);
+                    let p = params.as_mut_slice();
+                    let mut rng = #k::rng::Rng::new(seed);
+                    #(#init)*
+                    Self { params }
+                }
+
+                /// A model from a flat parameter vector (layout as [`params`](Self::params)).
+                ///
+                /// # Errors
+                /// If the length is not [`PARAMS`](Self::PARAMS) or a value is not finite.
+                pub fn from_params(values: #k::__private::Vec<f32>) -> #k::Result<Self> {
+                    #k::model::check_params(&values, #params)?;
+                    Ok(Self { params: #k::Params::from_vec(values) })
+                }
+
+                /// All parameters, mutably.
+                pub fn params_mut(&mut self) -> &mut [f32] {
+                    self.params.as_mut_slice()
+                }
+            }
+
+            #[doc = #ws_doc]
+            #[derive(Clone, Debug)]
+            #vis struct #workspace {
+                #ws_fields
+            }
+
+            impl #k::model::Model for #name {
+                const NAME: &'static str = #name_str;
+                const INPUT_SHAPE: &'static [usize] = &Self::INPUT_SHAPE;
+                const INPUT: usize = #input;
+                const OUTPUT: usize = #output;
+                const PARAMS: usize = #params;
+                const OUTPUT_ACTIVATION: #k::activations::ActivationKind = #tail_kind;
+                const TENSORS: &'static [#k::model::TensorInfo] = &[#tensors];
+                type Workspace = #workspace;
+
+                fn init(seed: u64) -> Self {
+                    Self::new(seed)
+                }
+
+                fn workspace() -> #workspace {
+                    #workspace { #ws_inits }
+                }
+
+                fn params(&self) -> &[f32] {
+                    self.params.as_slice()
+                }
+
+                fn params_mut(&mut self) -> &mut [f32] {
+                    self.params.as_mut_slice()
+                }
+
+                fn forward_batch<'w>(
+                    &self,
+                    ws: &'w mut #workspace,
+                    x0: &[f32],
+                    batch: usize,
+                    mut dropout: ::core::option::Option<&mut #k::rng::Rng>,
+                ) -> &'w [f32] {
+                    ::core::assert_eq!(x0.len(), batch * #input, "input is not `batch` rows of INPUT values");
+                    #ws_reserve
+                    let p = self.params.as_slice();
+                    let _ = &mut dropout;
+                    #forward_batch
+                }
+
+                fn backward_batch(
+                    &self,
+                    ws: &mut #workspace,
+                    x0: &[f32],
+                    d_logits: &mut [f32],
+                    grads: &mut [f32],
+                    batch: usize,
+                ) {
+                    let p = self.params.as_slice();
+                    let _ = x0;
+                    #backward_batch
+                }
+            }
+        }
+    }
+}
+
+/// The straight-line single-sample forward pass.
+fn forward_one(model: &Model) -> TokenStream {
+    let mut out = TokenStream::new();
+    for (i, layer) in model.layers.iter().enumerate() {
+        let (prev, cur) = (format_ident!("x{}", i), format_ident!("x{}", i + 1));
+        let prev_value = if i == 0 {
+            quote!(*#prev)
+        } else {
+            quote!(#prev)
+        };
+        let span = layer.kind_ident.span();
+        let width = lit(layer.out_len());
+        let k = krate();
+        out.extend(match layer.kind {
+            Kind::Dense {
+                inputs,
+                units,
+                activation: act,
+            } => {
+                let t = dense_type(inputs, units, span);
+                let r = range(layer);
+                let x_ref = if i == 0 {
+                    quote!(#prev)
+                } else {
+                    quote!(&#prev)
+                };
+                if act == Act::Linear {
+                    quote_spanned!(span=> let #cur = #t::forward(&p[#r], #x_ref);)
+                } else {
+                    let a = activation(act);
+                    quote_spanned!(span=>
+                        let mut #cur = #t::forward(&p[#r], #x_ref);
+                        #k::activations::Activation::forward(&#a, #cur.as_mut_slice(), #width);
+                    )
+                }
+            }
+            Kind::Activation(act) => {
+                let a = activation(act);
+                quote_spanned!(span=>
+                    let mut #cur = #prev_value;
+                    #k::activations::Activation::forward(&#a, #cur.as_mut_slice(), #width);
+                )
+            }
+            Kind::Dropout(_) | Kind::Flatten => quote_spanned!(span=> let #cur = #prev_value;),
+        });
+    }
+    let last = format_ident!("x{}", model.layers.len());
+    out.extend(quote!(#last));
+    out
+}
+
+fn workspace_fields(model: &Model, plan: &Plan) -> TokenStream {
+    let k = krate();
+    let mut out = TokenStream::new();
+    for (i, layer) in plan.batched_layers(model).iter().enumerate() {
+        let j = i + 1;
+        if plan.buffer[j] != j {
+            continue;
+        }
+        let (x, d) = (format_ident!("x{}", j), format_ident!("d{}", j));
+        let doc = format!(
+            "`x{j}`: output of `{}` ({} values per sample).",
+            layer.name,
+            layer.out_len()
+        );
+        out.extend(quote!(#[doc = #doc] pub #x: #k::buffer::Buffer,));
+        if plan.needs_grad(j) {
+            let doc = format!("`d{j}`: gradient with respect to `x{j}`.");
+            out.extend(quote!(#[doc = #doc] pub #d: #k::buffer::Buffer,));
+        }
+        if let Kind::Dropout(_) = layer.kind {
+            let m = format_ident!("mask{}", j);
+            let doc = format!("Dropout mask of `{}`.", layer.name);
+            out.extend(quote!(#[doc = #doc] pub #m: #k::buffer::Buffer,));
+        }
+    }
+    out
+}
+
+/// `(field, width)` of every workspace buffer.
+fn workspace_buffers(model: &Model, plan: &Plan) -> Vec<(proc_macro2::Ident, usize)> {
+    let mut out = Vec::new();
+    for (i, layer) in plan.batched_layers(model).iter().enumerate() {
+        let j = i + 1;
+        if plan.buffer[j] != j {
+            continue;
+        }
+        out.push((format_ident!("x{}", j), layer.out_len()));
+        if plan.needs_grad(j) {
+            out.push((format_ident!("d{}", j), layer.out_len()));
+        }
+        if let Kind::Dropout(_) = layer.kind {
+            out.push((format_ident!("mask{}", j), layer.out_len()));
+        }
+    }
+    out
+}
+
+fn workspace_inits(model: &Model, plan: &Plan) -> TokenStream {
+    let k = krate();
+    let fields = workspace_buffers(model, plan).into_iter().map(|(f, w)| {
+        let w = lit(w);
+        quote!(#f: #k::buffer::Buffer::new(#w),)
+    });
+    quote!(#(#fields)*)
+}
+
+fn workspace_reserve(model: &Model, plan: &Plan) -> TokenStream {
+    let fields = workspace_buffers(model, plan)
+        .into_iter()
+        .map(|(f, _)| quote!(ws.#f.reserve(batch);));
+    quote!(#(#fields)*)
+}
+
+fn forward_batch(model: &Model, plan: &Plan) -> TokenStream {
+    let k = krate();
+    let mut out = TokenStream::new();
+    for (i, layer) in plan.batched_layers(model).iter().enumerate() {
+        let j = i + 1;
+        let span = layer.kind_ident.span();
+        let width = lit(layer.out_len());
+        let (x_in, x_out) = (plan.x(i), plan.x_mut(j));
+        let comment = format!("{}: {}", layer.name, layer.kind.type_name());
+        out.extend(quote!(let _ = #comment;));
+        out.extend(match layer.kind {
+            Kind::Dense { inputs, units, activation: act } => {
+                let t = dense_type(inputs, units, span);
+                let r = range(layer);
+                let mut s = quote_spanned!(span=> #t::forward_batch(&p[#r], #x_in, #x_out, batch););
+                let is_tail = plan.tail_in_dense && j == model.layers.len();
+                if act != Act::Linear && !is_tail {
+                    let a = activation(act);
+                    let x_out = plan.x_mut(j);
+                    s.extend(quote_spanned!(span=> #k::activations::Activation::forward(&#a, #x_out, #width);));
+                }
+                s
+            }
+            Kind::Activation(act) => {
+                let a = activation(act);
+                let x_out2 = plan.x_mut(j);
+                quote_spanned!(span=>
+                    #x_out.copy_from_slice(#x_in);
+                    #k::activations::Activation::forward(&#a, #x_out2, #width);
+                )
+            }
+            Kind::Dropout(rate) => {
+                let m = format_ident!("mask{}", j);
+                let rate = Literal::f32_suffixed(rate);
+                quote_spanned!(span=>
+                    match dropout.as_deref_mut() {
+                        ::core::option::Option::Some(rng) => #k::layers::Dropout::new(#rate).forward_train(#x_in, #x_out, ws.#m.rows_mut(batch), rng),
+                        ::core::option::Option::None => #k::layers::Dropout::forward_eval(#x_in, #x_out, ws.#m.rows_mut(batch)),
+                    }
+                )
+            }
+            Kind::Flatten => TokenStream::new(),
+        });
+    }
+    let logits = plan.x(plan.logits);
+    out.extend(quote!(#logits));
+    out
+}
+
+fn backward_batch(model: &Model, plan: &Plan) -> TokenStream {
+    let k = krate();
+    let mut out = TokenStream::new();
+    let layers = plan.batched_layers(model);
+    for (i, layer) in layers.iter().enumerate().rev() {
+        if i < plan.first_trainable {
+            break;
+        }
+        let j = i + 1;
+        let span = layer.kind_ident.span();
+        let width = lit(layer.out_len());
+        let grad_in = i > plan.first_trainable;
+        match layer.kind {
+            Kind::Dense {
+                inputs,
+                units,
+                activation: act,
+            } => {
+                let is_tail = plan.tail_in_dense && j == model.layers.len();
+                if act != Act::Linear && !is_tail {
+                    let a = activation(act);
+                    let (x, d) = (plan.x(j), plan.d_mut(j));
+                    out.extend(quote_spanned!(span=> #k::activations::Activation::backward(&#a, #x, #d, #width);));
+                }
+                let t = dense_type(inputs, units, span);
+                let r = range(layer);
+                let (x_in, dy) = (plan.x(i), plan.d(j));
+                let dx = if grad_in {
+                    let d = plan.d_mut(i);
+                    quote!(::core::option::Option::Some(#d))
+                } else {
+                    quote!(::core::option::Option::None)
+                };
+                out.extend(quote_spanned!(span=> #t::backward_batch(&p[#r], #x_in, #dy, #dx, &mut grads[#r], batch);));
+            }
+            Kind::Activation(act) if grad_in => {
+                let a = activation(act);
+                let (dx, dy, y, dx2) = (plan.d_mut(i), plan.d(j), plan.x(j), plan.d_mut(i));
+                out.extend(quote_spanned!(span=>
+                    #dx.copy_from_slice(#dy);
+                    #k::activations::Activation::backward(&#a, #y, #dx2, #width);
+                ));
+            }
+            Kind::Dropout(_) if grad_in => {
+                let m = format_ident!("mask{}", j);
+                let (dy, dx) = (plan.d(j), plan.d_mut(i));
+                out.extend(quote_spanned!(span=> #k::layers::Dropout::backward(ws.#m.rows(batch), #dy, #dx);));
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// `TensorInfo` entries: PyTorch names and shapes (`<layer>.weight` is `[out, in]`).
+fn tensors(model: &Model) -> TokenStream {
+    let k = krate();
+    let mut out = TokenStream::new();
+    for layer in &model.layers {
+        if let Kind::Dense { inputs, units, .. } = layer.kind {
+            let (w, b) = (
+                format!("{}.weight", layer.name),
+                format!("{}.bias", layer.name),
+            );
+            let (o, wl, bo) = (
+                lit(layer.offset),
+                lit(inputs * units),
+                lit(layer.offset + inputs * units),
+            );
+            let (i, u) = (lit(inputs), lit(units));
+            out.extend(quote! {
+                #k::model::TensorInfo { name: #w, offset: #o, len: #wl, shape: &[#u, #i], transposed: true },
+                #k::model::TensorInfo { name: #b, offset: #bo, len: #u, shape: &[#u], transposed: false },
+            });
+        }
+    }
+    out
+}
+
+fn shape_text(shape: &[usize]) -> String {
+    let dims = shape
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!("(None, {dims})")
+}
+
+fn thousands(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Keras' `model.summary()`, as text.
+fn summary(model: &Model) -> String {
+    let rule = "_".repeat(65);
+    let double = "=".repeat(65);
+    let mut s = format!(
+        "Model: \"{}\"\n{rule}\n {:<29}{:<25}{:>9}\n{double}\n",
+        model.name, "Layer (type)", "Output Shape", "Param #"
+    );
+    for l in &model.layers {
+        let name = format!("{} ({})", l.name, l.kind.type_name());
+        s += &format!(
+            " {:<29}{:<25}{:>9}\n",
+            name,
+            shape_text(&l.output),
+            thousands(l.kind.params())
+        );
+    }
+    let p = model.params();
+    #[allow(clippy::cast_precision_loss)]
+    let kb = (p * 4) as f64 / 1024.0;
+    s += &format!("{double}\nTotal params: {} ({kb:.2} KB)\nTrainable params: {}\nNon-trainable params: 0\n{rule}", thousands(p), thousands(p));
+    s
+}
+
+/// Doc lines appended after the user's: a layer table.
+fn struct_docs(model: &Model) -> TokenStream {
+    let mut lines = vec![
+        String::new(),
+        "Generated by `nn::model!`; every shape was checked at compile time.".to_owned(),
+        String::new(),
+        "| # | layer | type | input | output | params |".to_owned(),
+        "|---|---|---|---|---|---|".to_owned(),
+    ];
+    for (i, l) in model.layers.iter().enumerate() {
+        let act = match l.kind {
+            Kind::Dense { activation, .. } if activation != Act::Linear => {
+                format!(", {}", activation.name())
+            }
+            _ => String::new(),
+        };
+        let fmt = |s: &[usize]| {
+            s.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("×")
+        };
+        lines.push(format!(
+            "| {i} | `{}` | {}{act} | {} | {} | {} |",
+            l.name,
+            l.kind.type_name(),
+            fmt(&l.input),
+            fmt(&l.output),
+            l.kind.params()
+        ));
+    }
+    lines.push(String::new());
+    lines.push(format!("Total: {} parameters.", model.params()));
+    quote!(#(#[doc = #lines])*)
+}
+
+/// On errors: the errors, plus an empty struct of the same name so that the user is not also
+/// told the type does not exist.
+pub fn on_error(def: &crate::syntax::ModelDef, errors: &syn::Error) -> TokenStream {
+    let errors = errors.to_compile_error();
+    let (attrs, vis, name) = (&def.attrs, &def.vis, &def.name);
+    let docs = attrs.iter().filter(|a| a.path().is_ident("doc"));
+    quote! {
+        #errors
+        #(#docs)*
+        #vis struct #name;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn expansion_is_valid_rust() {
+        let def: crate::syntax::ModelDef = syn::parse_quote! {
+            /// Docs.
+            pub struct Net { input: [2, 3], Flatten, a: Dense(4, relu), Dropout(0.5), Tanh, Dense(2), Softmax }
+        };
+        let model = crate::lower::lower(&def).unwrap();
+        let tokens = super::expand(&model);
+        syn::parse2::<syn::File>(tokens).expect("expansion parses as a Rust file");
+    }
+}

@@ -1,0 +1,423 @@
+//! Stage 2: syntax tree to checked model. Resolves layer kinds and arguments, infers every
+//! shape, names unnamed layers, and collects every independent error (each on its own
+//! tokens). Shape inference stops at the first break so one mistake is reported once.
+
+use crate::catalog::{self, LayerSpec, Value, ValueKind};
+use crate::diag::Diagnostics;
+use crate::ir::{Act, Kind, Layer, Model};
+use crate::syntax::{Arg, Entry, InputDecl, LayerDecl, ModelDef};
+
+/// Checks `def` and builds the model, or returns every error found.
+pub fn lower(def: &ModelDef) -> Result<Model, syn::Error> {
+    let mut diag = Diagnostics::default();
+    let input_shape = input_shape(def, &mut diag);
+
+    let mut layers = Vec::new();
+    let mut shape = input_shape.clone();
+    let mut shape_ok = shape.is_some();
+    let mut prev_name = String::from("input");
+    let mut offset = 0;
+    for decl in def.entries.iter().filter_map(|e| match e {
+        Entry::Layer(l) => Some(l),
+        Entry::Input(_) => None,
+    }) {
+        let Some(kind) = resolve(decl, &mut diag) else {
+            continue;
+        };
+        // Shape inference: once broken, later layers are not checked against it.
+        let Some(input) = shape.clone().filter(|_| shape_ok) else {
+            continue;
+        };
+        match output_shape(kind, &input) {
+            Ok((kind, output)) => {
+                let name = decl
+                    .label
+                    .as_ref()
+                    .map_or_else(String::new, ToString::to_string);
+                layers.push(Layer {
+                    name,
+                    kind,
+                    input,
+                    output: output.clone(),
+                    offset,
+                    kind_ident: decl.kind.clone(),
+                });
+                offset += kind.params();
+                prev_name = decl
+                    .label
+                    .as_ref()
+                    .map_or_else(|| decl.kind.to_string(), ToString::to_string);
+                shape = Some(output);
+            }
+            Err(reason) => {
+                diag.push(syn::Error::new_spanned(
+                    decl,
+                    reason.replace("{prev}", &prev_name),
+                ));
+                shape_ok = false;
+            }
+        }
+    }
+
+    check_model(def, &layers, shape_ok, &mut diag);
+    name_layers(&mut layers);
+    let input_shape = input_shape.unwrap_or_default();
+    diag.finish(Model {
+        attrs: def.attrs.clone(),
+        vis: def.vis.clone(),
+        name: def.name.clone(),
+        input_shape,
+        layers,
+    })
+}
+
+/// The declared input shape; errors if it is missing, misplaced, repeated or has a zero.
+fn input_shape(def: &ModelDef, diag: &mut Diagnostics) -> Option<Vec<usize>> {
+    let inputs: Vec<&InputDecl> = def
+        .entries
+        .iter()
+        .filter_map(|e| match e {
+            Entry::Input(i) => Some(i),
+            Entry::Layer(_) => None,
+        })
+        .collect();
+    let Some(first) = inputs.first() else {
+        diag.error(
+            def.brace_span,
+            "a model starts with its input shape, e.g. `input: 20` or `input: [28, 28, 1]`",
+        );
+        return None;
+    };
+    for extra in &inputs[1..] {
+        diag.push(syn::Error::new_spanned(
+            extra,
+            "the input shape is declared twice",
+        ));
+    }
+    for input in &inputs {
+        if input.label != "input" {
+            diag.push(syn::Error::new_spanned(
+                &input.label,
+                format!(
+                    "`{}` is not a layer; only the first entry, `input`, takes a shape",
+                    input.label
+                ),
+            ));
+        }
+    }
+    if !matches!(def.entries.first(), Some(Entry::Input(_))) {
+        diag.push(syn::Error::new_spanned(
+            first,
+            "`input` must be the first entry of the model",
+        ));
+    }
+    if first.dims.is_empty() {
+        diag.push(syn::Error::new_spanned(
+            first,
+            "the input shape needs at least one dimension",
+        ));
+        return None;
+    }
+    if first.dims.len() > 3 {
+        diag.push(syn::Error::new_spanned(first, "input shapes have 1 to 3 dimensions: `[features]`, `[height, width]` or `[height, width, channels]`"));
+        return None;
+    }
+    let mut dims = Vec::new();
+    for d in &first.dims {
+        match d.base10_parse::<usize>() {
+            Ok(0) => diag.push(syn::Error::new_spanned(
+                d,
+                "input dimensions must be at least 1, found 0",
+            )),
+            Ok(v) => dims.push(v),
+            Err(e) => diag.push(e),
+        }
+    }
+    (dims.len() == first.dims.len()).then_some(dims)
+}
+
+/// Resolves a layer declaration's kind and arguments, recording every problem.
+fn resolve(decl: &LayerDecl, diag: &mut Diagnostics) -> Option<Kind> {
+    let kind_name = decl.kind.to_string();
+    let Some(spec) = catalog::layer(&kind_name) else {
+        diag.push(syn::Error::new_spanned(
+            &decl.kind,
+            catalog::unknown_layer_message(&kind_name),
+        ));
+        return None;
+    };
+    let values = bind_args(spec, decl, diag)?;
+    let size = |i: usize| match values[i] {
+        Some(Value::Size(s)) => s,
+        _ => 0,
+    };
+    let float = |i: usize, default: f32| match values[i] {
+        Some(Value::Float(f)) => f,
+        _ => default,
+    };
+    let act = |i: usize| match values[i] {
+        Some(Value::Activation(a)) => a,
+        _ => Act::Linear,
+    };
+    Some(match spec.name {
+        "Dense" => Kind::Dense {
+            inputs: 0,
+            units: size(0),
+            activation: act(1),
+        },
+        "Dropout" => Kind::Dropout(float(0, 0.0)),
+        "Flatten" => Kind::Flatten,
+        "Activation" => Kind::Activation(act(0)),
+        "ReLU" => Kind::Activation(Act::Relu),
+        "LeakyReLU" => Kind::Activation(Act::LeakyRelu(float(0, catalog::DEFAULT_SLOPE))),
+        "Sigmoid" => Kind::Activation(Act::Sigmoid),
+        "Tanh" => Kind::Activation(Act::Tanh),
+        "Softmax" => Kind::Activation(Act::Softmax),
+        other => unreachable!("catalog entry `{other}` has no lowering"),
+    })
+}
+
+/// Matches positional and named arguments to the spec's parameters and reads each value.
+/// Returns `None` when any argument is wrong (all of them are reported).
+fn bind_args(
+    spec: &LayerSpec,
+    decl: &LayerDecl,
+    diag: &mut Diagnostics,
+) -> Option<Vec<Option<Value>>> {
+    let layer = spec.name;
+    let mut exprs: Vec<Option<&syn::Expr>> = vec![None; spec.params.len()];
+    let mut ok = true;
+    if spec.params.is_empty() && decl.paren.is_some() {
+        diag.push(syn::Error::new_spanned(
+            decl,
+            format!("`{layer}` takes no arguments; write `{layer}`"),
+        ));
+        return None;
+    }
+    let mut positional = 0;
+    for arg in &decl.args {
+        match arg {
+            Arg::Positional(expr) => {
+                if positional >= spec.params.len() {
+                    let n = spec.params.len();
+                    let s = if n == 1 { "" } else { "s" };
+                    diag.push(syn::Error::new_spanned(
+                        arg,
+                        format!(
+                            "`{layer}` takes at most {n} argument{s}, e.g. `{}`",
+                            spec.example
+                        ),
+                    ));
+                    ok = false;
+                } else {
+                    exprs[positional] = Some(expr);
+                }
+                positional += 1;
+            }
+            Arg::Named { name, value } => {
+                let key = name.to_string();
+                match spec.params.iter().position(|p| p.name == key) {
+                    Some(i) if exprs[i].is_some() => {
+                        diag.push(syn::Error::new_spanned(
+                            arg,
+                            format!("argument `{key}` of `{layer}` is given twice"),
+                        ));
+                        ok = false;
+                    }
+                    Some(i) => exprs[i] = Some(value),
+                    None => {
+                        let names = spec
+                            .params
+                            .iter()
+                            .map(|p| format!("`{}`", p.name))
+                            .collect::<Vec<_>>();
+                        let hint =
+                            match crate::diag::nearest(&key, spec.params.iter().map(|p| p.name)) {
+                                Some(s) => format!("did you mean `{s}`?"),
+                                None if names.is_empty() => "it takes none".to_owned(),
+                                None => format!("expected {}", names.join(" or ")),
+                            };
+                        diag.push(syn::Error::new_spanned(
+                            name,
+                            format!("`{layer}` has no argument `{key}`; {hint}"),
+                        ));
+                        ok = false;
+                    }
+                }
+            }
+        }
+    }
+    let mut values = vec![None; spec.params.len()];
+    for (i, param) in spec.params.iter().enumerate() {
+        match exprs[i] {
+            Some(expr) => match catalog::read_value(layer, param.name, param.kind, expr, diag) {
+                Some(v) => values[i] = Some(v),
+                None => ok = false,
+            },
+            None if param.required => {
+                let what = match param.kind {
+                    ValueKind::Activation => "an activation".to_owned(),
+                    _ => format!("its `{}`", param.name),
+                };
+                diag.push(syn::Error::new_spanned(
+                    decl,
+                    format!("`{layer}` needs {what}, e.g. `{}`", spec.example),
+                ));
+                ok = false;
+            }
+            None => {}
+        }
+    }
+    ok.then_some(values)
+}
+
+/// The output shape of `kind` on `input`, or why it cannot take that input (with `{prev}`
+/// standing for the producing layer's name).
+fn output_shape(kind: Kind, input: &[usize]) -> Result<(Kind, Vec<usize>), String> {
+    let shape = |s: &[usize]| {
+        s.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("x")
+    };
+    match kind {
+        Kind::Activation(Act::Softmax) if input.len() > 1 => Err(format!(
+            "`Softmax` needs a flat input, but `{{prev}}` produces {}; add `Flatten` before it",
+            shape(input)
+        )),
+        Kind::Dense {
+            units, activation, ..
+        } => {
+            if input.len() != 1 {
+                return Err(format!(
+                    "`Dense` needs a flat input, but `{{prev}}` produces {}; add `Flatten` before it",
+                    shape(input)
+                ));
+            }
+            Ok((
+                Kind::Dense {
+                    inputs: input[0],
+                    units,
+                    activation,
+                },
+                vec![units],
+            ))
+        }
+        Kind::Flatten => Ok((kind, vec![input.iter().product()])),
+        Kind::Activation(_) | Kind::Dropout(_) => Ok((kind, input.to_vec())),
+    }
+}
+
+/// Checks that concern the whole model (each with the bad input it rejects).
+fn check_model(def: &ModelDef, layers: &[Layer], shapes_ok: bool, diag: &mut Diagnostics) {
+    let has_layers = def.entries.iter().any(|e| matches!(e, Entry::Layer(_)));
+    // `struct Net { input: 4 }`: nothing to compute.
+    if !has_layers {
+        diag.error(
+            def.brace_span,
+            "a model needs at least one layer after `input`, e.g. `Dense(1)`",
+        );
+        return;
+    }
+    // `struct Net { input: 4, ReLU }`: nothing to train.
+    if diag.is_empty() && shapes_ok && layers.iter().all(|l| l.kind.params() == 0) {
+        diag.error(
+            def.brace_span,
+            "a model needs at least one layer with parameters, e.g. `Dense(1)`",
+        );
+    }
+    // Duplicate labels: `a: Dense(4), a: Dense(2)`; `input` is reserved.
+    let mut seen: Vec<&syn::Ident> = Vec::new();
+    for decl in def.entries.iter().filter_map(|e| match e {
+        Entry::Layer(l) => l.label.as_ref(),
+        Entry::Input(_) => None,
+    }) {
+        if decl == "input" {
+            diag.push(syn::Error::new_spanned(
+                decl,
+                "`input` is reserved for the input shape; choose another layer name",
+            ));
+        } else if seen.contains(&decl) {
+            diag.push(syn::Error::new_spanned(
+                decl,
+                format!("duplicate layer name `{decl}`; layer names become tensor names and must be unique"),
+            ));
+        } else {
+            seen.push(decl);
+        }
+    }
+}
+
+/// Gives every unnamed layer a stable name `<kind>_<n>` (per kind, counting from 0, skipping
+/// names the user took).
+fn name_layers(layers: &mut [Layer]) {
+    let mut used: Vec<String> = layers
+        .iter()
+        .filter(|l| !l.name.is_empty())
+        .map(|l| l.name.clone())
+        .collect();
+    for layer in layers.iter_mut().filter(|l| l.name.is_empty()) {
+        let base = snake(layer.kind.type_name());
+        let mut n = 0;
+        while used.contains(&format!("{base}_{n}")) {
+            n += 1;
+        }
+        layer.name = format!("{base}_{n}");
+        used.push(layer.name.clone());
+    }
+}
+
+/// `LeakyReLU` -> `leaky_relu`, `Dense` -> `dense`.
+fn snake(name: &str) -> String {
+    match name {
+        "ReLU" => "relu".into(),
+        "LeakyReLU" => "leaky_relu".into(),
+        other => other.to_lowercase(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lower;
+    use crate::syntax::ModelDef;
+
+    fn shapes(def: ModelDef) -> Vec<(String, Vec<usize>, Vec<usize>, usize)> {
+        let m = lower(&def).unwrap_or_else(|e| panic!("{e}"));
+        m.layers
+            .into_iter()
+            .map(|l| (l.name, l.input, l.output, l.offset))
+            .collect()
+    }
+
+    #[test]
+    fn shapes_offsets_and_generated_names() {
+        let def: ModelDef = syn::parse_quote! {
+            struct Net { input: [4, 5], Flatten, hidden: Dense(8, relu), Dropout(0.5), Dense(3), Softmax }
+        };
+        let v = |s: &[usize]| s.to_vec();
+        assert_eq!(
+            shapes(def),
+            vec![
+                ("flatten_0".into(), v(&[4, 5]), v(&[20]), 0),
+                ("hidden".into(), v(&[20]), v(&[8]), 0),
+                ("dropout_0".into(), v(&[8]), v(&[8]), 168),
+                ("dense_0".into(), v(&[8]), v(&[3]), 168),
+                ("softmax_0".into(), v(&[3]), v(&[3]), 195),
+            ]
+        );
+    }
+
+    #[test]
+    fn independent_errors_are_all_reported_and_shapes_break_once() {
+        let def: ModelDef = syn::parse_quote! {
+            struct Net { input: [4, 4], Dense(3), Dense(0), Dens(2), Dense(2, rleu) }
+        };
+        let err = lower(&def).err().expect("errors");
+        let all: Vec<String> = err.into_iter().map(|e| e.to_string()).collect();
+        assert_eq!(all.len(), 4, "{all:#?}");
+        assert!(all[0].contains("needs a flat input"));
+        assert!(all[1].contains("at least 1, found 0"));
+        assert!(all[2].contains("did you mean `Dense`"));
+        assert!(all[3].contains("did you mean `relu`"));
+    }
+}

@@ -1,0 +1,203 @@
+//! Stage 1: tokens to a syntax tree. Only malformed syntax is rejected here; names and
+//! values are checked in [`crate::lower`], where all such errors are reported together.
+//!
+//! Grammar:
+//!
+//! ```text
+//! model      := attribute* visibility "struct" IDENT "{" entry ("," entry)* ","? "}"
+//! entry      := "input" ":" shape
+//!             | (IDENT ":")? IDENT ("(" arg ("," arg)* ","? ")")?
+//! shape      := INT | "[" INT ("," INT)* ","? "]"
+//! arg        := IDENT "=" EXPR | EXPR
+//! ```
+//!
+//! For example:
+//!
+//! ```text
+//! /// Binary classifier.
+//! pub struct Classifier {
+//!     input: 20,
+//!     hidden: Dense(64, relu),
+//!     Dropout(0.2),
+//!     output: Dense(1, activation = sigmoid),
+//! }
+//! ```
+
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, TokenStreamExt};
+use syn::parse::{Parse, ParseStream};
+use syn::punctuated::Punctuated;
+use syn::{bracketed, parenthesized, token, Attribute, Expr, Ident, LitInt, Token, Visibility};
+
+/// The whole `model! { ... }` input.
+pub struct ModelDef {
+    pub attrs: Vec<Attribute>,
+    pub vis: Visibility,
+    pub name: Ident,
+    pub brace_span: Span,
+    pub entries: Vec<Entry>,
+}
+
+/// One comma-separated entry of the body.
+pub enum Entry {
+    /// `input: 20` or `input: [28, 28, 1]`.
+    Input(InputDecl),
+    /// A layer, e.g. `hidden: Dense(64, relu)`.
+    Layer(LayerDecl),
+}
+
+/// The input declaration.
+pub struct InputDecl {
+    pub label: Ident,
+    pub bracket: Option<token::Bracket>,
+    pub dims: Punctuated<LitInt, Token![,]>,
+}
+
+/// One layer, e.g. `hidden: Dense(64, relu)`.
+pub struct LayerDecl {
+    /// `hidden`, when given.
+    pub label: Option<Ident>,
+    /// `Dense`: blamed for "unknown layer".
+    pub kind: Ident,
+    /// The parentheses, when there are arguments.
+    pub paren: Option<token::Paren>,
+    /// The arguments, each blamed for its own bad value.
+    pub args: Punctuated<Arg, Token![,]>,
+}
+
+/// One argument of a layer.
+pub enum Arg {
+    /// `64`, `relu`, `leaky_relu(0.2)`.
+    Positional(Expr),
+    /// `activation = relu`.
+    Named { name: Ident, value: Expr },
+}
+
+impl ToTokens for Arg {
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        match self {
+            Self::Positional(e) => e.to_tokens(tokens),
+            Self::Named { name, value } => {
+                name.to_tokens(tokens);
+                tokens.append(proc_macro2::Punct::new('=', proc_macro2::Spacing::Alone));
+                value.to_tokens(tokens);
+            }
+        }
+    }
+}
+
+/// Re-emitting a declaration lets errors span all of it (`Error::new_spanned`).
+impl ToTokens for LayerDecl {
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        if let Some(label) = &self.label {
+            label.to_tokens(tokens);
+            tokens.append(proc_macro2::Punct::new(':', proc_macro2::Spacing::Alone));
+        }
+        self.kind.to_tokens(tokens);
+        if let Some(paren) = &self.paren {
+            paren.surround(tokens, |t| self.args.to_tokens(t));
+        }
+    }
+}
+
+impl ToTokens for InputDecl {
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        self.label.to_tokens(tokens);
+        tokens.append(proc_macro2::Punct::new(':', proc_macro2::Spacing::Alone));
+        match &self.bracket {
+            Some(b) => b.surround(tokens, |t| self.dims.to_tokens(t)),
+            None => self.dims.to_tokens(tokens),
+        }
+    }
+}
+
+impl Parse for ModelDef {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let attrs = input.call(Attribute::parse_outer)?;
+        let vis: Visibility = input.parse()?;
+        input.parse::<Token![struct]>()?;
+        let name: Ident = input.parse()?;
+        let body;
+        let brace = syn::braced!(body in input);
+        let entries = Punctuated::<Entry, Token![,]>::parse_terminated(&body)?;
+        if !input.is_empty() {
+            return Err(input.error("unexpected tokens after the model's closing brace"));
+        }
+        Ok(Self {
+            attrs,
+            vis,
+            name,
+            brace_span: brace.span.join(),
+            entries: entries.into_iter().collect(),
+        })
+    }
+}
+
+impl Parse for Entry {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let label = if input.peek(Ident) && input.peek2(Token![:]) && !input.peek2(Token![::]) {
+            let label: Ident = input.parse()?;
+            input.parse::<Token![:]>()?;
+            Some(label)
+        } else {
+            None
+        };
+        let lookahead = input.lookahead1();
+        if lookahead.peek(LitInt) || lookahead.peek(token::Bracket) {
+            let start = input.span();
+            let (bracket, dims) = if input.peek(token::Bracket) {
+                let content;
+                let bracket = bracketed!(content in input);
+                (
+                    Some(bracket),
+                    Punctuated::<LitInt, Token![,]>::parse_terminated(&content)?,
+                )
+            } else {
+                let mut dims = Punctuated::new();
+                dims.push(input.parse::<LitInt>()?);
+                (None, dims)
+            };
+            let label = label.ok_or_else(|| {
+                syn::Error::new(start, "a shape must be declared as `input: <shape>`")
+            })?;
+            return Ok(Self::Input(InputDecl {
+                label,
+                bracket,
+                dims,
+            }));
+        }
+        if !lookahead.peek(Ident) {
+            return Err(lookahead.error());
+        }
+        let kind: Ident = input.parse()?;
+        let (paren, args) = if input.peek(token::Paren) {
+            let content;
+            let paren = parenthesized!(content in input);
+            (
+                Some(paren),
+                Punctuated::<Arg, Token![,]>::parse_terminated(&content)?,
+            )
+        } else {
+            (None, Punctuated::new())
+        };
+        Ok(Self::Layer(LayerDecl {
+            label,
+            kind,
+            paren,
+            args,
+        }))
+    }
+}
+
+impl Parse for Arg {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        if input.peek(Ident) && input.peek2(Token![=]) && !input.peek2(Token![==]) {
+            let name: Ident = input.parse()?;
+            input.parse::<Token![=]>()?;
+            let value: Expr = input.parse()?;
+            Ok(Self::Named { name, value })
+        } else {
+            Ok(Self::Positional(input.parse()?))
+        }
+    }
+}
