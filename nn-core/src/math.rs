@@ -31,10 +31,14 @@ pub fn tanh(x: f32) -> f32 {
     libm::tanhf(x)
 }
 
-/// Square root.
+/// Square root. IEEE 754 rounds it exactly, so the inline instruction used with `std`
+/// (which vectorises inside loops) and libm's version give identical results.
 #[inline]
 #[must_use]
 pub fn sqrt(x: f32) -> f32 {
+    #[cfg(feature = "std")]
+    return x.sqrt();
+    #[cfg(not(feature = "std"))]
     libm::sqrtf(x)
 }
 
