@@ -8,11 +8,11 @@
 //! | [`gemm_nt`] | `C = A Bᵀ` | input gradient `dX = dY Wᵀ` |
 //! | [`gemm_tn`] | `C = Aᵀ B` | weight gradient `dW = Xᵀ dY` |
 //!
-//! Each writes `C` (or adds to it with `accumulate`). Small products run our own loops, which
-//! the compiler vectorises; with `std` on x86-64 those loops are compiled twice and the
-//! AVX2+FMA copy is chosen at run time, so a default `cargo build --release` still uses fused
-//! multiply-adds on CPUs that have them. Large products (with `std`) go to the
-//! `matrixmultiply` crate, whose packed kernels win once the operands leave the L1 cache.
+//! Each writes `C` (or adds to it with `accumulate`). Small products run simple loops, which
+//! the compiler vectorises; large ones a register-blocked kernel (6 × 16 tiles, no packing,
+//! no allocation). With `std` on x86-64 both are compiled twice and the AVX2+FMA copy is
+//! chosen at run time, so a default `cargo build --release` still uses fused multiply-adds
+//! on CPUs that have them.
 //!
 //! ```
 //! use nn_core::kernels::gemm_nn;
@@ -23,11 +23,11 @@
 //! assert_eq!(c, [19.0, 22.0, 43.0, 50.0]);
 //! ```
 // Unsafe is confined to this module: calling `#[target_feature]` functions after checking the
-// CPU supports them, and handing checked slices to matrixmultiply's pointer-based API.
+// CPU supports them, and AVX2 loads in the dot product.
 #![allow(unsafe_code)]
 
-/// Products with at least this many multiply-adds go to `matrixmultiply` (measured on the
-/// development machine: below it our loops win because they skip packing).
+/// Products with at least this many multiply-adds use the register-blocked kernel (below it,
+/// the simple loops win: no tile edges to handle).
 pub const LARGE_PRODUCT: usize = 48 * 48 * 48;
 
 /// How a multiply-add is compiled: separately (portable) or fused (FMA instruction).
@@ -252,6 +252,10 @@ dispatch! {
 }
 
 dispatch! {
+    #[allow(clippy::too_many_arguments)]
+    fn blocked_dispatch(m: usize, k: usize, n: usize, a: &[f32], rsa: usize, csa: usize, b: &[f32], c: &mut [f32], accumulate: bool) => blocked;
+}
+dispatch! {
     fn nn_small_dispatch(k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32], accumulate: bool) => nn_small;
 }
 dispatch! {
@@ -259,6 +263,26 @@ dispatch! {
 }
 dispatch! {
     fn tn_small_dispatch(m: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32], accumulate: bool) => tn_small;
+}
+
+/// Runs `f` inside a function compiled for AVX2 when the CPU has it (with `std` on x86-64),
+/// so that plain element-wise loops in `f` are vectorised 8 lanes wide in a default build.
+/// No fused multiply-adds are introduced (Rust never contracts `a * b + c`), so results are
+/// identical on every CPU. Used by the optimizers' update loops.
+#[inline]
+pub fn vectorized<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(all(feature = "std", target_arch = "x86_64", not(target_feature = "avx2")))]
+    {
+        #[target_feature(enable = "avx2")]
+        fn wide<R>(f: impl FnOnce() -> R) -> R {
+            f()
+        }
+        if cpu::has_avx2_fma() {
+            // SAFETY: the CPU supports AVX2 (checked just above).
+            return unsafe { wide(f) };
+        }
+    }
+    f()
 }
 
 /// Runtime CPU-feature detection, cached.
@@ -283,46 +307,193 @@ mod cpu {
     }
 }
 
-/// Calls `matrixmultiply::sgemm` on row-major operands given by (row stride, column stride).
+/// Rows and columns of the register tile of the blocked product: 4 × 16 accumulators are
+/// eight 8-lane registers, leaving room for two rows of `B` and the broadcasts of `A`
+/// without spilling (6 × 16 spilled, measured).
+const MR: usize = 4;
+const NR: usize = 16;
+
+/// One `MR × NR` tile: `C[r][j] (+)= Σ_p A(r, p) · B[p][j]`, where `A(r, p)` is
+/// `a[r * rsa + p * csa]` (with `A_COLUMNS`, `rsa` is 1: a tile's column of `A` is
+/// contiguous) and rows of `B` start every `rsb` values. No packing: `B`'s rows are
+/// contiguous along `j`.
+#[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn sgemm_strided(
+fn tile<F: MulAdd, const A_COLUMNS: bool>(
+    k: usize,
+    a: &[f32],
+    rsa: usize,
+    csa: usize,
+    b: &[f32],
+    rsb: usize,
+    c: &mut [f32],
+    rsc: usize,
+    accumulate: bool,
+) {
+    let mut acc = [[0.0f32; NR]; MR];
+    for p in 0..k {
+        let row: &[f32; NR] = b[p * rsb..p * rsb + NR].try_into().unwrap_or(&[0.0; NR]);
+        let col: [f32; MR] = if A_COLUMNS {
+            a[p * csa..p * csa + MR].try_into().unwrap_or([0.0; MR])
+        } else {
+            core::array::from_fn(|r| a[r * rsa + p * csa])
+        };
+        for (acc_r, &av) in acc.iter_mut().zip(&col) {
+            for (x, &bv) in acc_r.iter_mut().zip(row) {
+                *x = F::mul_add(av, bv, *x);
+            }
+        }
+    }
+    for (r, acc_r) in acc.iter().enumerate() {
+        let out = &mut c[r * rsc..r * rsc + NR];
+        if accumulate {
+            for (o, v) in out.iter_mut().zip(acc_r) {
+                *o += v;
+            }
+        } else {
+            out.copy_from_slice(acc_r);
+        }
+    }
+}
+
+/// Row `i` of `C`, columns `cols`, by plain loops: the ragged edges of [`blocked`]. (A
+/// function, not a closure: closures do not inherit the caller's target features, so
+/// `mul_add` in one would become a library call.)
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn edge<F: MulAdd>(
+    i: usize,
+    cols: core::ops::Range<usize>,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    rsa: usize,
+    csa: usize,
+    b: &[f32],
+    c: &mut [f32],
+    accumulate: bool,
+) {
+    let out = &mut c[i * n + cols.start..i * n + cols.end];
+    if !accumulate {
+        out.fill(0.0);
+    }
+    for p in 0..k {
+        axpy::<F>(
+            a[i * rsa + p * csa],
+            &b[p * n + cols.start..p * n + cols.end],
+            out,
+        );
+    }
+}
+
+/// `C[m×n] (+)= A · B` with `A(i, p) = a[i * rsa + p * csa]` and `B` row-major (`n` wide):
+/// full tiles through [`tile`], the ragged right and bottom edges through [`edge`].
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn blocked<F: MulAdd>(
     m: usize,
     k: usize,
     n: usize,
     a: &[f32],
-    (rsa, csa): (usize, usize),
+    rsa: usize,
+    csa: usize,
     b: &[f32],
-    (rsb, csb): (usize, usize),
     c: &mut [f32],
     accumulate: bool,
 ) {
-    // Bounds: the largest index each operand is read at must be inside its slice.
-    assert!(m > 0 && k > 0 && n > 0);
-    assert!((m - 1) * rsa + (k - 1) * csa < a.len(), "gemm: A too short");
-    assert!((k - 1) * rsb + (n - 1) * csb < b.len(), "gemm: B too short");
-    assert!(m * n <= c.len(), "gemm: C too short");
-    let beta = if accumulate { 1.0 } else { 0.0 };
-    #[allow(clippy::cast_possible_wrap)]
-    // SAFETY: every element read or written is in bounds (asserted above); C does not alias
-    // A or B (it is a distinct `&mut`).
-    unsafe {
-        matrixmultiply::sgemm(
-            m,
-            k,
-            n,
-            1.0,
-            a.as_ptr(),
-            rsa as isize,
-            csa as isize,
-            b.as_ptr(),
-            rsb as isize,
-            csb as isize,
-            beta,
-            c.as_mut_ptr(),
-            n as isize,
-            1,
-        );
+    let (m_full, n_full) = (m - m % MR, n - n % NR);
+    for j in (0..n_full).step_by(NR) {
+        for i in (0..m_full).step_by(MR) {
+            let (a, c) = (&a[i * rsa..], &mut c[i * n + j..]);
+            if rsa == 1 {
+                tile::<F, true>(k, a, rsa, csa, &b[j..], n, c, n, accumulate);
+            } else {
+                tile::<F, false>(k, a, rsa, csa, &b[j..], n, c, n, accumulate);
+            }
+        }
     }
+    if n_full < n {
+        for i in 0..m {
+            edge::<F>(i, n_full..n, k, n, a, rsa, csa, b, c, accumulate);
+        }
+    }
+    for i in m_full..m {
+        edge::<F>(i, 0..n_full, k, n, a, rsa, csa, b, c, accumulate);
+    }
+}
+
+/// Products with at least this many multiply-adds are split across the threads of the
+/// current rayon pool (see [`in_parallel`]).
+pub const PARALLEL_PRODUCT: usize = 256 * 1024;
+
+/// The number of threads to split work across: that of the rayon pool the caller runs in
+/// (e.g. a [`Trainer`](crate::train::Trainer) with `threads(n)`), or 1 outside any pool.
+#[must_use]
+pub fn in_parallel() -> usize {
+    #[cfg(feature = "std")]
+    if rayon::current_thread_index().is_some() {
+        return rayon::current_num_threads();
+    }
+    1
+}
+
+/// [`blocked`] with its rows split across the pool's threads (tile-aligned halves, each half
+/// again while threads remain). Each thread writes its own rows of `C` and sums in the same
+/// order, so results do not depend on the number of threads.
+#[allow(clippy::too_many_arguments)]
+fn blocked_parallel(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    rsa: usize,
+    csa: usize,
+    b: &[f32],
+    c: &mut [f32],
+    accumulate: bool,
+) {
+    split_rows(in_parallel(), m, k, n, a, rsa, csa, b, c, accumulate);
+}
+
+#[allow(clippy::too_many_arguments)]
+fn split_rows(
+    threads: usize,
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    rsa: usize,
+    csa: usize,
+    b: &[f32],
+    c: &mut [f32],
+    accumulate: bool,
+) {
+    let top = (m / 2 / MR) * MR;
+    #[cfg(feature = "std")]
+    if threads >= 2 && top > 0 && m * k * n >= PARALLEL_PRODUCT {
+        let (c_top, c_bottom) = c.split_at_mut(top * n);
+        let (t_top, t_bottom) = (threads / 2, threads - threads / 2);
+        rayon::join(
+            || split_rows(t_top, top, k, n, a, rsa, csa, b, c_top, accumulate),
+            || {
+                split_rows(
+                    t_bottom,
+                    m - top,
+                    k,
+                    n,
+                    &a[top * rsa..],
+                    rsa,
+                    csa,
+                    b,
+                    c_bottom,
+                    accumulate,
+                )
+            },
+        );
+        return;
+    }
+    let _ = (threads, top);
+    blocked_dispatch(m, k, n, a, rsa, csa, b, c, accumulate);
 }
 
 fn check(what: &str, len: usize, need: usize) {
@@ -348,8 +519,18 @@ pub fn gemm_nn(
     check("gemm_nn A", a.len(), m * k);
     check("gemm_nn B", b.len(), k * n);
     check("gemm_nn C", c.len(), m * n);
-    if m * k * n >= LARGE_PRODUCT {
-        sgemm_strided(m, k, n, a, (k, 1), b, (n, 1), c, accumulate);
+    if m * k * n >= LARGE_PRODUCT && n >= NR {
+        blocked_parallel(
+            m,
+            k,
+            n,
+            &a[..m * k],
+            k,
+            1,
+            &b[..k * n],
+            &mut c[..m * n],
+            accumulate,
+        );
     } else if n == 1 {
         // A column result: one dot product per row (B, a column, is also a row of Bᵀ).
         nt_small_dispatch(k, 1, &a[..m * k], &b[..k], &mut c[..m], accumulate);
@@ -374,9 +555,7 @@ pub fn gemm_nt(
     check("gemm_nt A", a.len(), m * k);
     check("gemm_nt B", b.len(), n * k);
     check("gemm_nt C", c.len(), m * n);
-    if m * k * n >= LARGE_PRODUCT {
-        sgemm_strided(m, k, n, a, (k, 1), b, (1, k), c, accumulate);
-    } else if k == 1 {
+    if k == 1 {
         // An outer product: B (n×1) is also Bᵀ (1×n), so use the row form.
         nn_small_dispatch(1, n, &a[..m], &b[..n], &mut c[..m * n], accumulate);
     } else {
@@ -400,8 +579,18 @@ pub fn gemm_tn(
     check("gemm_tn A", a.len(), k * m);
     check("gemm_tn B", b.len(), k * n);
     check("gemm_tn C", c.len(), m * n);
-    if m * k * n >= LARGE_PRODUCT {
-        sgemm_strided(m, k, n, a, (1, m), b, (n, 1), c, accumulate);
+    if m * k * n >= LARGE_PRODUCT && n >= NR {
+        blocked_parallel(
+            m,
+            k,
+            n,
+            &a[..k * m],
+            1,
+            m,
+            &b[..k * n],
+            &mut c[..m * n],
+            accumulate,
+        );
     } else if n == 1 {
         // Cᵀ (1×m) = bᵀ (1×k) · A (k×m): one row, accumulated from the rows of A.
         nn_small_dispatch(k, m, &b[..k], &a[..k * m], &mut c[..m], accumulate);
@@ -485,7 +674,7 @@ mod tests {
             let want: Vec<f32> = prod.iter().zip(&before).map(|(p, c)| p + c).collect();
             assert_close(&c, &want);
         }
-        // The last shape must take the matrixmultiply path.
+        // The last shape must take the blocked path.
         const { assert!(64 * 70 * 50 >= LARGE_PRODUCT) };
     }
 

@@ -44,6 +44,8 @@ pub mod train;
 
 #[cfg(feature = "std")]
 pub mod idx;
+#[cfg(feature = "std")]
+pub mod weights;
 
 pub use error::{Error, Result};
 pub use nalgebra;

@@ -8,6 +8,8 @@ use crate::loss::Loss;
 use crate::optim::Optimizer;
 use crate::rng::Rng;
 use crate::train::Trainer;
+#[cfg(feature = "std")]
+use std::path::Path;
 
 /// One named parameter tensor inside a model's flat parameter buffer.
 ///
@@ -35,7 +37,7 @@ pub struct TensorInfo {
 /// ([`OUTPUT_ACTIVATION`](Self::OUTPUT_ACTIVATION)) is applied by the caller, which lets
 /// losses fuse it (softmax with cross-entropy, sigmoid with binary cross-entropy) for
 /// numerically stable gradients.
-pub trait Model: Sized {
+pub trait Model: Sized + Send + Sync {
     /// The model's type name.
     const NAME: &'static str;
     /// Declared input shape.
@@ -51,7 +53,7 @@ pub trait Model: Sized {
     /// The parameter tensors, in buffer order.
     const TENSORS: &'static [TensorInfo];
     /// Buffers of a training pass (see [`workspace`](Self::workspace)).
-    type Workspace;
+    type Workspace: Send;
 
     /// A freshly initialised model, reproducible from `seed`.
     fn init(seed: u64) -> Self;
@@ -99,6 +101,28 @@ pub trait Model: Sized {
     fn check_gradients(&self, seed: u64) -> GradCheck {
         gradcheck::check_model(self, seed)
     }
+
+    /// Writes the parameters to the safetensors file `path`, with PyTorch's tensor names and
+    /// shapes, atomically (see [`weights::save`](crate::weights::save)).
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the file cannot be written, [`Error::NonFinite`] for a NaN or
+    /// infinite parameter.
+    #[cfg(feature = "std")]
+    fn save_weights(&self, path: impl AsRef<Path>) -> Result<()> {
+        crate::weights::save(self, path)
+    }
+
+    /// Reads the parameters from the safetensors file `path`, e.g. saved by PyTorch
+    /// (see [`weights::load`](crate::weights::load)). On error the model is unchanged.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the file cannot be read; [`Error::Format`] for a corrupt file, a
+    /// missing, extra or wrongly shaped tensor, an unsupported dtype or a non-finite value.
+    #[cfg(feature = "std")]
+    fn load_weights(&mut self, path: impl AsRef<Path>) -> Result<()> {
+        crate::weights::load(self, path)
+    }
 }
 
 /// Checks a flat parameter vector for a model with `expected` parameters.
@@ -132,7 +156,7 @@ pub fn check_data<M: Model>(x: &[f32], y: &[f32], loss: Loss) -> Result<usize> {
     if loss == Loss::SparseCategoricalCrossentropy {
         for (index, &label) in y.iter().enumerate() {
             #[allow(clippy::cast_precision_loss)]
-            let ok = label >= 0.0 && label.fract() == 0.0 && label < M::OUTPUT as f32;
+            let ok = label >= 0.0 && libm::truncf(label) == label && label < M::OUTPUT as f32;
             if !ok {
                 return Err(Error::InvalidLabel {
                     index,

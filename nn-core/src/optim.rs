@@ -35,7 +35,7 @@ use alloc::vec::Vec;
 use crate::math::sqrt;
 
 /// Updates parameters from gradients. Implemented by every optimizer.
-pub trait Optimizer {
+pub trait Optimizer: Send {
     /// One update. `params.len() == grads.len()`; state is (re)sized lazily on the first call
     /// (allocation only then).
     ///
@@ -145,6 +145,60 @@ impl GradTransform {
     }
 }
 
+/// Adam's element-wise update. A function of slices (not a closure over them) so that the
+/// compiler knows they do not alias and vectorises the loop.
+#[inline(always)]
+fn adam_update(
+    params: &mut [f32],
+    grads: &[f32],
+    ms: &mut [f32],
+    vs: &mut [f32],
+    t: GradTransform,
+    k: [f32; 7],
+) {
+    let [b1, b2, c1, c2, eps, lr, decay] = k;
+    for (((p, &g), m), v) in params
+        .iter_mut()
+        .zip(grads)
+        .zip(ms.iter_mut())
+        .zip(vs.iter_mut())
+    {
+        let g = t.apply(g, *p);
+        *m = b1 * *m + (1.0 - b1) * g;
+        *v = b2 * *v + (1.0 - b2) * g * g;
+        *p = *p * decay - lr * (*m * c1) / (sqrt(*v * c2) + eps);
+    }
+}
+
+/// [`adam_update`] split across `threads` (halves, recursively) for large parameter
+/// buffers; element-wise, so the result does not depend on the split.
+fn adam_parallel(
+    threads: usize,
+    params: &mut [f32],
+    grads: &[f32],
+    ms: &mut [f32],
+    vs: &mut [f32],
+    t: GradTransform,
+    k: [f32; 7],
+) {
+    let mid = params.len() / 2;
+    #[cfg(feature = "std")]
+    if threads >= 2 && mid >= 16 * 1024 {
+        let (p0, p1) = params.split_at_mut(mid);
+        let (m0, m1) = ms.split_at_mut(mid);
+        let (v0, v1) = vs.split_at_mut(mid);
+        let (g0, g1) = grads.split_at(mid);
+        let (t0, t1) = (threads / 2, threads - threads / 2);
+        rayon::join(
+            || adam_parallel(t0, p0, g0, m0, v0, t, k),
+            || adam_parallel(t1, p1, g1, m1, v1, t, k),
+        );
+        return;
+    }
+    let _ = (threads, mid);
+    crate::kernels::vectorized(|| adam_update(params, grads, ms, vs, t, k));
+}
+
 /// Resizes optimizer state to `len` zeros if it does not have that length (first step, after
 /// [`Optimizer::reset`], or when the parameter buffer changed). Returns whether it did.
 fn ensure_len(state: &mut Vec<f32>, len: usize) -> bool {
@@ -237,8 +291,10 @@ impl Sgd {
     }
 }
 
-impl Optimizer for Sgd {
-    fn step(&mut self, params: &mut [f32], grads: &[f32]) {
+impl Sgd {
+    /// One update (the body of [`Optimizer::step`], inlined into its vectorised caller).
+    #[inline(always)]
+    fn update(&mut self, params: &mut [f32], grads: &[f32]) {
         let t = self.grad.prepare(params, grads);
         let lr = self.lr;
         if self.momentum == 0.0 {
@@ -257,6 +313,12 @@ impl Optimizer for Sgd {
             *b = m * *b + g;
             *p -= lr * (g_coef * g + b_coef * *b);
         }
+    }
+}
+
+impl Optimizer for Sgd {
+    fn step(&mut self, params: &mut [f32], grads: &[f32]) {
+        crate::kernels::vectorized(|| self.update(params, grads));
     }
 
     fn learning_rate(&self) -> f32 {
@@ -330,17 +392,9 @@ impl AdamCore {
         let c1 = (1.0 / (1.0 - libm::pow(f64::from(b1), step))) as f32;
         let c2 = (1.0 / (1.0 - libm::pow(f64::from(b2), step))) as f32;
         let decay = 1.0 - lr * decoupled_wd;
-        for (((p, &g), m), v) in params
-            .iter_mut()
-            .zip(grads)
-            .zip(&mut self.m)
-            .zip(&mut self.v)
-        {
-            let g = t.apply(g, *p);
-            *m = b1 * *m + (1.0 - b1) * g;
-            *v = b2 * *v + (1.0 - b2) * g * g;
-            *p = *p * decay - lr * (*m * c1) / (sqrt(*v * c2) + eps);
-        }
+        let (ms, vs) = (&mut self.m[..], &mut self.v[..]);
+        let k = [b1, b2, c1, c2, eps, lr, decay];
+        adam_parallel(crate::kernels::in_parallel(), params, grads, ms, vs, t, k);
     }
 
     fn reset(&mut self) {
@@ -626,8 +680,10 @@ impl RmsProp {
     }
 }
 
-impl Optimizer for RmsProp {
-    fn step(&mut self, params: &mut [f32], grads: &[f32]) {
+impl RmsProp {
+    /// One update (the body of [`Optimizer::step`], inlined into its vectorised caller).
+    #[inline(always)]
+    fn update(&mut self, params: &mut [f32], grads: &[f32]) {
         let t = self.grad.prepare(params, grads);
         let n = params.len();
         ensure_len(&mut self.v, n);
@@ -652,6 +708,12 @@ impl Optimizer for RmsProp {
             *b = m * *b + g / (sqrt(*v) + eps);
             *p -= lr * *b;
         }
+    }
+}
+
+impl Optimizer for RmsProp {
+    fn step(&mut self, params: &mut [f32], grads: &[f32]) {
+        crate::kernels::vectorized(|| self.update(params, grads));
     }
 
     fn learning_rate(&self) -> f32 {

@@ -308,7 +308,8 @@ impl Callback for EarlyStopping {
             return Ok(Control::Continue);
         }
         self.wait += 1;
-        if self.wait > self.patience {
+        // Keras' rule: stop once `patience` epochs in a row brought no improvement.
+        if self.wait >= self.patience.max(1) {
             self.stopped_epoch = Some(epoch);
             return Ok(Control::Stop);
         }
@@ -398,32 +399,28 @@ pub struct Trainer<M: Model, O: Optimizer> {
     optimizer: O,
     loss: Loss,
     metrics: Vec<Metric>,
-    ws: M::Workspace,
-    grads: Vec<f32>,
-    outputs: Vec<f32>,
-    d_logits: Vec<f32>,
+    worker: Worker<M>,
     batch_x: Vec<f32>,
     batch_y: Vec<f32>,
     order: Vec<usize>,
+    #[cfg(feature = "std")]
+    pool: Option<rayon::ThreadPool>,
 }
 
+/// At most this many metrics per trainer (their counters are fixed-size, so a step never
+/// allocates).
+pub const MAX_METRICS: usize = 8;
+
 /// Running totals of loss and metric counts over an epoch or an evaluation.
+#[derive(Clone, Copy, Default)]
 struct Totals {
     loss: f64,
     samples: usize,
-    correct: Vec<usize>,
-    possible: Vec<usize>,
+    correct: [usize; MAX_METRICS],
+    possible: [usize; MAX_METRICS],
 }
 
 impl Totals {
-    fn new(metrics: usize) -> Self {
-        Self {
-            loss: 0.0,
-            samples: 0,
-            correct: alloc::vec![0; metrics],
-            possible: alloc::vec![0; metrics],
-        }
-    }
     #[allow(clippy::cast_precision_loss)]
     fn mean_loss(&self) -> f32 {
         (self.loss / self.samples.max(1) as f64) as f32
@@ -431,6 +428,79 @@ impl Totals {
     #[allow(clippy::cast_precision_loss)]
     fn rate(&self, i: usize) -> f32 {
         self.correct[i] as f32 / self.possible[i].max(1) as f32
+    }
+    fn merge(&mut self, other: &Self) {
+        self.loss += other.loss;
+        self.samples += other.samples;
+        for i in 0..MAX_METRICS {
+            self.correct[i] += other.correct[i];
+            self.possible[i] += other.possible[i];
+        }
+    }
+}
+
+/// The buffers one thread needs for a forward and backward pass.
+struct Worker<M: Model> {
+    ws: M::Workspace,
+    grads: Vec<f32>,
+    outputs: Vec<f32>,
+    d_logits: Vec<f32>,
+    totals: Totals,
+}
+
+impl<M: Model> Worker<M> {
+    fn new() -> Self {
+        Self {
+            ws: M::workspace(),
+            grads: alloc::vec![0.0; M::PARAMS],
+            outputs: Vec::new(),
+            d_logits: Vec::new(),
+            totals: Totals::default(),
+        }
+    }
+
+    /// Forward pass, loss and metric counts on `batch` samples, then (when `learn`) the
+    /// backward pass. Returns the mean loss; when it is not finite, nothing else is done.
+    #[allow(clippy::too_many_arguments)]
+    fn run(
+        &mut self,
+        model: &M,
+        loss: Loss,
+        metrics: &[Metric],
+        x: &[f32],
+        y: &[f32],
+        batch: usize,
+        dropout: Option<&mut Rng>,
+        learn: bool,
+    ) -> f32 {
+        let logits = model.forward_batch(&mut self.ws, x, batch, dropout);
+        self.outputs.clear();
+        self.outputs.extend_from_slice(logits);
+        M::OUTPUT_ACTIVATION.forward(&mut self.outputs, M::OUTPUT);
+        self.d_logits.resize(batch * M::OUTPUT, 0.0);
+        let value = loss.forward_backward(
+            M::OUTPUT_ACTIVATION,
+            logits,
+            &self.outputs,
+            y,
+            M::OUTPUT,
+            &mut self.d_logits,
+        );
+        if !value.is_finite() {
+            return value;
+        }
+        let t = &mut self.totals;
+        t.loss += f64::from(value) * batch as f64;
+        t.samples += batch;
+        let width = loss.target_width(M::OUTPUT);
+        for (i, m) in metrics.iter().enumerate() {
+            t.correct[i] += m.correct(&self.outputs, &y[..batch * width], M::OUTPUT);
+            t.possible[i] += m.max_correct(batch, M::OUTPUT);
+        }
+        if learn {
+            model.backward_batch(&mut self.ws, x, &mut self.d_logits, &mut self.grads, batch);
+        }
+        value
     }
 }
 
@@ -442,20 +512,46 @@ impl<M: Model, O: Optimizer> Trainer<M, O> {
             optimizer,
             loss,
             metrics: Vec::new(),
-            ws: M::workspace(),
-            grads: alloc::vec![0.0; M::PARAMS],
-            outputs: Vec::new(),
-            d_logits: Vec::new(),
+            worker: Worker::new(),
             batch_x: Vec::new(),
             batch_y: Vec::new(),
             order: Vec::new(),
+            #[cfg(feature = "std")]
+            pool: None,
         }
+    }
+
+    /// Trains on `threads` threads: large matrix products are split by output rows and the
+    /// optimizer's update by parameter ranges, so every sum keeps its order and results are
+    /// identical for any number of threads. `1` (the default) runs on the calling thread.
+    ///
+    /// # Panics
+    /// If `threads` is 0 or the thread pool cannot be created.
+    #[cfg(feature = "std")]
+    #[must_use]
+    pub fn threads(mut self, threads: usize) -> Self {
+        assert!(threads >= 1, "threads must be at least 1");
+        self.pool = (threads > 1).then(|| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .thread_name(|i| alloc::format!("nn-train-{i}"))
+                .build()
+                .expect("cannot create the training thread pool")
+        });
+        self
     }
 
     /// Metrics to report besides the loss; Keras' generic `Metric::Accuracy` is resolved
     /// from the loss (binary, categorical or sparse categorical).
     #[must_use]
+    ///
+    /// # Panics
+    /// With more than [`MAX_METRICS`] metrics.
     pub fn metrics(mut self, metrics: &[Metric]) -> Self {
+        assert!(
+            metrics.len() <= MAX_METRICS,
+            "at most {MAX_METRICS} metrics"
+        );
         self.metrics = metrics
             .iter()
             .map(|m| m.resolve(self.loss, M::OUTPUT))
@@ -491,8 +587,8 @@ impl<M: Model, O: Optimizer> Trainer<M, O> {
     }
 
     /// Forward pass, loss, and (when `learn`) backward pass and optimizer step on one batch
-    /// already gathered in `x`/`y`. Adds to `totals`; returns the batch's mean loss. When the
-    /// loss is not finite, nothing is updated.
+    /// already gathered in `x`/`y`, on the trainer's threads. Adds to `totals`; returns the
+    /// batch's mean loss. When the loss is not finite, nothing is updated.
     fn run_batch(
         &mut self,
         x: &[f32],
@@ -502,35 +598,44 @@ impl<M: Model, O: Optimizer> Trainer<M, O> {
         learn: bool,
         totals: &mut Totals,
     ) -> f32 {
-        let logits = self.model.forward_batch(&mut self.ws, x, batch, dropout);
-        self.outputs.clear();
-        self.outputs.extend_from_slice(logits);
-        M::OUTPUT_ACTIVATION.forward(&mut self.outputs, M::OUTPUT);
-        self.d_logits.resize(batch * M::OUTPUT, 0.0);
-        let loss = self.loss.forward_backward(
-            M::OUTPUT_ACTIVATION,
-            logits,
-            &self.outputs,
+        #[cfg(feature = "std")]
+        if let Some(pool) = self.pool.take() {
+            let value = pool.install(|| self.step(x, y, batch, dropout, learn, totals));
+            self.pool = Some(pool);
+            return value;
+        }
+        self.step(x, y, batch, dropout, learn, totals)
+    }
+
+    fn step(
+        &mut self,
+        x: &[f32],
+        y: &[f32],
+        batch: usize,
+        dropout: Option<&mut Rng>,
+        learn: bool,
+        totals: &mut Totals,
+    ) -> f32 {
+        let w = &mut self.worker;
+        let value = w.run(
+            &self.model,
+            self.loss,
+            &self.metrics,
+            x,
             y,
-            M::OUTPUT,
-            &mut self.d_logits,
+            batch,
+            dropout,
+            learn,
         );
-        if !loss.is_finite() {
-            return loss;
+        let counts = core::mem::take(&mut w.totals);
+        if !value.is_finite() {
+            return value;
         }
-        totals.loss += f64::from(loss) * batch as f64;
-        totals.samples += batch;
-        let width = self.loss.target_width(M::OUTPUT);
-        for (i, m) in self.metrics.iter().enumerate() {
-            totals.correct[i] += m.correct(&self.outputs, &y[..batch * width], M::OUTPUT);
-            totals.possible[i] += m.max_correct(batch, M::OUTPUT);
-        }
+        totals.merge(&counts);
         if learn {
-            self.model
-                .backward_batch(&mut self.ws, x, &mut self.d_logits, &mut self.grads, batch);
-            self.optimizer.step(self.model.params_mut(), &self.grads);
+            self.optimizer.step(self.model.params_mut(), &w.grads);
         }
-        loss
+        value
     }
 
     /// One gradient step on one batch (Keras' `train_on_batch`); returns its loss.
@@ -540,7 +645,7 @@ impl<M: Model, O: Optimizer> Trainer<M, O> {
     /// finite (the step is then not applied).
     pub fn train_on_batch(&mut self, x: &[f32], y: &[f32]) -> Result<f32> {
         let n = check_data::<M>(x, y, self.loss)?;
-        let mut totals = Totals::new(self.metrics.len());
+        let mut totals = Totals::default();
         let loss = self.run_batch(x, y, n, None, true, &mut totals);
         if loss.is_finite() {
             Ok(loss)
@@ -586,7 +691,7 @@ impl<M: Model, O: Optimizer> Trainer<M, O> {
             let split: f64 = alloc::format!("{}", fit.validation_split)
                 .parse()
                 .unwrap_or(0.0);
-            (n as f64 * (1.0 - split)).floor() as usize
+            libm::floor(n as f64 * (1.0 - split)) as usize
         };
         if n_train == 0
             || n_train == n && fit.validation_split > 0.0 && fit.validation_data.is_none()
@@ -622,7 +727,7 @@ impl<M: Model, O: Optimizer> Trainer<M, O> {
                 rng.shuffle(&mut self.order);
             }
             progress.epoch_begin(epoch);
-            let mut totals = Totals::new(self.metrics.len());
+            let mut totals = Totals::default();
             let mut batch_x = core::mem::take(&mut self.batch_x);
             let mut batch_y = core::mem::take(&mut self.batch_y);
             let order = core::mem::take(&mut self.order);
@@ -693,7 +798,7 @@ impl<M: Model, O: Optimizer> Trainer<M, O> {
     fn evaluate_unchecked(&mut self, x: &[f32], y: &[f32], batch_size: usize) -> Evaluation {
         let tw = self.loss.target_width(M::OUTPUT);
         let n = x.len() / M::INPUT;
-        let mut totals = Totals::new(self.metrics.len());
+        let mut totals = Totals::default();
         let mut start = 0;
         while start < n {
             let b = batch_size.min(n - start);
@@ -731,7 +836,7 @@ impl<M: Model, O: Optimizer> Trainer<M, O> {
     /// # Errors
     /// Empty input, a length that is not whole samples, or NaN/infinite values.
     pub fn predict(&mut self, x: &[f32]) -> Result<Vec<f32>> {
-        predict_with(&self.model, &mut self.ws, x)
+        predict_with(&self.model, &mut self.worker.ws, x)
     }
 }
 

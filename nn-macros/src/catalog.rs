@@ -96,8 +96,11 @@ pub const LAYERS: &[LayerSpec] = &[
 /// Activation names accepted in `Dense(.., activation)` and `Activation(..)`.
 pub const ACTIVATIONS: &[&str] = &["linear", "relu", "leaky_relu", "sigmoid", "tanh", "softmax"];
 
-/// Keras' default negative slope of `LeakyReLU` / `leaky_relu`.
+/// Keras' default negative slope of the `LeakyReLU` layer.
 pub const DEFAULT_SLOPE: f32 = 0.3;
+
+/// Keras' default negative slope of the `leaky_relu` activation function.
+pub const DEFAULT_ACTIVATION_SLOPE: f32 = 0.2;
 
 /// Looks a layer kind up by its exact name.
 pub fn layer(name: &str) -> Option<&'static LayerSpec> {
@@ -125,12 +128,16 @@ pub enum Value {
     Activation(Act),
 }
 
-/// A literal number, possibly negated: `(value, is_integer)`.
+/// A literal number, possibly negated: `(value, is_integer)`. Integers too large for `u64`
+/// read as infinity.
 fn number(expr: &Expr) -> Option<(f64, bool)> {
     match expr {
         Expr::Lit(ExprLit {
             lit: Lit::Int(i), ..
-        }) => i.base10_parse::<u64>().ok().map(|v| (v as f64, true)),
+        }) => Some((
+            i.base10_parse::<u64>().map_or(f64::INFINITY, |v| v as f64),
+            true,
+        )),
         Expr::Lit(ExprLit {
             lit: Lit::Float(f), ..
         }) => f.base10_parse::<f64>().ok().map(|v| (v, false)),
@@ -165,42 +172,50 @@ pub fn read_value(
         diag.push(syn::Error::new_spanned(expr, msg));
         None
     };
+    // The value as the user wrote it, e.g. `4.0` or `-3`.
+    let text = quote::ToTokens::to_token_stream(expr)
+        .to_string()
+        .replace(' ', "");
     match kind {
         ValueKind::Size => match number(expr) {
-            Some((v, true)) if v >= 1.0 => Some(Value::Size(v as usize)),
-            Some((v, true)) => bad(
+            Some((v, true)) if v > 1e9 => bad(
                 diag,
-                format!("`{layer}` `{arg}` must be at least 1, found {v}"),
+                format!("`{arg}` of `{layer}` is too large, found `{text}`"),
             ),
-            Some((v, false)) => bad(
+            Some((v, true)) if v >= 1.0 => Some(Value::Size(v as usize)),
+            Some((_, true)) => bad(
                 diag,
-                format!("`{layer}` `{arg}` must be a whole number, found {v}"),
+                format!("`{arg}` of `{layer}` must be at least 1, found `{text}`"),
+            ),
+            Some((_, false)) => bad(
+                diag,
+                format!("`{arg}` of `{layer}` must be a whole number, found `{text}`"),
             ),
             None => bad(
                 diag,
-                format!("`{layer}` `{arg}` must be a whole number, e.g. `{layer}(64)`"),
+                format!("`{arg}` of `{layer}` must be a whole number, e.g. `{layer}(64)`"),
             ),
         },
         ValueKind::Rate => match number(expr) {
             Some((v, _)) if (0.0..1.0).contains(&v) => Some(Value::Float(v as f32)),
-            Some((v, _)) => bad(
+            Some(_) => bad(
                 diag,
-                format!("`{layer}` `{arg}` must be in [0, 1), found {v}"),
+                format!("`{arg}` of `{layer}` must be in [0, 1), found `{text}`"),
             ),
             None => bad(
                 diag,
-                format!("`{layer}` `{arg}` must be a number in [0, 1), e.g. `{layer}(0.5)`"),
+                format!("`{arg}` of `{layer}` must be a number in [0, 1), e.g. `{layer}(0.5)`"),
             ),
         },
         ValueKind::Positive => match number(expr) {
-            Some((v, _)) if v > 0.0 => Some(Value::Float(v as f32)),
-            Some((v, _)) => bad(
+            Some((v, _)) if v > 0.0 && v.is_finite() => Some(Value::Float(v as f32)),
+            Some(_) => bad(
                 diag,
-                format!("`{layer}` `{arg}` must be positive, found {v}"),
+                format!("`{arg}` of `{layer}` must be positive, found `{text}`"),
             ),
             None => bad(
                 diag,
-                format!("`{layer}` `{arg}` must be a positive number, e.g. `0.2`"),
+                format!("`{arg}` of `{layer}` must be a positive number, e.g. `0.2`"),
             ),
         },
         ValueKind::Activation => read_activation(expr, diag).map(Value::Activation),
@@ -248,7 +263,7 @@ fn read_activation(expr: &Expr, diag: &mut Diagnostics) -> Option<Act> {
     Some(match name.as_str() {
         "linear" => Act::Linear,
         "relu" => Act::Relu,
-        "leaky_relu" => Act::LeakyRelu(DEFAULT_SLOPE),
+        "leaky_relu" => Act::LeakyRelu(DEFAULT_ACTIVATION_SLOPE),
         "sigmoid" => Act::Sigmoid,
         "tanh" => Act::Tanh,
         "softmax" => Act::Softmax,

@@ -153,8 +153,52 @@ fn dense_type(inputs: usize, units: usize, span: proc_macro2::Span) -> TokenStre
     quote_spanned!(span=> #k::layers::Dense::<#i, #o>)
 }
 
+/// Internal local variables of the generated functions, renamed `__<name>` (serde's
+/// convention): a binding named like a constant in scope (`const p: u8` next to the model)
+/// would otherwise be read as a constant pattern. Span hygiene cannot prevent that.
+const LOCALS: &[&str] = &[
+    "p", "ws", "batch", "dropout", "d_logits", "grads", "rng", "storage",
+];
+
+/// Renames the generated code's internal locals (see [`LOCALS`]); items, fields, paths and
+/// the public parameters (`x0`, `seed`, `values`) keep their names.
+fn hygienic(tokens: TokenStream) -> TokenStream {
+    use proc_macro2::{Group, TokenTree};
+    // The last two punctuation characters seen (`::` before a path segment, `.` before a
+    // field), reset by any other token.
+    let mut last: [char; 2] = [' ', ' '];
+    let mut out = TokenStream::new();
+    for tt in tokens {
+        let after_path_or_dot = last == [':', ':'] || last[1] == '.';
+        let renamed = match tt {
+            // `::nn::rng` (a path segment) and `.ws` (a field) are not locals.
+            TokenTree::Ident(id)
+                if !after_path_or_dot && LOCALS.contains(&id.to_string().as_str()) =>
+            {
+                TokenTree::Ident(proc_macro2::Ident::new(&format!("__{id}"), id.span()))
+            }
+            TokenTree::Group(g) => {
+                let mut group = Group::new(g.delimiter(), hygienic(g.stream()));
+                group.set_span(g.span());
+                TokenTree::Group(group)
+            }
+            other => other,
+        };
+        last = match &renamed {
+            TokenTree::Punct(p) => [last[1], p.as_char()],
+            _ => [' ', ' '],
+        };
+        out.extend([renamed]);
+    }
+    out
+}
+
 /// Generates everything for a checked model.
 pub fn expand(model: &Model) -> TokenStream {
+    hygienic(expand_items(model))
+}
+
+fn expand_items(model: &Model) -> TokenStream {
     let k = krate();
     let plan = Plan::new(model);
     let name = &model.name;
@@ -226,8 +270,8 @@ pub fn expand(model: &Model) -> TokenStream {
             /// A model using parameters from a `static` (e.g. baked into the binary): no
             /// allocation, usable in `const` and `static` initialisers.
             #[must_use]
-            pub const fn from_static(params: &'static [f32; #params]) -> Self {
-                Self { params: #k::Params::from_static(params) }
+            pub const fn from_static(weights: &'static [f32; #params]) -> Self {
+                Self { params: #k::Params::from_static(weights) }
             }
 
             /// All parameters as one flat slice, layer after layer (see
@@ -252,11 +296,11 @@ pub fn expand(model: &Model) -> TokenStream {
                 /// directly on the heap, never on the stack.
                 #[must_use]
                 pub fn new(seed: u64) -> Self {
-                    let mut params = #k::Params::zeros(#params);
-                    let p = params.as_mut_slice();
+                    let mut storage = #k::Params::zeros(#params);
+                    let p = storage.as_mut_slice();
                     let mut rng = #k::rng::Rng::new(seed);
                     #(#init)*
-                    Self { params }
+                    Self { params: storage }
                 }
 
                 /// A model from a flat parameter vector (layout as [`params`](Self::params)).
@@ -265,7 +309,7 @@ pub fn expand(model: &Model) -> TokenStream {
                 /// If the length is not [`PARAMS`](Self::PARAMS) or a value is not finite.
                 pub fn from_params(values: #k::__private::Vec<f32>) -> #k::Result<Self> {
                     #k::model::check_params(&values, #params)?;
-                    Ok(Self { params: #k::Params::from_vec(values) })
+                    ::core::result::Result::Ok(Self { params: #k::Params::from_vec(values) })
                 }
 
                 /// All parameters, mutably.
@@ -316,7 +360,6 @@ pub fn expand(model: &Model) -> TokenStream {
                     ::core::assert_eq!(x0.len(), batch * #input, "input is not `batch` rows of INPUT values");
                     #ws_reserve
                     let p = self.params.as_slice();
-                    let _ = &mut dropout;
                     #forward_batch
                 }
 
@@ -486,7 +529,7 @@ fn forward_batch(model: &Model, plan: &Plan) -> TokenStream {
                 let m = format_ident!("mask{}", j);
                 let rate = Literal::f32_suffixed(rate);
                 quote_spanned!(span=>
-                    match dropout.as_deref_mut() {
+                    match &mut dropout {
                         ::core::option::Option::Some(rng) => #k::layers::Dropout::new(#rate).forward_train(#x_in, #x_out, ws.#m.rows_mut(batch), rng),
                         ::core::option::Option::None => #k::layers::Dropout::forward_eval(#x_in, #x_out, ws.#m.rows_mut(batch)),
                     }
@@ -602,20 +645,32 @@ fn thousands(n: usize) -> String {
 
 /// Keras' `model.summary()`, as text.
 fn summary(model: &Model) -> String {
-    let rule = "_".repeat(65);
-    let double = "=".repeat(65);
+    let rows: Vec<(String, String, String)> = model
+        .layers
+        .iter()
+        .map(|l| {
+            (
+                format!("{} ({})", l.name, l.kind.type_name()),
+                shape_text(&l.output),
+                thousands(l.kind.params()),
+            )
+        })
+        .collect();
+    // Keras' column widths, widened for long layer names.
+    let w = rows
+        .iter()
+        .map(|r| r.0.chars().count() + 2)
+        .max()
+        .unwrap_or(0)
+        .max(29);
+    let total = w + 36;
+    let (rule, double) = ("_".repeat(total), "=".repeat(total));
     let mut s = format!(
-        "Model: \"{}\"\n{rule}\n {:<29}{:<25}{:>9}\n{double}\n",
+        "Model: \"{}\"\n{rule}\n {:<w$}{:<25}{:>9}\n{double}\n",
         model.name, "Layer (type)", "Output Shape", "Param #"
     );
-    for l in &model.layers {
-        let name = format!("{} ({})", l.name, l.kind.type_name());
-        s += &format!(
-            " {:<29}{:<25}{:>9}\n",
-            name,
-            shape_text(&l.output),
-            thousands(l.kind.params())
-        );
+    for (name, shape, params) in &rows {
+        s += &format!(" {name:<w$}{shape:<25}{params:>9}\n");
     }
     let p = model.params();
     #[allow(clippy::cast_precision_loss)]
@@ -665,11 +720,26 @@ fn struct_docs(model: &Model) -> TokenStream {
 pub fn on_error(def: &crate::syntax::ModelDef, errors: &syn::Error) -> TokenStream {
     let errors = errors.to_compile_error();
     let (attrs, vis, name) = (&def.attrs, &def.vis, &def.name);
-    let docs = attrs.iter().filter(|a| a.path().is_ident("doc"));
+    let k = krate();
+    // The build fails on `errors` anyway; the stubs only keep uses of the model's API and
+    // derives from adding unrelated errors ("no function named `new`") after the real one.
     quote! {
         #errors
-        #(#docs)*
+        #(#attrs)*
         #vis struct #name;
+        #[allow(dead_code, unused_variables, clippy::all)]
+        impl #name {
+            #vis const INPUT: usize = 0;
+            #vis const OUTPUT: usize = 0;
+            #vis const PARAMS: usize = 0;
+            #vis const PARAM_BYTES: usize = 0;
+            #vis const FLOPS: usize = 0;
+            #vis const SUMMARY: &'static str = "";
+            #vis fn new(seed: u64) -> Self { Self }
+            #vis fn params(&self) -> &[f32] { &[] }
+            #vis fn params_mut(&mut self) -> &mut [f32] { &mut [] }
+            #vis fn from_params(values: #k::__private::Vec<f32>) -> #k::Result<Self> { ::core::result::Result::Ok(Self) }
+        }
     }
 }
 

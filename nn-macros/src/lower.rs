@@ -6,6 +6,7 @@ use crate::catalog::{self, LayerSpec, Value, ValueKind};
 use crate::diag::Diagnostics;
 use crate::ir::{Act, Kind, Layer, Model};
 use crate::syntax::{Arg, Entry, InputDecl, LayerDecl, ModelDef};
+use syn::ext::IdentExt;
 
 /// Checks `def` and builds the model, or returns every error found.
 pub fn lower(def: &ModelDef) -> Result<Model, syn::Error> {
@@ -22,6 +23,8 @@ pub fn lower(def: &ModelDef) -> Result<Model, syn::Error> {
         Entry::Input(_) => None,
     }) {
         let Some(kind) = resolve(decl, &mut diag) else {
+            // Its output shape is unknown: later layers cannot be checked against it.
+            shape_ok = false;
             continue;
         };
         // Shape inference: once broken, later layers are not checked against it.
@@ -33,7 +36,7 @@ pub fn lower(def: &ModelDef) -> Result<Model, syn::Error> {
                 let name = decl
                     .label
                     .as_ref()
-                    .map_or_else(String::new, ToString::to_string);
+                    .map_or_else(String::new, |l| l.unraw().to_string());
                 layers.push(Layer {
                     name,
                     kind,
@@ -46,7 +49,7 @@ pub fn lower(def: &ModelDef) -> Result<Model, syn::Error> {
                 prev_name = decl
                     .label
                     .as_ref()
-                    .map_or_else(|| decl.kind.to_string(), ToString::to_string);
+                    .map_or_else(|| decl.kind.to_string(), |l| l.unraw().to_string());
                 shape = Some(output);
             }
             Err(reason) => {
@@ -95,13 +98,17 @@ fn input_shape(def: &ModelDef, diag: &mut Diagnostics) -> Option<Vec<usize>> {
         ));
     }
     for input in &inputs {
-        if input.label != "input" {
+        let Some(label) = &input.label else {
             diag.push(syn::Error::new_spanned(
-                &input.label,
-                format!(
-                    "`{}` is not a layer; only the first entry, `input`, takes a shape",
-                    input.label
-                ),
+                input,
+                "a shape must be declared as `input: <shape>`, as the first entry",
+            ));
+            continue;
+        };
+        if label != "input" {
+            diag.push(syn::Error::new_spanned(
+                label,
+                format!("`{label}` is not a layer; only the first entry, `input`, takes a shape"),
             ));
         }
     }
@@ -209,6 +216,13 @@ fn bind_args(
                         ),
                     ));
                     ok = false;
+                } else if exprs[positional].is_some() {
+                    let name = spec.params[positional].name;
+                    diag.push(syn::Error::new_spanned(
+                        arg,
+                        format!("argument `{name}` of `{layer}` is given twice"),
+                    ));
+                    ok = false;
                 } else {
                     exprs[positional] = Some(expr);
                 }
@@ -278,7 +292,7 @@ fn output_shape(kind: Kind, input: &[usize]) -> Result<(Kind, Vec<usize>), Strin
         s.iter()
             .map(ToString::to_string)
             .collect::<Vec<_>>()
-            .join("x")
+            .join("×")
     };
     match kind {
         Kind::Activation(Act::Softmax) if input.len() > 1 => Err(format!(
@@ -311,8 +325,9 @@ fn output_shape(kind: Kind, input: &[usize]) -> Result<(Kind, Vec<usize>), Strin
 /// Checks that concern the whole model (each with the bad input it rejects).
 fn check_model(def: &ModelDef, layers: &[Layer], shapes_ok: bool, diag: &mut Diagnostics) {
     let has_layers = def.entries.iter().any(|e| matches!(e, Entry::Layer(_)));
-    // `struct Net { input: 4 }`: nothing to compute.
-    if !has_layers {
+    let has_input = def.entries.iter().any(|e| matches!(e, Entry::Input(_)));
+    // `struct Net { input: 4 }`: nothing to compute (`struct Net {}` gets the input error only).
+    if !has_layers && has_input {
         diag.error(
             def.brace_span,
             "a model needs at least one layer after `input`, e.g. `Dense(1)`",
@@ -416,7 +431,7 @@ mod tests {
         let all: Vec<String> = err.into_iter().map(|e| e.to_string()).collect();
         assert_eq!(all.len(), 4, "{all:#?}");
         assert!(all[0].contains("needs a flat input"));
-        assert!(all[1].contains("at least 1, found 0"));
+        assert!(all[1].contains("at least 1, found `0`"));
         assert!(all[2].contains("did you mean `Dense`"));
         assert!(all[3].contains("did you mean `relu`"));
     }

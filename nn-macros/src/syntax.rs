@@ -48,7 +48,8 @@ pub enum Entry {
 
 /// The input declaration.
 pub struct InputDecl {
-    pub label: Ident,
+    /// `input`; a shape without a label is parsed so that the error can span all of it.
+    pub label: Option<Ident>,
     pub bracket: Option<token::Bracket>,
     pub dims: Punctuated<LitInt, Token![,]>,
 }
@@ -102,8 +103,10 @@ impl ToTokens for LayerDecl {
 
 impl ToTokens for InputDecl {
     fn to_tokens(&self, tokens: &mut TokenStream) {
-        self.label.to_tokens(tokens);
-        tokens.append(proc_macro2::Punct::new(':', proc_macro2::Spacing::Alone));
+        if let Some(label) = &self.label {
+            label.to_tokens(tokens);
+            tokens.append(proc_macro2::Punct::new(':', proc_macro2::Spacing::Alone));
+        }
         match &self.bracket {
             Some(b) => b.surround(tokens, |t| self.dims.to_tokens(t)),
             None => self.dims.to_tokens(tokens),
@@ -142,9 +145,13 @@ impl Parse for Entry {
         } else {
             None
         };
+        if input.peek(syn::LitFloat) {
+            return Err(input.error(
+                "input dimensions are whole numbers, e.g. `input: 20` or `input: [28, 28, 1]`",
+            ));
+        }
         let lookahead = input.lookahead1();
         if lookahead.peek(LitInt) || lookahead.peek(token::Bracket) {
-            let start = input.span();
             let (bracket, dims) = if input.peek(token::Bracket) {
                 let content;
                 let bracket = bracketed!(content in input);
@@ -157,9 +164,6 @@ impl Parse for Entry {
                 dims.push(input.parse::<LitInt>()?);
                 (None, dims)
             };
-            let label = label.ok_or_else(|| {
-                syn::Error::new(start, "a shape must be declared as `input: <shape>`")
-            })?;
             return Ok(Self::Input(InputDecl {
                 label,
                 bracket,

@@ -1,0 +1,465 @@
+//! Weight files in the [safetensors](https://huggingface.co/docs/safetensors) format,
+//! interchangeable with PyTorch.
+//!
+//! A model's parameters are written as one `F32` tensor per entry of
+//! [`Model::TENSORS`], named and shaped as in PyTorch (`hidden.weight` of a dense layer is
+//! `[out, in]`, `hidden.bias` is `[out]`), so a file saved here loads with
+//! `model.load_state_dict(safetensors.torch.load_file(path))` into the equivalent
+//! `torch.nn` module, and a file saved by PyTorch loads here. The header carries the metadata
+//! `{"format": "pt", "model": <model name>}`.
+//!
+//! Loading is strict, like PyTorch's `load_state_dict` default: every tensor the model
+//! expects must be present with its exact shape, and no other tensor may be. `F32` tensors
+//! are read as they are; `F64`, `F16` and `BF16` tensors are converted to `f32`; other
+//! dtypes are rejected. Loading is all-or-nothing: the file is validated and converted in
+//! full before the first parameter is overwritten, so on error the model is unchanged.
+//!
+//! ```ignore
+//! use nn::prelude::*;
+//! nn::model! { pub struct Mlp { input: 784, hidden: Dense(128, relu), output: Dense(10) } }
+//!
+//! let model = Mlp::new(0);
+//! model.save_weights("mlp.safetensors")?;
+//! let mut restored = Mlp::new(1);
+//! restored.load_weights("mlp.safetensors")?;
+//! assert_eq!(model.params(), restored.params());
+//! # Ok::<(), nn::Error>(())
+//! ```
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::format;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::Path;
+use std::string::{String, ToString};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::vec::Vec;
+
+use safetensors::tensor::TensorView;
+use safetensors::{Dtype, SafeTensorError, SafeTensors, View};
+
+use crate::error::{Error, Result};
+use crate::model::{Model, TensorInfo};
+
+/// Length in bytes of the little-endian `u64` that starts a safetensors file.
+const HEADER_LEN_BYTES: usize = 8;
+
+/// One tensor to serialise: `f32` values already in PyTorch's layout, as little-endian
+/// bytes.
+struct F32Tensor {
+    shape: Vec<usize>,
+    bytes: Vec<u8>,
+}
+
+impl View for &F32Tensor {
+    fn dtype(&self) -> Dtype {
+        Dtype::F32
+    }
+
+    fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    fn data(&self) -> Cow<'_, [u8]> {
+        Cow::Borrowed(&self.bytes)
+    }
+
+    fn data_len(&self) -> usize {
+        self.bytes.len()
+    }
+}
+
+/// Serialises all parameters of `model` as the bytes of a safetensors file: one `F32`
+/// tensor per entry of [`Model::TENSORS`], named and shaped as in PyTorch (2-D tensors that
+/// the model stores transposed are transposed back). The header's metadata is
+/// `{"format": "pt", "model": M::NAME}`.
+///
+/// # Errors
+/// [`Error::NonFinite`], naming the tensor and the flat index (in PyTorch's layout) of the
+/// first bad value, when a parameter is NaN or infinite (such a file could not be loaded);
+/// [`Error::Format`] if the model's tensor table is inconsistent with its parameter buffer.
+pub fn to_bytes<M: Model>(model: &M) -> Result<Vec<u8>> {
+    let params = model.params();
+    check_layout::<M>(params.len())?;
+    let mut tensors = Vec::with_capacity(M::TENSORS.len());
+    for info in M::TENSORS {
+        let values = to_file_layout(info, &params[info.offset..info.offset + info.len]);
+        if let Some(index) = values.iter().position(|v| !v.is_finite()) {
+            return Err(Error::NonFinite {
+                what: info.name,
+                index,
+            });
+        }
+        let bytes = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        tensors.push((
+            info.name,
+            F32Tensor {
+                shape: info.shape.to_vec(),
+                bytes,
+            },
+        ));
+    }
+    let metadata = HashMap::from([
+        ("format".to_string(), "pt".to_string()),
+        ("model".to_string(), M::NAME.to_string()),
+    ]);
+    safetensors::serialize(tensors.iter().map(|(n, t)| (*n, t)), Some(metadata)).map_err(|e| {
+        Error::Format {
+            source_name: M::NAME.to_string(),
+            reason: format!("cannot serialise the weights: {e}"),
+        }
+    })
+}
+
+/// Writes the weights of `model` to the safetensors file `path` (see [`to_bytes`]).
+///
+/// The write is atomic: the bytes go to a temporary file in the same directory, which is
+/// flushed to disk and then renamed over `path`; a crash or a full disk never leaves a
+/// half-written weights file, and an existing file is only replaced by a complete one.
+///
+/// # Errors
+/// As [`to_bytes`], and [`Error::Io`] when the file cannot be written.
+pub fn save<M: Model>(model: &M, path: impl AsRef<Path>) -> Result<()> {
+    let path = path.as_ref();
+    let bytes = to_bytes(model)?;
+    write_atomic(path, &bytes)
+}
+
+/// Reads parameters from the bytes of a safetensors file into `model`; `source_name` (a
+/// path, a URL…) names the bytes in error messages.
+///
+/// All tensors are validated and converted before any parameter is written: on error,
+/// `model` is unchanged.
+///
+/// # Errors
+/// [`Error::Format`], naming `source_name` and the tensor concerned, when:
+/// - the bytes are not a valid safetensors file (truncated, corrupt header length or JSON,
+///   data offsets outside the file);
+/// - a tensor the model expects is missing, or the file holds a tensor the model does not
+///   have (both are listed);
+/// - a tensor's shape differs from the model's;
+/// - a tensor's dtype is not a floating-point type (`F32`, or `F64`, `F16`, `BF16`, which
+///   are converted);
+/// - a value is NaN or infinite (also after conversion from `F64`).
+pub fn load_bytes<M: Model>(model: &mut M, bytes: &[u8], source_name: &str) -> Result<()> {
+    let format_error = |reason: String| Error::Format {
+        source_name: source_name.to_string(),
+        reason,
+    };
+    let current = model.params();
+    check_layout::<M>(current.len())?;
+    let file = SafeTensors::deserialize(bytes).map_err(|e| format_error(describe(&e, bytes)))?;
+
+    // The set of names, before anything else: a file for another model fails with one
+    // message that lists every difference, as PyTorch's `load_state_dict` does.
+    let mut unexpected: Vec<&str> = file
+        .names()
+        .into_iter()
+        .filter(|name| !M::TENSORS.iter().any(|t| t.name == *name))
+        .collect();
+    unexpected.sort_unstable();
+    let missing: Vec<&TensorInfo> = M::TENSORS
+        .iter()
+        .filter(|t| file.tensor(t.name).is_err())
+        .collect();
+    if !missing.is_empty() || !unexpected.is_empty() {
+        let mut reason = String::new();
+        if !missing.is_empty() {
+            reason += &format!(
+                "missing tensor(s) {}",
+                name_list(missing.iter().map(|t| t.name))
+            );
+        }
+        if !unexpected.is_empty() {
+            if !reason.is_empty() {
+                reason += "; ";
+            }
+            reason += &format!(
+                "unexpected tensor(s) {} (not in the model)",
+                name_list(unexpected.iter().copied())
+            );
+        }
+        let expected: Vec<String> = M::TENSORS
+            .iter()
+            .map(|t| format!("`{}` {:?}", t.name, t.shape))
+            .collect();
+        reason += &format!(
+            ". The model `{}` expects exactly: {}",
+            M::NAME,
+            expected.join(", ")
+        );
+        return Err(format_error(reason));
+    }
+
+    // Converted into scratch first; the model is only written once everything is valid.
+    let mut scratch = current.to_vec();
+    for info in M::TENSORS {
+        let view = file
+            .tensor(info.name)
+            .map_err(|e| format_error(format!("tensor `{}`: {e}", info.name)))?;
+        if view.shape() != info.shape {
+            let transposed =
+                info.shape.len() == 2 && view.shape() == [info.shape[1], info.shape[0]];
+            let hint = if transposed {
+                " (the transpose: the file may use Keras' [in, out] layout, not PyTorch's [out, in])"
+            } else {
+                ""
+            };
+            return Err(format_error(format!(
+                "`{}` has shape {:?} but the model expects {:?}{hint}",
+                info.name,
+                view.shape(),
+                info.shape
+            )));
+        }
+        let values = decode(&view).ok_or_else(|| {
+            format_error(format!(
+                "`{}` has dtype {} but only floating-point tensors can be loaded \
+                 (F32, or F64, F16 and BF16, which are converted to F32)",
+                info.name,
+                view.dtype()
+            ))
+        })?;
+        if let Some(index) = values.iter().position(|v| !v.is_finite()) {
+            let value = values[index];
+            let from_f64 = if view.dtype() == Dtype::F64 && !value.is_nan() {
+                " (after conversion from F64: out of the range of f32)"
+            } else {
+                ""
+            };
+            return Err(format_error(format!(
+                "`{}` holds a non-finite value {value} at index {:?}{from_f64}",
+                info.name,
+                unravel(index, info.shape)
+            )));
+        }
+        from_file_layout(
+            info,
+            &values,
+            &mut scratch[info.offset..info.offset + info.len],
+        );
+    }
+    model.params_mut().copy_from_slice(&scratch);
+    Ok(())
+}
+
+/// Reads the safetensors file `path` into `model` (see [`load_bytes`]); on error the
+/// model is unchanged.
+///
+/// # Errors
+/// [`Error::Io`] when the file cannot be read; [`Error::Format`], with the path as its
+/// source name, for everything [`load_bytes`] rejects.
+pub fn load<M: Model>(model: &mut M, path: impl AsRef<Path>) -> Result<()> {
+    let path = path.as_ref();
+    let bytes = fs::read(path).map_err(|error| Error::Io {
+        path: path.to_path_buf(),
+        error,
+    })?;
+    load_bytes(model, &bytes, &path.display().to_string())
+}
+
+/// Checks that `M::TENSORS` describes ranges inside a buffer of `len` values, with shapes
+/// matching their lengths: a guard against a hand-written `Model` with a wrong table, so
+/// that the slicing below cannot panic.
+fn check_layout<M: Model>(len: usize) -> Result<()> {
+    for info in M::TENSORS {
+        let elements = info.shape.iter().product::<usize>();
+        let inside = info
+            .offset
+            .checked_add(info.len)
+            .is_some_and(|end| end <= len);
+        if !inside || elements != info.len || (info.transposed && info.shape.len() != 2) {
+            return Err(Error::Format {
+                source_name: M::NAME.to_string(),
+                reason: format!(
+                    "the model's tensor table is inconsistent: `{}` (offset {}, {} values, \
+                     shape {:?}, transposed: {}) in a buffer of {len} parameters",
+                    info.name, info.offset, info.len, info.shape, info.transposed
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The values of one tensor in PyTorch's (row-major, untransposed) layout.
+fn to_file_layout(info: &TensorInfo, memory: &[f32]) -> Vec<f32> {
+    if !info.transposed {
+        return memory.to_vec();
+    }
+    // Shape [r, c]; memory holds the transpose: c rows of r values.
+    let (r, c) = (info.shape[0], info.shape[1]);
+    let mut out = Vec::with_capacity(memory.len());
+    for i in 0..r {
+        out.extend((0..c).map(|j| memory[j * r + i]));
+    }
+    out
+}
+
+/// Writes values in PyTorch's layout into the model's memory layout.
+fn from_file_layout(info: &TensorInfo, values: &[f32], memory: &mut [f32]) {
+    if !info.transposed {
+        memory.copy_from_slice(values);
+        return;
+    }
+    let (r, c) = (info.shape[0], info.shape[1]);
+    for i in 0..r {
+        for j in 0..c {
+            memory[j * r + i] = values[i * c + j];
+        }
+    }
+}
+
+/// The values of a floating-point tensor as `f32`; `None` for other dtypes.
+fn decode(view: &TensorView<'_>) -> Option<Vec<f32>> {
+    let data = view.data();
+    let values = match view.dtype() {
+        Dtype::F32 => data
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect(),
+        #[allow(clippy::cast_possible_truncation)]
+        Dtype::F64 => data
+            .chunks_exact(8)
+            .map(|b| f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as f32)
+            .collect(),
+        Dtype::F16 => data
+            .chunks_exact(2)
+            .map(|b| f16_to_f32(u16::from_le_bytes([b[0], b[1]])))
+            .collect(),
+        Dtype::BF16 => data
+            .chunks_exact(2)
+            .map(|b| f32::from_bits(u32::from(u16::from_le_bytes([b[0], b[1]])) << 16))
+            .collect(),
+        _ => return None,
+    };
+    Some(values)
+}
+
+/// IEEE 754 binary16 to `f32` (exact: every half-precision value is an `f32`).
+fn f16_to_f32(h: u16) -> f32 {
+    let negative = h & 0x8000 != 0;
+    let exponent = u32::from((h >> 10) & 0x1f);
+    let mantissa = u32::from(h & 0x3ff);
+    let sign = u32::from(negative) << 31;
+    let bits = match exponent {
+        // Zero and subnormals: mantissa · 2^-24.
+        0 => {
+            #[allow(clippy::cast_precision_loss)]
+            let magnitude = mantissa as f32 * f32::from_bits(0x3380_0000);
+            return if negative { -magnitude } else { magnitude };
+        }
+        // Infinities and NaN (payload kept).
+        0x1f => sign | 0x7f80_0000 | (mantissa << 13),
+        // Normal: rebias the exponent from 15 to 127.
+        _ => sign | ((exponent + 112) << 23) | (mantissa << 13),
+    };
+    f32::from_bits(bits)
+}
+
+/// `index` into a row-major tensor of `shape` as one index per dimension.
+fn unravel(mut index: usize, shape: &[usize]) -> Vec<usize> {
+    let mut out = std::vec![0; shape.len()];
+    for (slot, &dim) in out.iter_mut().zip(shape).rev() {
+        if dim > 0 {
+            *slot = index % dim;
+            index /= dim;
+        }
+    }
+    out
+}
+
+/// `` `a`, `b` ``.
+fn name_list<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    names
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A reader's view of why the safetensors crate rejected `bytes`.
+fn describe(error: &SafeTensorError, bytes: &[u8]) -> String {
+    let declared = bytes
+        .get(..HEADER_LEN_BYTES)
+        .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")));
+    let detail = match (error, declared) {
+        (SafeTensorError::HeaderTooSmall, _) => format!(
+            "the file has {} bytes, fewer than the {HEADER_LEN_BYTES} bytes of the header length \
+             (truncated or empty file)",
+            bytes.len()
+        ),
+        (SafeTensorError::HeaderTooLarge, Some(n)) => format!(
+            "the header length {n} is larger than allowed (corrupt file, or not a safetensors file)"
+        ),
+        (SafeTensorError::InvalidHeaderLength, Some(n)) => format!(
+            "the header length {n} goes past the end of the file ({} bytes): truncated or corrupt \
+             file, or not a safetensors file",
+            bytes.len()
+        ),
+        (SafeTensorError::InvalidHeader(e), _) => format!("the header is not UTF-8 text: {e}"),
+        (SafeTensorError::InvalidHeaderDeserialization(e), _) => {
+            format!("the header is not valid safetensors JSON: {e}")
+        }
+        (SafeTensorError::MetadataIncompleteBuffer, _) => format!(
+            "the tensor data does not fill the file exactly ({} bytes): truncated file, or \
+             trailing bytes",
+            bytes.len()
+        ),
+        (SafeTensorError::InvalidOffset(name), _) => format!(
+            "the data offsets of tensor `{name}` are invalid (gaps, overlaps or out of order)"
+        ),
+        (SafeTensorError::TensorInvalidInfo, _) => {
+            "a tensor's byte range does not match its shape and dtype".to_string()
+        }
+        (e, _) => e.to_string(),
+    };
+    format!("not a valid safetensors file: {detail}")
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same directory, flushed and
+/// then renamed over `path`.
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let io_error = |path: &Path, error: io::Error| Error::Io {
+        path: path.to_path_buf(),
+        error,
+    };
+    let Some(file_name) = path.file_name() else {
+        return Err(io_error(
+            path,
+            io::Error::new(io::ErrorKind::InvalidInput, "the path does not name a file"),
+        ));
+    };
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let tmp = dir.join(format!(
+        ".{}.{}-{}.tmp",
+        file_name.to_string_lossy(),
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let written = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .and_then(|mut file| {
+            file.write_all(bytes)?;
+            file.sync_all()
+        });
+    if let Err(error) = written {
+        let _ = fs::remove_file(&tmp);
+        return Err(io_error(path, error));
+    }
+    if let Err(error) = fs::rename(&tmp, path) {
+        let _ = fs::remove_file(&tmp);
+        return Err(io_error(path, error));
+    }
+    // Make the rename itself durable (best effort; not possible on every platform).
+    if let Ok(dir) = File::open(dir) {
+        let _ = dir.sync_all();
+    }
+    Ok(())
+}

@@ -1,0 +1,290 @@
+//! Allocation counting: inference allocates nothing, and neither do training steps once
+//! their buffers have grown.
+//!
+//! A counting global allocator counts only on threads that switched counting on (a
+//! thread-local flag), so the test harness' other threads do not interfere.
+// A global allocator needs `unsafe`: the implementation only forwards to `System`.
+#![allow(unsafe_code)]
+
+use nn::loss::Loss;
+use nn::metrics::Metric;
+use nn::model::Model;
+use nn::optim::{Adam, Optimizer, RmsProp, Sgd};
+use nn::rng::Rng;
+use nn::train::{Fit, Trainer, Verbose};
+use nn::Vector;
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+struct Counting;
+
+thread_local! {
+    static ENABLED: Cell<bool> = const { Cell::new(false) };
+    static COUNT: Cell<usize> = const { Cell::new(0) };
+}
+
+fn note() {
+    // `try_with`: the thread-locals may be gone while a thread shuts down.
+    let on = ENABLED.try_with(Cell::get).unwrap_or(false);
+    if on {
+        let _ = COUNT.try_with(|c| c.set(c.get() + 1));
+    }
+}
+
+// SAFETY: forwards every call to the system allocator unchanged.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        note();
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        note();
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        note();
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Runs `f` and returns its result with the number of allocations it made on this thread.
+fn allocations<R>(f: impl FnOnce() -> R) -> (R, usize) {
+    COUNT.with(|c| c.set(0));
+    ENABLED.with(|e| e.set(true));
+    let r = f();
+    ENABLED.with(|e| e.set(false));
+    (r, COUNT.with(Cell::get))
+}
+
+nn::model! {
+    /// Every layer kind.
+    pub struct Everything {
+        input: [3, 4],
+        Flatten,
+        a: Dense(16, relu),
+        Dropout(0.25),
+        b: Dense(12),
+        ReLU,
+        c: Dense(12, leaky_relu),
+        LeakyReLU(0.1),
+        d: Dense(10),
+        Activation(tanh),
+        e: Dense(8, sigmoid),
+        Sigmoid,
+        f: Dense(8, tanh),
+        Tanh,
+        g: Dense(4),
+        Softmax,
+    }
+}
+
+nn::model! {
+    /// The README's classifier.
+    pub struct Classifier {
+        input: 20,
+        hidden1: Dense(64, relu),
+        Dropout(0.2),
+        hidden2: Dense(64, relu),
+        output: Dense(1, sigmoid),
+    }
+}
+
+fn data(n: usize, width: usize, seed: u64) -> Vec<f32> {
+    let mut rng = Rng::new(seed);
+    (0..n * width).map(|_| rng.uniform(-1.0, 1.0)).collect()
+}
+
+#[test]
+fn the_counter_counts() {
+    let (v, n) = allocations(|| vec![1u8; 100]);
+    assert_eq!(v.len(), 100);
+    assert_eq!(n, 1);
+    let (_, n) = allocations(|| ());
+    assert_eq!(n, 0);
+}
+
+#[test]
+fn single_sample_forward_allocates_nothing() {
+    let model = Everything::new(3);
+    let x = Vector::<12>::from_column_slice(&data(1, 12, 1));
+    let (y, n) = allocations(|| model.forward(&x));
+    assert_eq!(n, 0, "Everything::forward allocated {n} times");
+    assert!((y.sum() - 1.0).abs() < 1e-5);
+
+    let model = Classifier::new(3);
+    let x = Vector::<20>::from_column_slice(&data(1, 20, 2));
+    let (y, n) = allocations(|| {
+        let mut acc = 0.0;
+        for _ in 0..10 {
+            acc += model.forward(&x)[0];
+        }
+        acc
+    });
+    assert_eq!(n, 0, "Classifier::forward allocated {n} times");
+    assert!(y > 0.0);
+}
+
+#[test]
+fn forward_from_static_parameters_allocates_nothing() {
+    static PARAMS: [f32; Everything::PARAMS] = [0.01; Everything::PARAMS];
+    let (model, n) = allocations(|| Everything::from_static(&PARAMS));
+    assert_eq!(n, 0, "from_static allocated");
+    let x = Vector::<12>::from_column_slice(&data(1, 12, 1));
+    let (_, n) = allocations(|| model.forward(&x));
+    assert_eq!(n, 0);
+}
+
+/// Forward (inference and training mode) and backward passes on a workspace warmed at
+/// batch `big`, at `big` and smaller batches; returns the allocations of each batch size.
+fn warm_batched_passes<M: Model>(big: usize) -> Vec<(usize, usize)> {
+    let model = M::init(5);
+    let mut ws = M::workspace();
+    let x = data(big, M::INPUT, 7);
+    let mut d = vec![0.5; big * M::OUTPUT];
+    let mut grads = vec![0.0; M::PARAMS];
+    // Warm-up at the largest batch.
+    let _ = model.forward_batch(&mut ws, &x, big, Some(&mut Rng::new(1)));
+    model.backward_batch(&mut ws, &x, &mut d, &mut grads, big);
+
+    let mut rng = Rng::new(2);
+    let mut out = Vec::new();
+    for batch in [big, 5, 1, big] {
+        let xb = &x[..batch * M::INPUT];
+        let ((), n) = allocations(|| {
+            let _ = model.forward_batch(&mut ws, xb, batch, None);
+            let _ = model.forward_batch(&mut ws, xb, batch, Some(&mut rng));
+            model.backward_batch(&mut ws, xb, &mut d[..batch * M::OUTPUT], &mut grads, batch);
+        });
+        out.push((batch, n));
+    }
+    out
+}
+
+#[test]
+fn batched_passes_on_a_warm_workspace_allocate_nothing() {
+    for (batch, n) in warm_batched_passes::<Everything>(64) {
+        assert_eq!(n, 0, "Everything batch {batch}: {n} allocations");
+    }
+    // Products below `kernels::LARGE_PRODUCT` (16 * 64 * 64 < 48^3) run our own loops.
+    for (batch, n) in warm_batched_passes::<Classifier>(16) {
+        assert_eq!(n, 0, "Classifier batch {batch}: {n} allocations");
+    }
+}
+
+/// Batches of 32 or more make the 64x64 layer's products exceed `kernels::LARGE_PRODUCT`,
+/// which sends them to `matrixmultiply`.
+#[test]
+fn batched_passes_with_large_products_allocate_nothing() {
+    const { assert!(32 * 64 * 64 >= nn::kernels::LARGE_PRODUCT) };
+    let counts = warm_batched_passes::<Classifier>(32);
+    assert!(
+        counts.iter().all(|&(_, n)| n == 0),
+        "Classifier, (batch, allocations) of forward + forward(train) + backward on a warm \
+         workspace: {counts:?}"
+    );
+}
+
+/// Warms `trainer` with one step on the largest batch, then counts the allocations of
+/// further steps, including smaller batches.
+fn steps_after_warm_up<M: Model, O: Optimizer>(
+    trainer: &mut Trainer<M, O>,
+    loss: Loss,
+    big: usize,
+) -> usize {
+    let x = data(big, M::INPUT, 11);
+    let width = loss.target_width(M::OUTPUT);
+    let y: Vec<f32> = match loss {
+        Loss::SparseCategoricalCrossentropy => (0..big).map(|i| (i % M::OUTPUT) as f32).collect(),
+        Loss::CategoricalCrossentropy => (0..big * width)
+            .map(|i| f32::from(u8::from(i % width == (i / width) % width)))
+            .collect(),
+        _ => (0..big * width).map(|i| (i % 2) as f32).collect(),
+    };
+    trainer.train_on_batch(&x, &y).expect("warm-up step");
+    let mut total = 0;
+    for batch in [big, 8, 1, big, big / 2 + 1] {
+        let (r, n) =
+            allocations(|| trainer.train_on_batch(&x[..batch * M::INPUT], &y[..batch * width]));
+        let loss = r.expect("step");
+        assert!(loss.is_finite());
+        total += n;
+    }
+    total
+}
+
+#[test]
+fn train_on_batch_allocates_nothing_after_warm_up() {
+    let mut t = Everything::new(1).compile(
+        Sgd::new(0.01).momentum(0.9).clip_norm(1.0),
+        Loss::SparseCategoricalCrossentropy,
+    );
+    let n = steps_after_warm_up(&mut t, Loss::SparseCategoricalCrossentropy, 32);
+    assert_eq!(n, 0, "Everything + SGD + sparse CE: {n} allocations");
+
+    let mut t = Everything::new(1).compile(RmsProp::new(1e-3), Loss::CategoricalCrossentropy);
+    let n = steps_after_warm_up(&mut t, Loss::CategoricalCrossentropy, 32);
+    assert_eq!(n, 0, "Everything + RMSprop + CE: {n} allocations");
+
+    let mut t = Everything::new(1).compile(Adam::new(1e-3), Loss::MeanSquaredError);
+    let n = steps_after_warm_up(&mut t, Loss::MeanSquaredError, 32);
+    assert_eq!(n, 0, "Everything + Adam + MSE: {n} allocations");
+
+    let mut t = Classifier::new(1).compile(Adam::new(1e-3), Loss::BinaryCrossentropy);
+    let n = steps_after_warm_up(&mut t, Loss::BinaryCrossentropy, 16);
+    assert_eq!(
+        n, 0,
+        "Classifier + Adam + BCE, batches <= 16: {n} allocations"
+    );
+}
+
+/// The README's classifier at Keras' default batch size, 32.
+#[test]
+fn train_on_batch_at_the_default_batch_size_allocates_nothing_after_warm_up() {
+    let mut t = Classifier::new(1).compile(Adam::new(1e-3), Loss::BinaryCrossentropy);
+    let n = steps_after_warm_up(&mut t, Loss::BinaryCrossentropy, 32);
+    assert_eq!(
+        n, 0,
+        "Classifier + Adam + BCE, batches of 32, 8, 1, 32, 17: {n} allocations"
+    );
+}
+
+/// With metrics configured (`compile(...).metrics(&[Metric::Accuracy])`, the README's
+/// recipe); small batches, so that only the training loop is tested.
+#[test]
+fn train_on_batch_with_metrics_allocates_nothing_after_warm_up() {
+    let mut t = Everything::new(1)
+        .compile(Adam::new(1e-3), Loss::SparseCategoricalCrossentropy)
+        .metrics(&[Metric::Accuracy]);
+    let n = steps_after_warm_up(&mut t, Loss::SparseCategoricalCrossentropy, 16);
+    assert_eq!(
+        n, 0,
+        "Everything + Adam + sparse CE + accuracy: {n} allocations in 5 train_on_batch steps"
+    );
+}
+
+/// `fit`'s allocations do not grow with the number of batches: per-batch work is
+/// allocation-free once the buffers have grown (per-epoch logging may allocate).
+#[test]
+fn fit_allocations_do_not_depend_on_the_number_of_batches() {
+    let mut t = Classifier::new(1)
+        .compile(Adam::new(1e-3), Loss::BinaryCrossentropy)
+        .metrics(&[Metric::Accuracy]);
+    let big = 640;
+    let x = data(big, 20, 3);
+    let y: Vec<f32> = (0..big).map(|i| (i % 2) as f32).collect();
+    let fit = || Fit::new().epochs(2).batch_size(8).verbose(Verbose::Silent);
+    t.fit(&x, &y, fit()).expect("warm-up fit");
+    let (h, many) = allocations(|| t.fit(&x, &y, fit()).expect("fit"));
+    assert_eq!(h.epochs(), 2);
+    let (_, few) = allocations(|| t.fit(&x[..64 * 20], &y[..64], fit()).expect("fit"));
+    assert_eq!(
+        many, few,
+        "fit on 80 batches per epoch allocated {many} times, on 8 batches {few} times"
+    );
+}

@@ -1,0 +1,825 @@
+//! End-to-end training: learning (XOR, teacher-student), `fit`'s history and validation
+//! split, determinism, data validation errors, divergence, early stopping, `predict` and
+//! `evaluate`. Small problems: each test takes well under a second in release builds.
+
+use nn::loss::Loss;
+use nn::metrics::Metric;
+use nn::model::Model;
+use nn::optim::{Adam, Sgd};
+use nn::rng::Rng;
+use nn::train::{EarlyStopping, Fit, History};
+use nn::{Error, Vector};
+
+nn::model! {
+    pub struct Xor {
+        input: 2,
+        hidden: Dense(8, tanh),
+        output: Dense(1, sigmoid),
+    }
+}
+
+nn::model! {
+    pub struct Binary {
+        input: 5,
+        hidden: Dense(16, relu),
+        output: Dense(1, sigmoid),
+    }
+}
+
+nn::model! {
+    pub struct ThreeClass {
+        input: 4,
+        hidden: Dense(16, tanh),
+        Dropout(0.1),
+        output: Dense(3, softmax),
+    }
+}
+
+nn::model! {
+    pub struct Regressor {
+        input: 4,
+        hidden: Dense(8, tanh),
+        output: Dense(2),
+    }
+}
+
+nn::model! {
+    /// Many parameters for a few samples: overfits quickly.
+    pub struct Overfit {
+        input: 5,
+        hidden1: Dense(64, relu),
+        hidden2: Dense(64, relu),
+        output: Dense(1, sigmoid),
+    }
+}
+
+fn quiet() -> Fit<'static> {
+    Fit::new().verbose(nn::train::Verbose::Silent)
+}
+
+fn uniform(n: usize, seed: u64) -> Vec<f32> {
+    let mut rng = Rng::new(seed);
+    (0..n).map(|_| rng.uniform(-1.0, 1.0)).collect()
+}
+
+/// `n` samples of 5 features; label 1 when a fixed linear function is positive.
+fn binary_data(n: usize, seed: u64) -> (Vec<f32>, Vec<f32>) {
+    let x = uniform(n * 5, seed);
+    let y = x
+        .chunks(5)
+        .map(|r| f32::from(u8::from(r[0] - 0.5 * r[1] + 0.3 * r[4] > 0.0)))
+        .collect();
+    (x, y)
+}
+
+/// `n` samples of 4 features, 3 classes (argmax of three linear functions), as labels.
+fn three_class_data(n: usize, seed: u64) -> (Vec<f32>, Vec<f32>) {
+    let x = uniform(n * 4, seed);
+    let y = x
+        .chunks(4)
+        .map(|r| {
+            let s = [r[0] + r[1], r[2] - r[0], r[3] - r[1]];
+            let mut best = 0;
+            for i in 1..3 {
+                if s[i] > s[best] {
+                    best = i;
+                }
+            }
+            best as f32
+        })
+        .collect();
+    (x, y)
+}
+
+fn binary_accuracy(p: &[f32], y: &[f32]) -> f32 {
+    let ok = p
+        .iter()
+        .zip(y)
+        .filter(|(p, y)| (**p > 0.5) == (**y > 0.5))
+        .count();
+    ok as f32 / y.len() as f32
+}
+
+// ---- Learning ----
+
+#[test]
+fn xor_is_learned() {
+    let x = [0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0];
+    let y = [0.0, 1.0, 1.0, 0.0];
+    for seed in [1, 2, 3] {
+        let mut t = Xor::new(seed)
+            .compile(Adam::new(0.05), Loss::BinaryCrossentropy)
+            .metrics(&[Metric::Accuracy]);
+        let h = t
+            .fit(&x, &y, quiet().epochs(300).batch_size(4).seed(seed))
+            .unwrap();
+        let p = t.predict(&x).unwrap();
+        assert_eq!(
+            binary_accuracy(&p, &y),
+            1.0,
+            "seed {seed}: predictions {p:?}"
+        );
+        assert_eq!(h.last("accuracy"), Some(1.0), "seed {seed}");
+        assert!(h.last("loss").unwrap() < 0.1, "seed {seed}: {h:?}");
+        // The single-sample path agrees with predict.
+        let model = t.model();
+        for s in 0..4 {
+            let one = model.forward(&Vector::<2>::from_column_slice(&x[2 * s..2 * s + 2]));
+            assert!((one[0] - p[s]).abs() < 1e-5);
+        }
+    }
+}
+
+#[test]
+fn teacher_student_regression_recovers_the_teacher() {
+    let teacher = Regressor::new(99);
+    let n = 512;
+    let x: Vec<f32> = uniform(n * 4, 5).iter().map(|v| 2.0 * v).collect();
+    let y: Vec<f32> = x
+        .chunks(4)
+        .flat_map(|r| {
+            let o = teacher.forward(&Vector::<4>::from_column_slice(r));
+            [o[0], o[1]]
+        })
+        .collect();
+    let variance = {
+        let mean = y.iter().sum::<f32>() / y.len() as f32;
+        y.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / y.len() as f32
+    };
+    let mut t = Regressor::new(1).compile(Adam::new(1e-2), Loss::MeanSquaredError);
+    let before = t.evaluate(&x, &y).unwrap().loss;
+    t.fit(&x, &y, quiet().epochs(300).batch_size(32)).unwrap();
+    let after = t.evaluate(&x, &y).unwrap().loss;
+    assert!(
+        after < 1e-3 * variance.max(1e-3) && after < before / 100.0,
+        "MSE before {before}, after {after}, target variance {variance}"
+    );
+    // And on fresh inputs from the same range.
+    let x2: Vec<f32> = uniform(64 * 4, 6).iter().map(|v| 2.0 * v).collect();
+    let p = t.predict(&x2).unwrap();
+    for (s, r) in x2.chunks(4).enumerate() {
+        let o = teacher.forward(&Vector::<4>::from_column_slice(r));
+        for k in 0..2 {
+            assert!(
+                (o[k] - p[s * 2 + k]).abs() < 0.1,
+                "sample {s}: teacher {o:?}, student {:?}",
+                &p[s * 2..s * 2 + 2]
+            );
+        }
+    }
+}
+
+// ---- History, validation split ----
+
+#[test]
+fn history_has_one_value_per_epoch_for_every_key() {
+    let (x, y) = binary_data(100, 1);
+    let mut t = Binary::new(0)
+        .compile(Adam::new(1e-2), Loss::BinaryCrossentropy)
+        .metrics(&[Metric::Accuracy]);
+    let h = t
+        .fit(
+            &x,
+            &y,
+            quiet().epochs(4).batch_size(16).validation_split(0.2),
+        )
+        .unwrap();
+    assert_eq!(
+        h.names(),
+        ["loss", "accuracy", "val_loss", "val_accuracy"].map(String::from)
+    );
+    assert_eq!(h.epochs(), 4);
+    for name in h.names() {
+        let v = h.get(name).unwrap();
+        assert_eq!(v.len(), 4, "{name}");
+        assert!(v.iter().all(|v| v.is_finite()), "{name}: {v:?}");
+    }
+    for name in ["accuracy", "val_accuracy"] {
+        assert!(h.get(name).unwrap().iter().all(|a| (0.0..=1.0).contains(a)));
+    }
+    assert!(h.get("val_binary_accuracy").is_none());
+    assert_eq!(h.stopped_epoch, None);
+    // Training helps.
+    let loss = h.get("loss").unwrap();
+    assert!(loss[3] < loss[0], "{loss:?}");
+
+    // Without validation or metrics: only the loss.
+    let mut t = Binary::new(0).compile(Adam::new(1e-2), Loss::BinaryCrossentropy);
+    let h = t.fit(&x, &y, quiet().epochs(2)).unwrap();
+    assert_eq!(h.names(), ["loss".to_string()]);
+    assert!(h.get("val_loss").is_none());
+}
+
+/// `validation_split(0.2)` of 100 samples trains on the first 80 and validates on the last
+/// 20: the same as passing them explicitly.
+#[test]
+fn validation_split_holds_out_the_last_samples() {
+    let (x, y) = binary_data(100, 2);
+    let fit = || quiet().epochs(3).batch_size(16).seed(4);
+    let mut a = Binary::new(3)
+        .compile(Adam::new(1e-2), Loss::BinaryCrossentropy)
+        .metrics(&[Metric::Accuracy]);
+    let ha = a.fit(&x, &y, fit().validation_split(0.2)).unwrap();
+
+    let mut b = Binary::new(3)
+        .compile(Adam::new(1e-2), Loss::BinaryCrossentropy)
+        .metrics(&[Metric::Accuracy]);
+    let hb = b
+        .fit(
+            &x[..80 * 5],
+            &y[..80],
+            fit().validation_data(&x[80 * 5..], &y[80..]),
+        )
+        .unwrap();
+    assert_eq!(ha, hb);
+    assert_eq!(a.model().params(), b.model().params());
+
+    // Training on all 100 differs.
+    let mut c = Binary::new(3)
+        .compile(Adam::new(1e-2), Loss::BinaryCrossentropy)
+        .metrics(&[Metric::Accuracy]);
+    let hc = c
+        .fit(&x, &y, fit().validation_data(&x[80 * 5..], &y[80..]))
+        .unwrap();
+    assert_ne!(ha.get("loss"), hc.get("loss"));
+
+    // Keras' rounding: 10 samples, split 0.3 -> 7 for training.
+    let mut d = Binary::new(3).compile(Adam::new(1e-2), Loss::BinaryCrossentropy);
+    let hd = d
+        .fit(&x[..50], &y[..10], fit().validation_split(0.3))
+        .unwrap();
+    let mut e = Binary::new(3).compile(Adam::new(1e-2), Loss::BinaryCrossentropy);
+    let he = e
+        .fit(
+            &x[..35],
+            &y[..7],
+            fit().validation_data(&x[35..50], &y[7..10]),
+        )
+        .unwrap();
+    assert_eq!(hd, he);
+}
+
+// ---- Determinism ----
+
+fn run(model_seed: u64, fit_seed: u64) -> (History, Vec<f32>) {
+    let (x, y) = three_class_data(120, 3);
+    let mut t = ThreeClass::new(model_seed)
+        .compile(Adam::new(1e-2), Loss::SparseCategoricalCrossentropy)
+        .metrics(&[Metric::Accuracy]);
+    let h = t
+        .fit(
+            &x,
+            &y,
+            quiet()
+                .epochs(5)
+                .batch_size(16)
+                .validation_split(0.25)
+                .seed(fit_seed),
+        )
+        .unwrap();
+    (h, t.model().params().to_vec())
+}
+
+#[test]
+fn same_seeds_give_identical_results() {
+    let (h1, p1) = run(1, 7);
+    let (h2, p2) = run(1, 7);
+    assert_eq!(h1, h2);
+    assert_eq!(p1, p2);
+}
+
+#[test]
+fn different_seeds_give_different_results() {
+    let (h1, p1) = run(1, 7);
+    // Different shuffling and dropout masks.
+    let (h2, p2) = run(1, 8);
+    assert_ne!(h1.get("loss"), h2.get("loss"));
+    assert_ne!(p1, p2);
+    // Different initialisation.
+    let (h3, p3) = run(2, 7);
+    assert_ne!(h1.get("loss"), h3.get("loss"));
+    assert_ne!(p1, p3);
+}
+
+#[test]
+fn without_shuffling_the_fit_seed_only_changes_dropout() {
+    let (x, y) = binary_data(64, 4);
+    let fit = |seed| quiet().epochs(3).batch_size(8).shuffle(false).seed(seed);
+    let mut a = Binary::new(1).compile(Sgd::new(0.1), Loss::BinaryCrossentropy);
+    let mut b = Binary::new(1).compile(Sgd::new(0.1), Loss::BinaryCrossentropy);
+    // Binary has no dropout: the seed changes nothing.
+    assert_eq!(
+        a.fit(&x, &y, fit(1)).unwrap(),
+        b.fit(&x, &y, fit(2)).unwrap()
+    );
+    assert_eq!(a.model().params(), b.model().params());
+}
+
+// ---- Errors ----
+
+fn binary_trainer() -> nn::train::Trainer<Binary, Adam> {
+    Binary::new(0).compile(Adam::new(1e-2), Loss::BinaryCrossentropy)
+}
+
+#[test]
+fn empty_data_is_rejected() {
+    let mut t = binary_trainer();
+    assert!(matches!(
+        t.fit(&[], &[], quiet()),
+        Err(Error::EmptyData { what: "x" })
+    ));
+    assert!(matches!(
+        t.fit(&[0.0; 5], &[], quiet()),
+        Err(Error::EmptyData { what: "y" })
+    ));
+    assert!(matches!(t.evaluate(&[], &[]), Err(Error::EmptyData { .. })));
+    assert!(matches!(t.predict(&[]), Err(Error::EmptyData { .. })));
+    assert!(matches!(
+        t.train_on_batch(&[], &[]),
+        Err(Error::EmptyData { .. })
+    ));
+}
+
+#[test]
+fn partial_samples_are_rejected() {
+    let mut t = binary_trainer();
+    let r = t.fit(&[0.0; 7], &[0.0], quiet());
+    assert!(
+        matches!(
+            r,
+            Err(Error::FeatureCount {
+                what: "x",
+                expected: 5,
+                len: 7
+            })
+        ),
+        "{r:?}"
+    );
+    assert!(matches!(
+        t.predict(&[0.0; 9]),
+        Err(Error::FeatureCount {
+            expected: 5,
+            len: 9,
+            ..
+        })
+    ));
+    // Targets of a 3-output model with categorical cross-entropy are rows of 3.
+    let mut c = ThreeClass::new(0).compile(Adam::new(1e-2), Loss::CategoricalCrossentropy);
+    let r = c.fit(&[0.0; 8], &[1.0, 0.0, 0.0, 0.0], quiet());
+    assert!(
+        matches!(
+            r,
+            Err(Error::FeatureCount {
+                what: "y",
+                expected: 3,
+                len: 4
+            })
+        ),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn mismatched_sample_counts_are_rejected() {
+    let mut t = binary_trainer();
+    let r = t.fit(&[0.0; 20], &[0.0; 3], quiet());
+    assert!(
+        matches!(r, Err(Error::SampleCountMismatch { x: 4, y: 3 })),
+        "{r:?}"
+    );
+    let r = t.evaluate(&[0.0; 10], &[0.0; 3]);
+    assert!(matches!(r, Err(Error::SampleCountMismatch { x: 2, y: 3 })));
+    // Validation data is checked too.
+    let (x, y) = binary_data(10, 1);
+    let r = t.fit(&x, &y, quiet().validation_data(&x[..10], &y[..3]));
+    assert!(
+        matches!(r, Err(Error::SampleCountMismatch { x: 2, y: 3 })),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn non_finite_values_are_rejected() {
+    let mut t = binary_trainer();
+    let (mut x, mut y) = binary_data(4, 1);
+    x[7] = f32::NAN;
+    let r = t.fit(&x, &y, quiet());
+    assert!(
+        matches!(
+            r,
+            Err(Error::NonFinite {
+                what: "x",
+                index: 7
+            })
+        ),
+        "{r:?}"
+    );
+    x[7] = 0.0;
+    y[2] = f32::NAN;
+    let r = t.fit(&x, &y, quiet());
+    assert!(
+        matches!(
+            r,
+            Err(Error::NonFinite {
+                what: "y",
+                index: 2
+            })
+        ),
+        "{r:?}"
+    );
+    y[2] = 0.0;
+    x[0] = f32::INFINITY;
+    assert!(matches!(
+        t.predict(&x),
+        Err(Error::NonFinite {
+            what: "x",
+            index: 0
+        })
+    ));
+    // Nothing was trained.
+    assert_eq!(t.model().params(), Binary::new(0).params());
+}
+
+#[test]
+fn out_of_range_labels_are_rejected() {
+    let mut t = ThreeClass::new(0).compile(Adam::new(1e-2), Loss::SparseCategoricalCrossentropy);
+    let x = [0.0; 12];
+    for (bad, index) in [(3.0, 2), (-1.0, 0), (0.5, 1)] {
+        let mut y = [0.0, 1.0, 2.0];
+        y[index] = bad;
+        let r = t.fit(&x, &y, quiet());
+        match r {
+            Err(Error::InvalidLabel {
+                index: i,
+                label,
+                classes: 3,
+            }) => {
+                assert_eq!(i, index);
+                assert_eq!(label, bad);
+            }
+            other => panic!("label {bad}: {other:?}"),
+        }
+        assert!(matches!(
+            t.evaluate(&x, &y),
+            Err(Error::InvalidLabel { .. })
+        ));
+        assert!(matches!(
+            t.train_on_batch(&x, &y),
+            Err(Error::InvalidLabel { .. })
+        ));
+    }
+    assert!(t.fit(&x, &[0.0, 1.0, 2.0], quiet()).is_ok());
+}
+
+#[test]
+fn bad_arguments_are_rejected() {
+    let mut t = binary_trainer();
+    let (x, y) = binary_data(10, 1);
+    let r = t.fit(&x, &y, quiet().batch_size(0));
+    assert!(
+        matches!(
+            r,
+            Err(Error::InvalidArgument {
+                name: "batch_size",
+                ..
+            })
+        ),
+        "{r:?}"
+    );
+    for split in [1.0, 1.5, -0.1, f32::NAN, 0.99] {
+        let r = t.fit(&x, &y, quiet().validation_split(split));
+        assert!(
+            matches!(
+                r,
+                Err(Error::InvalidArgument {
+                    name: "validation_split",
+                    ..
+                })
+            ),
+            "split {split}: {r:?}"
+        );
+    }
+    // A batch larger than the data is fine (one batch per epoch).
+    assert!(t.fit(&x, &y, quiet().batch_size(1000)).is_ok());
+}
+
+#[test]
+fn early_stopping_on_a_value_that_is_not_logged_is_an_error() {
+    let mut t = binary_trainer();
+    let (x, y) = binary_data(20, 1);
+    let r = t.fit(
+        &x,
+        &y,
+        quiet()
+            .epochs(5)
+            .callback(EarlyStopping::new("val_loss").patience(2)),
+    );
+    assert!(
+        matches!(
+            r,
+            Err(Error::InvalidArgument {
+                name: "EarlyStopping monitor",
+                ..
+            })
+        ),
+        "{r:?}"
+    );
+    let r = t.fit(
+        &x,
+        &y,
+        quiet().epochs(5).callback(EarlyStopping::new("accuracy")),
+    );
+    assert!(r.is_err(), "accuracy is not logged without metrics: {r:?}");
+}
+
+#[test]
+fn a_diverging_loss_stops_training_with_finite_weights() {
+    let x: Vec<f32> = uniform(64 * 4, 9).iter().map(|v| 10.0 * v).collect();
+    let y: Vec<f32> = (0..64 * 2).map(|i| 1e4 * (i % 3) as f32).collect();
+    let mut t = Regressor::new(0).compile(Sgd::new(1e6), Loss::MeanSquaredError);
+    let r = t.fit(&x, &y, quiet().epochs(50).batch_size(8));
+    match r {
+        Err(Error::LossDiverged { epoch, batch }) => {
+            assert!(epoch < 50 && batch < 8, "epoch {epoch}, batch {batch}");
+        }
+        other => panic!("expected LossDiverged, got {other:?}"),
+    }
+    let bad: Vec<(usize, f32)> = t
+        .model()
+        .params()
+        .iter()
+        .copied()
+        .enumerate()
+        .filter(|(_, p)| !p.is_finite())
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "{} of {} parameters are not finite after LossDiverged, e.g. {:?}",
+        bad.len(),
+        Regressor::PARAMS,
+        &bad[..bad.len().min(4)]
+    );
+    // The model still predicts finite values.
+    assert!(t.predict(&x).unwrap().iter().all(|v| v.is_finite()));
+
+    // train_on_batch reports divergence too, without applying the step.
+    let mut t = Regressor::new(0).compile(Sgd::new(1e6), Loss::MeanSquaredError);
+    let mut last = Ok(0.0);
+    for _ in 0..50 {
+        last = t.train_on_batch(&x, &y);
+        if last.is_err() {
+            break;
+        }
+    }
+    assert!(matches!(last, Err(Error::LossDiverged { .. })), "{last:?}");
+    assert!(
+        t.model().params().iter().all(|p| p.is_finite()),
+        "train_on_batch left non-finite parameters"
+    );
+}
+
+// ---- Early stopping ----
+
+/// 24 training samples with random labels, validation on other random labels: the
+/// validation loss soon only gets worse.
+fn overfitting_data() -> (Vec<f32>, Vec<f32>, Vec<f32>, Vec<f32>) {
+    let x = uniform(24 * 5, 21);
+    let mut rng = Rng::new(22);
+    let y = (0..24)
+        .map(|_| f32::from(u8::from(rng.next_f32() < 0.5)))
+        .collect();
+    let vx = uniform(40 * 5, 23);
+    let vy = (0..40)
+        .map(|_| f32::from(u8::from(rng.next_f32() < 0.5)))
+        .collect();
+    (x, y, vx, vy)
+}
+
+fn argmin(v: &[f32]) -> usize {
+    let mut best = 0;
+    for (i, &x) in v.iter().enumerate() {
+        if x < v[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+#[test]
+fn early_stopping_stops_before_the_epoch_limit() {
+    let (x, y, vx, vy) = overfitting_data();
+    let mut t = Overfit::new(1).compile(Adam::new(1e-2), Loss::BinaryCrossentropy);
+    let h = t
+        .fit(
+            &x,
+            &y,
+            quiet()
+                .epochs(300)
+                .batch_size(8)
+                .validation_data(&vx, &vy)
+                .callback(EarlyStopping::new("val_loss").patience(2)),
+        )
+        .unwrap();
+    let stopped = h.stopped_epoch.expect("training should stop early");
+    assert!(stopped < 299, "{stopped}");
+    assert_eq!(h.epochs(), stopped + 1);
+    let val = h.get("val_loss").unwrap();
+    // Stopped because nothing improved on the best for a while.
+    let best = argmin(val);
+    assert!(best < stopped, "best {best}, stopped {stopped}: {val:?}");
+    // Training loss kept falling meanwhile (it is overfitting, not diverging).
+    let loss = h.get("loss").unwrap();
+    assert!(loss[stopped] < loss[0], "{loss:?}");
+}
+
+/// Keras stops after `patience` epochs without improvement (`wait >= patience`).
+#[test]
+fn early_stopping_patience_counts_epochs_without_improvement_as_keras() {
+    let (x, y, vx, vy) = overfitting_data();
+    for patience in [1, 2, 3, 5] {
+        let mut t = Overfit::new(1).compile(Adam::new(1e-2), Loss::BinaryCrossentropy);
+        let h = t
+            .fit(
+                &x,
+                &y,
+                quiet()
+                    .epochs(300)
+                    .batch_size(8)
+                    .validation_data(&vx, &vy)
+                    .callback(EarlyStopping::new("val_loss").patience(patience)),
+            )
+            .unwrap();
+        let stopped = h.stopped_epoch.expect("stops early");
+        let val = h.get("val_loss").unwrap();
+        // The best value before the stop; nothing after it is better.
+        let best = argmin(val);
+        assert_eq!(
+            stopped - best,
+            patience,
+            "patience {patience}: best epoch {best}, stopped at epoch {stopped}; val_loss {val:?}"
+        );
+    }
+}
+
+#[test]
+fn restore_best_weights_puts_back_the_best_epoch() {
+    let (x, y, vx, vy) = overfitting_data();
+    let mut t = Overfit::new(1).compile(Adam::new(1e-2), Loss::BinaryCrossentropy);
+    let h = t
+        .fit(
+            &x,
+            &y,
+            quiet()
+                .epochs(300)
+                .batch_size(8)
+                .validation_data(&vx, &vy)
+                .callback(
+                    EarlyStopping::new("val_loss")
+                        .patience(3)
+                        .restore_best_weights(true),
+                ),
+        )
+        .unwrap();
+    assert!(h.stopped_epoch.is_some());
+    let val = h.get("val_loss").unwrap();
+    let best = val[argmin(val)];
+    let last = *val.last().unwrap();
+    assert!(last > best, "the last epoch must be worse for this test");
+    let now = t.evaluate(&vx, &vy).unwrap().loss;
+    assert!(
+        (now - best).abs() <= 1e-5,
+        "after restoring: val loss {now}, best logged {best}, last logged {last}"
+    );
+
+    // Without restoring, the final weights are the last epoch's.
+    let mut t = Overfit::new(1).compile(Adam::new(1e-2), Loss::BinaryCrossentropy);
+    let h = t
+        .fit(
+            &x,
+            &y,
+            quiet()
+                .epochs(300)
+                .batch_size(8)
+                .validation_data(&vx, &vy)
+                .callback(EarlyStopping::new("val_loss").patience(3)),
+        )
+        .unwrap();
+    let last = h.last("val_loss").unwrap();
+    let now = t.evaluate(&vx, &vy).unwrap().loss;
+    assert!((now - last).abs() <= 1e-5, "{now} vs {last}");
+}
+
+// ---- predict and evaluate ----
+
+#[test]
+fn predict_applies_the_output_activation() {
+    let (x, _) = binary_data(37, 5);
+    let mut t = binary_trainer();
+    let p = t.predict(&x).unwrap();
+    assert_eq!(p.len(), 37);
+    assert!(p.iter().all(|&v| v > 0.0 && v < 1.0), "{p:?}");
+    for (s, r) in x.chunks(5).enumerate() {
+        let one = t.model().forward(&Vector::<5>::from_column_slice(r));
+        assert!((one[0] - p[s]).abs() < 1e-6);
+    }
+
+    // More samples than predict's internal batch of 256, with softmax outputs.
+    let (x, _) = three_class_data(300, 6);
+    let mut t = ThreeClass::new(2).compile(Adam::new(1e-2), Loss::SparseCategoricalCrossentropy);
+    let p = t.predict(&x).unwrap();
+    assert_eq!(p.len(), 300 * 3);
+    for (s, row) in p.chunks(3).enumerate() {
+        assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-5, "row {s}");
+        assert!(row.iter().all(|&v| v > 0.0 && v < 1.0));
+        let one = t
+            .model()
+            .forward(&Vector::<4>::from_column_slice(&x[s * 4..s * 4 + 4]));
+        for k in 0..3 {
+            assert!((one[k] - row[k]).abs() < 1e-6, "sample {s}");
+        }
+    }
+}
+
+#[test]
+fn evaluate_matches_a_manual_computation() {
+    // Binary cross-entropy and accuracy.
+    let (x, y) = binary_data(300, 7);
+    let mut t = Binary::new(4)
+        .compile(Adam::new(1e-2), Loss::BinaryCrossentropy)
+        .metrics(&[Metric::Accuracy]);
+    t.fit(&x[..200 * 5], &y[..200], quiet().epochs(3)).unwrap();
+    let e = t.evaluate(&x, &y).unwrap();
+    let p = t.predict(&x).unwrap();
+    let loss = p
+        .iter()
+        .zip(&y)
+        .map(|(&p, &t)| {
+            let p = f64::from(p);
+            -(f64::from(t) * p.ln() + (1.0 - f64::from(t)) * (1.0 - p).ln())
+        })
+        .sum::<f64>()
+        / 300.0;
+    assert!(
+        (f64::from(e.loss) - loss).abs() < 1e-5 * (1.0 + loss),
+        "{} vs {loss}",
+        e.loss
+    );
+    let acc = binary_accuracy(&p, &y);
+    assert_eq!(e.get("accuracy"), Some(acc));
+    assert_eq!(e.get("loss"), Some(e.loss));
+    assert_eq!(e.metrics.len(), 1);
+
+    // Sparse categorical cross-entropy and accuracy, over more than one internal batch.
+    let (x, y) = three_class_data(300, 8);
+    let mut t = ThreeClass::new(4)
+        .compile(Adam::new(1e-2), Loss::SparseCategoricalCrossentropy)
+        .metrics(&[Metric::Accuracy]);
+    t.fit(&x, &y, quiet().epochs(2)).unwrap();
+    let e = t.evaluate(&x, &y).unwrap();
+    let p = t.predict(&x).unwrap();
+    let mut loss = 0.0f64;
+    let mut correct = 0;
+    for (row, &label) in p.chunks(3).zip(&y) {
+        loss -= f64::from(row[label as usize]).ln();
+        let mut best = 0;
+        for k in 1..3 {
+            if row[k] > row[best] {
+                best = k;
+            }
+        }
+        correct += usize::from(best == label as usize);
+    }
+    loss /= 300.0;
+    assert!(
+        (f64::from(e.loss) - loss).abs() < 1e-5 * (1.0 + loss),
+        "{} vs {loss}",
+        e.loss
+    );
+    assert_eq!(e.get("accuracy"), Some(correct as f32 / 300.0));
+
+    // Mean squared error.
+    let mut t = Regressor::new(3).compile(Adam::new(1e-2), Loss::MeanSquaredError);
+    let x = uniform(50 * 4, 9);
+    let y = uniform(50 * 2, 10);
+    let e = t.evaluate(&x, &y).unwrap();
+    let p = t.predict(&x).unwrap();
+    let mse = p
+        .iter()
+        .zip(&y)
+        .map(|(p, t)| (f64::from(*p) - f64::from(*t)).powi(2))
+        .sum::<f64>()
+        / 100.0;
+    assert!((f64::from(e.loss) - mse).abs() < 1e-6 * (1.0 + mse));
+    assert!(e.metrics.is_empty());
+}
+
+#[test]
+fn train_on_batch_returns_the_batch_loss_before_the_step() {
+    let (x, y) = binary_data(16, 11);
+    let mut t = binary_trainer();
+    let before = t.evaluate(&x, &y).unwrap().loss;
+    let l = t.train_on_batch(&x, &y).unwrap();
+    assert!((l - before).abs() < 1e-6, "{l} vs {before}");
+    let after = t.evaluate(&x, &y).unwrap().loss;
+    assert!(after < before);
+}

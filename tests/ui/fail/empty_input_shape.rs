@@ -1,0 +1,8 @@
+nn::model! {
+    struct Net {
+        input: [],
+        Dense(1),
+    }
+}
+
+fn main() {}

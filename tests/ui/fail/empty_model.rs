@@ -1,0 +1,5 @@
+nn::model! {
+    struct Net {}
+}
+
+fn main() {}

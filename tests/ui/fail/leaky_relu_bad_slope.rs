@@ -1,0 +1,8 @@
+nn::model! {
+    struct Net {
+        input: 4,
+        Dense(4, leaky_relu(-0.2)),
+    }
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+nn::model! {
+    struct Net {
+        features: 4,
+        Dense(1),
+    }
+}
+
+fn main() {}

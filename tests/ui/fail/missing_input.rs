@@ -1,0 +1,8 @@
+nn::model! {
+    struct Net {
+        Dense(4, relu),
+        Dense(1),
+    }
+}
+
+fn main() {}

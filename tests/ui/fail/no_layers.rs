@@ -1,0 +1,7 @@
+nn::model! {
+    struct Net {
+        input: 4,
+    }
+}
+
+fn main() {}

@@ -1,0 +1,9 @@
+nn::model! {
+    struct Net {
+        input: 4,
+        Dense(1),
+    }
+    struct Other {}
+}
+
+fn main() {}

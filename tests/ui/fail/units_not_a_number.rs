@@ -1,0 +1,8 @@
+nn::model! {
+    struct Net {
+        input: 4,
+        Dense(n),
+    }
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+nn::model! {
+    struct Net {
+        input: 4,
+        Dense(0),
+    }
+}
+
+fn main() {}
