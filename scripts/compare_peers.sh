@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs our examples and the same workloads in PyTorch (../shared/bench) side by side,
+# alternating them, and prints every figure. Usage:
+#   PYTHON=~/peers/bin/python scripts/compare_peers.sh [quickstart|regression|mnist|all] [ROUNDS]
+# The peers' virtualenv is set up as described in ../shared/bench/README.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-$HOME/peers/bin/python}
+BENCH=${BENCH:-../shared/bench}
+WHAT=${1:-all}
+ROUNDS=${2:-3}
+export MNIST_DIR=${MNIST_DIR:-$PWD/data/mnist}
+cargo build --release --examples -q
+
+run() { echo "--- $*"; "$@" 2>/dev/null | tail -1; }
+
+for round in $(seq "$ROUNDS"); do
+  echo "=== round $round (load $(cut -d' ' -f1 /proc/loadavg))"
+  if [[ $WHAT == all || $WHAT == quickstart ]]; then
+    run target/release/examples/quickstart --quiet
+    run "$PYTHON" "$BENCH/w2_seed000.py" --fw torch
+  fi
+  if [[ $WHAT == all || $WHAT == regression ]]; then
+    run target/release/examples/regression
+    run "$PYTHON" "$BENCH/w5_seed002.py"
+  fi
+  if [[ $WHAT == all || $WHAT == mnist ]]; then
+    run target/release/examples/mnist_mlp --quiet
+    run "$PYTHON" "$BENCH/w3w4_mnist.py" --workload W3 --fw torch --epochs 5
+  fi
+done
