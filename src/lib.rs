@@ -49,3 +49,8 @@ pub mod prelude {
         train::{Callback, EarlyStopping, Evaluation, Fit, History, Trainer, Verbose},
     };
 }
+
+/// README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
