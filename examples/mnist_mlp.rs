@@ -4,9 +4,11 @@
 //!
 //! ```text
 //! cargo run --release --example mnist_mlp -- [--data DIR] [--epochs N] [--batch-size N]
-//!     [--seed N] [--threads N] [--save PATH] [--quiet]
+//!     [--seed N] [--threads N] [--save PATH] [--save-raw PATH] [--quiet]
 //! ```
 //! `--threads` defaults to the number of cores; results are identical for any thread count.
+//! `--save` writes safetensors (PyTorch's names and layout); `--save-raw` writes the raw
+//! little-endian parameters that `nn::bake::f32_array` turns into a `static` model.
 //! `--data` is any directory holding the four IDX files in MNIST's naming (plain or `.gz`),
 //! so MNIST-format data sets (Fashion-MNIST, KMNIST) work too. The last line is a summary,
 //! e.g. `test_accuracy=0.9770 train_seconds=2.5 samples_per_second=120000 ...`.
@@ -32,10 +34,11 @@ struct Args {
     seed: u64,
     threads: usize,
     save: Option<String>,
+    save_raw: Option<String>,
     quiet: bool,
 }
 
-const USAGE: &str = "usage: mnist_mlp [--data DIR] [--epochs N] [--batch-size N] [--seed N] [--threads N] [--save PATH] [--quiet]";
+const USAGE: &str = "usage: mnist_mlp [--data DIR] [--epochs N] [--batch-size N] [--seed N] [--threads N] [--save PATH] [--save-raw PATH] [--quiet]";
 
 fn parse_args() -> Result<Args, String> {
     let mut a = Args {
@@ -45,6 +48,7 @@ fn parse_args() -> Result<Args, String> {
         seed: 4,
         threads: std::thread::available_parallelism().map_or(1, usize::from),
         save: None,
+        save_raw: None,
         quiet: false,
     };
     let mut it = std::env::args().skip(1);
@@ -61,6 +65,7 @@ fn parse_args() -> Result<Args, String> {
             "--seed" => a.seed = number(value()?, "--seed")?,
             "--threads" => a.threads = number(value()?, "--threads")? as usize,
             "--save" => a.save = Some(value()?),
+            "--save-raw" => a.save_raw = Some(value()?),
             "--quiet" => a.quiet = true,
             "--help" | "-h" => return Err(USAGE.into()),
             other => return Err(format!("unknown flag `{other}`\n{USAGE}")),
@@ -105,6 +110,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(path) = &args.save {
         model.model().save_weights(path)?;
         eprintln!("saved weights to {path}");
+    }
+    if let Some(path) = &args.save_raw {
+        nn::weights::save_raw(model.model(), path)?;
+        eprintln!("saved raw weights (for nn::bake) to {path}");
     }
     let samples = (y_train.len() * history.epochs()) as f64;
     println!(

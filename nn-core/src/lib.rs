@@ -18,12 +18,14 @@ extern crate alloc;
 extern crate std;
 
 pub mod activations;
+pub mod bake;
 pub mod error;
 pub mod kernels;
 pub mod layers;
 pub mod math;
 pub mod params;
 pub mod rng;
+pub mod scratch;
 
 #[cfg(feature = "alloc")]
 pub mod buffer;

@@ -126,6 +126,18 @@ pub fn save<M: Model>(model: &M, path: impl AsRef<Path>) -> Result<()> {
     write_atomic(path, &bytes)
 }
 
+/// Writes the parameters as raw little-endian `f32` values in the model's flat order, the
+/// format [`crate::bake::f32_array`] decodes at compile time to bake a model into a binary.
+/// Written atomically, like [`save`].
+///
+/// # Errors
+/// [`Error::Io`] when the file cannot be written; [`Error::NonFinite`] for a NaN or infinite
+/// parameter.
+pub fn save_raw<M: Model>(model: &M, path: impl AsRef<Path>) -> Result<()> {
+    crate::error::check_finite("params", model.params())?;
+    write_atomic(path.as_ref(), &crate::bake::to_le_bytes(model.params()))
+}
+
 /// Reads parameters from the bytes of a safetensors file into `model`; `source_name` (a
 /// path, a URL…) names the bytes in error messages.
 ///

@@ -224,7 +224,9 @@ fn expand_items(model: &Model) -> TokenStream {
     let summary = summary(model);
     let name_str = name.to_string();
 
-    let forward = forward_one(model);
+    let (forward, scratch) = forward_into(model);
+    let scratch_bytes = lit(scratch * 4);
+    let scratch = lit(scratch);
     let init = model.layers.iter().filter_map(|l| match l.kind {
         Kind::Dense { inputs, units, .. } => {
             let t = dense_type(inputs, units, l.kind_ident.span());
@@ -262,6 +264,12 @@ fn expand_items(model: &Model) -> TokenStream {
             pub const PARAMS: usize = #params;
             /// Bytes of parameters (`f32`).
             pub const PARAM_BYTES: usize = #params * 4;
+            /// Values of scratch one inference needs: the largest input plus output of a
+            /// layer, as intermediate values are reused between layers (see
+            /// [`forward_into`](Self::forward_into)).
+            pub const SCRATCH: usize = #scratch;
+            /// Bytes of scratch one inference needs (`f32`).
+            pub const SCRATCH_BYTES: usize = #scratch_bytes;
             /// Floating-point operations of one sample's inference (a multiply-add counts 2).
             pub const FLOPS: usize = #flops;
             /// Keras-style summary: layers, output shapes, parameter counts.
@@ -281,9 +289,20 @@ fn expand_items(model: &Model) -> TokenStream {
                 self.params.as_slice()
             }
 
-            /// Inference for one sample. Allocation-free; available without `std`.
+            /// Inference for one sample, with the intermediate values on the stack
+            /// ([`SCRATCH_BYTES`](Self::SCRATCH_BYTES) of them). Allocation-free; available
+            /// without `std`.
             #[must_use]
             pub fn forward(&self, x0: &#k::Vector<#input>) -> #k::Vector<#output> {
+                let mut scratch = [0.0f32; #scratch];
+                #k::Vector::from_column_slice(self.forward_into(&x0.data.0[0], &mut scratch))
+            }
+
+            /// Inference for one sample in a caller-provided scratch buffer of exactly
+            /// [`SCRATCH`](Self::SCRATCH) values (e.g. a `static mut` on a device without
+            /// an allocator). Returns the [`OUTPUT`](Self::OUTPUT) output values, which live
+            /// in `scratch`.
+            pub fn forward_into<'s>(&self, x0: &[f32; #input], scratch: &'s mut [f32; #scratch]) -> &'s [f32] {
                 let p = self.params.as_slice();
                 #forward
             }
@@ -381,54 +400,72 @@ fn expand_items(model: &Model) -> TokenStream {
 }
 
 /// The straight-line single-sample forward pass.
-fn forward_one(model: &Model) -> TokenStream {
+/// The straight-line body of `forward_into`, and the scratch size it needs: every layer that
+/// produces new values reads one end of the scratch and writes the other (see
+/// `nn_core::scratch`); activations work in place.
+fn forward_into(model: &Model) -> (TokenStream, usize) {
+    let k = krate();
     let mut out = TokenStream::new();
-    for (i, layer) in model.layers.iter().enumerate() {
-        let (prev, cur) = (format_ident!("x{}", i), format_ident!("x{}", i + 1));
-        let prev_value = if i == 0 {
-            quote!(*#prev)
-        } else {
-            quote!(#prev)
-        };
+    // Where the current activation is: `None` while it is still the caller's input.
+    let mut at_start: Option<bool> = None;
+    let mut size = 0;
+    let mut len = model.input_len();
+    for layer in &model.layers {
         let span = layer.kind_ident.span();
+        let comment = format!("{}: {}", layer.name, layer.kind.type_name());
+        out.extend(quote!(let _ = #comment;));
         let width = lit(layer.out_len());
-        let k = krate();
-        out.extend(match layer.kind {
+        let act = match layer.kind {
             Kind::Dense {
                 inputs,
                 units,
-                activation: act,
+                activation,
             } => {
                 let t = dense_type(inputs, units, span);
                 let r = range(layer);
-                let x_ref = if i == 0 {
-                    quote!(#prev)
-                } else {
-                    quote!(&#prev)
-                };
-                if act == Act::Linear {
-                    quote_spanned!(span=> let #cur = #t::forward(&p[#r], #x_ref);)
-                } else {
-                    let a = activation(act);
-                    quote_spanned!(span=>
-                        let mut #cur = #t::forward(&p[#r], #x_ref);
-                        #k::activations::Activation::forward(&#a, #cur.as_mut_slice(), #width);
-                    )
-                }
+                let u = lit(units);
+                out.extend(match at_start {
+                    None => {
+                        size = size.max(units);
+                        quote_spanned!(span=> #t::forward_into(&p[#r], x0, &mut scratch[..#u]);)
+                    }
+                    Some(input_at_start) => {
+                        size = size.max(inputs + units);
+                        let i = lit(inputs);
+                        quote_spanned!(span=> {
+                            let (x, y) = #k::scratch::ping_pong(scratch, #input_at_start, #i, #u);
+                            #t::forward_into(&p[#r], x, y);
+                        })
+                    }
+                });
+                at_start = Some(!at_start.unwrap_or(false));
+                len = units;
+                (activation != Act::Linear).then_some(activation)
             }
             Kind::Activation(act) => {
-                let a = activation(act);
-                quote_spanned!(span=>
-                    let mut #cur = #prev_value;
-                    #k::activations::Activation::forward(&#a, #cur.as_mut_slice(), #width);
-                )
+                if at_start.is_none() {
+                    // In place needs a copy of the caller's input first.
+                    size = size.max(len);
+                    let n = lit(len);
+                    out.extend(quote_spanned!(span=> scratch[..#n].copy_from_slice(x0);));
+                    at_start = Some(true);
+                }
+                Some(act)
             }
-            Kind::Dropout(_) | Kind::Flatten => quote_spanned!(span=> let #cur = #prev_value;),
-        });
+            Kind::Dropout(_) | Kind::Flatten => None,
+        };
+        if let (Some(act), Some(at)) = (act, at_start) {
+            let a = activation(act);
+            let n = lit(len);
+            out.extend(quote_spanned!(span=>
+                #k::activations::Activation::forward(&#a, #k::scratch::region_mut(scratch, #at, #n), #width);
+            ));
+        }
     }
-    let last = format_ident!("x{}", model.layers.len());
-    out.extend(quote!(#last));
-    out
+    let at = at_start.unwrap_or(true);
+    let n = lit(len);
+    out.extend(quote!(#k::scratch::region(scratch, #at, #n)));
+    (out, size)
 }
 
 fn workspace_fields(model: &Model, plan: &Plan) -> TokenStream {
@@ -734,6 +771,8 @@ pub fn on_error(def: &crate::syntax::ModelDef, errors: &syn::Error) -> TokenStre
             #vis const PARAMS: usize = 0;
             #vis const PARAM_BYTES: usize = 0;
             #vis const FLOPS: usize = 0;
+            #vis const SCRATCH: usize = 0;
+            #vis const SCRATCH_BYTES: usize = 0;
             #vis const SUMMARY: &'static str = "";
             #vis fn new(seed: u64) -> Self { Self }
             #vis fn params(&self) -> &[f32] { &[] }

@@ -69,6 +69,18 @@ impl<const IN: usize, const OUT: usize> Dense<IN, OUT> {
         Vector::from(y)
     }
 
+    /// Inference for one sample into a caller-provided slice (`x` holds `IN` values, `y`
+    /// receives `OUT`). Allocation-free.
+    ///
+    /// # Panics
+    /// If `x` or `y` is shorter than the layer's width.
+    #[inline]
+    pub fn forward_into(params: &[f32], x: &[f32], y: &mut [f32]) {
+        let (w, b) = params.split_at(Self::WEIGHTS);
+        let y: &mut [f32; OUT] = (&mut y[..OUT]).try_into().expect("`y` holds OUT values");
+        kernels::dense_forward_one::<IN, OUT>(w, b, x, y);
+    }
+
     /// Forward pass of a batch: `x` holds `batch` rows of `IN`, `y` receives `batch` rows of
     /// `OUT`.
     pub fn forward_batch(params: &[f32], x: &[f32], y: &mut [f32], batch: usize) {

@@ -1,0 +1,206 @@
+//! MNIST digits classified by a freestanding program: no standard library, no C library, no
+//! allocator, and the weights trained by `mnist_mlp` baked into the binary.
+//!
+//! ```text
+//! cd examples/freestanding && cargo run --release
+//! ```
+//!
+//! It classifies the first 100 digits of MNIST's test set, prints one line per digit through
+//! raw `write` system calls and ends with `correct=N/100`. The model definition is the very
+//! one `examples/mnist_mlp.rs` trains; `data/mnist_mlp.bin` came from
+//! `cargo run --release --example mnist_mlp -- --save-raw data/mnist_mlp.bin`.
+//!
+//! What makes it freestanding, for x86-64 Linux (see `.cargo/config.toml` for the link flags):
+//! - `_start` is ours (a few instructions of assembly that align the stack), so no C runtime;
+//! - output and exit are raw system calls;
+//! - `memcpy`, `memmove`, `memset`, `memcmp` and `bcmp` are defined here, as a C library would;
+//! - panics abort (`panic = "abort"`) after printing a message.
+//!
+//! On a Cortex-M the same model and `static`s work unchanged; only the entry point (e.g.
+//! `cortex-m-rt`'s `#[entry]`), the output (e.g. a UART or semihosting) and the target
+//! (`thumbv7em-none-eabihf`) differ. See README's "On a microcontroller".
+#![no_std]
+#![no_main]
+// Unsafe is the point here: system calls and the C memory functions.
+#![allow(unsafe_code)]
+
+use core::fmt::Write;
+
+nn::model! {
+    /// Keras' MNIST multi-layer perceptron (the same definition as `examples/mnist_mlp.rs`).
+    pub struct MnistMlp {
+        input: [28, 28],
+        Flatten,
+        hidden: Dense(128, relu),
+        output: Dense(10, softmax),
+    }
+}
+
+/// The trained parameters, decoded at compile time: nothing is parsed at run time.
+static WEIGHTS: [f32; MnistMlp::PARAMS] =
+    nn::bake::f32_array(include_bytes!("../data/mnist_mlp.bin"));
+/// The model, in read-only memory.
+static MODEL: MnistMlp = MnistMlp::from_static(&WEIGHTS);
+/// The first 100 test digits (28x28 bytes each) and their labels.
+static DIGITS: &[u8; 100 * 784] = include_bytes!("../data/digits.bin");
+static LABELS: &[u8; 100] = include_bytes!("../data/labels.bin");
+
+// The memory this program needs, known at compile time.
+const _: () = assert!(MnistMlp::PARAM_BYTES + MnistMlp::SCRATCH_BYTES <= 512 * 1024);
+
+fn run() -> i32 {
+    let mut out = Stdout;
+    let mut pixels = [0.0f32; MnistMlp::INPUT];
+    let mut scratch = [0.0f32; MnistMlp::SCRATCH];
+    let mut correct = 0;
+    for (i, (digit, &label)) in DIGITS
+        .chunks_exact(MnistMlp::INPUT)
+        .zip(LABELS.iter())
+        .enumerate()
+    {
+        for (p, &b) in pixels.iter_mut().zip(digit) {
+            *p = f32::from(b) / 255.0;
+        }
+        let probabilities = MODEL.forward_into(&pixels, &mut scratch);
+        let predicted = argmax(probabilities);
+        if predicted == usize::from(label) {
+            correct += 1;
+        }
+        let _ = writeln!(out, "digit {i:>2}: predicted {predicted}, label {label}");
+    }
+    let _ = writeln!(out, "correct={correct}/100");
+    0
+}
+
+/// Index of the largest value (the first one on ties).
+fn argmax(values: &[f32]) -> usize {
+    let mut best = 0;
+    for (i, &v) in values.iter().enumerate() {
+        if v > values[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+/// Standard output through the `write` system call.
+struct Stdout;
+
+impl Write for Stdout {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        let mut bytes = s.as_bytes();
+        while !bytes.is_empty() {
+            let n = sys::write(1, bytes);
+            if n <= 0 {
+                return Err(core::fmt::Error);
+            }
+            bytes = &bytes[n as usize..];
+        }
+        Ok(())
+    }
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    let _ = writeln!(Stdout, "panic: {info}");
+    sys::exit(101)
+}
+
+/// Entry point called by `_start` (below) with an aligned stack.
+#[no_mangle]
+extern "C" fn freestanding_main() -> ! {
+    sys::exit(run())
+}
+
+// The kernel enters `_start` with the stack 16-byte aligned; a call then leaves it as the
+// System V ABI expects at a function's entry.
+core::arch::global_asm!(
+    ".globl _start",
+    "_start:",
+    "xor ebp, ebp",
+    "and rsp, -16",
+    "call freestanding_main",
+    "ud2",
+);
+
+/// Raw Linux system calls.
+mod sys {
+    /// `write(fd, buf, len)`; returns the bytes written or a negative error.
+    pub fn write(fd: usize, buf: &[u8]) -> isize {
+        let ret: isize;
+        // SAFETY: `write` reads `buf.len()` bytes from a valid slice; rcx and r11 are
+        // clobbered by `syscall`.
+        unsafe {
+            core::arch::asm!("syscall", inlateout("rax") 1isize => ret, in("rdi") fd, in("rsi") buf.as_ptr(),
+                in("rdx") buf.len(), lateout("rcx") _, lateout("r11") _, options(nostack));
+        }
+        ret
+    }
+
+    /// `exit_group(code)`.
+    pub fn exit(code: i32) -> ! {
+        // SAFETY: `exit_group` does not return.
+        unsafe {
+            core::arch::asm!("syscall", in("rax") 231, in("rdi") code, options(noreturn, nostack));
+        }
+    }
+}
+
+// The memory functions the compiler emits calls to. Written with volatile accesses so that
+// the optimizer cannot turn the loops back into calls to themselves.
+
+/// # Safety
+/// As C's `memcpy`.
+#[no_mangle]
+pub unsafe extern "C" fn memcpy(dest: *mut u8, src: *const u8, n: usize) -> *mut u8 {
+    for i in 0..n {
+        dest.add(i).write_volatile(src.add(i).read_volatile());
+    }
+    dest
+}
+
+/// # Safety
+/// As C's `memmove`.
+#[no_mangle]
+pub unsafe extern "C" fn memmove(dest: *mut u8, src: *const u8, n: usize) -> *mut u8 {
+    if (dest as usize) < (src as usize) {
+        for i in 0..n {
+            dest.add(i).write_volatile(src.add(i).read_volatile());
+        }
+    } else {
+        for i in (0..n).rev() {
+            dest.add(i).write_volatile(src.add(i).read_volatile());
+        }
+    }
+    dest
+}
+
+/// # Safety
+/// As C's `memset`.
+#[no_mangle]
+pub unsafe extern "C" fn memset(dest: *mut u8, value: i32, n: usize) -> *mut u8 {
+    for i in 0..n {
+        dest.add(i).write_volatile(value as u8);
+    }
+    dest
+}
+
+/// # Safety
+/// As C's `memcmp`.
+#[no_mangle]
+pub unsafe extern "C" fn memcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
+    for i in 0..n {
+        let (x, y) = (a.add(i).read_volatile(), b.add(i).read_volatile());
+        if x != y {
+            return i32::from(x) - i32::from(y);
+        }
+    }
+    0
+}
+
+/// # Safety
+/// As C's `bcmp`.
+#[no_mangle]
+pub unsafe extern "C" fn bcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
+    memcmp(a, b, n)
+}

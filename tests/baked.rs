@@ -1,0 +1,123 @@
+//! Weights baked into the binary (`nn::bake`), and the promise of `examples/freestanding`:
+//! the std build of the same model, with the same baked weights, classifies the same 100
+//! digits exactly as the freestanding binary does (CI runs that binary and compares its
+//! output with the same `expected.txt`).
+
+use nn::model::Model;
+use std::fmt::Write;
+
+nn::model! {
+    /// The MNIST MLP of `examples/mnist_mlp.rs` and `examples/freestanding`.
+    pub struct MnistMlp {
+        input: [28, 28],
+        Flatten,
+        hidden: Dense(128, relu),
+        output: Dense(10, softmax),
+    }
+}
+
+/// Decoded at compile time from the raw file `mnist_mlp --save-raw` wrote.
+static WEIGHTS: [f32; MnistMlp::PARAMS] = nn::bake::f32_array(include_bytes!(
+    "../examples/freestanding/data/mnist_mlp.bin"
+));
+static BAKED: MnistMlp = MnistMlp::from_static(&WEIGHTS);
+const DIGITS: &[u8] = include_bytes!("../examples/freestanding/data/digits.bin");
+const LABELS: &[u8] = include_bytes!("../examples/freestanding/data/labels.bin");
+
+fn argmax(v: &[f32]) -> usize {
+    (0..v.len()).fold(0, |best, i| if v[i] > v[best] { i } else { best })
+}
+
+/// The freestanding program's output, computed by the std build.
+fn transcript(model: &MnistMlp) -> String {
+    let mut out = String::new();
+    let mut correct = 0;
+    for (i, (digit, &label)) in DIGITS.chunks_exact(784).zip(LABELS).enumerate() {
+        let x = nn::Vector::<784>::from_iterator(digit.iter().map(|&b| f32::from(b) / 255.0));
+        let predicted = argmax(model.forward(&x).as_slice());
+        correct += usize::from(predicted == usize::from(label));
+        writeln!(out, "digit {i:>2}: predicted {predicted}, label {label}").unwrap();
+    }
+    writeln!(out, "correct={correct}/100").unwrap();
+    out
+}
+
+#[test]
+fn std_build_gives_the_freestanding_programs_output() {
+    assert_eq!(
+        transcript(&BAKED),
+        include_str!("../examples/freestanding/expected.txt")
+    );
+}
+
+#[test]
+fn baked_and_heap_models_agree_bit_for_bit() {
+    let heap = MnistMlp::from_params(WEIGHTS.to_vec()).unwrap();
+    assert_eq!(heap.params(), BAKED.params());
+    let x = nn::Vector::<784>::from_iterator(DIGITS[..784].iter().map(|&b| f32::from(b) / 255.0));
+    assert_eq!(heap.forward(&x), BAKED.forward(&x));
+}
+
+#[test]
+fn decoding_rejects_wrong_lengths_and_non_finite_values() {
+    // `f32_array` is a `const fn`: in a `static` these are compile errors; called at run
+    // time they panic with the same message.
+    let short = std::panic::catch_unwind(|| nn::bake::f32_array::<2>(&[0; 7]));
+    assert!(short.is_err());
+    let nan = std::panic::catch_unwind(|| nn::bake::f32_array::<1>(&f32::NAN.to_le_bytes()));
+    assert!(nan.is_err());
+    assert_eq!(
+        nn::bake::f32_array::<2>(&nn::bake::to_le_bytes(&[1.5, -2.0])),
+        [1.5, -2.0]
+    );
+}
+
+#[test]
+fn footprint_constants_are_the_real_sizes() {
+    // Parameters: the flat buffer, in bytes.
+    assert_eq!(MnistMlp::PARAM_BYTES, std::mem::size_of_val(BAKED.params()));
+    assert_eq!(MnistMlp::PARAMS, 784 * 128 + 128 + 128 * 10 + 10);
+    // Scratch: the largest input + output of a layer that writes new values; the first
+    // Dense reads the caller's input, so the peak is hidden (128) + output (10).
+    assert_eq!(MnistMlp::SCRATCH, 128 + 10);
+    assert_eq!(MnistMlp::SCRATCH_BYTES, 138 * 4);
+    assert_eq!(MnistMlp::FLOPS, 2 * (784 * 128 + 128 * 10));
+    // `forward_into` with exactly that scratch gives what `forward` gives.
+    let x: [f32; 784] = std::array::from_fn(|i| f32::from(DIGITS[i]) / 255.0);
+    let mut scratch = [f32::NAN; MnistMlp::SCRATCH];
+    let y = BAKED.forward_into(&x, &mut scratch).to_vec();
+    assert_eq!(y.as_slice(), BAKED.forward(&nn::Vector::from(x)).as_slice());
+}
+
+nn::model! {
+    /// An activation first (needs a copy of the input into the scratch) and two hidden layers.
+    pub struct Deeper {
+        input: 6,
+        Tanh,
+        a: Dense(9, relu),
+        Dropout(0.5),
+        b: Dense(4),
+        Softmax,
+    }
+}
+
+#[test]
+fn scratch_covers_in_place_activations_and_every_layer_pair() {
+    // Tanh copies the input (6), then a: 6 + 9 = 15, then b: 9 + 4 = 13.
+    assert_eq!(Deeper::SCRATCH, 15);
+    let model = Deeper::new(3);
+    let x = [0.3f32, -0.2, 0.9, -1.0, 0.05, 0.4];
+    let mut scratch = [f32::NAN; Deeper::SCRATCH];
+    let y = model.forward_into(&x, &mut scratch).to_vec();
+    assert!((y.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+    // The same as the batched (training) pass in inference mode.
+    let mut ws = <Deeper as Model>::workspace();
+    let mut logits = model.forward_batch(&mut ws, &x, 1, None).to_vec();
+    nn::activations::Activation::forward(&nn::activations::Softmax, &mut logits, 4);
+    for (a, b) in y.iter().zip(&logits) {
+        assert!((a - b).abs() < 1e-6, "{y:?} vs {logits:?}");
+    }
+}
+
+/// Memory a firmware can check at compile time.
+const _: () = assert!(MnistMlp::PARAM_BYTES + MnistMlp::SCRATCH_BYTES <= 512 * 1024);
