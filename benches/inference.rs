@@ -1,4 +1,5 @@
-//! Single-sample inference latency (W1: the 20-64-64-1 classifier of the quickstart).
+//! Single-sample inference latency (W1: the 20-64-64-1 classifier of the quickstart; the
+//! MNIST MLP of `examples/mnist_mlp.rs`, 784-128-10).
 //!
 //! `cargo bench --bench inference`; compare with `../shared/bench/w1_infer.py`.
 
@@ -13,6 +14,16 @@ nn::model! {
         hidden1: Dense(64, relu),
         hidden2: Dense(64, relu),
         output: Dense(1, sigmoid),
+    }
+}
+
+nn::model! {
+    /// Keras' MNIST multi-layer perceptron.
+    pub struct MnistMlp {
+        input: [28, 28],
+        Flatten,
+        hidden: Dense(128, relu),
+        output: Dense(10, softmax),
     }
 }
 
@@ -35,5 +46,34 @@ fn w1(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, w1);
+/// The MNIST MLP on real test images when `data/mnist` loads, random pixels in `[0, 1)`
+/// otherwise (the cost of a dense forward pass does not depend on the values).
+fn mnist_mlp(c: &mut Criterion) {
+    let model = MnistMlp::new(0);
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist");
+    let xs: Vec<Vector<784>> = match nn::idx::Mnist::load(dir) {
+        Ok(m) => m
+            .test_x()
+            .chunks_exact(784)
+            .take(1024)
+            .map(Vector::<784>::from_column_slice)
+            .collect(),
+        Err(e) => {
+            eprintln!("{e}; benchmarking on random pixels");
+            let mut rng = nn::rng::Rng::new(11);
+            (0..1024)
+                .map(|_| Vector::<784>::from_fn(|_, _| rng.uniform(0.0, 1.0)))
+                .collect()
+        }
+    };
+    let mut i = 0;
+    c.bench_function("mnist_mlp_forward_one_sample", |b| {
+        b.iter(|| {
+            i = (i + 1) % xs.len();
+            black_box(model.forward(black_box(&xs[i])))
+        });
+    });
+}
+
+criterion_group!(benches, w1, mnist_mlp);
 criterion_main!(benches);

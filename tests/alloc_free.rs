@@ -288,3 +288,31 @@ fn fit_allocations_do_not_depend_on_the_number_of_batches() {
         "fit on 80 batches per epoch allocated {many} times, on 8 batches {few} times"
     );
 }
+
+nn::model! {
+    /// Keras' MNIST multi-layer perceptron (`examples/mnist_mlp.rs`): 784-128-10.
+    pub struct MnistMlp {
+        input: [28, 28],
+        Flatten,
+        hidden: Dense(128, relu),
+        output: Dense(10, softmax),
+    }
+}
+
+/// The MNIST MLP at batch 32: the hidden layer's products (`32 x 784 x 128`, forward and
+/// weight gradient) are far above `kernels::LARGE_PRODUCT` (and the size at which a pool
+/// would split them, `kernels::PARALLEL_PRODUCT`), so the register-blocked kernel runs, on
+/// the calling thread (no pool: the trainer's default of one thread).
+#[test]
+fn mnist_mlp_train_on_batch_allocates_nothing_after_warm_up() {
+    const { assert!(32 * 784 * 128 >= nn::kernels::PARALLEL_PRODUCT) };
+    const { assert!(nn::kernels::PARALLEL_PRODUCT >= nn::kernels::LARGE_PRODUCT) };
+    let mut t = MnistMlp::new(1)
+        .compile(Adam::new(1e-3), Loss::SparseCategoricalCrossentropy)
+        .metrics(&[Metric::Accuracy]);
+    let n = steps_after_warm_up(&mut t, Loss::SparseCategoricalCrossentropy, 32);
+    assert_eq!(
+        n, 0,
+        "MnistMlp + Adam + sparse CE + accuracy, batches of 32, 8, 1, 32, 17: {n} allocations"
+    );
+}

@@ -1,0 +1,46 @@
+"""Single-sample inference latency of the MNIST MLP (784 -> 128 relu -> 10 softmax) in
+PyTorch eager and onnxruntime, one sample per call, one thread: the peers of
+`cargo bench --bench inference` (mnist_mlp_forward_one_sample).
+
+Usage: ~/peers/bin/python scripts/mnist_infer_peers.py   (the virtualenv of ../shared/bench)
+Prints one line per framework: median nanoseconds per sample over 15 runs."""
+import os
+import statistics
+import tempfile
+import time
+
+import numpy as np
+import onnxruntime as ort
+import torch
+from torch import nn
+
+torch.set_num_threads(1)
+torch.manual_seed(0)
+model = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10), nn.Softmax(dim=1)).eval()
+samples = np.random.default_rng(3).uniform(0, 1, (1024, 784)).astype(np.float32)
+
+
+def median_ns(call, n):
+    for i in range(n):
+        call(i)
+    runs = []
+    for _ in range(15):
+        t = time.perf_counter_ns()
+        for i in range(n):
+            call(i)
+        runs.append((time.perf_counter_ns() - t) / n)
+    return statistics.median(runs)
+
+
+xs = [torch.from_numpy(samples[i : i + 1].copy()) for i in range(len(samples))]
+with torch.no_grad():
+    print(f"torch-eager {torch.__version__}: {median_ns(lambda i: model(xs[i % 1024]), 2000):.0f} ns/sample")
+
+path = os.path.join(tempfile.gettempdir(), "mnist_mlp.onnx")
+torch.onnx.export(model, xs[0], path, input_names=["x"], output_names=["y"], opset_version=17, dynamo=False)
+options = ort.SessionOptions()
+options.intra_op_num_threads = 1
+options.inter_op_num_threads = 1
+session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+feeds = [{"x": samples[i : i + 1]} for i in range(len(samples))]
+print(f"onnxruntime {ort.__version__}: {median_ns(lambda i: session.run(None, feeds[i % 1024]), 5000):.0f} ns/sample")
