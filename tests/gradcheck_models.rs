@@ -200,7 +200,7 @@ fn tensors_tile_the_parameter_buffer() {
             offset: 0,
             len: 1280,
             shape: &[64, 20],
-            transposed: true
+            layout: nn::model::TensorLayout::Transposed
         }
     );
 }

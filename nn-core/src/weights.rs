@@ -281,13 +281,17 @@ fn check_layout<M: Model>(len: usize) -> Result<()> {
             .offset
             .checked_add(info.len)
             .is_some_and(|end| end <= len);
-        if !inside || elements != info.len || (info.transposed && info.shape.len() != 2) {
+        let rank_ok = info
+            .layout
+            .memory_axes()
+            .is_none_or(|axes| axes.len() == info.shape.len());
+        if !inside || elements != info.len || !rank_ok {
             return Err(Error::Format {
                 source_name: M::NAME.to_string(),
                 reason: format!(
                     "the model's tensor table is inconsistent: `{}` (offset {}, {} values, \
-                     shape {:?}, transposed: {}) in a buffer of {len} parameters",
-                    info.name, info.offset, info.len, info.shape, info.transposed
+                     shape {:?}, layout {:?}) in a buffer of {len} parameters",
+                    info.name, info.offset, info.len, info.shape, info.layout
                 ),
             });
         }
@@ -297,30 +301,16 @@ fn check_layout<M: Model>(len: usize) -> Result<()> {
 
 /// The values of one tensor in PyTorch's (row-major, untransposed) layout.
 fn to_file_layout(info: &TensorInfo, memory: &[f32]) -> Vec<f32> {
-    if !info.transposed {
-        return memory.to_vec();
-    }
-    // Shape [r, c]; memory holds the transpose: c rows of r values.
-    let (r, c) = (info.shape[0], info.shape[1]);
-    let mut out = Vec::with_capacity(memory.len());
-    for i in 0..r {
-        out.extend((0..c).map(|j| memory[j * r + i]));
-    }
+    let mut out = std::vec![0.0; memory.len()];
+    info.layout
+        .for_each_index(info.shape, |file, mem| out[file] = memory[mem]);
     out
 }
 
 /// Writes values in PyTorch's layout into the model's memory layout.
 fn from_file_layout(info: &TensorInfo, values: &[f32], memory: &mut [f32]) {
-    if !info.transposed {
-        memory.copy_from_slice(values);
-        return;
-    }
-    let (r, c) = (info.shape[0], info.shape[1]);
-    for i in 0..r {
-        for j in 0..c {
-            memory[j * r + i] = values[i * c + j];
-        }
-    }
+    info.layout
+        .for_each_index(info.shape, |file, mem| memory[mem] = values[file]);
 }
 
 /// The values of a floating-point tensor as `f32`; `None` for other dtypes.

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use nn_core::activations::ActivationKind;
-use nn_core::model::{Model, TensorInfo};
+use nn_core::model::{Model, TensorInfo, TensorLayout};
 use nn_core::rng::Rng;
 use nn_core::weights::{load, load_bytes, save, to_bytes};
 use nn_core::Error;
@@ -39,28 +39,28 @@ impl Model for Tiny {
             offset: A_W,
             len: 6,
             shape: &[3, 2],
-            transposed: true,
+            layout: TensorLayout::Transposed,
         },
         TensorInfo {
             name: "a.bias",
             offset: A_B,
             len: 3,
             shape: &[3],
-            transposed: false,
+            layout: TensorLayout::Same,
         },
         TensorInfo {
             name: "b.weight",
             offset: B_W,
             len: 6,
             shape: &[2, 3],
-            transposed: true,
+            layout: TensorLayout::Transposed,
         },
         TensorInfo {
             name: "b.bias",
             offset: B_B,
             len: 2,
             shape: &[2],
-            transposed: false,
+            layout: TensorLayout::Same,
         },
     ];
     type Workspace = (Vec<f32>, Vec<f32>);
@@ -257,7 +257,7 @@ fn file_has_pytorch_names_shapes_layout_and_metadata() {
             .chunks_exact(4)
             .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
             .collect();
-        if info.transposed {
+        if info.layout == TensorLayout::Transposed {
             let (out, inp) = (info.shape[0], info.shape[1]);
             for o in 0..out {
                 for i in 0..inp {

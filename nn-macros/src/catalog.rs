@@ -16,6 +16,10 @@ pub enum ValueKind {
     Positive,
     /// An activation name, e.g. `relu` or `leaky_relu(0.2)`.
     Activation,
+    /// A height and width, each at least 1: `3` (square), `3x2`, `(3, 2)` or `[3, 2]`.
+    Pair,
+    /// `valid` or `same`.
+    Padding,
 }
 
 /// One argument of a layer.
@@ -50,6 +54,38 @@ pub const LAYERS: &[LayerSpec] = &[
             p("activation", ValueKind::Activation, false),
         ],
         example: "Dense(64, relu)",
+    },
+    LayerSpec {
+        name: "Conv2D",
+        params: &[
+            p("filters", ValueKind::Size, true),
+            p("kernel_size", ValueKind::Pair, true),
+            p("activation", ValueKind::Activation, false),
+            p("strides", ValueKind::Pair, false),
+            p("padding", ValueKind::Padding, false),
+        ],
+        example: "Conv2D(32, 3x3, relu)",
+    },
+    LayerSpec {
+        name: "MaxPool2D",
+        params: &[
+            p("pool_size", ValueKind::Pair, false),
+            p("strides", ValueKind::Pair, false),
+        ],
+        example: "MaxPool2D(2)",
+    },
+    LayerSpec {
+        name: "AvgPool2D",
+        params: &[
+            p("pool_size", ValueKind::Pair, false),
+            p("strides", ValueKind::Pair, false),
+        ],
+        example: "AvgPool2D(2)",
+    },
+    LayerSpec {
+        name: "GlobalAvgPool2D",
+        params: &[],
+        example: "GlobalAvgPool2D",
     },
     LayerSpec {
         name: "Dropout",
@@ -126,6 +162,9 @@ pub enum Value {
     Size(usize),
     Float(f32),
     Activation(Act),
+    Pair(usize, usize),
+    /// `true` for `same`.
+    Same(bool),
 }
 
 /// A literal number, possibly negated: `(value, is_integer)`. Integers too large for `u64`
@@ -219,6 +258,15 @@ pub fn read_value(
             ),
         },
         ValueKind::Activation => read_activation(expr, diag).map(Value::Activation),
+        ValueKind::Pair => read_pair(layer, arg, expr, diag),
+        ValueKind::Padding => match word(expr).as_deref() {
+            Some("valid") => Some(Value::Same(false)),
+            Some("same") => Some(Value::Same(true)),
+            _ => bad(
+                diag,
+                format!("`padding` of `{layer}` is `valid` or `same`, found `{text}`"),
+            ),
+        },
     }
 }
 
@@ -281,4 +329,39 @@ fn read_activation(expr: &Expr, diag: &mut Diagnostics) -> Option<Act> {
             return None;
         }
     })
+}
+
+/// Reads `3`, `3x2`, `(3, 2)` or `[3, 2]` as (height, width), each at least 1.
+fn read_pair(layer: &str, arg: &str, expr: &Expr, diag: &mut Diagnostics) -> Option<Value> {
+    let text = quote::ToTokens::to_token_stream(expr)
+        .to_string()
+        .replace(' ', "");
+    let whole = |e: &Expr| match number(e) {
+        Some((v, true)) if (1.0..=1e6).contains(&v) => Some(v as usize),
+        _ => None,
+    };
+    let pair = match expr {
+        // `3x3` is one integer literal with the suffix `x3`.
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(i), ..
+        }) if !i.suffix().is_empty() => {
+            let (h, w) = (
+                i.base10_digits().parse::<usize>().ok(),
+                i.suffix()
+                    .strip_prefix('x')
+                    .and_then(|w| w.parse::<usize>().ok()),
+            );
+            h.zip(w).filter(|&(h, w)| h >= 1 && w >= 1)
+        }
+        Expr::Tuple(t) if t.elems.len() == 2 => whole(&t.elems[0]).zip(whole(&t.elems[1])),
+        Expr::Array(a) if a.elems.len() == 2 => whole(&a.elems[0]).zip(whole(&a.elems[1])),
+        e => whole(e).map(|v| (v, v)),
+    };
+    match pair {
+        Some((h, w)) => Some(Value::Pair(h, w)),
+        None => {
+            diag.push(syn::Error::new_spanned(expr, format!("`{arg}` of `{layer}` must be whole numbers of at least 1, e.g. `3`, `3x3` or `(3, 2)`, found `{text}`")));
+            None
+        }
+    }
 }

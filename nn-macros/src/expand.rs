@@ -61,6 +61,7 @@ struct Plan {
     /// The output activation the runtime applies after `forward_batch`.
     tail: Act,
     /// Whether the last layer is a `Dense` whose own activation is the tail.
+    /// Whether the last layer applies the output activation itself (e.g. `Dense(10, softmax)`).
     tail_in_dense: bool,
     /// Index of the first layer with parameters: no gradient flows below it.
     first_trainable: usize,
@@ -78,9 +79,10 @@ impl Plan {
             buffer.push(b);
         }
         let n = model.layers.len();
-        let (logits, tail, tail_in_dense) = match model.layers[n - 1].kind {
-            Kind::Activation(act) => (n - 1, act, false),
-            Kind::Dense { activation, .. } => (n, activation, true),
+        let last = model.layers[n - 1].kind;
+        let (logits, tail, tail_in_dense) = match (last, last.own_activation()) {
+            (Kind::Activation(act), _) => (n - 1, act, false),
+            (_, Some(act)) => (n, act, true),
             _ => (n, Act::Linear, false),
         };
         let first_trainable = model
@@ -153,6 +155,46 @@ fn dense_type(inputs: usize, units: usize, span: proc_macro2::Span) -> TokenStre
     quote_spanned!(span=> #k::layers::Dense::<#i, #o>)
 }
 
+/// The runtime type of a layer that writes new values, with its shape as const generics,
+/// e.g. `::nn::layers::Dense::<20, 64>`; `None` for layers that work in place.
+fn runtime_type(layer: &Layer) -> Option<TokenStream> {
+    let k = krate();
+    let span = layer.kind_ident.span();
+    let sizes = |v: &[usize]| v.iter().map(|&x| lit(x)).collect::<Vec<_>>();
+    Some(match layer.kind {
+        Kind::Dense { inputs, units, .. } => dense_type(inputs, units, span),
+        Kind::Conv2D(c) => {
+            let a = sizes(&[
+                c.h, c.w, c.cin, c.cout, c.kh, c.kw, c.sh, c.sw, c.pt, c.pl, c.oh, c.ow,
+            ]);
+            quote_spanned!(span=> #k::layers::Conv2D::<#(#a),*>)
+        }
+        Kind::MaxPool2D(p) => {
+            let a = sizes(&[p.h, p.w, p.c, p.ph, p.pw, p.sh, p.sw, p.oh, p.ow]);
+            quote_spanned!(span=> #k::layers::MaxPool2D::<#(#a),*>)
+        }
+        Kind::AvgPool2D(p) => {
+            let a = sizes(&[p.h, p.w, p.c, p.ph, p.pw, p.sh, p.sw, p.oh, p.ow]);
+            quote_spanned!(span=> #k::layers::AvgPool2D::<#(#a),*>)
+        }
+        Kind::GlobalAvgPool2D { h, w, c } => {
+            let a = sizes(&[h, w, c]);
+            quote_spanned!(span=> #k::layers::GlobalAvgPool2D::<#(#a),*>)
+        }
+        Kind::Activation(_) | Kind::Dropout(_) | Kind::Flatten => return None,
+    })
+}
+
+/// The convolution layers, which share one im2col scratch buffer in the workspace.
+fn convolutions(model: &Model) -> Vec<TokenStream> {
+    model
+        .layers
+        .iter()
+        .filter(|l| matches!(l.kind, Kind::Conv2D(_)))
+        .filter_map(runtime_type)
+        .collect()
+}
+
 /// Internal local variables of the generated functions, renamed `__<name>` (serde's
 /// convention): a binding named like a constant in scope (`const p: u8` next to the model)
 /// would otherwise be read as a constant pattern. Span hygiene cannot prevent that.
@@ -212,14 +254,7 @@ fn expand_items(model: &Model) -> TokenStream {
     let params = lit(model.params());
     let rank = lit(model.input_shape.len());
     let dims = model.input_shape.iter().map(|&d| lit(d));
-    let flops: usize = model
-        .layers
-        .iter()
-        .map(|l| match l.kind {
-            Kind::Dense { inputs, units, .. } => 2 * inputs * units,
-            _ => 0,
-        })
-        .sum();
+    let flops: usize = model.layers.iter().map(|l| l.kind.flops()).sum();
     let flops = lit(flops);
     let summary = summary(model);
     let name_str = name.to_string();
@@ -227,14 +262,14 @@ fn expand_items(model: &Model) -> TokenStream {
     let (forward, scratch) = forward_into(model);
     let scratch_bytes = lit(scratch * 4);
     let scratch = lit(scratch);
-    let init = model.layers.iter().filter_map(|l| match l.kind {
-        Kind::Dense { inputs, units, .. } => {
-            let t = dense_type(inputs, units, l.kind_ident.span());
-            let r = range(l);
+    let init = model
+        .layers
+        .iter()
+        .filter(|l| l.kind.params() > 0)
+        .filter_map(|l| {
+            let (t, r) = (runtime_type(l)?, range(l));
             Some(quote!(#t::init(&mut p[#r], &mut rng);))
-        }
-        _ => None,
-    });
+        });
     let tensors = tensors(model);
     let tail_kind = activation_kind(plan.tail);
     let ws_fields = workspace_fields(model, &plan);
@@ -399,8 +434,7 @@ fn expand_items(model: &Model) -> TokenStream {
     }
 }
 
-/// The straight-line single-sample forward pass.
-/// The straight-line body of `forward_into`, and the scratch size it needs: every layer that
+// The straight-line body of `forward_into`, and the scratch size it needs: every layer that
 /// produces new values reads one end of the scratch and writes the other (see
 /// `nn_core::scratch`); activations work in place.
 fn forward_into(model: &Model) -> (TokenStream, usize) {
@@ -416,31 +450,39 @@ fn forward_into(model: &Model) -> (TokenStream, usize) {
         out.extend(quote!(let _ = #comment;));
         let width = lit(layer.out_len());
         let act = match layer.kind {
-            Kind::Dense {
-                inputs,
-                units,
-                activation,
-            } => {
-                let t = dense_type(inputs, units, span);
-                let r = range(layer);
-                let u = lit(units);
+            kind if kind.produces() => {
+                let t = runtime_type(layer).unwrap_or_default();
+                let (inputs, outputs) = (layer.input.iter().product::<usize>(), layer.out_len());
+                let u = lit(outputs);
+                let call = |x: TokenStream, y: TokenStream| match kind {
+                    Kind::Dense { .. } => {
+                        let r = range(layer);
+                        quote_spanned!(span=> #t::forward_into(&p[#r], #x, #y);)
+                    }
+                    Kind::Conv2D(_) => {
+                        let r = range(layer);
+                        quote_spanned!(span=> #t::forward(&p[#r], #x, #y);)
+                    }
+                    _ => quote_spanned!(span=> #t::forward(#x, #y);),
+                };
                 out.extend(match at_start {
                     None => {
-                        size = size.max(units);
-                        quote_spanned!(span=> #t::forward_into(&p[#r], x0, &mut scratch[..#u]);)
+                        size = size.max(outputs);
+                        call(quote!(x0), quote!(&mut scratch[..#u]))
                     }
                     Some(input_at_start) => {
-                        size = size.max(inputs + units);
+                        size = size.max(inputs + outputs);
                         let i = lit(inputs);
+                        let body = call(quote!(x), quote!(y));
                         quote_spanned!(span=> {
                             let (x, y) = #k::scratch::ping_pong(scratch, #input_at_start, #i, #u);
-                            #t::forward_into(&p[#r], x, y);
+                            #body
                         })
                     }
                 });
                 at_start = Some(!at_start.unwrap_or(false));
-                len = units;
-                (activation != Act::Linear).then_some(activation)
+                len = outputs;
+                kind.own_activation()
             }
             Kind::Activation(act) => {
                 if at_start.is_none() {
@@ -452,7 +494,7 @@ fn forward_into(model: &Model) -> (TokenStream, usize) {
                 }
                 Some(act)
             }
-            Kind::Dropout(_) | Kind::Flatten => None,
+            _ => None,
         };
         if let (Some(act), Some(at)) = (act, at_start) {
             let a = activation(act);
@@ -493,6 +535,9 @@ fn workspace_fields(model: &Model, plan: &Plan) -> TokenStream {
             out.extend(quote!(#[doc = #doc] pub #m: #k::buffer::Buffer,));
         }
     }
+    if !convolutions(model).is_empty() {
+        out.extend(quote!(#[doc = "im2col scratch shared by the convolutions."] pub conv: #k::buffer::Buffer,));
+    }
     out
 }
 
@@ -521,14 +566,19 @@ fn workspace_inits(model: &Model, plan: &Plan) -> TokenStream {
         let w = lit(w);
         quote!(#f: #k::buffer::Buffer::new(#w),)
     });
-    quote!(#(#fields)*)
+    let conv = (!convolutions(model).is_empty()).then(|| quote!(conv: #k::buffer::Buffer::new(1),));
+    quote!(#(#fields)* #conv)
 }
 
 fn workspace_reserve(model: &Model, plan: &Plan) -> TokenStream {
     let fields = workspace_buffers(model, plan)
         .into_iter()
         .map(|(f, _)| quote!(ws.#f.reserve(batch);));
-    quote!(#(#fields)*)
+    // The convolutions share one scratch, as large as the largest needs.
+    let conv = convolutions(model);
+    let conv =
+        (!conv.is_empty()).then(|| quote!(ws.conv.reserve(0 #(.max(#conv::scratch_len(batch)))*);));
+    quote!(#(#fields)* #conv)
 }
 
 fn forward_batch(model: &Model, plan: &Plan) -> TokenStream {
@@ -542,12 +592,18 @@ fn forward_batch(model: &Model, plan: &Plan) -> TokenStream {
         let comment = format!("{}: {}", layer.name, layer.kind.type_name());
         out.extend(quote!(let _ = #comment;));
         out.extend(match layer.kind {
-            Kind::Dense { inputs, units, activation: act } => {
-                let t = dense_type(inputs, units, span);
+            kind if kind.produces() => {
+                let t = runtime_type(layer).unwrap_or_default();
                 let r = range(layer);
-                let mut s = quote_spanned!(span=> #t::forward_batch(&p[#r], #x_in, #x_out, batch););
+                let mut s = match kind {
+                    Kind::Dense { .. } => quote_spanned!(span=> #t::forward_batch(&p[#r], #x_in, #x_out, batch);),
+                    Kind::Conv2D(_) => quote_spanned!(span=>
+                        #t::forward_batch(&p[#r], #x_in, #x_out, batch, ws.conv.rows_mut(#t::scratch_len(batch)));
+                    ),
+                    _ => quote_spanned!(span=> #t::forward_batch(#x_in, #x_out, batch);),
+                };
                 let is_tail = plan.tail_in_dense && j == model.layers.len();
-                if act != Act::Linear && !is_tail {
+                if let (Some(act), false) = (kind.own_activation(), is_tail) {
                     let a = activation(act);
                     let x_out = plan.x_mut(j);
                     s.extend(quote_spanned!(span=> #k::activations::Activation::forward(&#a, #x_out, #width);));
@@ -572,7 +628,7 @@ fn forward_batch(model: &Model, plan: &Plan) -> TokenStream {
                     }
                 )
             }
-            Kind::Flatten => TokenStream::new(),
+            _ => TokenStream::new(),
         });
     }
     let logits = plan.x(plan.logits);
@@ -593,18 +649,14 @@ fn backward_batch(model: &Model, plan: &Plan) -> TokenStream {
         let width = lit(layer.out_len());
         let grad_in = i > plan.first_trainable;
         match layer.kind {
-            Kind::Dense {
-                inputs,
-                units,
-                activation: act,
-            } => {
+            kind @ (Kind::Dense { .. } | Kind::Conv2D(_)) => {
                 let is_tail = plan.tail_in_dense && j == model.layers.len();
-                if act != Act::Linear && !is_tail {
+                if let (Some(act), false) = (kind.own_activation(), is_tail) {
                     let a = activation(act);
                     let (x, d) = (plan.x(j), plan.d_mut(j));
                     out.extend(quote_spanned!(span=> #k::activations::Activation::backward(&#a, #x, #d, #width);));
                 }
-                let t = dense_type(inputs, units, span);
+                let t = runtime_type(layer).unwrap_or_default();
                 let r = range(layer);
                 let (x_in, dy) = (plan.x(i), plan.d(j));
                 let dx = if grad_in {
@@ -613,7 +665,17 @@ fn backward_batch(model: &Model, plan: &Plan) -> TokenStream {
                 } else {
                     quote!(::core::option::Option::None)
                 };
-                out.extend(quote_spanned!(span=> #t::backward_batch(&p[#r], #x_in, #dy, #dx, &mut grads[#r], batch);));
+                out.extend(match kind {
+                    Kind::Conv2D(_) => quote_spanned!(span=>
+                        #t::backward_batch(&p[#r], #x_in, #dy, #dx, &mut grads[#r], batch, ws.conv.rows_mut(#t::scratch_len(batch)));
+                    ),
+                    _ => quote_spanned!(span=> #t::backward_batch(&p[#r], #x_in, #dy, #dx, &mut grads[#r], batch);),
+                });
+            }
+            kind if kind.produces() && grad_in => {
+                let t = runtime_type(layer).unwrap_or_default();
+                let (x_in, y, dy, dx) = (plan.x(i), plan.x(j), plan.d(j), plan.d_mut(i));
+                out.extend(quote_spanned!(span=> #t::backward_batch(#x_in, #y, #dy, #dx, batch);));
             }
             Kind::Activation(act) if grad_in => {
                 let a = activation(act);
@@ -634,27 +696,38 @@ fn backward_batch(model: &Model, plan: &Plan) -> TokenStream {
     out
 }
 
-/// `TensorInfo` entries: PyTorch names and shapes (`<layer>.weight` is `[out, in]`).
+/// `TensorInfo` entries: PyTorch names and shapes (`<layer>.weight` is `[out, in]` for a
+/// dense layer, `[out, in, height, width]` for a convolution).
 fn tensors(model: &Model) -> TokenStream {
     let k = krate();
     let mut out = TokenStream::new();
     for layer in &model.layers {
-        if let Kind::Dense { inputs, units, .. } = layer.kind {
-            let (w, b) = (
-                format!("{}.weight", layer.name),
-                format!("{}.bias", layer.name),
-            );
-            let (o, wl, bo) = (
-                lit(layer.offset),
-                lit(inputs * units),
-                lit(layer.offset + inputs * units),
-            );
-            let (i, u) = (lit(inputs), lit(units));
-            out.extend(quote! {
-                #k::model::TensorInfo { name: #w, offset: #o, len: #wl, shape: &[#u, #i], transposed: true },
-                #k::model::TensorInfo { name: #b, offset: #bo, len: #u, shape: &[#u], transposed: false },
-            });
-        }
+        let (weights, shape, layout) = match layer.kind {
+            Kind::Dense { inputs, units, .. } => {
+                (inputs * units, vec![units, inputs], quote!(Transposed))
+            }
+            Kind::Conv2D(c) => (
+                c.kh * c.kw * c.cin * c.cout,
+                vec![c.cout, c.cin, c.kh, c.kw],
+                quote!(Hwio),
+            ),
+            _ => continue,
+        };
+        let (w, b) = (
+            format!("{}.weight", layer.name),
+            format!("{}.bias", layer.name),
+        );
+        let (o, wl, bo, u) = (
+            lit(layer.offset),
+            lit(weights),
+            lit(layer.offset + weights),
+            lit(shape[0]),
+        );
+        let dims = shape.iter().map(|&d| lit(d));
+        out.extend(quote! {
+            #k::model::TensorInfo { name: #w, offset: #o, len: #wl, shape: &[#(#dims),*], layout: #k::model::TensorLayout::#layout },
+            #k::model::TensorInfo { name: #b, offset: #bo, len: #u, shape: &[#u], layout: #k::model::TensorLayout::Same },
+        });
     }
     out
 }
@@ -727,7 +800,8 @@ fn struct_docs(model: &Model) -> TokenStream {
     ];
     for (i, l) in model.layers.iter().enumerate() {
         let act = match l.kind {
-            Kind::Dense { activation, .. } if activation != Act::Linear => {
+            kind if kind.own_activation().is_some() => {
+                let activation = kind.own_activation().unwrap_or(Act::Linear);
                 format!(", {}", activation.name())
             }
             _ => String::new(),

@@ -33,9 +33,52 @@ pub enum Kind {
         units: usize,
         activation: Act,
     },
+    Conv2D(Conv),
+    MaxPool2D(Pool),
+    AvgPool2D(Pool),
+    GlobalAvgPool2D {
+        h: usize,
+        w: usize,
+        c: usize,
+    },
     Activation(Act),
     Dropout(f32),
     Flatten,
+}
+
+/// A 2-D convolution with every size resolved (images are height × width × channels).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Conv {
+    pub h: usize,
+    pub w: usize,
+    pub cin: usize,
+    pub cout: usize,
+    pub kh: usize,
+    pub kw: usize,
+    pub sh: usize,
+    pub sw: usize,
+    /// Zero padding above and to the left ('same' padding; 0 for 'valid').
+    pub pt: usize,
+    pub pl: usize,
+    pub oh: usize,
+    pub ow: usize,
+    pub activation: Act,
+    /// Whether padding is 'same' (for docs and errors).
+    pub same: bool,
+}
+
+/// A 2-D pooling window with every size resolved.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Pool {
+    pub h: usize,
+    pub w: usize,
+    pub c: usize,
+    pub ph: usize,
+    pub pw: usize,
+    pub sh: usize,
+    pub sw: usize,
+    pub oh: usize,
+    pub ow: usize,
 }
 
 /// An activation function.
@@ -68,6 +111,7 @@ impl Kind {
     pub fn params(self) -> usize {
         match self {
             Self::Dense { inputs, units, .. } => inputs * units + units,
+            Self::Conv2D(c) => c.kh * c.kw * c.cin * c.cout + c.cout,
             _ => 0,
         }
     }
@@ -76,6 +120,10 @@ impl Kind {
     pub fn type_name(self) -> &'static str {
         match self {
             Self::Dense { .. } => "Dense",
+            Self::Conv2D(_) => "Conv2D",
+            Self::MaxPool2D(_) => "MaxPool2D",
+            Self::AvgPool2D(_) => "AvgPool2D",
+            Self::GlobalAvgPool2D { .. } => "GlobalAvgPool2D",
             Self::Activation(Act::Relu) => "ReLU",
             Self::Activation(Act::LeakyRelu(_)) => "LeakyReLU",
             Self::Activation(Act::Sigmoid) => "Sigmoid",
@@ -84,6 +132,42 @@ impl Kind {
             Self::Activation(Act::Linear) => "Activation",
             Self::Dropout(_) => "Dropout",
             Self::Flatten => "Flatten",
+        }
+    }
+}
+
+impl Kind {
+    /// Floating-point operations of one sample's inference (a multiply-add counts 2).
+    pub fn flops(self) -> usize {
+        match self {
+            Self::Dense { inputs, units, .. } => 2 * inputs * units,
+            Self::Conv2D(c) => 2 * c.oh * c.ow * c.cout * c.kh * c.kw * c.cin,
+            _ => 0,
+        }
+    }
+
+    /// Whether the layer writes new values (and so needs its own scratch region), rather than
+    /// working in place or only reshaping.
+    pub fn produces(self) -> bool {
+        matches!(
+            self,
+            Self::Dense { .. }
+                | Self::Conv2D(_)
+                | Self::MaxPool2D(_)
+                | Self::AvgPool2D(_)
+                | Self::GlobalAvgPool2D { .. }
+        )
+    }
+
+    /// The activation the layer applies to its own output, if any.
+    pub fn own_activation(self) -> Option<Act> {
+        match self {
+            Self::Dense { activation, .. } | Self::Conv2D(Conv { activation, .. })
+                if activation != Act::Linear =>
+            {
+                Some(activation)
+            }
+            _ => None,
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use crate::catalog::{self, LayerSpec, Value, ValueKind};
 use crate::diag::Diagnostics;
-use crate::ir::{Act, Kind, Layer, Model};
+use crate::ir::{Act, Conv, Kind, Layer, Model, Pool};
 use crate::syntax::{Arg, Entry, InputDecl, LayerDecl, ModelDef};
 use syn::ext::IdentExt;
 
@@ -166,7 +166,50 @@ fn resolve(decl: &LayerDecl, diag: &mut Diagnostics) -> Option<Kind> {
         Some(Value::Activation(a)) => a,
         _ => Act::Linear,
     };
+    let pair = |i: usize, default: (usize, usize)| match values[i] {
+        Some(Value::Pair(h, w)) => (h, w),
+        _ => default,
+    };
+    let same = |i: usize| matches!(values[i], Some(Value::Same(true)));
+    let pool = || {
+        let (ph, pw) = pair(0, (2, 2));
+        // Keras: the strides default to the pool size.
+        let (sh, sw) = pair(1, (ph, pw));
+        Pool {
+            h: 0,
+            w: 0,
+            c: 0,
+            ph,
+            pw,
+            sh,
+            sw,
+            oh: 0,
+            ow: 0,
+        }
+    };
     Some(match spec.name {
+        "Conv2D" => {
+            let ((kh, kw), (sh, sw)) = (pair(1, (1, 1)), pair(3, (1, 1)));
+            Kind::Conv2D(Conv {
+                h: 0,
+                w: 0,
+                cin: 0,
+                cout: size(0),
+                kh,
+                kw,
+                sh,
+                sw,
+                pt: 0,
+                pl: 0,
+                oh: 0,
+                ow: 0,
+                activation: act(2),
+                same: same(4),
+            })
+        }
+        "MaxPool2D" => Kind::MaxPool2D(pool()),
+        "AvgPool2D" => Kind::AvgPool2D(pool()),
+        "GlobalAvgPool2D" => Kind::GlobalAvgPool2D { h: 0, w: 0, c: 0 },
         "Dense" => Kind::Dense {
             inputs: 0,
             units: size(0),
@@ -294,7 +337,83 @@ fn output_shape(kind: Kind, input: &[usize]) -> Result<(Kind, Vec<usize>), Strin
             .collect::<Vec<_>>()
             .join("×")
     };
+    let image = |name: &str| -> Result<(usize, usize, usize), String> {
+        match *input {
+            [h, w, c] => Ok((h, w, c)),
+            _ => Err(format!(
+                "`{name}` needs an image input [height, width, channels], but `{{prev}}` produces {}{}",
+                shape(input),
+                if input.len() == 2 { format!("; declare `input: [{}, {}, 1]`", input[0], input[1]) } else { String::new() }
+            )),
+        }
+    };
+    let window = |name: &str,
+                  what: &str,
+                  (h, w): (usize, usize),
+                  (kh, kw): (usize, usize)|
+     -> Result<(), String> {
+        if kh > h || kw > w {
+            Err(format!(
+                "`{name}` {what} {kh}×{kw} is larger than its {h}×{w} input from `{{prev}}`"
+            ))
+        } else {
+            Ok(())
+        }
+    };
     match kind {
+        Kind::Conv2D(c) => {
+            let (h, w, cin) = image("Conv2D")?;
+            let (oh, ow, pt, pl) = if c.same {
+                let out = |n: usize, k: usize, s: usize| {
+                    let o = n.div_ceil(s);
+                    (o, ((o - 1) * s + k).saturating_sub(n) / 2)
+                };
+                let ((oh, pt), (ow, pl)) = (out(h, c.kh, c.sh), out(w, c.kw, c.sw));
+                (oh, ow, pt, pl)
+            } else {
+                window("Conv2D", "kernel", (h, w), (c.kh, c.kw))?;
+                ((h - c.kh) / c.sh + 1, (w - c.kw) / c.sw + 1, 0, 0)
+            };
+            Ok((
+                Kind::Conv2D(Conv {
+                    h,
+                    w,
+                    cin,
+                    oh,
+                    ow,
+                    pt,
+                    pl,
+                    ..c
+                }),
+                vec![oh, ow, c.cout],
+            ))
+        }
+        Kind::MaxPool2D(p) | Kind::AvgPool2D(p) => {
+            let name = kind.type_name();
+            let (h, w, ch) = image(name)?;
+            window(name, "pool", (h, w), (p.ph, p.pw))?;
+            let p = Pool {
+                h,
+                w,
+                c: ch,
+                oh: (h - p.ph) / p.sh + 1,
+                ow: (w - p.pw) / p.sw + 1,
+                ..p
+            };
+            let out = vec![p.oh, p.ow, ch];
+            Ok((
+                if matches!(kind, Kind::MaxPool2D(_)) {
+                    Kind::MaxPool2D(p)
+                } else {
+                    Kind::AvgPool2D(p)
+                },
+                out,
+            ))
+        }
+        Kind::GlobalAvgPool2D { .. } => {
+            let (h, w, c) = image("GlobalAvgPool2D")?;
+            Ok((Kind::GlobalAvgPool2D { h, w, c }, vec![c]))
+        }
         Kind::Activation(Act::Softmax) if input.len() > 1 => Err(format!(
             "`Softmax` needs a flat input, but `{{prev}}` produces {}; add `Flatten` before it",
             shape(input)

@@ -24,7 +24,24 @@ nn::model! {
     }
 }
 
+nn::model! {
+    /// The image layers, each argument form once.
+    pub struct ImageKinds {
+        input: [9, 8, 2],
+        Conv2D(4, 3),
+        Conv2D(filters = 4, kernel_size = 2x3, activation = relu, strides = (1, 1), padding = valid),
+        Conv2D(3, [3, 3], strides = 2, padding = same),
+        MaxPool2D,
+        AvgPool2D(pool_size = 1, strides = 1),
+        MaxPool2D(1x1, strides = 1),
+        GlobalAvgPool2D,
+        Dense(2),
+    }
+}
+
 fn main() {
+    assert_eq!(ImageKinds::OUTPUT, 2);
+    let _ = ImageKinds::new(0).forward(&nn::Vector::from_element(0.5));
     assert_eq!(AllKinds::INPUT_SHAPE, [6, 5, 2]);
     assert_eq!(AllKinds::INPUT, 60);
     assert_eq!(AllKinds::OUTPUT, 5);

@@ -1,0 +1,351 @@
+//! Batch normalisation over the last (channel) axis (Keras' `BatchNormalization(axis=-1)`;
+//! PyTorch's `BatchNorm1d`/`BatchNorm2d` with `momentum = 1 − 0.99`).
+//!
+//! # Layout
+//!
+//! The input is any number of rows of `C` values, one channel per column: a dense batch
+//! `[batch, C]` (`rows = batch`), or a batch of HWC images (`rows = batch * H * W`, since in
+//! channels-last storage every pixel is a row of `C` channels). Statistics are per channel,
+//! over all rows.
+//!
+//! Parameters, in this order in the layer's (trainable) slice: `gamma` (`C` scales), then
+//! `beta` (`C` offsets); [`BatchNorm::PARAMS`] `= 2 * C`. The running statistics are **not**
+//! trainable and live in a separate `state` slice of [`BatchNorm::STATE`] `= 2 * C`: the
+//! running mean, then the running variance. Keras' initialisation: `gamma = 1`, `beta = 0`,
+//! running mean 0, running variance 1 ([`BatchNorm::init`], [`BatchNorm::init_state`]).
+//!
+//! # Formulas
+//!
+//! ```text
+//! training:  μ = mean(x),  σ² = mean((x − μ)²)   (per channel, biased, over the rows)
+//!            y = gamma · (x − μ) / sqrt(σ² + ε) + beta
+//!            running_mean ← m · running_mean + (1 − m) · μ
+//!            running_var  ← m · running_var  + (1 − m) · σ²    (biased σ², as Keras)
+//! inference: y = gamma · (x − running_mean) / sqrt(running_var + ε) + beta
+//! backward (training mode), with x̂ = (x − μ) / sqrt(σ² + ε) and N rows:
+//!            dbeta  = Σ dy,   dgamma = Σ dy · x̂
+//!            dx     = gamma / sqrt(σ² + ε) · (dy − dbeta / N − x̂ · dgamma / N)
+//! ```
+//!
+//! with Keras' defaults `m = 0.99` ([`BatchNorm::MOMENTUM`]) and `ε = 1e-3`
+//! ([`BatchNorm::EPSILON`]). (PyTorch's running variance uses the unbiased `σ²`; its
+//! normalisation, like this one, the biased one.)
+//!
+//! The backward pass **recomputes** the batch statistics from `x` (two cheap passes over the
+//! rows) rather than storing them, so it needs nothing from the forward pass but its input.
+//! Per-channel sums accumulate in `f64`. The functions keep `C`-long arrays on the stack
+//! (`[f64; C]` and `[f32; C]`, a few per call) and allocate nothing.
+//!
+//! ```
+//! use nn_core::{layers::BatchNorm, rng::Rng};
+//! type Bn = BatchNorm<2>;
+//! let mut params = [0.0; Bn::PARAMS];
+//! let mut state = [0.0; Bn::STATE];
+//! Bn::init(&mut params, &mut Rng::new(0));
+//! Bn::init_state(&mut state);
+//! // Three rows of two channels; channel 0 is 1, 2, 3 (mean 2, variance 2/3).
+//! let x = [1.0, 10.0, 2.0, 10.0, 3.0, 10.0];
+//! let mut y = [0.0; 6];
+//! Bn::forward_train(&params, &mut state, &x, &mut y, 3);
+//! assert!((y[4] - 1.0 / (2.0f32 / 3.0 + 1e-3).sqrt()).abs() < 1e-6);
+//! assert_eq!(y[1], 0.0); // a constant channel normalises to beta
+//! assert!((state[0] - 0.02).abs() < 1e-7); // running mean: 0.99 · 0 + 0.01 · 2
+//! ```
+
+use crate::{math, rng::Rng};
+
+/// Batch normalisation of rows of `C` channels, with trainable `gamma`, `beta` and running
+/// statistics kept in a separate state slice.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BatchNorm<const C: usize>;
+
+impl<const C: usize> BatchNorm<C> {
+    /// Number of trainable parameters: `gamma` and `beta`, `2 * C`.
+    pub const PARAMS: usize = 2 * C;
+    /// Length of the non-trainable state: running mean and running variance, `2 * C`.
+    pub const STATE: usize = 2 * C;
+    /// Momentum of the running statistics (Keras' default).
+    pub const MOMENTUM: f32 = 0.99;
+    /// Added to the variance before the square root (Keras' default).
+    pub const EPSILON: f32 = 1e-3;
+    /// Floating-point operations per row of `C` values at inference (a multiply-add each).
+    pub const FLOPS: usize = 2 * C;
+
+    /// Keras' initialisation: `gamma = 1`, `beta = 0`. `rng` is not used (the initialisation
+    /// is deterministic); it is taken so that every layer with parameters initialises alike.
+    ///
+    /// # Panics
+    /// If `params` does not hold exactly [`Self::PARAMS`] values.
+    pub fn init(params: &mut [f32], rng: &mut Rng) {
+        let _ = rng;
+        assert_eq!(params.len(), Self::PARAMS, "BatchNorm<{C}> parameter slice");
+        let (gamma, beta) = params.split_at_mut(C);
+        gamma.fill(1.0);
+        beta.fill(0.0);
+    }
+
+    /// Keras' initial running statistics: mean 0, variance 1.
+    ///
+    /// # Panics
+    /// If `state` does not hold exactly [`Self::STATE`] values.
+    pub fn init_state(state: &mut [f32]) {
+        assert_eq!(state.len(), Self::STATE, "BatchNorm<{C}> state slice");
+        let (mean, var) = state.split_at_mut(C);
+        mean.fill(0.0);
+        var.fill(1.0);
+    }
+
+    /// Inference on every row of `x` (`x.len() / C` rows, e.g. the `H * W` pixels of one
+    /// image), with the running statistics. Allocation-free.
+    ///
+    /// # Panics
+    /// If `y` is shorter than `x`.
+    pub fn forward(params: &[f32], state: &[f32], x: &[f32], y: &mut [f32]) {
+        Self::forward_batch(params, state, x, y, x.len() / C);
+    }
+
+    /// Inference on `rows` rows of `C` (for images, `rows = batch * H * W`), with the
+    /// running statistics.
+    ///
+    /// # Panics
+    /// If a slice is shorter than its shape.
+    pub fn forward_batch(params: &[f32], state: &[f32], x: &[f32], y: &mut [f32], rows: usize) {
+        let (mean, var) = state[..Self::STATE].split_at(C);
+        let mut scale = [0.0f32; C];
+        let mut shift = [0.0f32; C];
+        for c in 0..C {
+            let istd = 1.0 / math::sqrt(var[c] + Self::EPSILON);
+            scale[c] = params[c] * istd;
+            shift[c] = params[C + c] - mean[c] * scale[c];
+        }
+        Self::apply(&scale, &shift, x, y, rows);
+    }
+
+    /// Training forward pass on `rows` rows of `C` (for images, `rows = batch * H * W`):
+    /// normalises with the batch statistics and moves the running statistics in `state`
+    /// towards them.
+    ///
+    /// # Panics
+    /// If `rows` is 0 or a slice is shorter than its shape.
+    pub fn forward_train(params: &[f32], state: &mut [f32], x: &[f32], y: &mut [f32], rows: usize) {
+        let (mean, var) = Self::batch_stats(x, rows);
+        let mut scale = [0.0f32; C];
+        let mut shift = [0.0f32; C];
+        for c in 0..C {
+            scale[c] = params[c] / math::sqrt(var[c] + Self::EPSILON);
+            shift[c] = params[C + c] - mean[c] * scale[c];
+        }
+        Self::apply(&scale, &shift, x, y, rows);
+        let (running_mean, running_var) = state[..Self::STATE].split_at_mut(C);
+        let m = Self::MOMENTUM;
+        for c in 0..C {
+            running_mean[c] = m * running_mean[c] + (1.0 - m) * mean[c];
+            running_var[c] = m * running_var[c] + (1.0 - m) * var[c];
+        }
+    }
+
+    /// Backward pass of a training-mode forward pass over `rows` rows: given the layer's
+    /// input `x` and the gradient `dy` with respect to its output, writes `dgamma` then
+    /// `dbeta` into `grads` (overwriting) and, when `dx` is given, the gradient with respect
+    /// to the input (overwriting). The batch statistics are recomputed from `x`.
+    ///
+    /// # Panics
+    /// If `rows` is 0 or a slice is shorter than its shape.
+    pub fn backward_batch(
+        params: &[f32],
+        x: &[f32],
+        dy: &[f32],
+        dx: Option<&mut [f32]>,
+        grads: &mut [f32],
+        rows: usize,
+    ) {
+        let (mean, var) = Self::batch_stats(x, rows);
+        let mut istd = [0.0f32; C];
+        for c in 0..C {
+            istd[c] = 1.0 / math::sqrt(var[c] + Self::EPSILON);
+        }
+        let (x, dy) = (&x[..rows * C], &dy[..rows * C]);
+        // Σ dy and Σ dy·(x − μ) per channel; dgamma = istd · the latter.
+        let mut sum_dy = [0.0f64; C];
+        let mut sum_dy_xc = [0.0f64; C];
+        for (xr, dr) in x.chunks_exact(C).zip(dy.chunks_exact(C)) {
+            for c in 0..C {
+                sum_dy[c] += f64::from(dr[c]);
+                sum_dy_xc[c] += f64::from(dr[c]) * f64::from(xr[c] - mean[c]);
+            }
+        }
+        let (dgamma, dbeta) = grads[..Self::PARAMS].split_at_mut(C);
+        #[allow(clippy::cast_possible_truncation)]
+        for c in 0..C {
+            dbeta[c] = sum_dy[c] as f32;
+            dgamma[c] = (sum_dy_xc[c] * f64::from(istd[c])) as f32;
+        }
+        if let Some(dx) = dx {
+            // dx = gamma·istd · (dy − dbeta/N − x̂ · dgamma/N), x̂ = (x − μ)·istd.
+            #[allow(clippy::cast_precision_loss)]
+            let n = rows as f32;
+            let mut k = [0.0f32; C];
+            let mut mean_dy = [0.0f32; C];
+            let mut xhat_coeff = [0.0f32; C];
+            for c in 0..C {
+                k[c] = params[c] * istd[c];
+                mean_dy[c] = dbeta[c] / n;
+                xhat_coeff[c] = dgamma[c] / n * istd[c];
+            }
+            for ((xr, dr), out) in x
+                .chunks_exact(C)
+                .zip(dy.chunks_exact(C))
+                .zip(dx[..rows * C].chunks_exact_mut(C))
+            {
+                for c in 0..C {
+                    out[c] = k[c] * (dr[c] - mean_dy[c] - (xr[c] - mean[c]) * xhat_coeff[c]);
+                }
+            }
+        }
+    }
+
+    /// `y = x · scale + shift` per channel, on `rows` rows.
+    fn apply(scale: &[f32; C], shift: &[f32; C], x: &[f32], y: &mut [f32], rows: usize) {
+        for (xr, yr) in x[..rows * C]
+            .chunks_exact(C)
+            .zip(y[..rows * C].chunks_exact_mut(C))
+        {
+            for c in 0..C {
+                yr[c] = xr[c] * scale[c] + shift[c];
+            }
+        }
+    }
+
+    /// Per-channel mean and biased variance of `rows` rows (two passes, `f64` sums).
+    fn batch_stats(x: &[f32], rows: usize) -> ([f32; C], [f32; C]) {
+        assert!(rows > 0, "BatchNorm<{C}>: batch statistics of zero rows");
+        let x = &x[..rows * C];
+        #[allow(clippy::cast_precision_loss)]
+        let n = rows as f64;
+        let mut sum = [0.0f64; C];
+        for row in x.chunks_exact(C) {
+            for c in 0..C {
+                sum[c] += f64::from(row[c]);
+            }
+        }
+        #[allow(clippy::cast_possible_truncation)]
+        let mean: [f32; C] = core::array::from_fn(|c| (sum[c] / n) as f32);
+        let mut sq = [0.0f64; C];
+        for row in x.chunks_exact(C) {
+            for c in 0..C {
+                let d = f64::from(row[c] - mean[c]);
+                sq[c] += d * d;
+            }
+        }
+        #[allow(clippy::cast_possible_truncation)]
+        let var: [f32; C] = core::array::from_fn(|c| (sq[c] / n) as f32);
+        (mean, var)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::BatchNorm;
+    use crate::rng::Rng;
+    use std::vec::Vec;
+
+    type Bn = BatchNorm<3>;
+
+    #[cfg(feature = "alloc")]
+    fn random(n: usize, rng: &mut Rng, lo: f32, hi: f32) -> Vec<f32> {
+        (0..n).map(|_| rng.uniform(lo, hi)).collect()
+    }
+
+    #[test]
+    fn training_output_is_normalised_and_running_stats_move() {
+        let mut rng = Rng::new(1);
+        let rows = 50;
+        let x: Vec<f32> = (0..rows * 3)
+            .map(|i| rng.uniform(-1.0, 1.0) * (1 + i % 3) as f32 + (i % 3) as f32)
+            .collect();
+        let mut params = [0.0; Bn::PARAMS];
+        let mut state = [0.0; Bn::STATE];
+        Bn::init(&mut params, &mut rng);
+        Bn::init_state(&mut state);
+        assert_eq!(
+            (params, state),
+            (
+                [1.0, 1.0, 1.0, 0.0, 0.0, 0.0],
+                [0.0, 0.0, 0.0, 1.0, 1.0, 1.0]
+            )
+        );
+        let mut y = std::vec![0.0; rows * 3];
+        Bn::forward_train(&params, &mut state, &x, &mut y, rows);
+        for c in 0..3 {
+            let col: Vec<f64> = y.iter().skip(c).step_by(3).map(|&v| f64::from(v)).collect();
+            let mean = col.iter().sum::<f64>() / rows as f64;
+            let var = col.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / rows as f64;
+            let xs: Vec<f64> = x.iter().skip(c).step_by(3).map(|&v| f64::from(v)).collect();
+            let xm = xs.iter().sum::<f64>() / rows as f64;
+            let xv = xs.iter().map(|v| (v - xm).powi(2)).sum::<f64>() / rows as f64;
+            assert!(mean.abs() < 1e-6, "mean {mean}");
+            assert!((var - xv / (xv + 1e-3)).abs() < 1e-5, "var {var}");
+            assert!((f64::from(state[c]) - 0.01 * xm).abs() < 1e-6);
+            assert!((f64::from(state[3 + c]) - (0.99 + 0.01 * xv)).abs() < 1e-6);
+        }
+    }
+
+    #[test]
+    fn inference_uses_the_running_statistics() {
+        let params = [2.0, 1.0, 0.5, 0.0, 1.0, -1.0];
+        let state = [1.0, 0.0, -1.0, 4.0 - 1e-3, 1.0 - 1e-3, 0.25 - 1e-3];
+        let x = [3.0, 2.0, 0.0, 1.0, 0.0, -1.0];
+        let mut y = [0.0; 6];
+        Bn::forward(&params, &state, &x, &mut y);
+        let want = [2.0, 3.0, 0.0, 0.0, 1.0, -1.0];
+        for (g, w) in y.iter().zip(want) {
+            assert!((g - w).abs() < 1e-5, "{y:?}");
+        }
+    }
+
+    #[cfg(feature = "alloc")]
+    #[test]
+    fn backward_matches_finite_differences() {
+        use crate::gradcheck;
+        let mut rng = Rng::new(7);
+        // Rows of an image batch: 2 samples of 3 × 4 pixels.
+        let rows = 24;
+        let x = random(rows * 3, &mut rng, -2.0, 2.0);
+        let r = random(rows * 3, &mut rng, -1.5, 1.5);
+        let params: Vec<f32> = random(Bn::PARAMS, &mut rng, 0.5, 1.5);
+        let mut dx = std::vec![f32::NAN; rows * 3];
+        let mut grads = std::vec![f32::NAN; Bn::PARAMS];
+        Bn::backward_batch(&params, &x, &r, Some(&mut dx), &mut grads, rows);
+        let objective = |p: &[f32], xs: &[f32]| {
+            let mut state = [0.0; Bn::STATE];
+            let mut y = std::vec![0.0; rows * 3];
+            Bn::forward_train(p, &mut state, xs, &mut y, rows);
+            y.iter()
+                .zip(&r)
+                .map(|(y, r)| f64::from(*y) * f64::from(*r))
+                .sum::<f64>()
+        };
+        // Rounding noise of the objective: f32 precision of each of its terms.
+        let noise = {
+            let mut state = [0.0; Bn::STATE];
+            let mut y = std::vec![0.0; rows * 3];
+            Bn::forward_train(&params, &mut state, &x, &mut y, rows);
+            let sum: f32 = y.iter().zip(&r).map(|(y, r)| (y * r).abs()).sum();
+            f64::from(f32::EPSILON) * f64::from(sum + 1.0)
+        };
+        let by_params = gradcheck::check(&params, &grads, 0..Bn::PARAMS, 1e-2, 1e-3, noise, |p| {
+            objective(p, &x)
+        });
+        assert!(by_params.passed(), "parameter gradient: {by_params}");
+        assert_eq!(by_params.checked, Bn::PARAMS);
+        let by_input = gradcheck::check(&x, &dx, 0..x.len(), 1e-2, 1e-3, noise, |xs| {
+            objective(&params, xs)
+        });
+        assert!(by_input.passed(), "input gradient: {by_input}");
+        assert_eq!(by_input.checked, x.len());
+
+        let mut grads2 = std::vec![5.0; Bn::PARAMS];
+        Bn::backward_batch(&params, &x, &r, None, &mut grads2, rows);
+        assert_eq!(grads, grads2);
+    }
+}
