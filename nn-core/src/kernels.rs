@@ -32,7 +32,31 @@ pub const LARGE_PRODUCT: usize = 48 * 48 * 48;
 
 /// How a multiply-add is compiled: separately (portable) or fused (FMA instruction).
 trait MulAdd {
+    /// Rows of the register tile of the blocked product (see [`tile`]).
+    const MR: usize = 4;
+
     fn mul_add(a: f32, b: f32, c: f32) -> f32;
+
+    /// One `MR × NR` tile of the blocked product (see [`tile`] for the arguments).
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn tile(
+        k: usize,
+        a: &[f32],
+        rsa: usize,
+        csa: usize,
+        b: &[f32],
+        rsb: usize,
+        c: &mut [f32],
+        rsc: usize,
+        accumulate: bool,
+    ) {
+        if rsa == 1 {
+            tile::<Self, true>(k, a, rsa, csa, b, rsb, c, rsc, accumulate);
+        } else {
+            tile::<Self, false>(k, a, rsa, csa, b, rsb, c, rsc, accumulate);
+        }
+    }
 
     /// Dot product of two equally long slices.
     #[inline(always)]
@@ -60,9 +84,90 @@ impl MulAdd for Fused {
     }
 
     #[cfg(target_arch = "x86_64")]
+    const MR: usize = 6;
+
+    #[cfg(target_arch = "x86_64")]
     #[inline(always)]
     fn dot(a: &[f32], b: &[f32]) -> f32 {
         dot_avx2(a, b)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    fn tile(
+        k: usize,
+        a: &[f32],
+        rsa: usize,
+        csa: usize,
+        b: &[f32],
+        rsb: usize,
+        c: &mut [f32],
+        rsc: usize,
+        accumulate: bool,
+    ) {
+        tile_6x16_avx2(k, a, rsa, csa, b, rsb, c, rsc, accumulate);
+    }
+}
+
+/// The 6 × 16 tile with AVX2 and FMA: twelve 8-lane accumulators, two loads of `B` and six
+/// broadcasts of `A` per step of `k`. Written with intrinsics because LLVM spills the
+/// portable version's accumulators at this size (measured).
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn tile_6x16_avx2(
+    k: usize,
+    a: &[f32],
+    rsa: usize,
+    csa: usize,
+    b: &[f32],
+    rsb: usize,
+    c: &mut [f32],
+    rsc: usize,
+    accumulate: bool,
+) {
+    use core::arch::x86_64::{
+        __m256, _mm256_add_ps, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_set1_ps, _mm256_setzero_ps,
+        _mm256_storeu_ps,
+    };
+    const ROWS: usize = 6;
+    if k == 0 {
+        return;
+    }
+    // Every element read or written below is inside these bounds.
+    assert!(
+        (ROWS - 1) * rsa + (k - 1) * csa < a.len(),
+        "tile: A too short"
+    );
+    assert!((k - 1) * rsb + NR <= b.len(), "tile: B too short");
+    assert!((ROWS - 1) * rsc + NR <= c.len(), "tile: C too short");
+    // SAFETY: `Fused` (the only caller) runs only in code compiled with AVX2 and FMA after the
+    // CPU was checked to have them; all pointer offsets are within the slices (asserted).
+    unsafe {
+        let (pa, pb, pc) = (a.as_ptr(), b.as_ptr(), c.as_mut_ptr());
+        let mut acc: [[__m256; 2]; ROWS] = [[_mm256_setzero_ps(); 2]; ROWS];
+        for p in 0..k {
+            let b0 = _mm256_loadu_ps(pb.add(p * rsb));
+            let b1 = _mm256_loadu_ps(pb.add(p * rsb + 8));
+            for (r, acc_r) in acc.iter_mut().enumerate() {
+                let av = _mm256_set1_ps(*pa.add(r * rsa + p * csa));
+                acc_r[0] = _mm256_fmadd_ps(av, b0, acc_r[0]);
+                acc_r[1] = _mm256_fmadd_ps(av, b1, acc_r[1]);
+            }
+        }
+        for (r, acc_r) in acc.iter().enumerate() {
+            let out = pc.add(r * rsc);
+            if accumulate {
+                _mm256_storeu_ps(out, _mm256_add_ps(_mm256_loadu_ps(out), acc_r[0]));
+                _mm256_storeu_ps(
+                    out.add(8),
+                    _mm256_add_ps(_mm256_loadu_ps(out.add(8)), acc_r[1]),
+                );
+            } else {
+                _mm256_storeu_ps(out, acc_r[0]);
+                _mm256_storeu_ps(out.add(8), acc_r[1]);
+            }
+        }
     }
 }
 
@@ -105,7 +210,7 @@ fn dot_avx2(a: &[f32], b: &[f32]) -> f32 {
 
 /// `acc[i] += s * row[i]`, the inner step of every small product.
 #[inline(always)]
-fn axpy<F: MulAdd>(s: f32, row: &[f32], acc: &mut [f32]) {
+fn axpy<F: MulAdd + ?Sized>(s: f32, row: &[f32], acc: &mut [f32]) {
     for (a, &r) in acc.iter_mut().zip(row) {
         *a = F::mul_add(s, r, *a);
     }
@@ -325,9 +430,9 @@ mod cpu {
     }
 }
 
-/// Rows and columns of the register tile of the blocked product: 4 × 16 accumulators are
-/// eight 8-lane registers, leaving room for two rows of `B` and the broadcasts of `A`
-/// without spilling (6 × 16 spilled, measured).
+/// Rows and columns of the portable register tile of the blocked product: 4 × 16
+/// accumulators are eight 8-lane registers, leaving room for two rows of `B` and the
+/// broadcasts of `A` without spilling (6 × 16 spilled, measured; the AVX2 tile is 6 × 16).
 const MR: usize = 4;
 const NR: usize = 16;
 
@@ -337,7 +442,7 @@ const NR: usize = 16;
 /// contiguous along `j`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn tile<F: MulAdd, const A_COLUMNS: bool>(
+fn tile<F: MulAdd + ?Sized, const A_COLUMNS: bool>(
     k: usize,
     a: &[f32],
     rsa: usize,
@@ -419,15 +524,20 @@ fn blocked<F: MulAdd>(
     c: &mut [f32],
     accumulate: bool,
 ) {
-    let (m_full, n_full) = (m - m % MR, n - n % NR);
+    let (m_full, n_full) = (m - m % F::MR, n - n % NR);
     for j in (0..n_full).step_by(NR) {
-        for i in (0..m_full).step_by(MR) {
-            let (a, c) = (&a[i * rsa..], &mut c[i * n + j..]);
-            if rsa == 1 {
-                tile::<F, true>(k, a, rsa, csa, &b[j..], n, c, n, accumulate);
-            } else {
-                tile::<F, false>(k, a, rsa, csa, &b[j..], n, c, n, accumulate);
-            }
+        for i in (0..m_full).step_by(F::MR) {
+            F::tile(
+                k,
+                &a[i * rsa..],
+                rsa,
+                csa,
+                &b[j..],
+                n,
+                &mut c[i * n + j..],
+                n,
+                accumulate,
+            );
         }
     }
     if n_full < n {
@@ -486,7 +596,11 @@ fn split_rows(
     c: &mut [f32],
     accumulate: bool,
 ) {
-    let top = (m / 2 / MR) * MR;
+    // Split at a multiple of every tile height (4 portable, 6 with AVX2), so that the same rows
+    // end up in tiles or in the edge loops (which round differently when accumulating)
+    // whatever the number of threads: results stay bit-identical.
+    const ALIGN: usize = 12;
+    let top = (m / 2 / ALIGN) * ALIGN;
     #[cfg(feature = "std")]
     if threads >= 2 && top > 0 && m * k * n >= PARALLEL_PRODUCT {
         let (c_top, c_bottom) = c.split_at_mut(top * n);
@@ -512,6 +626,43 @@ fn split_rows(
     }
     let _ = (threads, top);
     blocked_dispatch(m, k, n, a, rsa, csa, b, c, accumulate);
+}
+
+/// Runs `f(first, out)` on consecutive chunks of `out` (rows of `row_len` values), split
+/// across the current pool's threads when the work is large enough; `f` gets the index of
+/// its chunk's first row. Each row is written by one call, so results do not depend on the
+/// number of threads.
+pub fn par_rows(
+    out: &mut [f32],
+    row_len: usize,
+    work_per_row: usize,
+    f: &(impl Fn(usize, &mut [f32]) + Sync),
+) {
+    split_out(in_parallel(), 0, out, row_len, work_per_row, f);
+}
+
+fn split_out(
+    threads: usize,
+    first: usize,
+    out: &mut [f32],
+    row_len: usize,
+    work_per_row: usize,
+    f: &(impl Fn(usize, &mut [f32]) + Sync),
+) {
+    let rows = out.len() / row_len.max(1);
+    #[cfg(feature = "std")]
+    if threads >= 2 && rows >= 2 && rows * work_per_row >= 64 * 1024 {
+        let half = rows / 2;
+        let (top, bottom) = out.split_at_mut(half * row_len);
+        let (t_top, t_bottom) = (threads / 2, threads - threads / 2);
+        rayon::join(
+            || split_out(t_top, first, top, row_len, work_per_row, f),
+            || split_out(t_bottom, first + half, bottom, row_len, work_per_row, f),
+        );
+        return;
+    }
+    let _ = (threads, rows, work_per_row);
+    f(first, out);
 }
 
 fn check(what: &str, len: usize, need: usize) {

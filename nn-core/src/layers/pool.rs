@@ -146,31 +146,58 @@ impl<
     }
 
     /// Backward pass of a batch: `dx` (overwritten) receives each output gradient at the
-    /// position of its window's first maximum, recomputed from `x`. `y` is not read (it is
-    /// taken so that every pooling layer has the same signature).
-    pub fn backward_batch(x: &[f32], _y: &[f32], dy: &[f32], dx: &mut [f32], batch: usize) {
+    /// position of its window's first maximum: the first element equal to the forward output
+    /// `y` (as PyTorch routes ties). Split by sample across the pool's threads.
+    pub fn backward_batch(x: &[f32], y: &[f32], dy: &[f32], dx: &mut [f32], batch: usize) {
         let () = Self::SHAPE_OK;
-        let dx = &mut dx[..batch * Self::IN];
+        let (x, y, dy) = (
+            &x[..batch * Self::IN],
+            &y[..batch * Self::OUT],
+            &dy[..batch * Self::OUT],
+        );
+        let work = Self::IN + Self::OUT * PH * PW;
+        crate::kernels::par_rows(&mut dx[..batch * Self::IN], Self::IN, work, &|first, dx| {
+            for (s, dxs) in dx.chunks_exact_mut(Self::IN).enumerate() {
+                let n = first + s;
+                let (xs, ys, dys) = (
+                    &x[n * Self::IN..][..Self::IN],
+                    &y[n * Self::OUT..][..Self::OUT],
+                    &dy[n * Self::OUT..][..Self::OUT],
+                );
+                Self::backward_one(xs, ys, dys, dxs);
+            }
+        });
+    }
+
+    /// One sample of [`backward_batch`](Self::backward_batch); vectorised along channels.
+    fn backward_one(x: &[f32], y: &[f32], dy: &[f32], dx: &mut [f32]) {
         dx.fill(0.0);
-        for ((xs, dys), dxs) in x[..batch * Self::IN]
-            .chunks_exact(Self::IN)
-            .zip(dy[..batch * Self::OUT].chunks_exact(Self::OUT))
-            .zip(dx.chunks_exact_mut(Self::IN))
-        {
-            for oh in 0..OH {
-                for ow in 0..OW {
-                    let corner = (oh * SH * W + ow * SW) * C;
-                    for c in 0..C {
-                        let (mut best, mut at) = (xs[corner + c], corner + c);
-                        for ph in 0..PH {
-                            for pw in 0..PW {
-                                let i = corner + (ph * W + pw) * C + c;
-                                if beats(xs[i], best) {
-                                    (best, at) = (xs[i], i);
-                                }
+        for oh in 0..OH {
+            for ow in 0..OW {
+                let corner = (oh * SH * W + ow * SW) * C;
+                let o = (oh * OW + ow) * C;
+                let (ys, dys) = (&y[o..o + C], &dy[o..o + C]);
+                // The gradient still to route, per channel: zero once its maximum was found.
+                let mut left = [0.0f32; 64];
+                for c0 in (0..C).step_by(64) {
+                    let width = (C - c0).min(64);
+                    left[..width].copy_from_slice(&dys[c0..c0 + width]);
+                    for ph in 0..PH {
+                        for pw in 0..PW {
+                            let i = corner + (ph * W + pw) * C + c0;
+                            let (xs, dxs) = (&x[i..i + width], &mut dx[i..i + width]);
+                            for (((d, &v), &m), l) in dxs
+                                .iter_mut()
+                                .zip(xs)
+                                .zip(&ys[c0..c0 + width])
+                                .zip(&mut left[..width])
+                            {
+                                // A NaN maximum (NaN propagates in the forward pass) is found at the NaN.
+                                let hit = (v == m) | (v.is_nan() & m.is_nan());
+                                *d += if hit { *l } else { 0.0 };
+                                *l = if hit { 0.0 } else { *l };
                             }
                         }
-                        dxs[at] += dys[(oh * OW + ow) * C + c];
                     }
                 }
             }

@@ -1,0 +1,42 @@
+//! MNIST with a convolutional network, Keras' recipe: pixels scaled to [0, 1], input
+//! 28x28x1 (height, width, channels; channels last), three `Conv2D` 3x3 + `MaxPool2D(2)`
+//! stages ('valid' padding: 26x26x32, 13x13x32, 11x11x64, 5x5x64, 3x3x64, 1x1x64), then
+//! `Dense(64, relu)` and `Dense(10, softmax)`; Adam (lr 1e-3), categorical cross-entropy on
+//! one-hot labels, 10 epochs of batches of 32.
+//!
+//! ```text
+//! cargo run --release --example mnist_cnn -- [--data DIR] [--epochs N] [--batch-size N]
+//!     [--seed N] [--threads N] [--save PATH] [--save-raw PATH] [--quiet]
+//! ```
+//! The flags and the summary line are those of `mnist_mlp`.
+
+#[path = "support/mnist.rs"]
+mod support;
+
+use nn::prelude::*;
+
+nn::model! {
+    /// Keras' MNIST convolutional network.
+    pub struct MnistCnn {
+        input: [28, 28, 1],
+        conv1: Conv2D(32, 3x3, relu),
+        MaxPool2D(2),
+        conv2: Conv2D(64, 3x3, relu),
+        MaxPool2D(2),
+        conv3: Conv2D(64, 3x3, relu),
+        MaxPool2D(2),
+        Flatten,
+        hidden: Dense(64, relu),
+        output: Dense(10, softmax),
+    }
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = support::Args::parse("mnist_cnn", 10, 1)?;
+    support::run(
+        MnistCnn::new(args.seed),
+        MnistCnn::SUMMARY,
+        &args,
+        Loss::CategoricalCrossentropy,
+    )
+}
