@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs our examples and the same workloads in PyTorch (../shared/bench) side by side,
 # alternating them, and prints every figure. Usage:
-#   PYTHON=~/peers/bin/python scripts/compare_peers.sh [quickstart|regression|mnist|all] [ROUNDS]
+#   PYTHON=~/peers/bin/python scripts/compare_peers.sh [quickstart|regression|mnist|cnn|all] [ROUNDS]
+# (cnn runs CNN_EPOCHS epochs, 2 by default, of each: the per-epoch time is what compares.)
 # The peers' virtualenv is set up as described in ../shared/bench/README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +24,10 @@ for round in $(seq "$ROUNDS"); do
   if [[ $WHAT == all || $WHAT == regression ]]; then
     run target/release/examples/regression
     run "$PYTHON" "$BENCH/w5_seed002.py"
+  fi
+  if [[ $WHAT == all || $WHAT == cnn ]]; then
+    run target/release/examples/mnist_cnn --quiet --epochs "${CNN_EPOCHS:-2}"
+    run "$PYTHON" "$BENCH/w3w4_mnist.py" --workload W4 --fw torch --epochs "${CNN_EPOCHS:-2}"
   fi
   if [[ $WHAT == all || $WHAT == mnist ]]; then
     run target/release/examples/mnist_mlp --quiet

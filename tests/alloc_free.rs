@@ -316,3 +316,33 @@ fn mnist_mlp_train_on_batch_allocates_nothing_after_warm_up() {
         "MnistMlp + Adam + sparse CE + accuracy, batches of 32, 8, 1, 32, 17: {n} allocations"
     );
 }
+
+nn::model! {
+    /// Keras' MNIST CNN (as `examples/mnist_cnn.rs`).
+    pub struct MnistCnn {
+        input: [28, 28, 1],
+        Conv2D(32, 3x3, relu),
+        MaxPool2D(2),
+        Conv2D(64, 3x3, relu),
+        MaxPool2D(2),
+        Conv2D(64, 3x3, relu),
+        MaxPool2D(2),
+        Flatten,
+        Dense(64, relu),
+        Dense(10, softmax),
+    }
+}
+
+/// The convolutions' im2col scratch is part of the workspace: after the first step, a CNN
+/// training step allocates nothing either, whatever the batch size up to the largest seen.
+#[test]
+fn mnist_cnn_train_on_batch_allocates_nothing_after_warm_up() {
+    let mut t = MnistCnn::new(1)
+        .compile(Adam::new(1e-3), Loss::CategoricalCrossentropy)
+        .metrics(&[Metric::Accuracy]);
+    let n = steps_after_warm_up(&mut t, Loss::CategoricalCrossentropy, 32);
+    assert_eq!(
+        n, 0,
+        "MnistCnn + Adam + categorical CE, batches of 32, 8, 1, 32, 17: {n} allocations"
+    );
+}

@@ -123,3 +123,56 @@ fn mnist_mlp_struct_is_small() {
     let size = std::mem::size_of::<MnistMlp>();
     assert!(size <= 64, "size_of::<MnistMlp>() = {size} bytes");
 }
+
+nn::model! {
+    /// Keras' MNIST CNN (as `examples/mnist_cnn.rs`).
+    pub struct MnistCnn {
+        input: [28, 28, 1],
+        Conv2D(32, 3x3, relu),
+        MaxPool2D(2),
+        Conv2D(64, 3x3, relu),
+        MaxPool2D(2),
+        Conv2D(64, 3x3, relu),
+        MaxPool2D(2),
+        Flatten,
+        Dense(64, relu),
+        Dense(10, softmax),
+    }
+}
+
+/// Construction, inference and training of the MNIST CNN on the small stack. Its
+/// activations (up to 26x26x32 per sample) live in the heap workspace; single-sample
+/// inference takes a heap scratch here, since `forward` would put `SCRATCH_BYTES` (108 KB
+/// for this model) on the stack.
+fn cnn_life_cycle() {
+    let model = MnistCnn::new(3);
+    let mut rng = Rng::new(5);
+    let x: Vec<f32> = (0..32 * MnistCnn::INPUT)
+        .map(|_| rng.uniform(0.0, 1.0))
+        .collect();
+    let y = nn::data::one_hot(&(0..32).map(|i| (i % 10) as f32).collect::<Vec<_>>(), 10).unwrap();
+    let mut scratch = vec![0.0f32; MnistCnn::SCRATCH];
+    let input: &[f32; 784] = x[..784].try_into().unwrap();
+    let sum: f32 = model
+        .forward_into(input, scratch.as_mut_slice().try_into().unwrap())
+        .iter()
+        .sum();
+    assert!((sum - 1.0).abs() < 1e-4);
+    let mut trainer = model.compile(Adam::new(1e-3), Loss::CategoricalCrossentropy);
+    for _ in 0..2 {
+        assert!(trainer.train_on_batch(&x, &y).unwrap().is_finite());
+    }
+}
+
+#[test]
+fn mnist_cnn_life_cycle_fits_in_a_256_kib_stack() {
+    let handle = std::thread::Builder::new()
+        .name("small-stack-cnn".into())
+        .stack_size(STACK)
+        .spawn(cnn_life_cycle)
+        .expect("spawn the small-stack thread");
+    assert!(
+        handle.join().is_ok(),
+        "the MNIST CNN's life cycle panicked on a {STACK}-byte stack"
+    );
+}
