@@ -858,6 +858,30 @@ pub fn on_error(def: &crate::syntax::ModelDef, errors: &syn::Error) -> TokenStre
 
 #[cfg(test)]
 mod tests {
+    /// Image sizes are const generics of runtime types, never unrolled loops: the expansion
+    /// of a 280×280 model has exactly as many tokens as that of a 28×28 one.
+    #[test]
+    fn generated_code_does_not_grow_with_the_image() {
+        fn tokens(def: crate::syntax::ModelDef) -> usize {
+            fn count(ts: proc_macro2::TokenStream) -> usize {
+                ts.into_iter()
+                    .map(|tt| match tt {
+                        proc_macro2::TokenTree::Group(g) => 1 + count(g.stream()),
+                        _ => 1,
+                    })
+                    .sum()
+            }
+            count(super::expand(&crate::lower::lower(&def).unwrap()))
+        }
+        let small: crate::syntax::ModelDef = syn::parse_quote! {
+            struct Net { input: [28, 28, 1], Conv2D(32, 3x3, relu), MaxPool2D(2), Conv2D(64, 3x3, relu), MaxPool2D(2), Flatten, Dense(10, softmax) }
+        };
+        let large: crate::syntax::ModelDef = syn::parse_quote! {
+            struct Net { input: [280, 280, 1], Conv2D(32, 3x3, relu), MaxPool2D(2), Conv2D(64, 3x3, relu), MaxPool2D(2), Flatten, Dense(10, softmax) }
+        };
+        assert_eq!(tokens(small), tokens(large));
+    }
+
     #[test]
     fn expansion_is_valid_rust() {
         let def: crate::syntax::ModelDef = syn::parse_quote! {
