@@ -125,3 +125,82 @@ fn conv_weights_round_trip_through_safetensors_in_pytorch_layout() {
         ("c1.weight", &[4usize, 2, 3, 3][..])
     );
 }
+
+nn::model! {
+    /// Batch normalisation on images and on features.
+    pub struct Normed {
+        input: [6, 5, 2],
+        conv: Conv2D(4, 3, padding = same),
+        bn1: BatchNorm,
+        ReLU,
+        MaxPool2D(2),
+        Flatten,
+        hidden: Dense(6),
+        bn2: BatchNorm,
+        Tanh,
+        out: Dense(3, softmax),
+    }
+}
+
+#[test]
+fn batch_norm_has_running_statistics_apart_from_the_parameters() {
+    use nn::prelude::*;
+    // gamma and beta are parameters; the running mean and variance are state.
+    assert_eq!(
+        Normed::PARAMS,
+        (3 * 3 * 2 * 4 + 4) + 2 * 4 + (3 * 2 * 4 * 6 + 6) + 2 * 6 + (6 * 3 + 3)
+    );
+    assert_eq!(Normed::STATE, 2 * 4 + 2 * 6);
+    let names: Vec<&str> = Normed::STATE_TENSORS.iter().map(|t| t.name).collect();
+    assert_eq!(
+        names,
+        [
+            "bn1.running_mean",
+            "bn1.running_var",
+            "bn2.running_mean",
+            "bn2.running_var"
+        ]
+    );
+    let model = Normed::new(1);
+    // Keras' start: mean 0, variance 1.
+    assert_eq!(
+        &model.state()[..8],
+        &[0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0]
+    );
+    // Gradients in inference mode (running statistics), several seeds.
+    for seed in 0..5 {
+        let r = Normed::new(seed).check_gradients(50 + seed);
+        assert!(r.passed(), "seed {seed}: {r}");
+    }
+    // Training moves the running statistics (and only `fit`'s training steps do).
+    let mut rng = nn::rng::Rng::new(2);
+    let x: Vec<f32> = (0..64 * Normed::INPUT)
+        .map(|_| rng.uniform(0.0, 2.0))
+        .collect();
+    let y: Vec<f32> = (0..64).map(|i| (i % 3) as f32).collect();
+    let mut t = model.compile(Adam::new(1e-2), Loss::SparseCategoricalCrossentropy);
+    let before = t.model().state().to_vec();
+    t.fit(
+        &x,
+        &y,
+        Fit::new().epochs(3).batch_size(16).verbose(Verbose::Silent),
+    )
+    .unwrap();
+    let after = t.model().state().to_vec();
+    assert_ne!(before, after);
+    let evaluated = t.model().state().to_vec();
+    t.evaluate(&x, &y).unwrap();
+    assert_eq!(
+        evaluated,
+        t.model().state(),
+        "evaluation must not update the statistics"
+    );
+    // Single-sample inference uses the running statistics, like the batched inference pass.
+    single_matches_batched::<_, 60, 3>(t.model(), Normed::forward);
+    // Weight files carry the statistics too.
+    let bytes = nn::weights::to_bytes(t.model()).unwrap();
+    let mut other = Normed::new(9);
+    nn::weights::load_bytes(&mut other, &bytes, "memory").unwrap();
+    assert_eq!(other.state(), t.model().state());
+    assert_eq!(other.params(), t.model().params());
+}

@@ -232,6 +232,7 @@ pub fn check_model<M: Model>(model: &M, seed: u64) -> GradCheck {
     let params = model.params().to_vec();
     let mut probe = M::init(0);
     probe.params_mut().copy_from_slice(&params);
+    probe.state_mut().copy_from_slice(model.state());
     let mut ws = M::workspace();
     let mut grads = alloc::vec![0.0; M::PARAMS];
 

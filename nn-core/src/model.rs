@@ -105,6 +105,9 @@ pub trait Model: Sized + Send + Sync {
     const OUTPUT_ACTIVATION: ActivationKind;
     /// The parameter tensors, in buffer order.
     const TENSORS: &'static [TensorInfo];
+    /// Tensors of non-trainable state (batch normalisation's running statistics), in the
+    /// order of [`state`](Self::state); empty for most models.
+    const STATE_TENSORS: &'static [TensorInfo] = &[];
     /// Buffers of a training pass (see [`workspace`](Self::workspace)).
     type Workspace: Send;
 
@@ -116,6 +119,22 @@ pub trait Model: Sized + Send + Sync {
     fn params(&self) -> &[f32];
     /// All parameters, flat and mutable.
     fn params_mut(&mut self) -> &mut [f32];
+
+    /// Non-trainable state (running statistics), flat; empty for most models.
+    fn state(&self) -> &[f32] {
+        &[]
+    }
+
+    /// Non-trainable state, mutably.
+    fn state_mut(&mut self) -> &mut [f32] {
+        &mut []
+    }
+
+    /// After a training step: takes the state the training-mode forward pass left in `ws`
+    /// (batch normalisation's updated running statistics). Nothing for most models.
+    fn update_state(&mut self, ws: &Self::Workspace) {
+        let _ = ws;
+    }
 
     /// Forward pass of `batch` samples (`x` holds `batch * INPUT` values). Returns the
     /// logits, `batch * OUTPUT` values stored in `ws`. With `dropout` (training mode),

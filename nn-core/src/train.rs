@@ -634,6 +634,7 @@ impl<M: Model, O: Optimizer> Trainer<M, O> {
         totals.merge(&counts);
         if learn {
             self.optimizer.step(self.model.params_mut(), &w.grads);
+            self.model.update_state(&w.ws);
         }
         value
     }

@@ -80,11 +80,10 @@ impl View for &F32Tensor {
 /// first bad value, when a parameter is NaN or infinite (such a file could not be loaded);
 /// [`Error::Format`] if the model's tensor table is inconsistent with its parameter buffer.
 pub fn to_bytes<M: Model>(model: &M) -> Result<Vec<u8>> {
-    let params = model.params();
-    check_layout::<M>(params.len())?;
-    let mut tensors = Vec::with_capacity(M::TENSORS.len());
-    for info in M::TENSORS {
-        let values = to_file_layout(info, &params[info.offset..info.offset + info.len]);
+    check_layout::<M>(model.params().len(), model.state().len())?;
+    let mut tensors = Vec::with_capacity(M::TENSORS.len() + M::STATE_TENSORS.len());
+    for (info, buffer) in tables(model) {
+        let values = to_file_layout(info, &buffer[info.offset..info.offset + info.len]);
         if let Some(index) = values.iter().position(|v| !v.is_finite()) {
             return Err(Error::NonFinite {
                 what: info.name,
@@ -159,8 +158,7 @@ pub fn load_bytes<M: Model>(model: &mut M, bytes: &[u8], source_name: &str) -> R
         source_name: source_name.to_string(),
         reason,
     };
-    let current = model.params();
-    check_layout::<M>(current.len())?;
+    check_layout::<M>(model.params().len(), model.state().len())?;
     let file = SafeTensors::deserialize(bytes).map_err(|e| format_error(describe(&e, bytes)))?;
 
     // The set of names, before anything else: a file for another model fails with one
@@ -168,11 +166,11 @@ pub fn load_bytes<M: Model>(model: &mut M, bytes: &[u8], source_name: &str) -> R
     let mut unexpected: Vec<&str> = file
         .names()
         .into_iter()
-        .filter(|name| !M::TENSORS.iter().any(|t| t.name == *name))
+        // PyTorch's batch norm also saves a step counter, which is not needed here.
+        .filter(|name| !all_tensors::<M>().any(|t| t.name == *name) && !name.ends_with(".num_batches_tracked"))
         .collect();
     unexpected.sort_unstable();
-    let missing: Vec<&TensorInfo> = M::TENSORS
-        .iter()
+    let missing: Vec<&TensorInfo> = all_tensors::<M>()
         .filter(|t| file.tensor(t.name).is_err())
         .collect();
     if !missing.is_empty() || !unexpected.is_empty() {
@@ -192,8 +190,7 @@ pub fn load_bytes<M: Model>(model: &mut M, bytes: &[u8], source_name: &str) -> R
                 name_list(unexpected.iter().copied())
             );
         }
-        let expected: Vec<String> = M::TENSORS
-            .iter()
+        let expected: Vec<String> = all_tensors::<M>()
             .map(|t| format!("`{}` {:?}", t.name, t.shape))
             .collect();
         reason += &format!(
@@ -205,8 +202,17 @@ pub fn load_bytes<M: Model>(model: &mut M, bytes: &[u8], source_name: &str) -> R
     }
 
     // Converted into scratch first; the model is only written once everything is valid.
-    let mut scratch = current.to_vec();
-    for info in M::TENSORS {
+    let (mut scratch, mut scratch_state) = (model.params().to_vec(), model.state().to_vec());
+    for (info, is_state) in M::TENSORS
+        .iter()
+        .map(|t| (t, false))
+        .chain(M::STATE_TENSORS.iter().map(|t| (t, true)))
+    {
+        let scratch = if is_state {
+            &mut scratch_state
+        } else {
+            &mut scratch
+        };
         let view = file
             .tensor(info.name)
             .map_err(|e| format_error(format!("tensor `{}`: {e}", info.name)))?;
@@ -253,7 +259,22 @@ pub fn load_bytes<M: Model>(model: &mut M, bytes: &[u8], source_name: &str) -> R
         );
     }
     model.params_mut().copy_from_slice(&scratch);
+    model.state_mut().copy_from_slice(&scratch_state);
     Ok(())
+}
+
+/// Every tensor of `M`: parameters, then state.
+fn all_tensors<M: Model>() -> impl Iterator<Item = &'static TensorInfo> {
+    M::TENSORS.iter().chain(M::STATE_TENSORS)
+}
+
+/// Each tensor of `model` with the buffer it lives in (parameters or state).
+fn tables<M: Model>(model: &M) -> impl Iterator<Item = (&'static TensorInfo, &[f32])> {
+    let (params, state) = (model.params(), model.state());
+    M::TENSORS
+        .iter()
+        .map(move |t| (t, params))
+        .chain(M::STATE_TENSORS.iter().map(move |t| (t, state)))
 }
 
 /// Reads the safetensors file `path` into `model` (see [`load_bytes`]); on error the
@@ -274,8 +295,12 @@ pub fn load<M: Model>(model: &mut M, path: impl AsRef<Path>) -> Result<()> {
 /// Checks that `M::TENSORS` describes ranges inside a buffer of `len` values, with shapes
 /// matching their lengths: a guard against a hand-written `Model` with a wrong table, so
 /// that the slicing below cannot panic.
-fn check_layout<M: Model>(len: usize) -> Result<()> {
-    for info in M::TENSORS {
+fn check_layout<M: Model>(len: usize, state_len: usize) -> Result<()> {
+    for (info, len) in M::TENSORS
+        .iter()
+        .map(|t| (t, len))
+        .chain(M::STATE_TENSORS.iter().map(|t| (t, state_len)))
+    {
         let elements = info.shape.iter().product::<usize>();
         let inside = info
             .offset

@@ -88,6 +88,11 @@ pub const LAYERS: &[LayerSpec] = &[
         example: "GlobalAvgPool2D",
     },
     LayerSpec {
+        name: "BatchNorm",
+        params: &[],
+        example: "BatchNorm",
+    },
+    LayerSpec {
         name: "Dropout",
         params: &[p("rate", ValueKind::Rate, true)],
         example: "Dropout(0.5)",

@@ -181,6 +181,10 @@ fn runtime_type(layer: &Layer) -> Option<TokenStream> {
             let a = sizes(&[h, w, c]);
             quote_spanned!(span=> #k::layers::GlobalAvgPool2D::<#(#a),*>)
         }
+        Kind::BatchNorm { c, .. } => {
+            let c = lit(c);
+            quote_spanned!(span=> #k::layers::BatchNorm::<#c>)
+        }
         Kind::Activation(_) | Kind::Dropout(_) | Kind::Flatten => return None,
     })
 }
@@ -199,7 +203,7 @@ fn convolutions(model: &Model) -> Vec<TokenStream> {
 /// convention): a binding named like a constant in scope (`const p: u8` next to the model)
 /// would otherwise be read as a constant pattern. Span hygiene cannot prevent that.
 const LOCALS: &[&str] = &[
-    "p", "ws", "batch", "dropout", "d_logits", "grads", "rng", "storage",
+    "p", "ws", "batch", "dropout", "d_logits", "grads", "rng", "storage", "x", "y", "st",
 ];
 
 /// Renames the generated code's internal locals (see [`LOCALS`]); items, fields, paths and
@@ -279,12 +283,23 @@ fn expand_items(model: &Model) -> TokenStream {
     let backward_batch = backward_batch(model, &plan);
     let ws_doc =
         format!("Buffers of a training pass of [`{name}`], grown to the largest batch seen.");
+    let StateItems {
+        field: state_field,
+        binding: state_let,
+        value: state_value,
+        init: state_init,
+        trait_items: state_trait_items,
+        from_static,
+        prologue: state_prologue,
+    } = state_items(model, &workspace);
+    let state_len = lit(model.state());
 
     quote! {
         #(#attrs)*
         #docs
         #vis struct #name {
             params: #k::Params,
+            #state_field
         }
 
         impl #name {
@@ -307,15 +322,12 @@ fn expand_items(model: &Model) -> TokenStream {
             pub const SCRATCH_BYTES: usize = #scratch_bytes;
             /// Floating-point operations of one sample's inference (a multiply-add counts 2).
             pub const FLOPS: usize = #flops;
+            /// Values of non-trainable state (batch normalisation's running statistics).
+            pub const STATE: usize = #state_len;
             /// Keras-style summary: layers, output shapes, parameter counts.
             pub const SUMMARY: &'static str = #summary;
 
-            /// A model using parameters from a `static` (e.g. baked into the binary): no
-            /// allocation, usable in `const` and `static` initialisers.
-            #[must_use]
-            pub const fn from_static(weights: &'static [f32; #params]) -> Self {
-                Self { params: #k::Params::from_static(weights) }
-            }
+            #from_static
 
             /// All parameters as one flat slice, layer after layer (see
             /// [`TENSORS`](#k::model::Model::TENSORS) for the layout).
@@ -339,6 +351,7 @@ fn expand_items(model: &Model) -> TokenStream {
             /// in `scratch`.
             pub fn forward_into<'s>(&self, x0: &[f32; #input], scratch: &'s mut [f32; #scratch]) -> &'s [f32] {
                 let p = self.params.as_slice();
+                #state_let
                 #forward
             }
         }
@@ -354,7 +367,7 @@ fn expand_items(model: &Model) -> TokenStream {
                     let p = storage.as_mut_slice();
                     let mut rng = #k::rng::Rng::new(seed);
                     #(#init)*
-                    Self { params: storage }
+                    Self { params: storage, #state_value }
                 }
 
                 /// A model from a flat parameter vector (layout as [`params`](Self::params)).
@@ -363,7 +376,7 @@ fn expand_items(model: &Model) -> TokenStream {
                 /// If the length is not [`PARAMS`](Self::PARAMS) or a value is not finite.
                 pub fn from_params(values: #k::__private::Vec<f32>) -> #k::Result<Self> {
                     #k::model::check_params(&values, #params)?;
-                    ::core::result::Result::Ok(Self { params: #k::Params::from_vec(values) })
+                    ::core::result::Result::Ok(Self { params: #k::Params::from_vec(values), #state_value })
                 }
 
                 /// All parameters, mutably.
@@ -371,6 +384,8 @@ fn expand_items(model: &Model) -> TokenStream {
                     self.params.as_mut_slice()
                 }
             }
+
+            #state_init
 
             #[doc = #ws_doc]
             #[derive(Clone, Debug)]
@@ -404,6 +419,8 @@ fn expand_items(model: &Model) -> TokenStream {
                     self.params.as_mut_slice()
                 }
 
+                #state_trait_items
+
                 fn forward_batch<'w>(
                     &self,
                     ws: &'w mut #workspace,
@@ -413,7 +430,9 @@ fn expand_items(model: &Model) -> TokenStream {
                 ) -> &'w [f32] {
                     ::core::assert_eq!(x0.len(), batch * #input, "input is not `batch` rows of INPUT values");
                     #ws_reserve
+                    #state_prologue
                     let p = self.params.as_slice();
+                    #state_let
                     #forward_batch
                 }
 
@@ -426,6 +445,7 @@ fn expand_items(model: &Model) -> TokenStream {
                     batch: usize,
                 ) {
                     let p = self.params.as_slice();
+                    #state_let
                     let _ = x0;
                     #backward_batch
                 }
@@ -462,6 +482,10 @@ fn forward_into(model: &Model) -> (TokenStream, usize) {
                     Kind::Conv2D(_) => {
                         let r = range(layer);
                         quote_spanned!(span=> #t::forward(&p[#r], #x, #y);)
+                    }
+                    Kind::BatchNorm { c, state, .. } => {
+                        let (r, sr) = (range(layer), state_range(state, c));
+                        quote_spanned!(span=> #t::forward(&p[#r], &st[#sr], #x, #y);)
                     }
                     _ => quote_spanned!(span=> #t::forward(#x, #y);),
                 };
@@ -538,6 +562,14 @@ fn workspace_fields(model: &Model, plan: &Plan) -> TokenStream {
     if !convolutions(model).is_empty() {
         out.extend(quote!(#[doc = "im2col scratch shared by the convolutions."] pub conv: #k::buffer::Buffer,));
     }
+    if model.state() > 0 {
+        out.extend(quote! {
+            #[doc = "Running statistics as a training-mode pass updated them."]
+            pub state: #k::buffer::Buffer,
+            #[doc = "Whether the last forward pass ran in training mode (batch statistics)."]
+            pub training: bool,
+        });
+    }
     out
 }
 
@@ -567,7 +599,9 @@ fn workspace_inits(model: &Model, plan: &Plan) -> TokenStream {
         quote!(#f: #k::buffer::Buffer::new(#w),)
     });
     let conv = (!convolutions(model).is_empty()).then(|| quote!(conv: #k::buffer::Buffer::new(1),));
-    quote!(#(#fields)* #conv)
+    let state =
+        (model.state() > 0).then(|| quote!(state: #k::buffer::Buffer::new(1), training: false,));
+    quote!(#(#fields)* #conv #state)
 }
 
 fn workspace_reserve(model: &Model, plan: &Plan) -> TokenStream {
@@ -578,7 +612,9 @@ fn workspace_reserve(model: &Model, plan: &Plan) -> TokenStream {
     let conv = convolutions(model);
     let conv =
         (!conv.is_empty()).then(|| quote!(ws.conv.reserve(0 #(.max(#conv::scratch_len(batch)))*);));
-    quote!(#(#fields)* #conv)
+    let n = lit(model.state());
+    let state = (model.state() > 0).then(|| quote!(ws.state.reserve(#n);));
+    quote!(#(#fields)* #conv #state)
 }
 
 fn forward_batch(model: &Model, plan: &Plan) -> TokenStream {
@@ -600,6 +636,17 @@ fn forward_batch(model: &Model, plan: &Plan) -> TokenStream {
                     Kind::Conv2D(_) => quote_spanned!(span=>
                         #t::forward_batch(&p[#r], #x_in, #x_out, batch, ws.conv.rows_mut(#t::scratch_len(batch)));
                     ),
+                    Kind::BatchNorm { c, rows, state } => {
+                        let (sr, rows, total) = (state_range(state, c), lit(rows), lit(model.state()));
+                        let (x_in2, x_out2) = (plan.x(i), plan.x_mut(j));
+                        quote_spanned!(span=>
+                            if ws.training {
+                                #t::forward_train(&p[#r], &mut ws.state.rows_mut(#total)[#sr], #x_in, #x_out, batch * #rows);
+                            } else {
+                                #t::forward_batch(&p[#r], &st[#sr], #x_in2, #x_out2, batch * #rows);
+                            }
+                        )
+                    }
                     _ => quote_spanned!(span=> #t::forward_batch(#x_in, #x_out, batch);),
                 };
                 let is_tail = plan.tail_in_dense && j == model.layers.len();
@@ -672,6 +719,26 @@ fn backward_batch(model: &Model, plan: &Plan) -> TokenStream {
                     _ => quote_spanned!(span=> #t::backward_batch(&p[#r], #x_in, #dy, #dx, &mut grads[#r], batch);),
                 });
             }
+            Kind::BatchNorm { c, rows, state } => {
+                let t = runtime_type(layer).unwrap_or_default();
+                let (r, sr, rows) = (range(layer), state_range(state, c), lit(rows));
+                let (x_in, dy) = (plan.x(i), plan.d(j));
+                let dx = if grad_in {
+                    let d = plan.d_mut(i);
+                    quote!(::core::option::Option::Some(#d))
+                } else {
+                    quote!(::core::option::Option::None)
+                };
+                // The pass that matches the forward pass: batch statistics in training mode,
+                // running statistics in inference mode.
+                out.extend(quote_spanned!(span=>
+                    if ws.training {
+                        #t::backward_batch(&p[#r], #x_in, #dy, #dx, &mut grads[#r], batch * #rows);
+                    } else {
+                        #t::backward_eval(&p[#r], &st[#sr], #x_in, #dy, #dx, &mut grads[#r], batch * #rows);
+                    }
+                ));
+            }
             kind if kind.produces() && grad_in => {
                 let t = runtime_type(layer).unwrap_or_default();
                 let (x_in, y, dy, dx) = (plan.x(i), plan.x(j), plan.d(j), plan.d_mut(i));
@@ -711,6 +778,8 @@ fn tensors(model: &Model) -> TokenStream {
                 vec![c.cout, c.cin, c.kh, c.kw],
                 quote!(Hwio),
             ),
+            // gamma then beta, as PyTorch's `weight` and `bias`.
+            Kind::BatchNorm { c, .. } => (c, vec![c], quote!(Same)),
             _ => continue,
         };
         let (w, b) = (
@@ -845,6 +914,7 @@ pub fn on_error(def: &crate::syntax::ModelDef, errors: &syn::Error) -> TokenStre
             #vis const PARAMS: usize = 0;
             #vis const PARAM_BYTES: usize = 0;
             #vis const FLOPS: usize = 0;
+            #vis const STATE: usize = 0;
             #vis const SCRATCH: usize = 0;
             #vis const SCRATCH_BYTES: usize = 0;
             #vis const SUMMARY: &'static str = "";
@@ -853,6 +923,135 @@ pub fn on_error(def: &crate::syntax::ModelDef, errors: &syn::Error) -> TokenStre
             #vis fn params_mut(&mut self) -> &mut [f32] { &mut [] }
             #vis fn from_params(values: #k::__private::Vec<f32>) -> #k::Result<Self> { ::core::result::Result::Ok(Self) }
         }
+    }
+}
+
+/// The range of a batch-norm layer's running statistics in the state buffer.
+fn state_range(start: usize, channels: usize) -> TokenStream {
+    let (a, b) = (lit(start), lit(start + 2 * channels));
+    quote!(#a..#b)
+}
+
+/// `STATE_TENSORS` entries: PyTorch's `<layer>.running_mean` and `<layer>.running_var`.
+fn state_tensors(model: &Model) -> TokenStream {
+    let k = krate();
+    let mut out = TokenStream::new();
+    for layer in &model.layers {
+        if let Kind::BatchNorm { c, state, .. } = layer.kind {
+            let (mean, var) = (
+                format!("{}.running_mean", layer.name),
+                format!("{}.running_var", layer.name),
+            );
+            let (o, ov, n) = (lit(state), lit(state + c), lit(c));
+            out.extend(quote! {
+                #k::model::TensorInfo { name: #mean, offset: #o, len: #n, shape: &[#n], layout: #k::model::TensorLayout::Same },
+                #k::model::TensorInfo { name: #var, offset: #ov, len: #n, shape: &[#n], layout: #k::model::TensorLayout::Same },
+            });
+        }
+    }
+    out
+}
+
+/// The pieces of generated code that concern batch normalisation's running statistics (all
+/// empty, and `from_static` taking only the weights, for models without batch norm).
+struct StateItems {
+    /// The struct field.
+    field: TokenStream,
+    /// `let st = ...` in the passes that read it.
+    binding: TokenStream,
+    /// The field's initial value in constructors.
+    value: TokenStream,
+    /// `initial_state()`.
+    init: TokenStream,
+    /// `STATE_TENSORS`, `state`, `state_mut`, `update_state` of the `Model` impl.
+    trait_items: TokenStream,
+    /// The `from_static` constructor.
+    from_static: TokenStream,
+    /// Start of `forward_batch`: the mode, and a copy of the statistics to update in training.
+    prologue: TokenStream,
+}
+
+fn state_items(model: &Model, workspace: &proc_macro2::Ident) -> StateItems {
+    let k = krate();
+    let params = lit(model.params());
+    let state = model.state();
+    if state == 0 {
+        return StateItems {
+            field: TokenStream::new(),
+            binding: TokenStream::new(),
+            value: TokenStream::new(),
+            init: TokenStream::new(),
+            trait_items: TokenStream::new(),
+            from_static: quote! {
+                /// A model using parameters from a `static` (e.g. baked into the binary): no
+                /// allocation, usable in `const` and `static` initialisers.
+                #[must_use]
+                pub const fn from_static(weights: &'static [f32; #params]) -> Self {
+                    Self { params: #k::Params::from_static(weights) }
+                }
+            },
+            prologue: TokenStream::new(),
+        };
+    }
+    let name = &model.name;
+    let n = lit(state);
+    let init_state = model.layers.iter().filter_map(|l| match l.kind {
+        Kind::BatchNorm { c, state, .. } => {
+            let (t, sr) = (runtime_type(l)?, state_range(state, c));
+            Some(quote!(#t::init_state(&mut st[#sr]);))
+        }
+        _ => None,
+    });
+    let tensors = state_tensors(model);
+    StateItems {
+        field: quote!(state: #k::Params,),
+        binding: quote!(let st = self.state.as_slice();),
+        value: quote!(state: Self::initial_state(),),
+        init: quote! {
+            impl #name {
+                /// Keras' initial running statistics: mean 0, variance 1.
+                fn initial_state() -> #k::Params {
+                    let mut storage = #k::Params::zeros(#n);
+                    let st = storage.as_mut_slice();
+                    #(#init_state)*
+                    storage
+                }
+            }
+        },
+        trait_items: quote! {
+            const STATE_TENSORS: &'static [#k::model::TensorInfo] = &[#tensors];
+
+            fn state(&self) -> &[f32] {
+                self.state.as_slice()
+            }
+
+            fn state_mut(&mut self) -> &mut [f32] {
+                self.state.as_mut_slice()
+            }
+
+            fn update_state(&mut self, ws: &#workspace) {
+                if ws.training {
+                    self.state.as_mut_slice().copy_from_slice(ws.state.rows(#n));
+                }
+            }
+        },
+        from_static: quote! {
+            /// A model using parameters and batch-normalisation statistics from `static`s
+            /// (e.g. baked into the binary): no allocation, usable in `const` and `static`
+            /// initialisers.
+            #[must_use]
+            pub const fn from_static(weights: &'static [f32; #params], state: &'static [f32; #n]) -> Self {
+                Self { params: #k::Params::from_static(weights), state: #k::Params::from_static(state) }
+            }
+        },
+        prologue: quote! {
+            // Training mode (batch statistics) when dropout masks are drawn; the running
+            // statistics are updated in the workspace and taken by `update_state`.
+            ws.training = dropout.is_some();
+            if ws.training {
+                ws.state.rows_mut(#n).copy_from_slice(self.state.as_slice());
+            }
+        },
     }
 }
 

@@ -41,6 +41,13 @@ pub enum Kind {
         w: usize,
         c: usize,
     },
+    /// Batch normalisation over the last axis (`c` channels, `rows` values of each per
+    /// sample); its running statistics start at `state` in the model's state buffer.
+    BatchNorm {
+        c: usize,
+        rows: usize,
+        state: usize,
+    },
     Activation(Act),
     Dropout(f32),
     Flatten,
@@ -112,6 +119,7 @@ impl Kind {
         match self {
             Self::Dense { inputs, units, .. } => inputs * units + units,
             Self::Conv2D(c) => c.kh * c.kw * c.cin * c.cout + c.cout,
+            Self::BatchNorm { c, .. } => 2 * c,
             _ => 0,
         }
     }
@@ -124,6 +132,7 @@ impl Kind {
             Self::MaxPool2D(_) => "MaxPool2D",
             Self::AvgPool2D(_) => "AvgPool2D",
             Self::GlobalAvgPool2D { .. } => "GlobalAvgPool2D",
+            Self::BatchNorm { .. } => "BatchNorm",
             Self::Activation(Act::Relu) => "ReLU",
             Self::Activation(Act::LeakyRelu(_)) => "LeakyReLU",
             Self::Activation(Act::Sigmoid) => "Sigmoid",
@@ -142,6 +151,7 @@ impl Kind {
         match self {
             Self::Dense { inputs, units, .. } => 2 * inputs * units,
             Self::Conv2D(c) => 2 * c.oh * c.ow * c.cout * c.kh * c.kw * c.cin,
+            Self::BatchNorm { c, rows, .. } => 2 * c * rows,
             _ => 0,
         }
     }
@@ -156,6 +166,7 @@ impl Kind {
                 | Self::MaxPool2D(_)
                 | Self::AvgPool2D(_)
                 | Self::GlobalAvgPool2D { .. }
+                | Self::BatchNorm { .. }
         )
     }
 
@@ -188,6 +199,17 @@ impl Model {
     /// Values per sample at the output.
     pub fn output_len(&self) -> usize {
         self.layers.last().map_or(self.input_len(), Layer::out_len)
+    }
+
+    /// Values of non-trainable state (batch normalisation's running mean and variance).
+    pub fn state(&self) -> usize {
+        self.layers
+            .iter()
+            .map(|l| match l.kind {
+                Kind::BatchNorm { c, .. } => 2 * c,
+                _ => 0,
+            })
+            .sum()
     }
 
     /// Total trainable parameters.

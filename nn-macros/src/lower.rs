@@ -18,6 +18,7 @@ pub fn lower(def: &ModelDef) -> Result<Model, syn::Error> {
     let mut shape_ok = shape.is_some();
     let mut prev_name = String::from("input");
     let mut offset = 0;
+    let mut state_offset = 0;
     for decl in def.entries.iter().filter_map(|e| match e {
         Entry::Layer(l) => Some(l),
         Entry::Input(_) => None,
@@ -30,6 +31,14 @@ pub fn lower(def: &ModelDef) -> Result<Model, syn::Error> {
         // Shape inference: once broken, later layers are not checked against it.
         let Some(input) = shape.clone().filter(|_| shape_ok) else {
             continue;
+        };
+        let kind = match kind {
+            Kind::BatchNorm { c, rows, .. } => Kind::BatchNorm {
+                c,
+                rows,
+                state: state_offset,
+            },
+            other => other,
         };
         match output_shape(kind, &input) {
             Ok((kind, output)) => {
@@ -46,6 +55,9 @@ pub fn lower(def: &ModelDef) -> Result<Model, syn::Error> {
                     kind_ident: decl.kind.clone(),
                 });
                 offset += kind.params();
+                if let Kind::BatchNorm { c, .. } = kind {
+                    state_offset += 2 * c;
+                }
                 prev_name = decl
                     .label
                     .as_ref()
@@ -210,6 +222,11 @@ fn resolve(decl: &LayerDecl, diag: &mut Diagnostics) -> Option<Kind> {
         "MaxPool2D" => Kind::MaxPool2D(pool()),
         "AvgPool2D" => Kind::AvgPool2D(pool()),
         "GlobalAvgPool2D" => Kind::GlobalAvgPool2D { h: 0, w: 0, c: 0 },
+        "BatchNorm" => Kind::BatchNorm {
+            c: 0,
+            rows: 0,
+            state: 0,
+        },
         "Dense" => Kind::Dense {
             inputs: 0,
             units: size(0),
@@ -413,6 +430,19 @@ fn output_shape(kind: Kind, input: &[usize]) -> Result<(Kind, Vec<usize>), Strin
         Kind::GlobalAvgPool2D { .. } => {
             let (h, w, c) = image("GlobalAvgPool2D")?;
             Ok((Kind::GlobalAvgPool2D { h, w, c }, vec![c]))
+        }
+        // Normalises the last axis (features, or an image's channels); the state offset is
+        // set by the caller.
+        Kind::BatchNorm { state, .. } => {
+            let c = input[input.len() - 1];
+            Ok((
+                Kind::BatchNorm {
+                    c,
+                    rows: input.iter().product::<usize>() / c,
+                    state,
+                },
+                input.to_vec(),
+            ))
         }
         Kind::Activation(Act::Softmax) if input.len() > 1 => Err(format!(
             "`Softmax` needs a flat input, but `{{prev}}` produces {}; add `Flatten` before it",

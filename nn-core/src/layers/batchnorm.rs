@@ -144,6 +144,46 @@ impl<const C: usize> BatchNorm<C> {
         }
     }
 
+    /// Backward pass of an inference-mode forward pass ([`forward_batch`](Self::forward_batch),
+    /// running statistics): the layer is then affine per channel, `y = gamma (x - mean) /
+    /// sqrt(var + eps) + beta`. Writes `dgamma` then `dbeta` into `grads` (overwriting) and,
+    /// when `dx` is given, the input gradient (overwriting).
+    ///
+    /// # Panics
+    /// If a slice is shorter than its shape.
+    pub fn backward_eval(
+        params: &[f32],
+        state: &[f32],
+        x: &[f32],
+        dy: &[f32],
+        dx: Option<&mut [f32]>,
+        grads: &mut [f32],
+        rows: usize,
+    ) {
+        let (mean, var) = state[..Self::STATE].split_at(C);
+        let mut istd = [0.0f32; C];
+        for c in 0..C {
+            istd[c] = 1.0 / math::sqrt(var[c] + Self::EPSILON);
+        }
+        let (x, dy) = (&x[..rows * C], &dy[..rows * C]);
+        let (dgamma, dbeta) = grads[..Self::PARAMS].split_at_mut(C);
+        dgamma.fill(0.0);
+        dbeta.fill(0.0);
+        for (xr, dr) in x.chunks_exact(C).zip(dy.chunks_exact(C)) {
+            for c in 0..C {
+                dgamma[c] += dr[c] * (xr[c] - mean[c]) * istd[c];
+                dbeta[c] += dr[c];
+            }
+        }
+        if let Some(dx) = dx {
+            for (dxr, dr) in dx[..rows * C].chunks_exact_mut(C).zip(dy.chunks_exact(C)) {
+                for c in 0..C {
+                    dxr[c] = dr[c] * params[c] * istd[c];
+                }
+            }
+        }
+    }
+
     /// Backward pass of a training-mode forward pass over `rows` rows: given the layer's
     /// input `x` and the gradient `dy` with respect to its output, writes `dgamma` then
     /// `dbeta` into `grads` (overwriting) and, when `dx` is given, the gradient with respect
@@ -347,5 +387,36 @@ mod tests {
         let mut grads2 = std::vec![5.0; Bn::PARAMS];
         Bn::backward_batch(&params, &x, &r, None, &mut grads2, rows);
         assert_eq!(grads, grads2);
+    }
+
+    #[test]
+    fn inference_mode_backward_matches_finite_differences() {
+        type Bn = BatchNorm<3>;
+        let mut rng = crate::rng::Rng::new(8);
+        let params: std::vec::Vec<f32> = (0..Bn::PARAMS).map(|_| rng.uniform(0.5, 1.5)).collect();
+        let state = [0.1, -0.2, 0.3, 0.5, 1.5, 2.0];
+        let rows = 4;
+        let x: std::vec::Vec<f32> = (0..rows * 3).map(|_| rng.uniform(-1.0, 1.0)).collect();
+        let r: std::vec::Vec<f32> = (0..rows * 3).map(|_| rng.uniform(-1.0, 1.0)).collect();
+        let objective = |p: &[f32], x: &[f32]| {
+            let mut y = std::vec![0.0; rows * 3];
+            Bn::forward_batch(p, &state, x, &mut y, rows);
+            y.iter()
+                .zip(&r)
+                .map(|(y, r)| f64::from(*y) * f64::from(*r))
+                .sum::<f64>()
+        };
+        let mut grads = std::vec![0.0; Bn::PARAMS];
+        let mut dx = std::vec![0.0; rows * 3];
+        Bn::backward_eval(&params, &state, &x, &r, Some(&mut dx), &mut grads, rows);
+        let by_params =
+            crate::gradcheck::check(&params, &grads, 0..Bn::PARAMS, 1e-2, 1e-3, 1e-6, |p| {
+                objective(p, &x)
+            });
+        assert!(by_params.passed(), "{by_params}");
+        let by_input = crate::gradcheck::check(&x, &dx, 0..x.len(), 1e-2, 1e-3, 1e-6, |xs| {
+            objective(&params, xs)
+        });
+        assert!(by_input.passed(), "{by_input}");
     }
 }

@@ -34,6 +34,7 @@ nn::model! {
         MaxPool2D,
         AvgPool2D(pool_size = 1, strides = 1),
         MaxPool2D(1x1, strides = 1),
+        BatchNorm,
         GlobalAvgPool2D,
         Dense(2),
     }
