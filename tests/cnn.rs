@@ -204,3 +204,22 @@ fn batch_norm_has_running_statistics_apart_from_the_parameters() {
     assert_eq!(other.state(), t.model().state());
     assert_eq!(other.params(), t.model().params());
 }
+
+#[test]
+fn the_mnist_cnn_passes_the_whole_model_gradient_check() {
+    for seed in 0..3 {
+        let r = MnistCnn::new(seed).check_gradients(70 + seed);
+        assert!(r.passed(), "MnistCnn seed {seed}: {r}");
+    }
+}
+
+#[test]
+fn mnist_cnn_footprint_as_in_readme() {
+    assert_eq!(MnistCnn::PARAM_BYTES, 60_554 * 4);
+    // The peak is the first pool: its input (26x26x32) and output (13x13x32) at once.
+    assert_eq!(MnistCnn::SCRATCH, 26 * 26 * 32 + 13 * 13 * 32);
+    // conv1 + conv2 + conv3 + the two dense layers, multiply-adds counted twice.
+    let flops =
+        2 * (26 * 26 * 32 * 9 + 11 * 11 * 64 * 9 * 32 + 3 * 3 * 64 * 9 * 64 + 64 * 64 + 64 * 10);
+    assert_eq!(MnistCnn::FLOPS, flops);
+}
