@@ -12,7 +12,49 @@ mod ir;
 mod lower;
 mod syntax;
 
-/// Declares a neural network; see `nn::model!` for the grammar and the generated API.
+/// Declares a neural network: a struct whose shapes were checked at compile time, with
+/// allocation-free inference and batched training passes.
+///
+/// ```text
+/// nn::model! {
+///     /// Docs and attributes pass through.
+///     #[derive(Clone, Debug)]
+///     pub struct Name {
+///         input: 20,                        // or [height, width] or [height, width, channels]
+///         label: Layer(arguments),          // a named layer (the name prefixes its tensors)
+///         Layer,                            // an unnamed one: `dense_0`, `conv2d_1`, ...
+///     }
+/// }
+/// ```
+///
+/// | layer | arguments (positional, or `name = value`) |
+/// |---|---|
+/// | `Dense` | `units`, `activation` |
+/// | `Conv2D` | `filters`, `kernel_size` (`3`, `3x3`, `(3, 2)`), `activation`, `strides`, `padding` (`valid`, `same`) |
+/// | `MaxPool2D`, `AvgPool2D` | `pool_size` (default 2), `strides` (default: the pool size) |
+/// | `GlobalAvgPool2D`, `Flatten`, `BatchNorm`, `ReLU`, `Sigmoid`, `Tanh`, `Softmax` | none |
+/// | `LeakyReLU` | `negative_slope` (default 0.3) |
+/// | `Activation` | `activation` |
+/// | `Dropout` | `rate` in `[0, 1)` |
+///
+/// Activations: `linear`, `relu`, `leaky_relu` or `leaky_relu(slope)` (default 0.2),
+/// `sigmoid`, `tanh`, `softmax`.
+///
+/// Generated, for `pub struct Name`:
+/// - constants `INPUT_SHAPE`, `INPUT`, `OUTPUT`, `PARAMS`, `PARAM_BYTES`, `SCRATCH`,
+///   `SCRATCH_BYTES`, `FLOPS`, `STATE` and `SUMMARY` (Keras' `model.summary()` as text);
+/// - `new(seed)`, `from_params(vec)`, `from_static(&WEIGHTS)` (a `const fn`; it also takes
+///   the batch-norm statistics when the model has `BatchNorm`), `params()`, `params_mut()`;
+/// - `forward(&Vector<INPUT>) -> Vector<OUTPUT>` and `forward_into(&[f32; INPUT], &mut
+///   [f32; SCRATCH])`, allocation-free and available without `std`;
+/// - `impl nn::model::Model` (with `alloc`): batched `forward_batch` / `backward_batch` over a
+///   `NameWorkspace`, and through the trait `compile`, `check_gradients`, `save_weights`,
+///   `load_weights`.
+///
+/// Every mistake is a compile error on the offending token (an unknown layer or argument, a
+/// bad value, a duplicate name, a shape a layer cannot take, a kernel larger than its input),
+/// and independent mistakes are all reported at once. See the `nn` crate's documentation for
+/// a runnable example.
 #[proc_macro]
 pub fn model(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
     let def = syn::parse_macro_input!(input as syntax::ModelDef);
