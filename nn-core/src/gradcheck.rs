@@ -221,10 +221,30 @@ fn derivative(
 
 /// Gradient check of a whole model: objective `sum(r ⊙ logits)` over three random samples,
 /// with a random non-uniform `r`, so a backward pass that ignores its upstream gradient
-/// fails. Checks up to 300 parameters spread over every tensor, with relative tolerance
-/// 1e-3. Entries that fail or sit at a kink are checked again on up to two fresh random
-/// batches: a kink depends on the input, a wrong gradient does not.
+/// fails; in inference mode, then in training mode (dropout active with fixed masks, batch
+/// normalisation on batch statistics), as `fit` runs it. Checks about 300 parameters per
+/// mode, spread over every tensor, with relative tolerance 1e-3. Entries that fail or sit at
+/// a kink are checked again on up to two fresh random batches: a kink depends on the input,
+/// a wrong gradient does not.
 pub fn check_model<M: Model>(model: &M, seed: u64) -> GradCheck {
+    let inference = check_model_mode(model, seed, false);
+    let training = check_model_mode(model, seed, true);
+    let worse = if training.max_error > inference.max_error {
+        &training
+    } else {
+        &inference
+    };
+    GradCheck {
+        checked: inference.checked + training.checked,
+        skipped: inference.skipped + training.skipped,
+        max_error: worse.max_error,
+        floor: worse.floor,
+        worst: worse.worst,
+        tolerance: inference.tolerance,
+    }
+}
+
+fn check_model_mode<M: Model>(model: &M, seed: u64, training: bool) -> GradCheck {
     const ATTEMPTS: usize = 3;
     let (h, tolerance) = (1e-2, 1e-3);
     let mut rng = Rng::new(seed);
@@ -246,7 +266,10 @@ pub fn check_model<M: Model>(model: &M, seed: u64) -> GradCheck {
             .map(|_| rng.uniform(0.5, 1.5) * if rng.next_f32() < 0.5 { -1.0 } else { 1.0 })
             .collect();
         probe.params_mut().copy_from_slice(&params);
-        let logits = probe.forward_batch(&mut ws, &x, batch, None);
+        // In training mode, every evaluation draws the same dropout masks.
+        let masks = Rng::new(seed ^ 0x5eed);
+        let logits =
+            probe.forward_batch(&mut ws, &x, batch, training.then(|| masks.clone()).as_mut());
         // Rounding noise of the objective: f32 precision of each term, summed.
         let magnitude: f64 = logits
             .iter()
@@ -261,7 +284,8 @@ pub fn check_model<M: Model>(model: &M, seed: u64) -> GradCheck {
         });
         let mut objective = |p: &[f32]| {
             probe.params_mut().copy_from_slice(p);
-            let logits = probe.forward_batch(&mut ws, &x, batch, None);
+            let logits =
+                probe.forward_batch(&mut ws, &x, batch, training.then(|| masks.clone()).as_mut());
             logits
                 .iter()
                 .zip(&r)

@@ -9,8 +9,10 @@
 //! | [`gemm_tn`] | `C = Aᵀ B` | weight gradient `dW = Xᵀ dY` |
 //!
 //! Each writes `C` (or adds to it with `accumulate`). Small products run simple loops, which
-//! the compiler vectorises; large ones a register-blocked kernel (6 × 16 tiles, no packing,
-//! no allocation). With `std` on x86-64 both are compiled twice and the AVX2+FMA copy is
+//! the compiler vectorises; large `gemm_nn` and `gemm_tn` products a register-blocked kernel
+//! (6 × 16 tiles, no packing, no allocation), split by rows across the threads of a rayon
+//! pool the caller runs in. `gemm_nt` is dot products throughout (the layers transpose into
+//! scratch where that is faster). With `std` on x86-64 both are compiled twice and the AVX2+FMA copy is
 //! chosen at run time, so a default `cargo build --release` still uses fused multiply-adds
 //! on CPUs that have them.
 //!
@@ -678,6 +680,16 @@ pub fn gemm_nn(
     c: &mut [f32],
     accumulate: bool,
 ) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        // An empty sum.
+        if !accumulate {
+            c[..m * n].fill(0.0);
+        }
+        return;
+    }
     check("gemm_nn A", a.len(), m * k);
     check("gemm_nn B", b.len(), k * n);
     check("gemm_nn C", c.len(), m * n);
@@ -714,6 +726,16 @@ pub fn gemm_nt(
     c: &mut [f32],
     accumulate: bool,
 ) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        // An empty sum.
+        if !accumulate {
+            c[..m * n].fill(0.0);
+        }
+        return;
+    }
     check("gemm_nt A", a.len(), m * k);
     check("gemm_nt B", b.len(), n * k);
     check("gemm_nt C", c.len(), m * n);
@@ -738,6 +760,16 @@ pub fn gemm_tn(
     c: &mut [f32],
     accumulate: bool,
 ) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        // An empty sum.
+        if !accumulate {
+            c[..m * n].fill(0.0);
+        }
+        return;
+    }
     check("gemm_tn A", a.len(), k * m);
     check("gemm_tn B", b.len(), k * n);
     check("gemm_tn C", c.len(), m * n);

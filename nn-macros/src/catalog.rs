@@ -255,7 +255,9 @@ pub fn read_value(
             Some((v, _)) if v > 0.0 && v.is_finite() => Some(Value::Float(v as f32)),
             Some(_) => bad(
                 diag,
-                format!("`{arg}` of `{layer}` must be positive, found `{text}`"),
+                format!(
+                    "`{arg}` of `{layer}` must be positive, found `{text}` (for 0, use `ReLU`)"
+                ),
             ),
             None => bad(
                 diag,
@@ -356,7 +358,8 @@ fn read_pair(layer: &str, arg: &str, expr: &Expr, diag: &mut Diagnostics) -> Opt
                     .strip_prefix('x')
                     .and_then(|w| w.parse::<usize>().ok()),
             );
-            h.zip(w).filter(|&(h, w)| h >= 1 && w >= 1)
+            h.zip(w)
+                .filter(|&(h, w)| (1..=1_000_000).contains(&h) && (1..=1_000_000).contains(&w))
         }
         Expr::Tuple(t) if t.elems.len() == 2 => whole(&t.elems[0]).zip(whole(&t.elems[1])),
         Expr::Array(a) if a.elems.len() == 2 => whole(&a.elems[0]).zip(whole(&a.elems[1])),

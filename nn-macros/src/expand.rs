@@ -213,6 +213,8 @@ fn hygienic(tokens: TokenStream) -> TokenStream {
     // The last two punctuation characters seen (`::` before a path segment, `.` before a
     // field), reset by any other token.
     let mut last: [char; 2] = [' ', ' '];
+    // Whether the previous token was `pub` (then a parenthesised group is a visibility).
+    let mut after_pub = false;
     let mut out = TokenStream::new();
     for tt in tokens {
         let after_path_or_dot = last == [':', ':'] || last[1] == '.';
@@ -223,6 +225,14 @@ fn hygienic(tokens: TokenStream) -> TokenStream {
             {
                 TokenTree::Ident(proc_macro2::Ident::new(&format!("__{id}"), id.span()))
             }
+            // Attributes (`#[cfg_attr(p, ..)]`) and visibilities (`pub(in p)`) hold the
+            // user's tokens, never generated locals: left as written.
+            TokenTree::Group(g)
+                if (g.delimiter() == proc_macro2::Delimiter::Bracket && last[1] == '#')
+                    || (g.delimiter() == proc_macro2::Delimiter::Parenthesis && after_pub) =>
+            {
+                TokenTree::Group(g)
+            }
             TokenTree::Group(g) => {
                 let mut group = Group::new(g.delimiter(), hygienic(g.stream()));
                 group.set_span(g.span());
@@ -230,6 +240,7 @@ fn hygienic(tokens: TokenStream) -> TokenStream {
             }
             other => other,
         };
+        after_pub = matches!(&renamed, TokenTree::Ident(id) if id == "pub");
         last = match &renamed {
             TokenTree::Punct(p) => [last[1], p.as_char()],
             _ => [' ', ' '],
@@ -454,7 +465,7 @@ fn expand_items(model: &Model) -> TokenStream {
     }
 }
 
-// The straight-line body of `forward_into`, and the scratch size it needs: every layer that
+/// The straight-line body of `forward_into`, and the scratch size it needs: every layer that
 /// produces new values reads one end of the scratch and writes the other (see
 /// `nn_core::scratch`); activations work in place.
 fn forward_into(model: &Model) -> (TokenStream, usize) {
@@ -466,8 +477,6 @@ fn forward_into(model: &Model) -> (TokenStream, usize) {
     let mut len = model.input_len();
     for layer in &model.layers {
         let span = layer.kind_ident.span();
-        let comment = format!("{}: {}", layer.name, layer.kind.type_name());
-        out.extend(quote!(let _ = #comment;));
         let width = lit(layer.out_len());
         let act = match layer.kind {
             kind if kind.produces() => {
@@ -625,8 +634,6 @@ fn forward_batch(model: &Model, plan: &Plan) -> TokenStream {
         let span = layer.kind_ident.span();
         let width = lit(layer.out_len());
         let (x_in, x_out) = (plan.x(i), plan.x_mut(j));
-        let comment = format!("{}: {}", layer.name, layer.kind.type_name());
-        out.extend(quote!(let _ = #comment;));
         out.extend(match layer.kind {
             kind if kind.produces() => {
                 let t = runtime_type(layer).unwrap_or_default();
@@ -831,7 +838,11 @@ fn summary(model: &Model) -> String {
             (
                 format!("{} ({})", l.name, l.kind.type_name()),
                 shape_text(&l.output),
-                thousands(l.kind.params()),
+                // As Keras: batch norm's running statistics count, as non-trainable.
+                thousands(match l.kind {
+                    Kind::BatchNorm { c, .. } => 4 * c,
+                    kind => kind.params(),
+                }),
             )
         })
         .collect();
@@ -851,10 +862,15 @@ fn summary(model: &Model) -> String {
     for (name, shape, params) in &rows {
         s += &format!(" {name:<w$}{shape:<25}{params:>9}\n");
     }
-    let p = model.params();
+    let (p, state) = (model.params(), model.state());
     #[allow(clippy::cast_precision_loss)]
-    let kb = (p * 4) as f64 / 1024.0;
-    s += &format!("{double}\nTotal params: {} ({kb:.2} KB)\nTrainable params: {}\nNon-trainable params: 0\n{rule}", thousands(p), thousands(p));
+    let kb = ((p + state) * 4) as f64 / 1024.0;
+    s += &format!(
+        "{double}\nTotal params: {} ({kb:.2} KB)\nTrainable params: {}\nNon-trainable params: {}\n{rule}",
+        thousands(p + state),
+        thousands(p),
+        thousands(state)
+    );
     s
 }
 

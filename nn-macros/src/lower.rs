@@ -280,7 +280,7 @@ fn bind_args(
                     let name = spec.params[positional].name;
                     diag.push(syn::Error::new_spanned(
                         arg,
-                        format!("argument `{name}` of `{layer}` is given twice"),
+                        format!("argument `{name}` of `{layer}` is given twice (positional arguments come before named ones)"),
                     ));
                     ok = false;
                 } else {
@@ -378,6 +378,9 @@ fn output_shape(kind: Kind, input: &[usize]) -> Result<(Kind, Vec<usize>), Strin
         }
     };
     match kind {
+        Kind::Conv2D(Conv { activation: Act::Softmax, .. }) => Err(
+            "`softmax` on a convolution's output (an image) is not supported; add `Flatten` before a `Dense(.., softmax)`".to_owned(),
+        ),
         Kind::Conv2D(c) => {
             let (h, w, cin) = image("Conv2D")?;
             let (oh, ow, pt, pl) = if c.same {

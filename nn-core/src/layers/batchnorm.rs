@@ -33,7 +33,7 @@
 //!
 //! The backward pass **recomputes** the batch statistics from `x` (two cheap passes over the
 //! rows) rather than storing them, so it needs nothing from the forward pass but its input.
-//! Per-channel sums accumulate in `f64`. The functions keep `C`-long arrays on the stack
+//! The batch statistics accumulate in `f64`. The functions keep `C`-long arrays on the stack
 //! (`[f64; C]` and `[f32; C]`, a few per call) and allocate nothing.
 //!
 //! ```
