@@ -2,8 +2,10 @@
 PyTorch eager and onnxruntime, one sample per call, one thread: the peers of
 `cargo bench --bench inference` (mnist_mlp_forward_one_sample).
 
+Inputs: the first 1024 MNIST test digits, as in our bench.
 Usage: ~/peers/bin/python scripts/mnist_infer_peers.py   (the virtualenv of ../shared/bench)
 Prints one line per framework: median nanoseconds per sample over 15 runs."""
+import gzip
 import os
 import statistics
 import tempfile
@@ -17,7 +19,10 @@ from torch import nn
 torch.set_num_threads(1)
 torch.manual_seed(0)
 model = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10), nn.Softmax(dim=1)).eval()
-samples = np.random.default_rng(3).uniform(0, 1, (1024, 784)).astype(np.float32)
+# The inputs of our bench: the first 1024 MNIST test digits, pixels scaled to [0, 1].
+_images = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "mnist", "t10k-images-idx3-ubyte.gz")
+with gzip.open(_images, "rb") as f:
+    samples = (np.frombuffer(f.read(), dtype=np.uint8, offset=16)[: 1024 * 784].reshape(1024, 784) / 255.0).astype(np.float32)
 
 
 def median_ns(call, n):
