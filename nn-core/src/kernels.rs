@@ -701,6 +701,21 @@ fn check(what: &str, len: usize, need: usize) {
     );
 }
 
+/// Handles a product with a zero dimension (nothing to do, or an empty sum: `C = 0`);
+/// returns whether it was one.
+fn empty(m: usize, k: usize, n: usize, c: &mut [f32], accumulate: bool) -> bool {
+    if m == 0 || n == 0 {
+        return true;
+    }
+    if k == 0 {
+        if !accumulate {
+            c[..m * n].fill(0.0);
+        }
+        return true;
+    }
+    false
+}
+
 /// `C[m×n] = A[m×k] · B[k×n]` (or `+=` with `accumulate`), all row-major.
 ///
 /// # Panics
@@ -714,14 +729,7 @@ pub fn gemm_nn(
     c: &mut [f32],
     accumulate: bool,
 ) {
-    if m == 0 || n == 0 {
-        return;
-    }
-    if k == 0 {
-        // An empty sum.
-        if !accumulate {
-            c[..m * n].fill(0.0);
-        }
+    if empty(m, k, n, c, accumulate) {
         return;
     }
     check("gemm_nn A", a.len(), m * k);
@@ -760,14 +768,7 @@ pub fn gemm_nt(
     c: &mut [f32],
     accumulate: bool,
 ) {
-    if m == 0 || n == 0 {
-        return;
-    }
-    if k == 0 {
-        // An empty sum.
-        if !accumulate {
-            c[..m * n].fill(0.0);
-        }
+    if empty(m, k, n, c, accumulate) {
         return;
     }
     check("gemm_nt A", a.len(), m * k);
@@ -794,14 +795,7 @@ pub fn gemm_tn(
     c: &mut [f32],
     accumulate: bool,
 ) {
-    if m == 0 || n == 0 {
-        return;
-    }
-    if k == 0 {
-        // An empty sum.
-        if !accumulate {
-            c[..m * n].fill(0.0);
-        }
+    if empty(m, k, n, c, accumulate) {
         return;
     }
     check("gemm_tn A", a.len(), k * m);
@@ -904,6 +898,18 @@ mod tests {
         }
         // The last shape must take the blocked path.
         const { assert!(64 * 70 * 50 >= LARGE_PRODUCT) };
+    }
+
+    #[test]
+    fn zero_dimensions_are_empty_products_not_panics() {
+        let mut c = [1.0f32; 4];
+        gemm_nn(2, 0, 2, &[], &[], &mut c, false);
+        assert_eq!(c, [0.0; 4]);
+        let mut c = [1.0f32; 4];
+        gemm_tn(2, 0, 2, &[], &[], &mut c, true);
+        assert_eq!(c, [1.0; 4]);
+        gemm_nt(0, 3, 2, &[], &[0.0; 6], &mut [], false);
+        gemm_nn(2, 3, 0, &[0.0; 6], &[], &mut [], false);
     }
 
     #[test]
