@@ -479,15 +479,20 @@ impl<M: Model> Worker<M> {
         self.outputs.clear();
         self.outputs.extend_from_slice(logits);
         M::OUTPUT_ACTIVATION.forward(&mut self.outputs, M::OUTPUT);
-        self.d_logits.resize(batch * M::OUTPUT, 0.0);
-        let value = loss.forward_backward(
-            M::OUTPUT_ACTIVATION,
-            logits,
-            &self.outputs,
-            y,
-            M::OUTPUT,
-            &mut self.d_logits,
-        );
+        // Gradients only when learning; evaluation needs the loss alone.
+        let value = if learn {
+            self.d_logits.resize(batch * M::OUTPUT, 0.0);
+            loss.forward_backward(
+                M::OUTPUT_ACTIVATION,
+                logits,
+                &self.outputs,
+                y,
+                M::OUTPUT,
+                &mut self.d_logits,
+            )
+        } else {
+            loss.value(M::OUTPUT_ACTIVATION, logits, &self.outputs, y, M::OUTPUT)
+        };
         if !value.is_finite() {
             return value;
         }
