@@ -210,6 +210,48 @@ fn ensure_len(state: &mut Vec<f32>, len: usize) -> bool {
     true
 }
 
+/// The gradient options of every optimizer, as builder methods: clipping by norm and by
+/// value, and with `l2` an L2 penalty added to the gradient. `$grad` is the path from
+/// `self` to the optimizer's [`GradOptions`].
+macro_rules! gradient_setters {
+    (l2, $($grad:ident).+) => {
+        /// L2 penalty `wd`: `wd * p` is added to the gradient (default 0, PyTorch's
+        /// `weight_decay` of SGD, Adam and RMSprop).
+        ///
+        /// # Panics
+        /// If `wd` is negative or NaN.
+        #[must_use]
+        pub fn weight_decay(mut self, wd: f32) -> Self {
+            self.$($grad).+.set_weight_decay(wd);
+            self
+        }
+
+        gradient_setters!($($grad).+);
+    };
+    ($($grad:ident).+) => {
+        /// Scales the gradient down to L2 norm `c` when its norm exceeds `c` (Keras
+        /// `global_clipnorm`; default off).
+        ///
+        /// # Panics
+        /// If `c` is not positive.
+        #[must_use]
+        pub fn clip_norm(mut self, c: f32) -> Self {
+            self.$($grad).+.set_clip_norm(c);
+            self
+        }
+
+        /// Clamps every gradient component to `[-c, c]` (Keras `clipvalue`; default off).
+        ///
+        /// # Panics
+        /// If `c` is not positive.
+        #[must_use]
+        pub fn clip_value(mut self, c: f32) -> Self {
+            self.$($grad).+.set_clip_value(c);
+            self
+        }
+    };
+}
+
 /// Stochastic gradient descent, optionally with (Nesterov) momentum.
 ///
 /// PyTorch's rule (`torch.optim.SGD`, no dampening): with effective gradient `g`,
@@ -259,36 +301,7 @@ impl Sgd {
         self
     }
 
-    /// L2 penalty `wd`: `wd * p` is added to the gradient (default 0).
-    ///
-    /// # Panics
-    /// If `wd` is negative or NaN.
-    #[must_use]
-    pub fn weight_decay(mut self, wd: f32) -> Self {
-        self.grad.set_weight_decay(wd);
-        self
-    }
-
-    /// Scales the gradient down to L2 norm `c` when its norm exceeds `c` (Keras
-    /// `global_clipnorm`; default off).
-    ///
-    /// # Panics
-    /// If `c` is not positive.
-    #[must_use]
-    pub fn clip_norm(mut self, c: f32) -> Self {
-        self.grad.set_clip_norm(c);
-        self
-    }
-
-    /// Clamps every gradient component to `[-c, c]` (Keras `clipvalue`; default off).
-    ///
-    /// # Panics
-    /// If `c` is not positive.
-    #[must_use]
-    pub fn clip_value(mut self, c: f32) -> Self {
-        self.grad.set_clip_value(c);
-        self
-    }
+    gradient_setters!(l2, grad);
 }
 
 impl Sgd {
@@ -438,27 +451,6 @@ macro_rules! adam_setters {
             self.core.set_epsilon(e);
             self
         }
-
-        /// Scales the gradient down to L2 norm `c` when its norm exceeds `c` (Keras
-        /// `global_clipnorm`; default off).
-        ///
-        /// # Panics
-        /// If `c` is not positive.
-        #[must_use]
-        pub fn clip_norm(mut self, c: f32) -> Self {
-            self.core.grad.set_clip_norm(c);
-            self
-        }
-
-        /// Clamps every gradient component to `[-c, c]` (Keras `clipvalue`; default off).
-        ///
-        /// # Panics
-        /// If `c` is not positive.
-        #[must_use]
-        pub fn clip_value(mut self, c: f32) -> Self {
-            self.core.grad.set_clip_value(c);
-            self
-        }
     };
 }
 
@@ -489,16 +481,7 @@ impl Adam {
     }
 
     adam_setters!();
-
-    /// L2 penalty `wd`: `wd * p` is added to the gradient (default 0, PyTorch `Adam` semantics).
-    ///
-    /// # Panics
-    /// If `wd` is negative or NaN.
-    #[must_use]
-    pub fn weight_decay(mut self, wd: f32) -> Self {
-        self.core.grad.set_weight_decay(wd);
-        self
-    }
+    gradient_setters!(l2, core.grad);
 }
 
 impl Optimizer for Adam {
@@ -545,6 +528,7 @@ impl AdamW {
     }
 
     adam_setters!();
+    gradient_setters!(core.grad);
 
     /// Decoupled weight decay `wd` (default 0.01): `p -= lr * wd * p` each step.
     ///
@@ -648,36 +632,7 @@ impl RmsProp {
         self
     }
 
-    /// L2 penalty `wd`: `wd * p` is added to the gradient (default 0).
-    ///
-    /// # Panics
-    /// If `wd` is negative or NaN.
-    #[must_use]
-    pub fn weight_decay(mut self, wd: f32) -> Self {
-        self.grad.set_weight_decay(wd);
-        self
-    }
-
-    /// Scales the gradient down to L2 norm `c` when its norm exceeds `c` (Keras
-    /// `global_clipnorm`; default off).
-    ///
-    /// # Panics
-    /// If `c` is not positive.
-    #[must_use]
-    pub fn clip_norm(mut self, c: f32) -> Self {
-        self.grad.set_clip_norm(c);
-        self
-    }
-
-    /// Clamps every gradient component to `[-c, c]` (Keras `clipvalue`; default off).
-    ///
-    /// # Panics
-    /// If `c` is not positive.
-    #[must_use]
-    pub fn clip_value(mut self, c: f32) -> Self {
-        self.grad.set_clip_value(c);
-        self
-    }
+    gradient_setters!(l2, grad);
 }
 
 impl RmsProp {
