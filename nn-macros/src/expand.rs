@@ -19,35 +19,32 @@ fn lit(v: usize) -> Literal {
     Literal::usize_unsuffixed(v)
 }
 
-/// The activation as a runtime value, e.g. `::nn::activations::Relu`.
-fn activation(act: Act) -> TokenStream {
-    let k = krate();
+/// The activation under `prefix`: the runtime's activation types (`::nn::activations::Relu`)
+/// and the variants of `ActivationKind` have the same names.
+fn activation_in(act: Act, prefix: &TokenStream) -> TokenStream {
     match act {
-        Act::Linear => quote!(#k::activations::Linear),
-        Act::Relu => quote!(#k::activations::Relu),
+        Act::Linear => quote!(#prefix::Linear),
+        Act::Relu => quote!(#prefix::Relu),
         Act::LeakyRelu(a) => {
             let a = Literal::f32_suffixed(a);
-            quote!(#k::activations::LeakyRelu(#a))
+            quote!(#prefix::LeakyRelu(#a))
         }
-        Act::Sigmoid => quote!(#k::activations::Sigmoid),
-        Act::Tanh => quote!(#k::activations::Tanh),
-        Act::Softmax => quote!(#k::activations::Softmax),
+        Act::Sigmoid => quote!(#prefix::Sigmoid),
+        Act::Tanh => quote!(#prefix::Tanh),
+        Act::Softmax => quote!(#prefix::Softmax),
     }
 }
 
+/// The activation as a runtime value, e.g. `::nn::activations::Relu`.
+fn activation(act: Act) -> TokenStream {
+    let k = krate();
+    activation_in(act, &quote!(#k::activations))
+}
+
+/// The activation as an `ActivationKind`, e.g. `::nn::activations::ActivationKind::Relu`.
 fn activation_kind(act: Act) -> TokenStream {
     let k = krate();
-    match act {
-        Act::Linear => quote!(#k::activations::ActivationKind::Linear),
-        Act::Relu => quote!(#k::activations::ActivationKind::Relu),
-        Act::LeakyRelu(a) => {
-            let a = Literal::f32_suffixed(a);
-            quote!(#k::activations::ActivationKind::LeakyRelu(#a))
-        }
-        Act::Sigmoid => quote!(#k::activations::ActivationKind::Sigmoid),
-        Act::Tanh => quote!(#k::activations::ActivationKind::Tanh),
-        Act::Softmax => quote!(#k::activations::ActivationKind::Softmax),
-    }
+    activation_in(act, &quote!(#k::activations::ActivationKind))
 }
 
 /// How the batched passes see the layers: which buffer holds each activation, where the
@@ -60,9 +57,8 @@ struct Plan {
     logits: usize,
     /// The output activation the runtime applies after `forward_batch`.
     tail: Act,
-    /// Whether the last layer is a `Dense` whose own activation is the tail.
     /// Whether the last layer applies the output activation itself (e.g. `Dense(10, softmax)`).
-    tail_in_dense: bool,
+    tail_in_layer: bool,
     /// Index of the first layer with parameters: no gradient flows below it.
     first_trainable: usize,
 }
@@ -80,7 +76,7 @@ impl Plan {
         }
         let n = model.layers.len();
         let last = model.layers[n - 1].kind;
-        let (logits, tail, tail_in_dense) = match (last, last.own_activation()) {
+        let (logits, tail, tail_in_layer) = match (last, last.own_activation()) {
             (Kind::Activation(act), _) => (n - 1, act, false),
             (_, Some(act)) => (n, act, true),
             _ => (n, Act::Linear, false),
@@ -94,7 +90,7 @@ impl Plan {
             buffer,
             logits,
             tail,
-            tail_in_dense,
+            tail_in_layer,
             first_trainable,
         }
     }
@@ -102,6 +98,27 @@ impl Plan {
     /// Layers run by the batched passes (all but a trailing activation layer).
     fn batched_layers<'m>(&self, model: &'m Model) -> &'m [Layer] {
         &model.layers[..self.logits]
+    }
+
+    /// The activation that the layer producing `x{j}` applies to its own output in the
+    /// batched passes: none when it is the output activation, which the runtime applies.
+    fn own_activation(&self, model: &Model, j: usize) -> Option<Act> {
+        let is_tail = self.tail_in_layer && j == model.layers.len();
+        model.layers[j - 1]
+            .kind
+            .own_activation()
+            .filter(|_| !is_tail)
+    }
+
+    /// `Some(d{i})` when a gradient flows into `x{i}`, else `None`: the `dx` argument of a
+    /// layer's backward pass.
+    fn d_option(&self, i: usize, grad_in: bool) -> TokenStream {
+        if grad_in {
+            let d = self.d_mut(i);
+            quote!(::core::option::Option::Some(#d))
+        } else {
+            quote!(::core::option::Option::None)
+        }
     }
 
     /// Whether activation `x{j}` needs a gradient buffer.
@@ -546,27 +563,8 @@ fn forward_into(model: &Model) -> (TokenStream, usize) {
 fn workspace_fields(model: &Model, plan: &Plan) -> TokenStream {
     let k = krate();
     let mut out = TokenStream::new();
-    for (i, layer) in plan.batched_layers(model).iter().enumerate() {
-        let j = i + 1;
-        if plan.buffer[j] != j {
-            continue;
-        }
-        let (x, d) = (format_ident!("x{}", j), format_ident!("d{}", j));
-        let doc = format!(
-            "`x{j}`: output of `{}` ({} values per sample).",
-            layer.name,
-            layer.out_len()
-        );
-        out.extend(quote!(#[doc = #doc] pub #x: #k::buffer::Buffer,));
-        if plan.needs_grad(j) {
-            let doc = format!("`d{j}`: gradient with respect to `x{j}`.");
-            out.extend(quote!(#[doc = #doc] pub #d: #k::buffer::Buffer,));
-        }
-        if let Kind::Dropout(_) = layer.kind {
-            let m = format_ident!("mask{}", j);
-            let doc = format!("Dropout mask of `{}`.", layer.name);
-            out.extend(quote!(#[doc = #doc] pub #m: #k::buffer::Buffer,));
-        }
+    for (field, _, doc) in workspace_buffers(model, plan) {
+        out.extend(quote!(#[doc = #doc] pub #field: #k::buffer::Buffer,));
     }
     if !convolutions(model).is_empty() {
         out.extend(quote!(#[doc = "im2col scratch shared by the convolutions."] pub conv: #k::buffer::Buffer,));
@@ -582,20 +580,33 @@ fn workspace_fields(model: &Model, plan: &Plan) -> TokenStream {
     out
 }
 
-/// `(field, width)` of every workspace buffer.
-fn workspace_buffers(model: &Model, plan: &Plan) -> Vec<(proc_macro2::Ident, usize)> {
+/// `(field, width, doc)` of every per-layer workspace buffer.
+fn workspace_buffers(model: &Model, plan: &Plan) -> Vec<(proc_macro2::Ident, usize, String)> {
     let mut out = Vec::new();
     for (i, layer) in plan.batched_layers(model).iter().enumerate() {
         let j = i + 1;
         if plan.buffer[j] != j {
             continue;
         }
-        out.push((format_ident!("x{}", j), layer.out_len()));
+        let (name, width) = (&layer.name, layer.out_len());
+        out.push((
+            format_ident!("x{}", j),
+            width,
+            format!("`x{j}`: output of `{name}` ({width} values per sample)."),
+        ));
         if plan.needs_grad(j) {
-            out.push((format_ident!("d{}", j), layer.out_len()));
+            out.push((
+                format_ident!("d{}", j),
+                width,
+                format!("`d{j}`: gradient with respect to `x{j}`."),
+            ));
         }
         if let Kind::Dropout(_) = layer.kind {
-            out.push((format_ident!("mask{}", j), layer.out_len()));
+            out.push((
+                format_ident!("mask{}", j),
+                width,
+                format!("Dropout mask of `{name}`."),
+            ));
         }
     }
     out
@@ -603,7 +614,7 @@ fn workspace_buffers(model: &Model, plan: &Plan) -> Vec<(proc_macro2::Ident, usi
 
 fn workspace_inits(model: &Model, plan: &Plan) -> TokenStream {
     let k = krate();
-    let fields = workspace_buffers(model, plan).into_iter().map(|(f, w)| {
+    let fields = workspace_buffers(model, plan).into_iter().map(|(f, w, _)| {
         let w = lit(w);
         quote!(#f: #k::buffer::Buffer::new(#w),)
     });
@@ -616,7 +627,7 @@ fn workspace_inits(model: &Model, plan: &Plan) -> TokenStream {
 fn workspace_reserve(model: &Model, plan: &Plan) -> TokenStream {
     let fields = workspace_buffers(model, plan)
         .into_iter()
-        .map(|(f, _)| quote!(ws.#f.reserve(batch);));
+        .map(|(f, _, _)| quote!(ws.#f.reserve(batch);));
     // The convolutions share one scratch, as large as the largest needs.
     let conv = convolutions(model);
     let conv =
@@ -656,8 +667,7 @@ fn forward_batch(model: &Model, plan: &Plan) -> TokenStream {
                     }
                     _ => quote_spanned!(span=> #t::forward_batch(#x_in, #x_out, batch);),
                 };
-                let is_tail = plan.tail_in_dense && j == model.layers.len();
-                if let (Some(act), false) = (kind.own_activation(), is_tail) {
+                if let Some(act) = plan.own_activation(model, j) {
                     let a = activation(act);
                     let x_out = plan.x_mut(j);
                     s.extend(quote_spanned!(span=> #k::activations::Activation::forward(&#a, #x_out, #width);));
@@ -704,8 +714,7 @@ fn backward_batch(model: &Model, plan: &Plan) -> TokenStream {
         let grad_in = i > plan.first_trainable;
         match layer.kind {
             kind @ (Kind::Dense { .. } | Kind::Conv2D(_)) => {
-                let is_tail = plan.tail_in_dense && j == model.layers.len();
-                if let (Some(act), false) = (kind.own_activation(), is_tail) {
+                if let Some(act) = plan.own_activation(model, j) {
                     let a = activation(act);
                     let (x, d) = (plan.x(j), plan.d_mut(j));
                     out.extend(quote_spanned!(span=> #k::activations::Activation::backward(&#a, #x, #d, #width);));
@@ -713,12 +722,7 @@ fn backward_batch(model: &Model, plan: &Plan) -> TokenStream {
                 let t = runtime_type(layer).unwrap_or_default();
                 let r = range(layer);
                 let (x_in, dy) = (plan.x(i), plan.d(j));
-                let dx = if grad_in {
-                    let d = plan.d_mut(i);
-                    quote!(::core::option::Option::Some(#d))
-                } else {
-                    quote!(::core::option::Option::None)
-                };
+                let dx = plan.d_option(i, grad_in);
                 out.extend(match kind {
                     Kind::Conv2D(_) => quote_spanned!(span=>
                         #t::backward_batch(&p[#r], #x_in, #dy, #dx, &mut grads[#r], batch, ws.conv.rows_mut(#t::scratch_len(batch)));
@@ -730,12 +734,7 @@ fn backward_batch(model: &Model, plan: &Plan) -> TokenStream {
                 let t = runtime_type(layer).unwrap_or_default();
                 let (r, sr, rows) = (range(layer), state_range(state, c), lit(rows));
                 let (x_in, dy) = (plan.x(i), plan.d(j));
-                let dx = if grad_in {
-                    let d = plan.d_mut(i);
-                    quote!(::core::option::Option::Some(#d))
-                } else {
-                    quote!(::core::option::Option::None)
-                };
+                let dx = plan.d_option(i, grad_in);
                 // The pass that matches the forward pass: batch statistics in training mode,
                 // running statistics in inference mode.
                 out.extend(quote_spanned!(span=>
