@@ -159,3 +159,219 @@ fn saved_file_reloads_identically_and_has_pytorch_shapes() {
 
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+// Convolutional models saved by PyTorch. PyTorch flattens a feature map channel-first (CHW),
+// `nn` channels last (HWC), so the input axis of a dense weight after `Flatten` is permuted
+// on the way in and out; `x` in the fixtures holds each image channels-last.
+
+nn::model! {
+    /// `flatten_chw`: a 3×2×3 map flattened into `Linear(18, 4)`.
+    pub struct FlattenChw {
+        input: [5, 4, 2],
+        conv: Conv2D(3, 3x3),
+        Flatten,
+        fc: Dense(4),
+    }
+}
+
+nn::model! {
+    /// `cnn_flatten_5x5`: a 5×5×64 map flattened into `Linear(1600, 64)`.
+    pub struct CnnFlatten5x5 {
+        input: [28, 28, 1],
+        conv1: Conv2D(32, 3x3, relu),
+        MaxPool2D(2),
+        conv2: Conv2D(64, 3x3, relu),
+        MaxPool2D(2),
+        Flatten,
+        hidden: Dense(64, relu),
+        output: Dense(10),
+    }
+}
+
+nn::model! {
+    /// `mnist_cnn`: Keras' MNIST CNN with logits out (its last map is 1×1×64).
+    pub struct MnistCnnLogits {
+        input: [28, 28, 1],
+        conv1: Conv2D(32, 3x3, relu),
+        MaxPool2D(2),
+        conv2: Conv2D(64, 3x3, relu),
+        MaxPool2D(2),
+        conv3: Conv2D(64, 3x3, relu),
+        MaxPool2D(2),
+        Flatten,
+        hidden: Dense(64, relu),
+        output: Dense(10),
+    }
+}
+
+/// Loads `<name>.safetensors` into `M` and checks its batched logits against PyTorch's in
+/// `<name>_expected.json`; returns the model.
+fn pytorch_cnn_gives_pytorch_logits<M: Model>(name: &str) -> M {
+    let mut model = M::init(0);
+    model
+        .load_weights(data(&format!("{name}.safetensors")))
+        .unwrap();
+    let text = std::fs::read_to_string(data(&format!("{name}_expected.json"))).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let (x_shape, x) = tensor(&json, "x");
+    let (logits_shape, logits) = tensor(&json, "logits");
+    assert_eq!(x_shape[1..], [M::INPUT]);
+    assert_eq!(logits_shape[1..], [M::OUTPUT]);
+    let mut ws = M::workspace();
+    let got = model.forward_batch(&mut ws, &x, x_shape[0], None);
+    for (k, (&g, &e)) in got.iter().zip(&logits).enumerate() {
+        assert!(
+            (g - e).abs() <= ATOL + RTOL * e.abs(),
+            "{name}: sample {}, logit {}: got {g}, PyTorch {e}",
+            k / M::OUTPUT,
+            k % M::OUTPUT
+        );
+    }
+    model
+}
+
+/// Every tensor of a safetensors file (F32 only), read straight from its bytes with
+/// `serde_json` for the header, independently of `nn::weights`.
+fn safetensors_tensors(bytes: &[u8]) -> std::collections::BTreeMap<String, (Vec<usize>, Vec<f32>)> {
+    let n = usize::try_from(u64::from_le_bytes(bytes[..8].try_into().unwrap())).unwrap();
+    let header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
+    let data = &bytes[8 + n..];
+    header
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(name, _)| *name != "__metadata__")
+        .map(|(name, info)| {
+            assert_eq!(info["dtype"], "F32", "{name}");
+            let dims = |v: &serde_json::Value| -> Vec<usize> {
+                v.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|d| usize::try_from(d.as_u64().unwrap()).unwrap())
+                    .collect()
+            };
+            let (shape, range) = (dims(&info["shape"]), dims(&info["data_offsets"]));
+            let values = data[range[0]..range[1]]
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+                .collect();
+            (name.clone(), (shape, values))
+        })
+        .collect()
+}
+
+/// Saving the model loaded from PyTorch's file writes PyTorch's tensors back, bit for bit.
+fn round_trip_is_exact<M: Model>(model: &M, name: &str) {
+    let original = std::fs::read(data(&format!("{name}.safetensors"))).unwrap();
+    let dir = std::env::temp_dir().join(format!("nn-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("saved.safetensors");
+    model.save_weights(&path).unwrap();
+    let saved = std::fs::read(&path).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    let (ours, theirs) = (safetensors_tensors(&saved), safetensors_tensors(&original));
+    assert_eq!(
+        ours.keys().collect::<Vec<_>>(),
+        theirs.keys().collect::<Vec<_>>()
+    );
+    for (tensor, (shape, values)) in &theirs {
+        assert_eq!(&ours[tensor].0, shape, "{name}: shape of `{tensor}`");
+        let same = ours[tensor]
+            .1
+            .iter()
+            .zip(values)
+            .all(|(a, b)| a.to_bits() == b.to_bits());
+        assert!(
+            same,
+            "{name}: values of `{tensor}` changed in the round trip"
+        );
+    }
+}
+
+#[test]
+fn pytorch_cnn_with_a_flatten_of_a_3x2x3_map_gives_pytorch_logits() {
+    let model = pytorch_cnn_gives_pytorch_logits::<FlattenChw>("flatten_chw");
+    round_trip_is_exact(&model, "flatten_chw");
+}
+
+#[test]
+fn pytorch_cnn_with_a_flatten_of_a_5x5x64_map_gives_pytorch_logits() {
+    let model = pytorch_cnn_gives_pytorch_logits::<CnnFlatten5x5>("cnn_flatten_5x5");
+    round_trip_is_exact(&model, "cnn_flatten_5x5");
+}
+
+#[test]
+fn pytorch_mnist_cnn_gives_pytorch_logits() {
+    let model = pytorch_cnn_gives_pytorch_logits::<MnistCnnLogits>("mnist_cnn");
+    round_trip_is_exact(&model, "mnist_cnn");
+}
+
+/// The dense weight after `Flatten` of an image is described to weight files as PyTorch's
+/// `[out, channels * height * width]`, split as `[out, channels, height, width]` and stored
+/// `[height][width][channels][out]`.
+#[test]
+fn dense_after_flatten_of_an_image_has_a_channel_first_file_layout() {
+    let fc = FlattenChw::TENSORS
+        .iter()
+        .find(|t| t.name == "fc.weight")
+        .unwrap();
+    assert_eq!(fc.shape, [4, 18]);
+    assert_eq!(
+        fc.layout,
+        nn::model::TensorLayout::Permuted {
+            view: &[4, 3, 3, 2],
+            axes: &[2, 3, 1, 0]
+        }
+    );
+    // File element (o, c, h, w) sits at memory ((h * 2 + w) * 3 + c) * 4 + o.
+    let mut seen = [false; 72];
+    fc.layout.for_each_index(fc.shape, |file, mem| {
+        let (o, c, h, w) = (file / 18, file / 6 % 3, file / 2 % 3, file % 2);
+        assert_eq!(mem, ((h * 2 + w) * 3 + c) * 4 + o);
+        seen[mem] = true;
+    });
+    assert!(seen.iter().all(|&s| s));
+    // An MLP on a one-channel image keeps the plain transposed layout.
+    assert_eq!(
+        MnistMlp::TENSORS[0].layout,
+        nn::model::TensorLayout::Transposed
+    );
+
+    // Batch normalisation after the `Flatten` (as `BatchNorm1d` in PyTorch) indexes the same
+    // channel-first vector, and so does the dense layer after it.
+    nn::model! {
+        struct Normed { input: [3, 2, 4], Flatten, Dropout(0.1), norm: BatchNorm, fc: Dense(5) }
+    }
+    let per_feature = nn::model::TensorLayout::Permuted {
+        view: &[4, 3, 2],
+        axes: &[1, 2, 0],
+    };
+    let layouts = |tensors: &[nn::model::TensorInfo]| -> Vec<(String, nn::model::TensorLayout)> {
+        tensors
+            .iter()
+            .map(|t| (t.name.to_owned(), t.layout))
+            .collect()
+    };
+    assert_eq!(
+        layouts(Normed::TENSORS),
+        [
+            ("norm.weight".to_owned(), per_feature),
+            ("norm.bias".to_owned(), per_feature),
+            (
+                "fc.weight".to_owned(),
+                nn::model::TensorLayout::Permuted {
+                    view: &[5, 4, 3, 2],
+                    axes: &[2, 3, 1, 0]
+                }
+            ),
+            ("fc.bias".to_owned(), nn::model::TensorLayout::Same),
+        ]
+    );
+    assert_eq!(
+        layouts(Normed::STATE_TENSORS),
+        [
+            ("norm.running_mean".to_owned(), per_feature),
+            ("norm.running_var".to_owned(), per_feature)
+        ]
+    );
+}

@@ -41,40 +41,97 @@ pub enum TensorLayout {
     /// A 4-D convolution kernel, `[out, in, height, width]` in files and
     /// `[height, width, in, out]` in memory.
     Hwio,
+    /// The file tensor seen with the shape `view` (the same values, row-major), stored in
+    /// memory with the axes of `view` in the order `axes`.
+    ///
+    /// This is the layout of a tensor indexed by a flattened image: PyTorch flattens a
+    /// `[channels, height, width]` map channel-first, `nn` flattens its `[height, width,
+    /// channels]` map channels last. A dense weight after `Flatten` of a 5×5×64 map is
+    /// `[out, 1600]` in the file, seen as `view = [out, 64, 5, 5]` and stored as
+    /// `[5][5][64][out]` (`axes = [2, 3, 1, 0]`); a batch-normalisation vector after the
+    /// same `Flatten` is seen as `[64, 5, 5]` and stored `[5][5][64]` (`axes = [1, 2, 0]`).
+    Permuted {
+        /// The file tensor's shape with the flattened axis split as PyTorch orders it.
+        view: &'static [usize],
+        /// Memory axis `k` is axis `axes[k]` of `view`.
+        axes: &'static [usize],
+    },
 }
 
+/// The most axes a [`TensorLayout`] can permute.
+pub const MAX_RANK: usize = 8;
+
 impl TensorLayout {
-    /// Memory axis `k` is axis `memory_axes()[k]` of `shape`; `None` for [`Self::Same`].
+    /// Memory axis `k` is axis `memory_axes()[k]` of the tensor's (viewed) shape; `None`
+    /// for [`Self::Same`].
     #[must_use]
     pub const fn memory_axes(self) -> Option<&'static [usize]> {
         match self {
             Self::Same => None,
             Self::Transposed => Some(&[1, 0]),
             Self::Hwio => Some(&[2, 3, 1, 0]),
+            Self::Permuted { axes, .. } => Some(axes),
         }
+    }
+
+    /// The shape whose axes [`memory_axes`](Self::memory_axes) permutes: `view` for
+    /// [`Self::Permuted`], else `shape` itself.
+    #[must_use]
+    pub fn viewed(self, shape: &[usize]) -> &[usize] {
+        match self {
+            Self::Permuted { view, .. } => view,
+            _ => shape,
+        }
+    }
+
+    /// Whether the layout fits a tensor of `shape`: the view holds as many values, and the
+    /// axes are a permutation of the view's (at most [`MAX_RANK`]).
+    #[must_use]
+    pub fn fits(self, shape: &[usize]) -> bool {
+        let view = self.viewed(shape);
+        let count = |s: &[usize]| s.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
+        let Some(axes) = self.memory_axes() else {
+            return true;
+        };
+        let mut seen = [false; MAX_RANK];
+        count(view).is_some()
+            && count(view) == count(shape)
+            && axes.len() == view.len()
+            && view.len() <= MAX_RANK
+            && axes
+                .iter()
+                .all(|&a| a < view.len() && !core::mem::replace(&mut seen[a], true))
     }
 
     /// Calls `f(file_index, memory_index)` for every element of a tensor of `shape` (file
     /// indices row-major in PyTorch's layout).
+    ///
+    /// # Panics
+    /// If the layout does not [`fit`](Self::fits) `shape`.
     pub fn for_each_index(self, shape: &[usize], mut f: impl FnMut(usize, usize)) {
+        assert!(
+            self.fits(shape),
+            "layout {self:?} does not fit shape {shape:?}"
+        );
         let count: usize = shape.iter().product();
-        let Some(axes) = self.memory_axes().filter(|a| a.len() == shape.len()) else {
+        let view = self.viewed(shape);
+        let Some(axes) = self.memory_axes() else {
             (0..count).for_each(|i| f(i, i));
             return;
         };
-        // Memory stride of each file axis.
-        let mut stride = [0usize; 4];
+        // Memory stride of each axis of the view.
+        let mut stride = [0usize; MAX_RANK];
         let mut s = 1;
         for &axis in axes.iter().rev() {
             stride[axis] = s;
-            s *= shape[axis];
+            s *= view[axis];
         }
-        let mut index = [0usize; 4];
+        let mut index = [0usize; MAX_RANK];
         for file in 0..count {
-            f(file, (0..shape.len()).map(|a| index[a] * stride[a]).sum());
-            for a in (0..shape.len()).rev() {
+            f(file, (0..view.len()).map(|a| index[a] * stride[a]).sum());
+            for a in (0..view.len()).rev() {
                 index[a] += 1;
-                if index[a] < shape[a] {
+                if index[a] < view[a] {
                     break;
                 }
                 index[a] = 0;
@@ -239,4 +296,59 @@ pub fn check_data<M: Model>(x: &[f32], y: &[f32], loss: Loss) -> Result<usize> {
         }
     }
     Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TensorLayout;
+    use std::vec::Vec;
+
+    /// The memory index of every file index.
+    fn mapping(layout: TensorLayout, shape: &[usize]) -> Vec<usize> {
+        let mut out = std::vec![usize::MAX; shape.iter().product()];
+        layout.for_each_index(shape, |file, mem| out[file] = mem);
+        out
+    }
+
+    #[test]
+    fn layouts_map_file_indices_to_memory() {
+        // [out 2, in 3] stored [in][out].
+        assert_eq!(
+            mapping(TensorLayout::Transposed, &[2, 3]),
+            [0, 2, 4, 1, 3, 5]
+        );
+        assert_eq!(mapping(TensorLayout::Same, &[2, 3]), [0, 1, 2, 3, 4, 5]);
+        // A [2 channels, 1 × 3 positions] vector stored channels last: (c, w) at w * 2 + c.
+        let per_feature = TensorLayout::Permuted {
+            view: &[2, 1, 3],
+            axes: &[1, 2, 0],
+        };
+        assert_eq!(mapping(per_feature, &[6]), [0, 2, 4, 1, 3, 5]);
+    }
+
+    #[test]
+    fn layouts_that_do_not_fit_their_shape_are_recognised() {
+        let view_too_small = TensorLayout::Permuted {
+            view: &[2, 2],
+            axes: &[1, 0],
+        };
+        assert!(!view_too_small.fits(&[5]));
+        let repeated_axis = TensorLayout::Permuted {
+            view: &[2, 3],
+            axes: &[0, 0],
+        };
+        assert!(!repeated_axis.fits(&[6]));
+        let axis_out_of_range = TensorLayout::Permuted {
+            view: &[2, 3],
+            axes: &[2, 0],
+        };
+        assert!(!axis_out_of_range.fits(&[6]));
+        let overflowing = TensorLayout::Permuted {
+            view: &[usize::MAX, 2],
+            axes: &[1, 0],
+        };
+        assert!(!overflowing.fits(&[6]));
+        assert!(!TensorLayout::Hwio.fits(&[4, 4]));
+        assert!(TensorLayout::Hwio.fits(&[4, 1, 3, 3]));
+    }
 }

@@ -8,6 +8,15 @@
 //! `torch.nn` module, and a file saved by PyTorch loads here. The header carries the metadata
 //! `{"format": "pt", "model": <model name>}`.
 //!
+//! Convolutional models need one more conversion, done here both ways: PyTorch flattens a
+//! feature map channel-first (`[channels, height, width]`), `nn` channels last (`[height,
+//! width, channels]`), so the dense weight that follows `Flatten` of an image (and batch
+//! normalisation between them) indexes the same values in another order. Its file tensor
+//! is PyTorch's (`[out, channels * height * width]`, columns in CHW order) and its memory
+//! ours ([`TensorLayout::Permuted`](crate::model::TensorLayout::Permuted)), so a CNN trained
+//! in PyTorch loads and gives PyTorch's outputs on the same (channels-last) images, and a
+//! file saved here loads into the PyTorch module.
+//!
 //! Loading is strict, like PyTorch's `load_state_dict` default: every tensor the model
 //! expects must be present with its exact shape, and no other tensor may be. `F32` tensors
 //! are read as they are; `F64`, `F16` and `BF16` tensors are converted to `f32`; other
@@ -306,10 +315,7 @@ fn check_layout<M: Model>(len: usize, state_len: usize) -> Result<()> {
             .offset
             .checked_add(info.len)
             .is_some_and(|end| end <= len);
-        let rank_ok = info
-            .layout
-            .memory_axes()
-            .is_none_or(|axes| axes.len() == info.shape.len());
+        let rank_ok = info.layout.fits(info.shape);
         if !inside || elements != info.len || !rank_ok {
             return Err(Error::Format {
                 source_name: M::NAME.to_string(),

@@ -773,20 +773,30 @@ fn backward_batch(model: &Model, plan: &Plan) -> TokenStream {
 /// dense layer, `[out, in, height, width]` for a convolution).
 fn tensors(model: &Model) -> TokenStream {
     let k = krate();
+    let flattened = flattened_images(model);
     let mut out = TokenStream::new();
-    for layer in &model.layers {
+    for (layer, image) in model.layers.iter().zip(&flattened) {
         let (weights, shape, layout) = match layer.kind {
-            Kind::Dense { inputs, units, .. } => {
-                (inputs * units, vec![units, inputs], quote!(Transposed))
-            }
+            Kind::Dense { inputs, units, .. } => (
+                inputs * units,
+                vec![units, inputs],
+                match image {
+                    Some(image) => permuted(&[units], image),
+                    None => quote!(#k::model::TensorLayout::Transposed),
+                },
+            ),
             Kind::Conv2D(c) => (
                 c.kh * c.kw * c.cin * c.cout,
                 vec![c.cout, c.cin, c.kh, c.kw],
-                quote!(Hwio),
+                quote!(#k::model::TensorLayout::Hwio),
             ),
             // gamma then beta, as PyTorch's `weight` and `bias`.
-            Kind::BatchNorm { c, .. } => (c, vec![c], quote!(Same)),
+            Kind::BatchNorm { c, .. } => (c, vec![c], vector_layout(image.as_deref())),
             _ => continue,
+        };
+        let bias_layout = match layer.kind {
+            Kind::BatchNorm { .. } => layout.clone(),
+            _ => quote!(#k::model::TensorLayout::Same),
         };
         let (w, b) = (
             format!("{}.weight", layer.name),
@@ -800,11 +810,65 @@ fn tensors(model: &Model) -> TokenStream {
         );
         let dims = shape.iter().map(|&d| lit(d));
         out.extend(quote! {
-            #k::model::TensorInfo { name: #w, offset: #o, len: #wl, shape: &[#(#dims),*], layout: #k::model::TensorLayout::#layout },
-            #k::model::TensorInfo { name: #b, offset: #bo, len: #u, shape: &[#u], layout: #k::model::TensorLayout::Same },
+            #k::model::TensorInfo { name: #w, offset: #o, len: #wl, shape: &[#(#dims),*], layout: #layout },
+            #k::model::TensorInfo { name: #b, offset: #bo, len: #u, shape: &[#u], layout: #bias_layout },
         });
     }
     out
+}
+
+/// For each layer, the image shape (`[height, width, channels]`) that its input was
+/// flattened from, when its input is a `Flatten` of an image with several channels and
+/// positions (passed on through layers that keep the order of values: dropout, activations,
+/// batch normalisation). PyTorch orders such a vector channel-first, `nn` channels last, so
+/// the tensors indexed by it are [`permuted`] in weight files.
+fn flattened_images(model: &Model) -> Vec<Option<Vec<usize>>> {
+    let mut current: Option<Vec<usize>> = None;
+    let mut out = Vec::with_capacity(model.layers.len());
+    for layer in &model.layers {
+        out.push(current.clone());
+        current = match layer.kind {
+            Kind::Flatten if layer.input.len() == 3 => {
+                let (positions, channels) = (layer.input[0] * layer.input[1], layer.input[2]);
+                (positions > 1 && channels > 1).then(|| layer.input.clone())
+            }
+            Kind::Flatten | Kind::Dropout(_) | Kind::Activation(_) | Kind::BatchNorm { .. } => {
+                current
+            }
+            _ => None,
+        };
+    }
+    out
+}
+
+/// The layout of a tensor of shape `[lead.., features]` whose last axis indexes a flattened
+/// `image` (`[height, width, channels]`): PyTorch's view `[lead.., channels, height, width]`,
+/// stored `[height][width][channels][lead..]` (a dense weight: `lead` is `[out]`, stored
+/// transposed as every dense kernel).
+fn permuted(lead: &[usize], image: &[usize]) -> TokenStream {
+    let k = krate();
+    let (spatial, channels) = image.split_at(image.len() - 1);
+    let view: Vec<usize> = lead
+        .iter()
+        .chain(channels)
+        .chain(spatial)
+        .copied()
+        .collect();
+    // Memory: the spatial axes, then channels, then the leading axes reversed.
+    let n = lead.len();
+    let axes: Vec<usize> = (n + 1..view.len()).chain([n]).chain((0..n).rev()).collect();
+    let (view, axes) = (view.iter().map(|&d| lit(d)), axes.iter().map(|&a| lit(a)));
+    quote!(#k::model::TensorLayout::Permuted { view: &[#(#view),*], axes: &[#(#axes),*] })
+}
+
+/// The layout of a per-feature vector (batch normalisation's): permuted after a `Flatten` of
+/// an image, else as stored.
+fn vector_layout(image: Option<&[usize]>) -> TokenStream {
+    let k = krate();
+    match image {
+        Some(image) => permuted(&[], image),
+        None => quote!(#k::model::TensorLayout::Same),
+    }
 }
 
 fn shape_text(shape: &[usize]) -> String {
@@ -951,16 +1015,17 @@ fn state_range(start: usize, channels: usize) -> TokenStream {
 fn state_tensors(model: &Model) -> TokenStream {
     let k = krate();
     let mut out = TokenStream::new();
-    for layer in &model.layers {
+    for (layer, image) in model.layers.iter().zip(flattened_images(model)) {
         if let Kind::BatchNorm { c, state, .. } = layer.kind {
+            let layout = vector_layout(image.as_deref());
             let (mean, var) = (
                 format!("{}.running_mean", layer.name),
                 format!("{}.running_var", layer.name),
             );
             let (o, ov, n) = (lit(state), lit(state + c), lit(c));
             out.extend(quote! {
-                #k::model::TensorInfo { name: #mean, offset: #o, len: #n, shape: &[#n], layout: #k::model::TensorLayout::Same },
-                #k::model::TensorInfo { name: #var, offset: #ov, len: #n, shape: &[#n], layout: #k::model::TensorLayout::Same },
+                #k::model::TensorInfo { name: #mean, offset: #o, len: #n, shape: &[#n], layout: #layout },
+                #k::model::TensorInfo { name: #var, offset: #ov, len: #n, shape: &[#n], layout: #layout },
             });
         }
     }
