@@ -31,7 +31,7 @@ use std::collections::HashMap;
 use std::format;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
-use std::path::Path;
+use std::path::{self, Path};
 use std::string::{String, ToString};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::vec::Vec;
@@ -156,7 +156,8 @@ pub fn save_raw<M: Model>(model: &M, path: impl AsRef<Path>) -> Result<()> {
 /// - a tensor's shape differs from the model's;
 /// - a tensor's dtype is not a floating-point type (`F32`, or `F64`, `F16`, `BF16`, which
 ///   are converted);
-/// - a value is NaN or infinite (also after conversion from `F64`).
+/// - a value is NaN or infinite (also after conversion from `F64`);
+/// - a batch normalisation `running_var` holds a negative variance.
 pub fn load_bytes<M: Model>(model: &mut M, bytes: &[u8], source_name: &str) -> Result<()> {
     let format_error = |reason: String| Error::Format {
         source_name: source_name.to_string(),
@@ -262,8 +263,32 @@ pub fn load_bytes<M: Model>(model: &mut M, bytes: &[u8], source_name: &str) -> R
             &mut scratch[info.offset..info.offset + info.len],
         );
     }
+    check_variances::<M>(&scratch_state).map_err(format_error)?;
     model.params_mut().copy_from_slice(&scratch);
     model.state_mut().copy_from_slice(&scratch_state);
+    Ok(())
+}
+
+/// Checks that the running variances of batch normalisation (the state tensors named
+/// `*.running_var`) are `>= 0`: a negative one has no square root, so inference would give
+/// NaN for every sample.
+fn check_variances<M: Model>(state: &[f32]) -> Result<(), String> {
+    for info in M::STATE_TENSORS
+        .iter()
+        .filter(|t| t.name.ends_with(".running_var"))
+    {
+        let values = &state[info.offset..info.offset + info.len];
+        if let Some(index) = values.iter().position(|&v| v < 0.0) {
+            // Running statistics are vectors, so memory and file indices agree.
+            return Err(format!(
+                "`{}` holds the negative variance {} at index {:?}: a variance cannot be \
+                 negative (a corrupt file, or another tensor saved under this name)",
+                info.name,
+                values[index],
+                unravel(index, info.shape)
+            ));
+        }
+    }
     Ok(())
 }
 
@@ -489,13 +514,35 @@ fn describe(error: &SafeTensorError, bytes: &[u8]) -> String {
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same directory, flushed and
-/// then renamed over `path`.
+/// then renamed over `path`. A path that names a directory (an existing one, or one ending
+/// in a separator, `.` or `..`) is an error before anything is written.
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
     let io_error = |path: &Path, error: io::Error| Error::Io {
         path: path.to_path_buf(),
         error,
     };
+    let text = path.to_string_lossy();
+    let last = text.rsplit(path::is_separator).next().unwrap_or("");
+    let spelled = matches!(last, "" | "." | "..");
+    if spelled || path.is_dir() {
+        let what = if spelled {
+            "names a directory (it ends in a separator, `.` or `..`)"
+        } else {
+            "is a directory"
+        };
+        let example = path.join("model.safetensors");
+        return Err(io_error(
+            path,
+            io::Error::new(
+                io::ErrorKind::IsADirectory,
+                format!(
+                    "{what}, not a file: name a file in it, e.g. `{}`",
+                    example.display()
+                ),
+            ),
+        ));
+    }
     let Some(file_name) = path.file_name() else {
         return Err(io_error(
             path,
