@@ -5,7 +5,7 @@
 use nn::loss::Loss;
 use nn::metrics::Metric;
 use nn::model::Model;
-use nn::optim::{Adam, Sgd};
+use nn::optim::{Adam, Optimizer, Sgd};
 use nn::rng::Rng;
 use nn::train::{EarlyStopping, Fit, History};
 use nn::{Error, Vector};
@@ -822,4 +822,53 @@ fn train_on_batch_returns_the_batch_loss_before_the_step() {
     assert!((l - before).abs() < 1e-6, "{l} vs {before}");
     let after = t.evaluate(&x, &y).unwrap().loss;
     assert!(after < before);
+}
+
+// ---- Settings: recorded by the builders, checked when training starts ----
+
+#[test]
+fn an_infinite_learning_rate_is_rejected_like_a_negative_one() {
+    let (x, y) = binary_data(32, 18);
+    for lr in [f32::INFINITY, f32::NAN, -1e-3, f32::NEG_INFINITY] {
+        let mut t = Binary::new(0).compile(Sgd::new(lr), Loss::BinaryCrossentropy);
+        let r = t.fit(&x, &y, quiet().epochs(3));
+        match &r {
+            Err(Error::InvalidSetting {
+                owner: "Sgd",
+                name: "learning_rate",
+                value,
+                ..
+            }) => assert!(
+                value.to_bits() == f64::from(lr).to_bits() || (value.is_nan() && lr.is_nan()),
+                "{value} for {lr}"
+            ),
+            other => panic!("learning rate {lr}: {other:?}"),
+        }
+        let message = r.unwrap_err().to_string();
+        assert!(
+            message.contains("learning_rate") && message.contains("finite and >= 0"),
+            "{message}"
+        );
+        assert!(t.train_on_batch(&x, &y).is_err());
+        assert!(
+            t.model().params().iter().all(|p| p.is_finite()),
+            "learning rate {lr} left non-finite weights"
+        );
+        assert_eq!(t.model().params(), Binary::new(0).params());
+    }
+    // A schedule may set an invalid rate later: the next call reports it.
+    let mut t = Binary::new(0).compile(Adam::new(1e-3), Loss::BinaryCrossentropy);
+    t.fit(&x, &y, quiet()).unwrap();
+    t.optimizer_mut().set_learning_rate(f32::INFINITY);
+    assert!(matches!(
+        t.train_on_batch(&x, &y),
+        Err(Error::InvalidSetting {
+            name: "learning_rate",
+            ..
+        })
+    ));
+    // 0 is a valid rate (a schedule may pause training): the weights stay as they are.
+    let mut t = Binary::new(0).compile(Sgd::new(0.0), Loss::BinaryCrossentropy);
+    t.fit(&x, &y, quiet()).unwrap();
+    assert_eq!(t.model().params(), Binary::new(0).params());
 }

@@ -64,6 +64,19 @@ pub enum Error {
         /// What was wrong.
         reason: &'static str,
     },
+    /// A setting (an optimizer's hyper-parameter, a trainer option) outside its valid range.
+    /// Builders record settings as given; the trainer checks them when training or
+    /// evaluation starts (see [`Optimizer::validate`](crate::optim::Optimizer::validate)).
+    InvalidSetting {
+        /// What the setting belongs to, e.g. `"Adam"` or `"Trainer"`.
+        owner: &'static str,
+        /// The setting, e.g. `"learning_rate"`.
+        name: &'static str,
+        /// The value given.
+        value: f64,
+        /// The valid range, e.g. `"finite and >= 0"`.
+        expected: &'static str,
+    },
     /// A file's content is not what was expected.
     #[cfg(feature = "alloc")]
     Format {
@@ -108,6 +121,22 @@ impl fmt::Display for Error {
                 batch + 1
             ),
             Self::InvalidArgument { name, reason } => write!(f, "invalid `{name}`: {reason}"),
+            Self::InvalidSetting {
+                owner,
+                name,
+                value,
+                expected,
+            } => {
+                // Most settings are `f32`: show them as written, not widened (0.001, not
+                // 0.0010000000474974513).
+                #[allow(clippy::cast_possible_truncation)]
+                let narrow = *value as f32;
+                if f64::from(narrow) == *value {
+                    write!(f, "invalid {owner} setting `{name}` = {narrow}: it must be {expected}")
+                } else {
+                    write!(f, "invalid {owner} setting `{name}` = {value}: it must be {expected}")
+                }
+            }
             #[cfg(feature = "alloc")]
             Self::Format { source_name, reason } => write!(f, "{source_name}: {reason}"),
             #[cfg(feature = "std")]

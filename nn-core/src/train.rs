@@ -653,9 +653,11 @@ impl<M: Model, O: Optimizer> Trainer<M, O> {
     /// One gradient step on one batch (Keras' `train_on_batch`); returns its loss.
     ///
     /// # Errors
-    /// Invalid data (see [`check_data`]), or [`Error::LossDiverged`] when the loss is not
-    /// finite (the step is then not applied).
+    /// An optimizer setting out of range ([`Optimizer::validate`]), invalid data (see
+    /// [`check_data`]), or [`Error::LossDiverged`] when the loss is not finite (the step is
+    /// then not applied).
     pub fn train_on_batch(&mut self, x: &[f32], y: &[f32]) -> Result<f32> {
+        self.optimizer.validate()?;
         let n = check_data::<M>(x, y, self.loss)?;
         let mut totals = Totals::default();
         // Training mode, as Keras: dropout active, batch normalisation on batch statistics.
@@ -673,12 +675,14 @@ impl<M: Model, O: Optimizer> Trainer<M, O> {
     /// `loss`, the metrics and, with validation data, `val_loss` and `val_*`.
     ///
     /// # Errors
-    /// Empty data, sample counts that differ, a wrong number of features, NaN or infinite
+    /// An optimizer setting out of range ([`Optimizer::validate`]), empty data, sample
+    /// counts that differ, a wrong number of features, NaN or infinite
     /// values, labels out of range, a bad argument (zero batch size, a validation split
     /// outside `[0, 1)` or that leaves either side empty), a callback's error, or
     /// [`Error::LossDiverged`] naming the epoch and batch where the loss stopped being
     /// finite (that batch's update is not applied, so the weights stay finite).
     pub fn fit(&mut self, x: &[f32], y: &[f32], mut fit: Fit<'_>) -> Result<History> {
+        self.optimizer.validate()?;
         let n = check_data::<M>(x, y, self.loss)?;
         if fit.batch_size == 0 {
             return Err(Error::InvalidArgument {
@@ -839,8 +843,9 @@ impl<M: Model, O: Optimizer> Trainer<M, O> {
     /// Loss and metrics on `x`/`y` in inference mode (Keras' `evaluate`).
     ///
     /// # Errors
-    /// Invalid data, as for [`fit`](Self::fit).
+    /// Invalid settings or data, as for [`fit`](Self::fit).
     pub fn evaluate(&mut self, x: &[f32], y: &[f32]) -> Result<Evaluation> {
+        self.optimizer.validate()?;
         check_data::<M>(x, y, self.loss)?;
         Ok(self.evaluate_unchecked(x, y, 256))
     }
