@@ -2,12 +2,13 @@
 //! split, determinism, data validation errors, divergence, early stopping, `predict` and
 //! `evaluate`. Small problems: each test takes well under a second in release builds.
 
+use nn::error::TargetProblem;
 use nn::loss::Loss;
 use nn::metrics::Metric;
 use nn::model::Model;
-use nn::optim::{Adam, Sgd};
+use nn::optim::{Adam, AdamW, Optimizer, RmsProp, Sgd};
 use nn::rng::Rng;
-use nn::train::{EarlyStopping, Fit, History};
+use nn::train::{Callback, Control, EarlyStopping, Fit, History, Logs};
 use nn::{Error, Vector};
 
 nn::model! {
@@ -40,6 +41,14 @@ nn::model! {
         input: 4,
         hidden: Dense(8, tanh),
         output: Dense(2),
+    }
+}
+
+nn::model! {
+    /// One linear unit: its output, and so its loss, scales with its weights.
+    pub struct Linear {
+        input: 2,
+        output: Dense(1),
     }
 }
 
@@ -516,7 +525,7 @@ fn early_stopping_on_a_value_that_is_not_logged_is_an_error() {
     );
     assert!(
         matches!(
-            r,
+            r.as_ref().map_err(Error::cause),
             Err(Error::InvalidArgument {
                 name: "EarlyStopping monitor",
                 ..
@@ -538,8 +547,8 @@ fn a_diverging_loss_stops_training_with_finite_weights() {
     let y: Vec<f32> = (0..64 * 2).map(|i| 1e4 * (i % 3) as f32).collect();
     let mut t = Regressor::new(0).compile(Sgd::new(1e6), Loss::MeanSquaredError);
     let r = t.fit(&x, &y, quiet().epochs(50).batch_size(8));
-    match r {
-        Err(Error::LossDiverged { epoch, batch }) => {
+    match r.as_ref().map_err(Error::cause) {
+        Err(&Error::LossDiverged { epoch, batch }) => {
             assert!(epoch < 50 && batch < 8, "epoch {epoch}, batch {batch}");
         }
         other => panic!("expected LossDiverged, got {other:?}"),
@@ -822,4 +831,567 @@ fn train_on_batch_returns_the_batch_loss_before_the_step() {
     assert!((l - before).abs() < 1e-6, "{l} vs {before}");
     let after = t.evaluate(&x, &y).unwrap().loss;
     assert!(after < before);
+}
+
+// ---- Targets that do not fit the loss ----
+
+#[test]
+fn binary_crossentropy_rejects_targets_outside_0_1() {
+    let (x, y) = binary_data(6, 12);
+    for bad in [2.0, -1.0, 1.5] {
+        let mut y = y.clone();
+        y[3] = bad;
+        let mut t = binary_trainer();
+        let r = t.fit(&x, &y, quiet());
+        match &r {
+            Err(Error::InvalidTargets {
+                loss: Loss::BinaryCrossentropy,
+                problem: TargetProblem::OutOfRange { index: 3, value },
+            }) => assert_eq!(*value, bad),
+            other => panic!("target {bad}: {other:?}"),
+        }
+        let message = r.unwrap_err().to_string();
+        for part in ["`binary_crossentropy`", "[0, 1]", "index 3", "0 and 1"] {
+            assert!(message.contains(part), "{part:?} not in: {message}");
+        }
+        assert!(matches!(
+            t.evaluate(&x, &y),
+            Err(Error::InvalidTargets { .. })
+        ));
+        assert!(matches!(
+            t.train_on_batch(&x, &y),
+            Err(Error::InvalidTargets { .. })
+        ));
+        assert_eq!(
+            t.model().params(),
+            Binary::new(0).params(),
+            "trained on garbage"
+        );
+    }
+    // Soft labels in [0, 1] are fine, as in Keras.
+    let soft: Vec<f32> = (0..6).map(|i| i as f32 / 5.0).collect();
+    assert!(binary_trainer().fit(&x, &soft, quiet()).is_ok());
+}
+
+#[test]
+fn categorical_crossentropy_rejects_targets_that_are_not_distributions() {
+    let x = uniform(3 * 4, 13);
+    let mut t = ThreeClass::new(0).compile(Adam::new(1e-2), Loss::CategoricalCrossentropy);
+    // The row (-3, 2, 7): a negative target.
+    let y = [1.0, 0.0, 0.0, -3.0, 2.0, 7.0, 0.0, 0.0, 1.0];
+    let r = t.fit(&x, &y, quiet());
+    assert!(
+        matches!(
+            r,
+            Err(Error::InvalidTargets {
+                loss: Loss::CategoricalCrossentropy,
+                problem: TargetProblem::OutOfRange {
+                    index: 3,
+                    value: -3.0
+                },
+            })
+        ),
+        "{r:?}"
+    );
+    let message = r.unwrap_err().to_string();
+    assert!(
+        message.contains("`categorical_crossentropy`")
+            && message.contains("index 3")
+            && message.contains("one_hot"),
+        "{message}"
+    );
+    // Non-negative, but not summing to 1: class counts, or an all-zero row.
+    for (row, sum) in [([0.0, 2.0, 7.0], 9.0), ([0.0, 0.0, 0.0], 0.0)] {
+        let mut y = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0];
+        y[6..].copy_from_slice(&row);
+        let r = t.evaluate(&x, &y);
+        match &r {
+            Err(Error::InvalidTargets {
+                problem: TargetProblem::NotADistribution { sample: 2, sum: s },
+                ..
+            }) => assert_eq!(*s, sum),
+            other => panic!("{row:?}: {other:?}"),
+        }
+        let message = r.unwrap_err().to_string();
+        assert!(
+            message.contains("sample 2") && message.contains("sum to"),
+            "{message}"
+        );
+    }
+    assert_eq!(t.model().params(), ThreeClass::new(0).params());
+    // Soft and label-smoothed targets are fine.
+    let soft = [
+        0.2,
+        0.5,
+        0.3,
+        0.9,
+        0.05,
+        0.05,
+        1.0 / 3.0,
+        1.0 / 3.0,
+        1.0 / 3.0,
+    ];
+    assert!(t.fit(&x, &soft, quiet()).is_ok());
+}
+
+#[test]
+fn class_ids_given_to_categorical_crossentropy_are_named_as_such() {
+    // The case: 142 samples, 3 classes, 142 class ids.
+    let (x, y) = three_class_data(142, 14);
+    let mut t = ThreeClass::new(0).compile(Adam::new(1e-2), Loss::CategoricalCrossentropy);
+    let r = t.fit(&x, &y, quiet());
+    assert!(
+        matches!(
+            r,
+            Err(Error::InvalidTargets {
+                loss: Loss::CategoricalCrossentropy,
+                problem: TargetProblem::Layout {
+                    expected: 3,
+                    found: 1
+                },
+            })
+        ),
+        "{r:?}"
+    );
+    let message = r.unwrap_err().to_string();
+    for part in [
+        "`categorical_crossentropy`",
+        "3 values per sample",
+        "1 value per sample",
+        "class ids",
+        "Loss::SparseCategoricalCrossentropy",
+        "one_hot(&y, 3)",
+    ] {
+        assert!(message.contains(part), "{part:?} not in: {message}");
+    }
+    // The fix the message names works.
+    let onehot = nn::data::one_hot(&y, 3).unwrap();
+    assert!(t.fit(&x, &onehot, quiet()).is_ok());
+    // 141 class ids for 141 samples would divide into 47 rows of 3: still named.
+    let r = t.evaluate(&x[..141 * 4], &y[..141]);
+    assert!(
+        matches!(
+            r,
+            Err(Error::InvalidTargets {
+                problem: TargetProblem::Layout { .. },
+                ..
+            })
+        ),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn one_hot_rows_given_to_sparse_categorical_crossentropy_are_named_as_such() {
+    let (x, y) = three_class_data(40, 15);
+    let onehot = nn::data::one_hot(&y, 3).unwrap();
+    let mut t = ThreeClass::new(0).compile(Adam::new(1e-2), Loss::SparseCategoricalCrossentropy);
+    for r in [
+        t.fit(&x, &onehot, quiet()).map(|_| ()),
+        t.evaluate(&x, &onehot).map(|_| ()),
+        t.train_on_batch(&x, &onehot).map(|_| ()),
+    ] {
+        assert!(
+            matches!(
+                r,
+                Err(Error::InvalidTargets {
+                    loss: Loss::SparseCategoricalCrossentropy,
+                    problem: TargetProblem::Layout {
+                        expected: 1,
+                        found: 3
+                    },
+                })
+            ),
+            "{r:?}"
+        );
+        let message = r.unwrap_err().to_string();
+        for part in [
+            "`sparse_categorical_crossentropy`",
+            "one class id per sample",
+            "3 values per sample",
+            "Loss::CategoricalCrossentropy",
+            "argmax_rows",
+        ] {
+            assert!(message.contains(part), "{part:?} not in: {message}");
+        }
+    }
+    assert_eq!(t.model().params(), ThreeClass::new(0).params());
+}
+
+#[test]
+fn a_metric_that_does_not_fit_the_loss_is_an_error_naming_both() {
+    let (x, y) = three_class_data(20, 16);
+    let onehot = nn::data::one_hot(&y, 3).unwrap();
+    // Categorical accuracy compares argmaxes of one-hot rows: not with sparse labels.
+    let mut t = ThreeClass::new(0)
+        .compile(Adam::new(1e-2), Loss::SparseCategoricalCrossentropy)
+        .metrics(&[Metric::CategoricalAccuracy]);
+    for r in [
+        t.fit(&x, &y, quiet()).map(|_| ()),
+        t.evaluate(&x, &y).map(|_| ()),
+        t.train_on_batch(&x, &y).map(|_| ()),
+    ] {
+        assert!(
+            matches!(
+                r,
+                Err(Error::MetricMismatch {
+                    metric: Metric::CategoricalAccuracy,
+                    loss: Loss::SparseCategoricalCrossentropy,
+                    outputs: 3
+                })
+            ),
+            "{r:?}"
+        );
+        let message = r.unwrap_err().to_string();
+        for part in [
+            "`categorical_accuracy`",
+            "`sparse_categorical_crossentropy`",
+            "Metric::SparseCategoricalAccuracy",
+        ] {
+            assert!(message.contains(part), "{part:?} not in: {message}");
+        }
+    }
+    assert_eq!(t.model().params(), ThreeClass::new(0).params());
+    // The other mismatches: sparse accuracy on one-hot rows, an argmax of one output,
+    // binary accuracy on sparse labels.
+    let r = ThreeClass::new(0)
+        .compile(Adam::new(1e-2), Loss::CategoricalCrossentropy)
+        .metrics(&[Metric::SparseCategoricalAccuracy])
+        .fit(&x, &onehot, quiet());
+    assert!(matches!(r, Err(Error::MetricMismatch { .. })), "{r:?}");
+    let (bx, by) = binary_data(20, 17);
+    let r = Binary::new(0)
+        .compile(Adam::new(1e-2), Loss::BinaryCrossentropy)
+        .metrics(&[Metric::CategoricalAccuracy])
+        .fit(&bx, &by, quiet());
+    assert!(matches!(r, Err(Error::MetricMismatch { .. })), "{r:?}");
+    let r = ThreeClass::new(0)
+        .compile(Adam::new(1e-2), Loss::SparseCategoricalCrossentropy)
+        .metrics(&[Metric::BinaryAccuracy])
+        .fit(&x, &y, quiet());
+    assert!(matches!(r, Err(Error::MetricMismatch { .. })), "{r:?}");
+    // `Accuracy` always fits, and so do the matching explicit ones.
+    for (loss, metric, targets) in [
+        (Loss::SparseCategoricalCrossentropy, Metric::Accuracy, &y),
+        (
+            Loss::SparseCategoricalCrossentropy,
+            Metric::SparseCategoricalAccuracy,
+            &y,
+        ),
+        (Loss::CategoricalCrossentropy, Metric::Accuracy, &onehot),
+        (
+            Loss::CategoricalCrossentropy,
+            Metric::BinaryAccuracy,
+            &onehot,
+        ),
+    ] {
+        let r = ThreeClass::new(0)
+            .compile(Adam::new(1e-2), loss)
+            .metrics(&[metric])
+            .fit(&x, targets, quiet());
+        assert!(r.is_ok(), "{loss:?} {metric:?}: {r:?}");
+    }
+}
+
+// ---- Settings: recorded by the builders, checked when training starts ----
+
+#[test]
+fn an_infinite_learning_rate_is_rejected_like_a_negative_one() {
+    let (x, y) = binary_data(32, 18);
+    for lr in [f32::INFINITY, f32::NAN, -1e-3, f32::NEG_INFINITY] {
+        let mut t = Binary::new(0).compile(Sgd::new(lr), Loss::BinaryCrossentropy);
+        let r = t.fit(&x, &y, quiet().epochs(3));
+        match &r {
+            Err(Error::InvalidSetting {
+                owner: "Sgd",
+                name: "learning_rate",
+                value,
+                ..
+            }) => assert!(
+                value.to_bits() == f64::from(lr).to_bits() || (value.is_nan() && lr.is_nan()),
+                "{value} for {lr}"
+            ),
+            other => panic!("learning rate {lr}: {other:?}"),
+        }
+        let message = r.unwrap_err().to_string();
+        assert!(
+            message.contains("learning_rate") && message.contains("finite and >= 0"),
+            "{message}"
+        );
+        assert!(t.train_on_batch(&x, &y).is_err());
+        assert!(
+            t.model().params().iter().all(|p| p.is_finite()),
+            "learning rate {lr} left non-finite weights"
+        );
+        assert_eq!(t.model().params(), Binary::new(0).params());
+    }
+    // A schedule may set an invalid rate later: the next call reports it.
+    let mut t = Binary::new(0).compile(Adam::new(1e-3), Loss::BinaryCrossentropy);
+    t.fit(&x, &y, quiet()).unwrap();
+    t.optimizer_mut().set_learning_rate(f32::INFINITY);
+    assert!(matches!(
+        t.train_on_batch(&x, &y),
+        Err(Error::InvalidSetting {
+            name: "learning_rate",
+            ..
+        })
+    ));
+    // 0 is a valid rate (a schedule may pause training): the weights stay as they are.
+    let mut t = Binary::new(0).compile(Sgd::new(0.0), Loss::BinaryCrossentropy);
+    t.fit(&x, &y, quiet()).unwrap();
+    assert_eq!(t.model().params(), Binary::new(0).params());
+}
+
+/// Fits `Binary` with `optimizer` on a few samples; the error's `(owner, name)`.
+fn setting_error<O: Optimizer>(optimizer: O) -> Option<(&'static str, &'static str)> {
+    let (x, y) = binary_data(8, 19);
+    match Binary::new(0)
+        .compile(optimizer, Loss::BinaryCrossentropy)
+        .fit(&x, &y, quiet())
+    {
+        Err(Error::InvalidSetting { owner, name, .. }) => Some((owner, name)),
+        Err(other) => panic!("{other:?}"),
+        Ok(_) => None,
+    }
+}
+
+#[test]
+fn settings_out_of_range_are_errors_not_panics() {
+    // Each of these panicked in its builder before.
+    assert_eq!(
+        setting_error(Adam::new(-1e-3)),
+        Some(("Adam", "learning_rate"))
+    );
+    assert_eq!(
+        setting_error(Adam::new(1e-3).beta1(1.0)),
+        Some(("Adam", "beta1"))
+    );
+    assert_eq!(
+        setting_error(Adam::new(1e-3).beta2(-0.1)),
+        Some(("Adam", "beta2"))
+    );
+    assert_eq!(
+        setting_error(Adam::new(1e-3).epsilon(0.0)),
+        Some(("Adam", "epsilon"))
+    );
+    assert_eq!(
+        setting_error(AdamW::new(1e-3).weight_decay(-0.1)),
+        Some(("AdamW", "weight_decay"))
+    );
+    assert_eq!(
+        setting_error(Sgd::new(0.1).momentum(1.0)),
+        Some(("Sgd", "momentum"))
+    );
+    assert_eq!(
+        setting_error(Sgd::new(0.1).clip_norm(0.0)),
+        Some(("Sgd", "clip_norm"))
+    );
+    assert_eq!(
+        setting_error(Sgd::new(0.1).clip_value(-1.0)),
+        Some(("Sgd", "clip_value"))
+    );
+    assert_eq!(
+        setting_error(Sgd::new(0.1).weight_decay(f32::NAN)),
+        Some(("Sgd", "weight_decay"))
+    );
+    assert_eq!(
+        setting_error(RmsProp::new(1e-3).rho(1.5)),
+        Some(("RmsProp", "rho"))
+    );
+    assert_eq!(
+        setting_error(RmsProp::new(1e-3).momentum(-0.5)),
+        Some(("RmsProp", "momentum"))
+    );
+    // Valid edge values.
+    assert_eq!(setting_error(Adam::new(1e-3).beta1(0.0)), None);
+    assert_eq!(setting_error(Sgd::new(0.1).clip_value(f32::INFINITY)), None);
+
+    // Zero threads: an error naming the setting, not a panic in the builder.
+    let (x, y) = binary_data(8, 20);
+    let mut t = binary_trainer().threads(0);
+    let r = t.fit(&x, &y, quiet());
+    assert!(
+        matches!(
+            r,
+            Err(Error::InvalidSetting {
+                owner: "Trainer",
+                name: "threads",
+                ..
+            })
+        ),
+        "{r:?}"
+    );
+    assert!(t.evaluate(&x, &y).is_err() && t.train_on_batch(&x, &y).is_err());
+    let mut t = binary_trainer().threads(2);
+    assert!(t.fit(&x, &y, quiet()).is_ok());
+}
+
+#[test]
+fn any_number_of_metrics_is_allowed() {
+    // Nine metrics (eight was the limit, and a ninth panicked); duplicates (`Accuracy` is
+    // `BinaryAccuracy` here) are reported once.
+    let (x, y) = binary_data(40, 21);
+    let mut metrics = vec![Metric::Accuracy; 5];
+    metrics.extend([Metric::BinaryAccuracy; 4]);
+    let mut t = binary_trainer().metrics(&metrics);
+    let h = t.fit(&x, &y, quiet().epochs(2)).unwrap();
+    assert_eq!(h.names(), ["loss", "accuracy"]);
+    assert_eq!(h.get("accuracy").unwrap().len(), 2);
+    assert_eq!(t.evaluate(&x, &y).unwrap().metrics.len(), 1);
+}
+
+// ---- Nothing is lost on error ----
+
+/// Fails at the end of epoch `at` (zero-based).
+struct FailAt {
+    at: usize,
+}
+
+impl Callback for FailAt {
+    fn on_epoch_end(&mut self, epoch: usize, _: &Logs, _: &[f32]) -> nn::Result<Control> {
+        if epoch == self.at {
+            Err(Error::InvalidArgument {
+                name: "FailAt",
+                reason: "fails on purpose",
+            })
+        } else {
+            Ok(Control::Continue)
+        }
+    }
+}
+
+#[test]
+fn a_callback_error_keeps_the_history_of_the_completed_epochs() {
+    let (x, y) = binary_data(40, 22);
+    let mut t = binary_trainer().metrics(&[Metric::Accuracy]);
+    let r = t.fit(&x, &y, quiet().epochs(10).callback(FailAt { at: 3 }));
+    let Err(Error::TrainingStopped { error, history }) = &r else {
+        panic!("expected TrainingStopped, got {r:?}");
+    };
+    assert!(matches!(
+        **error,
+        Error::InvalidArgument { name: "FailAt", .. }
+    ));
+    // Epochs 0 to 3 ran to their end (the callback failed after epoch 3's logs).
+    assert_eq!(history.epochs(), 4);
+    assert_eq!(history.get("accuracy").unwrap().len(), 4);
+    assert!(history.get("loss").unwrap().iter().all(|l| l.is_finite()));
+    let e = r.unwrap_err();
+    assert!(matches!(e.cause(), Error::InvalidArgument { .. }));
+    assert_eq!(e.history().map(History::epochs), Some(4));
+    let message = e.to_string();
+    assert!(
+        message.contains("4 completed epoch") && message.contains("fails on purpose"),
+        "{message}"
+    );
+}
+
+#[test]
+fn divergence_keeps_the_history_of_the_completed_epochs() {
+    // Plain SGD above the stable rate on a linear unit: the loss grows by a constant
+    // factor per step and overflows after a few epochs.
+    let x: Vec<f32> = uniform(64 * 2, 23);
+    let y: Vec<f32> = x.chunks(2).map(|r| r[0] - 2.0 * r[1]).collect();
+    let mut t = Linear::new(1).compile(Sgd::new(6.0), Loss::MeanSquaredError);
+    let r = t.fit(&x, &y, quiet().epochs(100).batch_size(8).shuffle(false));
+    let Err(Error::TrainingStopped { error, history }) = &r else {
+        panic!("expected TrainingStopped, got {r:?}");
+    };
+    let Error::LossDiverged { epoch, .. } = **error else {
+        panic!("expected LossDiverged, got {error:?}");
+    };
+    assert!(
+        epoch >= 2,
+        "diverged too early to test the history: epoch {epoch}"
+    );
+    assert_eq!(history.epochs(), epoch, "one entry per completed epoch");
+    let losses = history.get("loss").unwrap();
+    assert!(losses.iter().all(|l| l.is_finite()), "{losses:?}");
+    assert!(losses.windows(2).all(|w| w[1] > w[0]), "{losses:?}");
+    // The message is true: the weights are those of the last finite step.
+    assert!(t.model().params().iter().all(|p| p.is_finite()));
+}
+
+#[test]
+fn an_update_that_overflows_the_weights_is_not_reported_as_finite() {
+    // The largest finite learning rate times a gradient above 1 overflows the weights in
+    // one step, whose own loss was finite; the next loss is not, and the error must not
+    // claim "the last finite weights".
+    let x: Vec<f32> = uniform(16 * 2, 24).iter().map(|v| 4.0 * v).collect();
+    let y = vec![10.0; 16];
+    let mut t = Linear::new(1).compile(Sgd::new(f32::MAX), Loss::MeanSquaredError);
+    assert!(t.train_on_batch(&x, &y).unwrap().is_finite());
+    assert!(t.model().params().iter().any(|p| !p.is_finite()));
+    let r = t.train_on_batch(&x, &y);
+    assert!(matches!(r, Err(Error::WeightsDiverged { .. })), "{r:?}");
+    let message = r.unwrap_err().to_string();
+    assert!(
+        message.contains("cannot be used") && !message.contains("last finite weights"),
+        "{message}"
+    );
+
+    let mut t = Linear::new(1).compile(Sgd::new(f32::MAX), Loss::MeanSquaredError);
+    let r = t.fit(&x, &y, quiet().batch_size(8).shuffle(false));
+    assert!(
+        matches!(
+            r.as_ref().map_err(Error::cause),
+            Err(Error::WeightsDiverged { epoch: 0, batch: 1 })
+        ),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn evaluate_reports_a_non_finite_loss_instead_of_returning_nan() {
+    // Weights of 1e19: an output of 1e19 * x, whose square overflows f32 when |x| >= 2.
+    let mut model = Linear::new(0);
+    model.params_mut().copy_from_slice(&[1e19, 0.0, 0.0]);
+    let mut t = model.compile(Sgd::new(0.1), Loss::MeanSquaredError);
+    let mut x = vec![0.5; 600 * 2];
+    x[300 * 2] = 4.0; // sample 300, in the second internal batch of 256
+    let y = vec![0.0; 600];
+    let r = t.evaluate(&x, &y);
+    assert!(
+        matches!(
+            r,
+            Err(Error::NonFiniteLoss {
+                what: "x",
+                sample: 300
+            })
+        ),
+        "{r:?}"
+    );
+    let message = r.unwrap_err().to_string();
+    assert!(message.contains("sample 300"), "{message}");
+    // Without sample 300 the loss is finite.
+    assert!(t.evaluate(&x[..600], &y[..300]).unwrap().loss.is_finite());
+
+    // The same for validation data inside `fit`: training stops with the history.
+    let mut model = Linear::new(0);
+    model.params_mut().copy_from_slice(&[1e19, 0.0, 0.0]);
+    let mut t = model.compile(Sgd::new(0.0), Loss::MeanSquaredError);
+    let r = t.fit(
+        &x[..600],
+        &y[..300],
+        quiet().validation_data(&x[300 * 2..302 * 2], &y[..2]),
+    );
+    assert!(
+        matches!(
+            r.as_ref().map_err(Error::cause),
+            Err(Error::NonFiniteLoss {
+                what: "validation data",
+                sample: 0
+            })
+        ),
+        "{r:?}"
+    );
+
+    // NaN weights are found too.
+    let mut model = Linear::new(0);
+    model.params_mut()[1] = f32::NAN;
+    let mut t = model.compile(Sgd::new(0.1), Loss::MeanSquaredError);
+    assert!(matches!(
+        t.evaluate(&x[..20], &y[..10]),
+        Err(Error::NonFiniteLoss { sample: 0, .. })
+    ));
 }

@@ -6,7 +6,9 @@
 use core::fmt;
 
 #[cfg(feature = "alloc")]
-use alloc::string::String;
+use crate::{loss::Loss, metrics::Metric, train::History};
+#[cfg(feature = "alloc")]
+use alloc::{boxed::Box, string::String};
 
 /// Everything that can go wrong with run-time data, files or training.
 #[derive(Debug)]
@@ -49,13 +51,61 @@ pub enum Error {
         /// Number of classes the model outputs.
         classes: usize,
     },
-    /// The training loss became NaN or infinite; training stopped and the weights of the
-    /// last finite step were kept.
+    /// Targets that do not fit the loss: laid out for another loss (class ids where one-hot
+    /// rows are expected, or the reverse), or a value outside the loss' domain. Sparse labels
+    /// out of range are [`InvalidLabel`](Self::InvalidLabel).
+    #[cfg(feature = "alloc")]
+    InvalidTargets {
+        /// The loss the targets were given to.
+        loss: Loss,
+        /// What is wrong, with the index of the first bad value.
+        problem: TargetProblem,
+    },
+    /// A metric that cannot be computed on the loss' targets, e.g. categorical accuracy
+    /// (argmax of one-hot rows) with sparse labels.
+    #[cfg(feature = "alloc")]
+    MetricMismatch {
+        /// The metric, as given to [`Trainer::metrics`](crate::train::Trainer::metrics).
+        metric: Metric,
+        /// The trainer's loss.
+        loss: Loss,
+        /// The model's number of outputs.
+        outputs: usize,
+    },
+    /// The training loss became NaN or infinite; training stopped before applying that
+    /// batch's update, and the weights (those of the last step) were checked to be finite.
     LossDiverged {
         /// Zero-based epoch.
         epoch: usize,
         /// Zero-based batch within the epoch.
         batch: usize,
+    },
+    /// The training loss became NaN or infinite because the weights had: an update computed
+    /// from a finite loss overflowed `f32` (a huge learning rate times a huge gradient, or a
+    /// gradient that overflowed). Training stopped; the weights cannot be used.
+    WeightsDiverged {
+        /// Zero-based epoch of the batch whose loss revealed it.
+        epoch: usize,
+        /// Zero-based batch within the epoch.
+        batch: usize,
+    },
+    /// The loss of a sample is NaN or infinite outside training (evaluation or validation):
+    /// the outputs overflow `f32`, or the weights are not finite.
+    NonFiniteLoss {
+        /// Which data: `"x"` for [`Trainer::evaluate`](crate::train::Trainer::evaluate),
+        /// `"validation data"` inside `fit`.
+        what: &'static str,
+        /// Index of the first sample whose loss is not finite.
+        sample: usize,
+    },
+    /// `fit` stopped during training (divergence, a callback's error, a non-finite
+    /// validation loss); `history` holds the epochs completed before.
+    #[cfg(feature = "alloc")]
+    TrainingStopped {
+        /// Why training stopped.
+        error: Box<Error>,
+        /// The logs of the completed epochs (possibly none).
+        history: History,
     },
     /// An argument outside its valid range.
     InvalidArgument {
@@ -63,6 +113,19 @@ pub enum Error {
         name: &'static str,
         /// What was wrong.
         reason: &'static str,
+    },
+    /// A setting (an optimizer's hyper-parameter, a trainer option) outside its valid range.
+    /// Builders record settings as given; the trainer checks them when training or
+    /// evaluation starts (see [`Optimizer::validate`](crate::optim::Optimizer::validate)).
+    InvalidSetting {
+        /// What the setting belongs to, e.g. `"Adam"` or `"Trainer"`.
+        owner: &'static str,
+        /// The setting, e.g. `"learning_rate"`.
+        name: &'static str,
+        /// The value given.
+        value: f64,
+        /// The valid range, e.g. `"finite and >= 0"`.
+        expected: &'static str,
     },
     /// A file's content is not what was expected.
     #[cfg(feature = "alloc")]
@@ -98,16 +161,65 @@ impl fmt::Display for Error {
             }
             Self::InvalidLabel { index, label, classes } => write!(
                 f,
-                "label {label} of sample {index} is not a class index in 0..{classes}"
+                "label {label} of sample {index} is not a class index in 0..{classes} \
+                 (a whole number from 0 to {}, one class per output)",
+                classes.saturating_sub(1)
+            ),
+            #[cfg(feature = "alloc")]
+            Self::InvalidTargets { loss, problem } => problem.describe(*loss, f),
+            #[cfg(feature = "alloc")]
+            Self::MetricMismatch { metric, loss, outputs } => write!(
+                f,
+                "metric `{}` cannot be computed for `{}` on {outputs} output(s): {}",
+                metric.resolve(*loss, *outputs).name(),
+                loss.name(),
+                metric.mismatch(*loss, *outputs).unwrap_or("it does not fit these targets")
             ),
             Self::LossDiverged { epoch, batch } => write!(
                 f,
-                "the loss became NaN or infinite at epoch {} batch {}; training stopped with the last finite weights \
-                 (try a lower learning rate or gradient clipping)",
+                "the loss became NaN or infinite at epoch {} batch {}; training stopped before that \
+                 batch's update, with the last finite weights (try a lower learning rate or gradient \
+                 clipping)",
                 epoch + 1,
                 batch + 1
             ),
+            Self::WeightsDiverged { epoch, batch } => write!(
+                f,
+                "the loss became NaN or infinite at epoch {} batch {} because the weights had: the \
+                 update before overflowed f32 (learning rate times gradient too large); training \
+                 stopped and the weights cannot be used: reload saved weights, then lower the \
+                 learning rate or clip gradients",
+                epoch + 1,
+                batch + 1
+            ),
+            Self::NonFiniteLoss { what, sample } => write!(
+                f,
+                "the loss on sample {sample} of `{what}` is NaN or infinite: the model's outputs overflow \
+                 f32 or its weights are not finite"
+            ),
+            #[cfg(feature = "alloc")]
+            Self::TrainingStopped { error, history } => write!(
+                f,
+                "training stopped after {} completed epoch(s) (their history is kept in the error): {error}",
+                history.epochs()
+            ),
             Self::InvalidArgument { name, reason } => write!(f, "invalid `{name}`: {reason}"),
+            Self::InvalidSetting {
+                owner,
+                name,
+                value,
+                expected,
+            } => {
+                // Most settings are `f32`: show them as written, not widened (0.001, not
+                // 0.0010000000474974513).
+                #[allow(clippy::cast_possible_truncation)]
+                let narrow = *value as f32;
+                if f64::from(narrow) == *value {
+                    write!(f, "invalid {owner} setting `{name}` = {narrow}: it must be {expected}")
+                } else {
+                    write!(f, "invalid {owner} setting `{name}` = {value}: it must be {expected}")
+                }
+            }
             #[cfg(feature = "alloc")]
             Self::Format { source_name, reason } => write!(f, "{source_name}: {reason}"),
             #[cfg(feature = "std")]
@@ -121,7 +233,115 @@ impl core::error::Error for Error {
         match self {
             #[cfg(feature = "std")]
             Self::Io { error, .. } => Some(error),
+            #[cfg(feature = "alloc")]
+            Self::TrainingStopped { error, .. } => Some(&**error),
             _ => None,
+        }
+    }
+}
+
+impl Error {
+    /// The error itself, or for [`TrainingStopped`](Self::TrainingStopped) the error that
+    /// stopped training: what to match on to learn why `fit` failed.
+    ///
+    /// ```
+    /// use nn_core::Error;
+    /// let e = Error::LossDiverged { epoch: 2, batch: 0 };
+    /// assert!(matches!(e.cause(), Error::LossDiverged { .. }));
+    /// ```
+    #[must_use]
+    pub fn cause(&self) -> &Error {
+        match self {
+            #[cfg(feature = "alloc")]
+            Self::TrainingStopped { error, .. } => error.cause(),
+            _ => self,
+        }
+    }
+
+    /// The history of the epochs `fit` completed before it stopped with this error, if it
+    /// stopped during training ([`TrainingStopped`](Self::TrainingStopped)).
+    #[cfg(feature = "alloc")]
+    #[must_use]
+    pub fn history(&self) -> Option<&History> {
+        match self {
+            Self::TrainingStopped { history, .. } => Some(history),
+            _ => None,
+        }
+    }
+}
+
+/// How targets fail to fit a loss (see [`Error::InvalidTargets`]).
+#[cfg(feature = "alloc")]
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum TargetProblem {
+    /// `y` holds `found` values per sample where the loss expects `expected`: the layout of
+    /// another loss (class ids for one-hot rows, or the reverse).
+    Layout {
+        /// Target values per sample the loss expects.
+        expected: usize,
+        /// Target values per sample given.
+        found: usize,
+    },
+    /// A value outside the loss' domain: `[0, 1]` for binary cross-entropy, `>= 0` for
+    /// categorical cross-entropy.
+    OutOfRange {
+        /// Flat index in `y` of the first bad value.
+        index: usize,
+        /// The value.
+        value: f32,
+    },
+    /// A sample's categorical targets are not a probability distribution: they sum to
+    /// `sum`, not 1.
+    NotADistribution {
+        /// Index of the first such sample.
+        sample: usize,
+        /// What its targets sum to.
+        sum: f32,
+    },
+}
+
+#[cfg(feature = "alloc")]
+impl TargetProblem {
+    /// The message of [`Error::InvalidTargets`]: the loss, the problem, where, and the fix.
+    fn describe(self, loss: Loss, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = loss.name();
+        match (loss, self) {
+            (Loss::CategoricalCrossentropy, Self::Layout { expected, found: 1 }) => write!(
+                f,
+                "`{name}` expects one-hot targets, {expected} values per sample, but `y` has 1 value \
+                 per sample: these look like class ids; use `Loss::SparseCategoricalCrossentropy`, \
+                 or convert them with `one_hot(&y, {expected})`"
+            ),
+            (Loss::SparseCategoricalCrossentropy, Self::Layout { found, .. }) => write!(
+                f,
+                "`{name}` expects one class id per sample, but `y` has {found} values per sample: \
+                 these look like one-hot rows; use `Loss::CategoricalCrossentropy`, or convert them \
+                 to class ids with `argmax_rows(&y, {found})`"
+            ),
+            (_, Self::Layout { expected, found }) => write!(
+                f,
+                "`{name}` expects {expected} target values per sample (one per output), but `y` has \
+                 {found} per sample"
+            ),
+            (Loss::BinaryCrossentropy, Self::OutOfRange { index, value }) => write!(
+                f,
+                "`{name}` expects targets in [0, 1] (the probability of class 1), but `y` holds \
+                 {value} at index {index}: encode the two classes as 0 and 1; for class ids \
+                 0, 1, 2, ... use a softmax output with `Loss::SparseCategoricalCrossentropy`"
+            ),
+            (_, Self::OutOfRange { index, value }) => write!(
+                f,
+                "`{name}` expects each sample's targets to be probabilities (>= 0, summing to 1, \
+                 e.g. one-hot rows), but `y` holds {value} at index {index}: convert class ids \
+                 with `one_hot`, or use `Loss::SparseCategoricalCrossentropy` with class ids"
+            ),
+            (_, Self::NotADistribution { sample, sum }) => write!(
+                f,
+                "`{name}` expects each sample's targets to sum to 1 (one-hot rows, or soft \
+                 targets), but those of sample {sample} sum to {sum}: convert class ids with \
+                 `one_hot`, or normalise each row"
+            ),
         }
     }
 }

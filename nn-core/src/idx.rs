@@ -14,6 +14,12 @@
 //! Files may be gzip-compressed (as MNIST is distributed); that is detected from the gzip
 //! magic bytes `1f 8b`, not from the file name.
 //!
+//! Reading is bounded by what the file can hold: the dimensions are checked against the
+//! file's size right after the header (exactly for a plain file; for a gzip file against
+//! the most its compressed bytes can inflate to, 1032 per byte), so a header claiming more
+//! data than the file holds is rejected without reading or inflating the rest, and the
+//! reader never holds more than the declared size plus one byte.
+//!
 //! ```no_run
 //! use nn_core::idx::Mnist;
 //! let mnist = Mnist::load("data/mnist")?;
@@ -23,15 +29,23 @@
 //! ```
 
 use std::format;
-use std::fs;
-use std::io::{self, Read};
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::string::{String, ToString};
 use std::vec::Vec;
 
-use flate2::read::MultiGzDecoder;
+use flate2::bufread::MultiGzDecoder;
 
 use crate::error::{Error, Result};
+use crate::read::read_up_to;
+
+/// Deflate's largest expansion: at most 1032 bytes out per compressed byte in.
+const MAX_INFLATE_RATIO: u64 = 1032;
+
+/// At most this many trailing bytes are counted for an error message; more are reported
+/// as "more than".
+const TRAILING_COUNT_LIMIT: u64 = 1 << 20;
 
 /// An array of bytes read from an IDX file: its dimensions and its elements, row-major.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,18 +56,34 @@ pub struct IdxArray {
     pub data: Vec<u8>,
 }
 
-/// Reads an IDX file of unsigned bytes, plain or gzip-compressed.
+/// Reads an IDX file of unsigned bytes, plain or gzip-compressed, as a stream: the header
+/// is checked against the file's size before the data is read (see the [module
+/// docs](self)).
 ///
 /// # Errors
-/// [`Error::Io`] with `path` when the file cannot be read; [`Error::Format`], with the path
-/// as its source name, for everything [`parse_idx`] rejects.
+/// [`Error::Io`] with `path` when the file cannot be opened; [`Error::Format`], with the
+/// path as its source name, for a read error and everything [`parse_idx`] rejects.
 pub fn read_idx(path: impl AsRef<Path>) -> Result<IdxArray> {
     let path = path.as_ref();
-    let bytes = fs::read(path).map_err(|error| Error::Io {
+    let io_error = |error| Error::Io {
         path: path.to_path_buf(),
         error,
-    })?;
-    parse_idx(&bytes, &path.display().to_string())
+    };
+    let file = File::open(path).map_err(io_error)?;
+    // The size bounds the data only for regular files (not pipes or devices).
+    let size = file
+        .metadata()
+        .ok()
+        .filter(std::fs::Metadata::is_file)
+        .map(|m| m.len());
+    let mut file = BufReader::new(file);
+    let mut magic = Vec::with_capacity(2);
+    read_up_to(&mut file, &mut magic, 2).map_err(io_error)?;
+    parse_source(
+        magic.as_slice().chain(file),
+        size,
+        &path.display().to_string(),
+    )
 }
 
 /// Parses the bytes of an IDX file of unsigned bytes, plain or gzip-compressed;
@@ -76,23 +106,51 @@ pub fn read_idx(path: impl AsRef<Path>) -> Result<IdxArray> {
 /// [`Error::Format`] naming `source_name` for: a corrupt gzip stream, a header cut short,
 /// a magic number whose first two bytes are not zero, an element type other than unsigned
 /// byte, zero dimensions or a dimension of size zero, dimensions whose product overflows,
-/// and a body shorter (truncated) or longer (trailing garbage) than the dimensions say.
+/// dimensions that declare more data than a gzip stream of this size can inflate to, and a
+/// body shorter (truncated) or longer (trailing garbage) than the dimensions say.
 pub fn parse_idx(bytes: &[u8], source_name: &str) -> Result<IdxArray> {
-    if bytes.starts_with(&[0x1f, 0x8b]) {
-        // Deflate expands at most about 1032:1, which bounds a sound preallocation.
-        let limit = bytes.len().saturating_mul(1032);
+    parse_source(bytes, Some(bytes.len() as u64), source_name)
+}
+
+/// Parses an IDX stream of `size` bytes (when known), gzip-compressed or plain as its first
+/// two bytes say.
+fn parse_source(
+    mut source: impl BufRead,
+    size: Option<u64>,
+    source_name: &str,
+) -> Result<IdxArray> {
+    let peek = source
+        .fill_buf()
+        .map_err(|e| stream_error(false, source_name, &e))?;
+    if peek.starts_with(&[0x1f, 0x8b]) {
         let mut reader = Reader {
-            inner: MultiGzDecoder::new(bytes),
+            inner: MultiGzDecoder::new(source),
             gzip: true,
         };
-        parse_reader(&mut reader, source_name, limit)
+        let bound = size.map(|s| Bound {
+            bytes: s.saturating_mul(MAX_INFLATE_RATIO),
+            compressed: Some(s),
+        });
+        parse_reader(&mut reader, source_name, bound)
     } else {
         let mut reader = Reader {
-            inner: bytes,
+            inner: source,
             gzip: false,
         };
-        parse_reader(&mut reader, source_name, bytes.len())
+        let bound = size.map(|bytes| Bound {
+            bytes,
+            compressed: None,
+        });
+        parse_reader(&mut reader, source_name, bound)
     }
+}
+
+/// How many bytes an IDX stream can hold: exactly `bytes` for a plain source, at most
+/// `bytes` for one inflated from `compressed` bytes.
+#[derive(Clone, Copy)]
+struct Bound {
+    bytes: u64,
+    compressed: Option<u64>,
 }
 
 /// A byte source whose read errors can only come from gzip decompression.
@@ -117,13 +175,18 @@ impl<R: Read> Reader<R> {
     }
 
     fn error(&self, source_name: &str, e: &io::Error) -> Error {
-        let reason = if self.gzip {
-            format!("corrupt gzip stream: {e}")
-        } else {
-            format!("read error: {e}")
-        };
-        format_error(source_name, reason)
+        stream_error(self.gzip, source_name, e)
     }
+}
+
+/// A read error of a gzip or plain stream.
+fn stream_error(gzip: bool, source_name: &str, e: &io::Error) -> Error {
+    let reason = if gzip {
+        format!("corrupt gzip stream: {e}")
+    } else {
+        format!("read error: {e}")
+    };
+    format_error(source_name, reason)
 }
 
 fn format_error(source_name: &str, reason: String) -> Error {
@@ -150,11 +213,12 @@ fn type_name(code: u8) -> &'static str {
     }
 }
 
-/// Parses an IDX stream; `size_hint` caps the body's preallocation.
+/// Parses an IDX stream that holds at most `bound` bytes (when known): the dimensions are
+/// checked against it right after the header, before any data is read.
 fn parse_reader<R: Read>(
     reader: &mut Reader<R>,
     source_name: &str,
-    size_hint: usize,
+    bound: Option<Bound>,
 ) -> Result<IdxArray> {
     let err = |reason: String| Err(format_error(source_name, reason));
 
@@ -217,13 +281,42 @@ fn parse_reader<R: Read>(
         ));
     };
 
-    // Read at most one byte more than the dimensions say, to detect trailing data without
-    // trusting the dimensions for the allocation.
-    let mut data = Vec::with_capacity(expected.min(size_hint));
-    let limit = u64::try_from(expected)
-        .unwrap_or(u64::MAX)
-        .saturating_add(1);
-    if let Err(e) = (&mut reader.inner).take(limit).read_to_end(&mut data) {
+    let declared = u64::try_from(expected).unwrap_or(u64::MAX);
+    if let Some(bound) = bound {
+        let header = 4 + 4 * ndims as u64;
+        let available = bound.bytes.saturating_sub(header);
+        match bound.compressed {
+            None if available < declared => {
+                return err(format!(
+                    "truncated IDX data: dimensions {} need {expected} bytes after the header, but only {available} follow",
+                    dims_text(&dims)
+                ));
+            }
+            None if available > declared => {
+                return err(format!(
+                    "trailing garbage: {} bytes after the {expected} bytes of data that dimensions {} declare",
+                    available - declared,
+                    dims_text(&dims)
+                ));
+            }
+            Some(compressed) if available < declared => {
+                return err(format!(
+                    "truncated or corrupt IDX header: dimensions {} declare {expected} bytes of data, \
+                     but a gzip stream of {compressed} bytes inflates to at most {} bytes \
+                     ({MAX_INFLATE_RATIO} per compressed byte)",
+                    dims_text(&dims),
+                    bound.bytes
+                ));
+            }
+            _ => {}
+        }
+    }
+
+    // Read at most one byte more than the dimensions say, to detect trailing data; the
+    // buffer grows with the data read, so dimensions that the data does not back are never
+    // allocated.
+    let mut data = Vec::new();
+    if let Err(e) = read_up_to(&mut reader.inner, &mut data, declared.saturating_add(1)) {
         return Err(reader.error(source_name, &e));
     }
     if data.len() < expected {
@@ -234,8 +327,11 @@ fn parse_reader<R: Read>(
         ));
     }
     if data.len() > expected {
-        let extra = match io::copy(&mut reader.inner, &mut io::sink()) {
-            Ok(more) => format!("{}", more.saturating_add(1)),
+        // Counted up to a limit: a gzip stream may inflate to far more than it declares.
+        let mut rest = (&mut reader.inner).take(TRAILING_COUNT_LIMIT);
+        let extra = match io::copy(&mut rest, &mut io::sink()) {
+            Ok(more) if more == TRAILING_COUNT_LIMIT => format!("more than {more}"),
+            Ok(more) => format!("{}", more + 1),
             Err(e) => return Err(reader.error(source_name, &e)),
         };
         return err(format!(

@@ -47,6 +47,8 @@ pub mod train;
 #[cfg(feature = "std")]
 pub mod idx;
 #[cfg(feature = "std")]
+mod read;
+#[cfg(feature = "std")]
 pub mod weights;
 
 pub use error::{Error, Result};

@@ -38,6 +38,7 @@
 //! ```
 
 use crate::activations::{Activation, ActivationKind};
+use crate::error::{Error, Result, TargetProblem};
 use crate::math;
 
 /// Keras' `epsilon()`: probabilities are clipped to `[EPSILON, 1 - EPSILON]` before a log.
@@ -80,6 +81,100 @@ impl Loss {
         match self {
             Self::SparseCategoricalCrossentropy => 1,
             _ => outputs,
+        }
+    }
+
+    /// Largest difference from 1 accepted in the sum of a sample's categorical
+    /// cross-entropy targets (see [`check_targets`](Self::check_targets)).
+    pub const DISTRIBUTION_TOLERANCE: f32 = 1e-3;
+
+    /// Checks that `targets` (whole samples of [`target_width`](Self::target_width) values,
+    /// already checked finite) fit the loss for a model of `outputs` outputs:
+    ///
+    /// - binary cross-entropy: every target in `[0, 1]` (hard labels 0 and 1, or soft
+    ///   labels, as Keras allows);
+    /// - categorical cross-entropy: every target `>= 0`, and each sample's targets sum to 1
+    ///   within [`DISTRIBUTION_TOLERANCE`](Self::DISTRIBUTION_TOLERANCE) (one-hot rows, or
+    ///   soft / label-smoothed targets). A row of zeros or of class weights would silently
+    ///   scale that sample's loss, so it is rejected;
+    /// - sparse categorical cross-entropy: every label a whole number in `0..outputs`;
+    /// - mean squared error: anything finite.
+    ///
+    /// ```
+    /// use nn_core::loss::Loss;
+    /// assert!(Loss::BinaryCrossentropy.check_targets(&[0.0, 1.0, 0.25], 1).is_ok());
+    /// let e = Loss::BinaryCrossentropy.check_targets(&[0.0, 2.0], 1).unwrap_err();
+    /// assert!(e.to_string().contains("index 1"));
+    /// assert!(Loss::CategoricalCrossentropy.check_targets(&[-3.0, 2.0, 7.0], 3).is_err());
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidTargets`] naming the loss, the first bad value or sample and the fix;
+    /// [`Error::InvalidLabel`] for a sparse label that is not a class index.
+    pub fn check_targets(self, targets: &[f32], outputs: usize) -> Result<()> {
+        let out_of_range = |accept: fn(f32) -> bool| {
+            targets
+                .iter()
+                .position(|&t| !accept(t))
+                .map_or(Ok(()), |index| {
+                    Err(Error::InvalidTargets {
+                        loss: self,
+                        problem: TargetProblem::OutOfRange {
+                            index,
+                            value: targets[index],
+                        },
+                    })
+                })
+        };
+        match self {
+            Self::MeanSquaredError => Ok(()),
+            Self::BinaryCrossentropy => out_of_range(|t| (0.0..=1.0).contains(&t)),
+            Self::CategoricalCrossentropy => {
+                out_of_range(|t| t >= 0.0)?;
+                if outputs == 0 {
+                    return Ok(());
+                }
+                for (sample, row) in targets.chunks_exact(outputs).enumerate() {
+                    let sum: f64 = row.iter().copied().map(f64::from).sum();
+                    if (sum - 1.0).abs() > f64::from(Self::DISTRIBUTION_TOLERANCE) {
+                        #[allow(clippy::cast_possible_truncation)]
+                        let sum = sum as f32;
+                        return Err(Error::InvalidTargets {
+                            loss: self,
+                            problem: TargetProblem::NotADistribution { sample, sum },
+                        });
+                    }
+                }
+                Ok(())
+            }
+            Self::SparseCategoricalCrossentropy => {
+                for (index, &label) in targets.iter().enumerate() {
+                    #[allow(clippy::cast_precision_loss)]
+                    let ok = label >= 0.0 && libm::truncf(label) == label && label < outputs as f32;
+                    if !ok {
+                        return Err(Error::InvalidLabel {
+                            index,
+                            label,
+                            classes: outputs,
+                        });
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Target values per sample of the *other* categorical loss, the layout users most
+    /// often confuse with this one's: 1 (class ids) for categorical cross-entropy, `outputs`
+    /// (one-hot rows) for sparse categorical cross-entropy; `None` for the other losses or a
+    /// single output, where the two layouts coincide.
+    #[must_use]
+    pub fn confusable_target_width(self, outputs: usize) -> Option<usize> {
+        match self {
+            _ if outputs < 2 => None,
+            Self::CategoricalCrossentropy => Some(1),
+            Self::SparseCategoricalCrossentropy => Some(outputs),
+            Self::MeanSquaredError | Self::BinaryCrossentropy => None,
         }
     }
 
@@ -722,6 +817,81 @@ mod tests {
         assert_eq!(Loss::SparseCategoricalCrossentropy.target_width(10), 1);
         assert_eq!(Loss::CategoricalCrossentropy.target_width(10), 10);
         assert_eq!(Loss::MeanSquaredError.target_width(4), 4);
+    }
+
+    /// The problem of an [`Error::InvalidTargets`].
+    fn problem(result: crate::error::Result<()>) -> TargetProblem {
+        match result {
+            Err(Error::InvalidTargets { problem, .. }) => problem,
+            other => panic!("expected InvalidTargets, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn targets_are_checked_against_the_loss_domain() {
+        let bce = Loss::BinaryCrossentropy;
+        bce.check_targets(&[0.0, 1.0, 0.3, 1.0], 2).unwrap();
+        assert_eq!(
+            problem(bce.check_targets(&[0.0, 1.0, 1.0001], 1)),
+            TargetProblem::OutOfRange {
+                index: 2,
+                value: 1.0001
+            }
+        );
+        assert!(matches!(
+            problem(bce.check_targets(&[-0.0, -1e-9], 1)),
+            TargetProblem::OutOfRange { index: 1, .. }
+        ));
+
+        let cce = Loss::CategoricalCrossentropy;
+        cce.check_targets(&[0.0, 1.0, 0.0, 0.1, 0.2, 0.7], 3)
+            .unwrap();
+        // Within the tolerance of a sum of 1.
+        cce.check_targets(&[0.3334, 0.3334, 0.3334], 3).unwrap();
+        assert_eq!(
+            problem(cce.check_targets(&[1.0, 0.0, 0.0, 0.5, 0.5, 0.5], 3)),
+            TargetProblem::NotADistribution {
+                sample: 1,
+                sum: 1.5
+            }
+        );
+        assert_eq!(
+            problem(cce.check_targets(&[1.5, -0.5, 0.0], 3)),
+            TargetProblem::OutOfRange {
+                index: 1,
+                value: -0.5
+            }
+        );
+
+        let sparse = Loss::SparseCategoricalCrossentropy;
+        sparse.check_targets(&[0.0, 2.0, 1.0], 3).unwrap();
+        for bad in [3.0, -1.0, 0.5] {
+            assert!(matches!(
+                sparse.check_targets(&[0.0, bad], 3),
+                Err(Error::InvalidLabel { index: 1, .. })
+            ));
+        }
+        Loss::MeanSquaredError
+            .check_targets(&[-1e30, 7.0], 1)
+            .unwrap();
+    }
+
+    #[test]
+    fn the_confusable_layout_is_the_other_categorical_one() {
+        assert_eq!(
+            Loss::CategoricalCrossentropy.confusable_target_width(10),
+            Some(1)
+        );
+        assert_eq!(
+            Loss::SparseCategoricalCrossentropy.confusable_target_width(10),
+            Some(10)
+        );
+        assert_eq!(
+            Loss::CategoricalCrossentropy.confusable_target_width(1),
+            None
+        );
+        assert_eq!(Loss::BinaryCrossentropy.confusable_target_width(4), None);
+        assert_eq!(Loss::MeanSquaredError.confusable_target_width(4), None);
     }
 
     #[test]

@@ -14,6 +14,7 @@
 //! assert_eq!(metric.correct(&outputs, &[1.0, 2.0], 3), 1);
 //! ```
 
+use crate::error::{Error, Result};
 use crate::loss::Loss;
 
 /// A metric reported during training, named as in Keras.
@@ -60,6 +61,68 @@ impl Metric {
             Loss::CategoricalCrossentropy => Self::CategoricalAccuracy,
             Loss::MeanSquaredError if outputs == 1 => Self::BinaryAccuracy,
             Loss::MeanSquaredError => Self::CategoricalAccuracy,
+        }
+    }
+
+    /// Checks that the metric can be computed on the targets of `loss` for a model of
+    /// `outputs` outputs ([`resolve`](Metric::resolve)d first, so `Accuracy` always fits a
+    /// model of two or more outputs, or one output with a binary or regression loss).
+    ///
+    /// | metric | needs |
+    /// |---|---|
+    /// | `BinaryAccuracy` | one target per output (not sparse labels) |
+    /// | `CategoricalAccuracy` | one-hot target rows (not sparse labels) and 2 or more outputs |
+    /// | `SparseCategoricalAccuracy` | one class id per sample (sparse categorical cross-entropy) and 2 or more outputs |
+    ///
+    /// Binary accuracy on one-hot rows is allowed (Keras computes it, element by element).
+    ///
+    /// ```
+    /// use nn_core::{loss::Loss, metrics::Metric};
+    /// assert!(Metric::Accuracy.check(Loss::SparseCategoricalCrossentropy, 10).is_ok());
+    /// let e = Metric::CategoricalAccuracy.check(Loss::SparseCategoricalCrossentropy, 10);
+    /// assert!(e.unwrap_err().to_string().contains("SparseCategoricalAccuracy"));
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::MetricMismatch`] naming the metric, the loss and the metric to use instead.
+    pub fn check(self, loss: Loss, outputs: usize) -> Result<()> {
+        match self.mismatch(loss, outputs) {
+            None => Ok(()),
+            Some(_) => Err(Error::MetricMismatch {
+                metric: self,
+                loss,
+                outputs,
+            }),
+        }
+    }
+
+    /// Why the metric cannot be computed on the targets of `loss` with `outputs` outputs,
+    /// and what to use instead; `None` when it can.
+    pub(crate) fn mismatch(self, loss: Loss, outputs: usize) -> Option<&'static str> {
+        let sparse = loss.target_width(outputs) != outputs;
+        match self.resolve(loss, outputs) {
+            Self::BinaryAccuracy if sparse => Some(
+                "it compares each output with the target at the same position, but the targets \
+                 are one class id per sample; use `Metric::SparseCategoricalAccuracy` \
+                 (`Metric::Accuracy` picks the accuracy that fits the loss)",
+            ),
+            Self::CategoricalAccuracy if sparse => Some(
+                "it compares the argmax of each output row with that of a one-hot target row, but \
+                 the targets are one class id per sample; use `Metric::SparseCategoricalAccuracy` \
+                 (`Metric::Accuracy` picks the accuracy that fits the loss)",
+            ),
+            Self::CategoricalAccuracy | Self::SparseCategoricalAccuracy if outputs < 2 => Some(
+                "the argmax of a single output is always 0, so every sample would count as the \
+                 same class; use `Metric::BinaryAccuracy` \
+                 (`Metric::Accuracy` picks the accuracy that fits the loss)",
+            ),
+            Self::SparseCategoricalAccuracy if !sparse => Some(
+                "it compares the argmax of each output row with one class id per sample, but the \
+                 targets are one value per output (one-hot rows); use \
+                 `Metric::CategoricalAccuracy` \
+                 (`Metric::Accuracy` picks the accuracy that fits the loss)",
+            ),
+            _ => None,
         }
     }
 
@@ -209,6 +272,48 @@ mod tests {
             Metric::SparseCategoricalAccuracy,
         ] {
             assert_eq!(m.resolve(Loss::SparseCategoricalCrossentropy, 1), m);
+        }
+    }
+
+    #[test]
+    fn a_metric_fits_a_loss_when_it_can_read_its_targets() {
+        use Loss::{
+            BinaryCrossentropy as Bce, CategoricalCrossentropy as Cce, MeanSquaredError as Mse,
+            SparseCategoricalCrossentropy as Sparse,
+        };
+        use Metric::{
+            Accuracy as A, BinaryAccuracy as B, CategoricalAccuracy as C,
+            SparseCategoricalAccuracy as S,
+        };
+        // (metric, loss, outputs, fits)
+        let table = [
+            (A, Bce, 1, true),
+            (A, Sparse, 10, true),
+            (A, Cce, 10, true),
+            (A, Mse, 1, true),
+            (A, Mse, 3, true),
+            (B, Cce, 10, true),
+            (B, Bce, 4, true),
+            (B, Sparse, 10, false),
+            (C, Cce, 10, true),
+            (C, Mse, 3, true),
+            (C, Sparse, 10, false),
+            (C, Bce, 1, false),
+            (S, Sparse, 10, true),
+            (S, Cce, 10, false),
+            (S, Mse, 1, false),
+            (S, Bce, 1, false),
+            (A, Sparse, 1, false),
+        ];
+        for (metric, loss, outputs, fits) in table {
+            let r = metric.check(loss, outputs);
+            assert_eq!(r.is_ok(), fits, "{metric:?} {loss:?} {outputs}: {r:?}");
+            if let Err(e) = r {
+                assert!(
+                    matches!(e, Error::MetricMismatch { metric: m, .. } if m == metric),
+                    "{e:?}"
+                );
+            }
         }
     }
 

@@ -2,7 +2,7 @@
 //! files and gradient checks are written once, here, for all of them.
 
 use crate::activations::ActivationKind;
-use crate::error::{check_finite, Error, Result};
+use crate::error::{check_finite, Error, Result, TargetProblem};
 use crate::gradcheck::{self, GradCheck};
 use crate::loss::Loss;
 use crate::optim::Optimizer;
@@ -273,28 +273,33 @@ pub fn check_params(values: &[f32], expected: usize) -> Result<()> {
 ///
 /// # Errors
 /// Empty data, lengths that are not whole samples, different sample counts, non-finite
-/// values, or class labels out of range for sparse categorical cross-entropy.
+/// values, targets laid out for the other categorical loss (class ids for categorical
+/// cross-entropy, one-hot rows for the sparse one) or outside the loss' domain
+/// ([`Error::InvalidTargets`], see [`Loss::check_targets`]), or class labels out of range
+/// for sparse categorical cross-entropy ([`Error::InvalidLabel`]).
 pub fn check_data<M: Model>(x: &[f32], y: &[f32], loss: Loss) -> Result<usize> {
     let n = crate::error::rows("x", x, M::INPUT)?;
-    let m = crate::error::rows("y", y, loss.target_width(M::OUTPUT))?;
+    let width = loss.target_width(M::OUTPUT);
+    if n.checked_mul(width) != Some(y.len()) {
+        if let Some(found) = loss.confusable_target_width(M::OUTPUT) {
+            if n.checked_mul(found) == Some(y.len()) {
+                return Err(Error::InvalidTargets {
+                    loss,
+                    problem: TargetProblem::Layout {
+                        expected: width,
+                        found,
+                    },
+                });
+            }
+        }
+    }
+    let m = crate::error::rows("y", y, width)?;
     if n != m {
         return Err(Error::SampleCountMismatch { x: n, y: m });
     }
     check_finite("x", x)?;
     check_finite("y", y)?;
-    if loss == Loss::SparseCategoricalCrossentropy {
-        for (index, &label) in y.iter().enumerate() {
-            #[allow(clippy::cast_precision_loss)]
-            let ok = label >= 0.0 && libm::truncf(label) == label && label < M::OUTPUT as f32;
-            if !ok {
-                return Err(Error::InvalidLabel {
-                    index,
-                    label,
-                    classes: M::OUTPUT,
-                });
-            }
-        }
-    }
+    loss.check_targets(y, M::OUTPUT)?;
     Ok(n)
 }
 

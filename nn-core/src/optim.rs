@@ -29,15 +29,47 @@
 //!
 //! State (momentum buffers, moments) is allocated on the first [`Optimizer::step`] and sized to
 //! the parameter buffer; later steps do not allocate.
+//!
+//! Settings are never checked by the builders, which cannot fail: they record what they are
+//! given, and [`Optimizer::validate`] checks everything at once, returning an
+//! [`Error::InvalidSetting`] that names the setting, its value and the valid range. The
+//! [`Trainer`](crate::train::Trainer) calls it before every `fit`, `evaluate` and
+//! `train_on_batch`, so a bad learning rate is an error, never a panic and never NaN
+//! weights:
+//!
+//! ```
+//! use nn_core::optim::{Adam, Optimizer};
+//! let adam = Adam::new(f32::INFINITY).beta1(1.5);
+//! let e = adam.validate().unwrap_err().to_string();
+//! assert_eq!(e, "invalid Adam setting `learning_rate` = inf: it must be finite and >= 0");
+//! ```
+//!
+//! | setting | valid | why |
+//! |---|---|---|
+//! | `learning_rate` | finite, `>= 0` | 0 freezes the weights (schedules use it); infinity gives NaN weights |
+//! | `beta1`, `beta2`, `rho` | `[0, 1)` | at 1 the average never moves; above 1 it grows without bound |
+//! | `momentum` | `[0, 1)` | at 1 or above the momentum buffer grows without bound |
+//! | `epsilon` | finite, `> 0` | 0 divides 0 by 0 for a parameter whose gradient has always been 0 |
+//! | `weight_decay` | finite, `>= 0` | a negative decay grows the weights |
+//! | `clip_value`, `clip_norm` | `> 0` (infinity: no clipping) | 0 or less would zero or flip every gradient |
+//!
+//! [`Optimizer::step`] on settings that were not validated never panics and never misuses
+//! memory, but computes what the settings say (e.g. NaN weights for an infinite learning
+//! rate).
 
 use alloc::vec::Vec;
 
+use crate::error::{Error, Result};
 use crate::math::sqrt;
 
 /// Updates parameters from gradients. Implemented by every optimizer.
+///
+/// Settings are recorded by infallible builders and checked by [`validate`](Self::validate),
+/// which the [`Trainer`](crate::train::Trainer) calls before it trains or evaluates (see the
+/// [module docs](self) for the valid ranges and why).
 pub trait Optimizer: Send {
     /// One update. `params.len() == grads.len()`; state is (re)sized lazily on the first call
-    /// (allocation only then).
+    /// (allocation only then). Settings are assumed valid (see [`validate`](Self::validate)).
     ///
     /// # Panics
     /// The optimizers of this module panic if `params` and `grads` differ in length.
@@ -46,18 +78,68 @@ pub trait Optimizer: Send {
     /// Current learning rate.
     fn learning_rate(&self) -> f32;
 
-    /// Sets the learning rate (for schedules / callbacks).
-    ///
-    /// # Panics
-    /// The optimizers of this module panic if `lr` is negative or NaN.
+    /// Sets the learning rate (for schedules / callbacks). Not checked here: an invalid rate
+    /// is reported by [`validate`](Self::validate).
     fn set_learning_rate(&mut self, lr: f32);
 
     /// Forgets all state (moments, step count).
     fn reset(&mut self);
+
+    /// Checks every setting (learning rate, betas, momentum, epsilon, weight decay,
+    /// clipping); the trainer calls it before each `fit`, `evaluate` and `train_on_batch`.
+    /// The default accepts everything, for optimizers with nothing to check.
+    ///
+    /// # Errors
+    /// [`Error::InvalidSetting`] naming the first invalid setting, its value and the valid
+    /// range.
+    fn validate(&self) -> Result<()> {
+        Ok(())
+    }
 }
 
-fn check_lr(lr: f32) {
-    assert!(lr >= 0.0, "learning rate must be >= 0, got {lr}");
+/// `Ok` when `valid`, else [`Error::InvalidSetting`] for setting `name` of `owner`.
+fn setting(
+    owner: &'static str,
+    name: &'static str,
+    value: f32,
+    valid: bool,
+    expected: &'static str,
+) -> Result<()> {
+    if valid {
+        Ok(())
+    } else {
+        Err(Error::InvalidSetting {
+            owner,
+            name,
+            value: f64::from(value),
+            expected,
+        })
+    }
+}
+
+fn check_learning_rate(owner: &'static str, lr: f32) -> Result<()> {
+    let valid = lr.is_finite() && lr >= 0.0;
+    setting(owner, "learning_rate", lr, valid, "finite and >= 0")
+}
+
+/// A decay rate or momentum factor: in `[0, 1)`.
+fn check_unit(owner: &'static str, name: &'static str, value: f32) -> Result<()> {
+    setting(owner, name, value, (0.0..1.0).contains(&value), "in [0, 1)")
+}
+
+fn check_epsilon(owner: &'static str, e: f32) -> Result<()> {
+    setting(
+        owner,
+        "epsilon",
+        e,
+        e.is_finite() && e > 0.0,
+        "finite and > 0",
+    )
+}
+
+fn check_weight_decay(owner: &'static str, wd: f32) -> Result<()> {
+    let valid = wd.is_finite() && wd >= 0.0;
+    setting(owner, "weight_decay", wd, valid, "finite and >= 0")
 }
 
 /// Gradient clipping and L2 weight decay, as configured on an optimizer.
@@ -79,18 +161,26 @@ impl GradOptions {
     };
 
     fn set_clip_value(&mut self, c: f32) {
-        assert!(c > 0.0, "clip_value must be > 0, got {c}");
         self.clip_value = c;
     }
 
     fn set_clip_norm(&mut self, c: f32) {
-        assert!(c > 0.0, "clip_norm must be > 0, got {c}");
         self.clip_norm = Some(c);
     }
 
     fn set_weight_decay(&mut self, wd: f32) {
-        assert!(wd >= 0.0, "weight_decay must be >= 0, got {wd}");
         self.weight_decay = wd;
+    }
+
+    /// Checks the clipping bounds and the L2 penalty of optimizer `owner`.
+    fn validate(&self, owner: &'static str) -> Result<()> {
+        const POSITIVE: &str = "> 0 (infinity turns clipping off)";
+        let c = self.clip_value;
+        setting(owner, "clip_value", c, c > 0.0, POSITIVE)?;
+        if let Some(c) = self.clip_norm {
+            setting(owner, "clip_norm", c, c > 0.0, POSITIVE)?;
+        }
+        check_weight_decay(owner, self.weight_decay)
     }
 
     /// Checks the lengths and computes the per-step constants (the clip-norm scale needs one
@@ -216,10 +306,7 @@ fn ensure_len(state: &mut Vec<f32>, len: usize) -> bool {
 macro_rules! gradient_setters {
     (l2, $($grad:ident).+) => {
         /// L2 penalty `wd`: `wd * p` is added to the gradient (default 0, PyTorch's
-        /// `weight_decay` of SGD, Adam and RMSprop).
-        ///
-        /// # Panics
-        /// If `wd` is negative or NaN.
+        /// `weight_decay` of SGD, Adam and RMSprop). Valid: finite and `>= 0`.
         #[must_use]
         pub fn weight_decay(mut self, wd: f32) -> Self {
             self.$($grad).+.set_weight_decay(wd);
@@ -230,10 +317,7 @@ macro_rules! gradient_setters {
     };
     ($($grad:ident).+) => {
         /// Scales the gradient down to L2 norm `c` when its norm exceeds `c` (Keras
-        /// `global_clipnorm`; default off).
-        ///
-        /// # Panics
-        /// If `c` is not positive.
+        /// `global_clipnorm`; default off). Valid: `> 0`.
         #[must_use]
         pub fn clip_norm(mut self, c: f32) -> Self {
             self.$($grad).+.set_clip_norm(c);
@@ -241,9 +325,7 @@ macro_rules! gradient_setters {
         }
 
         /// Clamps every gradient component to `[-c, c]` (Keras `clipvalue`; default off).
-        ///
-        /// # Panics
-        /// If `c` is not positive.
+        /// Valid: `> 0`.
         #[must_use]
         pub fn clip_value(mut self, c: f32) -> Self {
             self.$($grad).+.set_clip_value(c);
@@ -268,12 +350,9 @@ pub struct Sgd {
 
 impl Sgd {
     /// Plain SGD with learning rate `lr` (no momentum, no weight decay, no clipping).
-    ///
-    /// # Panics
-    /// If `lr` is negative or NaN.
+    /// Valid: finite and `>= 0`.
     #[must_use]
     pub fn new(lr: f32) -> Self {
-        check_lr(lr);
         Self {
             lr,
             momentum: 0.0,
@@ -283,13 +362,9 @@ impl Sgd {
         }
     }
 
-    /// Momentum factor (default 0, off).
-    ///
-    /// # Panics
-    /// If `m` is negative or NaN.
+    /// Momentum factor (default 0, off). Valid: `[0, 1)`.
     #[must_use]
     pub fn momentum(mut self, m: f32) -> Self {
-        assert!(m >= 0.0, "momentum must be >= 0, got {m}");
         self.momentum = m;
         self
     }
@@ -339,12 +414,17 @@ impl Optimizer for Sgd {
     }
 
     fn set_learning_rate(&mut self, lr: f32) {
-        check_lr(lr);
         self.lr = lr;
     }
 
     fn reset(&mut self) {
         self.buf.clear();
+    }
+
+    fn validate(&self) -> Result<()> {
+        check_learning_rate("Sgd", self.lr)?;
+        check_unit("Sgd", "momentum", self.momentum)?;
+        self.grad.validate("Sgd")
     }
 }
 
@@ -363,7 +443,6 @@ struct AdamCore {
 
 impl AdamCore {
     fn new(lr: f32) -> Self {
-        check_lr(lr);
         Self {
             lr,
             beta1: 0.9,
@@ -376,17 +455,13 @@ impl AdamCore {
         }
     }
 
-    fn set_beta(beta: &mut f32, value: f32, name: &str) {
-        assert!(
-            (0.0..1.0).contains(&value),
-            "{name} must be in [0, 1), got {value}"
-        );
-        *beta = value;
-    }
-
-    fn set_epsilon(&mut self, e: f32) {
-        assert!(e >= 0.0, "epsilon must be >= 0, got {e}");
-        self.epsilon = e;
+    /// Checks every setting of optimizer `owner`.
+    fn validate(&self, owner: &'static str) -> Result<()> {
+        check_learning_rate(owner, self.lr)?;
+        check_unit(owner, "beta1", self.beta1)?;
+        check_unit(owner, "beta2", self.beta2)?;
+        check_epsilon(owner, self.epsilon)?;
+        self.grad.validate(owner)
     }
 
     /// One Adam step; every parameter is first multiplied by `decay` (1 for Adam,
@@ -422,33 +497,27 @@ impl AdamCore {
 macro_rules! adam_setters {
     () => {
         /// Decay rate of the first-moment (mean) estimate (default 0.9, as PyTorch and Keras).
-        ///
-        /// # Panics
-        /// If `b1` is not in `[0, 1)`.
+        /// Valid: `[0, 1)`.
         #[must_use]
         pub fn beta1(mut self, b1: f32) -> Self {
-            AdamCore::set_beta(&mut self.core.beta1, b1, "beta1");
+            self.core.beta1 = b1;
             self
         }
 
         /// Decay rate of the second-moment estimate (default 0.999, as PyTorch and Keras).
-        ///
-        /// # Panics
-        /// If `b2` is not in `[0, 1)`.
+        /// Valid: `[0, 1)`.
         #[must_use]
         pub fn beta2(mut self, b2: f32) -> Self {
-            AdamCore::set_beta(&mut self.core.beta2, b2, "beta2");
+            self.core.beta2 = b2;
             self
         }
 
         /// Added to the root of the second moment before dividing (default 1e-7 as Keras;
         /// PyTorch's default is 1e-8). It is added to the bias-corrected root, as in PyTorch.
-        ///
-        /// # Panics
-        /// If `e` is negative or NaN.
+        /// Valid: finite and `> 0`.
         #[must_use]
         pub fn epsilon(mut self, e: f32) -> Self {
-            self.core.set_epsilon(e);
+            self.core.epsilon = e;
             self
         }
     };
@@ -469,10 +538,7 @@ pub struct Adam {
 
 impl Adam {
     /// Adam with learning rate `lr`, betas 0.9 / 0.999 and epsilon 1e-7 (Keras' defaults;
-    /// PyTorch's epsilon is 1e-8).
-    ///
-    /// # Panics
-    /// If `lr` is negative or NaN.
+    /// PyTorch's epsilon is 1e-8). Valid: finite and `>= 0`.
     #[must_use]
     pub fn new(lr: f32) -> Self {
         Self {
@@ -494,12 +560,15 @@ impl Optimizer for Adam {
     }
 
     fn set_learning_rate(&mut self, lr: f32) {
-        check_lr(lr);
         self.core.lr = lr;
     }
 
     fn reset(&mut self) {
         self.core.reset();
+    }
+
+    fn validate(&self) -> Result<()> {
+        self.core.validate("Adam")
     }
 }
 
@@ -515,10 +584,8 @@ pub struct AdamW {
 
 impl AdamW {
     /// AdamW with learning rate `lr`, weight decay 0.01 (PyTorch's default; Keras uses 0.004),
-    /// betas 0.9 / 0.999 and epsilon 1e-7 (Keras' default; PyTorch's is 1e-8).
-    ///
-    /// # Panics
-    /// If `lr` is negative or NaN.
+    /// betas 0.9 / 0.999 and epsilon 1e-7 (Keras' default; PyTorch's is 1e-8). Valid: finite
+    /// and `>= 0`.
     #[must_use]
     pub fn new(lr: f32) -> Self {
         Self {
@@ -530,13 +597,10 @@ impl AdamW {
     adam_setters!();
     gradient_setters!(core.grad);
 
-    /// Decoupled weight decay `wd` (default 0.01): `p -= lr * wd * p` each step.
-    ///
-    /// # Panics
-    /// If `wd` is negative or NaN.
+    /// Decoupled weight decay `wd` (default 0.01): `p -= lr * wd * p` each step. Valid:
+    /// finite and `>= 0`.
     #[must_use]
     pub fn weight_decay(mut self, wd: f32) -> Self {
-        assert!(wd >= 0.0, "weight_decay must be >= 0, got {wd}");
         self.weight_decay = wd;
         self
     }
@@ -552,12 +616,16 @@ impl Optimizer for AdamW {
     }
 
     fn set_learning_rate(&mut self, lr: f32) {
-        check_lr(lr);
         self.core.lr = lr;
     }
 
     fn reset(&mut self) {
         self.core.reset();
+    }
+
+    fn validate(&self) -> Result<()> {
+        self.core.validate("AdamW")?;
+        check_weight_decay("AdamW", self.weight_decay)
     }
 }
 
@@ -579,13 +647,9 @@ pub struct RmsProp {
 
 impl RmsProp {
     /// RMSprop with learning rate `lr`, rho 0.9 and epsilon 1e-7 (Keras' defaults; PyTorch
-    /// uses alpha 0.99 and eps 1e-8), no momentum.
-    ///
-    /// # Panics
-    /// If `lr` is negative or NaN.
+    /// uses alpha 0.99 and eps 1e-8), no momentum. Valid: finite and `>= 0`.
     #[must_use]
     pub fn new(lr: f32) -> Self {
-        check_lr(lr);
         Self {
             lr,
             rho: 0.9,
@@ -598,36 +662,24 @@ impl RmsProp {
     }
 
     /// Decay rate of the mean square (PyTorch's `alpha`); default 0.9 as Keras, PyTorch's
-    /// default is 0.99.
-    ///
-    /// # Panics
-    /// If `r` is not in `[0, 1)`.
+    /// default is 0.99. Valid: `[0, 1)`.
     #[must_use]
     pub fn rho(mut self, r: f32) -> Self {
-        assert!((0.0..1.0).contains(&r), "rho must be in [0, 1), got {r}");
         self.rho = r;
         self
     }
 
     /// Added to the root mean square before dividing (default 1e-7 as Keras; PyTorch's
-    /// default is 1e-8).
-    ///
-    /// # Panics
-    /// If `e` is negative or NaN.
+    /// default is 1e-8). Valid: finite and `> 0`.
     #[must_use]
     pub fn epsilon(mut self, e: f32) -> Self {
-        assert!(e >= 0.0, "epsilon must be >= 0, got {e}");
         self.epsilon = e;
         self
     }
 
-    /// Momentum factor (default 0, off).
-    ///
-    /// # Panics
-    /// If `m` is negative or NaN.
+    /// Momentum factor (default 0, off). Valid: `[0, 1)`.
     #[must_use]
     pub fn momentum(mut self, m: f32) -> Self {
-        assert!(m >= 0.0, "momentum must be >= 0, got {m}");
         self.momentum = m;
         self
     }
@@ -676,13 +728,20 @@ impl Optimizer for RmsProp {
     }
 
     fn set_learning_rate(&mut self, lr: f32) {
-        check_lr(lr);
         self.lr = lr;
     }
 
     fn reset(&mut self) {
         self.v.clear();
         self.buf.clear();
+    }
+
+    fn validate(&self) -> Result<()> {
+        check_learning_rate("RmsProp", self.lr)?;
+        check_unit("RmsProp", "rho", self.rho)?;
+        check_epsilon("RmsProp", self.epsilon)?;
+        check_unit("RmsProp", "momentum", self.momentum)?;
+        self.grad.validate("RmsProp")
     }
 }
 
@@ -825,6 +884,68 @@ mod tests {
         opt.step(&mut q, &[1.0; 5]);
         // Fresh state: the first Adam step moves every parameter by about lr.
         assert!(q.iter().all(|&x| (x - 0.9).abs() < 1e-5), "{q:?}");
+    }
+
+    /// `(owner, setting)` of an [`Error::InvalidSetting`].
+    fn invalid(result: Result<()>) -> (&'static str, &'static str) {
+        match result {
+            Err(Error::InvalidSetting { owner, name, .. }) => (owner, name),
+            other => panic!("expected InvalidSetting, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn builders_record_and_validate_reports_the_first_bad_setting() {
+        for opt in all() {
+            opt.validate().unwrap();
+        }
+        assert_eq!(
+            invalid(Sgd::new(f32::INFINITY).validate()),
+            ("Sgd", "learning_rate")
+        );
+        assert_eq!(
+            invalid(Sgd::new(0.1).momentum(f32::NAN).validate()),
+            ("Sgd", "momentum")
+        );
+        assert_eq!(
+            invalid(Adam::new(0.1).beta2(1.0).validate()),
+            ("Adam", "beta2")
+        );
+        assert_eq!(
+            invalid(AdamW::new(0.1).epsilon(f32::INFINITY).validate()),
+            ("AdamW", "epsilon")
+        );
+        assert_eq!(
+            invalid(AdamW::new(0.1).weight_decay(f32::INFINITY).validate()),
+            ("AdamW", "weight_decay")
+        );
+        assert_eq!(
+            invalid(RmsProp::new(0.1).clip_norm(f32::NAN).validate()),
+            ("RmsProp", "clip_norm")
+        );
+        assert_eq!(
+            invalid(RmsProp::new(0.1).epsilon(-1e-7).validate()),
+            ("RmsProp", "epsilon")
+        );
+        // The learning rate is checked first; a schedule's rate is checked too.
+        assert_eq!(
+            invalid(Adam::new(-1.0).beta1(2.0).validate()),
+            ("Adam", "learning_rate")
+        );
+        let mut opt = Adam::new(0.1);
+        opt.set_learning_rate(f32::NEG_INFINITY);
+        assert_eq!(invalid(opt.validate()), ("Adam", "learning_rate"));
+        // Edge values that are valid.
+        Sgd::new(0.0)
+            .momentum(0.0)
+            .clip_value(f32::INFINITY)
+            .validate()
+            .unwrap();
+        Adam::new(f32::MAX)
+            .beta1(0.0)
+            .beta2(0.0)
+            .validate()
+            .unwrap();
     }
 
     #[test]

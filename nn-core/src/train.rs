@@ -394,6 +394,13 @@ impl Evaluation {
 
 /// A model with its optimizer, loss and metrics, and the buffers of a training step
 /// (Keras' compiled model).
+///
+/// The builders ([`metrics`](Self::metrics), [`threads`](Self::threads)) and the optimizer's
+/// cannot fail: they record their arguments, and [`fit`](Self::fit),
+/// [`evaluate`](Self::evaluate) and [`train_on_batch`](Self::train_on_batch) check them all
+/// before they start, returning an [`Error`] (never a panic) for a setting out of range
+/// ([`Error::InvalidSetting`]) or a metric that does not fit the loss
+/// ([`Error::MetricMismatch`]).
 pub struct Trainer<M: Model, O: Optimizer> {
     model: M,
     optimizer: O,
@@ -403,40 +410,53 @@ pub struct Trainer<M: Model, O: Optimizer> {
     batch_x: Vec<f32>,
     batch_y: Vec<f32>,
     order: Vec<usize>,
+    /// Totals of a training epoch or of `train_on_batch` (kept to reuse their buffer).
+    totals: Totals,
+    /// Totals of an evaluation (also inside `fit`, while `totals` holds the epoch's).
+    eval_totals: Totals,
     /// Dropout masks of `train_on_batch` (`fit` draws from its own seed).
     rng: Rng,
+    /// Threads requested with [`threads`](Self::threads); checked when training starts.
+    #[cfg(feature = "std")]
+    threads: usize,
+    /// The pool of `threads` threads, started when training starts (none for 1 thread).
     #[cfg(feature = "std")]
     pool: Option<rayon::ThreadPool>,
 }
 
-/// At most this many metrics per trainer (their counters are fixed-size, so a step never
-/// allocates).
-pub const MAX_METRICS: usize = 8;
-
 /// Running totals of loss and metric counts over an epoch or an evaluation.
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Default)]
 struct Totals {
     loss: f64,
     samples: usize,
-    correct: [usize; MAX_METRICS],
-    possible: [usize; MAX_METRICS],
+    /// `(correct, possible)` counts of each metric.
+    counts: Vec<(usize, usize)>,
 }
 
 impl Totals {
+    /// Zero totals for `metrics` metrics; allocates only when `metrics` exceeds every count
+    /// seen before.
+    fn reset(&mut self, metrics: usize) {
+        self.loss = 0.0;
+        self.samples = 0;
+        self.counts.clear();
+        self.counts.resize(metrics, (0, 0));
+    }
     #[allow(clippy::cast_precision_loss)]
     fn mean_loss(&self) -> f32 {
         (self.loss / self.samples.max(1) as f64) as f32
     }
     #[allow(clippy::cast_precision_loss)]
     fn rate(&self, i: usize) -> f32 {
-        self.correct[i] as f32 / self.possible[i].max(1) as f32
+        let (correct, possible) = self.counts[i];
+        correct as f32 / possible.max(1) as f32
     }
     fn merge(&mut self, other: &Self) {
         self.loss += other.loss;
         self.samples += other.samples;
-        for i in 0..MAX_METRICS {
-            self.correct[i] += other.correct[i];
-            self.possible[i] += other.possible[i];
+        for (total, count) in self.counts.iter_mut().zip(&other.counts) {
+            total.0 += count.0;
+            total.1 += count.1;
         }
     }
 }
@@ -461,8 +481,9 @@ impl<M: Model> Worker<M> {
         }
     }
 
-    /// Forward pass, loss and metric counts on `batch` samples, then (when `learn`) the
-    /// backward pass. Returns the mean loss; when it is not finite, nothing else is done.
+    /// Forward pass, loss and metric counts (into `self.totals`, reset first) on `batch`
+    /// samples, then (when `learn`) the backward pass. Returns the mean loss; when it is not
+    /// finite, nothing else is done.
     #[allow(clippy::too_many_arguments)]
     fn run(
         &mut self,
@@ -475,6 +496,7 @@ impl<M: Model> Worker<M> {
         dropout: Option<&mut Rng>,
         learn: bool,
     ) -> f32 {
+        self.totals.reset(metrics.len());
         let logits = model.forward_batch(&mut self.ws, x, batch, dropout);
         self.outputs.clear();
         self.outputs.extend_from_slice(logits);
@@ -500,9 +522,9 @@ impl<M: Model> Worker<M> {
         t.loss += f64::from(value) * batch as f64;
         t.samples += batch;
         let width = loss.target_width(M::OUTPUT);
-        for (i, m) in metrics.iter().enumerate() {
-            t.correct[i] += m.correct(&self.outputs, &y[..batch * width], M::OUTPUT);
-            t.possible[i] += m.max_correct(batch, M::OUTPUT);
+        for (count, m) in t.counts.iter_mut().zip(metrics) {
+            count.0 += m.correct(&self.outputs, &y[..batch * width], M::OUTPUT);
+            count.1 += m.max_correct(batch, M::OUTPUT);
         }
         if learn {
             model.backward_batch(&mut self.ws, x, &mut self.d_logits, &mut self.grads, batch);
@@ -523,7 +545,11 @@ impl<M: Model, O: Optimizer> Trainer<M, O> {
             batch_x: Vec::new(),
             batch_y: Vec::new(),
             order: Vec::new(),
+            totals: Totals::default(),
+            eval_totals: Totals::default(),
             rng: Rng::new(0),
+            #[cfg(feature = "std")]
+            threads: 1,
             #[cfg(feature = "std")]
             pool: None,
         }
@@ -536,37 +562,31 @@ impl<M: Model, O: Optimizer> Trainer<M, O> {
     /// allocate now and then while handing out work: measured 8 allocations in 500 steps;
     /// single-threaded steps allocate nothing after the first.)
     ///
-    /// # Panics
-    /// If `threads` is 0 or the thread pool cannot be created.
+    /// The threads start when training or evaluation does; `fit`, `evaluate` and
+    /// `train_on_batch` return [`Error::InvalidSetting`] for 0 threads and
+    /// [`Error::InvalidArgument`] when the threads cannot be started.
     #[cfg(feature = "std")]
     #[must_use]
     pub fn threads(mut self, threads: usize) -> Self {
-        assert!(threads >= 1, "threads must be at least 1");
-        self.pool = (threads > 1).then(|| {
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .thread_name(|i| alloc::format!("nn-train-{i}"))
-                .build()
-                .expect("cannot create the training thread pool")
-        });
+        self.threads = threads;
+        self.pool = None;
         self
     }
 
-    /// Metrics to report besides the loss; Keras' generic `Metric::Accuracy` is resolved
-    /// from the loss (binary, categorical or sparse categorical).
+    /// Metrics to report besides the loss, as many as wanted; Keras' generic
+    /// `Metric::Accuracy` is resolved from the loss (binary, categorical or sparse
+    /// categorical), and a metric given twice is reported once. A metric that cannot be
+    /// computed on the loss' targets (see [`Metric::check`]) makes `fit`, `evaluate` and
+    /// `train_on_batch` return [`Error::MetricMismatch`].
     #[must_use]
-    ///
-    /// # Panics
-    /// With more than [`MAX_METRICS`] metrics.
     pub fn metrics(mut self, metrics: &[Metric]) -> Self {
-        assert!(
-            metrics.len() <= MAX_METRICS,
-            "at most {MAX_METRICS} metrics"
-        );
-        self.metrics = metrics
-            .iter()
-            .map(|m| m.resolve(self.loss, M::OUTPUT))
-            .collect();
+        self.metrics.clear();
+        for m in metrics {
+            let m = m.resolve(self.loss, M::OUTPUT);
+            if !self.metrics.contains(&m) {
+                self.metrics.push(m);
+            }
+        }
         self
     }
 
@@ -595,6 +615,43 @@ impl<M: Model, O: Optimizer> Trainer<M, O> {
             | Metric::SparseCategoricalAccuracy => "accuracy",
             m => m.name(),
         }
+    }
+
+    /// Checks the settings recorded by the builders (the optimizer's, the metrics against
+    /// the loss, the number of threads) and starts the threads; allocation-free once the
+    /// threads run.
+    fn prepare(&mut self) -> Result<()> {
+        self.optimizer.validate()?;
+        for &metric in &self.metrics {
+            metric.check(self.loss, M::OUTPUT)?;
+        }
+        #[cfg(feature = "std")]
+        self.start_threads()?;
+        Ok(())
+    }
+
+    #[cfg(feature = "std")]
+    fn start_threads(&mut self) -> Result<()> {
+        if self.threads == 0 {
+            return Err(Error::InvalidSetting {
+                owner: "Trainer",
+                name: "threads",
+                value: 0.0,
+                expected: "at least 1",
+            });
+        }
+        if self.threads > 1 && self.pool.is_none() {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(self.threads)
+                .thread_name(|i| alloc::format!("nn-train-{i}"))
+                .build()
+                .map_err(|_| Error::InvalidArgument {
+                    name: "threads",
+                    reason: "the operating system could not start that many training threads",
+                })?;
+            self.pool = Some(pool);
+        }
+        Ok(())
     }
 
     /// Forward pass, loss, and (when `learn`) backward pass and optimizer step on one batch
@@ -638,11 +695,10 @@ impl<M: Model, O: Optimizer> Trainer<M, O> {
             dropout,
             learn,
         );
-        let counts = core::mem::take(&mut w.totals);
         if !value.is_finite() {
             return value;
         }
-        totals.merge(&counts);
+        totals.merge(&w.totals);
         if learn {
             self.optimizer.step(self.model.params_mut(), &w.grads);
             self.model.update_state(&w.ws);
@@ -650,22 +706,37 @@ impl<M: Model, O: Optimizer> Trainer<M, O> {
         value
     }
 
+    /// The error for a non-finite loss at `epoch`/`batch`. Its update is not applied, so the
+    /// weights are those of the last step, finite unless that update itself overflowed them
+    /// (checked here, once, rather than after every step).
+    fn diverged(&self, epoch: usize, batch: usize) -> Error {
+        if self.model.params().iter().all(|p| p.is_finite()) {
+            Error::LossDiverged { epoch, batch }
+        } else {
+            Error::WeightsDiverged { epoch, batch }
+        }
+    }
+
     /// One gradient step on one batch (Keras' `train_on_batch`); returns its loss.
     ///
     /// # Errors
-    /// Invalid data (see [`check_data`]), or [`Error::LossDiverged`] when the loss is not
-    /// finite (the step is then not applied).
+    /// Invalid settings (see [`Trainer`]), invalid data (see [`check_data`]),
+    /// [`Error::LossDiverged`] when the loss is not finite (the step is then not applied),
+    /// or [`Error::WeightsDiverged`] when an earlier step left non-finite weights.
     pub fn train_on_batch(&mut self, x: &[f32], y: &[f32]) -> Result<f32> {
+        self.prepare()?;
         let n = check_data::<M>(x, y, self.loss)?;
-        let mut totals = Totals::default();
+        let mut totals = core::mem::take(&mut self.totals);
+        totals.reset(self.metrics.len());
         // Training mode, as Keras: dropout active, batch normalisation on batch statistics.
         let mut rng = core::mem::replace(&mut self.rng, Rng::new(0));
         let loss = self.run_batch(x, y, n, Some(&mut rng), true, &mut totals);
         self.rng = rng;
+        self.totals = totals;
         if loss.is_finite() {
             Ok(loss)
         } else {
-            Err(Error::LossDiverged { epoch: 0, batch: 0 })
+            Err(self.diverged(0, 0))
         }
     }
 
@@ -673,12 +744,19 @@ impl<M: Model, O: Optimizer> Trainer<M, O> {
     /// `loss`, the metrics and, with validation data, `val_loss` and `val_*`.
     ///
     /// # Errors
-    /// Empty data, sample counts that differ, a wrong number of features, NaN or infinite
-    /// values, labels out of range, a bad argument (zero batch size, a validation split
-    /// outside `[0, 1)` or that leaves either side empty), a callback's error, or
-    /// [`Error::LossDiverged`] naming the epoch and batch where the loss stopped being
-    /// finite (that batch's update is not applied, so the weights stay finite).
+    /// Before training: invalid settings (see [`Trainer`]), empty data, sample counts that
+    /// differ, a wrong number of features, NaN or infinite values, targets that do not fit
+    /// the loss, labels out of range, a bad argument (zero batch size, a validation split
+    /// outside `[0, 1)` or that leaves either side empty).
+    ///
+    /// Once training has started, every error is an [`Error::TrainingStopped`] holding the
+    /// [`History`] of the completed epochs and the cause: [`Error::LossDiverged`] naming the
+    /// epoch and batch where the loss stopped being finite (that batch's update is not
+    /// applied, and the weights are checked to be finite), [`Error::WeightsDiverged`] if
+    /// instead an earlier update had overflowed the weights, [`Error::NonFiniteLoss`] for a validation loss that is
+    /// not finite, or a callback's error. Callbacks' `on_train_end` runs in every case.
     pub fn fit(&mut self, x: &[f32], y: &[f32], mut fit: Fit<'_>) -> Result<History> {
+        self.prepare()?;
         let n = check_data::<M>(x, y, self.loss)?;
         if fit.batch_size == 0 {
             return Err(Error::InvalidArgument {
@@ -716,7 +794,7 @@ impl<M: Model, O: Optimizer> Trainer<M, O> {
                 reason: "leaves the training or the validation set empty",
             });
         }
-        let (x_train, y_train) = (&x[..n_train * M::INPUT], &y[..n_train * tw]);
+        let train = (&x[..n_train * M::INPUT], &y[..n_train * tw]);
         let validation = match fit.validation_data {
             Some((vx, vy)) => {
                 check_data::<M>(vx, vy, self.loss)?;
@@ -726,26 +804,50 @@ impl<M: Model, O: Optimizer> Trainer<M, O> {
             None => None,
         };
 
+        let mut history = History::default();
+        for cb in &mut fit.callbacks {
+            cb.on_train_begin(self.model.params());
+        }
+        let outcome = self.run_epochs(train, validation, &mut fit, &mut history);
+        for cb in &mut fit.callbacks {
+            cb.on_train_end(self.model.params_mut());
+        }
+        match outcome {
+            Ok(()) => Ok(history),
+            Err(error) => Err(Error::TrainingStopped {
+                error: Box::new(error),
+                history,
+            }),
+        }
+    }
+
+    /// The epochs of [`fit`](Self::fit) on validated data, logging each into `history`.
+    fn run_epochs(
+        &mut self,
+        (x_train, y_train): (&[f32], &[f32]),
+        validation: Option<(&[f32], &[f32])>,
+        fit: &mut Fit<'_>,
+        history: &mut History,
+    ) -> Result<()> {
+        let tw = self.loss.target_width(M::OUTPUT);
+        let n_train = x_train.len() / M::INPUT;
         let mut rng = Rng::new(fit.seed);
         let mut dropout_rng = rng.fork();
         self.order.clear();
         self.order.extend(0..n_train);
         let batches = n_train.div_ceil(fit.batch_size);
-        let mut history = History::default();
         let mut progress = Progress::new(fit.verbose, fit.epochs, batches);
-        for cb in &mut fit.callbacks {
-            cb.on_train_begin(self.model.params());
-        }
-        let mut result = Ok(());
         for epoch in 0..fit.epochs {
             if fit.shuffle {
                 rng.shuffle(&mut self.order);
             }
             progress.epoch_begin(epoch);
-            let mut totals = Totals::default();
+            let mut totals = core::mem::take(&mut self.totals);
+            totals.reset(self.metrics.len());
             let mut batch_x = core::mem::take(&mut self.batch_x);
             let mut batch_y = core::mem::take(&mut self.batch_y);
             let order = core::mem::take(&mut self.order);
+            let mut diverged = None;
             for (b, chunk) in order.chunks(fit.batch_size).enumerate() {
                 batch_x.clear();
                 batch_y.clear();
@@ -762,7 +864,7 @@ impl<M: Model, O: Optimizer> Trainer<M, O> {
                     &mut totals,
                 );
                 if !loss.is_finite() {
-                    result = Err(Error::LossDiverged { epoch, batch: b });
+                    diverged = Some(b);
                     break;
                 }
                 progress.batch_end(b + 1, totals.mean_loss());
@@ -770,17 +872,20 @@ impl<M: Model, O: Optimizer> Trainer<M, O> {
             self.batch_x = batch_x;
             self.batch_y = batch_y;
             self.order = order;
-            if result.is_err() {
-                progress.abort();
-                break;
-            }
             let mut logs = Logs::default();
             logs.push("loss", totals.mean_loss());
             for i in 0..self.metrics.len() {
                 logs.push(self.metric_name(i), totals.rate(i));
             }
+            self.totals = totals;
+            if let Some(batch) = diverged {
+                progress.abort();
+                return Err(self.diverged(epoch, batch));
+            }
             if let Some((vx, vy)) = validation {
-                let eval = self.evaluate_unchecked(vx, vy, 256);
+                let eval = self
+                    .evaluate_unchecked(vx, vy, 256, "validation data")
+                    .inspect_err(|_| progress.abort())?;
                 logs.push("val_loss", eval.loss);
                 for (name, v) in eval.metrics {
                     logs.push(alloc::format!("val_{name}"), v);
@@ -790,59 +895,80 @@ impl<M: Model, O: Optimizer> Trainer<M, O> {
             progress.epoch_end(&logs);
             let mut stop = false;
             for cb in &mut fit.callbacks {
-                match cb.on_epoch_end(epoch, &logs, self.model.params()) {
-                    Ok(Control::Stop) => stop = true,
-                    Ok(Control::Continue) => {}
-                    Err(e) => result = Err(e),
+                if cb.on_epoch_end(epoch, &logs, self.model.params())? == Control::Stop {
+                    stop = true;
                 }
-            }
-            if result.is_err() {
-                break;
             }
             if stop {
                 history.stopped_epoch = Some(epoch);
                 break;
             }
         }
-        for cb in &mut fit.callbacks {
-            cb.on_train_end(self.model.params_mut());
-        }
-        result.map(|()| history)
+        Ok(())
     }
 
-    fn evaluate_unchecked(&mut self, x: &[f32], y: &[f32], batch_size: usize) -> Evaluation {
+    /// Loss and metrics on validated data, in batches of `batch_size`.
+    ///
+    /// # Errors
+    /// [`Error::NonFiniteLoss`] naming `what` and the first sample whose loss is not finite.
+    fn evaluate_unchecked(
+        &mut self,
+        x: &[f32],
+        y: &[f32],
+        batch_size: usize,
+        what: &'static str,
+    ) -> Result<Evaluation> {
         let tw = self.loss.target_width(M::OUTPUT);
         let n = x.len() / M::INPUT;
-        let mut totals = Totals::default();
+        let mut totals = core::mem::take(&mut self.eval_totals);
+        totals.reset(self.metrics.len());
         let mut start = 0;
+        let mut bad = None;
         while start < n {
             let b = batch_size.min(n - start);
             let (xs, ys) = (
                 &x[start * M::INPUT..(start + b) * M::INPUT],
                 &y[start * tw..(start + b) * tw],
             );
-            let loss = self.run_batch(xs, ys, b, None, false, &mut totals);
-            if !loss.is_finite() {
-                totals.loss = f64::NAN;
+            if !self
+                .run_batch(xs, ys, b, None, false, &mut totals)
+                .is_finite()
+            {
+                // The first sample of the batch whose own loss is not finite.
+                let mut one = Totals::default();
+                let sample = (start..start + b).find(|&i| {
+                    let (xi, yi) = (
+                        &x[i * M::INPUT..(i + 1) * M::INPUT],
+                        &y[i * tw..(i + 1) * tw],
+                    );
+                    !self.run_batch(xi, yi, 1, None, false, &mut one).is_finite()
+                });
+                bad = Some(sample.unwrap_or(start));
+                break;
             }
             start += b;
         }
         let metrics = (0..self.metrics.len())
             .map(|i| (self.metric_name(i), totals.rate(i)))
             .collect();
-        Evaluation {
-            loss: totals.mean_loss(),
-            metrics,
+        let loss = totals.mean_loss();
+        self.eval_totals = totals;
+        match bad {
+            Some(sample) => Err(Error::NonFiniteLoss { what, sample }),
+            None => Ok(Evaluation { loss, metrics }),
         }
     }
 
     /// Loss and metrics on `x`/`y` in inference mode (Keras' `evaluate`).
     ///
     /// # Errors
-    /// Invalid data, as for [`fit`](Self::fit).
+    /// Invalid settings or data, as for [`fit`](Self::fit), and [`Error::NonFiniteLoss`]
+    /// naming the first sample whose loss is NaN or infinite (outputs that overflow, or
+    /// weights that are not finite): never a NaN mean.
     pub fn evaluate(&mut self, x: &[f32], y: &[f32]) -> Result<Evaluation> {
+        self.prepare()?;
         check_data::<M>(x, y, self.loss)?;
-        Ok(self.evaluate_unchecked(x, y, 256))
+        self.evaluate_unchecked(x, y, 256, "x")
     }
 
     /// Outputs for every sample of `x` (after the output activation), `OUTPUT` values per

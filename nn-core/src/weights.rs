@@ -40,19 +40,23 @@ use std::collections::HashMap;
 use std::format;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
-use std::path::Path;
+use std::path::{self, Path};
 use std::string::{String, ToString};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::vec::Vec;
 
-use safetensors::tensor::TensorView;
+use safetensors::tensor::{Metadata, TensorView};
 use safetensors::{Dtype, SafeTensorError, SafeTensors, View};
 
 use crate::error::{Error, Result};
 use crate::model::{Model, TensorInfo};
+use crate::read::read_up_to;
 
 /// Length in bytes of the little-endian `u64` that starts a safetensors file.
 const HEADER_LEN_BYTES: usize = 8;
+
+/// The largest header the safetensors format allows (its crate's `MAX_HEADER_SIZE`).
+const MAX_HEADER_BYTES: u64 = 100_000_000;
 
 /// One tensor to serialise: `f32` values already in PyTorch's layout, as little-endian
 /// bytes.
@@ -161,7 +165,8 @@ pub fn save_raw<M: Model>(model: &M, path: impl AsRef<Path>) -> Result<()> {
 /// - a tensor's shape differs from the model's;
 /// - a tensor's dtype is not a floating-point type (`F32`, or `F64`, `F16`, `BF16`, which
 ///   are converted);
-/// - a value is NaN or infinite (also after conversion from `F64`).
+/// - a value is NaN or infinite (also after conversion from `F64`);
+/// - a batch normalisation `running_var` holds a negative variance.
 pub fn load_bytes<M: Model>(model: &mut M, bytes: &[u8], source_name: &str) -> Result<()> {
     let format_error = |reason: String| Error::Format {
         source_name: source_name.to_string(),
@@ -267,8 +272,32 @@ pub fn load_bytes<M: Model>(model: &mut M, bytes: &[u8], source_name: &str) -> R
             &mut scratch[info.offset..info.offset + info.len],
         );
     }
+    check_variances::<M>(&scratch_state).map_err(format_error)?;
     model.params_mut().copy_from_slice(&scratch);
     model.state_mut().copy_from_slice(&scratch_state);
+    Ok(())
+}
+
+/// Checks that the running variances of batch normalisation (the state tensors named
+/// `*.running_var`) are `>= 0`: a negative one has no square root, so inference would give
+/// NaN for every sample.
+fn check_variances<M: Model>(state: &[f32]) -> Result<(), String> {
+    for info in M::STATE_TENSORS
+        .iter()
+        .filter(|t| t.name.ends_with(".running_var"))
+    {
+        let values = &state[info.offset..info.offset + info.len];
+        if let Some(index) = values.iter().position(|&v| v < 0.0) {
+            // Running statistics are vectors, so memory and file indices agree.
+            return Err(format!(
+                "`{}` holds the negative variance {} at index {:?}: a variance cannot be \
+                 negative (a corrupt file, or another tensor saved under this name)",
+                info.name,
+                values[index],
+                unravel(index, info.shape)
+            ));
+        }
+    }
     Ok(())
 }
 
@@ -289,16 +318,56 @@ fn tables<M: Model>(model: &M) -> impl Iterator<Item = (&'static TensorInfo, &[f
 /// Reads the safetensors file `path` into `model` (see [`load_bytes`]); on error the
 /// model is unchanged.
 ///
+/// The file is read no further than its header declares: the 8-byte header length, the
+/// header (at most 100 MB, the format's limit) and the tensor data it describes, plus one
+/// byte to detect trailing data. A file longer than that (or a pipe or device that never
+/// ends) is rejected without reading the rest.
+///
 /// # Errors
 /// [`Error::Io`] when the file cannot be read; [`Error::Format`], with the path as its
-/// source name, for everything [`load_bytes`] rejects.
+/// source name, for data after the declared tensors and for everything [`load_bytes`]
+/// rejects.
 pub fn load<M: Model>(model: &mut M, path: impl AsRef<Path>) -> Result<()> {
     let path = path.as_ref();
-    let bytes = fs::read(path).map_err(|error| Error::Io {
+    let bytes = read_file(path)?;
+    load_bytes(model, &bytes, &path.display().to_string())
+}
+
+/// The bytes of the safetensors file `path`, read no further than its header declares (see
+/// [`load`]). A file whose header cannot be read or parsed is returned as far as it was
+/// read, for [`load_bytes`] to describe.
+fn read_file(path: &Path) -> Result<Vec<u8>> {
+    let io_error = |error| Error::Io {
         path: path.to_path_buf(),
         error,
-    })?;
-    load_bytes(model, &bytes, &path.display().to_string())
+    };
+    let mut file = File::open(path).map_err(io_error)?;
+    let mut bytes = Vec::new();
+    read_up_to(&mut file, &mut bytes, HEADER_LEN_BYTES as u64).map_err(io_error)?;
+    let Ok(len) = <[u8; HEADER_LEN_BYTES]>::try_from(bytes.as_slice()) else {
+        return Ok(bytes);
+    };
+    let header_len = u64::from_le_bytes(len);
+    if header_len > MAX_HEADER_BYTES {
+        return Ok(bytes);
+    }
+    read_up_to(&mut file, &mut bytes, header_len).map_err(io_error)?;
+    let Ok(metadata) = serde_json::from_slice::<Metadata>(&bytes[HEADER_LEN_BYTES..]) else {
+        return Ok(bytes);
+    };
+    let declared = metadata.data_len() as u64;
+    // One byte more than declared reveals trailing data without reading it.
+    let data = read_up_to(&mut file, &mut bytes, declared.saturating_add(1)).map_err(io_error)?;
+    if data as u64 > declared {
+        return Err(Error::Format {
+            source_name: path.display().to_string(),
+            reason: format!(
+                "not a valid safetensors file: data follows the {declared} bytes of tensor data \
+                 that the header declares (trailing bytes, or a corrupt header)"
+            ),
+        });
+    }
+    Ok(bytes)
 }
 
 /// Checks that `M::TENSORS` describes ranges inside a buffer of `len` values, with shapes
@@ -451,13 +520,35 @@ fn describe(error: &SafeTensorError, bytes: &[u8]) -> String {
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same directory, flushed and
-/// then renamed over `path`.
+/// then renamed over `path`. A path that names a directory (an existing one, or one ending
+/// in a separator, `.` or `..`) is an error before anything is written.
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
     let io_error = |path: &Path, error: io::Error| Error::Io {
         path: path.to_path_buf(),
         error,
     };
+    let text = path.to_string_lossy();
+    let last = text.rsplit(path::is_separator).next().unwrap_or("");
+    let spelled = matches!(last, "" | "." | "..");
+    if spelled || path.is_dir() {
+        let what = if spelled {
+            "names a directory (it ends in a separator, `.` or `..`)"
+        } else {
+            "is a directory"
+        };
+        let example = path.join("model.safetensors");
+        return Err(io_error(
+            path,
+            io::Error::new(
+                io::ErrorKind::IsADirectory,
+                format!(
+                    "{what}, not a file: name a file in it, e.g. `{}`",
+                    example.display()
+                ),
+            ),
+        ));
+    }
     let Some(file_name) = path.file_name() else {
         return Err(io_error(
             path,

@@ -2,55 +2,13 @@
 //! in every supported file naming, and the real MNIST in `data/mnist`.
 #![cfg(feature = "std")]
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::path::Path;
 
-use flate2::{write::GzEncoder, Compression};
 use nn_core::idx::{read_idx, Mnist};
 use nn_core::Error;
 
-/// A fresh directory under the system temp dir, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let dir =
-            std::env::temp_dir().join(format!("nn-core-idx-{}-{tag}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
-    }
-
-    fn write(&self, name: &str, bytes: &[u8]) -> PathBuf {
-        let path = self.0.join(name);
-        std::fs::write(&path, bytes).unwrap();
-        path
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn idx(dims: &[u32], data: &[u8]) -> Vec<u8> {
-    let mut b = vec![0, 0, 0x08, u8::try_from(dims.len()).unwrap()];
-    for d in dims {
-        b.extend_from_slice(&d.to_be_bytes());
-    }
-    b.extend_from_slice(data);
-    b
-}
-
-fn gz(bytes: &[u8]) -> Vec<u8> {
-    let mut e = GzEncoder::new(Vec::new(), Compression::default());
-    e.write_all(bytes).unwrap();
-    e.finish().unwrap()
-}
+mod common;
+use common::{gz, idx, TempDir};
 
 fn images(count: u32, rows: u32, cols: u32) -> Vec<u8> {
     let data: Vec<u8> = (0..count * rows * cols)

@@ -4,7 +4,6 @@
 #![cfg(feature = "std")]
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use nn_core::activations::ActivationKind;
 use nn_core::model::{Model, TensorInfo, TensorLayout};
@@ -13,6 +12,9 @@ use nn_core::weights::{load, load_bytes, save, to_bytes};
 use nn_core::Error;
 use safetensors::tensor::TensorView;
 use safetensors::{Dtype, SafeTensors};
+
+mod common;
+use common::TempDir;
 
 /// Two dense layers, 2 → 3 → 2, linear, laid out as `model!` does: weights stored
 /// transposed (`[in, out]` in memory), PyTorch shapes `[out, in]` in `TENSORS`.
@@ -121,36 +123,6 @@ impl Model for Tiny {
         _batch: usize,
     ) {
         unimplemented!("not needed by these tests")
-    }
-}
-
-/// A fresh directory under the system temp dir, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let dir =
-            std::env::temp_dir().join(format!("nn-core-weights-{}-{tag}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
-    }
-
-    fn entries(&self) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(&self.0)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
@@ -313,6 +285,42 @@ fn save_into_a_missing_directory_is_an_io_error() {
         "{err:?}"
     );
     assert!(dir.entries().is_empty());
+}
+
+#[test]
+fn save_to_a_directory_is_a_clear_error_and_writes_nothing() {
+    let dir = TempDir::new("is-dir");
+    let target = dir.0.join("models");
+    std::fs::create_dir(&target).unwrap();
+    let model = Tiny::init(4);
+    let paths = [
+        target.clone(),
+        PathBuf::from(format!("{}/", target.display())),
+        target.join("."),
+        // Not there yet, but a directory by its spelling.
+        PathBuf::from(format!("{}/", dir.0.join("new").display())),
+    ];
+    for path in paths {
+        for result in [
+            save(&model, &path),
+            nn_core::weights::save_raw(&model, &path),
+        ] {
+            let err = result.unwrap_err();
+            let Error::Io { path: p, error } = &err else {
+                panic!("{}: {err:?}", path.display());
+            };
+            assert_eq!(*p, path);
+            assert_eq!(error.kind(), std::io::ErrorKind::IsADirectory, "{err}");
+            let message = err.to_string();
+            assert!(
+                message.contains("directory") && message.contains("model.safetensors"),
+                "{message}"
+            );
+            // Nothing written, neither in the directory nor next to it.
+            assert_eq!(dir.entries(), ["models"], "{}", path.display());
+            assert_eq!(std::fs::read_dir(&target).unwrap().count(), 0);
+        }
+    }
 }
 
 #[test]

@@ -83,3 +83,75 @@ pub fn assert_close(what: &str, actual: &[f32], expected: &[f64], rtol: f64, ato
         );
     }
 }
+
+// ---- Files ----
+
+/// A fresh directory under the system temp dir, removed on drop.
+pub struct TempDir(pub std::path::PathBuf);
+
+impl TempDir {
+    /// A new empty directory, unique to this process, `tag` and call.
+    pub fn new(tag: &str) -> Self {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let dir =
+            std::env::temp_dir().join(format!("nn-core-test-{}-{tag}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+
+    /// Writes `bytes` to the file `name` in the directory.
+    pub fn write(&self, name: &str, bytes: &[u8]) -> std::path::PathBuf {
+        let path = self.0.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+
+    /// Writes `bytes` followed by `zeros` zero bytes that take no disk space (a sparse
+    /// file) to the file `name`.
+    pub fn write_sparse(&self, name: &str, bytes: &[u8], zeros: u64) -> std::path::PathBuf {
+        use std::io::Write;
+        let path = self.0.join(name);
+        let mut file = std::fs::File::create(&path).unwrap();
+        file.write_all(bytes).unwrap();
+        file.set_len(bytes.len() as u64 + zeros).unwrap();
+        path
+    }
+
+    /// The names in the directory, sorted.
+    pub fn entries(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(&self.0)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// An IDX file of unsigned bytes: the header for `dims`, then `data`.
+pub fn idx(dims: &[u32], data: &[u8]) -> Vec<u8> {
+    let mut b = vec![0, 0, 0x08, u8::try_from(dims.len()).unwrap()];
+    for d in dims {
+        b.extend_from_slice(&d.to_be_bytes());
+    }
+    b.extend_from_slice(data);
+    b
+}
+
+/// `bytes`, gzip-compressed (one member).
+#[cfg(feature = "std")]
+pub fn gz(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(bytes).unwrap();
+    e.finish().unwrap()
+}
