@@ -12,7 +12,7 @@ pub enum ValueKind {
     Size,
     /// A fraction in `[0, 1)`.
     Rate,
-    /// A positive number.
+    /// A positive number, a normal `f32` (not rounded to 0, a subnormal or infinity).
     Positive,
     /// An activation name, e.g. `relu` or `leaky_relu(0.2)`.
     Activation,
@@ -240,8 +240,15 @@ pub fn read_value(
                 format!("`{arg}` of `{layer}` must be a whole number, e.g. `{layer}(64)`"),
             ),
         },
+        // In [0, 1) as written and as the `f32` the model computes with.
         ValueKind::Rate => match number(expr) {
-            Some((v, _)) if (0.0..1.0).contains(&v) => Some(Value::Float(v as f32)),
+            Some((v, _)) if (0.0..1.0).contains(&v) && (v as f32) < 1.0 => {
+                Some(Value::Float(v as f32))
+            }
+            Some((v, _)) if (0.0..1.0).contains(&v) => bad(
+                diag,
+                format!("`{arg}` of `{layer}` must be in [0, 1), found `{text}`, which rounds to 1 as an `f32`"),
+            ),
             Some(_) => bad(
                 diag,
                 format!("`{arg}` of `{layer}` must be in [0, 1), found `{text}`"),
@@ -252,7 +259,16 @@ pub fn read_value(
             ),
         },
         ValueKind::Positive => match number(expr) {
-            Some((v, _)) if v > 0.0 && v.is_finite() => Some(Value::Float(v as f32)),
+            Some((v, _)) if v > 0.0 && (v as f32).is_infinite() => bad(
+                diag,
+                format!("`{arg}` of `{layer}` is too large for an `f32` (at most 3.4e38), found `{text}`"),
+            ),
+            // Zero or subnormal as an `f32`: a slope that vanishes.
+            Some((v, _)) if v > 0.0 && (v as f32) < f32::MIN_POSITIVE => bad(
+                diag,
+                format!("`{arg}` of `{layer}` is too small for an `f32` (at least 1.2e-38), found `{text}`"),
+            ),
+            Some((v, _)) if v > 0.0 => Some(Value::Float(v as f32)),
             Some(_) => bad(
                 diag,
                 format!(
