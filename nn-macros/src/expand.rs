@@ -6,7 +6,7 @@
 //! Every formula is a call into the runtime (`::nn::layers`, `::nn::activations`); this file
 //! only orders the calls and moves slices between them.
 
-use crate::ir::{Act, Kind, Layer, Model};
+use crate::ir::{Act, BatchNormConfig, Kind, Layer, Model};
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 
@@ -204,6 +204,30 @@ fn runtime_type(layer: &Layer) -> Option<TokenStream> {
         }
         Kind::Activation(_) | Kind::Dropout(_) | Kind::Flatten => return None,
     })
+}
+
+/// A batch-normalisation layer as a runtime value with its hyperparameters:
+/// `::nn::layers::BatchNorm::<8>::KERAS` or `::PYTORCH` for those defaults, else
+/// `BatchNorm::<8>::new(epsilon, momentum, unbiased_variance)` in a `const` block (the
+/// runtime's checks then run at compile time; [`crate::lower`] made them pass).
+fn batchnorm(layer: &Layer) -> TokenStream {
+    let Kind::BatchNorm { config, .. } = layer.kind else {
+        return TokenStream::new();
+    };
+    let t = runtime_type(layer).unwrap_or_default();
+    let span = layer.kind_ident.span();
+    if config == BatchNormConfig::KERAS {
+        quote_spanned!(span=> #t::KERAS)
+    } else if config == BatchNormConfig::PYTORCH {
+        quote_spanned!(span=> #t::PYTORCH)
+    } else {
+        let (e, m) = (
+            Literal::f32_suffixed(config.epsilon),
+            Literal::f32_suffixed(config.momentum),
+        );
+        let u = config.unbiased_variance;
+        quote_spanned!(span=> const { #t::new(#e, #m, #u) })
+    }
 }
 
 /// The convolution layers, which share one im2col scratch buffer in the workspace.
@@ -510,8 +534,8 @@ fn forward_into(model: &Model) -> (TokenStream, usize) {
                         quote_spanned!(span=> #t::forward(&p[#r], #x, #y);)
                     }
                     Kind::BatchNorm { c, state, .. } => {
-                        let (r, sr) = (range(layer), state_range(state, c));
-                        quote_spanned!(span=> #t::forward(&p[#r], &st[#sr], #x, #y);)
+                        let (bn, r, sr) = (batchnorm(layer), range(layer), state_range(state, c));
+                        quote_spanned!(span=> #bn.forward(&p[#r], &st[#sr], #x, #y);)
                     }
                     _ => quote_spanned!(span=> #t::forward(#x, #y);),
                 };
@@ -654,14 +678,15 @@ fn forward_batch(model: &Model, plan: &Plan) -> TokenStream {
                     Kind::Conv2D(_) => quote_spanned!(span=>
                         #t::forward_batch(&p[#r], #x_in, #x_out, batch, ws.conv.rows_mut(#t::scratch_len(batch)));
                     ),
-                    Kind::BatchNorm { c, rows, state } => {
+                    Kind::BatchNorm { c, rows, state, .. } => {
                         let (sr, rows, total) = (state_range(state, c), lit(rows), lit(model.state()));
                         let (x_in2, x_out2) = (plan.x(i), plan.x_mut(j));
+                        let bn = batchnorm(layer);
                         quote_spanned!(span=>
                             if ws.training {
-                                #t::forward_train(&p[#r], &mut ws.state.rows_mut(#total)[#sr], #x_in, #x_out, batch * #rows);
+                                #bn.forward_train(&p[#r], &mut ws.state.rows_mut(#total)[#sr], #x_in, #x_out, batch * #rows);
                             } else {
-                                #t::forward_batch(&p[#r], &st[#sr], #x_in2, #x_out2, batch * #rows);
+                                #bn.forward_batch(&p[#r], &st[#sr], #x_in2, #x_out2, batch * #rows);
                             }
                         )
                     }
@@ -730,8 +755,8 @@ fn backward_batch(model: &Model, plan: &Plan) -> TokenStream {
                     _ => quote_spanned!(span=> #t::backward_batch(&p[#r], #x_in, #dy, #dx, &mut grads[#r], batch);),
                 });
             }
-            Kind::BatchNorm { c, rows, state } => {
-                let t = runtime_type(layer).unwrap_or_default();
+            Kind::BatchNorm { c, rows, state, .. } => {
+                let bn = batchnorm(layer);
                 let (r, sr, rows) = (range(layer), state_range(state, c), lit(rows));
                 let (x_in, dy) = (plan.x(i), plan.d(j));
                 let dx = plan.d_option(i, grad_in);
@@ -739,9 +764,9 @@ fn backward_batch(model: &Model, plan: &Plan) -> TokenStream {
                 // running statistics in inference mode.
                 out.extend(quote_spanned!(span=>
                     if ws.training {
-                        #t::backward_batch(&p[#r], #x_in, #dy, #dx, &mut grads[#r], batch * #rows);
+                        #bn.backward_batch(&p[#r], #x_in, #dy, #dx, &mut grads[#r], batch * #rows);
                     } else {
-                        #t::backward_eval(&p[#r], &st[#sr], #x_in, #dy, #dx, &mut grads[#r], batch * #rows);
+                        #bn.backward_eval(&p[#r], &st[#sr], #x_in, #dy, #dx, &mut grads[#r], batch * #rows);
                     }
                 ));
             }

@@ -47,10 +47,36 @@ pub enum Kind {
         c: usize,
         rows: usize,
         state: usize,
+        config: BatchNormConfig,
     },
     Activation(Act),
     Dropout(f32),
     Flatten,
+}
+
+/// Batch normalisation's hyperparameters, in Keras' terms (see `nn::layers::BatchNorm`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BatchNormConfig {
+    pub epsilon: f32,
+    pub momentum: f32,
+    /// Whether the running variance takes the unbiased batch variance (PyTorch).
+    pub unbiased_variance: bool,
+}
+
+impl BatchNormConfig {
+    /// Keras' defaults (`BatchNorm` without arguments).
+    pub const KERAS: Self = Self {
+        epsilon: crate::catalog::DEFAULT_BN_EPSILON,
+        momentum: crate::catalog::DEFAULT_BN_MOMENTUM,
+        unbiased_variance: false,
+    };
+    /// PyTorch's defaults in Keras' terms (`eps = 1e-5, momentum = 0.1`, unbiased running
+    /// variance).
+    pub const PYTORCH: Self = Self {
+        epsilon: 1e-5,
+        momentum: 0.9,
+        unbiased_variance: true,
+    };
 }
 
 /// A 2-D convolution with every size resolved (images are height × width × channels).

@@ -32,13 +32,22 @@ mod syntax;
 /// | `Dense` | `units`, `activation` |
 /// | `Conv2D` | `filters`, `kernel_size` (`3`, `3x3`, `(3, 2)`), `activation`, `strides`, `padding` (`valid`, `same`) |
 /// | `MaxPool2D`, `AvgPool2D` | `pool_size` (default 2), `strides` (default: the pool size) |
-/// | `GlobalAvgPool2D`, `Flatten`, `BatchNorm`, `ReLU`, `Sigmoid`, `Tanh`, `Softmax` | none |
+/// | `BatchNorm` | `momentum` (default 0.99), `epsilon` (default 1e-3), `unbiased_variance` (default `false`) |
+/// | `GlobalAvgPool2D`, `Flatten`, `ReLU`, `Sigmoid`, `Tanh`, `Softmax` | none |
 /// | `LeakyReLU` | `negative_slope` (default 0.3) |
 /// | `Activation` | `activation` |
 /// | `Dropout` | `rate` in `[0, 1)` |
 ///
 /// Activations: `linear`, `relu`, `leaky_relu` or `leaky_relu(slope)` (default 0.2),
 /// `sigmoid`, `tanh`, `softmax`.
+///
+/// `BatchNorm` normalises the last axis and takes Keras' arguments with Keras' meaning and
+/// defaults: its running statistics move as `running = momentum · running + (1 − momentum)
+/// · batch`, and `epsilon` is added to the variance. PyTorch's `momentum` is one minus
+/// Keras', and PyTorch updates the running variance with the unbiased batch variance, so
+/// `BatchNorm(epsilon = 1e-5, momentum = 0.9, unbiased_variance = true)` behaves as PyTorch's
+/// `nn.BatchNorm1d`/`nn.BatchNorm2d` with their defaults (both normalise a batch with its
+/// biased variance).
 ///
 /// Generated, for `pub struct Name`:
 /// - constants `INPUT_SHAPE`, `INPUT`, `OUTPUT`, `PARAMS`, `PARAM_BYTES`, `SCRATCH`,

@@ -4,7 +4,7 @@
 
 use crate::catalog::{self, LayerSpec, Value, ValueKind};
 use crate::diag::Diagnostics;
-use crate::ir::{Act, Conv, Kind, Layer, Model, Pool};
+use crate::ir::{Act, BatchNormConfig, Conv, Kind, Layer, Model, Pool};
 use crate::syntax::{Arg, Entry, InputDecl, LayerDecl, ModelDef};
 use syn::ext::IdentExt;
 
@@ -33,10 +33,13 @@ pub fn lower(def: &ModelDef) -> Result<Model, syn::Error> {
             continue;
         };
         let kind = match kind {
-            Kind::BatchNorm { c, rows, .. } => Kind::BatchNorm {
+            Kind::BatchNorm {
+                c, rows, config, ..
+            } => Kind::BatchNorm {
                 c,
                 rows,
                 state: state_offset,
+                config,
             },
             other => other,
         };
@@ -226,6 +229,11 @@ fn resolve(decl: &LayerDecl, diag: &mut Diagnostics) -> Option<Kind> {
             c: 0,
             rows: 0,
             state: 0,
+            config: BatchNormConfig {
+                momentum: float(0, catalog::DEFAULT_BN_MOMENTUM),
+                epsilon: float(1, catalog::DEFAULT_BN_EPSILON),
+                unbiased_variance: matches!(values[2], Some(Value::Bool(true))),
+            },
         },
         "Dense" => Kind::Dense {
             inputs: 0,
@@ -436,13 +444,14 @@ fn output_shape(kind: Kind, input: &[usize]) -> Result<(Kind, Vec<usize>), Strin
         }
         // Normalises the last axis (features, or an image's channels); the state offset is
         // set by the caller.
-        Kind::BatchNorm { state, .. } => {
+        Kind::BatchNorm { state, config, .. } => {
             let c = input[input.len() - 1];
             Ok((
                 Kind::BatchNorm {
                     c,
                     rows: input.iter().product::<usize>() / c,
                     state,
+                    config,
                 },
                 input.to_vec(),
             ))
