@@ -9,6 +9,7 @@ mod catalog;
 mod diag;
 mod expand;
 mod ir;
+mod limits;
 mod lower;
 mod syntax;
 
@@ -51,7 +52,8 @@ mod syntax;
 ///
 /// Generated, for `pub struct Name`:
 /// - constants `INPUT_SHAPE`, `INPUT`, `OUTPUT`, `PARAMS`, `PARAM_BYTES`, `SCRATCH`,
-///   `SCRATCH_BYTES`, `FLOPS`, `STATE` and `SUMMARY` (Keras' `model.summary()` as text);
+///   `SCRATCH_BYTES`, `FLOPS` (a `u64`), `STATE` and `SUMMARY` (Keras' `model.summary()` as
+///   text);
 /// - `new(seed)`, `from_params(vec)`, `from_static(&WEIGHTS)` (a `const fn`; it also takes
 ///   the batch-norm statistics when the model has `BatchNorm`), `params()`, `params_mut()`;
 /// - `forward(&Vector<INPUT>) -> Vector<OUTPUT>` and `forward_into(&[f32; INPUT], &mut
@@ -61,9 +63,11 @@ mod syntax;
 ///   `load_weights`.
 ///
 /// Every mistake is a compile error on the offending token (an unknown layer or argument, a
-/// bad value, a duplicate name, a shape a layer cannot take, a kernel larger than its input),
-/// and independent mistakes are all reported at once. See the `nn` crate's documentation for
-/// a runnable example.
+/// bad value, a duplicate name, a shape a layer cannot take, a kernel larger than its input,
+/// a size too large to address, a number that does not fit an `f32`), and independent
+/// mistakes are all reported at once. Sizes are checked against the host; a model too large
+/// for a narrower target (e.g. 32-bit) compiles there to that error alone. See the `nn`
+/// crate's documentation for a runnable example.
 #[proc_macro]
 pub fn model(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
     let def = syn::parse_macro_input!(input as syntax::ModelDef);

@@ -5,20 +5,21 @@
 use crate::catalog::{self, LayerSpec, Value, ValueKind};
 use crate::diag::Diagnostics;
 use crate::ir::{Act, BatchNormConfig, Conv, Kind, Layer, Model, Pool};
+use crate::limits::{self, Limits};
 use crate::syntax::{Arg, Entry, InputDecl, LayerDecl, ModelDef};
 use syn::ext::IdentExt;
 
 /// Checks `def` and builds the model, or returns every error found.
 pub fn lower(def: &ModelDef) -> Result<Model, syn::Error> {
     let mut diag = Diagnostics::default();
-    let input_shape = input_shape(def, &mut diag);
+    let mut limits = Limits::default();
+    let input_shape = input_shape(def, &mut limits, &mut diag);
 
     let mut layers = Vec::new();
     let mut shape = input_shape.clone();
     let mut shape_ok = shape.is_some();
     let mut prev_name = String::from("input");
-    let mut offset = 0;
-    let mut state_offset = 0;
+    let mut sizes = Sizes::default();
     for decl in def.entries.iter().filter_map(|e| match e {
         Entry::Layer(l) => Some(l),
         Entry::Input(_) => None,
@@ -38,13 +39,31 @@ pub fn lower(def: &ModelDef) -> Result<Model, syn::Error> {
             } => Kind::BatchNorm {
                 c,
                 rows,
-                state: state_offset,
+                state: sizes.state,
                 config,
             },
             other => other,
         };
+        // The layer as error messages name it: its label, else its kind.
+        let this_name = decl
+            .label
+            .as_ref()
+            .map_or_else(|| decl.kind.to_string(), |l| l.unraw().to_string());
         match output_shape(kind, &input) {
             Ok((kind, output)) => {
+                let Some(offset) = sizes.add(
+                    decl,
+                    &this_name,
+                    kind,
+                    &input,
+                    &output,
+                    &mut limits,
+                    &mut diag,
+                ) else {
+                    // Too large to lay out: later sizes would only repeat the error.
+                    shape_ok = false;
+                    continue;
+                };
                 let name = decl
                     .label
                     .as_ref()
@@ -57,14 +76,7 @@ pub fn lower(def: &ModelDef) -> Result<Model, syn::Error> {
                     offset,
                     kind_ident: decl.kind.clone(),
                 });
-                offset += kind.params();
-                if let Kind::BatchNorm { c, .. } = kind {
-                    state_offset += 2 * c;
-                }
-                prev_name = decl
-                    .label
-                    .as_ref()
-                    .map_or_else(|| decl.kind.to_string(), |l| l.unraw().to_string());
+                prev_name = this_name;
                 shape = Some(output);
             }
             Err(reason) => {
@@ -86,11 +98,88 @@ pub fn lower(def: &ModelDef) -> Result<Model, syn::Error> {
         name: def.name.clone(),
         input_shape,
         layers,
+        narrow_targets: limits.finish(),
     })
 }
 
-/// The declared input shape; errors if it is missing, misplaced, repeated or has a zero.
-fn input_shape(def: &ModelDef, diag: &mut Diagnostics) -> Option<Vec<usize>> {
+/// The running totals of the layers lowered so far, each checked (see [`crate::limits`]).
+#[derive(Default)]
+struct Sizes {
+    /// Parameters so far: the next layer's offset.
+    params: usize,
+    /// Running-statistics values so far (no more than `params`).
+    state: usize,
+    /// Floating-point operations so far.
+    flops: u128,
+    /// Whether an earlier layer already put values in the inference scratch.
+    scratch_in_use: bool,
+}
+
+impl Sizes {
+    /// Checks the sizes of one more layer (`kind`, taking `input` to `output`) and adds
+    /// them; returns its parameters' offset, or `None` (with errors, blaming `decl`) when a
+    /// size does not fit the host.
+    // The layer, its two shapes and the two collectors of what is wrong: no natural group.
+    #[allow(clippy::too_many_arguments)]
+    fn add(
+        &mut self,
+        decl: &LayerDecl,
+        name: &str,
+        kind: Kind,
+        input: &[usize],
+        output: &[usize],
+        limits: &mut Limits,
+        diag: &mut Diagnostics,
+    ) -> Option<usize> {
+        let out = limits::product(output);
+        let params = kind.checked_params().map(|p| p as u128);
+        let fits = limits.check(
+            diag,
+            decl,
+            &format!("the output of `{name}` has"),
+            "values",
+            out,
+        ) && limits.check(diag, decl, &format!("`{name}` has"), "parameters", params)
+            && limits.check(
+                diag,
+                decl,
+                &format!("with `{name}`, the model has"),
+                "parameters",
+                params.and_then(|p| p.checked_add(self.params as u128)),
+            );
+        if !fits {
+            return None;
+        }
+        // Inference scratch (see `expand::forward_into`): a layer that writes new values
+        // after another holds its input and output at once. (The first reads the caller's
+        // input, and a leading activation copies it: their outputs were checked above.)
+        if self.scratch_in_use && kind.produces() {
+            let both = out.and_then(|o| o.checked_add(limits::product(input)?));
+            let what = format!("inference through `{name}` holds its input and output at once,");
+            if !limits.check(diag, decl, &what, "values", both) {
+                return None;
+            }
+        }
+        let flops = kind.flops().and_then(|f| self.flops.checked_add(f));
+        if !Limits::check_flops(diag, decl, name, flops) {
+            return None;
+        }
+        // Checked above, in `u128`, against a limit below `usize::MAX`; saturating only to
+        // say so.
+        let offset = self.params;
+        self.params = self.params.saturating_add(kind.params());
+        if let Kind::BatchNorm { c, .. } = kind {
+            self.state = self.state.saturating_add(c.saturating_mul(2));
+        }
+        self.flops = flops.unwrap_or(0);
+        self.scratch_in_use |= kind.produces() || matches!(kind, Kind::Activation(_));
+        Some(offset)
+    }
+}
+
+/// The declared input shape; errors if it is missing, misplaced, repeated, has a zero or is
+/// too large to address.
+fn input_shape(def: &ModelDef, limits: &mut Limits, diag: &mut Diagnostics) -> Option<Vec<usize>> {
     let inputs: Vec<&InputDecl> = def
         .entries
         .iter()
@@ -152,10 +241,22 @@ fn input_shape(def: &ModelDef, diag: &mut Diagnostics) -> Option<Vec<usize>> {
                 "input dimensions must be at least 1, found 0",
             )),
             Ok(v) => dims.push(v),
-            Err(e) => diag.push(e),
+            Err(_) => diag.push(syn::Error::new_spanned(
+                d,
+                format!(
+                    "input dimension `{}` is too large for a `usize`",
+                    d.base10_digits()
+                ),
+            )),
         }
     }
-    (dims.len() == first.dims.len()).then_some(dims)
+    if dims.len() != first.dims.len() {
+        return None;
+    }
+    let values = limits::product(&dims);
+    limits
+        .check(diag, *first, "the input has", "values", values)
+        .then_some(dims)
 }
 
 /// Resolves a layer declaration's kind and arguments, recording every problem.
@@ -356,6 +457,8 @@ fn bind_args(
 /// The output shape of `kind` on `input`, or why it cannot take that input (with `{prev}`
 /// standing for the producing layer's name).
 fn output_shape(kind: Kind, input: &[usize]) -> Result<(Kind, Vec<usize>), String> {
+    // The input's size was checked when it was produced; this saturates rather than wrap.
+    let product = |dims: &[usize]| crate::ir::product(dims).unwrap_or(usize::MAX);
     let shape = |s: &[usize]| {
         s.iter()
             .map(ToString::to_string)
@@ -394,7 +497,9 @@ fn output_shape(kind: Kind, input: &[usize]) -> Result<(Kind, Vec<usize>), Strin
             let (oh, ow, pt, pl) = if c.same {
                 let out = |n: usize, k: usize, s: usize| {
                     let o = n.div_ceil(s);
-                    (o, ((o - 1) * s + k).saturating_sub(n) / 2)
+                    // (o - 1)·s < n, and n fits (the input's size was checked).
+                    let span = (o - 1).saturating_mul(s).saturating_add(k);
+                    (o, span.saturating_sub(n) / 2)
                 };
                 let ((oh, pt), (ow, pl)) = (out(h, c.kh, c.sh), out(w, c.kw, c.sw));
                 (oh, ow, pt, pl)
@@ -449,7 +554,7 @@ fn output_shape(kind: Kind, input: &[usize]) -> Result<(Kind, Vec<usize>), Strin
             Ok((
                 Kind::BatchNorm {
                     c,
-                    rows: input.iter().product::<usize>() / c,
+                    rows: product(input) / c,
                     state,
                     config,
                 },
@@ -478,7 +583,7 @@ fn output_shape(kind: Kind, input: &[usize]) -> Result<(Kind, Vec<usize>), Strin
                 vec![units],
             ))
         }
-        Kind::Flatten => Ok((kind, vec![input.iter().product()])),
+        Kind::Flatten => Ok((kind, vec![product(input)])),
         Kind::Activation(_) | Kind::Dropout(_) => Ok((kind, input.to_vec())),
     }
 }
