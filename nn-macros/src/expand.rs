@@ -486,72 +486,78 @@ fn expand_items(model: &Model) -> TokenStream {
 
             #state_init
 
-            #[doc = #ws_doc]
-            #[derive(Clone, Debug)]
-            #vis struct #workspace {
-                #ws_fields
-            }
-
-            impl #k::model::Model for #name {
-                const NAME: &'static str = #name_str;
-                const INPUT_SHAPE: &'static [usize] = &Self::INPUT_SHAPE;
-                const INPUT: usize = #input;
-                const OUTPUT: usize = #output;
-                const PARAMS: usize = #params;
-                const OUTPUT_ACTIVATION: #k::activations::ActivationKind = #tail_kind;
-                const TENSORS: &'static [#k::model::TensorInfo] = &[#tensors];
-                type Workspace = #workspace;
-
-                fn init(seed: u64) -> Self {
-                    Self::new(seed)
+            // The workspace type is declared in an anonymous `const` block, so that nothing
+            // but the model's own name enters the user's namespace (a user type named
+            // `NameWorkspace` cannot clash); users name it `<Name as Model>::Workspace`.
+            const _: () = {
+                #[doc = #ws_doc]
+                #[derive(Clone, Debug)]
+                pub struct #workspace {
+                    #ws_fields
                 }
 
-                fn workspace() -> #workspace {
-                    #workspace { #ws_inits }
-                }
+                impl #k::model::Model for #name {
+                    const NAME: &'static str = #name_str;
+                    const INPUT_SHAPE: &'static [usize] = &Self::INPUT_SHAPE;
+                    const INPUT: usize = #input;
+                    const OUTPUT: usize = #output;
+                    const PARAMS: usize = #params;
+                    const OUTPUT_ACTIVATION: #k::activations::ActivationKind = #tail_kind;
+                    const TENSORS: &'static [#k::model::TensorInfo] = &[#tensors];
+                    #[doc = #ws_doc]
+                    type Workspace = #workspace;
 
-                fn params(&self) -> &[f32] {
-                    self.params.as_slice()
-                }
+                    fn init(seed: u64) -> Self {
+                        Self::new(seed)
+                    }
 
-                fn params_mut(&mut self) -> &mut [f32] {
-                    self.params.as_mut_slice()
-                }
+                    fn workspace() -> #workspace {
+                        #workspace { #ws_inits }
+                    }
 
-                #state_trait_items
+                    fn params(&self) -> &[f32] {
+                        self.params.as_slice()
+                    }
 
-                fn forward_batch<'w>(
-                    &self,
-                    ws: &'w mut #workspace,
-                    x0: &[f32],
-                    batch: usize,
-                    mut dropout: ::core::option::Option<&mut #k::rng::Rng>,
-                ) -> &'w [f32] {
-                    ::core::assert!(
-                        batch.checked_mul(#input) == ::core::option::Option::Some(x0.len()),
-                        "input is not `batch` rows of INPUT values",
-                    );
-                    #ws_reserve
-                    #state_prologue
-                    let p = self.params.as_slice();
-                    #state_let
-                    #forward_batch
-                }
+                    fn params_mut(&mut self) -> &mut [f32] {
+                        self.params.as_mut_slice()
+                    }
 
-                fn backward_batch(
-                    &self,
-                    ws: &mut #workspace,
-                    x0: &[f32],
-                    d_logits: &mut [f32],
-                    grads: &mut [f32],
-                    batch: usize,
-                ) {
-                    let p = self.params.as_slice();
-                    #state_let
-                    let _ = x0;
-                    #backward_batch
+                    #state_trait_items
+
+                    fn forward_batch<'w>(
+                        &self,
+                        ws: &'w mut #workspace,
+                        x0: &[f32],
+                        batch: usize,
+                        mut dropout: ::core::option::Option<&mut #k::rng::Rng>,
+                    ) -> &'w [f32] {
+                        ::core::assert!(
+                            batch.checked_mul(#input) == ::core::option::Option::Some(x0.len()),
+                            "input is not `batch` rows of INPUT values",
+                        );
+                        #ws_reserve
+                        #state_prologue
+                        let p = self.params.as_slice();
+                        #state_let
+                        #forward_batch
+                    }
+
+                    fn backward_batch(
+                        &self,
+                        ws: &mut #workspace,
+                        x0: &[f32],
+                        d_logits: &mut [f32],
+                        grads: &mut [f32],
+                        batch: usize,
+                    ) {
+                        let p = self.params.as_slice();
+                        #state_let
+                        let _ = x0;
+                        #backward_batch
+                    }
                 }
-            }
+            };
         }
     }
 }

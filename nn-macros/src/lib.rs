@@ -40,7 +40,7 @@ mod syntax;
 /// | `Dropout` | `rate` in `[0, 1)` |
 ///
 /// Activations: `linear`, `relu`, `leaky_relu` or `leaky_relu(slope)` (default 0.2),
-/// `sigmoid`, `tanh`, `softmax`.
+/// `sigmoid`, `tanh`, `softmax` (over more than one value; for one, `sigmoid`).
 ///
 /// `BatchNorm` normalises the last axis and takes Keras' arguments with Keras' meaning and
 /// defaults: its running statistics move as `running = momentum · running + (1 − momentum)
@@ -59,15 +59,20 @@ mod syntax;
 /// - `forward(&Vector<INPUT>) -> Vector<OUTPUT>` and `forward_into(&[f32; INPUT], &mut
 ///   [f32; SCRATCH])`, allocation-free and available without `std`;
 /// - `impl nn::model::Model` (with `alloc`): batched `forward_batch` / `backward_batch` over a
-///   `NameWorkspace`, and through the trait `compile`, `check_gradients`, `save_weights`,
-///   `load_weights`.
+///   workspace, `<Name as Model>::Workspace` (from `Name::workspace()`), and through the
+///   trait `compile`, `check_gradients`, `save_weights`, `load_weights`.
+///
+/// Nothing else is added to the caller's namespace: the workspace type is declared inside an
+/// anonymous `const` block, so any other name (even `NameWorkspace`) is free.
 ///
 /// Every mistake is a compile error on the offending token (an unknown layer or argument, a
 /// bad value, a duplicate name, a shape a layer cannot take, a kernel larger than its input,
 /// a size too large to address, a number that does not fit an `f32`), and independent
-/// mistakes are all reported at once. Sizes are checked against the host; a model too large
-/// for a narrower target (e.g. 32-bit) compiles there to that error alone. See the `nn`
-/// crate's documentation for a runnable example.
+/// mistakes are all reported at once. Models are plain braced structs: generics, tuple
+/// structs and attributes on layers (`#[cfg(..)]`: declare one model per configuration
+/// instead) are errors. Sizes are checked against the host; a model too large for a
+/// narrower target (e.g. 32-bit) compiles there to that error alone. See the `nn` crate's
+/// documentation for a runnable example.
 #[proc_macro]
 pub fn model(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
     let def = syn::parse_macro_input!(input as syntax::ModelDef);

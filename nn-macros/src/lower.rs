@@ -6,12 +6,24 @@ use crate::catalog::{self, LayerSpec, Value, ValueKind};
 use crate::diag::Diagnostics;
 use crate::ir::{Act, BatchNormConfig, Conv, Kind, Layer, Model, Pool};
 use crate::limits::{self, Limits};
-use crate::syntax::{Arg, Entry, InputDecl, LayerDecl, ModelDef};
+use crate::syntax::{Arg, Entry, InputDecl, LayerDecl, ModelDef, NotBraced};
 use syn::ext::IdentExt;
+use syn::Attribute;
 
 /// Checks `def` and builds the model, or returns every error found.
 pub fn lower(def: &ModelDef) -> Result<Model, syn::Error> {
     let mut diag = Diagnostics::default();
+    if !check_declaration(def, &mut diag) {
+        return diag.finish(Model {
+            attrs: Vec::new(),
+            vis: def.vis.clone(),
+            name: def.name.clone(),
+            input_shape: Vec::new(),
+            layers: Vec::new(),
+            narrow_targets: Vec::new(),
+        });
+    }
+    check_entry_attributes(def, &mut diag);
     let mut limits = Limits::default();
     let input_shape = input_shape(def, &mut limits, &mut diag);
 
@@ -51,6 +63,7 @@ pub fn lower(def: &ModelDef) -> Result<Model, syn::Error> {
             .map_or_else(|| decl.kind.to_string(), |l| l.unraw().to_string());
         match output_shape(kind, &input) {
             Ok((kind, output)) => {
+                check_softmax_width(decl, kind, &input, &prev_name, &mut diag);
                 let Some(offset) = sizes.add(
                     decl,
                     &this_name,
@@ -175,6 +188,113 @@ impl Sizes {
         self.scratch_in_use |= kind.produces() || matches!(kind, Kind::Activation(_));
         Some(offset)
     }
+}
+
+/// `struct Net<T>`, `struct Net(..)` and `struct Net;`: a model is a plain braced struct.
+/// Returns whether there is a body to check.
+fn check_declaration(def: &ModelDef, diag: &mut Diagnostics) -> bool {
+    // `struct Net<T> { .. }`, `struct Net where ..`: shapes and types are fixed.
+    let generics = &def.generics;
+    let message =
+        "generic models are not supported: a model's types and shapes are fixed when `model!` runs";
+    if !generics.params.is_empty() || generics.lt_token.is_some() {
+        diag.push(syn::Error::new_spanned(generics, message));
+    } else if let Some(clause) = &generics.where_clause {
+        diag.push(syn::Error::new_spanned(clause, message));
+    }
+    let example = "e.g. `struct Net { input: 4, Dense(1) }`";
+    match def.not_braced {
+        Some(NotBraced::Tuple) => diag.error(
+            def.brace_span,
+            format!("a model's entries go in braces, {example}; tuple structs are not supported"),
+        ),
+        Some(NotBraced::Unit) => diag.error(
+            def.brace_span,
+            format!("a model needs its input and layers in braces, {example}"),
+        ),
+        None => return true,
+    }
+    false
+}
+
+/// `#[cfg(feature = "big")] Dense(64)`: attributes on entries are rejected, each on its
+/// own tokens.
+fn check_entry_attributes(def: &ModelDef, diag: &mut Diagnostics) {
+    for (attrs, what) in def.entries.iter().map(|e| match e {
+        Entry::Input(i) => (&i.attrs, "`input`"),
+        Entry::Layer(l) => (&l.attrs, "a layer"),
+    }) {
+        for attr in attrs {
+            diag.push(syn::Error::new_spanned(attr, attribute_message(attr, what)));
+        }
+    }
+}
+
+fn attribute_message(attr: &Attribute, what: &str) -> String {
+    let path = attr.path();
+    if path.is_ident("cfg") || path.is_ident("cfg_attr") {
+        format!("`#[{}]` on {what} is not supported: a model's shapes are fixed when `model!` runs; declare one model per configuration, each under its own `#[cfg(..)]`", quote::ToTokens::to_token_stream(path))
+    } else if path.is_ident("doc") {
+        format!("doc comments on {what} are not supported; write a `//` comment, or document the model's struct")
+    } else {
+        let text = quote::ToTokens::to_token_stream(path)
+            .to_string()
+            .replace(' ', "");
+        format!("attributes on {what} are not supported, found `#[{text}]`; attributes go on the model's struct")
+    }
+}
+
+/// `Dense(1, softmax)`, and `Softmax` or `Activation(softmax)` after one value: a softmax
+/// over one value is always 1. Reported without breaking shape inference.
+fn check_softmax_width(
+    decl: &LayerDecl,
+    kind: Kind,
+    input: &[usize],
+    prev: &str,
+    diag: &mut Diagnostics,
+) {
+    let blame_arg = |diag: &mut Diagnostics, message: String| {
+        let spec = catalog::layer(&decl.kind.to_string());
+        match spec.and_then(|s| arg_expr(s, decl, "activation")) {
+            Some(expr) => diag.push(syn::Error::new_spanned(expr, message)),
+            None => diag.push(syn::Error::new_spanned(decl, message)),
+        }
+    };
+    match kind {
+        Kind::Dense {
+            units: 1,
+            activation: Act::Softmax,
+            ..
+        } => blame_arg(diag, "`softmax` over one unit always outputs 1; for the probability of one class use `sigmoid`, e.g. `Dense(1, sigmoid)`".to_owned()),
+        Kind::Activation(Act::Softmax) if input == [1] => {
+            let message = format!("a softmax over the single value of `{prev}` always outputs 1; for the probability of one class use a sigmoid, e.g. `Dense(1, sigmoid)`");
+            if decl.kind == "Activation" {
+                blame_arg(diag, message);
+            } else {
+                diag.push(syn::Error::new_spanned(&decl.kind, message));
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The expression given for `spec`'s argument `name` in `decl` (named, or at its position).
+fn arg_expr<'d>(spec: &LayerSpec, decl: &'d LayerDecl, name: &str) -> Option<&'d syn::Expr> {
+    let index = spec.params.iter().position(|p| p.name == name)?;
+    let mut positional = 0;
+    for arg in &decl.args {
+        match arg {
+            Arg::Named { name: n, value } if n == name => return Some(value),
+            Arg::Positional(expr) => {
+                if positional == index {
+                    return Some(expr);
+                }
+                positional += 1;
+            }
+            Arg::Named { .. } => {}
+        }
+    }
+    None
 }
 
 /// The declared input shape; errors if it is missing, misplaced, repeated, has a zero or is
