@@ -289,7 +289,7 @@ fn batchnorm_train() {
     L::init_state(&mut state);
 
     let mut y = vec![1e3; ROWS * CH];
-    L::forward_train(&params, &mut state, &x, &mut y, ROWS);
+    L::KERAS.forward_train(&params, &mut state, &x, &mut y, ROWS);
     common::assert_close("batchnorm y", &y, fx.f64("y"), RTOL, ATOL);
 
     // Running statistics moved 1% of the way to the batch's (biased) mean and variance.
@@ -309,7 +309,7 @@ fn batchnorm_train() {
 
     let mut dx = vec![f32::NAN; ROWS * CH];
     let mut grads = vec![7.0; L::PARAMS];
-    L::backward_batch(&params, &x, &fx.f32("dy"), Some(&mut dx), &mut grads, ROWS);
+    L::KERAS.backward_batch(&params, &x, &fx.f32("dy"), Some(&mut dx), &mut grads, ROWS);
     common::assert_close("batchnorm dx", &dx, fx.f64("dx"), RTOL, ATOL);
     common::assert_close(
         "batchnorm dgamma",

@@ -12,8 +12,10 @@ pub enum ValueKind {
     Size,
     /// A fraction in `[0, 1)`.
     Rate,
-    /// A positive number.
+    /// A positive number, a normal `f32` (not rounded to 0, a subnormal or infinity).
     Positive,
+    /// `true` or `false`.
+    Bool,
     /// An activation name, e.g. `relu` or `leaky_relu(0.2)`.
     Activation,
     /// A height and width, each at least 1: `3` (square), `3x2`, `(3, 2)` or `[3, 2]`.
@@ -89,8 +91,13 @@ pub const LAYERS: &[LayerSpec] = &[
     },
     LayerSpec {
         name: "BatchNorm",
-        params: &[],
-        example: "BatchNorm",
+        // Keras' names and order (without `axis`: always the last).
+        params: &[
+            p("momentum", ValueKind::Rate, false),
+            p("epsilon", ValueKind::Positive, false),
+            p("unbiased_variance", ValueKind::Bool, false),
+        ],
+        example: "BatchNorm(epsilon = 1e-5, momentum = 0.9)",
     },
     LayerSpec {
         name: "Dropout",
@@ -143,6 +150,12 @@ pub const DEFAULT_SLOPE: f32 = 0.3;
 /// Keras' default negative slope of the `leaky_relu` activation function.
 pub const DEFAULT_ACTIVATION_SLOPE: f32 = 0.2;
 
+/// Keras' default momentum of batch normalisation's running statistics.
+pub const DEFAULT_BN_MOMENTUM: f32 = 0.99;
+
+/// Keras' default epsilon of batch normalisation.
+pub const DEFAULT_BN_EPSILON: f32 = 1e-3;
+
 /// Looks a layer kind up by its exact name.
 pub fn layer(name: &str) -> Option<&'static LayerSpec> {
     LAYERS.iter().find(|l| l.name == name)
@@ -170,6 +183,7 @@ pub enum Value {
     Pair(usize, usize),
     /// `true` for `same`.
     Same(bool),
+    Bool(bool),
 }
 
 /// A literal number, possibly negated: `(value, is_integer)`. Integers too large for `u64`
@@ -240,8 +254,15 @@ pub fn read_value(
                 format!("`{arg}` of `{layer}` must be a whole number, e.g. `{layer}(64)`"),
             ),
         },
+        // In [0, 1) as written and as the `f32` the model computes with.
         ValueKind::Rate => match number(expr) {
-            Some((v, _)) if (0.0..1.0).contains(&v) => Some(Value::Float(v as f32)),
+            Some((v, _)) if (0.0..1.0).contains(&v) && (v as f32) < 1.0 => {
+                Some(Value::Float(v as f32))
+            }
+            Some((v, _)) if (0.0..1.0).contains(&v) => bad(
+                diag,
+                format!("`{arg}` of `{layer}` must be in [0, 1), found `{text}`, which rounds to 1 as an `f32`"),
+            ),
             Some(_) => bad(
                 diag,
                 format!("`{arg}` of `{layer}` must be in [0, 1), found `{text}`"),
@@ -252,16 +273,39 @@ pub fn read_value(
             ),
         },
         ValueKind::Positive => match number(expr) {
-            Some((v, _)) if v > 0.0 && v.is_finite() => Some(Value::Float(v as f32)),
-            Some(_) => bad(
+            Some((v, _)) if v > 0.0 && (v as f32).is_infinite() => bad(
                 diag,
-                format!(
-                    "`{arg}` of `{layer}` must be positive, found `{text}` (for 0, use `ReLU`)"
-                ),
+                format!("`{arg}` of `{layer}` is too large for an `f32` (at most 3.4e38), found `{text}`"),
             ),
+            // Zero or subnormal as an `f32`: a slope or epsilon that vanishes.
+            Some((v, _)) if v > 0.0 && (v as f32) < f32::MIN_POSITIVE => bad(
+                diag,
+                format!("`{arg}` of `{layer}` is too small for an `f32` (at least 1.2e-38), found `{text}`"),
+            ),
+            Some((v, _)) if v > 0.0 => Some(Value::Float(v as f32)),
+            Some(_) => {
+                let hint = if arg == "negative_slope" {
+                    " (for 0, use `ReLU`)"
+                } else {
+                    ""
+                };
+                bad(
+                    diag,
+                    format!("`{arg}` of `{layer}` must be positive, found `{text}`{hint}"),
+                )
+            }
             None => bad(
                 diag,
                 format!("`{arg}` of `{layer}` must be a positive number, e.g. `0.2`"),
+            ),
+        },
+        ValueKind::Bool => match expr {
+            Expr::Lit(ExprLit {
+                lit: Lit::Bool(b), ..
+            }) => Some(Value::Bool(b.value)),
+            _ => bad(
+                diag,
+                format!("`{arg}` of `{layer}` is `true` or `false`, found `{text}`"),
             ),
         },
         ValueKind::Activation => read_activation(expr, diag).map(Value::Activation),

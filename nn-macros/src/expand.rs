@@ -6,7 +6,7 @@
 //! Every formula is a call into the runtime (`::nn::layers`, `::nn::activations`); this file
 //! only orders the calls and moves slices between them.
 
-use crate::ir::{Act, Kind, Layer, Model};
+use crate::ir::{Act, BatchNormConfig, Kind, Layer, Model};
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 
@@ -162,7 +162,8 @@ impl Plan {
 
 /// The parameter range of a layer, e.g. `0..1344`.
 fn range(layer: &Layer) -> TokenStream {
-    let (a, b) = (lit(layer.offset), lit(layer.offset + layer.kind.params()));
+    let end = layer.offset.saturating_add(layer.kind.params());
+    let (a, b) = (lit(layer.offset), lit(end));
     quote!(#a..#b)
 }
 
@@ -204,6 +205,30 @@ fn runtime_type(layer: &Layer) -> Option<TokenStream> {
         }
         Kind::Activation(_) | Kind::Dropout(_) | Kind::Flatten => return None,
     })
+}
+
+/// A batch-normalisation layer as a runtime value with its hyperparameters:
+/// `::nn::layers::BatchNorm::<8>::KERAS` or `::PYTORCH` for those defaults, else
+/// `BatchNorm::<8>::new(epsilon, momentum, unbiased_variance)` in a `const` block (the
+/// runtime's checks then run at compile time; [`crate::lower`] made them pass).
+fn batchnorm(layer: &Layer) -> TokenStream {
+    let Kind::BatchNorm { config, .. } = layer.kind else {
+        return TokenStream::new();
+    };
+    let t = runtime_type(layer).unwrap_or_default();
+    let span = layer.kind_ident.span();
+    if config == BatchNormConfig::KERAS {
+        quote_spanned!(span=> #t::KERAS)
+    } else if config == BatchNormConfig::PYTORCH {
+        quote_spanned!(span=> #t::PYTORCH)
+    } else {
+        let (e, m) = (
+            Literal::f32_suffixed(config.epsilon),
+            Literal::f32_suffixed(config.momentum),
+        );
+        let u = config.unbiased_variance;
+        quote_spanned!(span=> const { #t::new(#e, #m, #u) })
+    }
 }
 
 /// The convolution layers, which share one im2col scratch buffer in the workspace.
@@ -269,7 +294,51 @@ fn hygienic(tokens: TokenStream) -> TokenStream {
 
 /// Generates everything for a checked model.
 pub fn expand(model: &Model) -> TokenStream {
-    hygienic(expand_items(model))
+    for_targets(model, hygienic(expand_items(model)))
+}
+
+/// The model's items, or, on targets whose `usize` cannot hold the model's sizes (see
+/// [`crate::limits`]), the error and the fallback items of [`on_error`] instead:
+///
+/// ```text
+/// #[cfg(not(any(target_pointer_width = "32", target_pointer_width = "16")))] pub struct Net { .. }
+/// ...
+/// #[cfg(target_pointer_width = "32")] ::core::compile_error! { "the output of `Flatten` has .." }
+/// #[cfg(any(target_pointer_width = "32", target_pointer_width = "16"))] pub struct Net;
+/// ```
+///
+/// On such a target the model's code would not compile anyway (its sizes are `usize`
+/// literals too large for it); this way the one error is the readable one.
+fn for_targets(model: &Model, items: TokenStream) -> TokenStream {
+    if model.narrow_targets.is_empty() {
+        return items;
+    }
+    let widths = model.narrow_targets.iter().map(|t| t.bits.to_string());
+    let narrow = quote!(any(#(target_pointer_width = #widths),*));
+    let mut out = with_cfg(&quote!(not(#narrow)), items);
+    for target in &model.narrow_targets {
+        let width = target.bits.to_string();
+        let error = target.error.to_compile_error();
+        out.extend(with_cfg(&quote!(target_pointer_width = #width), error));
+    }
+    out.extend(with_cfg(
+        &narrow,
+        fallback(&model.attrs, &model.vis, &model.name),
+    ));
+    out
+}
+
+/// `items` with `#[cfg(#predicate)]` on each.
+fn with_cfg(predicate: &TokenStream, items: TokenStream) -> TokenStream {
+    match syn::parse2::<syn::File>(items.clone()) {
+        Ok(file) => file
+            .items
+            .iter()
+            .map(|item| quote!(#[cfg(#predicate)] #item))
+            .collect(),
+        // Not reached: the items are this module's own.
+        Err(_) => items,
+    }
 }
 
 fn expand_items(model: &Model) -> TokenStream {
@@ -286,13 +355,13 @@ fn expand_items(model: &Model) -> TokenStream {
     let params = lit(model.params());
     let rank = lit(model.input_shape.len());
     let dims = model.input_shape.iter().map(|&d| lit(d));
-    let flops: usize = model.layers.iter().map(|l| l.kind.flops()).sum();
-    let flops = lit(flops);
+    let flops = Literal::u64_unsuffixed(model.flops());
+    let param_bytes = lit(model.params().saturating_mul(4));
     let summary = summary(model);
     let name_str = name.to_string();
 
     let (forward, scratch) = forward_into(model);
-    let scratch_bytes = lit(scratch * 4);
+    let scratch_bytes = lit(scratch.saturating_mul(4));
     let scratch = lit(scratch);
     let init = model
         .layers
@@ -341,15 +410,17 @@ fn expand_items(model: &Model) -> TokenStream {
             /// Number of trainable parameters.
             pub const PARAMS: usize = #params;
             /// Bytes of parameters (`f32`).
-            pub const PARAM_BYTES: usize = #params * 4;
+            pub const PARAM_BYTES: usize = #param_bytes;
             /// Values of scratch one inference needs: the largest input plus output of a
             /// layer, as intermediate values are reused between layers (see
             /// [`forward_into`](Self::forward_into)).
             pub const SCRATCH: usize = #scratch;
             /// Bytes of scratch one inference needs (`f32`).
             pub const SCRATCH_BYTES: usize = #scratch_bytes;
-            /// Floating-point operations of one sample's inference (a multiply-add counts 2).
-            pub const FLOPS: usize = #flops;
+            /// Floating-point operations of one sample's inference (a multiply-add counts 2);
+            /// a `u64`, since a model that fits a 32-bit target may still take more than
+            /// 2³² of them.
+            pub const FLOPS: u64 = #flops;
             /// Values of non-trainable state (batch normalisation's running statistics).
             pub const STATE: usize = #state_len;
             /// Keras-style summary: layers, output shapes, parameter counts.
@@ -415,69 +486,78 @@ fn expand_items(model: &Model) -> TokenStream {
 
             #state_init
 
-            #[doc = #ws_doc]
-            #[derive(Clone, Debug)]
-            #vis struct #workspace {
-                #ws_fields
-            }
-
-            impl #k::model::Model for #name {
-                const NAME: &'static str = #name_str;
-                const INPUT_SHAPE: &'static [usize] = &Self::INPUT_SHAPE;
-                const INPUT: usize = #input;
-                const OUTPUT: usize = #output;
-                const PARAMS: usize = #params;
-                const OUTPUT_ACTIVATION: #k::activations::ActivationKind = #tail_kind;
-                const TENSORS: &'static [#k::model::TensorInfo] = &[#tensors];
-                type Workspace = #workspace;
-
-                fn init(seed: u64) -> Self {
-                    Self::new(seed)
+            // The workspace type is declared in an anonymous `const` block, so that nothing
+            // but the model's own name enters the user's namespace (a user type named
+            // `NameWorkspace` cannot clash); users name it `<Name as Model>::Workspace`.
+            const _: () = {
+                #[doc = #ws_doc]
+                #[derive(Clone, Debug)]
+                pub struct #workspace {
+                    #ws_fields
                 }
 
-                fn workspace() -> #workspace {
-                    #workspace { #ws_inits }
-                }
+                impl #k::model::Model for #name {
+                    const NAME: &'static str = #name_str;
+                    const INPUT_SHAPE: &'static [usize] = &Self::INPUT_SHAPE;
+                    const INPUT: usize = #input;
+                    const OUTPUT: usize = #output;
+                    const PARAMS: usize = #params;
+                    const OUTPUT_ACTIVATION: #k::activations::ActivationKind = #tail_kind;
+                    const TENSORS: &'static [#k::model::TensorInfo] = &[#tensors];
+                    #[doc = #ws_doc]
+                    type Workspace = #workspace;
 
-                fn params(&self) -> &[f32] {
-                    self.params.as_slice()
-                }
+                    fn init(seed: u64) -> Self {
+                        Self::new(seed)
+                    }
 
-                fn params_mut(&mut self) -> &mut [f32] {
-                    self.params.as_mut_slice()
-                }
+                    fn workspace() -> #workspace {
+                        #workspace { #ws_inits }
+                    }
 
-                #state_trait_items
+                    fn params(&self) -> &[f32] {
+                        self.params.as_slice()
+                    }
 
-                fn forward_batch<'w>(
-                    &self,
-                    ws: &'w mut #workspace,
-                    x0: &[f32],
-                    batch: usize,
-                    mut dropout: ::core::option::Option<&mut #k::rng::Rng>,
-                ) -> &'w [f32] {
-                    ::core::assert_eq!(x0.len(), batch * #input, "input is not `batch` rows of INPUT values");
-                    #ws_reserve
-                    #state_prologue
-                    let p = self.params.as_slice();
-                    #state_let
-                    #forward_batch
-                }
+                    fn params_mut(&mut self) -> &mut [f32] {
+                        self.params.as_mut_slice()
+                    }
 
-                fn backward_batch(
-                    &self,
-                    ws: &mut #workspace,
-                    x0: &[f32],
-                    d_logits: &mut [f32],
-                    grads: &mut [f32],
-                    batch: usize,
-                ) {
-                    let p = self.params.as_slice();
-                    #state_let
-                    let _ = x0;
-                    #backward_batch
+                    #state_trait_items
+
+                    fn forward_batch<'w>(
+                        &self,
+                        ws: &'w mut #workspace,
+                        x0: &[f32],
+                        batch: usize,
+                        mut dropout: ::core::option::Option<&mut #k::rng::Rng>,
+                    ) -> &'w [f32] {
+                        ::core::assert!(
+                            batch.checked_mul(#input) == ::core::option::Option::Some(x0.len()),
+                            "input is not `batch` rows of INPUT values",
+                        );
+                        #ws_reserve
+                        #state_prologue
+                        let p = self.params.as_slice();
+                        #state_let
+                        #forward_batch
+                    }
+
+                    fn backward_batch(
+                        &self,
+                        ws: &mut #workspace,
+                        x0: &[f32],
+                        d_logits: &mut [f32],
+                        grads: &mut [f32],
+                        batch: usize,
+                    ) {
+                        let p = self.params.as_slice();
+                        #state_let
+                        let _ = x0;
+                        #backward_batch
+                    }
                 }
-            }
+            };
         }
     }
 }
@@ -498,7 +578,8 @@ fn forward_into(model: &Model) -> (TokenStream, usize) {
         let act = match layer.kind {
             kind if kind.produces() => {
                 let t = runtime_type(layer).unwrap_or_default();
-                let (inputs, outputs) = (layer.input.iter().product::<usize>(), layer.out_len());
+                let inputs = crate::ir::product(&layer.input).unwrap_or(usize::MAX);
+                let outputs = layer.out_len();
                 let u = lit(outputs);
                 let call = |x: TokenStream, y: TokenStream| match kind {
                     Kind::Dense { .. } => {
@@ -510,8 +591,8 @@ fn forward_into(model: &Model) -> (TokenStream, usize) {
                         quote_spanned!(span=> #t::forward(&p[#r], #x, #y);)
                     }
                     Kind::BatchNorm { c, state, .. } => {
-                        let (r, sr) = (range(layer), state_range(state, c));
-                        quote_spanned!(span=> #t::forward(&p[#r], &st[#sr], #x, #y);)
+                        let (bn, r, sr) = (batchnorm(layer), range(layer), state_range(state, c));
+                        quote_spanned!(span=> #bn.forward(&p[#r], &st[#sr], #x, #y);)
                     }
                     _ => quote_spanned!(span=> #t::forward(#x, #y);),
                 };
@@ -521,7 +602,7 @@ fn forward_into(model: &Model) -> (TokenStream, usize) {
                         call(quote!(x0), quote!(&mut scratch[..#u]))
                     }
                     Some(input_at_start) => {
-                        size = size.max(inputs + outputs);
+                        size = size.max(inputs.saturating_add(outputs));
                         let i = lit(inputs);
                         let body = call(quote!(x), quote!(y));
                         quote_spanned!(span=> {
@@ -654,14 +735,15 @@ fn forward_batch(model: &Model, plan: &Plan) -> TokenStream {
                     Kind::Conv2D(_) => quote_spanned!(span=>
                         #t::forward_batch(&p[#r], #x_in, #x_out, batch, ws.conv.rows_mut(#t::scratch_len(batch)));
                     ),
-                    Kind::BatchNorm { c, rows, state } => {
+                    Kind::BatchNorm { c, rows, state, .. } => {
                         let (sr, rows, total) = (state_range(state, c), lit(rows), lit(model.state()));
                         let (x_in2, x_out2) = (plan.x(i), plan.x_mut(j));
+                        let bn = batchnorm(layer);
                         quote_spanned!(span=>
                             if ws.training {
-                                #t::forward_train(&p[#r], &mut ws.state.rows_mut(#total)[#sr], #x_in, #x_out, batch * #rows);
+                                #bn.forward_train(&p[#r], &mut ws.state.rows_mut(#total)[#sr], #x_in, #x_out, batch * #rows);
                             } else {
-                                #t::forward_batch(&p[#r], &st[#sr], #x_in2, #x_out2, batch * #rows);
+                                #bn.forward_batch(&p[#r], &st[#sr], #x_in2, #x_out2, batch * #rows);
                             }
                         )
                     }
@@ -730,8 +812,8 @@ fn backward_batch(model: &Model, plan: &Plan) -> TokenStream {
                     _ => quote_spanned!(span=> #t::backward_batch(&p[#r], #x_in, #dy, #dx, &mut grads[#r], batch);),
                 });
             }
-            Kind::BatchNorm { c, rows, state } => {
-                let t = runtime_type(layer).unwrap_or_default();
+            Kind::BatchNorm { c, rows, state, .. } => {
+                let bn = batchnorm(layer);
                 let (r, sr, rows) = (range(layer), state_range(state, c), lit(rows));
                 let (x_in, dy) = (plan.x(i), plan.d(j));
                 let dx = plan.d_option(i, grad_in);
@@ -739,9 +821,9 @@ fn backward_batch(model: &Model, plan: &Plan) -> TokenStream {
                 // running statistics in inference mode.
                 out.extend(quote_spanned!(span=>
                     if ws.training {
-                        #t::backward_batch(&p[#r], #x_in, #dy, #dx, &mut grads[#r], batch * #rows);
+                        #bn.backward_batch(&p[#r], #x_in, #dy, #dx, &mut grads[#r], batch * #rows);
                     } else {
-                        #t::backward_eval(&p[#r], &st[#sr], #x_in, #dy, #dx, &mut grads[#r], batch * #rows);
+                        #bn.backward_eval(&p[#r], &st[#sr], #x_in, #dy, #dx, &mut grads[#r], batch * #rows);
                     }
                 ));
             }
@@ -903,7 +985,7 @@ fn summary(model: &Model) -> String {
                 shape_text(&l.output),
                 // As Keras: batch norm's running statistics count, as non-trainable.
                 thousands(match l.kind {
-                    Kind::BatchNorm { c, .. } => 4 * c,
+                    Kind::BatchNorm { c, .. } => c.saturating_mul(4),
                     kind => kind.params(),
                 }),
             )
@@ -927,10 +1009,10 @@ fn summary(model: &Model) -> String {
     }
     let (p, state) = (model.params(), model.state());
     #[allow(clippy::cast_precision_loss)]
-    let kb = ((p + state) * 4) as f64 / 1024.0;
+    let kb = (p as f64 + state as f64) * 4.0 / 1024.0;
     s += &format!(
         "{double}\nTotal params: {} ({kb:.2} KB)\nTrainable params: {}\nNon-trainable params: {}\n{rule}",
-        thousands(p + state),
+        thousands(p.saturating_add(state)),
         thousands(p),
         thousands(state)
     );
@@ -978,12 +1060,16 @@ fn struct_docs(model: &Model) -> TokenStream {
 /// told the type does not exist.
 pub fn on_error(def: &crate::syntax::ModelDef, errors: &syn::Error) -> TokenStream {
     let errors = errors.to_compile_error();
-    let (attrs, vis, name) = (&def.attrs, &def.vis, &def.name);
+    let stub = fallback(&def.attrs, &def.vis, &def.name);
+    quote!(#errors #stub)
+}
+
+/// A bare struct of the model's name with its constants and constructors, for a build that
+/// fails anyway: it keeps uses of the model's API and derives from adding unrelated errors
+/// ("no function named `new`") after the real one.
+fn fallback(attrs: &[syn::Attribute], vis: &syn::Visibility, name: &syn::Ident) -> TokenStream {
     let k = krate();
-    // The build fails on `errors` anyway; the stubs only keep uses of the model's API and
-    // derives from adding unrelated errors ("no function named `new`") after the real one.
     quote! {
-        #errors
         #(#attrs)*
         #vis struct #name;
         #[allow(dead_code, unused_variables, clippy::all)]
@@ -992,7 +1078,7 @@ pub fn on_error(def: &crate::syntax::ModelDef, errors: &syn::Error) -> TokenStre
             #vis const OUTPUT: usize = 0;
             #vis const PARAMS: usize = 0;
             #vis const PARAM_BYTES: usize = 0;
-            #vis const FLOPS: usize = 0;
+            #vis const FLOPS: u64 = 0;
             #vis const STATE: usize = 0;
             #vis const SCRATCH: usize = 0;
             #vis const SCRATCH_BYTES: usize = 0;
@@ -1007,7 +1093,10 @@ pub fn on_error(def: &crate::syntax::ModelDef, errors: &syn::Error) -> TokenStre
 
 /// The range of a batch-norm layer's running statistics in the state buffer.
 fn state_range(start: usize, channels: usize) -> TokenStream {
-    let (a, b) = (lit(start), lit(start + 2 * channels));
+    let (a, b) = (
+        lit(start),
+        lit(start.saturating_add(channels.saturating_mul(2))),
+    );
     quote!(#a..#b)
 }
 
@@ -1159,6 +1248,63 @@ mod tests {
             struct Net { input: [280, 280, 1], Conv2D(32, 3x3, relu), MaxPool2D(2), Conv2D(64, 3x3, relu), MaxPool2D(2), Flatten, Dense(10, softmax) }
         };
         assert_eq!(tokens(small), tokens(large));
+    }
+
+    /// A model too large for 32- and 16-bit targets: on those, a `compile_error!` on the
+    /// offending tokens and the fallback struct; elsewhere, the model. Every item is gated.
+    #[cfg(target_pointer_width = "64")]
+    #[test]
+    fn narrow_targets_get_their_error_instead_of_the_model() {
+        let def: crate::syntax::ModelDef = syn::parse_quote! {
+            pub struct Huge { input: [65536, 65536, 1], Flatten, Dense(2) }
+        };
+        let model = crate::lower::lower(&def).unwrap();
+        let bits: Vec<u32> = model.narrow_targets.iter().map(|t| t.bits).collect();
+        assert_eq!(bits, [32, 16]);
+        let file = syn::parse2::<syn::File>(super::expand(&model)).unwrap();
+        let gate = |item: &syn::Item| {
+            let attrs = match item {
+                syn::Item::Struct(i) => &i.attrs,
+                syn::Item::Impl(i) => &i.attrs,
+                syn::Item::Macro(i) => &i.attrs,
+                syn::Item::Const(i) => &i.attrs,
+                other => panic!("unexpected item {}", quote::quote!(#other)),
+            };
+            let cfg = attrs.first().expect("a cfg on every item");
+            assert!(cfg.path().is_ident("cfg"));
+            cfg.meta.require_list().unwrap().tokens.to_string()
+        };
+        let narrow =
+            r#"any (target_pointer_width = "32" , target_pointer_width = "16")"#.to_owned();
+        let mut errors = Vec::new();
+        let mut structs = Vec::new();
+        for item in &file.items {
+            let gate = gate(item);
+            match item {
+                syn::Item::Macro(m)
+                    if m.mac.path.segments.last().unwrap().ident == "compile_error" =>
+                {
+                    errors.push((gate, m.mac.tokens.to_string()));
+                }
+                syn::Item::Struct(s) => structs.push((gate, s.fields.len())),
+                _ => {}
+            }
+        }
+        assert_eq!(
+            errors,
+            [
+                (
+                    r#"target_pointer_width = "32""#.to_owned(),
+                    r#""the input has 4294967296 values (17179869184 bytes), more than a 32-bit target can address""#.to_owned()
+                ),
+                (
+                    r#"target_pointer_width = "16""#.to_owned(),
+                    r#""the input has 4294967296 values (17179869184 bytes), more than a 16-bit target can address""#.to_owned()
+                ),
+            ]
+        );
+        // The model (one field, its parameters) where it fits; the unit fallback elsewhere.
+        assert_eq!(structs, [(format!("not ({narrow})"), 1), (narrow, 0)]);
     }
 
     #[test]

@@ -10,6 +10,9 @@ pub struct Model {
     /// Declared input shape, e.g. `[20]` or `[28, 28, 1]` (height, width, channels).
     pub input_shape: Vec<usize>,
     pub layers: Vec<Layer>,
+    /// Errors for targets with a narrower `usize` than the host's, where some size of the
+    /// model does not fit (e.g. 32-bit): emitted under `#[cfg(target_pointer_width = ..)]`.
+    pub narrow_targets: Vec<crate::limits::NarrowTarget>,
 }
 
 /// One layer with its resolved name and shapes.
@@ -47,10 +50,36 @@ pub enum Kind {
         c: usize,
         rows: usize,
         state: usize,
+        config: BatchNormConfig,
     },
     Activation(Act),
     Dropout(f32),
     Flatten,
+}
+
+/// Batch normalisation's hyperparameters, in Keras' terms (see `nn::layers::BatchNorm`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BatchNormConfig {
+    pub epsilon: f32,
+    pub momentum: f32,
+    /// Whether the running variance takes the unbiased batch variance (PyTorch).
+    pub unbiased_variance: bool,
+}
+
+impl BatchNormConfig {
+    /// Keras' defaults (`BatchNorm` without arguments).
+    pub const KERAS: Self = Self {
+        epsilon: crate::catalog::DEFAULT_BN_EPSILON,
+        momentum: crate::catalog::DEFAULT_BN_MOMENTUM,
+        unbiased_variance: false,
+    };
+    /// PyTorch's defaults in Keras' terms (`eps = 1e-5, momentum = 0.1`, unbiased running
+    /// variance).
+    pub const PYTORCH: Self = Self {
+        epsilon: 1e-5,
+        momentum: 0.9,
+        unbiased_variance: true,
+    };
 }
 
 /// A 2-D convolution with every size resolved (images are height × width × channels).
@@ -114,14 +143,20 @@ impl Act {
 }
 
 impl Kind {
-    /// Trainable parameters.
-    pub fn params(self) -> usize {
+    /// Trainable parameters, or `None` if the count overflows `usize`.
+    pub fn checked_params(self) -> Option<usize> {
         match self {
-            Self::Dense { inputs, units, .. } => inputs * units + units,
-            Self::Conv2D(c) => c.kh * c.kw * c.cin * c.cout + c.cout,
-            Self::BatchNorm { c, .. } => 2 * c,
-            _ => 0,
+            Self::Dense { inputs, units, .. } => inputs.checked_mul(units)?.checked_add(units),
+            Self::Conv2D(c) => product(&[c.kh, c.kw, c.cin, c.cout])?.checked_add(c.cout),
+            Self::BatchNorm { c, .. } => c.checked_mul(2),
+            _ => Some(0),
         }
+    }
+
+    /// Trainable parameters. [`crate::lower`] rejects a layer whose count overflows, so
+    /// after it this is exact (it saturates rather than wrap or panic).
+    pub fn params(self) -> usize {
+        self.checked_params().unwrap_or(usize::MAX)
     }
 
     /// Name of the layer type as users write it.
@@ -146,13 +181,15 @@ impl Kind {
 }
 
 impl Kind {
-    /// Floating-point operations of one sample's inference (a multiply-add counts 2).
-    pub fn flops(self) -> usize {
+    /// Floating-point operations of one sample's inference (a multiply-add counts 2), or
+    /// `None` if the count overflows `u128`.
+    pub fn flops(self) -> Option<u128> {
+        use crate::limits::product;
         match self {
-            Self::Dense { inputs, units, .. } => 2 * inputs * units,
-            Self::Conv2D(c) => 2 * c.oh * c.ow * c.cout * c.kh * c.kw * c.cin,
-            Self::BatchNorm { c, rows, .. } => 2 * c * rows,
-            _ => 0,
+            Self::Dense { inputs, units, .. } => product(&[2, inputs, units]),
+            Self::Conv2D(c) => product(&[2, c.oh, c.ow, c.cout, c.kh, c.kw, c.cin]),
+            Self::BatchNorm { c, rows, .. } => product(&[2, c, rows]),
+            _ => Some(0),
         }
     }
 
@@ -183,17 +220,23 @@ impl Kind {
     }
 }
 
+/// The product of `dims`, or `None` if it overflows `usize`.
+pub fn product(dims: &[usize]) -> Option<usize> {
+    dims.iter().try_fold(1usize, |n, &d| n.checked_mul(d))
+}
+
 impl Layer {
-    /// Values per sample at the output.
+    /// Values per sample at the output ([`crate::lower`] rejects shapes whose size
+    /// overflows; this saturates rather than wrap or panic).
     pub fn out_len(&self) -> usize {
-        self.output.iter().product()
+        product(&self.output).unwrap_or(usize::MAX)
     }
 }
 
 impl Model {
-    /// Values per sample at the input.
+    /// Values per sample at the input (checked in [`crate::lower`], as [`Layer::out_len`]).
     pub fn input_len(&self) -> usize {
-        self.input_shape.iter().product()
+        product(&self.input_shape).unwrap_or(usize::MAX)
     }
 
     /// Values per sample at the output.
@@ -201,19 +244,34 @@ impl Model {
         self.layers.last().map_or(self.input_len(), Layer::out_len)
     }
 
-    /// Values of non-trainable state (batch normalisation's running mean and variance).
+    /// Values of non-trainable state (batch normalisation's running mean and variance):
+    /// as many as batch normalisation's parameters, so no larger than [`Self::params`].
     pub fn state(&self) -> usize {
         self.layers
             .iter()
             .map(|l| match l.kind {
-                Kind::BatchNorm { c, .. } => 2 * c,
+                Kind::BatchNorm { c, .. } => c.saturating_mul(2),
                 _ => 0,
             })
-            .sum()
+            .fold(0, usize::saturating_add)
     }
 
-    /// Total trainable parameters.
+    /// Total trainable parameters (checked in [`crate::lower`]; saturating).
     pub fn params(&self) -> usize {
-        self.layers.iter().map(|l| l.kind.params()).sum()
+        self.layers
+            .iter()
+            .map(|l| l.kind.params())
+            .fold(0, usize::saturating_add)
+    }
+
+    /// Floating-point operations of one sample's inference (checked in [`crate::lower`];
+    /// saturating).
+    pub fn flops(&self) -> u64 {
+        self.layers
+            .iter()
+            .map(|l| l.kind.flops().unwrap_or(u128::MAX))
+            .fold(0, u128::saturating_add)
+            .try_into()
+            .unwrap_or(u64::MAX)
     }
 }

@@ -9,6 +9,7 @@ mod catalog;
 mod diag;
 mod expand;
 mod ir;
+mod limits;
 mod lower;
 mod syntax;
 
@@ -32,29 +33,46 @@ mod syntax;
 /// | `Dense` | `units`, `activation` |
 /// | `Conv2D` | `filters`, `kernel_size` (`3`, `3x3`, `(3, 2)`), `activation`, `strides`, `padding` (`valid`, `same`) |
 /// | `MaxPool2D`, `AvgPool2D` | `pool_size` (default 2), `strides` (default: the pool size) |
-/// | `GlobalAvgPool2D`, `Flatten`, `BatchNorm`, `ReLU`, `Sigmoid`, `Tanh`, `Softmax` | none |
+/// | `BatchNorm` | `momentum` (default 0.99), `epsilon` (default 1e-3), `unbiased_variance` (default `false`) |
+/// | `GlobalAvgPool2D`, `Flatten`, `ReLU`, `Sigmoid`, `Tanh`, `Softmax` | none |
 /// | `LeakyReLU` | `negative_slope` (default 0.3) |
 /// | `Activation` | `activation` |
 /// | `Dropout` | `rate` in `[0, 1)` |
 ///
 /// Activations: `linear`, `relu`, `leaky_relu` or `leaky_relu(slope)` (default 0.2),
-/// `sigmoid`, `tanh`, `softmax`.
+/// `sigmoid`, `tanh`, `softmax` (over more than one value; for one, `sigmoid`).
+///
+/// `BatchNorm` normalises the last axis and takes Keras' arguments with Keras' meaning and
+/// defaults: its running statistics move as `running = momentum · running + (1 − momentum)
+/// · batch`, and `epsilon` is added to the variance. PyTorch's `momentum` is one minus
+/// Keras', and PyTorch updates the running variance with the unbiased batch variance, so
+/// `BatchNorm(epsilon = 1e-5, momentum = 0.9, unbiased_variance = true)` behaves as PyTorch's
+/// `nn.BatchNorm1d`/`nn.BatchNorm2d` with their defaults (both normalise a batch with its
+/// biased variance).
 ///
 /// Generated, for `pub struct Name`:
 /// - constants `INPUT_SHAPE`, `INPUT`, `OUTPUT`, `PARAMS`, `PARAM_BYTES`, `SCRATCH`,
-///   `SCRATCH_BYTES`, `FLOPS`, `STATE` and `SUMMARY` (Keras' `model.summary()` as text);
+///   `SCRATCH_BYTES`, `FLOPS` (a `u64`), `STATE` and `SUMMARY` (Keras' `model.summary()` as
+///   text);
 /// - `new(seed)`, `from_params(vec)`, `from_static(&WEIGHTS)` (a `const fn`; it also takes
 ///   the batch-norm statistics when the model has `BatchNorm`), `params()`, `params_mut()`;
 /// - `forward(&Vector<INPUT>) -> Vector<OUTPUT>` and `forward_into(&[f32; INPUT], &mut
 ///   [f32; SCRATCH])`, allocation-free and available without `std`;
 /// - `impl nn::model::Model` (with `alloc`): batched `forward_batch` / `backward_batch` over a
-///   `NameWorkspace`, and through the trait `compile`, `check_gradients`, `save_weights`,
-///   `load_weights`.
+///   workspace, `<Name as Model>::Workspace` (from `Name::workspace()`), and through the
+///   trait `compile`, `check_gradients`, `save_weights`, `load_weights`.
+///
+/// Nothing else is added to the caller's namespace: the workspace type is declared inside an
+/// anonymous `const` block, so any other name (even `NameWorkspace`) is free.
 ///
 /// Every mistake is a compile error on the offending token (an unknown layer or argument, a
-/// bad value, a duplicate name, a shape a layer cannot take, a kernel larger than its input),
-/// and independent mistakes are all reported at once. See the `nn` crate's documentation for
-/// a runnable example.
+/// bad value, a duplicate name, a shape a layer cannot take, a kernel larger than its input,
+/// a size too large to address, a number that does not fit an `f32`), and independent
+/// mistakes are all reported at once. Models are plain braced structs: generics, tuple
+/// structs and attributes on layers (`#[cfg(..)]`: declare one model per configuration
+/// instead) are errors. Sizes are checked against the host; a model too large for a
+/// narrower target (e.g. 32-bit) compiles there to that error alone. See the `nn` crate's
+/// documentation for a runnable example.
 #[proc_macro]
 pub fn model(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
     let def = syn::parse_macro_input!(input as syntax::ModelDef);

@@ -4,21 +4,34 @@
 
 use crate::catalog::{self, LayerSpec, Value, ValueKind};
 use crate::diag::Diagnostics;
-use crate::ir::{Act, Conv, Kind, Layer, Model, Pool};
-use crate::syntax::{Arg, Entry, InputDecl, LayerDecl, ModelDef};
+use crate::ir::{Act, BatchNormConfig, Conv, Kind, Layer, Model, Pool};
+use crate::limits::{self, Limits};
+use crate::syntax::{Arg, Entry, InputDecl, LayerDecl, ModelDef, NotBraced};
 use syn::ext::IdentExt;
+use syn::Attribute;
 
 /// Checks `def` and builds the model, or returns every error found.
 pub fn lower(def: &ModelDef) -> Result<Model, syn::Error> {
     let mut diag = Diagnostics::default();
-    let input_shape = input_shape(def, &mut diag);
+    if !check_declaration(def, &mut diag) {
+        return diag.finish(Model {
+            attrs: Vec::new(),
+            vis: def.vis.clone(),
+            name: def.name.clone(),
+            input_shape: Vec::new(),
+            layers: Vec::new(),
+            narrow_targets: Vec::new(),
+        });
+    }
+    check_entry_attributes(def, &mut diag);
+    let mut limits = Limits::default();
+    let input_shape = input_shape(def, &mut limits, &mut diag);
 
     let mut layers = Vec::new();
     let mut shape = input_shape.clone();
     let mut shape_ok = shape.is_some();
     let mut prev_name = String::from("input");
-    let mut offset = 0;
-    let mut state_offset = 0;
+    let mut sizes = Sizes::default();
     for decl in def.entries.iter().filter_map(|e| match e {
         Entry::Layer(l) => Some(l),
         Entry::Input(_) => None,
@@ -33,15 +46,37 @@ pub fn lower(def: &ModelDef) -> Result<Model, syn::Error> {
             continue;
         };
         let kind = match kind {
-            Kind::BatchNorm { c, rows, .. } => Kind::BatchNorm {
+            Kind::BatchNorm {
+                c, rows, config, ..
+            } => Kind::BatchNorm {
                 c,
                 rows,
-                state: state_offset,
+                state: sizes.state,
+                config,
             },
             other => other,
         };
+        // The layer as error messages name it: its label, else its kind.
+        let this_name = decl
+            .label
+            .as_ref()
+            .map_or_else(|| decl.kind.to_string(), |l| l.unraw().to_string());
         match output_shape(kind, &input) {
             Ok((kind, output)) => {
+                check_softmax_width(decl, kind, &input, &prev_name, &mut diag);
+                let Some(offset) = sizes.add(
+                    decl,
+                    &this_name,
+                    kind,
+                    &input,
+                    &output,
+                    &mut limits,
+                    &mut diag,
+                ) else {
+                    // Too large to lay out: later sizes would only repeat the error.
+                    shape_ok = false;
+                    continue;
+                };
                 let name = decl
                     .label
                     .as_ref()
@@ -54,14 +89,7 @@ pub fn lower(def: &ModelDef) -> Result<Model, syn::Error> {
                     offset,
                     kind_ident: decl.kind.clone(),
                 });
-                offset += kind.params();
-                if let Kind::BatchNorm { c, .. } = kind {
-                    state_offset += 2 * c;
-                }
-                prev_name = decl
-                    .label
-                    .as_ref()
-                    .map_or_else(|| decl.kind.to_string(), |l| l.unraw().to_string());
+                prev_name = this_name;
                 shape = Some(output);
             }
             Err(reason) => {
@@ -83,11 +111,195 @@ pub fn lower(def: &ModelDef) -> Result<Model, syn::Error> {
         name: def.name.clone(),
         input_shape,
         layers,
+        narrow_targets: limits.finish(),
     })
 }
 
-/// The declared input shape; errors if it is missing, misplaced, repeated or has a zero.
-fn input_shape(def: &ModelDef, diag: &mut Diagnostics) -> Option<Vec<usize>> {
+/// The running totals of the layers lowered so far, each checked (see [`crate::limits`]).
+#[derive(Default)]
+struct Sizes {
+    /// Parameters so far: the next layer's offset.
+    params: usize,
+    /// Running-statistics values so far (no more than `params`).
+    state: usize,
+    /// Floating-point operations so far.
+    flops: u128,
+    /// Whether an earlier layer already put values in the inference scratch.
+    scratch_in_use: bool,
+}
+
+impl Sizes {
+    /// Checks the sizes of one more layer (`kind`, taking `input` to `output`) and adds
+    /// them; returns its parameters' offset, or `None` (with errors, blaming `decl`) when a
+    /// size does not fit the host.
+    // The layer, its two shapes and the two collectors of what is wrong: no natural group.
+    #[allow(clippy::too_many_arguments)]
+    fn add(
+        &mut self,
+        decl: &LayerDecl,
+        name: &str,
+        kind: Kind,
+        input: &[usize],
+        output: &[usize],
+        limits: &mut Limits,
+        diag: &mut Diagnostics,
+    ) -> Option<usize> {
+        let out = limits::product(output);
+        let params = kind.checked_params().map(|p| p as u128);
+        let fits = limits.check(
+            diag,
+            decl,
+            &format!("the output of `{name}` has"),
+            "values",
+            out,
+        ) && limits.check(diag, decl, &format!("`{name}` has"), "parameters", params)
+            && limits.check(
+                diag,
+                decl,
+                &format!("with `{name}`, the model has"),
+                "parameters",
+                params.and_then(|p| p.checked_add(self.params as u128)),
+            );
+        if !fits {
+            return None;
+        }
+        // Inference scratch (see `expand::forward_into`): a layer that writes new values
+        // after another holds its input and output at once. (The first reads the caller's
+        // input, and a leading activation copies it: their outputs were checked above.)
+        if self.scratch_in_use && kind.produces() {
+            let both = out.and_then(|o| o.checked_add(limits::product(input)?));
+            let what = format!("inference through `{name}` holds its input and output at once,");
+            if !limits.check(diag, decl, &what, "values", both) {
+                return None;
+            }
+        }
+        let flops = kind.flops().and_then(|f| self.flops.checked_add(f));
+        if !Limits::check_flops(diag, decl, name, flops) {
+            return None;
+        }
+        // Checked above, in `u128`, against a limit below `usize::MAX`; saturating only to
+        // say so.
+        let offset = self.params;
+        self.params = self.params.saturating_add(kind.params());
+        if let Kind::BatchNorm { c, .. } = kind {
+            self.state = self.state.saturating_add(c.saturating_mul(2));
+        }
+        self.flops = flops.unwrap_or(0);
+        self.scratch_in_use |= kind.produces() || matches!(kind, Kind::Activation(_));
+        Some(offset)
+    }
+}
+
+/// `struct Net<T>`, `struct Net(..)` and `struct Net;`: a model is a plain braced struct.
+/// Returns whether there is a body to check.
+fn check_declaration(def: &ModelDef, diag: &mut Diagnostics) -> bool {
+    // `struct Net<T> { .. }`, `struct Net where ..`: shapes and types are fixed.
+    let generics = &def.generics;
+    let message =
+        "generic models are not supported: a model's types and shapes are fixed when `model!` runs";
+    if !generics.params.is_empty() || generics.lt_token.is_some() {
+        diag.push(syn::Error::new_spanned(generics, message));
+    } else if let Some(clause) = &generics.where_clause {
+        diag.push(syn::Error::new_spanned(clause, message));
+    }
+    let example = "e.g. `struct Net { input: 4, Dense(1) }`";
+    match def.not_braced {
+        Some(NotBraced::Tuple) => diag.error(
+            def.brace_span,
+            format!("a model's entries go in braces, {example}; tuple structs are not supported"),
+        ),
+        Some(NotBraced::Unit) => diag.error(
+            def.brace_span,
+            format!("a model needs its input and layers in braces, {example}"),
+        ),
+        None => return true,
+    }
+    false
+}
+
+/// `#[cfg(feature = "big")] Dense(64)`: attributes on entries are rejected, each on its
+/// own tokens.
+fn check_entry_attributes(def: &ModelDef, diag: &mut Diagnostics) {
+    for (attrs, what) in def.entries.iter().map(|e| match e {
+        Entry::Input(i) => (&i.attrs, "`input`"),
+        Entry::Layer(l) => (&l.attrs, "a layer"),
+    }) {
+        for attr in attrs {
+            diag.push(syn::Error::new_spanned(attr, attribute_message(attr, what)));
+        }
+    }
+}
+
+fn attribute_message(attr: &Attribute, what: &str) -> String {
+    let path = attr.path();
+    if path.is_ident("cfg") || path.is_ident("cfg_attr") {
+        format!("`#[{}]` on {what} is not supported: a model's shapes are fixed when `model!` runs; declare one model per configuration, each under its own `#[cfg(..)]`", quote::ToTokens::to_token_stream(path))
+    } else if path.is_ident("doc") {
+        format!("doc comments on {what} are not supported; write a `//` comment, or document the model's struct")
+    } else {
+        let text = quote::ToTokens::to_token_stream(path)
+            .to_string()
+            .replace(' ', "");
+        format!("attributes on {what} are not supported, found `#[{text}]`; attributes go on the model's struct")
+    }
+}
+
+/// `Dense(1, softmax)`, and `Softmax` or `Activation(softmax)` after one value: a softmax
+/// over one value is always 1. Reported without breaking shape inference.
+fn check_softmax_width(
+    decl: &LayerDecl,
+    kind: Kind,
+    input: &[usize],
+    prev: &str,
+    diag: &mut Diagnostics,
+) {
+    let blame_arg = |diag: &mut Diagnostics, message: String| {
+        let spec = catalog::layer(&decl.kind.to_string());
+        match spec.and_then(|s| arg_expr(s, decl, "activation")) {
+            Some(expr) => diag.push(syn::Error::new_spanned(expr, message)),
+            None => diag.push(syn::Error::new_spanned(decl, message)),
+        }
+    };
+    match kind {
+        Kind::Dense {
+            units: 1,
+            activation: Act::Softmax,
+            ..
+        } => blame_arg(diag, "`softmax` over one unit always outputs 1; for the probability of one class use `sigmoid`, e.g. `Dense(1, sigmoid)`".to_owned()),
+        Kind::Activation(Act::Softmax) if input == [1] => {
+            let message = format!("a softmax over the single value of `{prev}` always outputs 1; for the probability of one class use a sigmoid, e.g. `Dense(1, sigmoid)`");
+            if decl.kind == "Activation" {
+                blame_arg(diag, message);
+            } else {
+                diag.push(syn::Error::new_spanned(&decl.kind, message));
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The expression given for `spec`'s argument `name` in `decl` (named, or at its position).
+fn arg_expr<'d>(spec: &LayerSpec, decl: &'d LayerDecl, name: &str) -> Option<&'d syn::Expr> {
+    let index = spec.params.iter().position(|p| p.name == name)?;
+    let mut positional = 0;
+    for arg in &decl.args {
+        match arg {
+            Arg::Named { name: n, value } if n == name => return Some(value),
+            Arg::Positional(expr) => {
+                if positional == index {
+                    return Some(expr);
+                }
+                positional += 1;
+            }
+            Arg::Named { .. } => {}
+        }
+    }
+    None
+}
+
+/// The declared input shape; errors if it is missing, misplaced, repeated, has a zero or is
+/// too large to address.
+fn input_shape(def: &ModelDef, limits: &mut Limits, diag: &mut Diagnostics) -> Option<Vec<usize>> {
     let inputs: Vec<&InputDecl> = def
         .entries
         .iter()
@@ -149,10 +361,22 @@ fn input_shape(def: &ModelDef, diag: &mut Diagnostics) -> Option<Vec<usize>> {
                 "input dimensions must be at least 1, found 0",
             )),
             Ok(v) => dims.push(v),
-            Err(e) => diag.push(e),
+            Err(_) => diag.push(syn::Error::new_spanned(
+                d,
+                format!(
+                    "input dimension `{}` is too large for a `usize`",
+                    d.base10_digits()
+                ),
+            )),
         }
     }
-    (dims.len() == first.dims.len()).then_some(dims)
+    if dims.len() != first.dims.len() {
+        return None;
+    }
+    let values = limits::product(&dims);
+    limits
+        .check(diag, *first, "the input has", "values", values)
+        .then_some(dims)
 }
 
 /// Resolves a layer declaration's kind and arguments, recording every problem.
@@ -226,6 +450,11 @@ fn resolve(decl: &LayerDecl, diag: &mut Diagnostics) -> Option<Kind> {
             c: 0,
             rows: 0,
             state: 0,
+            config: BatchNormConfig {
+                momentum: float(0, catalog::DEFAULT_BN_MOMENTUM),
+                epsilon: float(1, catalog::DEFAULT_BN_EPSILON),
+                unbiased_variance: matches!(values[2], Some(Value::Bool(true))),
+            },
         },
         "Dense" => Kind::Dense {
             inputs: 0,
@@ -348,6 +577,8 @@ fn bind_args(
 /// The output shape of `kind` on `input`, or why it cannot take that input (with `{prev}`
 /// standing for the producing layer's name).
 fn output_shape(kind: Kind, input: &[usize]) -> Result<(Kind, Vec<usize>), String> {
+    // The input's size was checked when it was produced; this saturates rather than wrap.
+    let product = |dims: &[usize]| crate::ir::product(dims).unwrap_or(usize::MAX);
     let shape = |s: &[usize]| {
         s.iter()
             .map(ToString::to_string)
@@ -386,7 +617,9 @@ fn output_shape(kind: Kind, input: &[usize]) -> Result<(Kind, Vec<usize>), Strin
             let (oh, ow, pt, pl) = if c.same {
                 let out = |n: usize, k: usize, s: usize| {
                     let o = n.div_ceil(s);
-                    (o, ((o - 1) * s + k).saturating_sub(n) / 2)
+                    // (o - 1)·s < n, and n fits (the input's size was checked).
+                    let span = (o - 1).saturating_mul(s).saturating_add(k);
+                    (o, span.saturating_sub(n) / 2)
                 };
                 let ((oh, pt), (ow, pl)) = (out(h, c.kh, c.sh), out(w, c.kw, c.sw));
                 (oh, ow, pt, pl)
@@ -436,13 +669,14 @@ fn output_shape(kind: Kind, input: &[usize]) -> Result<(Kind, Vec<usize>), Strin
         }
         // Normalises the last axis (features, or an image's channels); the state offset is
         // set by the caller.
-        Kind::BatchNorm { state, .. } => {
+        Kind::BatchNorm { state, config, .. } => {
             let c = input[input.len() - 1];
             Ok((
                 Kind::BatchNorm {
                     c,
-                    rows: input.iter().product::<usize>() / c,
+                    rows: product(input) / c,
                     state,
+                    config,
                 },
                 input.to_vec(),
             ))
@@ -469,7 +703,7 @@ fn output_shape(kind: Kind, input: &[usize]) -> Result<(Kind, Vec<usize>), Strin
                 vec![units],
             ))
         }
-        Kind::Flatten => Ok((kind, vec![input.iter().product()])),
+        Kind::Flatten => Ok((kind, vec![product(input)])),
         Kind::Activation(_) | Kind::Dropout(_) => Ok((kind, input.to_vec())),
     }
 }

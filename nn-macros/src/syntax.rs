@@ -11,6 +11,11 @@
 //! arg        := IDENT "=" EXPR | EXPR
 //! ```
 //!
+//! Also parsed, only to be rejected in [`crate::lower`] with an error on their tokens (so
+//! that the rest of the model is still checked): generics and a `where` clause after the
+//! name, a tuple or unit body (`struct Net(..);`, `struct Net;`) instead of the braces, and
+//! attributes (`#[cfg(..)]`, `///`) on an entry.
+//!
 //! For example:
 //!
 //! ```text
@@ -27,15 +32,30 @@ use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, TokenStreamExt};
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
-use syn::{bracketed, parenthesized, token, Attribute, Expr, Ident, LitInt, Token, Visibility};
+use syn::{
+    bracketed, parenthesized, token, Attribute, Expr, Generics, Ident, LitInt, Token, Visibility,
+};
 
 /// The whole `model! { ... }` input.
 pub struct ModelDef {
     pub attrs: Vec<Attribute>,
     pub vis: Visibility,
     pub name: Ident,
+    /// `<T>` and a `where` clause, when written (rejected: models are not generic).
+    pub generics: Generics,
+    /// The span of the braces; of the parentheses or `;` of a tuple or unit struct.
     pub brace_span: Span,
+    /// `Some` for `struct Net(..);` or `struct Net;` (rejected: a model's body is braced).
+    pub not_braced: Option<NotBraced>,
     pub entries: Vec<Entry>,
+}
+
+/// A body that is not in braces.
+pub enum NotBraced {
+    /// `struct Net(f32);`
+    Tuple,
+    /// `struct Net;`
+    Unit,
 }
 
 /// One comma-separated entry of the body.
@@ -48,6 +68,8 @@ pub enum Entry {
 
 /// The input declaration.
 pub struct InputDecl {
+    /// Attributes written before the entry (rejected).
+    pub attrs: Vec<Attribute>,
     /// `input`; a shape without a label is parsed so that the error can span all of it.
     pub label: Option<Ident>,
     pub bracket: Option<token::Bracket>,
@@ -56,6 +78,8 @@ pub struct InputDecl {
 
 /// One layer, e.g. `hidden: Dense(64, relu)`.
 pub struct LayerDecl {
+    /// Attributes written before the entry, e.g. `#[cfg(..)]` (rejected).
+    pub attrs: Vec<Attribute>,
     /// `hidden`, when given.
     pub label: Option<Ident>,
     /// `Dense`: blamed for "unknown layer".
@@ -120,6 +144,33 @@ impl Parse for ModelDef {
         let vis: Visibility = input.parse()?;
         input.parse::<Token![struct]>()?;
         let name: Ident = input.parse()?;
+        let mut generics: Generics = input.parse()?;
+        generics.where_clause = input.parse()?;
+        // `struct Net(..);` and `struct Net;`: parsed so that the error can blame the body and
+        // the model still gets its fallback type.
+        if input.peek(token::Paren) || input.peek(Token![;]) {
+            let (span, kind) = if input.peek(token::Paren) {
+                let content;
+                let paren = parenthesized!(content in input);
+                content.parse::<TokenStream>()?;
+                (paren.span.join(), NotBraced::Tuple)
+            } else {
+                (input.span(), NotBraced::Unit)
+            };
+            input.parse::<Option<Token![;]>>()?;
+            if !input.is_empty() {
+                return Err(input.error("unexpected tokens after the model's declaration"));
+            }
+            return Ok(Self {
+                attrs,
+                vis,
+                name,
+                generics,
+                brace_span: span,
+                not_braced: Some(kind),
+                entries: Vec::new(),
+            });
+        }
         let body;
         let brace = syn::braced!(body in input);
         let entries = Punctuated::<Entry, Token![,]>::parse_terminated(&body)?;
@@ -130,7 +181,9 @@ impl Parse for ModelDef {
             attrs,
             vis,
             name,
+            generics,
             brace_span: brace.span.join(),
+            not_braced: None,
             entries: entries.into_iter().collect(),
         })
     }
@@ -138,6 +191,7 @@ impl Parse for ModelDef {
 
 impl Parse for Entry {
     fn parse(input: ParseStream) -> syn::Result<Self> {
+        let attrs = input.call(Attribute::parse_outer)?;
         let label = if input.peek(Ident) && input.peek2(Token![:]) && !input.peek2(Token![::]) {
             let label: Ident = input.parse()?;
             input.parse::<Token![:]>()?;
@@ -165,6 +219,7 @@ impl Parse for Entry {
                 (None, dims)
             };
             return Ok(Self::Input(InputDecl {
+                attrs,
                 label,
                 bracket,
                 dims,
@@ -185,6 +240,7 @@ impl Parse for Entry {
             (None, Punctuated::new())
         };
         Ok(Self::Layer(LayerDecl {
+            attrs,
             label,
             kind,
             paren,

@@ -1,5 +1,5 @@
 //! Batch normalisation over the last (channel) axis (Keras' `BatchNormalization(axis=-1)`;
-//! PyTorch's `BatchNorm1d`/`BatchNorm2d` with `momentum = 1 − 0.99`).
+//! PyTorch's `BatchNorm1d`/`BatchNorm2d`).
 //!
 //! # Layout
 //!
@@ -17,19 +17,30 @@
 //! # Formulas
 //!
 //! ```text
-//! training:  μ = mean(x),  σ² = mean((x − μ)²)   (per channel, biased, over the rows)
+//! training:  μ = mean(x),  σ² = mean((x − μ)²)   (per channel, biased, over the N rows)
 //!            y = gamma · (x − μ) / sqrt(σ² + ε) + beta
 //!            running_mean ← m · running_mean + (1 − m) · μ
-//!            running_var  ← m · running_var  + (1 − m) · σ²    (biased σ², as Keras)
+//!            running_var  ← m · running_var  + (1 − m) · v
+//!            with v = σ² (Keras), or v = σ² · N / (N − 1) with `unbiased_variance` (PyTorch)
 //! inference: y = gamma · (x − running_mean) / sqrt(running_var + ε) + beta
-//! backward (training mode), with x̂ = (x − μ) / sqrt(σ² + ε) and N rows:
+//! backward (training mode), with x̂ = (x − μ) / sqrt(σ² + ε):
 //!            dbeta  = Σ dy,   dgamma = Σ dy · x̂
 //!            dx     = gamma / sqrt(σ² + ε) · (dy − dbeta / N − x̂ · dgamma / N)
 //! ```
 //!
-//! with Keras' defaults `m = 0.99` ([`BatchNorm::MOMENTUM`]) and `ε = 1e-3`
-//! ([`BatchNorm::EPSILON`]). (PyTorch's running variance uses the unbiased `σ²`; its
-//! normalisation, like this one, the biased one.)
+//! # Hyperparameters
+//!
+//! A [`BatchNorm`] value holds the epsilon `ε`, the momentum `m` and whether the running
+//! variance takes the unbiased batch variance, in Keras' terms: [`BatchNorm::KERAS`] (the
+//! default) is Keras' `epsilon = 1e-3, momentum = 0.99` with the biased variance.
+//! PyTorch's `momentum` is Keras' `1 − momentum`, and PyTorch updates the running variance
+//! with the unbiased batch variance (it normalises with the biased one, as Keras does), so
+//! PyTorch's defaults (`eps = 1e-5, momentum = 0.1`) are [`BatchNorm::PYTORCH`]:
+//! `epsilon = 1e-5, momentum = 0.9, unbiased_variance = true`. In `model!`:
+//! `BatchNorm(epsilon = 1e-5, momentum = 0.9, unbiased_variance = true)`.
+//!
+//! With one row per channel (`N = 1`) the unbiased variance is undefined (PyTorch refuses to
+//! train then); the running variance is left as it was, the running mean still moves.
 //!
 //! The backward pass **recomputes** the batch statistics from `x` (two cheap passes over the
 //! rows) rather than storing them, so it needs nothing from the forward pass but its input.
@@ -46,30 +57,100 @@
 //! // Three rows of two channels; channel 0 is 1, 2, 3 (mean 2, variance 2/3).
 //! let x = [1.0, 10.0, 2.0, 10.0, 3.0, 10.0];
 //! let mut y = [0.0; 6];
-//! Bn::forward_train(&params, &mut state, &x, &mut y, 3);
+//! Bn::KERAS.forward_train(&params, &mut state, &x, &mut y, 3);
 //! assert!((y[4] - 1.0 / (2.0f32 / 3.0 + 1e-3).sqrt()).abs() < 1e-6);
 //! assert_eq!(y[1], 0.0); // a constant channel normalises to beta
 //! assert!((state[0] - 0.02).abs() < 1e-7); // running mean: 0.99 · 0 + 0.01 · 2
+//! assert!((state[2] - (0.99 + 0.01 * 2.0 / 3.0)).abs() < 1e-6); // biased variance
+//!
+//! // PyTorch's running variance: unbiased, 2/3 · 3/2 = 1, with momentum 0.9.
+//! Bn::init_state(&mut state);
+//! Bn::PYTORCH.forward_train(&params, &mut state, &x, &mut y, 3);
+//! assert!((state[2] - (0.9 + 0.1 * 1.0)).abs() < 1e-6);
 //! ```
 
 use crate::{math, rng::Rng};
 
 /// Batch normalisation of rows of `C` channels, with trainable `gamma`, `beta` and running
-/// statistics kept in a separate state slice.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct BatchNorm<const C: usize>;
+/// statistics kept in a separate state slice. The value holds the hyperparameters: epsilon,
+/// momentum (Keras' meaning) and whether the running variance is unbiased (PyTorch's way);
+/// [`Default`] is [`BatchNorm::KERAS`], and [`BatchNorm::PYTORCH`] is PyTorch's defaults.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BatchNorm<const C: usize> {
+    epsilon: f32,
+    momentum: f32,
+    unbiased_variance: bool,
+}
+
+impl<const C: usize> Default for BatchNorm<C> {
+    fn default() -> Self {
+        Self::KERAS
+    }
+}
 
 impl<const C: usize> BatchNorm<C> {
     /// Number of trainable parameters: `gamma` and `beta`, `2 * C`.
     pub const PARAMS: usize = 2 * C;
     /// Length of the non-trainable state: running mean and running variance, `2 * C`.
     pub const STATE: usize = 2 * C;
-    /// Momentum of the running statistics (Keras' default).
+    /// Keras' default momentum of the running statistics.
     pub const MOMENTUM: f32 = 0.99;
-    /// Added to the variance before the square root (Keras' default).
+    /// Keras' default epsilon, added to the variance before the square root.
     pub const EPSILON: f32 = 1e-3;
     /// Floating-point operations per row of `C` values at inference (a multiply-add each).
     pub const FLOPS: usize = 2 * C;
+
+    /// Keras' `BatchNormalization()`: epsilon 1e-3, momentum 0.99, the running variance
+    /// updated with the biased batch variance.
+    pub const KERAS: Self = Self::new(Self::EPSILON, Self::MOMENTUM, false);
+
+    /// PyTorch's `BatchNorm1d`/`BatchNorm2d` defaults (`eps = 1e-5, momentum = 0.1`): in
+    /// Keras' terms epsilon 1e-5, momentum 0.9, and the running variance updated with the
+    /// unbiased batch variance.
+    pub const PYTORCH: Self = Self::new(1e-5, 0.9, true);
+
+    /// Batch normalisation with `epsilon` (added to the variance), `momentum` (the weight
+    /// of the old running statistics, Keras' meaning) and, with `unbiased_variance`, the
+    /// running variance updated with the unbiased batch variance (PyTorch's way).
+    ///
+    /// # Panics
+    /// If `epsilon` is not a positive finite number or `momentum` is not in `[0, 1)` (in a
+    /// `const`, that is a compile error).
+    #[must_use]
+    pub const fn new(epsilon: f32, momentum: f32, unbiased_variance: bool) -> Self {
+        assert!(
+            epsilon > 0.0 && epsilon < f32::INFINITY,
+            "BatchNorm: epsilon must be positive and finite"
+        );
+        assert!(
+            momentum >= 0.0 && momentum < 1.0,
+            "BatchNorm: momentum must be in [0, 1)"
+        );
+        Self {
+            epsilon,
+            momentum,
+            unbiased_variance,
+        }
+    }
+
+    /// Added to the variance before the square root.
+    #[must_use]
+    pub const fn epsilon(&self) -> f32 {
+        self.epsilon
+    }
+
+    /// The weight of the old running statistics in each update (Keras' meaning; PyTorch's
+    /// `momentum` is one minus this).
+    #[must_use]
+    pub const fn momentum(&self) -> f32 {
+        self.momentum
+    }
+
+    /// Whether the running variance is updated with the unbiased batch variance.
+    #[must_use]
+    pub const fn unbiased_variance(&self) -> bool {
+        self.unbiased_variance
+    }
 
     /// Keras' initialisation: `gamma = 1`, `beta = 0`. `rng` is not used (the initialisation
     /// is deterministic); it is taken so that every layer with parameters initialises alike.
@@ -100,8 +181,8 @@ impl<const C: usize> BatchNorm<C> {
     ///
     /// # Panics
     /// If `y` is shorter than `x`.
-    pub fn forward(params: &[f32], state: &[f32], x: &[f32], y: &mut [f32]) {
-        Self::forward_batch(params, state, x, y, x.len() / C);
+    pub fn forward(&self, params: &[f32], state: &[f32], x: &[f32], y: &mut [f32]) {
+        self.forward_batch(params, state, x, y, x.len() / C);
     }
 
     /// Inference on `rows` rows of `C` (for images, `rows = batch * H * W`), with the
@@ -109,12 +190,19 @@ impl<const C: usize> BatchNorm<C> {
     ///
     /// # Panics
     /// If a slice is shorter than its shape.
-    pub fn forward_batch(params: &[f32], state: &[f32], x: &[f32], y: &mut [f32], rows: usize) {
+    pub fn forward_batch(
+        &self,
+        params: &[f32],
+        state: &[f32],
+        x: &[f32],
+        y: &mut [f32],
+        rows: usize,
+    ) {
         let (mean, var) = state[..Self::STATE].split_at(C);
         let mut scale = [0.0f32; C];
         let mut shift = [0.0f32; C];
         for c in 0..C {
-            let istd = 1.0 / math::sqrt(var[c] + Self::EPSILON);
+            let istd = 1.0 / math::sqrt(var[c] + self.epsilon);
             scale[c] = params[c] * istd;
             shift[c] = params[C + c] - mean[c] * scale[c];
         }
@@ -122,25 +210,45 @@ impl<const C: usize> BatchNorm<C> {
     }
 
     /// Training forward pass on `rows` rows of `C` (for images, `rows = batch * H * W`):
-    /// normalises with the batch statistics and moves the running statistics in `state`
-    /// towards them.
+    /// normalises with the batch statistics (biased variance) and moves the running
+    /// statistics in `state` towards them (the variance biased or, with
+    /// [`unbiased_variance`](Self::unbiased_variance), unbiased; with one row, the
+    /// unbiased variance is undefined and the running variance stays).
     ///
     /// # Panics
     /// If `rows` is 0 or a slice is shorter than its shape.
-    pub fn forward_train(params: &[f32], state: &mut [f32], x: &[f32], y: &mut [f32], rows: usize) {
+    pub fn forward_train(
+        &self,
+        params: &[f32],
+        state: &mut [f32],
+        x: &[f32],
+        y: &mut [f32],
+        rows: usize,
+    ) {
         let (mean, var) = Self::batch_stats(x, rows);
         let mut scale = [0.0f32; C];
         let mut shift = [0.0f32; C];
         for c in 0..C {
-            scale[c] = params[c] / math::sqrt(var[c] + Self::EPSILON);
+            scale[c] = params[c] / math::sqrt(var[c] + self.epsilon);
             shift[c] = params[C + c] - mean[c] * scale[c];
         }
         Self::apply(&scale, &shift, x, y, rows);
+        // Bessel's correction N / (N − 1), or none.
+        #[allow(clippy::cast_precision_loss)]
+        let correction = match (self.unbiased_variance, rows) {
+            (false, _) => Some(1.0),
+            (true, 1) => None,
+            (true, n) => Some(n as f64 / (n - 1) as f64),
+        };
         let (running_mean, running_var) = state[..Self::STATE].split_at_mut(C);
-        let m = Self::MOMENTUM;
+        let m = self.momentum;
         for c in 0..C {
             running_mean[c] = m * running_mean[c] + (1.0 - m) * mean[c];
-            running_var[c] = m * running_var[c] + (1.0 - m) * var[c];
+            if let Some(k) = correction {
+                #[allow(clippy::cast_possible_truncation)]
+                let v = (f64::from(var[c]) * k) as f32;
+                running_var[c] = m * running_var[c] + (1.0 - m) * v;
+            }
         }
     }
 
@@ -151,7 +259,10 @@ impl<const C: usize> BatchNorm<C> {
     ///
     /// # Panics
     /// If a slice is shorter than its shape.
+    // The slices of one backward pass, as in `backward_batch`, plus the running statistics.
+    #[allow(clippy::too_many_arguments)]
     pub fn backward_eval(
+        &self,
         params: &[f32],
         state: &[f32],
         x: &[f32],
@@ -163,7 +274,7 @@ impl<const C: usize> BatchNorm<C> {
         let (mean, var) = state[..Self::STATE].split_at(C);
         let mut istd = [0.0f32; C];
         for c in 0..C {
-            istd[c] = 1.0 / math::sqrt(var[c] + Self::EPSILON);
+            istd[c] = 1.0 / math::sqrt(var[c] + self.epsilon);
         }
         let (x, dy) = (&x[..rows * C], &dy[..rows * C]);
         let (dgamma, dbeta) = grads[..Self::PARAMS].split_at_mut(C);
@@ -192,6 +303,7 @@ impl<const C: usize> BatchNorm<C> {
     /// # Panics
     /// If `rows` is 0 or a slice is shorter than its shape.
     pub fn backward_batch(
+        &self,
         params: &[f32],
         x: &[f32],
         dy: &[f32],
@@ -202,7 +314,7 @@ impl<const C: usize> BatchNorm<C> {
         let (mean, var) = Self::batch_stats(x, rows);
         let mut istd = [0.0f32; C];
         for c in 0..C {
-            istd[c] = 1.0 / math::sqrt(var[c] + Self::EPSILON);
+            istd[c] = 1.0 / math::sqrt(var[c] + self.epsilon);
         }
         let (x, dy) = (&x[..rows * C], &dy[..rows * C]);
         // Σ dy and Σ dy·(x − μ) per channel; dgamma = istd · the latter.
@@ -315,7 +427,7 @@ mod tests {
             )
         );
         let mut y = std::vec![0.0; rows * 3];
-        Bn::forward_train(&params, &mut state, &x, &mut y, rows);
+        Bn::KERAS.forward_train(&params, &mut state, &x, &mut y, rows);
         for c in 0..3 {
             let col: Vec<f64> = y.iter().skip(c).step_by(3).map(|&v| f64::from(v)).collect();
             let mean = col.iter().sum::<f64>() / rows as f64;
@@ -330,13 +442,110 @@ mod tests {
         }
     }
 
+    /// Per-channel mean and biased variance of the columns of `x` (`C = 3`), in `f64`.
+    fn column_stats(x: &[f32]) -> [(f64, f64); 3] {
+        core::array::from_fn(|c| {
+            let col: Vec<f64> = x.iter().skip(c).step_by(3).map(|&v| f64::from(v)).collect();
+            let n = col.len() as f64;
+            let mean = col.iter().sum::<f64>() / n;
+            (
+                mean,
+                col.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n,
+            )
+        })
+    }
+
+    #[test]
+    fn epsilon_momentum_and_unbiased_variance_are_honoured() {
+        // Rows 1..=4 of three channels: (r, 2r², −r) with r = 1..=4.
+        let x: Vec<f32> = (1..=4)
+            .flat_map(|r| [r as f32, 2.0 * (r * r) as f32, -(r as f32)])
+            .collect();
+        let rows = 4;
+        let stats = column_stats(&x);
+        let params = [1.0, 1.0, 1.0, 0.0, 0.0, 0.0];
+        for (bn, unbiased) in [
+            (Bn::new(0.25, 0.5, false), false),
+            (Bn::new(0.25, 0.5, true), true),
+            (Bn::PYTORCH, true),
+        ] {
+            let mut state = [0.0, 0.0, 0.0, 1.0, 1.0, 1.0];
+            let mut y = [0.0; 12];
+            bn.forward_train(&params, &mut state, &x, &mut y, rows);
+            let (eps, m) = (f64::from(bn.epsilon()), f64::from(bn.momentum()));
+            for (c, &(mean, var)) in stats.iter().enumerate() {
+                // Normalised with the biased variance and this epsilon, either way.
+                let want = (f64::from(x[c]) - mean) / (var + eps).sqrt();
+                assert!((f64::from(y[c]) - want).abs() < 1e-5, "{y:?}");
+                let v = if unbiased { var * 4.0 / 3.0 } else { var };
+                let (rm, rv) = (f64::from(state[c]), f64::from(state[3 + c]));
+                assert!((rm - (1.0 - m) * mean).abs() < 1e-5 * (1.0 + rm.abs()));
+                assert!((rv - (m + (1.0 - m) * v)).abs() < 1e-5 * rv, "{rv} {v}");
+            }
+            // Inference and its backward pass use this epsilon too.
+            let mut y = [0.0; 12];
+            bn.forward_batch(&params, &state, &x, &mut y, rows);
+            let want = (f64::from(x[0]) - f64::from(state[0])) / (f64::from(state[3]) + eps).sqrt();
+            assert!((f64::from(y[0]) - want).abs() < 1e-5);
+            let mut dx = [0.0; 12];
+            let mut grads = [0.0; 6];
+            bn.backward_eval(
+                &params,
+                &state,
+                &x,
+                &[1.0; 12],
+                Some(&mut dx),
+                &mut grads,
+                rows,
+            );
+            let want = 1.0 / (f64::from(state[3]) + eps).sqrt();
+            assert!((f64::from(dx[0]) - want).abs() < 1e-5);
+        }
+    }
+
+    #[test]
+    fn with_one_row_the_unbiased_running_variance_stays() {
+        let params = [1.0, 1.0, 1.0, 0.0, 0.0, 0.0];
+        let mut state = [0.0, 0.0, 0.0, 2.0, 3.0, 4.0];
+        let mut y = [0.0; 3];
+        Bn::PYTORCH.forward_train(&params, &mut state, &[1.0, 2.0, 3.0], &mut y, 1);
+        assert_eq!(state[3..], [2.0, 3.0, 4.0]);
+        for (c, want) in [1.0f32, 2.0, 3.0].into_iter().enumerate() {
+            assert!((state[c] - 0.1 * want).abs() < 1e-6, "{state:?}");
+        }
+        assert!(y.iter().all(|v| v.is_finite()));
+    }
+
+    #[test]
+    fn hyperparameters_are_validated() {
+        const BN: Bn = Bn::new(1e-5, 0.0, true);
+        assert_eq!(
+            (BN.epsilon(), BN.momentum(), BN.unbiased_variance()),
+            (1e-5, 0.0, true)
+        );
+        assert_eq!(Bn::default(), Bn::KERAS);
+        assert_eq!((Bn::KERAS.epsilon(), Bn::KERAS.momentum()), (1e-3, 0.99));
+        for (eps, m) in [
+            (0.0, 0.5),
+            (-1.0, 0.5),
+            (f32::INFINITY, 0.5),
+            (f32::NAN, 0.5),
+            (1e-3, 1.0),
+            (1e-3, -0.1),
+            (1e-3, f32::NAN),
+        ] {
+            let r = std::panic::catch_unwind(|| Bn::new(eps, m, false));
+            assert!(r.is_err(), "epsilon {eps}, momentum {m} accepted");
+        }
+    }
+
     #[test]
     fn inference_uses_the_running_statistics() {
         let params = [2.0, 1.0, 0.5, 0.0, 1.0, -1.0];
         let state = [1.0, 0.0, -1.0, 4.0 - 1e-3, 1.0 - 1e-3, 0.25 - 1e-3];
         let x = [3.0, 2.0, 0.0, 1.0, 0.0, -1.0];
         let mut y = [0.0; 6];
-        Bn::forward(&params, &state, &x, &mut y);
+        Bn::KERAS.forward(&params, &state, &x, &mut y);
         let want = [2.0, 3.0, 0.0, 0.0, 1.0, -1.0];
         for (g, w) in y.iter().zip(want) {
             assert!((g - w).abs() < 1e-5, "{y:?}");
@@ -355,11 +564,11 @@ mod tests {
         let params: Vec<f32> = random(Bn::PARAMS, &mut rng, 0.5, 1.5);
         let mut dx = std::vec![f32::NAN; rows * 3];
         let mut grads = std::vec![f32::NAN; Bn::PARAMS];
-        Bn::backward_batch(&params, &x, &r, Some(&mut dx), &mut grads, rows);
+        Bn::KERAS.backward_batch(&params, &x, &r, Some(&mut dx), &mut grads, rows);
         let objective = |p: &[f32], xs: &[f32]| {
             let mut state = [0.0; Bn::STATE];
             let mut y = std::vec![0.0; rows * 3];
-            Bn::forward_train(p, &mut state, xs, &mut y, rows);
+            Bn::KERAS.forward_train(p, &mut state, xs, &mut y, rows);
             y.iter()
                 .zip(&r)
                 .map(|(y, r)| f64::from(*y) * f64::from(*r))
@@ -369,7 +578,7 @@ mod tests {
         let noise = {
             let mut state = [0.0; Bn::STATE];
             let mut y = std::vec![0.0; rows * 3];
-            Bn::forward_train(&params, &mut state, &x, &mut y, rows);
+            Bn::KERAS.forward_train(&params, &mut state, &x, &mut y, rows);
             let sum: f32 = y.iter().zip(&r).map(|(y, r)| (y * r).abs()).sum();
             f64::from(f32::EPSILON) * f64::from(sum + 1.0)
         };
@@ -385,7 +594,7 @@ mod tests {
         assert_eq!(by_input.checked, x.len());
 
         let mut grads2 = std::vec![5.0; Bn::PARAMS];
-        Bn::backward_batch(&params, &x, &r, None, &mut grads2, rows);
+        Bn::KERAS.backward_batch(&params, &x, &r, None, &mut grads2, rows);
         assert_eq!(grads, grads2);
     }
 
@@ -400,7 +609,7 @@ mod tests {
         let r: std::vec::Vec<f32> = (0..rows * 3).map(|_| rng.uniform(-1.0, 1.0)).collect();
         let objective = |p: &[f32], x: &[f32]| {
             let mut y = std::vec![0.0; rows * 3];
-            Bn::forward_batch(p, &state, x, &mut y, rows);
+            Bn::KERAS.forward_batch(p, &state, x, &mut y, rows);
             y.iter()
                 .zip(&r)
                 .map(|(y, r)| f64::from(*y) * f64::from(*r))
@@ -408,7 +617,7 @@ mod tests {
         };
         let mut grads = std::vec![0.0; Bn::PARAMS];
         let mut dx = std::vec![0.0; rows * 3];
-        Bn::backward_eval(&params, &state, &x, &r, Some(&mut dx), &mut grads, rows);
+        Bn::KERAS.backward_eval(&params, &state, &x, &r, Some(&mut dx), &mut grads, rows);
         let by_params =
             crate::gradcheck::check(&params, &grads, 0..Bn::PARAMS, 1e-2, 1e-3, 1e-6, |p| {
                 objective(p, &x)

@@ -12,7 +12,7 @@ const S: &str = Net::SUMMARY;
 const _: () = assert!(Net::PARAMS == 10 * 8 + 8 + 8 * 2 + 2);
 const _: () = assert!(Net::INPUT == 10 && Net::OUTPUT == 2);
 const _: () = assert!(Net::INPUT_SHAPE[0] == 10);
-const FLOPS: usize = Net::FLOPS;
+const FLOPS: u64 = Net::FLOPS;
 
 static WEIGHTS: [f32; Net::PARAMS] = [0.0; Net::PARAMS];
 static BAKED: Net = Net::from_static(&WEIGHTS);
