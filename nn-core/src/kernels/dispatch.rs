@@ -1,0 +1,158 @@
+//! Run-time choice of the instruction-set level, in one place.
+//!
+//! [`level`] detects once which [`Level`]s the CPU supports and keeps the highest. Each
+//! dispatched kernel below (made by the `dispatch!` macro) compiles the generic loop of
+//! [`portable`] once per level, the SIMD copies inside
+//! `#[target_feature]` functions, and calls the copy of the level chosen.
+//!
+//! Adding a level (say AVX-512): a variant of [`Level`] and its name; its detection in
+//! `supported`; a file with its token and `impl Isa`; one branch in `dispatch!`, above the
+//! lower levels, with its `#[target_feature]` list.
+#![allow(
+    unsafe_code,
+    reason = "makes the tokens of SIMD levels and calls their `#[target_feature]` copies of \
+              the kernels, both only after `level` found the CPU supports them"
+)]
+
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+use super::avx2::Avx2;
+use super::portable::{self, Portable};
+
+/// An instruction-set level of the kernels, lowest first (so levels compare by capability).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum Level {
+    /// Plain Rust loops, which the compiler vectorises for the build's target: every target,
+    /// and every build without `std`.
+    Portable,
+    /// AVX2 and FMA, chosen at run time on x86-64 with `std`: fused multiply-adds, a 6 × 16
+    /// register tile and an intrinsic dot product.
+    Avx2,
+}
+
+impl Level {
+    /// Every level, lowest first.
+    #[cfg(feature = "std")]
+    const ALL: [Level; 2] = [Level::Portable, Level::Avx2];
+
+    /// The level's name: `"portable"` or `"avx2"`.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Level::Portable => "portable",
+            Level::Avx2 => "avx2",
+        }
+    }
+}
+
+/// The level the kernels run at: the highest this CPU supports (detected on first use, then
+/// cached). Always [`Level::Portable`] without `std` or off x86-64.
+#[must_use]
+#[inline]
+pub fn level() -> Level {
+    chosen()
+}
+
+/// The level [`level`] chose: 0 before the first call, then 1 + its index in `Level::ALL`.
+#[cfg(feature = "std")]
+static CHOSEN: core::sync::atomic::AtomicU8 = core::sync::atomic::AtomicU8::new(0);
+
+/// [`level`] with `std`: detected on first use, then cached.
+#[cfg(feature = "std")]
+#[inline]
+fn chosen() -> Level {
+    match CHOSEN.load(core::sync::atomic::Ordering::Relaxed) {
+        0 => choose(),
+        v => Level::ALL[usize::from(v) - 1],
+    }
+}
+
+/// Detects the level and caches it in `CHOSEN` (threads that race here all store the same).
+#[cfg(feature = "std")]
+#[cold]
+fn choose() -> Level {
+    let chosen = supported();
+    let index = Level::ALL.iter().position(|&l| l == chosen).unwrap_or(0);
+    CHOSEN.store(index as u8 + 1, core::sync::atomic::Ordering::Relaxed);
+    chosen
+}
+
+/// [`level`] without `std`: no run-time detection.
+#[cfg(not(feature = "std"))]
+#[inline]
+fn chosen() -> Level {
+    Level::Portable
+}
+
+/// The highest level this CPU supports. Every [`Level`] other than `Portable` that
+/// [`level`] returns comes from here: the `SAFETY` arguments below rest on it.
+#[cfg(feature = "std")]
+fn supported() -> Level {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+        return Level::Avx2;
+    }
+    Level::Portable
+}
+
+/// Defines a kernel that runs `$body` (a generic loop of `portable`, its first argument the
+/// level's token) at the level [`level`] chose.
+macro_rules! dispatch {
+    ($(#[$attr:meta])* $vis:vis fn $name:ident $(<$(const $cg:ident: usize),*>)? ($($arg:ident: $ty:ty),*) => $body:ident;) => {
+        $(#[$attr])*
+        #[inline]
+        $vis fn $name $(<$(const $cg: usize),*>)? ($($arg: $ty),*) {
+            #[cfg(all(feature = "std", target_arch = "x86_64"))]
+            if level() >= Level::Avx2 {
+                #[target_feature(enable = "avx2,fma")]
+                fn avx2 $(<$(const $cg: usize),*>)? (isa: Avx2, $($arg: $ty),*) {
+                    portable::$body $(::<_, $($cg),*>)? (isa, $($arg),*)
+                }
+                // SAFETY: `level()` returned `Avx2` or higher, so the CPU has AVX2 and FMA
+                // (`supported`): what both the token and the `#[target_feature]` copy need.
+                return unsafe { avx2 $(::<$($cg),*>)? (Avx2::new_unchecked(), $($arg),*) };
+            }
+            portable::$body $(::<_, $($cg),*>)? (Portable, $($arg),*)
+        }
+    };
+}
+
+dispatch! {
+    /// `y = W x + b` for one sample (see [`super::dense_forward_one`]).
+    pub(super) fn dense_one<const IN: usize, const OUT: usize>(w: &[f32], b: &[f32], x: &[f32], y: &mut [f32; OUT]) => dense_one;
+}
+dispatch! {
+    /// The register-blocked product (see `portable::blocked`).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn blocked(m: usize, k: usize, n: usize, a: &[f32], rsa: usize, csa: usize, b: &[f32], c: &mut [f32], accumulate: bool) => blocked;
+}
+dispatch! {
+    /// `C (+)= A B` by rows (see `portable::nn_small`).
+    pub(super) fn nn_small(k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32], accumulate: bool) => nn_small;
+}
+dispatch! {
+    /// `C (+)= A Bᵀ` by dot products (see `portable::nt_small`).
+    pub(super) fn nt_small(k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32], accumulate: bool) => nt_small;
+}
+dispatch! {
+    /// `C (+)= Aᵀ B` by rows (see `portable::tn_small`).
+    pub(super) fn tn_small(m: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32], accumulate: bool) => tn_small;
+}
+
+/// Runs `f` inside a function compiled for AVX2 when the kernels run at that level or higher
+/// (see [`level`]), so that plain element-wise loops in `f` are vectorised 8 lanes wide in a
+/// default build. No fused multiply-adds are introduced (Rust never contracts `a * b + c`),
+/// so results are identical at every level. Used by the optimizers' update loops.
+#[inline]
+pub fn vectorized<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(all(feature = "std", target_arch = "x86_64", not(target_feature = "avx2")))]
+    if level() >= Level::Avx2 {
+        #[target_feature(enable = "avx2")]
+        fn wide<R>(f: impl FnOnce() -> R) -> R {
+            f()
+        }
+        // SAFETY: `level()` returned `Avx2` or higher, so the CPU has AVX2 (`supported`).
+        return unsafe { wide(f) };
+    }
+    f()
+}
