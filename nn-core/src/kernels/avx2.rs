@@ -92,13 +92,27 @@ fn tile_6x16(
     if k == 0 {
         return;
     }
-    // Every element read or written below is inside these bounds.
+    // Every element read or written below is inside these bounds, computed without wrapping
+    // (a bound that overflows is out of every slice).
+    // (No closures: they would not be inlined here.)
+    let a_last = match (k - 1).checked_mul(csa) {
+        Some(cols) => mul_add(ROWS - 1, rsa, cols),
+        None => None,
+    };
     assert!(
-        (ROWS - 1) * rsa + (k - 1) * csa < a.len(),
+        matches!(a_last, Some(i) if i < a.len()),
         "tile: A too short"
     );
-    assert!((k - 1) * rsb + NR <= b.len(), "tile: B too short");
-    assert!((ROWS - 1) * rsc + NR <= c.len(), "tile: C too short");
+    let b_end = mul_add(k - 1, rsb, NR);
+    assert!(
+        matches!(b_end, Some(e) if e <= b.len()),
+        "tile: B too short"
+    );
+    let c_end = mul_add(ROWS - 1, rsc, NR);
+    assert!(
+        matches!(c_end, Some(e) if e <= c.len()),
+        "tile: C too short"
+    );
     let (pa, pb, pc) = (a.as_ptr(), b.as_ptr(), c.as_mut_ptr());
     let mut acc: [[__m256; 2]; ROWS] = [[_mm256_setzero_ps(); 2]; ROWS];
     for p in 0..k {
@@ -135,6 +149,15 @@ fn tile_6x16(
     }
 }
 
+/// `x * y + z`, or `None` if that overflows `usize`.
+#[inline(always)]
+const fn mul_add(x: usize, y: usize, z: usize) -> Option<usize> {
+    match x.checked_mul(y) {
+        Some(xy) => xy.checked_add(z),
+        None => None,
+    }
+}
+
 /// Dot product of the common length of `a` and `b` with AVX2 and FMA: two 8-lane
 /// accumulators. LLVM's own vectorisation of short, fully unrolled dot products interleaves
 /// lanes badly (measured: 64 shuffles for a 64-long dot), hence the intrinsics.
@@ -166,4 +189,53 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
         total = a[j].mul_add(b[j], total);
     }
     total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Avx2, Isa};
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    use std::string::String;
+
+    /// The message of the panic `f` raises (empty if it returns).
+    fn panic_message(f: impl FnOnce()) -> String {
+        match catch_unwind(AssertUnwindSafe(f)) {
+            Ok(()) => String::new(),
+            Err(payload) => payload
+                .downcast_ref::<&str>()
+                .map(|s| String::from(*s))
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Strides whose bounds wrap to 0 or 1 (`5 · (2^63 + 1) + (2^63 − 5) ≡ 0`,
+    /// `(2^64 − 15) + 16 ≡ 1`, `5 · (2^64 − 16) / 5 + 16 ≡ 0` modulo `2^64`), so that
+    /// wrapping bound checks pass. Before the checks, the tile then read or wrote outside the
+    /// slices and returned (AddressSanitizer: stack-buffer-overflow for `A` and `B`, SEGV
+    /// for `C`).
+    #[test]
+    fn tile_bounds_do_not_wrap() {
+        if !(std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")) {
+            std::eprintln!("no AVX2+FMA on this CPU: nothing to test");
+            return;
+        }
+        // SAFETY: the CPU has AVX2 and FMA (checked just above).
+        let isa = unsafe { Avx2::new_unchecked() };
+        let (a, b, mut c) = ([0.0f32; 96], [0.0f32; 32], [0.0f32; 96]);
+        let k = 2;
+        let (rsa, csa) = (usize::MAX / 2 + 2, usize::MAX / 2 - 4);
+        let bad_a = panic_message(|| isa.tile(k, &a[..1], rsa, csa, &b, 16, &mut c, 16, false));
+        assert_eq!(bad_a, "tile: A too short");
+        let rsb = usize::MAX - 14;
+        let bad_b = panic_message(|| isa.tile(k, &a, 1, 1, &b[..1], rsb, &mut c, 16, false));
+        assert_eq!(bad_b, "tile: B too short");
+        let rsc = (usize::MAX - 15) / 5;
+        let bad_c = panic_message(|| isa.tile(k, &a, 1, 1, &b, 16, &mut c[..1], rsc, true));
+        assert_eq!(bad_c, "tile: C too short");
+        // The same tile with sound strides runs: C = A(6×2) · B(2×16), all ones, is 2.
+        let ones = [1.0f32; 96];
+        isa.tile(k, &ones, 2, 1, &ones, 16, &mut c, 16, false);
+        assert_eq!(c, [2.0; 96]);
+    }
 }

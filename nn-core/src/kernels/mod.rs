@@ -111,9 +111,10 @@ fn split_rows(
     c: &mut [f32],
     accumulate: bool,
 ) {
+    // `top * n` and `top * rsa` cannot wrap: they are at most the lengths of `c` and `a`.
     let top = (m / 2 / ALIGN) * ALIGN;
     #[cfg(feature = "std")]
-    if threads >= 2 && top > 0 && m * k * n >= PARALLEL_PRODUCT {
+    if threads >= 2 && top > 0 && m.saturating_mul(k).saturating_mul(n) >= PARALLEL_PRODUCT {
         let (c_top, c_bottom) = c.split_at_mut(top * n);
         let (t_top, t_bottom) = (threads / 2, threads - threads / 2);
         rayon::join(
@@ -162,7 +163,7 @@ fn split_out(
 ) {
     let rows = out.len() / row_len.max(1);
     #[cfg(feature = "std")]
-    if threads >= 2 && rows >= 2 && rows * work_per_row >= 64 * 1024 {
+    if threads >= 2 && rows >= 2 && rows.saturating_mul(work_per_row) >= 64 * 1024 {
         let half = rows / 2;
         let (top, bottom) = out.split_at_mut(half * row_len);
         let (t_top, t_bottom) = (threads / 2, threads - threads / 2);
@@ -176,6 +177,27 @@ fn split_out(
     f(first, out);
 }
 
+/// `x * y`, the size `what` (e.g. `"m * k"`) of `function`'s arguments, without wrapping:
+/// every size that bounds a slice handed to the loops goes through here.
+///
+/// # Panics
+/// If the product overflows `usize`, with a message naming `function`, `what` and the values.
+#[track_caller]
+#[inline]
+pub(crate) fn size(function: &str, what: &str, x: usize, y: usize) -> usize {
+    match x.checked_mul(y) {
+        Some(product) => product,
+        None => overflow(function, what, x, y),
+    }
+}
+
+#[cold]
+#[track_caller]
+fn overflow(function: &str, what: &str, x: usize, y: usize) -> ! {
+    panic!("{function}: {what} overflows usize ({x} * {y})")
+}
+
+#[track_caller]
 fn check(what: &str, len: usize, need: usize) {
     assert!(
         len >= need,
@@ -183,15 +205,15 @@ fn check(what: &str, len: usize, need: usize) {
     );
 }
 
-/// Handles a product with a zero dimension (nothing to do, or an empty sum: `C = 0`);
-/// returns whether it was one.
-fn empty(m: usize, k: usize, n: usize, c: &mut [f32], accumulate: bool) -> bool {
-    if m == 0 || n == 0 {
+/// Handles a product with a zero dimension (nothing to do, or an empty sum: `C = 0`) given
+/// `c`, exactly `m * n` long; returns whether it was one.
+fn empty(k: usize, c: &mut [f32], accumulate: bool) -> bool {
+    if c.is_empty() {
         return true;
     }
     if k == 0 {
         if !accumulate {
-            c[..m * n].fill(0.0);
+            c.fill(0.0);
         }
         return true;
     }
@@ -201,7 +223,8 @@ fn empty(m: usize, k: usize, n: usize, c: &mut [f32], accumulate: bool) -> bool 
 /// `C[m×n] = A[m×k] · B[k×n]` (or `+=` with `accumulate`), all row-major.
 ///
 /// # Panics
-/// If a slice is shorter than its shape.
+/// If `m * k`, `k * n` or `m * n` overflows `usize`, or a slice is shorter than its shape
+/// (also when a dimension is zero).
 pub fn gemm_nn(
     m: usize,
     k: usize,
@@ -211,36 +234,31 @@ pub fn gemm_nn(
     c: &mut [f32],
     accumulate: bool,
 ) {
-    if empty(m, k, n, c, accumulate) {
+    let a_len = size("gemm_nn", "m * k", m, k);
+    let b_len = size("gemm_nn", "k * n", k, n);
+    let c_len = size("gemm_nn", "m * n", m, n);
+    check("gemm_nn A", a.len(), a_len);
+    check("gemm_nn B", b.len(), b_len);
+    check("gemm_nn C", c.len(), c_len);
+    let (a, b, c) = (&a[..a_len], &b[..b_len], &mut c[..c_len]);
+    if empty(k, c, accumulate) {
         return;
     }
-    check("gemm_nn A", a.len(), m * k);
-    check("gemm_nn B", b.len(), k * n);
-    check("gemm_nn C", c.len(), m * n);
-    if m * k * n >= LARGE_PRODUCT && n >= NR {
-        blocked_parallel(
-            m,
-            k,
-            n,
-            &a[..m * k],
-            k,
-            1,
-            &b[..k * n],
-            &mut c[..m * n],
-            accumulate,
-        );
+    if a_len.saturating_mul(n) >= LARGE_PRODUCT && n >= NR {
+        blocked_parallel(m, k, n, a, k, 1, b, c, accumulate);
     } else if n == 1 {
         // A column result: one dot product per row (B, a column, is also a row of Bᵀ).
-        dispatch::nt_small(k, 1, &a[..m * k], &b[..k], &mut c[..m], accumulate);
+        dispatch::nt_small(k, 1, a, b, c, accumulate);
     } else {
-        dispatch::nn_small(k, n, &a[..m * k], &b[..k * n], &mut c[..m * n], accumulate);
+        dispatch::nn_small(k, n, a, b, c, accumulate);
     }
 }
 
 /// `C[m×n] = A[m×k] · B[n×k]ᵀ` (or `+=` with `accumulate`), all row-major.
 ///
 /// # Panics
-/// If a slice is shorter than its shape.
+/// If `m * k`, `n * k` or `m * n` overflows `usize`, or a slice is shorter than its shape
+/// (also when a dimension is zero).
 pub fn gemm_nt(
     m: usize,
     k: usize,
@@ -250,24 +268,29 @@ pub fn gemm_nt(
     c: &mut [f32],
     accumulate: bool,
 ) {
-    if empty(m, k, n, c, accumulate) {
+    let a_len = size("gemm_nt", "m * k", m, k);
+    let b_len = size("gemm_nt", "n * k", n, k);
+    let c_len = size("gemm_nt", "m * n", m, n);
+    check("gemm_nt A", a.len(), a_len);
+    check("gemm_nt B", b.len(), b_len);
+    check("gemm_nt C", c.len(), c_len);
+    let (a, b, c) = (&a[..a_len], &b[..b_len], &mut c[..c_len]);
+    if empty(k, c, accumulate) {
         return;
     }
-    check("gemm_nt A", a.len(), m * k);
-    check("gemm_nt B", b.len(), n * k);
-    check("gemm_nt C", c.len(), m * n);
     if k == 1 {
         // An outer product: B (n×1) is also Bᵀ (1×n), so use the row form.
-        dispatch::nn_small(1, n, &a[..m], &b[..n], &mut c[..m * n], accumulate);
+        dispatch::nn_small(1, n, a, b, c, accumulate);
     } else {
-        dispatch::nt_small(k, n, &a[..m * k], &b[..n * k], &mut c[..m * n], accumulate);
+        dispatch::nt_small(k, n, a, b, c, accumulate);
     }
 }
 
 /// `C[m×n] = A[k×m]ᵀ · B[k×n]` (or `+=` with `accumulate`), all row-major.
 ///
 /// # Panics
-/// If a slice is shorter than its shape.
+/// If `k * m`, `k * n` or `m * n` overflows `usize`, or a slice is shorter than its shape
+/// (also when a dimension is zero).
 pub fn gemm_tn(
     m: usize,
     k: usize,
@@ -277,29 +300,23 @@ pub fn gemm_tn(
     c: &mut [f32],
     accumulate: bool,
 ) {
-    if empty(m, k, n, c, accumulate) {
+    let a_len = size("gemm_tn", "k * m", k, m);
+    let b_len = size("gemm_tn", "k * n", k, n);
+    let c_len = size("gemm_tn", "m * n", m, n);
+    check("gemm_tn A", a.len(), a_len);
+    check("gemm_tn B", b.len(), b_len);
+    check("gemm_tn C", c.len(), c_len);
+    let (a, b, c) = (&a[..a_len], &b[..b_len], &mut c[..c_len]);
+    if empty(k, c, accumulate) {
         return;
     }
-    check("gemm_tn A", a.len(), k * m);
-    check("gemm_tn B", b.len(), k * n);
-    check("gemm_tn C", c.len(), m * n);
-    if m * k * n >= LARGE_PRODUCT && n >= NR {
-        blocked_parallel(
-            m,
-            k,
-            n,
-            &a[..k * m],
-            1,
-            m,
-            &b[..k * n],
-            &mut c[..m * n],
-            accumulate,
-        );
+    if a_len.saturating_mul(n) >= LARGE_PRODUCT && n >= NR {
+        blocked_parallel(m, k, n, a, 1, m, b, c, accumulate);
     } else if n == 1 {
         // Cᵀ (1×m) = bᵀ (1×k) · A (k×m): one row, accumulated from the rows of A.
-        dispatch::nn_small(k, m, &b[..k], &a[..k * m], &mut c[..m], accumulate);
+        dispatch::nn_small(k, m, b, a, c, accumulate);
     } else {
-        dispatch::tn_small(m, n, &a[..k * m], &b[..k * n], &mut c[..m * n], accumulate);
+        dispatch::tn_small(m, n, a, b, c, accumulate);
     }
 }
 
@@ -392,6 +409,62 @@ mod tests {
         assert_eq!(c, [1.0; 4]);
         gemm_nt(0, 3, 2, &[], &[0.0; 6], &mut [], false);
         gemm_nn(2, 3, 0, &[0.0; 6], &[], &mut [], false);
+    }
+
+    #[test]
+    #[should_panic(expected = "gemm_nn B: slice of 1 values, product needs 6")]
+    fn zero_dimensions_still_need_slices_of_their_shape() {
+        gemm_nn(0, 3, 2, &[], &[1.0], &mut [], false);
+    }
+
+    /// `2^(bits - 1) + 1`: a multiple of it by an even number wraps to that number.
+    const HUGE: usize = usize::MAX / 2 + 2;
+
+    /// The product, `12 × HUGE × 9216`, with `A` and `B` as long as their sizes
+    /// wrapped (`12 · HUGE ≡ 12`, `HUGE · 9216 ≡ 9216`) and `C` holding `12 · 9216 = 48³`
+    /// values: with wrapped size checks the length checks pass, and the (wrapped) number of
+    /// multiply-adds, `LARGE_PRODUCT`, picks the blocked kernel.
+    fn wrapped_product() -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+        let (m, k, n) = (12usize, HUGE, 9216usize);
+        const { assert!(12 * 9216 == LARGE_PRODUCT) };
+        (
+            std::vec![0.0; m.wrapping_mul(k)],
+            std::vec![0.0; k.wrapping_mul(n)],
+            std::vec![0.0; m * n],
+        )
+    }
+
+    // Before the checks: a segfault (AVX2: the tile read row `p * n` of `b` for `p` up to `k`,
+    // past its end; AddressSanitizer: heap-buffer-overflow).
+    #[test]
+    #[should_panic(expected = "gemm_nn: m * k overflows usize")]
+    fn gemm_nn_panics_when_a_size_product_overflows() {
+        let (a, b, mut c) = wrapped_product();
+        gemm_nn(12, HUGE, 9216, &a, &b, &mut c, false);
+    }
+
+    // Before the checks: returned without writing `C` (`a.chunks_exact(k)` is empty).
+    #[test]
+    #[should_panic(expected = "gemm_nt: m * k overflows usize")]
+    fn gemm_nt_panics_when_a_size_product_overflows() {
+        let (a, b, mut c) = wrapped_product();
+        gemm_nt(12, HUGE, 9216, &a, &b, &mut c, false);
+    }
+
+    // Before the checks: a segfault (as for `gemm_nn`: the tile read rows of `b` past its end).
+    #[test]
+    #[should_panic(expected = "gemm_tn: k * m overflows usize")]
+    fn gemm_tn_panics_when_a_size_product_overflows() {
+        let (a, b, mut c) = wrapped_product();
+        gemm_tn(12, HUGE, 9216, &a, &b, &mut c, false);
+    }
+
+    // Before the checks: `C = 0` was written to `c[..m * n]`, `m * n` wrapped to 0, and the
+    // call returned as if it had done the product.
+    #[test]
+    #[should_panic(expected = "gemm_nn: m * n overflows usize")]
+    fn empty_products_check_their_sizes_too() {
+        gemm_nn(2, 0, usize::MAX / 2 + 1, &[], &[], &mut [], false);
     }
 
     #[test]

@@ -225,7 +225,14 @@ pub(super) fn dense_one<F: Isa, const IN: usize, const OUT: usize>(
     x: &[f32],
     y: &mut [f32; OUT],
 ) {
-    let (w, b, x) = (&w[..IN * OUT], &b[..OUT], &x[..IN]);
+    // Checked when the function is compiled for `IN` and `OUT`: a build error, not a wrap.
+    let weights = const {
+        match IN.checked_mul(OUT) {
+            Some(weights) => weights,
+            None => panic!("dense_forward_one: IN * OUT overflows usize"),
+        }
+    };
+    let (w, b, x) = (&w[..weights], &b[..OUT], &x[..IN]);
     if OUT == 1 {
         // One output: a contiguous dot product over the inputs.
         y[0] = b[0] + isa.dot(x, w);
@@ -351,6 +358,10 @@ fn edge<F: Isa>(
 
 /// `C[m×n] (+)= A · B` with `A(i, p) = a[i * rsa + p * csa]` and `B` row-major (`n` wide):
 /// full tiles through [`Isa::tile`], the ragged right and bottom edges through [`edge`].
+///
+/// The callers size `a`, `b` and `c` from checked products, so no index computed here wraps
+/// (each is below the length of the slice it indexes); every access is bounds-checked, and a
+/// level's own tile checks its bounds without wrapping.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 pub(super) fn blocked<F: Isa>(
