@@ -23,7 +23,8 @@ use super::portable::{self, Portable};
 #[non_exhaustive]
 pub enum Level {
     /// Plain Rust loops, which the compiler vectorises for the build's target: every target,
-    /// and every build without `std`.
+    /// and every build without `std`. Multiply-adds are fused only in builds that enable FMA
+    /// at compile time.
     Portable,
     /// AVX2 and FMA, chosen at run time on x86-64 with `std`: fused multiply-adds, a 6 × 16
     /// register tile and an intrinsic dot product.
@@ -45,8 +46,17 @@ impl Level {
     }
 }
 
-/// The level the kernels run at: the highest this CPU supports (detected on first use, then
-/// cached). Always [`Level::Portable`] without `std` or off x86-64.
+/// The level the kernels run at: the highest this CPU supports, capped by the environment
+/// variable `NN_ISA` (both read on first use, then cached for the process). Always
+/// [`Level::Portable`] without `std` or off x86-64.
+///
+/// `NN_ISA` names the highest level allowed, as [`Level::name`] spells it (ASCII case
+/// ignored): `NN_ISA=portable` runs the portable loops on any CPU (to compare results or
+/// speed with the SIMD level), `NN_ISA=avx2` allows up to AVX2. Unset or empty, there is no
+/// cap; a cap never raises the level above what the CPU supports.
+///
+/// # Panics
+/// If `NN_ISA` is set to anything else, with a message listing the names this build knows.
 #[must_use]
 #[inline]
 pub fn level() -> Level {
@@ -67,11 +77,14 @@ fn chosen() -> Level {
     }
 }
 
-/// Detects the level and caches it in `CHOSEN` (threads that race here all store the same).
+/// Detects the level, caps it by `NN_ISA` and caches it in `CHOSEN` (threads that race here
+/// all store the same).
 #[cfg(feature = "std")]
 #[cold]
 fn choose() -> Level {
-    let chosen = supported();
+    let nn_isa = std::env::var_os("NN_ISA");
+    let nn_isa = nn_isa.as_ref().map(|v| v.to_string_lossy());
+    let chosen = capped(supported(), nn_isa.as_deref());
     let index = Level::ALL.iter().position(|&l| l == chosen).unwrap_or(0);
     CHOSEN.store(index as u8 + 1, core::sync::atomic::Ordering::Relaxed);
     chosen
@@ -84,8 +97,29 @@ fn chosen() -> Level {
     Level::Portable
 }
 
+/// `supported`, capped by the value of `NN_ISA` (see [`level`]).
+#[cfg(feature = "std")]
+fn capped(supported: Level, nn_isa: Option<&str>) -> Level {
+    let Some(name) = nn_isa.map(str::trim).filter(|name| !name.is_empty()) else {
+        return supported;
+    };
+    match Level::ALL
+        .iter()
+        .find(|l| l.name().eq_ignore_ascii_case(name))
+    {
+        Some(&cap) => supported.min(cap),
+        None => panic!(
+            "NN_ISA={name:?} names no instruction-set level of nn's kernels: set it to one of \
+             {:?} (the highest level to use), or unset it",
+            Level::ALL.map(Level::name)
+        ),
+    }
+}
+
 /// The highest level this CPU supports. Every [`Level`] other than `Portable` that
-/// [`level`] returns comes from here: the `SAFETY` arguments below rest on it.
+/// [`level`] returns comes from here: the `SAFETY` arguments below rest on it. Levels are
+/// cumulative: a level is supported only if every lower one is (so `level() >= Level::Avx2`
+/// means AVX2 and FMA are there, whatever higher level is added).
 #[cfg(feature = "std")]
 fn supported() -> Level {
     #[cfg(target_arch = "x86_64")]
@@ -155,4 +189,61 @@ pub fn vectorized<R>(f: impl FnOnce() -> R) -> R {
         return unsafe { wide(f) };
     }
     f()
+}
+
+#[cfg(all(test, feature = "std"))]
+mod tests {
+    use super::{capped, level, Level};
+    use std::process::Command;
+
+    #[test]
+    fn nn_isa_caps_the_level_and_never_raises_it() {
+        assert_eq!(capped(Level::Avx2, None), Level::Avx2);
+        assert_eq!(capped(Level::Avx2, Some("")), Level::Avx2);
+        assert_eq!(capped(Level::Avx2, Some(" avx2 ")), Level::Avx2);
+        assert_eq!(capped(Level::Avx2, Some("portable")), Level::Portable);
+        assert_eq!(capped(Level::Avx2, Some("Portable")), Level::Portable);
+        assert_eq!(capped(Level::Portable, Some("avx2")), Level::Portable);
+        assert_eq!(capped(Level::Portable, Some("portable")), Level::Portable);
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "NN_ISA=\"sse2\" names no instruction-set level of nn's kernels: set it to \
+                    one of [\"portable\", \"avx2\"]"
+    )]
+    fn an_unknown_nn_isa_is_an_error_naming_the_levels() {
+        let _ = capped(Level::Avx2, Some("sse2"));
+    }
+
+    /// Runs this test binary again, on `test` alone, with `NN_ISA` set: a new process, so
+    /// that `level` reads it. Returns whether the run passed, and its output.
+    fn child(test: &str, nn_isa: &str) -> (bool, std::string::String) {
+        let out = Command::new(std::env::current_exe().expect("the test binary"))
+            .args(["--exact", test, "--test-threads", "1", "--nocapture"])
+            .env("NN_ISA", nn_isa)
+            .env("NN_ISA_CHILD", "1")
+            .output()
+            .expect("the test binary runs");
+        let text = std::format!(
+            "{}{}",
+            std::string::String::from_utf8_lossy(&out.stdout),
+            std::string::String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    }
+
+    /// The process-wide level honours `NN_ISA` (checked in child processes).
+    #[test]
+    fn nn_isa_sets_the_level_of_the_process() {
+        let this = "kernels::dispatch::tests::nn_isa_sets_the_level_of_the_process";
+        if std::env::var_os("NN_ISA_CHILD").is_some() {
+            std::println!("child: level {:?}", level());
+            return;
+        }
+        let (passed, out) = child(this, "portable");
+        assert!(passed && out.contains("child: level Portable"), "{out}");
+        let (passed, out) = child(this, "mmx");
+        assert!(!passed && out.contains("NN_ISA=\"mmx\" names no"), "{out}");
+    }
 }

@@ -17,6 +17,8 @@
 //! The loops are written once, generic over the instruction-set [`Level`], and compiled once
 //! per level. With `std` on x86-64 the AVX2+FMA copy is chosen at run time ([`level`]), so a
 //! default `cargo build --release` still uses fused multiply-adds on CPUs that have them.
+//! The environment variable `NN_ISA` caps the level (`NN_ISA=portable` runs the portable
+//! loops everywhere); see [`level`].
 //!
 //! Source layout: `kernels/mod.rs` is this safe interface (size checks, threading);
 //! `portable.rs` the generic loops; `avx2.rs` the AVX2+FMA level (register tile and dot
