@@ -5,9 +5,10 @@
 //! [`portable`] once per level, the SIMD copies inside
 //! `#[target_feature]` functions, and calls the copy of the level chosen.
 //!
-//! Adding a level (say AVX-512): a variant of [`Level`] and its name; its detection in
-//! `supported`; a file with its token and `impl Isa`; one branch in `dispatch!`, above the
-//! lower levels, with its `#[target_feature]` list.
+//! Adding a level (say AVX-512): a variant of [`Level`], its name and its entry in
+//! `Level::ALL` and `cached`; its detection in `supported`; a file with its token and
+//! `impl Isa`; one branch in `dispatch!`, above the lower levels, with its
+//! `#[target_feature]` list.
 #![allow(
     unsafe_code,
     reason = "makes the tokens of SIMD levels and calls their `#[target_feature]` copies of \
@@ -63,18 +64,26 @@ pub fn level() -> Level {
     chosen()
 }
 
-/// The level [`level`] chose: 0 before the first call, then 1 + its index in `Level::ALL`.
+/// The level [`level`] chose: 0 before the first call, then `1 + level as u8`.
 #[cfg(feature = "std")]
 static CHOSEN: core::sync::atomic::AtomicU8 = core::sync::atomic::AtomicU8::new(0);
+
+/// The level `CHOSEN` holds, if one was chosen.
+#[cfg(feature = "std")]
+#[inline]
+const fn cached(value: u8) -> Option<Level> {
+    match value {
+        1 => Some(Level::Portable),
+        2 => Some(Level::Avx2),
+        _ => None,
+    }
+}
 
 /// [`level`] with `std`: detected on first use, then cached.
 #[cfg(feature = "std")]
 #[inline]
 fn chosen() -> Level {
-    match CHOSEN.load(core::sync::atomic::Ordering::Relaxed) {
-        0 => choose(),
-        v => Level::ALL[usize::from(v) - 1],
-    }
+    cached(CHOSEN.load(core::sync::atomic::Ordering::Relaxed)).unwrap_or_else(choose)
 }
 
 /// Detects the level, caps it by `NN_ISA` and caches it in `CHOSEN` (threads that race here
@@ -85,8 +94,7 @@ fn choose() -> Level {
     let nn_isa = std::env::var_os("NN_ISA");
     let nn_isa = nn_isa.as_ref().map(|v| v.to_string_lossy());
     let chosen = capped(supported(), nn_isa.as_deref());
-    let index = Level::ALL.iter().position(|&l| l == chosen).unwrap_or(0);
-    CHOSEN.store(index as u8 + 1, core::sync::atomic::Ordering::Relaxed);
+    CHOSEN.store(chosen as u8 + 1, core::sync::atomic::Ordering::Relaxed);
     chosen
 }
 
@@ -193,8 +201,17 @@ pub fn vectorized<R>(f: impl FnOnce() -> R) -> R {
 
 #[cfg(all(test, feature = "std"))]
 mod tests {
-    use super::{capped, level, Level};
+    use super::{cached, capped, level, Level};
     use std::process::Command;
+
+    #[test]
+    fn every_level_is_cached_as_itself() {
+        assert_eq!(cached(0), None);
+        for l in Level::ALL {
+            assert_eq!(cached(l as u8 + 1), Some(l));
+        }
+        assert_eq!(cached(Level::ALL.len() as u8 + 1), None);
+    }
 
     #[test]
     fn nn_isa_caps_the_level_and_never_raises_it() {
