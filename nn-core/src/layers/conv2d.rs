@@ -301,7 +301,7 @@ impl<
         scratch: &mut [f32],
     ) {
         let () = Self::SHAPE_OK;
-        let rows = batch * OH * OW;
+        let rows = Self::rows("Conv2D::forward_batch", batch);
         let (w, b) = params[..Self::PARAMS].split_at(Self::WEIGHTS);
         let y = &mut y[..rows * COUT];
         for row in y.chunks_exact_mut(COUT) {
@@ -335,7 +335,7 @@ impl<
         scratch: &mut [f32],
     ) {
         let () = Self::SHAPE_OK;
-        let rows = batch * OH * OW;
+        let rows = Self::rows("Conv2D::backward_batch", batch);
         let w = &params[..Self::WEIGHTS];
         let dy = &dy[..rows * COUT];
         let (dw, db) = grads[..Self::PARAMS].split_at_mut(Self::WEIGHTS);
@@ -360,6 +360,22 @@ impl<
             Self::input_gradient(w, dy, col, spare);
             Self::col2im(col, dx, batch);
         }
+    }
+
+    /// The rows of the im2col matrix of `batch` samples, `batch * OH * OW`, after checking
+    /// that no size of the batch overflows (that one, the inputs `batch * IN`, the outputs
+    /// `batch * OUT` and the im2col values `batch * OH * OW * PATCH`), so that the slices
+    /// handed to the kernels have the batch's sizes.
+    ///
+    /// # Panics
+    /// If one does, with a message naming `function`.
+    #[track_caller]
+    fn rows(function: &str, batch: usize) -> usize {
+        let rows = kernels::size(function, "batch * OH * OW", batch, const { OH * OW });
+        kernels::size(function, "batch * IN", batch, Self::IN);
+        kernels::size(function, "batch * OUT", batch, Self::OUT);
+        kernels::size(function, "batch * OH * OW * PATCH", rows, Self::PATCH);
+        rows
     }
 
     /// `dw = colᵀ · dy` (overwriting), summed over blocks of rows.
@@ -669,6 +685,39 @@ mod tests {
         assert_eq!(conv_padding_before(28, 5, 1, true), 2);
         assert_eq!(conv_padding_before(28, 1, 1, true), 0);
         assert_eq!(conv_padding_before(10, 3, 1, false), 0);
+    }
+
+    /// A 1 × 1 × 2 image, 2 × 2 kernel, padding 1: a 2 × 2 output, so `IN = 2`, `OUT = 4`,
+    /// `PATCH = 8`.
+    type Tiny = Conv2D<1, 1, 2, 1, 2, 2, 1, 1, 1, 1, 2, 2>;
+
+    /// `2^(bits - 1) + 1` samples: `batch * 2` wraps to 2 and `batch * 4` to 4, so slices
+    /// for one sample looked right for this batch before the sizes were checked, and the
+    /// passes returned after one sample as if they had done them all.
+    const HUGE_BATCH: usize = usize::MAX / 2 + 2;
+
+    #[test]
+    #[should_panic(expected = "Conv2D::forward_batch: batch * OH * OW overflows usize")]
+    fn forward_batch_rejects_a_batch_whose_sizes_overflow() {
+        let (p, x) = ([0.5f32; Tiny::PARAMS], [1.0f32; 2]);
+        let (mut y, mut scratch) = ([0.0f32; 4], [0.0f32; 32]);
+        Tiny::forward_batch(&p, &x, &mut y, HUGE_BATCH, &mut scratch);
+    }
+
+    #[test]
+    #[should_panic(expected = "Conv2D::backward_batch: batch * OH * OW overflows usize")]
+    fn backward_batch_rejects_a_batch_whose_sizes_overflow() {
+        let (p, x, dy) = ([0.5f32; Tiny::PARAMS], [1.0f32; 2], [1.0f32; 4]);
+        let (mut dx, mut grads, mut scratch) = ([0.0f32; 2], [0.0f32; Tiny::PARAMS], [0.0; 32]);
+        Tiny::backward_batch(
+            &p,
+            &x,
+            &dy,
+            Some(&mut dx),
+            &mut grads,
+            HUGE_BATCH,
+            &mut scratch,
+        );
     }
 
     #[test]

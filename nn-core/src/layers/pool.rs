@@ -150,13 +150,12 @@ impl<
     /// `y` (as PyTorch routes ties). Split by sample across the pool's threads.
     pub fn backward_batch(x: &[f32], y: &[f32], dy: &[f32], dx: &mut [f32], batch: usize) {
         let () = Self::SHAPE_OK;
-        let (x, y, dy) = (
-            &x[..batch * Self::IN],
-            &y[..batch * Self::OUT],
-            &dy[..batch * Self::OUT],
-        );
+        let function = "MaxPool2D::backward_batch";
+        let inputs = crate::kernels::size(function, "batch * IN", batch, Self::IN);
+        let outputs = crate::kernels::size(function, "batch * OUT", batch, Self::OUT);
+        let (x, y, dy) = (&x[..inputs], &y[..outputs], &dy[..outputs]);
         let work = Self::IN + Self::OUT * PH * PW;
-        crate::kernels::par_rows(&mut dx[..batch * Self::IN], Self::IN, work, &|first, dx| {
+        crate::kernels::par_rows(&mut dx[..inputs], Self::IN, work, &|first, dx| {
             for (s, dxs) in dx.chunks_exact_mut(Self::IN).enumerate() {
                 let n = first + s;
                 let (xs, ys, dys) = (
@@ -505,6 +504,17 @@ mod tests {
         M::backward_batch(&x, &y, &[1.0], &mut dx, 1);
         assert!(y[0].is_nan());
         assert_eq!(dx, [0.0, 1.0, 0.0, 0.0]);
+    }
+
+    /// `2^(bits - 1) + 1` samples of 2 values: `batch * 2` wraps to 2, so slices for one
+    /// sample looked right for this batch before the sizes were checked, and the pass
+    /// returned after one sample as if it had done them all.
+    #[test]
+    #[should_panic(expected = "MaxPool2D::backward_batch: batch * IN overflows usize")]
+    fn max_backward_rejects_a_batch_whose_sizes_overflow() {
+        type Pool = MaxPool2D<1, 2, 1, 1, 1, 1, 1, 1, 2>;
+        let (x, y, dy, mut dx) = ([1.0f32; 2], [1.0f32; 2], [1.0f32; 2], [0.0f32; 2]);
+        Pool::backward_batch(&x, &y, &dy, &mut dx, usize::MAX / 2 + 2);
     }
 
     #[test]

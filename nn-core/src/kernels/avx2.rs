@@ -1,0 +1,241 @@
+//! The AVX2 + FMA level (x86-64 with `std`): the 6 × 16 register tile and the dot product in
+//! intrinsics, fused multiply-adds everywhere else. Reached only through
+//! [`dispatch`](super::dispatch), which compiles the generic loops for AVX2 and FMA and makes
+//! the [`Avx2`] token once the CPU was found to have both.
+#![allow(
+    unsafe_code,
+    reason = "AVX2 intrinsics: raw-pointer loads and stores, calls into `#[target_feature]` \
+              functions, and the unsafe constructor of the token that proves the CPU has them"
+)]
+
+use super::portable::{Isa, NR};
+use core::arch::x86_64::{
+    __m256, _mm256_add_ps, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_set1_ps, _mm256_setzero_ps,
+    _mm256_storeu_ps,
+};
+
+/// Proof that the CPU has AVX2 and FMA: a value of this type exists only if it does, which
+/// makes the level's methods safe to call.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Avx2(());
+
+impl Avx2 {
+    /// The token.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2 and FMA.
+    #[inline(always)]
+    pub(super) const unsafe fn new_unchecked() -> Self {
+        Avx2(())
+    }
+}
+
+impl Isa for Avx2 {
+    const MR: usize = ROWS;
+
+    #[inline(always)]
+    fn mul_add(self, a: f32, b: f32, c: f32) -> f32 {
+        // Lowered to one FMA instruction inside `#[target_feature(enable = "fma")]` callers.
+        a.mul_add(b, c)
+    }
+
+    #[inline(always)]
+    fn tile(
+        self,
+        k: usize,
+        a: &[f32],
+        rsa: usize,
+        csa: usize,
+        b: &[f32],
+        rsb: usize,
+        c: &mut [f32],
+        rsc: usize,
+        accumulate: bool,
+    ) {
+        // SAFETY: `self` exists, so the CPU has AVX2 and FMA (`Avx2::new_unchecked`).
+        unsafe { tile_6x16(k, a, rsa, csa, b, rsb, c, rsc, accumulate) }
+    }
+
+    #[inline(always)]
+    fn dot(self, a: &[f32], b: &[f32]) -> f32 {
+        // SAFETY: `self` exists, so the CPU has AVX2 and FMA (`Avx2::new_unchecked`).
+        unsafe { dot(a, b) }
+    }
+}
+
+/// Rows of the AVX2 register tile.
+const ROWS: usize = 6;
+
+/// The 6 × 16 tile with AVX2 and FMA: `C[r][j] (+)= Σ_p A(r, p) · B[p][j]` for `r < 6`,
+/// `j < 16`, `p < k`, with `A(r, p) = a[r * rsa + p * csa]`, `B[p][j] = b[p * rsb + j]`,
+/// `C[r][j] = c[r * rsc + j]`. Twelve 8-lane accumulators, two loads of `B` and six
+/// broadcasts of `A` per step of `k`. Written with intrinsics because LLVM spills the
+/// portable version's accumulators at this size (measured).
+///
+/// # Panics
+/// If a slice is too short for the tile (whatever the strides: no bound wraps).
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+#[allow(clippy::too_many_arguments)]
+fn tile_6x16(
+    k: usize,
+    a: &[f32],
+    rsa: usize,
+    csa: usize,
+    b: &[f32],
+    rsb: usize,
+    c: &mut [f32],
+    rsc: usize,
+    accumulate: bool,
+) {
+    const { assert!(NR == 16, "the AVX2 tile is two 8-lane registers wide") };
+    if k == 0 {
+        return;
+    }
+    // Every element read or written below is inside these bounds, computed without wrapping
+    // (a bound that overflows is out of every slice).
+    // (No closures: they would not be inlined here.)
+    let a_last = match (k - 1).checked_mul(csa) {
+        Some(cols) => mul_add(ROWS - 1, rsa, cols),
+        None => None,
+    };
+    assert!(
+        matches!(a_last, Some(i) if i < a.len()),
+        "tile: A too short"
+    );
+    let b_end = mul_add(k - 1, rsb, NR);
+    assert!(
+        matches!(b_end, Some(e) if e <= b.len()),
+        "tile: B too short"
+    );
+    let c_end = mul_add(ROWS - 1, rsc, NR);
+    assert!(
+        matches!(c_end, Some(e) if e <= c.len()),
+        "tile: C too short"
+    );
+    let (pa, pb, pc) = (a.as_ptr(), b.as_ptr(), c.as_mut_ptr());
+    let mut acc: [[__m256; 2]; ROWS] = [[_mm256_setzero_ps(); 2]; ROWS];
+    for p in 0..k {
+        // SAFETY: `p * rsb + 16 <= (k - 1) * rsb + NR <= b.len()` (asserted).
+        let (b0, b1) = unsafe {
+            (
+                _mm256_loadu_ps(pb.add(p * rsb)),
+                _mm256_loadu_ps(pb.add(p * rsb + 8)),
+            )
+        };
+        for (r, acc_r) in acc.iter_mut().enumerate() {
+            // SAFETY: `r * rsa + p * csa <= (ROWS - 1) * rsa + (k - 1) * csa < a.len()`.
+            let av = _mm256_set1_ps(unsafe { *pa.add(r * rsa + p * csa) });
+            acc_r[0] = _mm256_fmadd_ps(av, b0, acc_r[0]);
+            acc_r[1] = _mm256_fmadd_ps(av, b1, acc_r[1]);
+        }
+    }
+    for (r, acc_r) in acc.iter().enumerate() {
+        // SAFETY: `r * rsc + 16 <= (ROWS - 1) * rsc + NR <= c.len()` (asserted), and `c` is
+        // borrowed mutably, so nothing else reads or writes these elements.
+        unsafe {
+            let out = pc.add(r * rsc);
+            if accumulate {
+                _mm256_storeu_ps(out, _mm256_add_ps(_mm256_loadu_ps(out), acc_r[0]));
+                _mm256_storeu_ps(
+                    out.add(8),
+                    _mm256_add_ps(_mm256_loadu_ps(out.add(8)), acc_r[1]),
+                );
+            } else {
+                _mm256_storeu_ps(out, acc_r[0]);
+                _mm256_storeu_ps(out.add(8), acc_r[1]);
+            }
+        }
+    }
+}
+
+/// `x * y + z`, or `None` if that overflows `usize`.
+#[inline(always)]
+const fn mul_add(x: usize, y: usize, z: usize) -> Option<usize> {
+    match x.checked_mul(y) {
+        Some(xy) => xy.checked_add(z),
+        None => None,
+    }
+}
+
+/// Dot product of the common length of `a` and `b` with AVX2 and FMA: two 8-lane
+/// accumulators. LLVM's own vectorisation of short, fully unrolled dot products interleaves
+/// lanes badly (measured: 64 shuffles for a 64-long dot), hence the intrinsics.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let n = a.len().min(b.len());
+    let chunks = n / 16;
+    let (pa, pb) = (a.as_ptr(), b.as_ptr());
+    let (mut acc0, mut acc1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+    for i in 0..chunks {
+        let p = 16 * i;
+        // SAFETY: `p + 16 = 16 (i + 1) <= 16 chunks <= n`: inside both slices.
+        unsafe {
+            acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(pa.add(p)), _mm256_loadu_ps(pb.add(p)), acc0);
+            acc1 = _mm256_fmadd_ps(
+                _mm256_loadu_ps(pa.add(p + 8)),
+                _mm256_loadu_ps(pb.add(p + 8)),
+                acc1,
+            );
+        }
+    }
+    let mut lanes = [0.0f32; 8];
+    // SAFETY: `lanes` holds the 8 values stored.
+    unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), _mm256_add_ps(acc0, acc1)) };
+    let mut total = ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5]))
+        + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]));
+    for j in 16 * chunks..n {
+        total = a[j].mul_add(b[j], total);
+    }
+    total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Avx2, Isa};
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    use std::string::String;
+
+    /// The message of the panic `f` raises (empty if it returns).
+    fn panic_message(f: impl FnOnce()) -> String {
+        match catch_unwind(AssertUnwindSafe(f)) {
+            Ok(()) => String::new(),
+            Err(payload) => payload
+                .downcast_ref::<&str>()
+                .map(|s| String::from(*s))
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Strides whose bounds wrap to 0 or 1 (`5 · (2^63 + 1) + (2^63 − 5) ≡ 0`,
+    /// `(2^64 − 15) + 16 ≡ 1`, `5 · (2^64 − 16) / 5 + 16 ≡ 0` modulo `2^64`), so that
+    /// wrapping bound checks pass. Before the checks, the tile then read or wrote outside the
+    /// slices and returned (AddressSanitizer: stack-buffer-overflow for `A` and `B`, SEGV
+    /// for `C`).
+    #[test]
+    fn tile_bounds_do_not_wrap() {
+        if !(std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")) {
+            std::eprintln!("no AVX2+FMA on this CPU: nothing to test");
+            return;
+        }
+        // SAFETY: the CPU has AVX2 and FMA (checked just above).
+        let isa = unsafe { Avx2::new_unchecked() };
+        let (a, b, mut c) = ([0.0f32; 96], [0.0f32; 32], [0.0f32; 96]);
+        let k = 2;
+        let (rsa, csa) = (usize::MAX / 2 + 2, usize::MAX / 2 - 4);
+        let bad_a = panic_message(|| isa.tile(k, &a[..1], rsa, csa, &b, 16, &mut c, 16, false));
+        assert_eq!(bad_a, "tile: A too short");
+        let rsb = usize::MAX - 14;
+        let bad_b = panic_message(|| isa.tile(k, &a, 1, 1, &b[..1], rsb, &mut c, 16, false));
+        assert_eq!(bad_b, "tile: B too short");
+        let rsc = (usize::MAX - 15) / 5;
+        let bad_c = panic_message(|| isa.tile(k, &a, 1, 1, &b, 16, &mut c[..1], rsc, true));
+        assert_eq!(bad_c, "tile: C too short");
+        // The same tile with sound strides runs: C = A(6×2) · B(2×16), all ones, is 2.
+        let ones = [1.0f32; 96];
+        isa.tile(k, &ones, 2, 1, &ones, 16, &mut c, 16, false);
+        assert_eq!(c, [2.0; 96]);
+    }
+}

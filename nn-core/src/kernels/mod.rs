@@ -1,0 +1,495 @@
+//! Hot loops: matrix products on flat row-major slices.
+//!
+//! Three products cover every dense layer, forward and backward:
+//!
+//! | function | computes | used for |
+//! |---|---|---|
+//! | [`gemm_nn`] | `C = A B` | forward `Y = X W` |
+//! | [`gemm_nt`] | `C = A Bᵀ` | input gradient `dX = dY Wᵀ` |
+//! | [`gemm_tn`] | `C = Aᵀ B` | weight gradient `dW = Xᵀ dY` |
+//!
+//! Each writes `C` (or adds to it with `accumulate`). Small products run simple loops, which
+//! the compiler vectorises; large `gemm_nn` and `gemm_tn` products a register-blocked kernel
+//! (6 × 16 tiles, no packing, no allocation), split by rows across the threads of a rayon
+//! pool the caller runs in. `gemm_nt` is dot products throughout (the layers transpose into
+//! scratch where that is faster).
+//!
+//! The loops are written once, generic over the instruction-set [`Level`], and compiled once
+//! per level. With `std` on x86-64 the AVX2+FMA copy is chosen at run time ([`level`]), so a
+//! default `cargo build --release` still uses fused multiply-adds on CPUs that have them.
+//! The environment variable `NN_ISA` caps the level (`NN_ISA=portable` runs the portable
+//! loops everywhere); see [`level`].
+//!
+//! Source layout: `kernels/mod.rs` is this safe interface (size checks, threading);
+//! `portable.rs` the generic loops; `avx2.rs` the AVX2+FMA level (register tile and dot
+//! product in intrinsics); `dispatch.rs` the CPU detection and the choice of level. All
+//! `unsafe` code is in the last two.
+//!
+//! ```
+//! use nn_core::kernels::gemm_nn;
+//! // [1 2] [5 6]   [19 22]
+//! // [3 4] [7 8] = [43 50]
+//! let mut c = [0.0; 4];
+//! gemm_nn(2, 2, 2, &[1.0, 2.0, 3.0, 4.0], &[5.0, 6.0, 7.0, 8.0], &mut c, false);
+//! assert_eq!(c, [19.0, 22.0, 43.0, 50.0]);
+//! ```
+
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+mod avx2;
+mod dispatch;
+mod portable;
+
+pub use dispatch::{level, vectorized, Level};
+use portable::NR;
+
+/// Products with at least this many multiply-adds use the register-blocked kernel (below it,
+/// the simple loops win: no tile edges to handle).
+pub const LARGE_PRODUCT: usize = 48 * 48 * 48;
+
+/// `y = W x + b` for one sample of a dense layer: `w` holds `IN` rows of `OUT` weights,
+/// `b` the `OUT` biases. Allocation-free.
+#[inline]
+pub fn dense_forward_one<const IN: usize, const OUT: usize>(
+    w: &[f32],
+    b: &[f32],
+    x: &[f32],
+    y: &mut [f32; OUT],
+) {
+    dispatch::dense_one::<IN, OUT>(w, b, x, y);
+}
+
+/// Products with at least this many multiply-adds are split across the threads of the
+/// current rayon pool (see [`in_parallel`]).
+pub const PARALLEL_PRODUCT: usize = 256 * 1024;
+
+/// The number of threads to split work across: that of the rayon pool the caller runs in
+/// (e.g. a [`Trainer`](crate::train::Trainer) with `threads(n)`), or 1 outside any pool.
+#[must_use]
+pub fn in_parallel() -> usize {
+    #[cfg(feature = "std")]
+    if rayon::current_thread_index().is_some() {
+        return rayon::current_num_threads();
+    }
+    1
+}
+
+/// Rows of `C` are split between threads at multiples of this, a multiple of every level's
+/// tile height (4 portable, 6 AVX2), so that the same rows end up in tiles or in the edge
+/// loops (which round differently when accumulating) whatever the number of threads: results
+/// stay bit-identical.
+const ALIGN: usize = 12;
+const _: () = assert!(ALIGN.is_multiple_of(<portable::Portable as portable::Isa>::MR));
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+const _: () = assert!(ALIGN.is_multiple_of(<avx2::Avx2 as portable::Isa>::MR));
+
+/// The blocked product (`dispatch::blocked`) with its rows split across the pool's threads
+/// (tile-aligned halves, each half again while threads remain). Each thread writes its own
+/// rows of `C` and sums in the same order, so results do not depend on the number of threads.
+#[allow(clippy::too_many_arguments)]
+fn blocked_parallel(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    rsa: usize,
+    csa: usize,
+    b: &[f32],
+    c: &mut [f32],
+    accumulate: bool,
+) {
+    split_rows(in_parallel(), m, k, n, a, rsa, csa, b, c, accumulate);
+}
+
+#[allow(clippy::too_many_arguments)]
+fn split_rows(
+    threads: usize,
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    rsa: usize,
+    csa: usize,
+    b: &[f32],
+    c: &mut [f32],
+    accumulate: bool,
+) {
+    // `top * n` and `top * rsa` cannot wrap: they are at most the lengths of `c` and `a`.
+    let top = (m / 2 / ALIGN) * ALIGN;
+    #[cfg(feature = "std")]
+    if threads >= 2 && top > 0 && m.saturating_mul(k).saturating_mul(n) >= PARALLEL_PRODUCT {
+        let (c_top, c_bottom) = c.split_at_mut(top * n);
+        let (t_top, t_bottom) = (threads / 2, threads - threads / 2);
+        rayon::join(
+            || split_rows(t_top, top, k, n, a, rsa, csa, b, c_top, accumulate),
+            || {
+                split_rows(
+                    t_bottom,
+                    m - top,
+                    k,
+                    n,
+                    &a[top * rsa..],
+                    rsa,
+                    csa,
+                    b,
+                    c_bottom,
+                    accumulate,
+                )
+            },
+        );
+        return;
+    }
+    let _ = (threads, top);
+    dispatch::blocked(m, k, n, a, rsa, csa, b, c, accumulate);
+}
+
+/// Runs `f(first, out)` on consecutive chunks of `out` (rows of `row_len` values), split
+/// across the current pool's threads when the work is large enough; `f` gets the index of
+/// its chunk's first row. Each row is written by one call, so results do not depend on the
+/// number of threads.
+pub fn par_rows(
+    out: &mut [f32],
+    row_len: usize,
+    work_per_row: usize,
+    f: &(impl Fn(usize, &mut [f32]) + Sync),
+) {
+    split_out(in_parallel(), 0, out, row_len, work_per_row, f);
+}
+
+fn split_out(
+    threads: usize,
+    first: usize,
+    out: &mut [f32],
+    row_len: usize,
+    work_per_row: usize,
+    f: &(impl Fn(usize, &mut [f32]) + Sync),
+) {
+    let rows = out.len() / row_len.max(1);
+    #[cfg(feature = "std")]
+    if threads >= 2 && rows >= 2 && rows.saturating_mul(work_per_row) >= 64 * 1024 {
+        let half = rows / 2;
+        let (top, bottom) = out.split_at_mut(half * row_len);
+        let (t_top, t_bottom) = (threads / 2, threads - threads / 2);
+        rayon::join(
+            || split_out(t_top, first, top, row_len, work_per_row, f),
+            || split_out(t_bottom, first + half, bottom, row_len, work_per_row, f),
+        );
+        return;
+    }
+    let _ = (threads, rows, work_per_row);
+    f(first, out);
+}
+
+/// `x * y`, the size `what` (e.g. `"m * k"`) of `function`'s arguments, without wrapping:
+/// every size that bounds a slice handed to the loops goes through here.
+///
+/// # Panics
+/// If the product overflows `usize`, with a message naming `function`, `what` and the values.
+#[track_caller]
+#[inline]
+pub(crate) fn size(function: &str, what: &str, x: usize, y: usize) -> usize {
+    match x.checked_mul(y) {
+        Some(product) => product,
+        None => overflow(function, what, x, y),
+    }
+}
+
+#[cold]
+#[track_caller]
+fn overflow(function: &str, what: &str, x: usize, y: usize) -> ! {
+    panic!("{function}: {what} overflows usize ({x} * {y})")
+}
+
+#[track_caller]
+fn check(what: &str, len: usize, need: usize) {
+    assert!(
+        len >= need,
+        "{what}: slice of {len} values, product needs {need}"
+    );
+}
+
+/// Handles a product with a zero dimension (nothing to do, or an empty sum: `C = 0`) given
+/// `c`, exactly `m * n` long; returns whether it was one.
+fn empty(k: usize, c: &mut [f32], accumulate: bool) -> bool {
+    if c.is_empty() {
+        return true;
+    }
+    if k == 0 {
+        if !accumulate {
+            c.fill(0.0);
+        }
+        return true;
+    }
+    false
+}
+
+/// `C[m×n] = A[m×k] · B[k×n]` (or `+=` with `accumulate`), all row-major.
+///
+/// # Panics
+/// If `m * k`, `k * n` or `m * n` overflows `usize`, or a slice is shorter than its shape
+/// (also when a dimension is zero).
+pub fn gemm_nn(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    b: &[f32],
+    c: &mut [f32],
+    accumulate: bool,
+) {
+    let a_len = size("gemm_nn", "m * k", m, k);
+    let b_len = size("gemm_nn", "k * n", k, n);
+    let c_len = size("gemm_nn", "m * n", m, n);
+    check("gemm_nn A", a.len(), a_len);
+    check("gemm_nn B", b.len(), b_len);
+    check("gemm_nn C", c.len(), c_len);
+    let (a, b, c) = (&a[..a_len], &b[..b_len], &mut c[..c_len]);
+    if empty(k, c, accumulate) {
+        return;
+    }
+    if a_len.saturating_mul(n) >= LARGE_PRODUCT && n >= NR {
+        blocked_parallel(m, k, n, a, k, 1, b, c, accumulate);
+    } else if n == 1 {
+        // A column result: one dot product per row (B, a column, is also a row of Bᵀ).
+        dispatch::nt_small(k, 1, a, b, c, accumulate);
+    } else {
+        dispatch::nn_small(k, n, a, b, c, accumulate);
+    }
+}
+
+/// `C[m×n] = A[m×k] · B[n×k]ᵀ` (or `+=` with `accumulate`), all row-major.
+///
+/// # Panics
+/// If `m * k`, `n * k` or `m * n` overflows `usize`, or a slice is shorter than its shape
+/// (also when a dimension is zero).
+pub fn gemm_nt(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    b: &[f32],
+    c: &mut [f32],
+    accumulate: bool,
+) {
+    let a_len = size("gemm_nt", "m * k", m, k);
+    let b_len = size("gemm_nt", "n * k", n, k);
+    let c_len = size("gemm_nt", "m * n", m, n);
+    check("gemm_nt A", a.len(), a_len);
+    check("gemm_nt B", b.len(), b_len);
+    check("gemm_nt C", c.len(), c_len);
+    let (a, b, c) = (&a[..a_len], &b[..b_len], &mut c[..c_len]);
+    if empty(k, c, accumulate) {
+        return;
+    }
+    if k == 1 {
+        // An outer product: B (n×1) is also Bᵀ (1×n), so use the row form.
+        dispatch::nn_small(1, n, a, b, c, accumulate);
+    } else {
+        dispatch::nt_small(k, n, a, b, c, accumulate);
+    }
+}
+
+/// `C[m×n] = A[k×m]ᵀ · B[k×n]` (or `+=` with `accumulate`), all row-major.
+///
+/// # Panics
+/// If `k * m`, `k * n` or `m * n` overflows `usize`, or a slice is shorter than its shape
+/// (also when a dimension is zero).
+pub fn gemm_tn(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    b: &[f32],
+    c: &mut [f32],
+    accumulate: bool,
+) {
+    let a_len = size("gemm_tn", "k * m", k, m);
+    let b_len = size("gemm_tn", "k * n", k, n);
+    let c_len = size("gemm_tn", "m * n", m, n);
+    check("gemm_tn A", a.len(), a_len);
+    check("gemm_tn B", b.len(), b_len);
+    check("gemm_tn C", c.len(), c_len);
+    let (a, b, c) = (&a[..a_len], &b[..b_len], &mut c[..c_len]);
+    if empty(k, c, accumulate) {
+        return;
+    }
+    if a_len.saturating_mul(n) >= LARGE_PRODUCT && n >= NR {
+        blocked_parallel(m, k, n, a, 1, m, b, c, accumulate);
+    } else if n == 1 {
+        // Cᵀ (1×m) = bᵀ (1×k) · A (k×m): one row, accumulated from the rows of A.
+        dispatch::nn_small(k, m, b, a, c, accumulate);
+    } else {
+        dispatch::tn_small(m, n, a, b, c, accumulate);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{gemm_nn, gemm_nt, gemm_tn, LARGE_PRODUCT};
+    use crate::rng::Rng;
+    use std::vec::Vec;
+
+    fn random(n: usize, rng: &mut Rng) -> Vec<f32> {
+        (0..n).map(|_| rng.uniform(-1.0, 1.0)).collect()
+    }
+
+    /// Plain triple loop in f64 over explicit index functions: the reference.
+    fn reference(
+        m: usize,
+        k: usize,
+        n: usize,
+        a: impl Fn(usize, usize) -> f32,
+        b: impl Fn(usize, usize) -> f32,
+    ) -> Vec<f32> {
+        let mut c = std::vec![0.0; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                c[i * n + j] = (0..k)
+                    .map(|p| f64::from(a(i, p)) * f64::from(b(p, j)))
+                    .sum::<f64>() as f32;
+            }
+        }
+        c
+    }
+
+    fn assert_close(got: &[f32], want: &[f32]) {
+        for (i, (g, w)) in got.iter().zip(want).enumerate() {
+            assert!(
+                (g - w).abs() <= 1e-4 * (1.0 + w.abs()),
+                "index {i}: {g} vs {w}"
+            );
+        }
+    }
+
+    #[test]
+    fn all_three_products_match_the_reference_small_and_large() {
+        let mut rng = Rng::new(9);
+        // Odd sizes exercise remainders; the last shape crosses LARGE_PRODUCT.
+        for &(m, k, n) in &[
+            (1, 1, 1),
+            (3, 5, 7),
+            (4, 20, 64),
+            (33, 17, 9),
+            (32, 64, 1),
+            (32, 1, 64),
+            (5, 9, 1),
+            (64, 70, 50),
+        ] {
+            let a = random(m * k, &mut rng);
+            let b = random(k * n, &mut rng);
+            let mut c = random(m * n, &mut rng);
+            gemm_nn(m, k, n, &a, &b, &mut c, false);
+            assert_close(
+                &c,
+                &reference(m, k, n, |i, p| a[i * k + p], |p, j| b[p * n + j]),
+            );
+
+            let bt = random(n * k, &mut rng);
+            gemm_nt(m, k, n, &a, &bt, &mut c, false);
+            assert_close(
+                &c,
+                &reference(m, k, n, |i, p| a[i * k + p], |p, j| bt[j * k + p]),
+            );
+
+            let at = random(k * m, &mut rng);
+            let before = c.clone();
+            gemm_tn(m, k, n, &at, &b, &mut c, true);
+            let prod = reference(m, k, n, |i, p| at[p * m + i], |p, j| b[p * n + j]);
+            let want: Vec<f32> = prod.iter().zip(&before).map(|(p, c)| p + c).collect();
+            assert_close(&c, &want);
+        }
+        // The last shape must take the blocked path.
+        const { assert!(64 * 70 * 50 >= LARGE_PRODUCT) };
+    }
+
+    #[test]
+    fn zero_dimensions_are_empty_products_not_panics() {
+        let mut c = [1.0f32; 4];
+        gemm_nn(2, 0, 2, &[], &[], &mut c, false);
+        assert_eq!(c, [0.0; 4]);
+        let mut c = [1.0f32; 4];
+        gemm_tn(2, 0, 2, &[], &[], &mut c, true);
+        assert_eq!(c, [1.0; 4]);
+        gemm_nt(0, 3, 2, &[], &[0.0; 6], &mut [], false);
+        gemm_nn(2, 3, 0, &[0.0; 6], &[], &mut [], false);
+    }
+
+    #[test]
+    #[should_panic(expected = "gemm_nn B: slice of 1 values, product needs 6")]
+    fn zero_dimensions_still_need_slices_of_their_shape() {
+        gemm_nn(0, 3, 2, &[], &[1.0], &mut [], false);
+    }
+
+    /// `2^(bits - 1) + 1`: a multiple of it by an even number wraps to that number.
+    const HUGE: usize = usize::MAX / 2 + 2;
+
+    /// The issue's product, `12 × HUGE × 9216`, with `A` and `B` as long as their sizes
+    /// wrapped (`12 · HUGE ≡ 12`, `HUGE · 9216 ≡ 9216`) and `C` holding `12 · 9216 = 48³`
+    /// values: with wrapped size checks the length checks pass, and the (wrapped) number of
+    /// multiply-adds, `LARGE_PRODUCT`, picks the blocked kernel.
+    fn wrapped_product() -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+        let (m, k, n) = (12usize, HUGE, 9216usize);
+        const { assert!(12 * 9216 == LARGE_PRODUCT) };
+        (
+            std::vec![0.0; m.wrapping_mul(k)],
+            std::vec![0.0; k.wrapping_mul(n)],
+            std::vec![0.0; m * n],
+        )
+    }
+
+    // Before the checks: a segfault (AVX2: the tile read row `p * n` of `b` for `p` up to `k`,
+    // past its end; AddressSanitizer: heap-buffer-overflow).
+    #[test]
+    #[should_panic(expected = "gemm_nn: m * k overflows usize")]
+    fn gemm_nn_panics_when_a_size_product_overflows() {
+        let (a, b, mut c) = wrapped_product();
+        gemm_nn(12, HUGE, 9216, &a, &b, &mut c, false);
+    }
+
+    // Before the checks: returned without writing `C` (`a.chunks_exact(k)` is empty).
+    #[test]
+    #[should_panic(expected = "gemm_nt: m * k overflows usize")]
+    fn gemm_nt_panics_when_a_size_product_overflows() {
+        let (a, b, mut c) = wrapped_product();
+        gemm_nt(12, HUGE, 9216, &a, &b, &mut c, false);
+    }
+
+    // Before the checks: a segfault (as for `gemm_nn`: the tile read rows of `b` past its end).
+    #[test]
+    #[should_panic(expected = "gemm_tn: k * m overflows usize")]
+    fn gemm_tn_panics_when_a_size_product_overflows() {
+        let (a, b, mut c) = wrapped_product();
+        gemm_tn(12, HUGE, 9216, &a, &b, &mut c, false);
+    }
+
+    // Before the checks: `C = 0` was written to `c[..m * n]`, `m * n` wrapped to 0, and the
+    // call returned as if it had done the product.
+    #[test]
+    #[should_panic(expected = "gemm_nn: m * n overflows usize")]
+    fn empty_products_check_their_sizes_too() {
+        gemm_nn(2, 0, usize::MAX / 2 + 1, &[], &[], &mut [], false);
+    }
+
+    #[test]
+    fn dense_forward_one_matches_gemm() {
+        let mut rng = Rng::new(2);
+        fn run<const IN: usize, const OUT: usize>(rng: &mut Rng) {
+            let w = random(IN * OUT, rng);
+            let b = random(OUT, rng);
+            // Every third input zero: the sparse path skips those rows.
+            let mut x = random(IN, rng);
+            x.iter_mut().step_by(3).for_each(|v| *v = 0.0);
+            let mut y = [0.0; OUT];
+            super::dense_forward_one::<IN, OUT>(&w, &b, &x, &mut y);
+            let mut want = b.clone();
+            gemm_nn(1, IN, OUT, &x, &w, &mut want, true);
+            assert_close(&y, &want);
+        }
+        run::<20, 64>(&mut rng);
+        run::<64, 1>(&mut rng);
+        run::<13, 3>(&mut rng);
+        run::<7, 9>(&mut rng);
+        run::<50, 130>(&mut rng);
+        run::<600, 16>(&mut rng);
+        run::<2100, 16>(&mut rng);
+    }
+}
