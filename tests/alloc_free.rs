@@ -144,22 +144,28 @@ fn forward_from_static_parameters_allocates_nothing() {
 /// batch `big`, at `big` and smaller batches; returns the allocations of each batch size.
 fn warm_batched_passes<M: Model>(big: usize) -> Vec<(usize, usize)> {
     let model = M::init(5);
-    let mut ws = M::workspace();
+    let mut ws = nn::tape::Tape::new();
     let x = data(big, M::INPUT, 7);
     let mut d = vec![0.5; big * M::OUTPUT];
     let mut grads = vec![0.0; M::PARAMS];
     // Warm-up at the largest batch.
-    let _ = model.forward_batch(&mut ws, &x, big, Some(&mut Rng::new(1)));
-    model.backward_batch(&mut ws, &x, &mut d, &mut grads, big);
+    let _ = model.forward_batch(&mut ws, &x, big, nn::layers::Pass::Train(&mut Rng::new(1)));
+    model.backward_batch(&mut ws, &x, &mut d, Some(&mut grads), None);
 
     let mut rng = Rng::new(2);
     let mut out = Vec::new();
     for batch in [big, 5, 1, big] {
         let xb = &x[..batch * M::INPUT];
         let ((), n) = allocations(|| {
-            let _ = model.forward_batch(&mut ws, xb, batch, None);
-            let _ = model.forward_batch(&mut ws, xb, batch, Some(&mut rng));
-            model.backward_batch(&mut ws, xb, &mut d[..batch * M::OUTPUT], &mut grads, batch);
+            let _ = model.forward_batch(&mut ws, xb, batch, nn::layers::Pass::Eval);
+            let _ = model.forward_batch(&mut ws, xb, batch, nn::layers::Pass::Train(&mut rng));
+            model.backward_batch(
+                &mut ws,
+                xb,
+                &mut d[..batch * M::OUTPUT],
+                Some(&mut grads),
+                None,
+            );
         });
         out.push((batch, n));
     }

@@ -111,9 +111,11 @@ fn scratch_covers_in_place_activations_and_every_layer_pair() {
     let y = model.forward_into(&x, &mut scratch).to_vec();
     assert!((y.iter().sum::<f32>() - 1.0).abs() < 1e-6);
     // The same as the batched (training) pass in inference mode.
-    let mut ws = <Deeper as Model>::workspace();
-    let mut logits = model.forward_batch(&mut ws, &x, 1, None).to_vec();
-    nn::activations::Activation::forward(&nn::activations::Softmax, &mut logits, 4);
+    let mut ws = nn::tape::Tape::new();
+    let mut logits = model
+        .forward_batch(&mut ws, &x, 1, nn::layers::Pass::Eval)
+        .to_vec();
+    nn::activations::ActivationFn::forward(&nn::activations::Softmax, &mut logits, 4);
     for (a, b) in y.iter().zip(&logits) {
         assert!((a - b).abs() < 1e-6, "{y:?} vs {logits:?}");
     }

@@ -75,14 +75,16 @@ fn pytorch_settings_keep_pytorchs_running_statistics() {
     for (p, v) in model.params_mut().iter_mut().zip(gamma.iter().chain(&beta)) {
         *p = *v as f32;
     }
-    let mut ws = TorchBn::workspace();
+    let mut ws = nn::tape::Tape::new();
     let mut rng = Rng::new(0);
     let steps = fx["steps"].as_array().unwrap();
     assert_eq!(steps.len(), 3);
     for (i, step) in steps.iter().enumerate() {
         let x: Vec<f32> = values(&step["x"]).iter().map(|&v| v as f32).collect();
         // Training mode: batch statistics, and the running statistics move.
-        let y = model.forward_batch(&mut ws, &x, 2, Some(&mut rng)).to_vec();
+        let y = model
+            .forward_batch(&mut ws, &x, 2, nn::layers::Pass::Train(&mut rng))
+            .to_vec();
         assert_close(&format!("step {i}: y"), &y, &values(&step["y"]));
         model.update_state(&ws);
         let (mean, var) = model.state().split_at(3);
@@ -122,10 +124,12 @@ fn check_closed_form<M: Model>(model: &mut M, epsilon: f64, momentum: f64) {
         vec![0.5, 0.5, 2.0, 1.5, -0.5, 3.0, 2.5, 1.0, -1.0, 0.0, 2.0, 0.0],
     ];
     let mut running = [(0.0, 1.0); 3];
-    let mut ws = M::workspace();
+    let mut ws = nn::tape::Tape::new();
     let mut rng = Rng::new(1);
     for (step, x) in batches.iter().enumerate() {
-        let y = model.forward_batch(&mut ws, x, 4, Some(&mut rng)).to_vec();
+        let y = model
+            .forward_batch(&mut ws, x, 4, nn::layers::Pass::Train(&mut rng))
+            .to_vec();
         model.update_state(&ws);
         let stats = column_stats(x);
         for (c, &(mean, var)) in stats.iter().enumerate() {
@@ -149,7 +153,9 @@ fn check_closed_form<M: Model>(model: &mut M, epsilon: f64, momentum: f64) {
     }
     // Inference mode: the running statistics, and the same epsilon.
     let x = [2.0f32, -1.0, 0.5];
-    let y = model.forward_batch(&mut ws, &x, 1, None).to_vec();
+    let y = model
+        .forward_batch(&mut ws, &x, 1, nn::layers::Pass::Eval)
+        .to_vec();
     for c in 0..3 {
         let want = (f64::from(x[c]) - running[c].0) / (running[c].1 + epsilon).sqrt();
         assert_close(&format!("inference y[{c}]"), &[y[c]], &[want]);

@@ -82,8 +82,8 @@ fn a_negative_running_variance_in_a_weight_file_is_a_load_error() {
     let edited = with_value(bytes, "bn.running_var", 1, 0.0);
     std::fs::write(&zero, with_value(edited, "bn.running_mean", 0, -3.0)).unwrap();
     model.load_weights(&zero).unwrap();
-    let var = Normed::STATE_TENSORS
-        .iter()
+    let var = Normed::tensors()
+        .into_iter()
         .find(|t| t.name == "bn.running_var")
         .unwrap();
     assert_eq!(model.state()[var.offset + 1], 0.0);

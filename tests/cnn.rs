@@ -86,9 +86,11 @@ fn single_matches_batched<M: Model, const IN: usize, const OUT: usize>(
     let mut rng = nn::rng::Rng::new(9);
     let batch = 3;
     let x: Vec<f32> = (0..batch * IN).map(|_| rng.uniform(-1.0, 1.0)).collect();
-    let mut ws = M::workspace();
-    let mut logits = model.forward_batch(&mut ws, &x, batch, None).to_vec();
-    nn::activations::Activation::forward(&M::OUTPUT_ACTIVATION, &mut logits, OUT);
+    let mut ws = nn::tape::Tape::new();
+    let mut logits = model
+        .forward_batch(&mut ws, &x, batch, nn::layers::Pass::Eval)
+        .to_vec();
+    nn::activations::ActivationFn::forward(&M::OUTPUT_ACTIVATION, &mut logits, OUT);
     for s in 0..batch {
         let one = forward(
             model,
@@ -119,9 +121,9 @@ fn conv_weights_round_trip_through_safetensors_in_pytorch_layout() {
     let mut other = SmallCnn::new(5);
     nn::weights::load_bytes(&mut other, &bytes, "memory").unwrap();
     assert_eq!(model.params(), other.params());
-    let info = SmallCnn::TENSORS[0];
+    let info = &SmallCnn::tensors()[0];
     assert_eq!(
-        (info.name, info.shape),
+        (info.name.as_str(), info.shape()),
         ("c1.weight", &[4usize, 2, 3, 3][..])
     );
 }
@@ -151,7 +153,11 @@ fn batch_norm_has_running_statistics_apart_from_the_parameters() {
         (3 * 3 * 2 * 4 + 4) + 2 * 4 + (3 * 2 * 4 * 6 + 6) + 2 * 6 + (6 * 3 + 3)
     );
     assert_eq!(Normed::STATE, 2 * 4 + 2 * 6);
-    let names: Vec<&str> = Normed::STATE_TENSORS.iter().map(|t| t.name).collect();
+    let names: Vec<String> = Normed::tensors()
+        .into_iter()
+        .filter(|t| t.is_state())
+        .map(|t| t.name)
+        .collect();
     assert_eq!(
         names,
         [

@@ -2,11 +2,12 @@
 //! combinations, an independent finite-difference check of the full training gradient
 //! (loss included), and proof that the checker can fail.
 
-use nn::activations::{Activation, ActivationKind};
+use nn::activations::{ActivationFn, ActivationKind};
 use nn::gradcheck::{self, GradCheck};
 use nn::loss::Loss;
-use nn::model::{Model, TensorInfo};
+use nn::model::Model;
 use nn::rng::Rng;
+use nn::tape::Tape;
 use nn::Vector;
 
 nn::model! {
@@ -145,8 +146,8 @@ fn nonzero_biases_do_not_break_the_check() {
         for &s in &SEEDS {
             let mut model = M::init(s);
             let mut rng = Rng::new(s ^ 0xb1a5);
-            for t in M::TENSORS.iter().filter(|t| t.name.ends_with(".bias")) {
-                for b in &mut model.params_mut()[t.offset..t.offset + t.len] {
+            for t in M::tensors().iter().filter(|t| t.name.ends_with(".bias")) {
+                for b in &mut model.params_mut()[t.offset..t.offset + t.len()] {
                     *b = rng.uniform(-0.5, 0.5);
                 }
             }
@@ -164,12 +165,15 @@ fn nonzero_biases_do_not_break_the_check() {
 /// The tail split: which activation the runtime applies after the logits.
 #[test]
 fn output_activations_are_split_off_as_expected() {
-    assert_eq!(Classifier::OUTPUT_ACTIVATION, ActivationKind::Sigmoid);
-    assert_eq!(Smooth::OUTPUT_ACTIVATION, ActivationKind::Tanh);
-    assert_eq!(Leaky::OUTPUT_ACTIVATION, ActivationKind::Softmax);
-    assert_eq!(Image::OUTPUT_ACTIVATION, ActivationKind::Softmax);
-    assert_eq!(ReluSoftmax::OUTPUT_ACTIVATION, ActivationKind::Softmax);
-    assert_eq!(Everything::OUTPUT_ACTIVATION, ActivationKind::Softmax);
+    fn output<M: Model>() -> Option<ActivationKind> {
+        M::OUTPUT_ACTIVATION.builtin()
+    }
+    assert_eq!(output::<Classifier>(), Some(ActivationKind::Sigmoid));
+    assert_eq!(output::<Smooth>(), Some(ActivationKind::Tanh));
+    assert_eq!(output::<Leaky>(), Some(ActivationKind::Softmax));
+    assert_eq!(output::<Image>(), Some(ActivationKind::Softmax));
+    assert_eq!(output::<ReluSoftmax>(), Some(ActivationKind::Softmax));
+    assert_eq!(output::<Everything>(), Some(ActivationKind::Softmax));
     assert_eq!(<Image as Model>::INPUT, 20);
     assert_eq!(Image::INPUT_SHAPE, [4, 5]);
     assert_eq!(<Image as Model>::PARAMS, 20 * 8 + 8 + 8 * 3 + 3);
@@ -180,10 +184,9 @@ fn output_activations_are_split_off_as_expected() {
 fn tensors_tile_the_parameter_buffer() {
     fn run<M: Model>() {
         let mut next = 0;
-        for t in M::TENSORS {
+        for t in M::tensors().iter().filter(|t| !t.is_state()) {
             assert_eq!(t.offset, next, "{}: {t:?}", M::NAME);
-            assert_eq!(t.len, t.shape.iter().product::<usize>(), "{t:?}");
-            next += t.len;
+            next += t.len();
         }
         assert_eq!(next, M::PARAMS, "{}", M::NAME);
     }
@@ -193,16 +196,17 @@ fn tensors_tile_the_parameter_buffer() {
     run::<Image>();
     run::<ReluSoftmax>();
     run::<Everything>();
+    let first = &Classifier::tensors()[0];
     assert_eq!(
-        Classifier::TENSORS[0],
-        TensorInfo {
-            name: "hidden1.weight",
-            offset: 0,
-            len: 1280,
-            shape: &[64, 20],
-            layout: nn::model::TensorLayout::Transposed
-        }
+        (
+            first.name.as_str(),
+            first.offset,
+            first.len(),
+            first.shape()
+        ),
+        ("hidden1.weight", 0, 1280, &[64, 20][..])
     );
+    assert_eq!(first.tensor.layout, nn::layers::TensorLayout::Transposed);
 }
 
 /// `forward_batch` + output activation agrees with the single-sample `forward`.
@@ -215,9 +219,11 @@ fn batch_matches_single<const IN: usize, const OUT: usize, M: Model>(
     let batch = 5;
     let mut rng = Rng::new(9);
     let x: Vec<f32> = (0..batch * IN).map(|_| rng.uniform(-2.0, 2.0)).collect();
-    let mut ws = M::workspace();
-    let mut out = model.forward_batch(&mut ws, &x, batch, None).to_vec();
-    M::OUTPUT_ACTIVATION.forward(&mut out, OUT);
+    let mut ws = nn::tape::Tape::new();
+    let mut out = model
+        .forward_batch(&mut ws, &x, batch, nn::layers::Pass::Eval)
+        .to_vec();
+    ActivationFn::forward(&M::OUTPUT_ACTIVATION, &mut out, OUT);
     for s in 0..batch {
         let one = forward(model, &Vector::<IN>::from_column_slice(&x[s * IN..][..IN]));
         for o in 0..OUT {
@@ -245,19 +251,14 @@ fn batched_and_single_sample_forward_agree() {
 
 /// Mean binary cross-entropy of the classifier on `x`/`y`, accumulated in f64 sample by
 /// sample from `Loss::value` on each sample's logit.
-fn bce_objective(
-    model: &Classifier,
-    ws: &mut <Classifier as Model>::Workspace,
-    x: &[f32],
-    y: &[f32],
-) -> f64 {
+fn bce_objective(model: &Classifier, ws: &mut Tape, x: &[f32], y: &[f32]) -> f64 {
     let n = y.len();
-    let logits = model.forward_batch(ws, x, n, None);
+    let logits = model.forward_batch(ws, x, n, nn::layers::Pass::Eval);
     let mut total = 0.0f64;
     for (s, (&z, &t)) in logits.iter().zip(y).enumerate() {
         let mut p = [z];
         ActivationKind::Sigmoid.forward(&mut p, 1);
-        let l = Loss::BinaryCrossentropy.value(ActivationKind::Sigmoid, &[z], &p, &[t], 1);
+        let l = Loss::BinaryCrossentropy.value(&ActivationKind::Sigmoid, &[z], &p, &[t], 1);
         assert!(l.is_finite(), "sample {s}");
         total += f64::from(l);
     }
@@ -275,11 +276,11 @@ fn classifier_training_gradient_matches_central_differences_of_the_loss() {
         let mut model = Classifier::new(seed);
         let mut rng = Rng::new(seed * 7 + 1);
         // Non-zero biases so that every bias matters.
-        for t in Classifier::TENSORS
+        for t in Classifier::tensors()
             .iter()
             .filter(|t| t.name.ends_with(".bias"))
         {
-            for b in &mut model.params_mut()[t.offset..t.offset + t.len] {
+            for b in &mut model.params_mut()[t.offset..t.offset + t.len()] {
                 *b = rng.uniform(-0.3, 0.3);
             }
         }
@@ -288,13 +289,15 @@ fn classifier_training_gradient_matches_central_differences_of_the_loss() {
         let y: Vec<f32> = (0..n).map(|i| (i % 2) as f32).collect();
 
         // Analytic: forward, loss gradient w.r.t. logits, backward.
-        let mut ws = Classifier::workspace();
-        let logits = model.forward_batch(&mut ws, &x, n, None).to_vec();
+        let mut ws = nn::tape::Tape::new();
+        let logits = model
+            .forward_batch(&mut ws, &x, n, nn::layers::Pass::Eval)
+            .to_vec();
         let mut outputs = logits.clone();
-        Classifier::OUTPUT_ACTIVATION.forward(&mut outputs, 1);
+        ActivationFn::forward(&Classifier::OUTPUT_ACTIVATION, &mut outputs, 1);
         let mut d = vec![0.0; n];
         let loss = Loss::BinaryCrossentropy.forward_backward(
-            Classifier::OUTPUT_ACTIVATION,
+            &Classifier::OUTPUT_ACTIVATION,
             &logits,
             &outputs,
             &y,
@@ -313,13 +316,13 @@ fn classifier_training_gradient_matches_central_differences_of_the_loss() {
             "loss {loss} vs reference {reference}"
         );
         let mut grads = vec![f32::NAN; Classifier::PARAMS];
-        model.backward_batch(&mut ws, &x, &mut d, &mut grads, n);
+        model.backward_batch(&mut ws, &x, &mut d, Some(&mut grads), None);
         assert!(grads.iter().all(|g| g.is_finite()));
 
         // A handful of parameters in every tensor: first, last and a middle one of each.
         let mut indices = Vec::new();
-        for t in Classifier::TENSORS {
-            indices.extend([t.offset, t.offset + t.len / 2 + 1, t.offset + t.len - 1]);
+        for t in Classifier::tensors() {
+            indices.extend([t.offset, t.offset + t.len() / 2 + 1, t.offset + t.len() - 1]);
         }
         indices.retain(|&i| i < Classifier::PARAMS);
         indices.dedup();
@@ -399,17 +402,14 @@ impl<M: Model> Model for Broken<M> {
     const INPUT: usize = M::INPUT;
     const OUTPUT: usize = M::OUTPUT;
     const PARAMS: usize = M::PARAMS;
-    const OUTPUT_ACTIVATION: ActivationKind = M::OUTPUT_ACTIVATION;
-    const TENSORS: &'static [TensorInfo] = M::TENSORS;
-    type Workspace = M::Workspace;
+    const LAYERS: &'static [nn::layers::LayerInfo] = M::LAYERS;
+    type OutputActivation = M::OutputActivation;
+    const OUTPUT_ACTIVATION: M::OutputActivation = M::OUTPUT_ACTIVATION;
 
     fn init(seed: u64) -> Self {
         Self {
             inner: M::init(seed),
         }
-    }
-    fn workspace() -> Self::Workspace {
-        M::workspace()
     }
     fn params(&self) -> &[f32] {
         self.inner.params()
@@ -417,24 +417,26 @@ impl<M: Model> Model for Broken<M> {
     fn params_mut(&mut self) -> &mut [f32] {
         self.inner.params_mut()
     }
-    fn forward_batch<'w>(
+    fn forward_batch<'t>(
         &self,
-        ws: &'w mut Self::Workspace,
+        tape: &'t mut Tape,
         x: &[f32],
         batch: usize,
-        dropout: Option<&mut Rng>,
-    ) -> &'w [f32] {
-        self.inner.forward_batch(ws, x, batch, dropout)
+        pass: nn::layers::Pass<'_>,
+    ) -> &'t [f32] {
+        self.inner.forward_batch(tape, x, batch, pass)
     }
     fn backward_batch(
         &self,
-        ws: &mut Self::Workspace,
+        tape: &mut Tape,
         x: &[f32],
         d_logits: &mut [f32],
-        grads: &mut [f32],
-        batch: usize,
+        grads: Option<&mut [f32]>,
+        dx: Option<&mut [f32]>,
     ) {
-        self.inner.backward_batch(ws, x, d_logits, grads, batch);
+        let grads = grads.expect("the check asks for parameter gradients");
+        self.inner
+            .backward_batch(tape, x, d_logits, Some(&mut *grads), dx);
         for g in grads.iter_mut().step_by(BROKEN_STRIDE) {
             *g *= BROKEN_FACTOR;
         }
@@ -586,17 +588,17 @@ fn spec_everything() -> Vec<R> {
 }
 
 /// Reads a dropout mask out of a workspace.
-type MaskOf<M> = fn(&<M as Model>::Workspace) -> Vec<f32>;
+type MaskOf = fn(&Tape) -> Vec<f32>;
 
 /// Compares a model's logits and `backward_batch` with the f64 reference: forward values,
 /// and every parameter gradient of `sum(r * logits)` against f64 central differences
 /// (step 1e-6: no truncation error to speak of, and kinks are practically never hit).
 /// With `mask_of`, dropout is active and the reference applies the mask the model drew.
-fn against_reference<M: Model>(spec: &[R], seed: u64, mask_of: Option<MaskOf<M>>) {
+fn against_reference<M: Model>(spec: &[R], seed: u64, mask_of: Option<MaskOf>) {
     let mut model = M::init(seed);
     let mut rng = Rng::new(seed + 1000);
-    for t in M::TENSORS.iter().filter(|t| t.name.ends_with(".bias")) {
-        for b in &mut model.params_mut()[t.offset..t.offset + t.len] {
+    for t in M::tensors().iter().filter(|t| t.name.ends_with(".bias")) {
+        for b in &mut model.params_mut()[t.offset..t.offset + t.len()] {
             *b = rng.uniform(-0.5, 0.5);
         }
     }
@@ -607,10 +609,15 @@ fn against_reference<M: Model>(spec: &[R], seed: u64, mask_of: Option<MaskOf<M>>
     let r: Vec<f32> = (0..batch * M::OUTPUT)
         .map(|_| rng.uniform(-1.5, 1.5))
         .collect();
-    let mut ws = M::workspace();
+    let mut ws = nn::tape::Tape::new();
     let dropout_rng = &mut Rng::new(seed + 77);
     let logits = model
-        .forward_batch(&mut ws, &x, batch, mask_of.is_some().then_some(dropout_rng))
+        .forward_batch(
+            &mut ws,
+            &x,
+            batch,
+            mask_of.is_some().then_some(dropout_rng).into(),
+        )
         .to_vec();
     let mask = mask_of.map(|f| f(&ws));
     if let Some(m) = &mask {
@@ -618,7 +625,7 @@ fn against_reference<M: Model>(spec: &[R], seed: u64, mask_of: Option<MaskOf<M>>
     }
     let mut d = r.clone();
     let mut grads = vec![f32::NAN; M::PARAMS];
-    model.backward_batch(&mut ws, &x, &mut d, &mut grads, batch);
+    model.backward_batch(&mut ws, &x, &mut d, Some(&mut grads), None);
 
     let x64: Vec<f64> = x.iter().map(|&v| v.into()).collect();
     let mut p64: Vec<f64> = model.params().iter().map(|&v| v.into()).collect();
@@ -670,11 +677,7 @@ fn backward_passes_match_an_f64_reference() {
 #[test]
 fn backward_passes_follow_an_active_dropout_mask() {
     for &s in &SEEDS {
-        against_reference::<Leaky>(&spec_leaky(), s, Some(|ws| ws.mask2.rows(3).to_vec()));
-        against_reference::<Everything>(
-            &spec_everything(),
-            s,
-            Some(|ws| ws.mask3.rows(3).to_vec()),
-        );
+        against_reference::<Leaky>(&spec_leaky(), s, Some(|tape| tape.cache(1).to_vec()));
+        against_reference::<Everything>(&spec_everything(), s, Some(|tape| tape.cache(2).to_vec()));
     }
 }

@@ -53,22 +53,22 @@ fn tensor(json: &serde_json::Value, name: &str) -> (Vec<usize>, Vec<f32>) {
 fn tensor_names_and_shapes_match_the_pytorch_file() {
     let bytes = std::fs::read(data("mnist_mlp.safetensors")).unwrap();
     let st = safetensors_names_and_shapes(&bytes);
-    let expected: Vec<(String, Vec<usize>)> = MnistMlp::TENSORS
+    let expected: Vec<(String, Vec<usize>)> = MnistMlp::tensors()
         .iter()
-        .map(|t| (t.name.to_owned(), t.shape.to_vec()))
+        .map(|t| (t.name.clone(), t.shape().to_vec()))
         .collect();
     assert_eq!(st, expected);
 }
 
-/// Names and shapes of a safetensors file, in `MnistMlp::TENSORS` order, read from the
+/// Names and shapes of a safetensors file, in `MnistMlp::tensors()` order, read from the
 /// header with `serde_json` (independently of `nn::weights`).
 fn safetensors_names_and_shapes(bytes: &[u8]) -> Vec<(String, Vec<usize>)> {
     let n = usize::try_from(u64::from_le_bytes(bytes[..8].try_into().unwrap())).unwrap();
     let header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
-    MnistMlp::TENSORS
+    MnistMlp::tensors()
         .iter()
         .map(|t| {
-            let info = &header[t.name];
+            let info = &header[t.name.as_str()];
             assert_eq!(info["dtype"], "F32", "{}", t.name);
             let shape = info["shape"]
                 .as_array()
@@ -76,7 +76,7 @@ fn safetensors_names_and_shapes(bytes: &[u8]) -> Vec<(String, Vec<usize>)> {
                 .iter()
                 .map(|d| usize::try_from(d.as_u64().unwrap()).unwrap())
                 .collect();
-            (t.name.to_owned(), shape)
+            (t.name.clone(), shape)
         })
         .collect()
 }
@@ -107,8 +107,8 @@ fn pytorch_weights_give_pytorch_logits() {
     }
 
     // The batched pass gives the same logits.
-    let mut ws = MnistMlp::workspace();
-    let batch = model.forward_batch(&mut ws, &x, x_shape[0], None);
+    let mut tape = nn::tape::Tape::new();
+    let batch = model.forward_batch(&mut tape, &x, x_shape[0], nn::layers::Pass::Eval);
     for (k, (&g, &e)) in batch.iter().zip(&logits).enumerate() {
         assert!(
             (g - e).abs() <= ATOL + RTOL * e.abs(),
@@ -217,8 +217,8 @@ fn pytorch_cnn_gives_pytorch_logits<M: Model>(name: &str) -> M {
     let (logits_shape, logits) = tensor(&json, "logits");
     assert_eq!(x_shape[1..], [M::INPUT]);
     assert_eq!(logits_shape[1..], [M::OUTPUT]);
-    let mut ws = M::workspace();
-    let got = model.forward_batch(&mut ws, &x, x_shape[0], None);
+    let mut tape = nn::tape::Tape::new();
+    let got = model.forward_batch(&mut tape, &x, x_shape[0], nn::layers::Pass::Eval);
     for (k, (&g, &e)) in got.iter().zip(&logits).enumerate() {
         assert!(
             (g - e).abs() <= ATOL + RTOL * e.abs(),
@@ -307,71 +307,57 @@ fn pytorch_mnist_cnn_gives_pytorch_logits() {
 }
 
 /// The dense weight after `Flatten` of an image is described to weight files as PyTorch's
-/// `[out, channels * height * width]`, split as `[out, channels, height, width]` and stored
+/// `[out, channels * height * width]`, whose columns are channel-first, while memory holds
 /// `[height][width][channels][out]`.
 #[test]
 fn dense_after_flatten_of_an_image_has_a_channel_first_file_layout() {
-    let fc = FlattenChw::TENSORS
-        .iter()
-        .find(|t| t.name == "fc.weight")
-        .unwrap();
-    assert_eq!(fc.shape, [4, 18]);
-    assert_eq!(
-        fc.layout,
-        nn::model::TensorLayout::Permuted {
-            view: &[4, 3, 3, 2],
-            axes: &[2, 3, 1, 0]
-        }
-    );
+    use nn::layers::InputOrder;
+    let tensors = FlattenChw::tensors();
+    let fc = tensors.iter().find(|t| t.name == "fc.weight").unwrap();
+    assert_eq!(fc.shape(), [4, 18]);
+    assert_eq!(fc.input_order, InputOrder::ChannelsLast { channels: 3 });
     // File element (o, c, h, w) sits at memory ((h * 2 + w) * 3 + c) * 4 + o.
     let mut seen = [false; 72];
-    fc.layout.for_each_index(fc.shape, |file, mem| {
+    fc.for_each_index(|file, mem| {
         let (o, c, h, w) = (file / 18, file / 6 % 3, file / 2 % 3, file % 2);
         assert_eq!(mem, ((h * 2 + w) * 3 + c) * 4 + o);
         seen[mem] = true;
     });
     assert!(seen.iter().all(|&s| s));
-    // An MLP on a one-channel image keeps the plain transposed layout.
-    assert_eq!(
-        MnistMlp::TENSORS[0].layout,
-        nn::model::TensorLayout::Transposed
-    );
+    // An MLP on a one-channel image keeps PyTorch's order.
+    assert!(MnistMlp::tensors()
+        .iter()
+        .all(|t| t.input_order == InputOrder::Rows));
 
     // Batch normalisation after the `Flatten` (as `BatchNorm1d` in PyTorch) indexes the same
-    // channel-first vector, and so does the dense layer after it.
+    // channel-first vector, and so does the dense layer after it; not the next dense layer.
     nn::model! {
-        struct Normed { input: [3, 2, 4], Flatten, Dropout(0.1), norm: BatchNorm, fc: Dense(5) }
+        struct Normed { input: [3, 2, 4], Flatten, Dropout(0.1), norm: BatchNorm, fc: Dense(5), out: Dense(2) }
     }
-    let per_feature = nn::model::TensorLayout::Permuted {
-        view: &[4, 3, 2],
-        axes: &[1, 2, 0],
-    };
-    let layouts = |tensors: &[nn::model::TensorInfo]| -> Vec<(String, nn::model::TensorLayout)> {
-        tensors
-            .iter()
-            .map(|t| (t.name.to_owned(), t.layout))
-            .collect()
-    };
+    let orders: Vec<(String, InputOrder)> = Normed::tensors()
+        .into_iter()
+        .map(|t| (t.name, t.input_order))
+        .collect();
+    let last = InputOrder::ChannelsLast { channels: 4 };
     assert_eq!(
-        layouts(Normed::TENSORS),
+        orders,
         [
-            ("norm.weight".to_owned(), per_feature),
-            ("norm.bias".to_owned(), per_feature),
-            (
-                "fc.weight".to_owned(),
-                nn::model::TensorLayout::Permuted {
-                    view: &[5, 4, 3, 2],
-                    axes: &[2, 3, 1, 0]
-                }
-            ),
-            ("fc.bias".to_owned(), nn::model::TensorLayout::Same),
+            ("norm.weight".to_owned(), last),
+            ("norm.bias".to_owned(), last),
+            ("norm.running_mean".to_owned(), last),
+            ("norm.running_var".to_owned(), last),
+            ("fc.weight".to_owned(), last),
+            ("fc.bias".to_owned(), last),
+            ("out.weight".to_owned(), InputOrder::Rows),
+            ("out.bias".to_owned(), InputOrder::Rows),
         ]
     );
-    assert_eq!(
-        layouts(Normed::STATE_TENSORS),
-        [
-            ("norm.running_mean".to_owned(), per_feature),
-            ("norm.running_var".to_owned(), per_feature)
-        ]
-    );
+    // The running mean of channel c at position p is file index c * 6 + p.
+    let mean = Normed::tensors()
+        .into_iter()
+        .find(|t| t.name == "norm.running_mean")
+        .unwrap();
+    let mut memory = [0; 24];
+    mean.for_each_index(|file, mem| memory[file] = mem);
+    assert_eq!(memory[..7], [0, 4, 8, 12, 16, 20, 1]);
 }

@@ -1,9 +1,14 @@
 //! Activation functions, applied in place to rows of a row-major batch.
 //!
-//! Each activation is a small `Copy` value implementing [`Activation`]: a `forward` that
-//! turns pre-activations into outputs, and a `backward` written **in terms of the output**
-//! (`y`), directly below it. Because every derivative here is a function of the output, a
-//! training pass keeps only post-activation values.
+//! Each activation is a small `Copy` value implementing [`ActivationFn`]: a `forward` that
+//! turns pre-activations into outputs, and a `backward` directly below it. Every built-in
+//! derivative is written **in terms of the output** (`y`), so a training pass keeps only
+//! post-activation values; an activation whose derivative needs its input (GELU, say)
+//! declares [`ActivationFn::USES_INPUT`], and the layers that apply it keep the input too.
+//!
+//! The contract is open: a type of your own that implements [`ActivationFn`] works wherever
+//! the built-ins do, in `model!` (`Dense(64, my_crate::Swish)`, `Activation(my_crate::Swish)`)
+//! and in training.
 //!
 //! | type | Keras name | forward | derivative from the output |
 //! |---|---|---|---|
@@ -15,7 +20,7 @@
 //! | [`Softmax`] | `softmax` | `e^x_i / sum e^x_j` per row | `y_i (dy_i - sum_j y_j dy_j)` |
 //!
 //! ```
-//! use nn_core::activations::{Activation, Softmax};
+//! use nn_core::activations::{ActivationFn, Softmax};
 //! let mut row = [1.0, 2.0, 3.0];
 //! Softmax.forward(&mut row, 3);
 //! assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-6);
@@ -23,8 +28,8 @@
 
 use crate::math;
 
-/// Which activation, as a value: lets the training loop fuse the output activation with the
-/// loss (softmax with cross-entropy, sigmoid with binary cross-entropy).
+/// The built-in activations as one value type: chosen at run time, and recognised by the
+/// losses, which fuse softmax with cross-entropy and sigmoid with binary cross-entropy.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum ActivationKind {
     /// Identity.
@@ -41,40 +46,82 @@ pub enum ActivationKind {
     Softmax,
 }
 
-/// An activation applied in place to whole rows of `width` values.
-pub trait Activation: Copy {
-    /// This activation as an [`ActivationKind`].
-    fn kind(&self) -> ActivationKind;
+/// An activation function applied in place to whole rows of `width` values: the contract
+/// of the built-ins and of your own.
+///
+/// ```
+/// use nn_core::activations::ActivationFn;
+///
+/// /// `x * sigmoid(x)` (SiLU), whose derivative needs the input.
+/// #[derive(Clone, Copy, Debug)]
+/// struct Swish;
+///
+/// impl ActivationFn for Swish {
+///     const USES_INPUT: bool = true;
+///     fn name(&self) -> &'static str { "swish" }
+///     fn forward(&self, values: &mut [f32], _width: usize) {
+///         for v in values { *v *= 1.0 / (1.0 + (-*v).exp()); }
+///     }
+///     fn backward(&self, x: &[f32], _y: &[f32], grad: &mut [f32], _width: usize) {
+///         for (g, &x) in grad.iter_mut().zip(x) {
+///             let s = 1.0 / (1.0 + (-x).exp());
+///             *g *= s * (1.0 + x * (1.0 - s));
+///         }
+///     }
+/// }
+/// let mut v = [0.0, 2.0];
+/// Swish.forward(&mut v, 2);
+/// assert!((v[1] - 1.7616).abs() < 1e-4);
+/// ```
+pub trait ActivationFn: Copy + Send + Sync + 'static {
+    /// Whether [`backward`](Self::backward) reads the input `x` (otherwise it is given an
+    /// empty slice, and only the output is kept for it).
+    const USES_INPUT: bool = false;
+
+    /// Keras' name, e.g. `"relu"` (for summaries and error messages).
+    fn name(&self) -> &'static str;
 
     /// Turns pre-activations into outputs, in place. `values` holds whole rows of `width`.
     fn forward(&self, values: &mut [f32], width: usize);
 
     /// Turns the gradient with respect to the outputs `y` into the gradient with respect to
-    /// the pre-activations, in place in `grad`.
-    fn backward(&self, y: &[f32], grad: &mut [f32], width: usize);
+    /// the inputs `x` (the pre-activations), in place in `grad`. `x` is empty unless
+    /// [`USES_INPUT`](Self::USES_INPUT).
+    fn backward(&self, x: &[f32], y: &[f32], grad: &mut [f32], width: usize);
+
+    /// Which built-in this is, if one: the losses fuse softmax and sigmoid outputs.
+    fn builtin(&self) -> Option<ActivationKind> {
+        None
+    }
 }
 
 /// Identity: `f(x) = x`.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Linear;
 
-impl Activation for Linear {
-    fn kind(&self) -> ActivationKind {
-        ActivationKind::Linear
+impl ActivationFn for Linear {
+    fn name(&self) -> &'static str {
+        "linear"
+    }
+    fn builtin(&self) -> Option<ActivationKind> {
+        Some(ActivationKind::Linear)
     }
     #[inline]
     fn forward(&self, _values: &mut [f32], _width: usize) {}
     #[inline]
-    fn backward(&self, _y: &[f32], _grad: &mut [f32], _width: usize) {}
+    fn backward(&self, _x: &[f32], _y: &[f32], _grad: &mut [f32], _width: usize) {}
 }
 
 /// Rectified linear unit: `f(x) = max(x, 0)`.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Relu;
 
-impl Activation for Relu {
-    fn kind(&self) -> ActivationKind {
-        ActivationKind::Relu
+impl ActivationFn for Relu {
+    fn name(&self) -> &'static str {
+        "relu"
+    }
+    fn builtin(&self) -> Option<ActivationKind> {
+        Some(ActivationKind::Relu)
     }
     #[inline]
     fn forward(&self, values: &mut [f32], _width: usize) {
@@ -83,7 +130,7 @@ impl Activation for Relu {
         }
     }
     #[inline]
-    fn backward(&self, y: &[f32], grad: &mut [f32], _width: usize) {
+    fn backward(&self, _x: &[f32], y: &[f32], grad: &mut [f32], _width: usize) {
         // A select, not a branch, so that it vectorises.
         for (g, &y) in grad.iter_mut().zip(y) {
             *g = if y > 0.0 { *g } else { 0.0 };
@@ -102,9 +149,12 @@ impl Default for LeakyRelu {
     }
 }
 
-impl Activation for LeakyRelu {
-    fn kind(&self) -> ActivationKind {
-        ActivationKind::LeakyRelu(self.0)
+impl ActivationFn for LeakyRelu {
+    fn name(&self) -> &'static str {
+        "leaky_relu"
+    }
+    fn builtin(&self) -> Option<ActivationKind> {
+        Some(ActivationKind::LeakyRelu(self.0))
     }
     #[inline]
     fn forward(&self, values: &mut [f32], _width: usize) {
@@ -113,7 +163,7 @@ impl Activation for LeakyRelu {
         }
     }
     #[inline]
-    fn backward(&self, y: &[f32], grad: &mut [f32], _width: usize) {
+    fn backward(&self, _x: &[f32], y: &[f32], grad: &mut [f32], _width: usize) {
         // With alpha > 0 the output has the sign of the input.
         for (g, &y) in grad.iter_mut().zip(y) {
             *g *= if y < 0.0 { self.0 } else { 1.0 };
@@ -125,9 +175,12 @@ impl Activation for LeakyRelu {
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Sigmoid;
 
-impl Activation for Sigmoid {
-    fn kind(&self) -> ActivationKind {
-        ActivationKind::Sigmoid
+impl ActivationFn for Sigmoid {
+    fn name(&self) -> &'static str {
+        "sigmoid"
+    }
+    fn builtin(&self) -> Option<ActivationKind> {
+        Some(ActivationKind::Sigmoid)
     }
     #[inline]
     fn forward(&self, values: &mut [f32], _width: usize) {
@@ -136,7 +189,7 @@ impl Activation for Sigmoid {
         }
     }
     #[inline]
-    fn backward(&self, y: &[f32], grad: &mut [f32], _width: usize) {
+    fn backward(&self, _x: &[f32], y: &[f32], grad: &mut [f32], _width: usize) {
         for (g, &y) in grad.iter_mut().zip(y) {
             *g *= y * (1.0 - y);
         }
@@ -147,9 +200,12 @@ impl Activation for Sigmoid {
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Tanh;
 
-impl Activation for Tanh {
-    fn kind(&self) -> ActivationKind {
-        ActivationKind::Tanh
+impl ActivationFn for Tanh {
+    fn name(&self) -> &'static str {
+        "tanh"
+    }
+    fn builtin(&self) -> Option<ActivationKind> {
+        Some(ActivationKind::Tanh)
     }
     #[inline]
     fn forward(&self, values: &mut [f32], _width: usize) {
@@ -158,7 +214,7 @@ impl Activation for Tanh {
         }
     }
     #[inline]
-    fn backward(&self, y: &[f32], grad: &mut [f32], _width: usize) {
+    fn backward(&self, _x: &[f32], y: &[f32], grad: &mut [f32], _width: usize) {
         for (g, &y) in grad.iter_mut().zip(y) {
             *g *= 1.0 - y * y;
         }
@@ -169,9 +225,12 @@ impl Activation for Tanh {
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Softmax;
 
-impl Activation for Softmax {
-    fn kind(&self) -> ActivationKind {
-        ActivationKind::Softmax
+impl ActivationFn for Softmax {
+    fn name(&self) -> &'static str {
+        "softmax"
+    }
+    fn builtin(&self) -> Option<ActivationKind> {
+        Some(ActivationKind::Softmax)
     }
     fn forward(&self, values: &mut [f32], width: usize) {
         for row in values.chunks_exact_mut(width) {
@@ -187,7 +246,7 @@ impl Activation for Softmax {
             }
         }
     }
-    fn backward(&self, y: &[f32], grad: &mut [f32], width: usize) {
+    fn backward(&self, _x: &[f32], y: &[f32], grad: &mut [f32], width: usize) {
         for (g, y) in grad.chunks_exact_mut(width).zip(y.chunks_exact(width)) {
             let dot: f32 = g.iter().zip(y).map(|(g, y)| g * y).sum();
             for (g, &y) in g.iter_mut().zip(y) {
@@ -197,9 +256,19 @@ impl Activation for Softmax {
     }
 }
 
-impl Activation for ActivationKind {
-    fn kind(&self) -> ActivationKind {
-        *self
+impl ActivationFn for ActivationKind {
+    fn name(&self) -> &'static str {
+        match self {
+            Self::Linear => "linear",
+            Self::Relu => "relu",
+            Self::LeakyRelu(_) => "leaky_relu",
+            Self::Sigmoid => "sigmoid",
+            Self::Tanh => "tanh",
+            Self::Softmax => "softmax",
+        }
+    }
+    fn builtin(&self) -> Option<ActivationKind> {
+        Some(*self)
     }
     fn forward(&self, values: &mut [f32], width: usize) {
         match *self {
@@ -211,21 +280,21 @@ impl Activation for ActivationKind {
             Self::Softmax => Softmax.forward(values, width),
         }
     }
-    fn backward(&self, y: &[f32], grad: &mut [f32], width: usize) {
+    fn backward(&self, x: &[f32], y: &[f32], grad: &mut [f32], width: usize) {
         match *self {
-            Self::Linear => Linear.backward(y, grad, width),
-            Self::Relu => Relu.backward(y, grad, width),
-            Self::LeakyRelu(a) => LeakyRelu(a).backward(y, grad, width),
-            Self::Sigmoid => Sigmoid.backward(y, grad, width),
-            Self::Tanh => Tanh.backward(y, grad, width),
-            Self::Softmax => Softmax.backward(y, grad, width),
+            Self::Linear => Linear.backward(x, y, grad, width),
+            Self::Relu => Relu.backward(x, y, grad, width),
+            Self::LeakyRelu(a) => LeakyRelu(a).backward(x, y, grad, width),
+            Self::Sigmoid => Sigmoid.backward(x, y, grad, width),
+            Self::Tanh => Tanh.backward(x, y, grad, width),
+            Self::Softmax => Softmax.backward(x, y, grad, width),
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{Activation, ActivationKind};
+    use super::{ActivationFn, ActivationKind};
 
     const ALL: [ActivationKind; 6] = [
         ActivationKind::Linear,
@@ -255,7 +324,7 @@ mod tests {
             let mut y = x.to_vec();
             act.forward(&mut y, width);
             let mut grad = dy.to_vec();
-            act.backward(&y, &mut grad, width);
+            act.backward(&x, &y, &mut grad, width);
             for i in 0..x.len() {
                 let h = 1e-2f32;
                 let (mut xp, mut xm) = (x.to_vec(), x.to_vec());

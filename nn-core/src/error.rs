@@ -42,6 +42,15 @@ pub enum Error {
         /// Flat index of the first bad value.
         index: usize,
     },
+    /// A NaN or infinite value in a tensor of a model that is being saved (such a file could
+    /// not be loaded).
+    #[cfg(feature = "alloc")]
+    NonFiniteWeight {
+        /// The tensor, e.g. `"hidden.weight"`.
+        tensor: String,
+        /// Flat index of the first bad value, in PyTorch's layout.
+        index: usize,
+    },
     /// A class label that is negative, fractional or not below the number of classes.
     InvalidLabel {
         /// Sample index.
@@ -107,6 +116,20 @@ pub enum Error {
         /// The logs of the completed epochs (possibly none).
         history: History,
     },
+    /// An input value a layer cannot take: an embedding's id that is not a whole number in
+    /// range, say.
+    InvalidInput {
+        /// The layer type, e.g. `"Embedding"`.
+        layer: &'static str,
+        /// Flat index of the first bad value in the input.
+        index: usize,
+        /// The value found.
+        value: f32,
+        /// What the layer takes, e.g. `"a whole number in 0..1000 (a token id)"`.
+        expected: &'static str,
+        /// The size of the valid range, where there is one (the vocabulary of an embedding).
+        limit: usize,
+    },
     /// An argument outside its valid range.
     InvalidArgument {
         /// Argument name.
@@ -156,6 +179,12 @@ impl fmt::Display for Error {
             Self::SampleCountMismatch { x, y } => {
                 write!(f, "inputs hold {x} samples but targets hold {y}")
             }
+            #[cfg(feature = "alloc")]
+            Self::NonFiniteWeight { tensor, index } => write!(
+                f,
+                "`{tensor}` holds a NaN or infinite value at index {index}: the weights have \
+                 diverged and cannot be saved"
+            ),
             Self::NonFinite { what, index } => {
                 write!(f, "`{what}` holds a NaN or infinite value at flat index {index}")
             }
@@ -202,6 +231,17 @@ impl fmt::Display for Error {
                 f,
                 "training stopped after {} completed epoch(s) (their history is kept in the error): {error}",
                 history.epochs()
+            ),
+            Self::InvalidInput {
+                layer,
+                index,
+                value,
+                expected,
+                limit,
+            } => write!(
+                f,
+                "input value {value} at index {index} cannot go into `{layer}`, which takes \
+                 {expected} (here below {limit}); check the data or the layer's size"
             ),
             Self::InvalidArgument { name, reason } => write!(f, "invalid `{name}`: {reason}"),
             Self::InvalidSetting {

@@ -6,6 +6,7 @@
 
 use crate::model::Model;
 use crate::rng::Rng;
+use crate::tape::Tape;
 use alloc::vec::Vec;
 
 /// Result of a gradient check.
@@ -253,7 +254,7 @@ fn check_model_mode<M: Model>(model: &M, seed: u64, training: bool) -> GradCheck
     let mut probe = M::init(0);
     probe.params_mut().copy_from_slice(&params);
     probe.state_mut().copy_from_slice(model.state());
-    let mut ws = M::workspace();
+    let mut tape = Tape::new();
     let mut grads = alloc::vec![0.0; M::PARAMS];
 
     let mut pending: Vec<usize> = (0..M::PARAMS).step_by((M::PARAMS / 300).max(1)).collect();
@@ -268,8 +269,8 @@ fn check_model_mode<M: Model>(model: &M, seed: u64, training: bool) -> GradCheck
         probe.params_mut().copy_from_slice(&params);
         // In training mode, every evaluation draws the same dropout masks.
         let masks = Rng::new(seed ^ 0x5eed);
-        let logits =
-            probe.forward_batch(&mut ws, &x, batch, training.then(|| masks.clone()).as_mut());
+        let mut rng = training.then(|| masks.clone());
+        let logits = probe.forward_batch(&mut tape, &x, batch, rng.as_mut().into());
         // Rounding noise of the objective: f32 precision of each term, summed.
         let magnitude: f64 = logits
             .iter()
@@ -278,14 +279,14 @@ fn check_model_mode<M: Model>(model: &M, seed: u64, training: bool) -> GradCheck
             .sum();
         let noise = f64::from(f32::EPSILON) * (magnitude + 1.0);
         let mut d = r.clone();
-        probe.backward_batch(&mut ws, &x, &mut d, &mut grads, batch);
+        probe.backward_batch(&mut tape, &x, &mut d, Some(&mut grads), None);
         let report = report.get_or_insert_with(|| {
             GradCheck::new(tolerance, floor(&grads, &pending, h, tolerance, noise))
         });
         let mut objective = |p: &[f32]| {
             probe.params_mut().copy_from_slice(p);
-            let logits =
-                probe.forward_batch(&mut ws, &x, batch, training.then(|| masks.clone()).as_mut());
+            let mut rng = training.then(|| masks.clone());
+            let logits = probe.forward_batch(&mut tape, &x, batch, rng.as_mut().into());
             logits
                 .iter()
                 .zip(&r)

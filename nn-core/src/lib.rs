@@ -42,6 +42,8 @@ pub mod model;
 #[cfg(feature = "alloc")]
 pub mod optim;
 #[cfg(feature = "alloc")]
+pub mod tape;
+#[cfg(feature = "alloc")]
 pub mod train;
 
 #[cfg(feature = "std")]

@@ -29,15 +29,15 @@
 //! use nn_core::loss::Loss;
 //! let logits = [2.0, -1.0, 0.5];
 //! let mut outputs = logits;
-//! nn_core::activations::Activation::forward(&ActivationKind::Softmax, &mut outputs, 3);
+//! nn_core::activations::ActivationFn::forward(&ActivationKind::Softmax, &mut outputs, 3);
 //! let mut d = [0.0; 3];
 //! let loss = Loss::SparseCategoricalCrossentropy.forward_backward(
-//!     ActivationKind::Softmax, &logits, &outputs, &[0.0], 3, &mut d);
+//!     &ActivationKind::Softmax, &logits, &outputs, &[0.0], 3, &mut d);
 //! assert!((loss + outputs[0].ln()).abs() < 1e-6);
 //! assert!((d[0] - (outputs[0] - 1.0)).abs() < 1e-6);
 //! ```
 
-use crate::activations::{Activation, ActivationKind};
+use crate::activations::{ActivationFn, ActivationKind};
 use crate::error::{Error, Result, TargetProblem};
 use crate::math;
 
@@ -185,9 +185,9 @@ impl Loss {
     /// whole rows of `width` values. `targets` holds [`target_width`](Self::target_width)
     /// values per sample; sparse labels must be class indices (the caller validates them;
     /// out-of-range labels are clamped, never read out of bounds).
-    pub fn forward_backward(
+    pub fn forward_backward<A: ActivationFn>(
         self,
-        activation: ActivationKind,
+        activation: &A,
         logits: &[f32],
         outputs: &[f32],
         targets: &[f32],
@@ -201,9 +201,9 @@ impl Loss {
     /// Mean loss only (for evaluation): the same value as
     /// [`forward_backward`](Self::forward_backward).
     #[must_use]
-    pub fn value(
+    pub fn value<A: ActivationFn>(
         self,
-        activation: ActivationKind,
+        activation: &A,
         logits: &[f32],
         outputs: &[f32],
         targets: &[f32],
@@ -212,23 +212,24 @@ impl Loss {
         self.evaluate(activation, logits, outputs, targets, width, None)
     }
 
-    /// Whether the loss is computed from the logits rather than the outputs.
-    fn fused(self, activation: ActivationKind) -> bool {
+    /// Whether the loss is computed from the logits rather than the outputs: for the
+    /// built-in sigmoid with binary cross-entropy, softmax with the categorical ones.
+    fn fused(self, activation: Option<ActivationKind>) -> bool {
         matches!(
             (self, activation),
-            (Self::BinaryCrossentropy, ActivationKind::Sigmoid)
+            (Self::BinaryCrossentropy, Some(ActivationKind::Sigmoid))
                 | (
                     Self::CategoricalCrossentropy | Self::SparseCategoricalCrossentropy,
-                    ActivationKind::Softmax
+                    Some(ActivationKind::Softmax)
                 )
         )
     }
 
     /// Shared body of `forward_backward` and `value`: the gradient is written only when `d`
     /// is given.
-    fn evaluate(
+    fn evaluate<A: ActivationFn>(
         self,
-        activation: ActivationKind,
+        activation: &A,
         logits: &[f32],
         outputs: &[f32],
         targets: &[f32],
@@ -236,7 +237,7 @@ impl Loss {
         mut d: Option<&mut [f32]>,
     ) -> f32 {
         debug_assert_eq!(logits.len(), outputs.len(), "logits and outputs lengths");
-        let fused = self.fused(activation);
+        let fused = self.fused(activation.builtin());
         let loss = match (self, fused) {
             (Self::MeanSquaredError, _) => {
                 mean_elementwise(outputs, targets, d.as_deref_mut(), Pointwise::SQUARED_ERROR)
@@ -281,7 +282,8 @@ impl Loss {
             ),
         };
         if let (Some(d), false) = (d, fused) {
-            activation.backward(outputs, d, width);
+            let x: &[f32] = if A::USES_INPUT { logits } else { &[] };
+            activation.backward(x, outputs, d, width);
         }
         loss
     }
@@ -643,10 +645,10 @@ mod tests {
     fn check_gradient(loss: Loss, activation: ActivationKind, logits: &[f32], targets: &[f32]) {
         let y = outputs(activation, logits);
         let mut d = vec![f32::NAN; logits.len()];
-        let l = loss.forward_backward(activation, logits, &y, targets, WIDTH, &mut d);
+        let l = loss.forward_backward(&activation, logits, &y, targets, WIDTH, &mut d);
         assert_eq!(
             l,
-            loss.value(activation, logits, &y, targets, WIDTH),
+            loss.value(&activation, logits, &y, targets, WIDTH),
             "{loss:?} {activation:?}: value"
         );
         let h = 2e-3f32;
@@ -654,7 +656,7 @@ mod tests {
             let at = |delta: f32| {
                 let mut z = logits.to_vec();
                 z[i] += delta;
-                f64::from(loss.value(activation, &z, &outputs(activation, &z), targets, WIDTH))
+                f64::from(loss.value(&activation, &z, &outputs(activation, &z), targets, WIDTH))
             };
             let numeric = (at(h) - at(-h)) / (2.0 * f64::from(h));
             let err = (f64::from(d[i]) - numeric).abs();
@@ -710,7 +712,7 @@ mod tests {
             for activation in ACTIVATIONS {
                 let y = outputs(activation, &logits);
                 let mut d = vec![f32::NAN; logits.len()];
-                let l = loss.forward_backward(activation, &logits, &y, &t, WIDTH, &mut d);
+                let l = loss.forward_backward(&activation, &logits, &y, &t, WIDTH, &mut d);
                 assert!(l.is_finite(), "{loss:?} {activation:?}: loss {l}");
                 assert!(
                     d.iter().all(|g| g.is_finite()),
@@ -745,7 +747,7 @@ mod tests {
             ] {
                 let mut d = [f32::NAN; 6];
                 let t = targets(loss, 2);
-                let l = loss.forward_backward(activation, &probs, &probs, &t, WIDTH, &mut d);
+                let l = loss.forward_backward(&activation, &probs, &probs, &t, WIDTH, &mut d);
                 assert!(
                     l.is_finite() && d.iter().all(|g| g.is_finite()),
                     "{loss:?} {activation:?}: {l} {d:?}"
@@ -787,7 +789,7 @@ mod tests {
         let y = outputs(ActivationKind::Sigmoid, &logits);
         let t = [0.2, 0.9, 0.5, 0.0, 1.0, 0.3];
         let fused = Loss::BinaryCrossentropy.forward_backward(
-            ActivationKind::Sigmoid,
+            &ActivationKind::Sigmoid,
             &logits,
             &y,
             &t,
@@ -795,7 +797,7 @@ mod tests {
             &mut a,
         );
         let plain = binary_crossentropy(&y, &t, &mut b);
-        ActivationKind::Sigmoid.backward(&y, &mut b, WIDTH);
+        ActivationKind::Sigmoid.backward(&[], &y, &mut b, WIDTH);
         assert!((fused - plain).abs() < 1e-5, "{fused} {plain}");
         for (a, b) in a.iter().zip(&b) {
             assert!((a - b).abs() < 1e-5, "{a} {b}");

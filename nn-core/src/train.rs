@@ -7,23 +7,24 @@
 //!
 //! ```
 //! use nn_core::{loss::Loss, metrics::Metric, optim::Sgd, train::{Fit, Trainer, Verbose}};
-//! # use nn_core::{model::Model, rng::Rng, layers::Dense, activations::ActivationKind};
+//! # use nn_core::{model::{LayerInfo, Model}, layers::{Dense, LayerRef, Pass}, tape::Tape};
+//! # use nn_core::{activations::Linear, layers::{InputOrder, Layer}, rng::Rng};
 //! # // A hand-written one-layer model; users get this from `model!`.
 //! # struct Line(Vec<f32>);
+//! # impl Line { fn dense(&self) -> LayerRef<'_, Dense<1, 1>> { LayerRef::new(Dense::new(Linear), &self.0, &[]) } }
 //! # impl Model for Line {
 //! #     const NAME: &'static str = "Line"; const INPUT_SHAPE: &'static [usize] = &[1];
 //! #     const INPUT: usize = 1; const OUTPUT: usize = 1; const PARAMS: usize = 2;
-//! #     const OUTPUT_ACTIVATION: ActivationKind = ActivationKind::Linear;
-//! #     const TENSORS: &'static [nn_core::model::TensorInfo] = &[];
-//! #     type Workspace = nn_core::buffer::Buffer;
+//! #     const LAYERS: &'static [LayerInfo] = &[LayerInfo::of::<Dense<1, 1>>("dense", 0, 0, InputOrder::Rows)];
+//! #     type OutputActivation = Linear;
+//! #     const OUTPUT_ACTIVATION: Linear = Linear;
 //! #     fn init(_: u64) -> Self { Line(vec![0.0; 2]) }
-//! #     fn workspace() -> Self::Workspace { nn_core::buffer::Buffer::new(1) }
 //! #     fn params(&self) -> &[f32] { &self.0 }
 //! #     fn params_mut(&mut self) -> &mut [f32] { &mut self.0 }
-//! #     fn forward_batch<'w>(&self, ws: &'w mut Self::Workspace, x: &[f32], b: usize, _: Option<&mut Rng>) -> &'w [f32] {
-//! #         ws.reserve(b); Dense::<1, 1>::forward_batch(&self.0, x, ws.rows_mut(b), b); ws.rows(b) }
-//! #     fn backward_batch(&self, _: &mut Self::Workspace, x: &[f32], d: &mut [f32], g: &mut [f32], b: usize) {
-//! #         Dense::<1, 1>::backward_batch(&self.0, x, d, None, g, b) }
+//! #     fn forward_batch<'t>(&self, tape: &'t mut Tape, x: &[f32], b: usize, pass: Pass<'_>) -> &'t [f32] {
+//! #         let mut run = tape.forward(x, b, &[], pass); run.layer(self.dense()); run.finish() }
+//! #     fn backward_batch(&self, tape: &mut Tape, x: &[f32], d: &mut [f32], g: Option<&mut [f32]>, dx: Option<&mut [f32]>) {
+//! #         tape.backward(x, d, g, dx).layer(self.dense()) }
 //! # }
 //! // y = 2x + 1
 //! let x: Vec<f32> = (0..64).map(|i| i as f32 / 64.0).collect();
@@ -34,13 +35,15 @@
 //! # Ok::<(), nn_core::Error>(())
 //! ```
 
-use crate::activations::Activation;
+use crate::activations::ActivationFn;
 use crate::error::{Error, Result};
+use crate::layers::Pass;
 use crate::loss::Loss;
 use crate::metrics::Metric;
 use crate::model::{check_data, Model};
 use crate::optim::Optimizer;
 use crate::rng::Rng;
+use crate::tape::Tape;
 use alloc::boxed::Box;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -406,7 +409,7 @@ pub struct Trainer<M: Model, O: Optimizer> {
     optimizer: O,
     loss: Loss,
     metrics: Vec<Metric>,
-    worker: Worker<M>,
+    worker: Worker,
     batch_x: Vec<f32>,
     batch_y: Vec<f32>,
     order: Vec<usize>,
@@ -462,19 +465,19 @@ impl Totals {
 }
 
 /// The buffers one thread needs for a forward and backward pass.
-struct Worker<M: Model> {
-    ws: M::Workspace,
+struct Worker {
+    tape: Tape,
     grads: Vec<f32>,
     outputs: Vec<f32>,
     d_logits: Vec<f32>,
     totals: Totals,
 }
 
-impl<M: Model> Worker<M> {
-    fn new() -> Self {
+impl Worker {
+    fn new(params: usize) -> Self {
         Self {
-            ws: M::workspace(),
-            grads: alloc::vec![0.0; M::PARAMS],
+            tape: Tape::new(),
+            grads: alloc::vec![0.0; params],
             outputs: Vec::new(),
             d_logits: Vec::new(),
             totals: Totals::default(),
@@ -485,7 +488,7 @@ impl<M: Model> Worker<M> {
     /// samples, then (when `learn`) the backward pass. Returns the mean loss; when it is not
     /// finite, nothing else is done.
     #[allow(clippy::too_many_arguments)]
-    fn run(
+    fn run<M: Model>(
         &mut self,
         model: &M,
         loss: Loss,
@@ -497,7 +500,11 @@ impl<M: Model> Worker<M> {
         learn: bool,
     ) -> f32 {
         self.totals.reset(metrics.len());
-        let logits = model.forward_batch(&mut self.ws, x, batch, dropout);
+        let pass = match dropout {
+            Some(rng) => Pass::Train(rng),
+            None => Pass::Eval,
+        };
+        let logits = model.forward_batch(&mut self.tape, x, batch, pass);
         self.outputs.clear();
         self.outputs.extend_from_slice(logits);
         M::OUTPUT_ACTIVATION.forward(&mut self.outputs, M::OUTPUT);
@@ -505,7 +512,7 @@ impl<M: Model> Worker<M> {
         let value = if learn {
             self.d_logits.resize(batch * M::OUTPUT, 0.0);
             loss.forward_backward(
-                M::OUTPUT_ACTIVATION,
+                &M::OUTPUT_ACTIVATION,
                 logits,
                 &self.outputs,
                 y,
@@ -513,7 +520,7 @@ impl<M: Model> Worker<M> {
                 &mut self.d_logits,
             )
         } else {
-            loss.value(M::OUTPUT_ACTIVATION, logits, &self.outputs, y, M::OUTPUT)
+            loss.value(&M::OUTPUT_ACTIVATION, logits, &self.outputs, y, M::OUTPUT)
         };
         if !value.is_finite() {
             return value;
@@ -527,7 +534,13 @@ impl<M: Model> Worker<M> {
             count.1 += m.max_correct(batch, M::OUTPUT);
         }
         if learn {
-            model.backward_batch(&mut self.ws, x, &mut self.d_logits, &mut self.grads, batch);
+            model.backward_batch(
+                &mut self.tape,
+                x,
+                &mut self.d_logits,
+                Some(&mut self.grads),
+                None,
+            );
         }
         value
     }
@@ -541,7 +554,7 @@ impl<M: Model, O: Optimizer> Trainer<M, O> {
             optimizer,
             loss,
             metrics: Vec::new(),
-            worker: Worker::new(),
+            worker: Worker::new(M::PARAMS),
             batch_x: Vec::new(),
             batch_y: Vec::new(),
             order: Vec::new(),
@@ -701,7 +714,7 @@ impl<M: Model, O: Optimizer> Trainer<M, O> {
         totals.merge(&w.totals);
         if learn {
             self.optimizer.step(self.model.params_mut(), &w.grads);
-            self.model.update_state(&w.ws);
+            self.model.update_state(&w.tape);
         }
         value
     }
@@ -725,7 +738,7 @@ impl<M: Model, O: Optimizer> Trainer<M, O> {
     /// or [`Error::WeightsDiverged`] when an earlier step left non-finite weights.
     pub fn train_on_batch(&mut self, x: &[f32], y: &[f32]) -> Result<f32> {
         self.prepare()?;
-        let n = check_data::<M>(x, y, self.loss)?;
+        let n = check_data(&self.model, x, y, self.loss)?;
         let mut totals = core::mem::take(&mut self.totals);
         totals.reset(self.metrics.len());
         // Training mode, as Keras: dropout active, batch normalisation on batch statistics.
@@ -757,7 +770,7 @@ impl<M: Model, O: Optimizer> Trainer<M, O> {
     /// not finite, or a callback's error. Callbacks' `on_train_end` runs in every case.
     pub fn fit(&mut self, x: &[f32], y: &[f32], mut fit: Fit<'_>) -> Result<History> {
         self.prepare()?;
-        let n = check_data::<M>(x, y, self.loss)?;
+        let n = check_data(&self.model, x, y, self.loss)?;
         if fit.batch_size == 0 {
             return Err(Error::InvalidArgument {
                 name: "batch_size",
@@ -797,7 +810,7 @@ impl<M: Model, O: Optimizer> Trainer<M, O> {
         let train = (&x[..n_train * M::INPUT], &y[..n_train * tw]);
         let validation = match fit.validation_data {
             Some((vx, vy)) => {
-                check_data::<M>(vx, vy, self.loss)?;
+                check_data(&self.model, vx, vy, self.loss)?;
                 Some((vx, vy))
             }
             None if n_train < n => Some((&x[n_train * M::INPUT..], &y[n_train * tw..])),
@@ -967,7 +980,7 @@ impl<M: Model, O: Optimizer> Trainer<M, O> {
     /// weights that are not finite): never a NaN mean.
     pub fn evaluate(&mut self, x: &[f32], y: &[f32]) -> Result<Evaluation> {
         self.prepare()?;
-        check_data::<M>(x, y, self.loss)?;
+        check_data(&self.model, x, y, self.loss)?;
         self.evaluate_unchecked(x, y, 256, "x")
     }
 
@@ -977,22 +990,25 @@ impl<M: Model, O: Optimizer> Trainer<M, O> {
     /// # Errors
     /// Empty input, a length that is not whole samples, or NaN/infinite values.
     pub fn predict(&mut self, x: &[f32]) -> Result<Vec<f32>> {
-        predict_with(&self.model, &mut self.worker.ws, x)
+        predict_with(&self.model, &mut self.worker.tape, x)
     }
 }
 
-/// Outputs of `model` for every sample of `x`, computed in batches in `ws`.
+/// Outputs of `model` for every sample of `x`, computed in batches in `tape`.
 ///
 /// # Errors
-/// Empty input, a length that is not whole samples, or NaN/infinite values.
-pub fn predict_with<M: Model>(model: &M, ws: &mut M::Workspace, x: &[f32]) -> Result<Vec<f32>> {
+/// Empty input, a length that is not whole samples, NaN/infinite values, or an input the
+/// model cannot take ([`Model::check_input`]).
+pub fn predict_with<M: Model>(model: &M, tape: &mut Tape, x: &[f32]) -> Result<Vec<f32>> {
     let n = crate::error::rows("x", x, M::INPUT)?;
     crate::error::check_finite("x", x)?;
+    model.check_input(x)?;
     let mut out = Vec::with_capacity(n * M::OUTPUT);
     let mut start = 0;
     while start < n {
         let b = 256.min(n - start);
-        let logits = model.forward_batch(ws, &x[start * M::INPUT..(start + b) * M::INPUT], b, None);
+        let rows = &x[start * M::INPUT..(start + b) * M::INPUT];
+        let logits = model.forward_batch(tape, rows, b, Pass::Eval);
         out.extend_from_slice(logits);
         start += b;
     }

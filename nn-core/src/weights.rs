@@ -2,7 +2,7 @@
 //! interchangeable with PyTorch.
 //!
 //! A model's parameters are written as one `F32` tensor per entry of
-//! [`Model::TENSORS`], named and shaped as in PyTorch (`hidden.weight` of a dense layer is
+//! [`Model::tensors`], named and shaped as in PyTorch (`hidden.weight` of a dense layer is
 //! `[out, in]`, `hidden.bias` is `[out]`), so a file saved here loads with
 //! `model.load_state_dict(safetensors.torch.load_file(path))` into the equivalent
 //! `torch.nn` module, and a file saved by PyTorch loads here. The header carries the metadata
@@ -13,7 +13,7 @@
 //! width, channels]`), so the dense weight that follows `Flatten` of an image (and batch
 //! normalisation between them) indexes the same values in another order. Its file tensor
 //! is PyTorch's (`[out, channels * height * width]`, columns in CHW order) and its memory
-//! ours ([`TensorLayout::Permuted`](crate::model::TensorLayout::Permuted)), so a CNN trained
+//! ours (see [`InputOrder`](crate::layers::InputOrder)), so a CNN trained
 //! in PyTorch loads and gives PyTorch's outputs on the same (channels-last) images, and a
 //! file saved here loads into the PyTorch module.
 //!
@@ -84,30 +84,36 @@ impl View for &F32Tensor {
 }
 
 /// Serialises all parameters of `model` as the bytes of a safetensors file: one `F32`
-/// tensor per entry of [`Model::TENSORS`], named and shaped as in PyTorch (2-D tensors that
-/// the model stores transposed are transposed back). The header's metadata is
+/// tensor per entry of [`Model::tensors`], named and shaped as in PyTorch (tensors that the
+/// model stores in Keras' layouts are converted back). The header's metadata is
 /// `{"format": "pt", "model": M::NAME}`.
 ///
 /// # Errors
-/// [`Error::NonFinite`], naming the tensor and the flat index (in PyTorch's layout) of the
-/// first bad value, when a parameter is NaN or infinite (such a file could not be loaded);
+/// [`Error::NonFiniteWeight`], naming the tensor and the flat index (in PyTorch's layout) of
+/// the first bad value, when a parameter is NaN or infinite (such a file could not be loaded);
 /// [`Error::Format`] if the model's tensor table is inconsistent with its parameter buffer.
 pub fn to_bytes<M: Model>(model: &M) -> Result<Vec<u8>> {
-    check_layout::<M>(model.params().len(), model.state().len())?;
-    let mut tensors = Vec::with_capacity(M::TENSORS.len() + M::STATE_TENSORS.len());
-    for (info, buffer) in tables(model) {
-        let values = to_file_layout(info, &buffer[info.offset..info.offset + info.len]);
+    let infos = all_tensors::<M>();
+    check_layout::<M>(&infos, model.params().len(), model.state().len())?;
+    let mut tensors = Vec::with_capacity(infos.len());
+    for info in &infos {
+        let buffer = if info.is_state() {
+            model.state()
+        } else {
+            model.params()
+        };
+        let values = to_file_layout(info, &buffer[info.offset..info.offset + info.len()]);
         if let Some(index) = values.iter().position(|v| !v.is_finite()) {
-            return Err(Error::NonFinite {
-                what: info.name,
+            return Err(Error::NonFiniteWeight {
+                tensor: info.name.clone(),
                 index,
             });
         }
         let bytes = values.iter().flat_map(|v| v.to_le_bytes()).collect();
         tensors.push((
-            info.name,
+            info.name.as_str(),
             F32Tensor {
-                shape: info.shape.to_vec(),
+                shape: info.shape().to_vec(),
                 bytes,
             },
         ));
@@ -172,7 +178,8 @@ pub fn load_bytes<M: Model>(model: &mut M, bytes: &[u8], source_name: &str) -> R
         source_name: source_name.to_string(),
         reason,
     };
-    check_layout::<M>(model.params().len(), model.state().len())?;
+    let infos = all_tensors::<M>();
+    check_layout::<M>(&infos, model.params().len(), model.state().len())?;
     let file = SafeTensors::deserialize(bytes).map_err(|e| format_error(describe(&e, bytes)))?;
 
     // The set of names, before anything else: a file for another model fails with one
@@ -181,18 +188,21 @@ pub fn load_bytes<M: Model>(model: &mut M, bytes: &[u8], source_name: &str) -> R
         .names()
         .into_iter()
         // PyTorch's batch norm also saves a step counter, which is not needed here.
-        .filter(|name| !all_tensors::<M>().any(|t| t.name == *name) && !name.ends_with(".num_batches_tracked"))
+        .filter(|name| {
+            !infos.iter().any(|t| t.name == *name) && !name.ends_with(".num_batches_tracked")
+        })
         .collect();
     unexpected.sort_unstable();
-    let missing: Vec<&TensorInfo> = all_tensors::<M>()
-        .filter(|t| file.tensor(t.name).is_err())
+    let missing: Vec<&TensorInfo> = infos
+        .iter()
+        .filter(|t| file.tensor(&t.name).is_err())
         .collect();
     if !missing.is_empty() || !unexpected.is_empty() {
         let mut reason = String::new();
         if !missing.is_empty() {
             reason += &format!(
                 "missing tensor(s) {}",
-                name_list(missing.iter().map(|t| t.name))
+                name_list(missing.iter().map(|t| t.name.as_str()))
             );
         }
         if !unexpected.is_empty() {
@@ -204,8 +214,9 @@ pub fn load_bytes<M: Model>(model: &mut M, bytes: &[u8], source_name: &str) -> R
                 name_list(unexpected.iter().copied())
             );
         }
-        let expected: Vec<String> = all_tensors::<M>()
-            .map(|t| format!("`{}` {:?}", t.name, t.shape))
+        let expected: Vec<String> = infos
+            .iter()
+            .map(|t| format!("`{}` {:?}", t.name, t.shape()))
             .collect();
         reason += &format!(
             ". The model `{}` expects exactly: {}",
@@ -217,22 +228,18 @@ pub fn load_bytes<M: Model>(model: &mut M, bytes: &[u8], source_name: &str) -> R
 
     // Converted into scratch first; the model is only written once everything is valid.
     let (mut scratch, mut scratch_state) = (model.params().to_vec(), model.state().to_vec());
-    for (info, is_state) in M::TENSORS
-        .iter()
-        .map(|t| (t, false))
-        .chain(M::STATE_TENSORS.iter().map(|t| (t, true)))
-    {
-        let scratch = if is_state {
+    for info in &infos {
+        let scratch = if info.is_state() {
             &mut scratch_state
         } else {
             &mut scratch
         };
+        let shape = info.shape();
         let view = file
-            .tensor(info.name)
+            .tensor(&info.name)
             .map_err(|e| format_error(format!("tensor `{}`: {e}", info.name)))?;
-        if view.shape() != info.shape {
-            let transposed =
-                info.shape.len() == 2 && view.shape() == [info.shape[1], info.shape[0]];
+        if view.shape() != shape {
+            let transposed = shape.len() == 2 && view.shape() == [shape[1], shape[0]];
             let hint = if transposed {
                 " (the transpose: the file may use Keras' [in, out] layout, not PyTorch's [out, in])"
             } else {
@@ -242,7 +249,7 @@ pub fn load_bytes<M: Model>(model: &mut M, bytes: &[u8], source_name: &str) -> R
                 "`{}` has shape {:?} but the model expects {:?}{hint}",
                 info.name,
                 view.shape(),
-                info.shape
+                shape
             )));
         }
         let values = decode(&view).ok_or_else(|| {
@@ -263,16 +270,16 @@ pub fn load_bytes<M: Model>(model: &mut M, bytes: &[u8], source_name: &str) -> R
             return Err(format_error(format!(
                 "`{}` holds a non-finite value {value} at index {:?}{from_f64}",
                 info.name,
-                unravel(index, info.shape)
+                unravel(index, shape)
             )));
         }
         from_file_layout(
             info,
             &values,
-            &mut scratch[info.offset..info.offset + info.len],
+            &mut scratch[info.offset..info.offset + info.len()],
         );
     }
-    check_variances::<M>(&scratch_state).map_err(format_error)?;
+    check_variances(&infos, &scratch_state).map_err(format_error)?;
     model.params_mut().copy_from_slice(&scratch);
     model.state_mut().copy_from_slice(&scratch_state);
     Ok(())
@@ -281,12 +288,12 @@ pub fn load_bytes<M: Model>(model: &mut M, bytes: &[u8], source_name: &str) -> R
 /// Checks that the running variances of batch normalisation (the state tensors named
 /// `*.running_var`) are `>= 0`: a negative one has no square root, so inference would give
 /// NaN for every sample.
-fn check_variances<M: Model>(state: &[f32]) -> Result<(), String> {
-    for info in M::STATE_TENSORS
+fn check_variances(infos: &[TensorInfo], state: &[f32]) -> Result<(), String> {
+    for info in infos
         .iter()
-        .filter(|t| t.name.ends_with(".running_var"))
+        .filter(|t| t.is_state() && t.name.ends_with(".running_var"))
     {
-        let values = &state[info.offset..info.offset + info.len];
+        let values = &state[info.offset..info.offset + info.len()];
         if let Some(index) = values.iter().position(|&v| v < 0.0) {
             // Running statistics are vectors, so memory and file indices agree.
             return Err(format!(
@@ -294,7 +301,7 @@ fn check_variances<M: Model>(state: &[f32]) -> Result<(), String> {
                  negative (a corrupt file, or another tensor saved under this name)",
                 info.name,
                 values[index],
-                unravel(index, info.shape)
+                unravel(index, info.shape())
             ));
         }
     }
@@ -302,17 +309,10 @@ fn check_variances<M: Model>(state: &[f32]) -> Result<(), String> {
 }
 
 /// Every tensor of `M`: parameters, then state.
-fn all_tensors<M: Model>() -> impl Iterator<Item = &'static TensorInfo> {
-    M::TENSORS.iter().chain(M::STATE_TENSORS)
-}
-
-/// Each tensor of `model` with the buffer it lives in (parameters or state).
-fn tables<M: Model>(model: &M) -> impl Iterator<Item = (&'static TensorInfo, &[f32])> {
-    let (params, state) = (model.params(), model.state());
-    M::TENSORS
-        .iter()
-        .map(move |t| (t, params))
-        .chain(M::STATE_TENSORS.iter().map(move |t| (t, state)))
+fn all_tensors<M: Model>() -> Vec<TensorInfo> {
+    let mut infos = M::tensors();
+    infos.sort_by_key(TensorInfo::is_state);
+    infos
 }
 
 /// Reads the safetensors file `path` into `model` (see [`load_bytes`]); on error the
@@ -370,28 +370,24 @@ fn read_file(path: &Path) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Checks that `M::TENSORS` describes ranges inside a buffer of `len` values, with shapes
-/// matching their lengths: a guard against a hand-written `Model` with a wrong table, so
-/// that the slicing below cannot panic.
-fn check_layout<M: Model>(len: usize, state_len: usize) -> Result<()> {
-    for (info, len) in M::TENSORS
-        .iter()
-        .map(|t| (t, len))
-        .chain(M::STATE_TENSORS.iter().map(|t| (t, state_len)))
-    {
-        let elements = info.shape.iter().product::<usize>();
+/// Checks that the model's tensor table describes ranges inside its buffers (`len`
+/// parameters, `state_len` state values), with consistent shapes and layouts: a guard
+/// against a hand-written `Model` with a wrong table, so that the slicing below cannot
+/// panic.
+fn check_layout<M: Model>(infos: &[TensorInfo], len: usize, state_len: usize) -> Result<()> {
+    for info in infos {
+        let buffer = if info.is_state() { state_len } else { len };
         let inside = info
             .offset
-            .checked_add(info.len)
-            .is_some_and(|end| end <= len);
-        let rank_ok = info.layout.fits(info.shape);
-        if !inside || elements != info.len || !rank_ok {
+            .checked_add(info.len())
+            .is_some_and(|end| end <= buffer);
+        if !inside || !info.tensor.is_consistent(info.input_order) {
             return Err(Error::Format {
                 source_name: M::NAME.to_string(),
                 reason: format!(
-                    "the model's tensor table is inconsistent: `{}` (offset {}, {} values, \
-                     shape {:?}, layout {:?}) in a buffer of {len} parameters",
-                    info.name, info.offset, info.len, info.shape, info.layout
+                    "the model's tensor table is inconsistent: `{}` (offset {}, {:?}, input \
+                     order {:?}) in a buffer of {buffer} values",
+                    info.name, info.offset, info.tensor, info.input_order
                 ),
             });
         }
@@ -399,18 +395,16 @@ fn check_layout<M: Model>(len: usize, state_len: usize) -> Result<()> {
     Ok(())
 }
 
-/// The values of one tensor in PyTorch's (row-major, untransposed) layout.
+/// The values of one tensor in PyTorch's layout and order.
 fn to_file_layout(info: &TensorInfo, memory: &[f32]) -> Vec<f32> {
     let mut out = std::vec![0.0; memory.len()];
-    info.layout
-        .for_each_index(info.shape, |file, mem| out[file] = memory[mem]);
+    info.for_each_index(|file, mem| out[file] = memory[mem]);
     out
 }
 
-/// Writes values in PyTorch's layout into the model's memory layout.
+/// Writes values in PyTorch's layout and order into the model's memory layout.
 fn from_file_layout(info: &TensorInfo, values: &[f32], memory: &mut [f32]) {
-    info.layout
-        .for_each_index(info.shape, |file, mem| memory[mem] = values[file]);
+    info.for_each_index(|file, mem| memory[mem] = values[file]);
 }
 
 /// The values of a floating-point tensor as `f32`; `None` for other dtypes.

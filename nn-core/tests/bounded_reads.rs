@@ -11,10 +11,11 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
-use nn_core::activations::ActivationKind;
+use nn_core::activations::Linear;
 use nn_core::idx::{parse_idx, read_idx, Mnist};
-use nn_core::model::{Model, TensorInfo, TensorLayout};
-use nn_core::rng::Rng;
+use nn_core::layers::{Dense, InputOrder, LayerRef, Pass};
+use nn_core::model::{LayerInfo, Model};
+use nn_core::tape::Tape;
 use nn_core::Error;
 
 mod common;
@@ -173,30 +174,32 @@ fn trailing_data_after_an_idx_body_is_not_read() {
 
 // ---- Safetensors ----
 
-/// A model of one 4-value tensor `b`, enough for `weights::load`.
+/// A model of one dense layer 1 → 2 (four values, 16 bytes), enough for `weights::load`.
 struct Bias(Vec<f32>);
+
+impl Bias {
+    fn dense(&self) -> LayerRef<'_, Dense<1, 2>> {
+        LayerRef::new(Dense::new(Linear), &self.0, &[])
+    }
+}
 
 impl Model for Bias {
     const NAME: &'static str = "Bias";
-    const INPUT_SHAPE: &'static [usize] = &[4];
-    const INPUT: usize = 4;
-    const OUTPUT: usize = 4;
+    const INPUT_SHAPE: &'static [usize] = &[1];
+    const INPUT: usize = 1;
+    const OUTPUT: usize = 2;
     const PARAMS: usize = 4;
-    const OUTPUT_ACTIVATION: ActivationKind = ActivationKind::Linear;
-    const TENSORS: &'static [TensorInfo] = &[TensorInfo {
-        name: "b",
-        offset: 0,
-        len: 4,
-        shape: &[4],
-        layout: TensorLayout::Same,
-    }];
-    type Workspace = Vec<f32>;
+    const LAYERS: &'static [LayerInfo] = &[LayerInfo::of::<Dense<1, 2>>(
+        "dense",
+        0,
+        0,
+        InputOrder::Rows,
+    )];
+    type OutputActivation = Linear;
+    const OUTPUT_ACTIVATION: Linear = Linear;
 
     fn init(_seed: u64) -> Self {
         Self(vec![0.5; 4])
-    }
-    fn workspace() -> Self::Workspace {
-        Vec::new()
     }
     fn params(&self) -> &[f32] {
         &self.0
@@ -204,29 +207,26 @@ impl Model for Bias {
     fn params_mut(&mut self) -> &mut [f32] {
         &mut self.0
     }
-    fn forward_batch<'w>(
+    fn forward_batch<'t>(
         &self,
-        ws: &'w mut Self::Workspace,
+        tape: &'t mut Tape,
         x: &[f32],
-        _batch: usize,
-        _dropout: Option<&mut Rng>,
-    ) -> &'w [f32] {
-        ws.clear();
-        ws.extend(
-            x.chunks(4)
-                .flat_map(|r| r.iter().zip(&self.0).map(|(x, b)| x + b)),
-        );
-        ws
+        b: usize,
+        pass: Pass<'_>,
+    ) -> &'t [f32] {
+        let mut run = tape.forward(x, b, &[], pass);
+        run.layer(self.dense());
+        run.finish()
     }
     fn backward_batch(
         &self,
-        _: &mut Self::Workspace,
-        _: &[f32],
-        _: &mut [f32],
-        _: &mut [f32],
-        _: usize,
+        tape: &mut Tape,
+        x: &[f32],
+        d: &mut [f32],
+        grads: Option<&mut [f32]>,
+        dx: Option<&mut [f32]>,
     ) {
-        unimplemented!("not needed here")
+        tape.backward(x, d, grads, dx).layer(self.dense());
     }
 }
 

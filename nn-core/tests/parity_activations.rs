@@ -4,7 +4,7 @@
 mod common;
 
 use common::{assert_close, Fixture};
-use nn_core::activations::{Activation, ActivationKind};
+use nn_core::activations::{ActivationFn, ActivationKind};
 
 /// f32 against f64 references: a few f32 ulps of relative error, plus an absolute floor for
 /// values that should be 0.
@@ -20,7 +20,7 @@ fn check(name: &str, activation: ActivationKind) {
     activation.forward(&mut y, width);
     assert_close(&format!("{name}: y ({doc})"), &y, fx.f64("y"), RTOL, ATOL);
     let mut dx = fx.f32("dy");
-    activation.backward(&y, &mut dx, width);
+    activation.backward(&[], &y, &mut dx, width);
     assert_close(
         &format!("{name}: dx ({doc})"),
         &dx,

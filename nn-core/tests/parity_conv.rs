@@ -7,9 +7,12 @@
 
 mod common;
 
+use nn_core::activations::Linear;
 use nn_core::layers::{
-    conv_output_len, conv_padding_before, AvgPool2D, BatchNorm, Conv2D, GlobalAvgPool2D, MaxPool2D,
+    conv_output_len, conv_padding_before, AvgPool2D, BatchNorm, Conv2D, GlobalAvgPool2D, Layer,
+    MaxPool2D,
 };
+use nn_core::rng::Rng;
 
 const RTOL: f64 = 1e-4;
 const ATOL: f64 = 1e-5;
@@ -101,12 +104,15 @@ fn layout_conversions_round_trip() {
 /// Runs one conv fixture through `Conv2D<H, W, C, COUT, ...>` with the given kernel, stride,
 /// padding and output size.
 macro_rules! conv_parity {
-    ($name:literal, $kh:literal, $kw:literal, $sh:literal, $sw:literal, $pt:expr, $pl:expr, $oh:expr, $ow:expr) => {{
+    ($name:literal, $kh:literal, $kw:literal, $sh:literal, $sw:literal, $same:literal, $pt:expr, $pl:expr, $oh:expr, $ow:expr) => {{
         const PT: usize = $pt;
         const PL: usize = $pl;
         const OH: usize = $oh;
         const OW: usize = $ow;
-        type L = Conv2D<H, W, C, COUT, $kh, $kw, $sh, $sw, PT, PL, OH, OW>;
+        type L = Conv2D<H, W, C, COUT, $kh, $kw, $sh, $sw, $same>;
+        const LAYER: L = Conv2D::new(Linear);
+        // The layer's own geometry agrees with the rules computed here.
+        assert_eq!((L::PT, L::PL, L::OH, L::OW), (PT, PL, OH, OW));
         let fx = common::Fixture::load($name);
         assert_eq!(fx.shape("x"), &[N, C, H, W], "{}", fx.doc);
         assert_eq!(fx.shape("W"), &[COUT, C, $kh, $kw]);
@@ -117,17 +123,19 @@ macro_rules! conv_parity {
         params.extend(fx.f32("b"));
         assert_eq!(params.len(), L::PARAMS);
 
-        // Batched forward (dirty output and scratch: must be overwritten).
-        let mut scratch = vec![f32::NAN; L::scratch_len(N)];
-        let mut y = vec![1e3; N * L::OUT];
-        L::forward_batch(&params, &x, &mut y, N, &mut scratch);
+        // Batched forward (dirty output: must be overwritten).
+        let mut y = vec![1e3; N * L::OUTPUT];
+        common::forward_batch(LAYER, &params, &x, &mut y, N);
         let y_t = nhwc_to_nchw(&y, N, COUT, OH, OW);
         common::assert_close(concat!($name, " y"), &y_t, fx.f64("y"), RTOL, ATOL);
 
         // Single-sample forward, sample by sample.
-        let mut one = vec![f32::NAN; N * L::OUT];
-        for (xs, ys) in x.chunks_exact(L::IN).zip(one.chunks_exact_mut(L::OUT)) {
-            L::forward(&params, xs, ys);
+        let mut one = vec![f32::NAN; N * L::OUTPUT];
+        for (xs, ys) in x
+            .chunks_exact(L::INPUT)
+            .zip(one.chunks_exact_mut(L::OUTPUT))
+        {
+            common::infer(LAYER, &params, xs, ys);
         }
         let one_t = nhwc_to_nchw(&one, N, COUT, OH, OW);
         common::assert_close(
@@ -140,17 +148,16 @@ macro_rules! conv_parity {
 
         // Backward, with garbage in every output buffer.
         let dy = nchw_to_nhwc(&fx.f32("dy"), N, COUT, OH, OW);
-        let mut dx = vec![f32::NAN; N * L::IN];
+        let mut dx = vec![f32::NAN; N * L::INPUT];
         let mut grads = vec![7.0; L::PARAMS];
-        scratch.fill(f32::NAN);
-        L::backward_batch(&params, &x, &dy, Some(&mut dx), &mut grads, N, &mut scratch);
+        common::backward_batch(LAYER, &params, &x, &dy, Some(&mut dx), &mut grads, N);
         let dx_t = nhwc_to_nchw(&dx, N, C, H, W);
         common::assert_close(concat!($name, " dx"), &dx_t, fx.f64("dx"), RTOL, ATOL);
-        let dw_t = hwio_to_oihw(&grads[..L::WEIGHTS], COUT, C, $kh, $kw);
+        let dw_t = hwio_to_oihw(&grads[..COUT * C * $kh * $kw], COUT, C, $kh, $kw);
         common::assert_close(concat!($name, " dW"), &dw_t, fx.f64("dW"), RTOL, ATOL);
         common::assert_close(
             concat!($name, " db"),
-            &grads[L::WEIGHTS..],
+            &grads[COUT * C * $kh * $kw..],
             fx.f64("db"),
             RTOL,
             ATOL,
@@ -166,6 +173,7 @@ fn conv2d_valid_stride_1_kernel_3() {
         3,
         1,
         1,
+        false,
         0,
         0,
         conv_output_len(H, 3, 1, false),
@@ -181,6 +189,7 @@ fn conv2d_same_stride_1_kernel_3() {
         3,
         1,
         1,
+        true,
         conv_padding_before(H, 3, 1, true),
         conv_padding_before(W, 3, 1, true),
         conv_output_len(H, 3, 1, true),
@@ -196,6 +205,7 @@ fn conv2d_valid_stride_2_kernel_3() {
         3,
         2,
         2,
+        false,
         0,
         0,
         conv_output_len(H, 3, 2, false),
@@ -211,6 +221,7 @@ fn conv2d_valid_stride_1_kernel_2x3() {
         3,
         1,
         1,
+        false,
         0,
         0,
         conv_output_len(H, 2, 1, false),
@@ -226,19 +237,23 @@ macro_rules! pool_parity {
         assert_eq!(fx.shape("x"), &[N, C, H, W], "{}", fx.doc);
         assert_eq!(fx.shape("y"), &[N, C, $oh, $ow], "{}: output size", fx.doc);
         let x = nchw_to_nhwc(&fx.f32("x"), N, C, H, W);
-        let mut y = vec![1e3; N * L::OUT];
-        L::forward_batch(&x, &mut y, N);
+        assert_eq!((L::OH, L::OW), ($oh, $ow));
+        let mut y = vec![1e3; N * L::OUTPUT];
+        common::forward_batch(L::default(), &[], &x, &mut y, N);
         let y_t = nhwc_to_nchw(&y, N, C, $oh, $ow);
         common::assert_close(concat!($name, " y"), &y_t, fx.f64("y"), RTOL, ATOL);
-        let mut one = vec![f32::NAN; N * L::OUT];
-        for (xs, ys) in x.chunks_exact(L::IN).zip(one.chunks_exact_mut(L::OUT)) {
-            L::forward(xs, ys);
+        let mut one = vec![f32::NAN; N * L::OUTPUT];
+        for (xs, ys) in x
+            .chunks_exact(L::INPUT)
+            .zip(one.chunks_exact_mut(L::OUTPUT))
+        {
+            common::infer(L::default(), &[], xs, ys);
         }
         assert_eq!(one, y);
 
         let dy = nchw_to_nhwc(&fx.f32("dy"), N, C, $oh, $ow);
-        let mut dx = vec![f32::NAN; N * L::IN];
-        L::backward_batch(&x, &y, &dy, &mut dx, N);
+        let mut dx = vec![f32::NAN; N * L::INPUT];
+        common::backward_batch(L::default(), &[], &x, &dy, Some(&mut dx), &mut [], N);
         let dx_t = nhwc_to_nchw(&dx, N, C, H, W);
         common::assert_close(concat!($name, " dx"), &dx_t, fx.f64("dx"), RTOL, ATOL);
     }};
@@ -246,17 +261,17 @@ macro_rules! pool_parity {
 
 #[test]
 fn maxpool2d_2() {
-    pool_parity!("maxpool2d_2", MaxPool2D<H, W, C, 2, 2, 2, 2, 3, 3>, 3, 3);
+    pool_parity!("maxpool2d_2", MaxPool2D<H, W, C, 2, 2, 2, 2>, 3, 3);
 }
 
 #[test]
 fn maxpool2d_3_stride_2() {
-    pool_parity!("maxpool2d_3_s2", MaxPool2D<H, W, C, 3, 3, 2, 2, 3, 2>, 3, 2);
+    pool_parity!("maxpool2d_3_s2", MaxPool2D<H, W, C, 3, 3, 2, 2>, 3, 2);
 }
 
 #[test]
 fn avgpool2d_2() {
-    pool_parity!("avgpool2d_2", AvgPool2D<H, W, C, 2, 2, 2, 2, 3, 3>, 3, 3);
+    pool_parity!("avgpool2d_2", AvgPool2D<H, W, C, 2, 2, 2, 2>, 3, 3);
 }
 
 #[test]
@@ -267,10 +282,18 @@ fn global_avgpool2d() {
     let x = nchw_to_nhwc(&fx.f32("x"), N, C, H, W);
     // [N, C] is the same in both layouts.
     let mut y = vec![1e3; N * C];
-    L::forward_batch(&x, &mut y, N);
+    common::forward_batch(L::default(), &[], &x, &mut y, N);
     common::assert_close("global_avgpool2d y", &y, fx.f64("y"), RTOL, ATOL);
-    let mut dx = vec![f32::NAN; N * L::IN];
-    L::backward_batch(&x, &y, &fx.f32("dy"), &mut dx, N);
+    let mut dx = vec![f32::NAN; N * L::INPUT];
+    common::backward_batch(
+        L::default(),
+        &[],
+        &x,
+        &fx.f32("dy"),
+        Some(&mut dx),
+        &mut [],
+        N,
+    );
     let dx_t = nhwc_to_nchw(&dx, N, C, H, W);
     common::assert_close("global_avgpool2d dx", &dx_t, fx.f64("dx"), RTOL, ATOL);
 }
@@ -286,10 +309,10 @@ fn batchnorm_train() {
     let mut params = fx.f32("gamma");
     params.extend(fx.f32("beta"));
     let mut state = vec![0.0; L::STATE];
-    L::init_state(&mut state);
+    L::KERAS.init(&mut [0.0; L::PARAMS], &mut state, &mut Rng::new(0));
 
     let mut y = vec![1e3; ROWS * CH];
-    L::KERAS.forward_train(&params, &mut state, &x, &mut y, ROWS);
+    L::KERAS.normalize_train(&params, &mut state, &x, &mut y, ROWS);
     common::assert_close("batchnorm y", &y, fx.f64("y"), RTOL, ATOL);
 
     // Running statistics moved 1% of the way to the batch's (biased) mean and variance.
@@ -309,7 +332,14 @@ fn batchnorm_train() {
 
     let mut dx = vec![f32::NAN; ROWS * CH];
     let mut grads = vec![7.0; L::PARAMS];
-    L::KERAS.backward_batch(&params, &x, &fx.f32("dy"), Some(&mut dx), &mut grads, ROWS);
+    L::KERAS.backward_train(
+        &params,
+        &x,
+        &fx.f32("dy"),
+        Some(&mut dx),
+        Some(&mut grads),
+        ROWS,
+    );
     common::assert_close("batchnorm dx", &dx, fx.f64("dx"), RTOL, ATOL);
     common::assert_close(
         "batchnorm dgamma",

@@ -4,8 +4,9 @@
 
 mod common;
 
+use nn_core::activations::Linear;
 use nn_core::gradcheck;
-use nn_core::layers::Dense;
+use nn_core::layers::{Dense, Layer as _, LayerRef};
 use nn_core::rng::Rng;
 use nn_core::Vector;
 
@@ -17,6 +18,7 @@ const OUT: usize = 3;
 const BATCH: usize = 4;
 
 type Layer = Dense<IN, OUT>;
+const LAYER: Layer = Dense::new(Linear);
 
 /// `[out, in]` (PyTorch) to our flat parameters: `IN` rows of `OUT` weights, then the biases.
 fn params_from_torch(w: &[f32], b: &[f32]) -> Vec<f32> {
@@ -27,7 +29,7 @@ fn params_from_torch(w: &[f32], b: &[f32]) -> Vec<f32> {
             p[i * OUT + o] = w[o * IN + i];
         }
     }
-    p[Layer::WEIGHTS..].copy_from_slice(b);
+    p[(IN * OUT)..].copy_from_slice(b);
     p
 }
 
@@ -63,9 +65,9 @@ fn load() -> Case {
 fn layout_transposition_round_trips() {
     let w: Vec<f32> = (0..IN * OUT).map(|v| v as f32).collect();
     let p = params_from_torch(&w, &[0.0; OUT]);
-    assert_eq!(weights_to_torch(&p[..Layer::WEIGHTS]), w);
+    assert_eq!(weights_to_torch(&p[..(IN * OUT)]), w);
     // The matrix view is `OUT x IN`, i.e. PyTorch's orientation.
-    let view = Layer::weight(&p);
+    let view = LayerRef::new(LAYER, &p, &[]).weight();
     for o in 0..OUT {
         for i in 0..IN {
             assert_eq!(view[(o, i)], w[o * IN + i]);
@@ -77,7 +79,7 @@ fn layout_transposition_round_trips() {
 fn forward_batch_matches_pytorch() {
     let c = load();
     let mut y = vec![f32::NAN; BATCH * OUT];
-    Layer::forward_batch(&c.params, &c.x, &mut y, BATCH);
+    common::forward_batch(LAYER, &c.params, &c.x, &mut y, BATCH);
     common::assert_close("dense y", &y, c.fx.f64("y"), RTOL, ATOL);
 }
 
@@ -85,7 +87,7 @@ fn forward_batch_matches_pytorch() {
 fn forward_batch_overwrites_its_output() {
     let c = load();
     let mut y = vec![1e3; BATCH * OUT];
-    Layer::forward_batch(&c.params, &c.x, &mut y, BATCH);
+    common::forward_batch(LAYER, &c.params, &c.x, &mut y, BATCH);
     common::assert_close("dense y (dirty output)", &y, c.fx.f64("y"), RTOL, ATOL);
 }
 
@@ -95,7 +97,8 @@ fn single_sample_forward_matches_each_row() {
     let expected = c.fx.f64("y");
     for s in 0..BATCH {
         let x = Vector::<IN>::from_column_slice(&c.x[s * IN..(s + 1) * IN]);
-        let y = Layer::forward(&c.params, &x);
+        let mut y = Vector::<OUT>::zeros();
+        common::infer(LAYER, &c.params, x.as_slice(), y.as_mut_slice());
         common::assert_close(
             &format!("dense y row {s}"),
             y.as_slice(),
@@ -113,26 +116,28 @@ fn backward_batch_matches_pytorch() {
     let mut dx = vec![f32::NAN; BATCH * IN];
     // Garbage in the gradient buffers: backward must overwrite, not accumulate.
     let mut grads = vec![7.0; Layer::PARAMS];
-    Layer::backward_batch(&c.params, &c.x, &dy, Some(&mut dx), &mut grads, BATCH);
+    common::backward_batch(
+        LAYER,
+        &c.params,
+        &c.x,
+        &dy,
+        Some(&mut dx),
+        &mut grads,
+        BATCH,
+    );
     common::assert_close("dense dx", &dx, c.fx.f64("dx"), RTOL, ATOL);
     common::assert_close(
         "dense dW",
-        &weights_to_torch(&grads[..Layer::WEIGHTS]),
+        &weights_to_torch(&grads[..(IN * OUT)]),
         c.fx.f64("dW"),
         RTOL,
         ATOL,
     );
-    common::assert_close(
-        "dense db",
-        &grads[Layer::WEIGHTS..],
-        c.fx.f64("db"),
-        RTOL,
-        ATOL,
-    );
+    common::assert_close("dense db", &grads[(IN * OUT)..], c.fx.f64("db"), RTOL, ATOL);
 
     // Without an input gradient, the parameter gradients are the same.
     let mut grads2 = vec![-3.0; Layer::PARAMS];
-    Layer::backward_batch(&c.params, &c.x, &dy, None, &mut grads2, BATCH);
+    common::backward_batch(LAYER, &c.params, &c.x, &dy, None, &mut grads2, BATCH);
     assert_eq!(grads, grads2);
 }
 
@@ -147,21 +152,23 @@ fn backward_of_a_partial_batch_uses_only_its_rows() {
     dy_big.extend_from_slice(&[100.0; OUT]);
     let mut dx = vec![0.0; (BATCH + 1) * IN];
     let mut grads = vec![0.0; Layer::PARAMS];
-    Layer::backward_batch(&c.params, &x, &dy_big, Some(&mut dx), &mut grads, BATCH);
-    common::assert_close("dense dx", &dx[..BATCH * IN], c.fx.f64("dx"), RTOL, ATOL);
-    common::assert_close(
-        "dense db",
-        &grads[Layer::WEIGHTS..],
-        c.fx.f64("db"),
-        RTOL,
-        ATOL,
+    common::backward_batch(
+        LAYER,
+        &c.params,
+        &x,
+        &dy_big,
+        Some(&mut dx),
+        &mut grads,
+        BATCH,
     );
+    common::assert_close("dense dx", &dx[..BATCH * IN], c.fx.f64("dx"), RTOL, ATOL);
+    common::assert_close("dense db", &grads[(IN * OUT)..], c.fx.f64("db"), RTOL, ATOL);
 }
 
 /// Objective `sum(forward(params, x) * r)`, accumulated in f64.
 fn objective(params: &[f32], x: &[f32], r: &[f32], batch: usize) -> f64 {
     let mut y = vec![0.0; batch * OUT];
-    Layer::forward_batch(params, x, &mut y, batch);
+    common::forward_batch(LAYER, params, x, &mut y, batch);
     y.iter()
         .zip(r)
         .map(|(y, r)| f64::from(*y) * f64::from(*r))
@@ -173,8 +180,8 @@ fn backward_matches_finite_differences() {
     let mut rng = Rng::new(11);
     let batch = 6;
     let mut params = vec![0.0; Layer::PARAMS];
-    Layer::init(&mut params, &mut rng);
-    for b in &mut params[Layer::WEIGHTS..] {
+    LAYER.init(&mut params, &mut [], &mut rng);
+    for b in &mut params[(IN * OUT)..] {
         *b = rng.uniform(-0.5, 0.5);
     }
     let x: Vec<f32> = (0..batch * IN).map(|_| rng.uniform(-1.0, 1.0)).collect();
@@ -182,7 +189,7 @@ fn backward_matches_finite_differences() {
 
     let mut dx = vec![0.0; batch * IN];
     let mut grads = vec![0.0; Layer::PARAMS];
-    Layer::backward_batch(&params, &x, &r, Some(&mut dx), &mut grads, batch);
+    common::backward_batch(LAYER, &params, &x, &r, Some(&mut dx), &mut grads, batch);
 
     let by_params = gradcheck::check(&params, &grads, 0..Layer::PARAMS, 1e-2, 1e-3, 1e-6, |p| {
         objective(p, &x, &r, batch)
@@ -206,16 +213,24 @@ fn finite_differences_also_hold_for_the_large_product_path() {
     let batch = 64;
     let mut rng = Rng::new(5);
     let mut params = vec![0.0; Big::PARAMS];
-    Big::init(&mut params, &mut rng);
+    Dense::<I, O>::new(Linear).init(&mut params, &mut [], &mut rng);
     let x: Vec<f32> = (0..batch * I).map(|_| rng.uniform(-1.0, 1.0)).collect();
     let r: Vec<f32> = (0..batch * O).map(|_| rng.uniform(-1.0, 1.0)).collect();
     let mut dx = vec![0.0; batch * I];
     let mut grads = vec![0.0; Big::PARAMS];
-    Big::backward_batch(&params, &x, &r, Some(&mut dx), &mut grads, batch);
+    common::backward_batch(
+        Dense::<I, O>::new(Linear),
+        &params,
+        &x,
+        &r,
+        Some(&mut dx),
+        &mut grads,
+        batch,
+    );
 
     let obj = |p: &[f32], xs: &[f32]| {
         let mut y = vec![0.0; batch * O];
-        Big::forward_batch(p, xs, &mut y, batch);
+        common::forward_batch(Dense::<I, O>::new(Linear), p, xs, &mut y, batch);
         y.iter()
             .zip(&r)
             .map(|(y, r)| f64::from(*y) * f64::from(*r))

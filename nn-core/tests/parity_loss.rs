@@ -2,7 +2,7 @@
 mod common;
 
 use common::{assert_close, Fixture};
-use nn_core::activations::{Activation, ActivationKind};
+use nn_core::activations::{ActivationFn, ActivationKind};
 use nn_core::loss::{self, Loss};
 
 /// Losses are f32 against f64 references: a few f32 ulps of relative error.
@@ -46,7 +46,7 @@ fn mean_squared_error() {
 
     let mut d = vec![f32::NAN; pred.len()];
     let l = Loss::MeanSquaredError.forward_backward(
-        ActivationKind::Linear,
+        &ActivationKind::Linear,
         &pred,
         &pred,
         &target,
@@ -63,7 +63,7 @@ fn mean_squared_error() {
     );
     assert_eq!(
         l,
-        Loss::MeanSquaredError.value(ActivationKind::Linear, &pred, &pred, &target, width)
+        Loss::MeanSquaredError.value(&ActivationKind::Linear, &pred, &pred, &target, width)
     );
 }
 
@@ -80,7 +80,7 @@ fn binary_crossentropy_from_logits() {
     ActivationKind::Sigmoid.forward(&mut p, width);
     let mut d = vec![f32::NAN; z.len()];
     let l = Loss::BinaryCrossentropy.forward_backward(
-        ActivationKind::Sigmoid,
+        &ActivationKind::Sigmoid,
         &z,
         &p,
         &t,
@@ -97,7 +97,7 @@ fn binary_crossentropy_from_logits() {
     );
     assert_eq!(
         l,
-        Loss::BinaryCrossentropy.value(ActivationKind::Sigmoid, &z, &p, &t, width)
+        Loss::BinaryCrossentropy.value(&ActivationKind::Sigmoid, &z, &p, &t, width)
     );
 }
 
@@ -113,7 +113,7 @@ fn categorical_crossentropy_on_probabilities() {
     // Through the loss with a linear output, the probabilities are the logits.
     let mut d = vec![f32::NAN; probs.len()];
     let l = Loss::CategoricalCrossentropy.forward_backward(
-        ActivationKind::Linear,
+        &ActivationKind::Linear,
         &probs,
         &probs,
         &onehot,
@@ -175,7 +175,7 @@ fn softmax_cross_entropy() {
     ] {
         let mut d = vec![f32::NAN; logits.len()];
         let l = loss.forward_backward(
-            ActivationKind::Softmax,
+            &ActivationKind::Softmax,
             &logits,
             &probs,
             targets,
@@ -185,7 +185,7 @@ fn softmax_cross_entropy() {
         check(&fx, &format!("{loss:?}, softmax"), l, "loss", &d, "dlogits");
         assert_eq!(
             l,
-            loss.value(ActivationKind::Softmax, &logits, &probs, targets, width)
+            loss.value(&ActivationKind::Softmax, &logits, &probs, targets, width)
         );
     }
 }

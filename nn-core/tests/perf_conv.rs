@@ -5,7 +5,8 @@
 //! cargo test --release -p nn-core --test perf_conv -- --ignored --nocapture
 //! ```
 
-use nn_core::layers::Conv2D;
+use nn_core::activations::Linear;
+use nn_core::layers::{Backward, Conv2D, Forward, Io, Layer, Pass};
 use nn_core::rng::Rng;
 use std::time::{Duration, Instant};
 
@@ -32,38 +33,56 @@ fn gflops(flops: usize, t: Duration) -> f64 {
 macro_rules! bench_layer {
     ($label:literal, $layer:ty, $with_dx:expr) => {{
         type L = $layer;
+        let layer = L::new(Linear);
         let mut rng = Rng::new(1);
         let mut params = vec![0.0; L::PARAMS];
-        L::init(&mut params, &mut rng);
-        let x: Vec<f32> = (0..BATCH * L::IN).map(|_| rng.uniform(-1.0, 1.0)).collect();
-        let dy: Vec<f32> = (0..BATCH * L::OUT)
+        layer.init(&mut params, &mut [], &mut rng);
+        let x: Vec<f32> = (0..BATCH * L::INPUT)
             .map(|_| rng.uniform(-1.0, 1.0))
             .collect();
-        let mut y = vec![0.0; BATCH * L::OUT];
-        let mut dx = vec![0.0; BATCH * L::IN];
+        let dy: Vec<f32> = (0..BATCH * L::OUTPUT)
+            .map(|_| rng.uniform(-1.0, 1.0))
+            .collect();
+        let mut y = vec![0.0; BATCH * L::OUTPUT];
+        let mut dx = vec![0.0; BATCH * L::INPUT];
         let mut grads = vec![0.0; L::PARAMS];
-        let mut scratch = vec![0.0; L::scratch_len(BATCH)];
+        let mut scratch = vec![0.0; L::batch_scratch(BATCH)];
         let reps = 21;
         let fwd = median(reps, || {
-            L::forward_batch(&params, &x, &mut y, BATCH, &mut scratch)
+            let f = Forward {
+                params: &params,
+                state: &mut [],
+                x: &x,
+                y: &mut y,
+                cache: &mut [],
+                scratch: &mut scratch,
+                batch: BATCH,
+            };
+            layer.forward(f, &mut Pass::Eval)
         });
+        let mut d = dy.clone();
         let bwd = median(reps, || {
-            L::backward_batch(
-                &params,
-                &x,
-                &dy,
-                if $with_dx { Some(&mut dx) } else { None },
-                &mut grads,
-                BATCH,
-                &mut scratch,
-            )
+            d.copy_from_slice(&dy);
+            layer.backward(Backward {
+                params: &params,
+                state: &[],
+                x: &x,
+                y: &y,
+                cache: &[],
+                dy: &mut d,
+                dx: if $with_dx { Some(&mut dx) } else { None },
+                grads: Some(&mut grads),
+                scratch: &mut scratch,
+                batch: BATCH,
+                training: true,
+            })
         });
         let one = median(reps, || {
-            for (xs, ys) in x.chunks_exact(L::IN).zip(y.chunks_exact_mut(L::OUT)) {
-                L::forward(&params, xs, ys);
+            for (xs, ys) in x.chunks_exact(L::INPUT).zip(y.chunks_exact_mut(L::OUTPUT)) {
+                layer.infer(&params, &[], Io::Separate { x: xs, y: ys }, &mut []);
             }
         });
-        let f = BATCH * L::FLOPS;
+        let f = BATCH * usize::try_from(L::FLOPS).expect("fits");
         // Backward: dW is one forward's worth of multiply-adds, dx another.
         let fb = f * if $with_dx { 2 } else { 1 };
         println!(
@@ -85,17 +104,17 @@ macro_rules! bench_layer {
 fn run_all() {
     bench_layer!(
         "conv1 28x28x1 -> 26x26x32 k3",
-        Conv2D<28, 28, 1, 32, 3, 3, 1, 1, 0, 0, 26, 26>,
+        Conv2D<28, 28, 1, 32, 3, 3, 1, 1, false>,
         false
     );
     bench_layer!(
         "conv1 (with dx, for comparison)",
-        Conv2D<28, 28, 1, 32, 3, 3, 1, 1, 0, 0, 26, 26>,
+        Conv2D<28, 28, 1, 32, 3, 3, 1, 1, false>,
         true
     );
     bench_layer!(
         "conv2 13x13x32 -> 11x11x64 k3",
-        Conv2D<13, 13, 32, 64, 3, 3, 1, 1, 0, 0, 11, 11>,
+        Conv2D<13, 13, 32, 64, 3, 3, 1, 1, false>,
         true
     );
 }

@@ -5,9 +5,11 @@
 
 use std::path::PathBuf;
 
-use nn_core::activations::ActivationKind;
-use nn_core::model::{Model, TensorInfo, TensorLayout};
+use nn_core::activations::Linear;
+use nn_core::layers::{Dense, InputOrder, LayerRef, Pass};
+use nn_core::model::{LayerInfo, Model};
 use nn_core::rng::Rng;
+use nn_core::tape::Tape;
 use nn_core::weights::{load, load_bytes, save, to_bytes};
 use nn_core::Error;
 use safetensors::tensor::TensorView;
@@ -16,8 +18,8 @@ use safetensors::{Dtype, SafeTensors};
 mod common;
 use common::TempDir;
 
-/// Two dense layers, 2 → 3 → 2, linear, laid out as `model!` does: weights stored
-/// transposed (`[in, out]` in memory), PyTorch shapes `[out, in]` in `TENSORS`.
+/// Two dense layers, 2 → 3 → 2, linear, written by hand as `model!` would: weights stored
+/// transposed (`[in, out]` in memory), PyTorch shapes `[out, in]` in files.
 #[derive(Clone, Debug, PartialEq)]
 struct Tiny {
     p: Vec<f32>,
@@ -28,54 +30,43 @@ const A_B: usize = 6;
 const B_W: usize = 9;
 const B_B: usize = 15;
 
+/// The expected tensors, written out independently of the layers' own tables: name, offset,
+/// PyTorch shape, whether memory holds the transpose.
+const TABLE: [(&str, usize, &[usize], bool); 4] = [
+    ("a.weight", A_W, &[3, 2], true),
+    ("a.bias", A_B, &[3], false),
+    ("b.weight", B_W, &[2, 3], true),
+    ("b.bias", B_B, &[2], false),
+];
+
+impl Tiny {
+    fn a(&self) -> LayerRef<'_, Dense<2, 3>> {
+        LayerRef::new(Dense::new(Linear), &self.p[A_W..B_W], &[])
+    }
+
+    fn b(&self) -> LayerRef<'_, Dense<3, 2>> {
+        LayerRef::new(Dense::new(Linear), &self.p[B_W..], &[])
+    }
+}
+
 impl Model for Tiny {
     const NAME: &'static str = "Tiny";
     const INPUT_SHAPE: &'static [usize] = &[2];
     const INPUT: usize = 2;
     const OUTPUT: usize = 2;
     const PARAMS: usize = 17;
-    const OUTPUT_ACTIVATION: ActivationKind = ActivationKind::Linear;
-    const TENSORS: &'static [TensorInfo] = &[
-        TensorInfo {
-            name: "a.weight",
-            offset: A_W,
-            len: 6,
-            shape: &[3, 2],
-            layout: TensorLayout::Transposed,
-        },
-        TensorInfo {
-            name: "a.bias",
-            offset: A_B,
-            len: 3,
-            shape: &[3],
-            layout: TensorLayout::Same,
-        },
-        TensorInfo {
-            name: "b.weight",
-            offset: B_W,
-            len: 6,
-            shape: &[2, 3],
-            layout: TensorLayout::Transposed,
-        },
-        TensorInfo {
-            name: "b.bias",
-            offset: B_B,
-            len: 2,
-            shape: &[2],
-            layout: TensorLayout::Same,
-        },
+    const LAYERS: &'static [LayerInfo] = &[
+        LayerInfo::of::<Dense<2, 3>>("a", A_W, 0, InputOrder::Rows),
+        LayerInfo::of::<Dense<3, 2>>("b", B_W, 0, InputOrder::Rows),
     ];
-    type Workspace = (Vec<f32>, Vec<f32>);
+    type OutputActivation = Linear;
+    const OUTPUT_ACTIVATION: Linear = Linear;
 
     fn init(seed: u64) -> Self {
         let mut rng = Rng::new(seed);
         Self {
             p: (0..Self::PARAMS).map(|_| rng.uniform(-1.0, 1.0)).collect(),
         }
-    }
-
-    fn workspace() -> Self::Workspace {
-        (Vec::new(), Vec::new())
     }
 
     fn params(&self) -> &[f32] {
@@ -86,44 +77,42 @@ impl Model for Tiny {
         &mut self.p
     }
 
-    fn forward_batch<'w>(
+    fn forward_batch<'t>(
         &self,
-        ws: &'w mut Self::Workspace,
+        tape: &'t mut Tape,
         x: &[f32],
         batch: usize,
-        _dropout: Option<&mut Rng>,
-    ) -> &'w [f32] {
-        fn dense(
-            p: &[f32],
-            w: usize,
-            b: usize,
-            (n_in, n_out): (usize, usize),
-            x: &[f32],
-        ) -> Vec<f32> {
-            (0..n_out)
-                .map(|o| p[b + o] + (0..n_in).map(|i| x[i] * p[w + i * n_out + o]).sum::<f32>())
-                .collect()
-        }
-        ws.0.clear();
-        ws.1.clear();
-        for s in 0..batch {
-            let h = dense(&self.p, A_W, A_B, (2, 3), &x[s * 2..s * 2 + 2]);
-            ws.0.extend_from_slice(&h);
-            ws.1.extend(dense(&self.p, B_W, B_B, (3, 2), &h));
-        }
-        &ws.1
+        pass: Pass<'_>,
+    ) -> &'t [f32] {
+        let mut run = tape.forward(x, batch, &[], pass);
+        run.layer(self.a());
+        run.layer(self.b());
+        run.finish()
     }
 
     fn backward_batch(
         &self,
-        _ws: &mut Self::Workspace,
-        _x: &[f32],
-        _d_logits: &mut [f32],
-        _grads: &mut [f32],
-        _batch: usize,
+        tape: &mut Tape,
+        x: &[f32],
+        d_logits: &mut [f32],
+        grads: Option<&mut [f32]>,
+        dx: Option<&mut [f32]>,
     ) {
-        unimplemented!("not needed by these tests")
+        let mut run = tape.backward(x, d_logits, grads, dx);
+        run.layer(self.b());
+        run.layer(self.a());
     }
+}
+
+#[test]
+fn the_tensor_table_is_the_expected_one() {
+    let tensors = Tiny::tensors();
+    let got: Vec<(&str, usize, &[usize])> = tensors
+        .iter()
+        .map(|t| (t.name.as_str(), t.offset, t.shape()))
+        .collect();
+    let want: Vec<(&str, usize, &[usize])> = TABLE.iter().map(|t| (t.0, t.1, t.2)).collect();
+    assert_eq!(got, want);
 }
 
 /// A tensor to write: dtype, shape and raw little-endian bytes.
@@ -151,12 +140,13 @@ fn file(tensors: &[(&str, Tensor)]) -> Vec<u8> {
 /// The four tensors of `Tiny`, valid, in PyTorch layout: value `k` at row-major position `k`
 /// (offset by 100 per tensor so that tensors are told apart).
 fn valid_tensors() -> Vec<(&'static str, Tensor)> {
-    Tiny::TENSORS
+    TABLE
         .iter()
         .enumerate()
-        .map(|(t, info)| {
-            let values: Vec<f32> = (0..info.len).map(|k| (100 * t + k) as f32).collect();
-            (info.name, f32_tensor(info.shape, &values))
+        .map(|(t, &(name, _, shape, _))| {
+            let len = shape.iter().product();
+            let values: Vec<f32> = (0..len).map(|k| (100 * t + k) as f32).collect();
+            (name, f32_tensor(shape, &values))
         })
         .collect()
 }
@@ -204,10 +194,10 @@ fn round_trip_through_a_file() {
     assert_eq!(restored.params(), model.params());
 
     let x = [0.5, -1.25, 2.0, 0.75];
-    let (mut w1, mut w2) = (Tiny::workspace(), Tiny::workspace());
+    let (mut w1, mut w2) = (Tape::new(), Tape::new());
     assert_eq!(
-        model.forward_batch(&mut w1, &x, 2, None),
-        restored.forward_batch(&mut w2, &x, 2, None)
+        model.forward_batch(&mut w1, &x, 2, Pass::Eval),
+        restored.forward_batch(&mut w2, &x, 2, Pass::Eval)
     );
 }
 
@@ -220,25 +210,25 @@ fn file_has_pytorch_names_shapes_layout_and_metadata() {
     names.sort_unstable();
     assert_eq!(names, ["a.bias", "a.weight", "b.bias", "b.weight"]);
     let p = model.params();
-    for info in Tiny::TENSORS {
-        let view = st.tensor(info.name).unwrap();
+    for &(name, offset, shape, transposed) in &TABLE {
+        let view = st.tensor(name).unwrap();
         assert_eq!(view.dtype(), Dtype::F32);
-        assert_eq!(view.shape(), info.shape);
+        assert_eq!(view.shape(), shape);
         let values: Vec<f32> = view
             .data()
             .chunks_exact(4)
             .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
             .collect();
-        if info.layout == TensorLayout::Transposed {
-            let (out, inp) = (info.shape[0], info.shape[1]);
+        if transposed {
+            let (out, inp) = (shape[0], shape[1]);
             for o in 0..out {
                 for i in 0..inp {
                     // PyTorch `[out, in]` from memory `[in, out]`.
-                    assert_eq!(values[o * inp + i], p[info.offset + i * out + o]);
+                    assert_eq!(values[o * inp + i], p[offset + i * out + o]);
                 }
             }
         } else {
-            assert_eq!(values, &p[info.offset..info.offset + info.len]);
+            assert_eq!(values, &p[offset..offset + values.len()]);
         }
     }
     let (_, metadata) = SafeTensors::read_metadata(&bytes).unwrap();
@@ -331,10 +321,10 @@ fn save_rejects_non_finite_parameters() {
     assert!(
         matches!(
             err,
-            Error::NonFinite {
-                what: "b.weight",
+            Error::NonFiniteWeight {
+                ref tensor,
                 index: 3
-            }
+            } if tensor == "b.weight"
         ),
         "{err:?}"
     );

@@ -5,12 +5,15 @@
 //! span of the offending layer or argument; `expand` turns the checked model into code and
 //! cannot fail.
 
-mod catalog;
+mod activation;
+mod args;
 mod diag;
 mod expand;
 mod ir;
+mod layers;
 mod limits;
 mod lower;
+mod runtime;
 mod syntax;
 
 /// Declares a neural network: a struct whose shapes were checked at compile time, with

@@ -1,12 +1,15 @@
-//! Stage 2: syntax tree to checked model. Resolves layer kinds and arguments, infers every
-//! shape, names unnamed layers, and collects every independent error (each on its own
-//! tokens). Shape inference stops at the first break so one mistake is reported once.
+//! Stage 2: syntax tree to checked model. Looks up each layer's kind in the registry
+//! ([`crate::layers`]), binds its arguments, lets its file build it from its input shape,
+//! checks every size ([`crate::limits`]), names unnamed layers, and collects every
+//! independent error (each on its own tokens). Shape inference stops at the first break so
+//! one mistake is reported once. Nothing here knows a particular layer kind.
 
-use crate::catalog::{self, LayerSpec, Value, ValueKind};
+use crate::args;
 use crate::diag::Diagnostics;
-use crate::ir::{Act, BatchNormConfig, Conv, Kind, Layer, Model, Pool};
+use crate::ir::{Layer, Model};
+use crate::layers::{self, Blame, Input, Problem};
 use crate::limits::{self, Limits};
-use crate::syntax::{Arg, Entry, InputDecl, LayerDecl, ModelDef, NotBraced};
+use crate::syntax::{Entry, InputDecl, LayerDecl, ModelDef, NotBraced};
 use syn::ext::IdentExt;
 use syn::Attribute;
 
@@ -27,7 +30,7 @@ pub fn lower(def: &ModelDef) -> Result<Model, syn::Error> {
     let mut limits = Limits::default();
     let input_shape = input_shape(def, &mut limits, &mut diag);
 
-    let mut layers = Vec::new();
+    let mut layers: Vec<Layer> = Vec::new();
     let mut shape = input_shape.clone();
     let mut shape_ok = shape.is_some();
     let mut prev_name = String::from("input");
@@ -36,8 +39,17 @@ pub fn lower(def: &ModelDef) -> Result<Model, syn::Error> {
         Entry::Layer(l) => Some(l),
         Entry::Input(_) => None,
     }) {
-        let Some(kind) = resolve(decl, &mut diag) else {
+        let kind_name = decl.kind.to_string();
+        let Some(spec) = layers::find(&kind_name) else {
+            diag.push(syn::Error::new_spanned(
+                &decl.kind,
+                layers::unknown_message(&kind_name),
+            ));
             // Its output shape is unknown: later layers cannot be checked against it.
+            shape_ok = false;
+            continue;
+        };
+        let Some(args) = args::bind(spec.name, spec.params, spec.example, decl, &mut diag) else {
             shape_ok = false;
             continue;
         };
@@ -45,61 +57,51 @@ pub fn lower(def: &ModelDef) -> Result<Model, syn::Error> {
         let Some(input) = shape.clone().filter(|_| shape_ok) else {
             continue;
         };
-        let kind = match kind {
-            Kind::BatchNorm {
-                c, rows, config, ..
-            } => Kind::BatchNorm {
-                c,
-                rows,
-                state: sizes.state,
-                config,
-            },
-            other => other,
-        };
         // The layer as error messages name it: its label, else its kind.
         let this_name = decl
             .label
             .as_ref()
-            .map_or_else(|| decl.kind.to_string(), |l| l.unraw().to_string());
-        match output_shape(kind, &input) {
-            Ok((kind, output)) => {
-                check_softmax_width(decl, kind, &input, &prev_name, &mut diag);
-                let Some(offset) = sizes.add(
-                    decl,
-                    &this_name,
-                    kind,
-                    &input,
-                    &output,
-                    &mut limits,
-                    &mut diag,
-                ) else {
-                    // Too large to lay out: later sizes would only repeat the error.
-                    shape_ok = false;
-                    continue;
+            .map_or_else(|| kind_name.clone(), |l| l.unraw().to_string());
+        let built = match (spec.build)(
+            &args,
+            &Input {
+                shape: &input,
+                prev: &prev_name,
+            },
+        ) {
+            Ok(built) => built,
+            Err(Problem { message, blame }) => {
+                let error = match blame {
+                    Blame::Argument(name) => match args.expr(name) {
+                        Some(expr) => syn::Error::new_spanned(expr, message),
+                        None => syn::Error::new_spanned(decl, message),
+                    },
+                    Blame::Kind => syn::Error::new_spanned(&decl.kind, message),
+                    Blame::Declaration => syn::Error::new_spanned(decl, message),
                 };
-                let name = decl
-                    .label
-                    .as_ref()
-                    .map_or_else(String::new, |l| l.unraw().to_string());
-                layers.push(Layer {
-                    name,
-                    kind,
-                    input,
-                    output: output.clone(),
-                    offset,
-                    kind_ident: decl.kind.clone(),
-                });
-                prev_name = this_name;
-                shape = Some(output);
-            }
-            Err(reason) => {
-                diag.push(syn::Error::new_spanned(
-                    decl,
-                    reason.replace("{prev}", &prev_name),
-                ));
+                diag.push(error);
                 shape_ok = false;
+                continue;
             }
+        };
+        let layer = Layer {
+            name: decl
+                .label
+                .as_ref()
+                .map_or_else(String::new, |l| l.unraw().to_string()),
+            kind: decl.kind.clone(),
+            written: written(decl),
+            input,
+            built,
+        };
+        if !sizes.add(decl, &this_name, &layer, &mut limits, &mut diag) {
+            // Too large to lay out: later sizes would only repeat the error.
+            shape_ok = false;
+            continue;
         }
+        prev_name = this_name;
+        shape = Some(layer.built.output.clone());
+        layers.push(layer);
     }
 
     check_model(def, &layers, shape_ok, &mut diag);
@@ -115,13 +117,26 @@ pub fn lower(def: &ModelDef) -> Result<Model, syn::Error> {
     })
 }
 
+/// The declaration as written, without its label, e.g. `Dense(64, relu)`.
+fn written(decl: &LayerDecl) -> String {
+    let kind = decl.kind.to_string();
+    if decl.paren.is_none() {
+        return kind;
+    }
+    let args: Vec<String> = decl
+        .args
+        .iter()
+        .map(|a| quote::ToTokens::to_token_stream(a).to_string())
+        .map(|t| t.replace(" ,", ",").replace("( ", "(").replace(" )", ")"))
+        .collect();
+    format!("{kind}({})", args.join(", "))
+}
+
 /// The running totals of the layers lowered so far, each checked (see [`crate::limits`]).
 #[derive(Default)]
 struct Sizes {
-    /// Parameters so far: the next layer's offset.
-    params: usize,
-    /// Running-statistics values so far (no more than `params`).
-    state: usize,
+    /// Parameters so far.
+    params: u128,
     /// Floating-point operations so far.
     flops: u128,
     /// Whether an earlier layer already put values in the inference scratch.
@@ -129,64 +144,59 @@ struct Sizes {
 }
 
 impl Sizes {
-    /// Checks the sizes of one more layer (`kind`, taking `input` to `output`) and adds
-    /// them; returns its parameters' offset, or `None` (with errors, blaming `decl`) when a
-    /// size does not fit the host.
-    // The layer, its two shapes and the two collectors of what is wrong: no natural group.
-    #[allow(clippy::too_many_arguments)]
+    /// Checks the sizes of one more layer and adds them; returns `false` (with errors,
+    /// blaming `decl`) when a size does not fit the host.
     fn add(
         &mut self,
         decl: &LayerDecl,
         name: &str,
-        kind: Kind,
-        input: &[usize],
-        output: &[usize],
+        layer: &Layer,
         limits: &mut Limits,
         diag: &mut Diagnostics,
-    ) -> Option<usize> {
-        let out = limits::product(output);
-        let params = kind.checked_params().map(|p| p as u128);
+    ) -> bool {
+        let built = &layer.built;
+        let out = limits::product(&built.output);
         let fits = limits.check(
             diag,
             decl,
             &format!("the output of `{name}` has"),
             "values",
             out,
-        ) && limits.check(diag, decl, &format!("`{name}` has"), "parameters", params)
-            && limits.check(
-                diag,
-                decl,
-                &format!("with `{name}`, the model has"),
-                "parameters",
-                params.and_then(|p| p.checked_add(self.params as u128)),
-            );
+        ) && limits.check(
+            diag,
+            decl,
+            &format!("`{name}` has"),
+            "parameters",
+            built.params,
+        ) && limits.check(
+            diag,
+            decl,
+            &format!("with `{name}`, the model has"),
+            "parameters",
+            built.params.and_then(|p| p.checked_add(self.params)),
+        );
         if !fits {
-            return None;
+            return false;
         }
-        // Inference scratch (see `expand::forward_into`): a layer that writes new values
-        // after another holds its input and output at once. (The first reads the caller's
-        // input, and a leading activation copies it: their outputs were checked above.)
-        if self.scratch_in_use && kind.produces() {
-            let both = out.and_then(|o| o.checked_add(limits::product(input)?));
+        // Inference scratch (see `nn::scratch`): a layer that writes new values after
+        // another holds its input and output at once. (The first reads the caller's input,
+        // and a leading activation copies it: their outputs were checked above.)
+        let produces = !built.in_place && !built.reshape;
+        if self.scratch_in_use && produces {
+            let both = out.and_then(|o| o.checked_add(limits::product(&layer.input)?));
             let what = format!("inference through `{name}` holds its input and output at once,");
             if !limits.check(diag, decl, &what, "values", both) {
-                return None;
+                return false;
             }
         }
-        let flops = kind.flops().and_then(|f| self.flops.checked_add(f));
+        let flops = built.flops.and_then(|f| self.flops.checked_add(f));
         if !Limits::check_flops(diag, decl, name, flops) {
-            return None;
+            return false;
         }
-        // Checked above, in `u128`, against a limit below `usize::MAX`; saturating only to
-        // say so.
-        let offset = self.params;
-        self.params = self.params.saturating_add(kind.params());
-        if let Kind::BatchNorm { c, .. } = kind {
-            self.state = self.state.saturating_add(c.saturating_mul(2));
-        }
+        self.params = self.params.saturating_add(built.params.unwrap_or(0));
         self.flops = flops.unwrap_or(0);
-        self.scratch_in_use |= kind.produces() || matches!(kind, Kind::Activation(_));
-        Some(offset)
+        self.scratch_in_use |= !built.reshape;
+        true
     }
 }
 
@@ -242,59 +252,6 @@ fn attribute_message(attr: &Attribute, what: &str) -> String {
             .replace(' ', "");
         format!("attributes on {what} are not supported, found `#[{text}]`; attributes go on the model's struct")
     }
-}
-
-/// `Dense(1, softmax)`, and `Softmax` or `Activation(softmax)` after one value: a softmax
-/// over one value is always 1. Reported without breaking shape inference.
-fn check_softmax_width(
-    decl: &LayerDecl,
-    kind: Kind,
-    input: &[usize],
-    prev: &str,
-    diag: &mut Diagnostics,
-) {
-    let blame_arg = |diag: &mut Diagnostics, message: String| {
-        let spec = catalog::layer(&decl.kind.to_string());
-        match spec.and_then(|s| arg_expr(s, decl, "activation")) {
-            Some(expr) => diag.push(syn::Error::new_spanned(expr, message)),
-            None => diag.push(syn::Error::new_spanned(decl, message)),
-        }
-    };
-    match kind {
-        Kind::Dense {
-            units: 1,
-            activation: Act::Softmax,
-            ..
-        } => blame_arg(diag, "`softmax` over one unit always outputs 1; for the probability of one class use `sigmoid`, e.g. `Dense(1, sigmoid)`".to_owned()),
-        Kind::Activation(Act::Softmax) if input == [1] => {
-            let message = format!("a softmax over the single value of `{prev}` always outputs 1; for the probability of one class use a sigmoid, e.g. `Dense(1, sigmoid)`");
-            if decl.kind == "Activation" {
-                blame_arg(diag, message);
-            } else {
-                diag.push(syn::Error::new_spanned(&decl.kind, message));
-            }
-        }
-        _ => {}
-    }
-}
-
-/// The expression given for `spec`'s argument `name` in `decl` (named, or at its position).
-fn arg_expr<'d>(spec: &LayerSpec, decl: &'d LayerDecl, name: &str) -> Option<&'d syn::Expr> {
-    let index = spec.params.iter().position(|p| p.name == name)?;
-    let mut positional = 0;
-    for arg in &decl.args {
-        match arg {
-            Arg::Named { name: n, value } if n == name => return Some(value),
-            Arg::Positional(expr) => {
-                if positional == index {
-                    return Some(expr);
-                }
-                positional += 1;
-            }
-            Arg::Named { .. } => {}
-        }
-    }
-    None
 }
 
 /// The declared input shape; errors if it is missing, misplaced, repeated, has a zero or is
@@ -379,335 +336,6 @@ fn input_shape(def: &ModelDef, limits: &mut Limits, diag: &mut Diagnostics) -> O
         .then_some(dims)
 }
 
-/// Resolves a layer declaration's kind and arguments, recording every problem.
-fn resolve(decl: &LayerDecl, diag: &mut Diagnostics) -> Option<Kind> {
-    let kind_name = decl.kind.to_string();
-    let Some(spec) = catalog::layer(&kind_name) else {
-        diag.push(syn::Error::new_spanned(
-            &decl.kind,
-            catalog::unknown_layer_message(&kind_name),
-        ));
-        return None;
-    };
-    let values = bind_args(spec, decl, diag)?;
-    let size = |i: usize| match values[i] {
-        Some(Value::Size(s)) => s,
-        _ => 0,
-    };
-    let float = |i: usize, default: f32| match values[i] {
-        Some(Value::Float(f)) => f,
-        _ => default,
-    };
-    let act = |i: usize| match values[i] {
-        Some(Value::Activation(a)) => a,
-        _ => Act::Linear,
-    };
-    let pair = |i: usize, default: (usize, usize)| match values[i] {
-        Some(Value::Pair(h, w)) => (h, w),
-        _ => default,
-    };
-    let same = |i: usize| matches!(values[i], Some(Value::Same(true)));
-    let pool = || {
-        let (ph, pw) = pair(0, (2, 2));
-        // Keras: the strides default to the pool size.
-        let (sh, sw) = pair(1, (ph, pw));
-        Pool {
-            h: 0,
-            w: 0,
-            c: 0,
-            ph,
-            pw,
-            sh,
-            sw,
-            oh: 0,
-            ow: 0,
-        }
-    };
-    Some(match spec.name {
-        "Conv2D" => {
-            let ((kh, kw), (sh, sw)) = (pair(1, (1, 1)), pair(3, (1, 1)));
-            Kind::Conv2D(Conv {
-                h: 0,
-                w: 0,
-                cin: 0,
-                cout: size(0),
-                kh,
-                kw,
-                sh,
-                sw,
-                pt: 0,
-                pl: 0,
-                oh: 0,
-                ow: 0,
-                activation: act(2),
-                same: same(4),
-            })
-        }
-        "MaxPool2D" => Kind::MaxPool2D(pool()),
-        "AvgPool2D" => Kind::AvgPool2D(pool()),
-        "GlobalAvgPool2D" => Kind::GlobalAvgPool2D { h: 0, w: 0, c: 0 },
-        "BatchNorm" => Kind::BatchNorm {
-            c: 0,
-            rows: 0,
-            state: 0,
-            config: BatchNormConfig {
-                momentum: float(0, catalog::DEFAULT_BN_MOMENTUM),
-                epsilon: float(1, catalog::DEFAULT_BN_EPSILON),
-                unbiased_variance: matches!(values[2], Some(Value::Bool(true))),
-            },
-        },
-        "Dense" => Kind::Dense {
-            inputs: 0,
-            units: size(0),
-            activation: act(1),
-        },
-        "Dropout" => Kind::Dropout(float(0, 0.0)),
-        "Flatten" => Kind::Flatten,
-        "Activation" => Kind::Activation(act(0)),
-        "ReLU" => Kind::Activation(Act::Relu),
-        "LeakyReLU" => Kind::Activation(Act::LeakyRelu(float(0, catalog::DEFAULT_SLOPE))),
-        "Sigmoid" => Kind::Activation(Act::Sigmoid),
-        "Tanh" => Kind::Activation(Act::Tanh),
-        "Softmax" => Kind::Activation(Act::Softmax),
-        other => unreachable!("catalog entry `{other}` has no lowering"),
-    })
-}
-
-/// Matches positional and named arguments to the spec's parameters and reads each value.
-/// Returns `None` when any argument is wrong (all of them are reported).
-fn bind_args(
-    spec: &LayerSpec,
-    decl: &LayerDecl,
-    diag: &mut Diagnostics,
-) -> Option<Vec<Option<Value>>> {
-    let layer = spec.name;
-    let mut exprs: Vec<Option<&syn::Expr>> = vec![None; spec.params.len()];
-    let mut ok = true;
-    if spec.params.is_empty() && decl.paren.is_some() {
-        diag.push(syn::Error::new_spanned(
-            decl,
-            format!("`{layer}` takes no arguments; write `{layer}`"),
-        ));
-        return None;
-    }
-    let mut positional = 0;
-    for arg in &decl.args {
-        match arg {
-            Arg::Positional(expr) => {
-                if positional >= spec.params.len() {
-                    let n = spec.params.len();
-                    let s = if n == 1 { "" } else { "s" };
-                    diag.push(syn::Error::new_spanned(
-                        arg,
-                        format!(
-                            "`{layer}` takes at most {n} argument{s}, e.g. `{}`",
-                            spec.example
-                        ),
-                    ));
-                    ok = false;
-                } else if exprs[positional].is_some() {
-                    let name = spec.params[positional].name;
-                    diag.push(syn::Error::new_spanned(
-                        arg,
-                        format!("argument `{name}` of `{layer}` is given twice (positional arguments come before named ones)"),
-                    ));
-                    ok = false;
-                } else {
-                    exprs[positional] = Some(expr);
-                }
-                positional += 1;
-            }
-            Arg::Named { name, value } => {
-                let key = name.to_string();
-                match spec.params.iter().position(|p| p.name == key) {
-                    Some(i) if exprs[i].is_some() => {
-                        diag.push(syn::Error::new_spanned(
-                            arg,
-                            format!("argument `{key}` of `{layer}` is given twice"),
-                        ));
-                        ok = false;
-                    }
-                    Some(i) => exprs[i] = Some(value),
-                    None => {
-                        let names = spec
-                            .params
-                            .iter()
-                            .map(|p| format!("`{}`", p.name))
-                            .collect::<Vec<_>>();
-                        let hint =
-                            match crate::diag::nearest(&key, spec.params.iter().map(|p| p.name)) {
-                                Some(s) => format!("did you mean `{s}`?"),
-                                None if names.is_empty() => "it takes none".to_owned(),
-                                None => format!("expected {}", names.join(" or ")),
-                            };
-                        diag.push(syn::Error::new_spanned(
-                            name,
-                            format!("`{layer}` has no argument `{key}`; {hint}"),
-                        ));
-                        ok = false;
-                    }
-                }
-            }
-        }
-    }
-    let mut values = vec![None; spec.params.len()];
-    for (i, param) in spec.params.iter().enumerate() {
-        match exprs[i] {
-            Some(expr) => match catalog::read_value(layer, param.name, param.kind, expr, diag) {
-                Some(v) => values[i] = Some(v),
-                None => ok = false,
-            },
-            None if param.required => {
-                let what = match param.kind {
-                    ValueKind::Activation => "an activation".to_owned(),
-                    _ => format!("its `{}`", param.name),
-                };
-                diag.push(syn::Error::new_spanned(
-                    decl,
-                    format!("`{layer}` needs {what}, e.g. `{}`", spec.example),
-                ));
-                ok = false;
-            }
-            None => {}
-        }
-    }
-    ok.then_some(values)
-}
-
-/// The output shape of `kind` on `input`, or why it cannot take that input (with `{prev}`
-/// standing for the producing layer's name).
-fn output_shape(kind: Kind, input: &[usize]) -> Result<(Kind, Vec<usize>), String> {
-    // The input's size was checked when it was produced; this saturates rather than wrap.
-    let product = |dims: &[usize]| crate::ir::product(dims).unwrap_or(usize::MAX);
-    let shape = |s: &[usize]| {
-        s.iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("×")
-    };
-    let image = |name: &str| -> Result<(usize, usize, usize), String> {
-        match *input {
-            [h, w, c] => Ok((h, w, c)),
-            _ => Err(format!(
-                "`{name}` needs an image input [height, width, channels], but `{{prev}}` produces {}{}",
-                shape(input),
-                if input.len() == 2 { format!("; declare `input: [{}, {}, 1]`", input[0], input[1]) } else { String::new() }
-            )),
-        }
-    };
-    let window = |name: &str,
-                  what: &str,
-                  (h, w): (usize, usize),
-                  (kh, kw): (usize, usize)|
-     -> Result<(), String> {
-        if kh > h || kw > w {
-            Err(format!(
-                "`{name}` {what} {kh}×{kw} is larger than its {h}×{w} input from `{{prev}}`"
-            ))
-        } else {
-            Ok(())
-        }
-    };
-    match kind {
-        Kind::Conv2D(Conv { activation: Act::Softmax, .. }) => Err(
-            "`softmax` on a convolution's output (an image) is not supported; add `Flatten` before a `Dense(.., softmax)`".to_owned(),
-        ),
-        Kind::Conv2D(c) => {
-            let (h, w, cin) = image("Conv2D")?;
-            let (oh, ow, pt, pl) = if c.same {
-                let out = |n: usize, k: usize, s: usize| {
-                    let o = n.div_ceil(s);
-                    // (o - 1)·s < n, and n fits (the input's size was checked).
-                    let span = (o - 1).saturating_mul(s).saturating_add(k);
-                    (o, span.saturating_sub(n) / 2)
-                };
-                let ((oh, pt), (ow, pl)) = (out(h, c.kh, c.sh), out(w, c.kw, c.sw));
-                (oh, ow, pt, pl)
-            } else {
-                window("Conv2D", "kernel", (h, w), (c.kh, c.kw))?;
-                ((h - c.kh) / c.sh + 1, (w - c.kw) / c.sw + 1, 0, 0)
-            };
-            Ok((
-                Kind::Conv2D(Conv {
-                    h,
-                    w,
-                    cin,
-                    oh,
-                    ow,
-                    pt,
-                    pl,
-                    ..c
-                }),
-                vec![oh, ow, c.cout],
-            ))
-        }
-        Kind::MaxPool2D(p) | Kind::AvgPool2D(p) => {
-            let name = kind.type_name();
-            let (h, w, ch) = image(name)?;
-            window(name, "pool", (h, w), (p.ph, p.pw))?;
-            let p = Pool {
-                h,
-                w,
-                c: ch,
-                oh: (h - p.ph) / p.sh + 1,
-                ow: (w - p.pw) / p.sw + 1,
-                ..p
-            };
-            let out = vec![p.oh, p.ow, ch];
-            Ok((
-                if matches!(kind, Kind::MaxPool2D(_)) {
-                    Kind::MaxPool2D(p)
-                } else {
-                    Kind::AvgPool2D(p)
-                },
-                out,
-            ))
-        }
-        Kind::GlobalAvgPool2D { .. } => {
-            let (h, w, c) = image("GlobalAvgPool2D")?;
-            Ok((Kind::GlobalAvgPool2D { h, w, c }, vec![c]))
-        }
-        // Normalises the last axis (features, or an image's channels); the state offset is
-        // set by the caller.
-        Kind::BatchNorm { state, config, .. } => {
-            let c = input[input.len() - 1];
-            Ok((
-                Kind::BatchNorm {
-                    c,
-                    rows: product(input) / c,
-                    state,
-                    config,
-                },
-                input.to_vec(),
-            ))
-        }
-        Kind::Activation(Act::Softmax) if input.len() > 1 => Err(format!(
-            "`Softmax` needs a flat input, but `{{prev}}` produces {}; add `Flatten` before it",
-            shape(input)
-        )),
-        Kind::Dense {
-            units, activation, ..
-        } => {
-            if input.len() != 1 {
-                return Err(format!(
-                    "`Dense` needs a flat input, but `{{prev}}` produces {}; add `Flatten` before it",
-                    shape(input)
-                ));
-            }
-            Ok((
-                Kind::Dense {
-                    inputs: input[0],
-                    units,
-                    activation,
-                },
-                vec![units],
-            ))
-        }
-        Kind::Flatten => Ok((kind, vec![product(input)])),
-        Kind::Activation(_) | Kind::Dropout(_) => Ok((kind, input.to_vec())),
-    }
-}
-
 /// Checks that concern the whole model (each with the bad input it rejects).
 fn check_model(def: &ModelDef, layers: &[Layer], shapes_ok: bool, diag: &mut Diagnostics) {
     let has_layers = def.entries.iter().any(|e| matches!(e, Entry::Layer(_)));
@@ -721,22 +349,48 @@ fn check_model(def: &ModelDef, layers: &[Layer], shapes_ok: bool, diag: &mut Dia
         return;
     }
     // `struct Net { input: 4, ReLU }`: nothing to train.
-    if diag.is_empty() && shapes_ok && layers.iter().all(|l| l.kind.params() == 0) {
+    if diag.is_empty() && shapes_ok && layers.iter().all(|l| l.params() == 0) {
         diag.error(
             def.brace_span,
             "a model needs at least one layer with parameters, e.g. `Dense(1)`",
         );
     }
-    // Duplicate labels: `a: Dense(4), a: Dense(2)`; `input` is reserved.
+    // Duplicate labels: `a: Dense(4), a: Dense(2)`; `input` is reserved, and so are the
+    // names of the model's methods (a label names its layer's accessor, `model.a()`).
     let mut seen: Vec<&syn::Ident> = Vec::new();
+    let labels: Vec<String> = def
+        .entries
+        .iter()
+        .filter_map(|e| match e {
+            Entry::Layer(l) => l.label.as_ref().map(|l| l.unraw().to_string()),
+            Entry::Input(_) => None,
+        })
+        .collect();
     for decl in def.entries.iter().filter_map(|e| match e {
         Entry::Layer(l) => l.label.as_ref(),
         Entry::Input(_) => None,
     }) {
+        let label = decl.unraw().to_string();
+        let mutable_of = label
+            .strip_suffix("_mut")
+            .filter(|base| labels.iter().any(|l| l == base));
         if decl == "input" {
             diag.push(syn::Error::new_spanned(
                 decl,
                 "`input` is reserved for the input shape; choose another layer name",
+            ));
+        } else if let Some(method) = RESERVED
+            .iter()
+            .find(|m| **m == label || label.strip_suffix("_mut") == Some(**m))
+        {
+            diag.push(syn::Error::new_spanned(
+                decl,
+                format!("`{label}` would name the layer's accessor like the model's method `{method}`; choose another layer name"),
+            ));
+        } else if let Some(base) = mutable_of {
+            diag.push(syn::Error::new_spanned(
+                decl,
+                format!("`{label}` is the name of the mutable accessor of layer `{base}`; choose another layer name"),
             ));
         } else if seen.contains(&decl) {
             diag.push(syn::Error::new_spanned(
@@ -749,6 +403,29 @@ fn check_model(def: &ModelDef, layers: &[Layer], shapes_ok: bool, diag: &mut Dia
     }
 }
 
+/// Methods of the generated model and of `nn::model::Model`: a layer's accessor (named as the
+/// layer, and `<name>_mut`) must not shadow them.
+const RESERVED: &[&str] = &[
+    "new",
+    "from_params",
+    "from_static",
+    "params",
+    "state",
+    "forward",
+    "forward_into",
+    "try_forward",
+    "init",
+    "check_input",
+    "forward_batch",
+    "backward_batch",
+    "update_state",
+    "tensors",
+    "compile",
+    "check_gradients",
+    "save_weights",
+    "load_weights",
+];
+
 /// Gives every unnamed layer a stable name `<kind>_<n>` (per kind, counting from 0, skipping
 /// names the user took).
 fn name_layers(layers: &mut [Layer]) {
@@ -758,22 +435,13 @@ fn name_layers(layers: &mut [Layer]) {
         .map(|l| l.name.clone())
         .collect();
     for layer in layers.iter_mut().filter(|l| l.name.is_empty()) {
-        let base = snake(layer.kind.type_name());
+        let base = layer.built.base_name;
         let mut n = 0;
         while used.contains(&format!("{base}_{n}")) {
             n += 1;
         }
         layer.name = format!("{base}_{n}");
         used.push(layer.name.clone());
-    }
-}
-
-/// `LeakyReLU` -> `leaky_relu`, `Dense` -> `dense`.
-fn snake(name: &str) -> String {
-    match name {
-        "ReLU" => "relu".into(),
-        "LeakyReLU" => "leaky_relu".into(),
-        other => other.to_lowercase(),
     }
 }
 
@@ -784,9 +452,14 @@ mod tests {
 
     fn shapes(def: ModelDef) -> Vec<(String, Vec<usize>, Vec<usize>, usize)> {
         let m = lower(&def).unwrap_or_else(|e| panic!("{e}"));
+        let mut offset = 0;
         m.layers
             .into_iter()
-            .map(|l| (l.name, l.input, l.output, l.offset))
+            .map(|l| {
+                let at = offset;
+                offset += l.params();
+                (l.name, l.input, l.built.output, at)
+            })
             .collect()
     }
 

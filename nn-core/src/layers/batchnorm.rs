@@ -8,11 +8,14 @@
 //! channels-last storage every pixel is a row of `C` channels). Statistics are per channel,
 //! over all rows.
 //!
+//! The layer type `BatchNorm<C, P>` normalises samples of `P` rows of `C` (`P = H * W` for an
+//! image, 1 for a vector).
+//!
 //! Parameters, in this order in the layer's (trainable) slice: `gamma` (`C` scales), then
-//! `beta` (`C` offsets); [`BatchNorm::PARAMS`] `= 2 * C`. The running statistics are **not**
-//! trainable and live in a separate `state` slice of [`BatchNorm::STATE`] `= 2 * C`: the
-//! running mean, then the running variance. Keras' initialisation: `gamma = 1`, `beta = 0`,
-//! running mean 0, running variance 1 ([`BatchNorm::init`], [`BatchNorm::init_state`]).
+//! `beta` (`C` offsets), `2 * C` values. The running statistics are **not** trainable and
+//! live in a separate `state` slice of `2 * C`: the running mean, then the running variance.
+//! Keras' initialisation ([`Layer::init`]): `gamma = 1`, `beta = 0`, running mean 0, running
+//! variance 1.
 //!
 //! # Formulas
 //!
@@ -48,58 +51,53 @@
 //! (`[f64; C]` and `[f32; C]`, a few per call) and allocate nothing.
 //!
 //! ```
-//! use nn_core::{layers::BatchNorm, rng::Rng};
+//! use nn_core::{layers::{BatchNorm, Layer}, rng::Rng};
 //! type Bn = BatchNorm<2>;
-//! let mut params = [0.0; Bn::PARAMS];
-//! let mut state = [0.0; Bn::STATE];
-//! Bn::init(&mut params, &mut Rng::new(0));
-//! Bn::init_state(&mut state);
+//! let (mut params, mut state) = ([0.0; 4], [0.0; 4]);
+//! Bn::KERAS.init(&mut params, &mut state, &mut Rng::new(0));
 //! // Three rows of two channels; channel 0 is 1, 2, 3 (mean 2, variance 2/3).
 //! let x = [1.0, 10.0, 2.0, 10.0, 3.0, 10.0];
 //! let mut y = [0.0; 6];
-//! Bn::KERAS.forward_train(&params, &mut state, &x, &mut y, 3);
+//! Bn::KERAS.normalize_train(&params, &mut state, &x, &mut y, 3);
 //! assert!((y[4] - 1.0 / (2.0f32 / 3.0 + 1e-3).sqrt()).abs() < 1e-6);
 //! assert_eq!(y[1], 0.0); // a constant channel normalises to beta
 //! assert!((state[0] - 0.02).abs() < 1e-7); // running mean: 0.99 · 0 + 0.01 · 2
 //! assert!((state[2] - (0.99 + 0.01 * 2.0 / 3.0)).abs() < 1e-6); // biased variance
 //!
 //! // PyTorch's running variance: unbiased, 2/3 · 3/2 = 1, with momentum 0.9.
-//! Bn::init_state(&mut state);
-//! Bn::PYTORCH.forward_train(&params, &mut state, &x, &mut y, 3);
+//! Bn::PYTORCH.init(&mut params, &mut state, &mut Rng::new(0));
+//! Bn::PYTORCH.normalize_train(&params, &mut state, &x, &mut y, 3);
 //! assert!((state[2] - (0.9 + 0.1 * 1.0)).abs() < 1e-6);
 //! ```
 
+use super::contract::batch_values;
+use super::contract::{product, to_u64};
+use super::{Backward, Forward, Io, Layer, LayerRef, Pass, Tensor, TensorLayout};
 use crate::{math, rng::Rng};
+use nalgebra::SVectorView;
 
-/// Batch normalisation of rows of `C` channels, with trainable `gamma`, `beta` and running
-/// statistics kept in a separate state slice. The value holds the hyperparameters: epsilon,
+/// Batch normalisation of samples of `P` rows of `C` channels, with trainable `gamma`,
+/// `beta` and running statistics kept in a separate state slice. The value holds the hyperparameters: epsilon,
 /// momentum (Keras' meaning) and whether the running variance is unbiased (PyTorch's way);
 /// [`Default`] is [`BatchNorm::KERAS`], and [`BatchNorm::PYTORCH`] is PyTorch's defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct BatchNorm<const C: usize> {
+pub struct BatchNorm<const C: usize, const P: usize = 1> {
     epsilon: f32,
     momentum: f32,
     unbiased_variance: bool,
 }
 
-impl<const C: usize> Default for BatchNorm<C> {
+impl<const C: usize, const P: usize> Default for BatchNorm<C, P> {
     fn default() -> Self {
         Self::KERAS
     }
 }
 
-impl<const C: usize> BatchNorm<C> {
-    /// Number of trainable parameters: `gamma` and `beta`, `2 * C`.
-    pub const PARAMS: usize = 2 * C;
-    /// Length of the non-trainable state: running mean and running variance, `2 * C`.
-    pub const STATE: usize = 2 * C;
+impl<const C: usize, const P: usize> BatchNorm<C, P> {
     /// Keras' default momentum of the running statistics.
     pub const MOMENTUM: f32 = 0.99;
     /// Keras' default epsilon, added to the variance before the square root.
     pub const EPSILON: f32 = 1e-3;
-    /// Floating-point operations per row of `C` values at inference (a multiply-add each).
-    pub const FLOPS: usize = 2 * C;
-
     /// Keras' `BatchNormalization()`: epsilon 1e-3, momentum 0.99, the running variance
     /// updated with the biased batch variance.
     pub const KERAS: Self = Self::new(Self::EPSILON, Self::MOMENTUM, false);
@@ -152,53 +150,13 @@ impl<const C: usize> BatchNorm<C> {
         self.unbiased_variance
     }
 
-    /// Keras' initialisation: `gamma = 1`, `beta = 0`. `rng` is not used (the initialisation
-    /// is deterministic); it is taken so that every layer with parameters initialises alike.
-    ///
-    /// # Panics
-    /// If `params` does not hold exactly [`Self::PARAMS`] values.
-    pub fn init(params: &mut [f32], rng: &mut Rng) {
-        let _ = rng;
-        assert_eq!(params.len(), Self::PARAMS, "BatchNorm<{C}> parameter slice");
-        let (gamma, beta) = params.split_at_mut(C);
-        gamma.fill(1.0);
-        beta.fill(0.0);
-    }
-
-    /// Keras' initial running statistics: mean 0, variance 1.
-    ///
-    /// # Panics
-    /// If `state` does not hold exactly [`Self::STATE`] values.
-    pub fn init_state(state: &mut [f32]) {
-        assert_eq!(state.len(), Self::STATE, "BatchNorm<{C}> state slice");
-        let (mean, var) = state.split_at_mut(C);
-        mean.fill(0.0);
-        var.fill(1.0);
-    }
-
-    /// Inference on every row of `x` (`x.len() / C` rows, e.g. the `H * W` pixels of one
-    /// image), with the running statistics. Allocation-free.
-    ///
-    /// # Panics
-    /// If `y` is shorter than `x`.
-    pub fn forward(&self, params: &[f32], state: &[f32], x: &[f32], y: &mut [f32]) {
-        self.forward_batch(params, state, x, y, x.len() / C);
-    }
-
     /// Inference on `rows` rows of `C` (for images, `rows = batch * H * W`), with the
     /// running statistics.
     ///
     /// # Panics
     /// If a slice is shorter than its shape.
-    pub fn forward_batch(
-        &self,
-        params: &[f32],
-        state: &[f32],
-        x: &[f32],
-        y: &mut [f32],
-        rows: usize,
-    ) {
-        let (mean, var) = state[..Self::STATE].split_at(C);
+    pub fn normalize(&self, params: &[f32], state: &[f32], x: &[f32], y: &mut [f32], rows: usize) {
+        let (mean, var) = state[..2 * C].split_at(C);
         let mut scale = [0.0f32; C];
         let mut shift = [0.0f32; C];
         for c in 0..C {
@@ -217,7 +175,7 @@ impl<const C: usize> BatchNorm<C> {
     ///
     /// # Panics
     /// If `rows` is 0 or a slice is shorter than its shape.
-    pub fn forward_train(
+    pub fn normalize_train(
         &self,
         params: &[f32],
         state: &mut [f32],
@@ -240,7 +198,7 @@ impl<const C: usize> BatchNorm<C> {
             (true, 1) => None,
             (true, n) => Some(n as f64 / (n - 1) as f64),
         };
-        let (running_mean, running_var) = state[..Self::STATE].split_at_mut(C);
+        let (running_mean, running_var) = state[..2 * C].split_at_mut(C);
         let m = self.momentum;
         for c in 0..C {
             running_mean[c] = m * running_mean[c] + (1.0 - m) * mean[c];
@@ -252,14 +210,14 @@ impl<const C: usize> BatchNorm<C> {
         }
     }
 
-    /// Backward pass of an inference-mode forward pass ([`forward_batch`](Self::forward_batch),
+    /// Backward pass of an inference-mode forward pass ([`normalize`](Self::normalize),
     /// running statistics): the layer is then affine per channel, `y = gamma (x - mean) /
-    /// sqrt(var + eps) + beta`. Writes `dgamma` then `dbeta` into `grads` (overwriting) and,
-    /// when `dx` is given, the input gradient (overwriting).
+    /// sqrt(var + eps) + beta`. Writes `dgamma` then `dbeta` into `grads` and the input
+    /// gradient into `dx`, each when given (overwriting).
     ///
     /// # Panics
     /// If a slice is shorter than its shape.
-    // The slices of one backward pass, as in `backward_batch`, plus the running statistics.
+    // The slices of one backward pass, as in `backward_train`, plus the running statistics.
     #[allow(clippy::too_many_arguments)]
     pub fn backward_eval(
         &self,
@@ -268,22 +226,24 @@ impl<const C: usize> BatchNorm<C> {
         x: &[f32],
         dy: &[f32],
         dx: Option<&mut [f32]>,
-        grads: &mut [f32],
+        grads: Option<&mut [f32]>,
         rows: usize,
     ) {
-        let (mean, var) = state[..Self::STATE].split_at(C);
+        let (mean, var) = state[..2 * C].split_at(C);
         let mut istd = [0.0f32; C];
         for c in 0..C {
             istd[c] = 1.0 / math::sqrt(var[c] + self.epsilon);
         }
         let (x, dy) = (&x[..rows * C], &dy[..rows * C]);
-        let (dgamma, dbeta) = grads[..Self::PARAMS].split_at_mut(C);
-        dgamma.fill(0.0);
-        dbeta.fill(0.0);
-        for (xr, dr) in x.chunks_exact(C).zip(dy.chunks_exact(C)) {
-            for c in 0..C {
-                dgamma[c] += dr[c] * (xr[c] - mean[c]) * istd[c];
-                dbeta[c] += dr[c];
+        if let Some(grads) = grads {
+            let (dgamma, dbeta) = grads[..2 * C].split_at_mut(C);
+            dgamma.fill(0.0);
+            dbeta.fill(0.0);
+            for (xr, dr) in x.chunks_exact(C).zip(dy.chunks_exact(C)) {
+                for c in 0..C {
+                    dgamma[c] += dr[c] * (xr[c] - mean[c]) * istd[c];
+                    dbeta[c] += dr[c];
+                }
             }
         }
         if let Some(dx) = dx {
@@ -297,18 +257,18 @@ impl<const C: usize> BatchNorm<C> {
 
     /// Backward pass of a training-mode forward pass over `rows` rows: given the layer's
     /// input `x` and the gradient `dy` with respect to its output, writes `dgamma` then
-    /// `dbeta` into `grads` (overwriting) and, when `dx` is given, the gradient with respect
-    /// to the input (overwriting). The batch statistics are recomputed from `x`.
+    /// `dbeta` into `grads` and the gradient with respect to the input into `dx`, each when
+    /// given (overwriting). The batch statistics are recomputed from `x`.
     ///
     /// # Panics
     /// If `rows` is 0 or a slice is shorter than its shape.
-    pub fn backward_batch(
+    pub fn backward_train(
         &self,
         params: &[f32],
         x: &[f32],
         dy: &[f32],
         dx: Option<&mut [f32]>,
-        grads: &mut [f32],
+        grads: Option<&mut [f32]>,
         rows: usize,
     ) {
         let (mean, var) = Self::batch_stats(x, rows);
@@ -326,11 +286,16 @@ impl<const C: usize> BatchNorm<C> {
                 sum_dy_xc[c] += f64::from(dr[c]) * f64::from(xr[c] - mean[c]);
             }
         }
-        let (dgamma, dbeta) = grads[..Self::PARAMS].split_at_mut(C);
+        let mut dgamma = [0.0f32; C];
+        let mut dbeta = [0.0f32; C];
         #[allow(clippy::cast_possible_truncation)]
         for c in 0..C {
             dbeta[c] = sum_dy[c] as f32;
             dgamma[c] = (sum_dy_xc[c] * f64::from(istd[c])) as f32;
+        }
+        if let Some(grads) = grads {
+            grads[..C].copy_from_slice(&dgamma);
+            grads[C..2 * C].copy_from_slice(&dbeta);
         }
         if let Some(dx) = dx {
             // dx = gamma·istd · (dy − dbeta/N − x̂ · dgamma/N), x̂ = (x − μ)·istd.
@@ -395,13 +360,127 @@ impl<const C: usize> BatchNorm<C> {
     }
 }
 
+/// Floating-point operations of batch normalisation's inference on `positions` rows of
+/// `channels`: a multiply-add per value.
+#[must_use]
+pub const fn batch_norm_flops(positions: usize, channels: usize) -> Option<u128> {
+    product(&[2, positions, channels])
+}
+
+impl<const C: usize, const P: usize> Layer for BatchNorm<C, P> {
+    const KIND: &'static str = "BatchNormalization";
+    const INPUT: usize = P * C;
+    const OUTPUT: usize = P * C;
+    const PARAMS: usize = 2 * C;
+    const STATE: usize = 2 * C;
+    const FLOPS: u64 = to_u64(batch_norm_flops(P, C));
+    const TENSORS: &'static [Tensor] = &[
+        Tensor {
+            suffix: "weight",
+            shape: &[C],
+            layout: TensorLayout::Same,
+            offset: 0,
+            state: false,
+            input_axis: Some(0),
+        },
+        Tensor {
+            suffix: "bias",
+            shape: &[C],
+            layout: TensorLayout::Same,
+            offset: C,
+            state: false,
+            input_axis: Some(0),
+        },
+        Tensor {
+            suffix: "running_mean",
+            shape: &[C],
+            layout: TensorLayout::Same,
+            offset: 0,
+            state: true,
+            input_axis: Some(0),
+        },
+        Tensor {
+            suffix: "running_var",
+            shape: &[C],
+            layout: TensorLayout::Same,
+            offset: C,
+            state: true,
+            input_axis: Some(0),
+        },
+    ];
+
+    /// Keras' initialisation: `gamma = 1`, `beta = 0`, running mean 0, running variance 1.
+    fn init(&self, params: &mut [f32], state: &mut [f32], _rng: &mut Rng) {
+        let (gamma, beta) = params[..2 * C].split_at_mut(C);
+        gamma.fill(1.0);
+        beta.fill(0.0);
+        let (mean, var) = state[..2 * C].split_at_mut(C);
+        mean.fill(0.0);
+        var.fill(1.0);
+    }
+
+    /// With the running statistics.
+    fn infer(&self, params: &[f32], state: &[f32], io: Io<'_>, _scratch: &mut [f32]) {
+        let (x, y) = io.split();
+        self.normalize(params, state, x, y, P);
+    }
+
+    /// Training: batch statistics, and the running ones move towards them; inference: the
+    /// running statistics.
+    fn forward(&self, f: Forward<'_>, pass: &mut Pass<'_>) {
+        let rows = batch_values("BatchNorm", f.batch, P);
+        if pass.is_training() {
+            self.normalize_train(f.params, f.state, f.x, f.y, rows);
+        } else {
+            self.normalize(f.params, f.state, f.x, f.y, rows);
+        }
+    }
+
+    fn backward(&self, b: Backward<'_>) {
+        let rows = batch_values("BatchNorm", b.batch, P);
+        if b.training {
+            self.backward_train(b.params, b.x, b.dy, b.dx, b.grads, rows);
+        } else {
+            self.backward_eval(b.params, b.state, b.x, b.dy, b.dx, b.grads, rows);
+        }
+    }
+}
+
+impl<'a, const C: usize, const P: usize> LayerRef<'a, BatchNorm<C, P>> {
+    /// The scales `gamma` (PyTorch's `weight`).
+    #[must_use]
+    pub fn gamma(&self) -> SVectorView<'a, f32, C> {
+        SVectorView::<f32, C>::from_slice(&self.params[..C])
+    }
+
+    /// The offsets `beta` (PyTorch's `bias`).
+    #[must_use]
+    pub fn beta(&self) -> SVectorView<'a, f32, C> {
+        SVectorView::<f32, C>::from_slice(&self.params[C..])
+    }
+
+    /// The running mean.
+    #[must_use]
+    pub fn running_mean(&self) -> SVectorView<'a, f32, C> {
+        SVectorView::<f32, C>::from_slice(&self.state[..C])
+    }
+
+    /// The running variance.
+    #[must_use]
+    pub fn running_var(&self) -> SVectorView<'a, f32, C> {
+        SVectorView::<f32, C>::from_slice(&self.state[C..])
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::BatchNorm;
+    use crate::layers::Layer;
     use crate::rng::Rng;
     use std::vec::Vec;
 
-    type Bn = BatchNorm<3>;
+    const C_: usize = 3;
+    type Bn = BatchNorm<C_>;
 
     #[cfg(feature = "alloc")]
     fn random(n: usize, rng: &mut Rng, lo: f32, hi: f32) -> Vec<f32> {
@@ -415,10 +494,9 @@ mod tests {
         let x: Vec<f32> = (0..rows * 3)
             .map(|i| rng.uniform(-1.0, 1.0) * (1 + i % 3) as f32 + (i % 3) as f32)
             .collect();
-        let mut params = [0.0; Bn::PARAMS];
-        let mut state = [0.0; Bn::STATE];
-        Bn::init(&mut params, &mut rng);
-        Bn::init_state(&mut state);
+        let mut params = [0.0; 2 * C_];
+        let mut state = [0.0; 2 * C_];
+        Bn::KERAS.init(&mut params, &mut state, &mut rng);
         assert_eq!(
             (params, state),
             (
@@ -427,7 +505,7 @@ mod tests {
             )
         );
         let mut y = std::vec![0.0; rows * 3];
-        Bn::KERAS.forward_train(&params, &mut state, &x, &mut y, rows);
+        Bn::KERAS.normalize_train(&params, &mut state, &x, &mut y, rows);
         for c in 0..3 {
             let col: Vec<f64> = y.iter().skip(c).step_by(3).map(|&v| f64::from(v)).collect();
             let mean = col.iter().sum::<f64>() / rows as f64;
@@ -471,7 +549,7 @@ mod tests {
         ] {
             let mut state = [0.0, 0.0, 0.0, 1.0, 1.0, 1.0];
             let mut y = [0.0; 12];
-            bn.forward_train(&params, &mut state, &x, &mut y, rows);
+            bn.normalize_train(&params, &mut state, &x, &mut y, rows);
             let (eps, m) = (f64::from(bn.epsilon()), f64::from(bn.momentum()));
             for (c, &(mean, var)) in stats.iter().enumerate() {
                 // Normalised with the biased variance and this epsilon, either way.
@@ -484,7 +562,7 @@ mod tests {
             }
             // Inference and its backward pass use this epsilon too.
             let mut y = [0.0; 12];
-            bn.forward_batch(&params, &state, &x, &mut y, rows);
+            bn.normalize(&params, &state, &x, &mut y, rows);
             let want = (f64::from(x[0]) - f64::from(state[0])) / (f64::from(state[3]) + eps).sqrt();
             assert!((f64::from(y[0]) - want).abs() < 1e-5);
             let mut dx = [0.0; 12];
@@ -495,7 +573,7 @@ mod tests {
                 &x,
                 &[1.0; 12],
                 Some(&mut dx),
-                &mut grads,
+                Some(&mut grads),
                 rows,
             );
             let want = 1.0 / (f64::from(state[3]) + eps).sqrt();
@@ -508,7 +586,7 @@ mod tests {
         let params = [1.0, 1.0, 1.0, 0.0, 0.0, 0.0];
         let mut state = [0.0, 0.0, 0.0, 2.0, 3.0, 4.0];
         let mut y = [0.0; 3];
-        Bn::PYTORCH.forward_train(&params, &mut state, &[1.0, 2.0, 3.0], &mut y, 1);
+        Bn::PYTORCH.normalize_train(&params, &mut state, &[1.0, 2.0, 3.0], &mut y, 1);
         assert_eq!(state[3..], [2.0, 3.0, 4.0]);
         for (c, want) in [1.0f32, 2.0, 3.0].into_iter().enumerate() {
             assert!((state[c] - 0.1 * want).abs() < 1e-6, "{state:?}");
@@ -545,7 +623,7 @@ mod tests {
         let state = [1.0, 0.0, -1.0, 4.0 - 1e-3, 1.0 - 1e-3, 0.25 - 1e-3];
         let x = [3.0, 2.0, 0.0, 1.0, 0.0, -1.0];
         let mut y = [0.0; 6];
-        Bn::KERAS.forward(&params, &state, &x, &mut y);
+        Bn::KERAS.normalize(&params, &state, &x, &mut y, x.len() / C_);
         let want = [2.0, 3.0, 0.0, 0.0, 1.0, -1.0];
         for (g, w) in y.iter().zip(want) {
             assert!((g - w).abs() < 1e-5, "{y:?}");
@@ -561,14 +639,14 @@ mod tests {
         let rows = 24;
         let x = random(rows * 3, &mut rng, -2.0, 2.0);
         let r = random(rows * 3, &mut rng, -1.5, 1.5);
-        let params: Vec<f32> = random(Bn::PARAMS, &mut rng, 0.5, 1.5);
+        let params: Vec<f32> = random(2 * C_, &mut rng, 0.5, 1.5);
         let mut dx = std::vec![f32::NAN; rows * 3];
-        let mut grads = std::vec![f32::NAN; Bn::PARAMS];
-        Bn::KERAS.backward_batch(&params, &x, &r, Some(&mut dx), &mut grads, rows);
+        let mut grads = std::vec![f32::NAN; 2 * C_];
+        Bn::KERAS.backward_train(&params, &x, &r, Some(&mut dx), Some(&mut grads), rows);
         let objective = |p: &[f32], xs: &[f32]| {
-            let mut state = [0.0; Bn::STATE];
+            let mut state = [0.0; 2 * C_];
             let mut y = std::vec![0.0; rows * 3];
-            Bn::KERAS.forward_train(p, &mut state, xs, &mut y, rows);
+            Bn::KERAS.normalize_train(p, &mut state, xs, &mut y, rows);
             y.iter()
                 .zip(&r)
                 .map(|(y, r)| f64::from(*y) * f64::from(*r))
@@ -576,50 +654,59 @@ mod tests {
         };
         // Rounding noise of the objective: f32 precision of each of its terms.
         let noise = {
-            let mut state = [0.0; Bn::STATE];
+            let mut state = [0.0; 2 * C_];
             let mut y = std::vec![0.0; rows * 3];
-            Bn::KERAS.forward_train(&params, &mut state, &x, &mut y, rows);
+            Bn::KERAS.normalize_train(&params, &mut state, &x, &mut y, rows);
             let sum: f32 = y.iter().zip(&r).map(|(y, r)| (y * r).abs()).sum();
             f64::from(f32::EPSILON) * f64::from(sum + 1.0)
         };
-        let by_params = gradcheck::check(&params, &grads, 0..Bn::PARAMS, 1e-2, 1e-3, noise, |p| {
+        let by_params = gradcheck::check(&params, &grads, 0..2 * C_, 1e-2, 1e-3, noise, |p| {
             objective(p, &x)
         });
         assert!(by_params.passed(), "parameter gradient: {by_params}");
-        assert_eq!(by_params.checked, Bn::PARAMS);
+        assert_eq!(by_params.checked, 2 * C_);
         let by_input = gradcheck::check(&x, &dx, 0..x.len(), 1e-2, 1e-3, noise, |xs| {
             objective(&params, xs)
         });
         assert!(by_input.passed(), "input gradient: {by_input}");
         assert_eq!(by_input.checked, x.len());
 
-        let mut grads2 = std::vec![5.0; Bn::PARAMS];
-        Bn::KERAS.backward_batch(&params, &x, &r, None, &mut grads2, rows);
+        let mut grads2 = std::vec![5.0; 2 * C_];
+        Bn::KERAS.backward_train(&params, &x, &r, None, Some(&mut grads2), rows);
         assert_eq!(grads, grads2);
     }
 
     #[test]
     fn inference_mode_backward_matches_finite_differences() {
-        type Bn = BatchNorm<3>;
+        const C_: usize = 3;
+        type Bn = BatchNorm<C_>;
         let mut rng = crate::rng::Rng::new(8);
-        let params: std::vec::Vec<f32> = (0..Bn::PARAMS).map(|_| rng.uniform(0.5, 1.5)).collect();
+        let params: std::vec::Vec<f32> = (0..2 * C_).map(|_| rng.uniform(0.5, 1.5)).collect();
         let state = [0.1, -0.2, 0.3, 0.5, 1.5, 2.0];
         let rows = 4;
         let x: std::vec::Vec<f32> = (0..rows * 3).map(|_| rng.uniform(-1.0, 1.0)).collect();
         let r: std::vec::Vec<f32> = (0..rows * 3).map(|_| rng.uniform(-1.0, 1.0)).collect();
         let objective = |p: &[f32], x: &[f32]| {
             let mut y = std::vec![0.0; rows * 3];
-            Bn::KERAS.forward_batch(p, &state, x, &mut y, rows);
+            Bn::KERAS.normalize(p, &state, x, &mut y, rows);
             y.iter()
                 .zip(&r)
                 .map(|(y, r)| f64::from(*y) * f64::from(*r))
                 .sum::<f64>()
         };
-        let mut grads = std::vec![0.0; Bn::PARAMS];
+        let mut grads = std::vec![0.0; 2 * C_];
         let mut dx = std::vec![0.0; rows * 3];
-        Bn::KERAS.backward_eval(&params, &state, &x, &r, Some(&mut dx), &mut grads, rows);
+        Bn::KERAS.backward_eval(
+            &params,
+            &state,
+            &x,
+            &r,
+            Some(&mut dx),
+            Some(&mut grads),
+            rows,
+        );
         let by_params =
-            crate::gradcheck::check(&params, &grads, 0..Bn::PARAMS, 1e-2, 1e-3, 1e-6, |p| {
+            crate::gradcheck::check(&params, &grads, 0..2 * C_, 1e-2, 1e-3, 1e-6, |p| {
                 objective(p, &x)
             });
         assert!(by_params.passed(), "{by_params}");

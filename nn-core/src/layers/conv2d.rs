@@ -25,15 +25,15 @@
 //!
 //! # Implementation
 //!
-//! * [`Conv2D::forward`] (one sample) loops directly over output pixels: for each pixel and
+//! * Single-sample inference ([`Layer::infer`]) loops directly over output pixels: for each pixel and
 //!   kernel row, the in-image part of the window is one contiguous run of `x` (`kw` and `ci`
 //!   are adjacent in HWC) and of the weights, so it is one small `1 × len × COUT` product.
 //!   It needs no scratch, allocates nothing and keeps no arrays on the stack.
-//! * [`Conv2D::forward_batch`] writes the *im2col* matrix of the batch (one row of
+//! * The batched forward pass writes the *im2col* matrix of the batch (one row of
 //!   `KH * KW * CIN` values per output pixel, zero where the window leaves the image) into a
-//!   caller-provided scratch slice of [`Conv2D::scratch_len`] values, then computes all
+//!   the shared scratch ([`Layer::batch_scratch`] values), then computes all
 //!   outputs with one [`kernels::gemm_nn`] `(batch · OH · OW) × (KH · KW · CIN) × COUT`.
-//! * [`Conv2D::backward_batch`] rebuilds the im2col matrix from `x` (so one scratch slice can
+//! * The backward pass rebuilds the im2col matrix from `x` (so one scratch slice can
 //!   serve every layer of a model), then `dW = colᵀ · dY` ([`kernels::gemm_tn`], summed over
 //!   blocks of rows so each block stays in cache: twice as fast as one product over the
 //!   whole batch, measured), `db = Σ dY`, and, when asked, `dcol = dY · Wᵀ` written over the
@@ -46,56 +46,54 @@
 //! A `1 × 1` kernel with stride 1 and no padding skips im2col: `x` already is the matrix.
 //!
 //! ```
-//! use nn_core::layers::Conv2D;
+//! use nn_core::layers::{Conv2D, Forward, Io, Layer, Pass};
+//! use nn_core::activations::Linear;
 //! // One 3×3 single-channel image, one 2×2 filter of ones, 'valid', stride 1: 2×2 sums.
-//! type Layer = Conv2D<3, 3, 1, 1, 2, 2, 1, 1, 0, 0, 2, 2>;
+//! const CONV: Conv2D<3, 3, 1, 1, 2, 2, 1, 1, false> = Conv2D::new(Linear);
 //! let params = [1.0, 1.0, 1.0, 1.0, /* bias */ 0.5];
 //! let x = [1.0, 2.0, 3.0,
 //!          4.0, 5.0, 6.0,
 //!          7.0, 8.0, 9.0];
 //! let mut y = [0.0; 4];
-//! Layer::forward(&params, &x, &mut y);
+//! CONV.infer(&params, &[], Io::Separate { x: &x, y: &mut y }, &mut []);
 //! assert_eq!(y, [12.5, 16.5, 24.5, 28.5]);
 //!
 //! // The same through the batched path, which needs an im2col scratch slice.
-//! let mut scratch = [0.0; Layer::scratch_len(1)];
+//! let mut scratch = vec![0.0; <Conv2D<3, 3, 1, 1, 2, 2, 1, 1, false>>::batch_scratch(1)];
 //! let mut yb = [0.0; 4];
-//! Layer::forward_batch(&params, &x, &mut yb, 1, &mut scratch);
+//! let f = Forward { params: &params, state: &mut [], x: &x, y: &mut yb, cache: &mut [],
+//!                   scratch: &mut scratch, batch: 1 };
+//! CONV.forward(f, &mut Pass::Eval);
 //! assert_eq!(yb, y);
 //! ```
 
+use super::contract::{product, sum, to_u64, to_usize};
+use super::window::{conv_output_len, conv_padding_before};
+use super::TensorLayout;
+use super::{Backward, Forward, Io, Layer, LayerMut, LayerRef, Pass, Tensor};
+use crate::activations::{ActivationFn, Linear};
 use crate::{kernels, rng::Rng};
+use nalgebra::{SMatrixView, SMatrixViewMut, SVectorView, SVectorViewMut};
 
-/// Output length along one axis of a convolution or pooling window: `n` input positions,
-/// window `k`, stride `stride`. `'same'` (`same = true`, Keras/TensorFlow rule) gives
-/// `ceil(n / stride)`; `'valid'` gives `(n − k) / stride + 1` (floor).
-///
-/// # Panics
-/// With `'valid'` and `k > n`, or `stride == 0` (at compile time in a const context).
+/// Parameters of a convolution: `KH × KW × CIN × COUT` weights and `COUT` biases, exactly,
+/// or `None` on overflow.
 #[must_use]
-pub const fn conv_output_len(n: usize, k: usize, stride: usize, same: bool) -> usize {
-    if same {
-        n.div_ceil(stride)
-    } else {
-        (n - k) / stride + 1
-    }
+pub const fn conv2d_params(kh: usize, kw: usize, cin: usize, cout: usize) -> Option<u128> {
+    sum(product(&[kh, kw, cin, cout]), product(&[cout]))
 }
 
-/// Zero padding before the first position (top or left) along one axis. `'valid'`: 0.
-/// `'same'` (Keras/TensorFlow rule): the total padding is
-/// `max((ceil(n / stride) − 1) · stride + k − n, 0)`, of which the top/left gets half,
-/// rounded down, and the bottom/right the rest.
-///
-/// # Panics
-/// If `stride == 0`.
+/// Floating-point operations of a convolution's inference on an `oh × ow` output (a
+/// multiply-add counts 2; padding counts as if it were data, as is customary).
 #[must_use]
-pub const fn conv_padding_before(n: usize, k: usize, stride: usize, same: bool) -> usize {
-    if same {
-        let out = n.div_ceil(stride);
-        ((out - 1) * stride + k).saturating_sub(n) / 2
-    } else {
-        0
-    }
+pub const fn conv2d_flops(
+    oh: usize,
+    ow: usize,
+    kh: usize,
+    kw: usize,
+    cin: usize,
+    cout: usize,
+) -> Option<u128> {
+    product(&[2, oh, ow, kh, kw, cin, cout])
 }
 
 /// Along one axis (input length `n`, window `k`, stride `s`, padding before `p`), the window
@@ -112,13 +110,13 @@ const fn window(o: usize, n: usize, k: usize, s: usize, p: usize) -> (usize, usi
 }
 
 /// A 2-D convolution of an `H × W × CIN` image (HWC) with `COUT` filters of `KH × KW`,
-/// strides `SH × SW`, zero padding `PT` rows on top and `PL` columns on the left (bottom and
-/// right as the output size requires), giving an `OH × OW × COUT` image.
+/// strides `SH × SW`, Keras' `'same'` zero padding when `SAME` (else `'valid'`), and the
+/// activation `A`: an `OH × OW × COUT` image.
 ///
-/// `OH`, `OW`, `PT` and `PL` follow from the others and the padding mode; see
-/// [`conv_output_len`] and [`conv_padding_before`]. Inconsistent shapes (a zero size or
-/// stride, padding of a whole window or more, a last window starting below the image) fail to
-/// compile when a method is used.
+/// `OH`, `OW` and the top and left padding `PT`, `PL` follow from the others (see
+/// [`conv_output_len`] and [`conv_padding_before`]); the bottom and right padding are what
+/// the last window needs beyond the image. Inconsistent shapes (a zero size or stride, a
+/// `'valid'` kernel larger than the image) fail to compile when the layer is used.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Conv2D<
     const H: usize,
@@ -129,11 +127,12 @@ pub struct Conv2D<
     const KW: usize,
     const SH: usize,
     const SW: usize,
-    const PT: usize,
-    const PL: usize,
-    const OH: usize,
-    const OW: usize,
->;
+    const SAME: bool,
+    A = Linear,
+> {
+    /// The activation applied to the output.
+    pub activation: A,
+}
 
 impl<
         const H: usize,
@@ -144,32 +143,36 @@ impl<
         const KW: usize,
         const SH: usize,
         const SW: usize,
-        const PT: usize,
-        const PL: usize,
-        const OH: usize,
-        const OW: usize,
-    > Conv2D<H, W, CIN, COUT, KH, KW, SH, SW, PT, PL, OH, OW>
+        const SAME: bool,
+        A: ActivationFn,
+    > Conv2D<H, W, CIN, COUT, KH, KW, SH, SW, SAME, A>
 {
+    /// Output rows.
+    pub const OH: usize = conv_output_len(H, KH, SH, SAME);
+    /// Output columns.
+    pub const OW: usize = conv_output_len(W, KW, SW, SAME);
+    /// Zero rows above the image.
+    pub const PT: usize = conv_padding_before(H, KH, SH, SAME);
+    /// Zero columns left of the image.
+    pub const PL: usize = conv_padding_before(W, KW, SW, SAME);
+
     /// Values per input sample, `H * W * CIN`.
-    pub const IN: usize = H * W * CIN;
+    const IN: usize = H * W * CIN;
     /// Values per output sample, `OH * OW * COUT`.
-    pub const OUT: usize = OH * OW * COUT;
+    const OUT: usize = Self::OH * Self::OW * COUT;
     /// Values in one receptive field (one im2col row), `KH * KW * CIN`.
     pub const PATCH: usize = KH * KW * CIN;
     /// Number of weights, `KH * KW * CIN * COUT`.
     pub const WEIGHTS: usize = KH * KW * CIN * COUT;
     /// Number of parameters, weights and biases.
-    pub const PARAMS: usize = Self::WEIGHTS + COUT;
-    /// Floating-point operations for one sample's forward pass (a multiply-add counts 2;
-    /// padding counted as if it were data, as is customary).
-    pub const FLOPS: usize = 2 * OH * OW * KH * KW * CIN * COUT;
+    const PARAMS: usize = Self::WEIGHTS + COUT;
     /// Whether `x` itself is the im2col matrix (`1 × 1` kernel, stride 1, no padding).
-    const DIRECT: bool = KH == 1 && KW == 1 && SH == 1 && SW == 1 && OH == H && OW == W;
+    const DIRECT: bool = KH == 1 && KW == 1 && SH == 1 && SW == 1 && Self::OH == H && Self::OW == W;
     /// Scratch values per sample of the batched passes: the sample's im2col rows.
     pub const SCRATCH_PER_SAMPLE: usize = if Self::DIRECT {
         0
     } else {
-        OH * OW * Self::PATCH
+        Self::OH * Self::OW * Self::PATCH
     };
     /// Whether large input gradients go through `Wᵀ` and `gemm_nn` (whose blocked path needs
     /// at least 16 output columns, here `PATCH`) rather than `gemm_nt`.
@@ -201,75 +204,38 @@ impl<
             && KW > 0
             && SH > 0
             && SW > 0
-            && OH > 0
-            && OW > 0
-            && PT < KH
-            && PL < KW
-            && (OH - 1) * SH < H + PT
-            && (OW - 1) * SW < W + PL,
+            && Self::OH > 0
+            && Self::OW > 0
+            && Self::PT < KH
+            && Self::PL < KW
+            && (Self::OH - 1) * SH < H + Self::PT
+            && (Self::OW - 1) * SW < W + Self::PL,
         "Conv2D: inconsistent shape (zero size or stride, padding of a whole window, \
          or an output larger than the padded input allows)"
     );
 
-    /// Length of the scratch slice that [`forward_batch`](Self::forward_batch) and
-    /// [`backward_batch`](Self::backward_batch) need for `batch` samples:
-    /// `batch * OH * OW * KH * KW * CIN` for the im2col matrix (none for a `1 × 1`, stride-1
-    /// convolution) plus, when `KH * KW * CIN >= 16`, `KH * KW * CIN * COUT` for the
-    /// transposed weights of the backward pass. (The forward pass alone needs only the
-    /// im2col part.)
+    /// The layer with the activation `activation`.
     #[must_use]
-    pub const fn scratch_len(batch: usize) -> usize {
-        batch * Self::SCRATCH_PER_SAMPLE + Self::SCRATCH_FIXED
+    pub const fn new(activation: A) -> Self {
+        Self { activation }
     }
 
-    /// Keras' default initialisation: Glorot-uniform weights in
-    /// `±sqrt(6 / (fan_in + fan_out))` with `fan_in = KH * KW * CIN` and
-    /// `fan_out = KH * KW * COUT`, zero biases.
-    ///
-    /// # Panics
-    /// If `params` does not hold exactly [`Self::PARAMS`] values.
-    pub fn init(params: &mut [f32], rng: &mut Rng) {
-        let () = Self::SHAPE_OK;
-        assert_eq!(
-            params.len(),
-            Self::PARAMS,
-            "Conv2D<{H}, {W}, {CIN}, {COUT}, {KH}, {KW}, ..> parameter slice"
-        );
-        #[allow(clippy::cast_precision_loss)]
-        let limit = crate::math::sqrt(6.0 / (KH * KW * (CIN + COUT)) as f32);
-        let (w, b) = params.split_at_mut(Self::WEIGHTS);
-        for v in w {
-            *v = rng.uniform(-limit, limit);
-        }
-        b.fill(0.0);
-    }
-
-    /// The weights, `[KH][KW][CIN][COUT]` flattened.
+    /// The same layer without its activation (see [`Dense::logits`](super::Dense::logits)).
     #[must_use]
-    pub fn weights(params: &[f32]) -> &[f32] {
-        &params[..Self::WEIGHTS]
+    pub const fn logits(self) -> Conv2D<H, W, CIN, COUT, KH, KW, SH, SW, SAME> {
+        Conv2D { activation: Linear }
     }
 
-    /// The biases.
-    #[must_use]
-    pub fn bias(params: &[f32]) -> &[f32] {
-        &params[Self::WEIGHTS..Self::PARAMS]
-    }
-
-    /// Inference for one sample: `x` holds [`Self::IN`] values (HWC), `y` receives
-    /// [`Self::OUT`] (HWC). Direct loops: no scratch, no allocation.
-    ///
-    /// # Panics
-    /// If a slice is shorter than its shape.
-    pub fn forward(params: &[f32], x: &[f32], y: &mut [f32]) {
-        let () = Self::SHAPE_OK;
+    /// Inference for one sample before the activation: `x` holds `H * W * CIN` values
+    /// (HWC), `y` receives `OH * OW * COUT` (HWC). Direct loops: no scratch, no allocation.
+    fn convolve_one(params: &[f32], x: &[f32], y: &mut [f32]) {
         let (w, b) = params[..Self::PARAMS].split_at(Self::WEIGHTS);
         let (x, y) = (&x[..Self::IN], &mut y[..Self::OUT]);
-        for oh in 0..OH {
-            let (kh_lo, kh_hi, ih_lo) = window(oh, H, KH, SH, PT);
-            for ow in 0..OW {
-                let (kw_lo, kw_hi, iw_lo) = window(ow, W, KW, SW, PL);
-                let out = &mut y[(oh * OW + ow) * COUT..][..COUT];
+        for oh in 0..Self::OH {
+            let (kh_lo, kh_hi, ih_lo) = window(oh, H, KH, SH, Self::PT);
+            for ow in 0..Self::OW {
+                let (kw_lo, kw_hi, iw_lo) = window(ow, W, KW, SW, Self::PL);
+                let out = &mut y[(oh * Self::OW + ow) * COUT..][..COUT];
                 out.copy_from_slice(b);
                 // The in-image part of each kernel row: contiguous in x and in the weights.
                 let len = (kw_hi - kw_lo) * CIN;
@@ -286,22 +252,12 @@ impl<
         }
     }
 
-    /// Forward pass of a batch: `x` holds `batch` samples of [`Self::IN`], `y` receives
-    /// `batch` samples of [`Self::OUT`]. `scratch` (at least
-    /// [`scratch_len(batch)`](Self::scratch_len) values, contents irrelevant) receives the
-    /// im2col matrix.
-    ///
-    /// # Panics
-    /// If a slice is shorter than its shape.
-    pub fn forward_batch(
-        params: &[f32],
-        x: &[f32],
-        y: &mut [f32],
-        batch: usize,
-        scratch: &mut [f32],
-    ) {
+    /// The convolution of a batch, before the activation. `scratch` (at least
+    /// [`Layer::batch_scratch`]`(batch)` values, contents irrelevant) receives the im2col
+    /// matrix.
+    fn convolve_batch(params: &[f32], x: &[f32], y: &mut [f32], batch: usize, scratch: &mut [f32]) {
         let () = Self::SHAPE_OK;
-        let rows = Self::rows("Conv2D::forward_batch", batch);
+        let rows = Self::rows("Conv2D::forward", batch);
         let (w, b) = params[..Self::PARAMS].split_at(Self::WEIGHTS);
         let y = &mut y[..rows * COUT];
         for row in y.chunks_exact_mut(COUT) {
@@ -317,48 +273,54 @@ impl<
         kernels::gemm_nn(rows, Self::PATCH, COUT, col, w, y, true);
     }
 
-    /// Backward pass of a batch. Given the layer's input `x` and the gradient `dy` with
-    /// respect to its output, writes the parameter gradients into `grads` (overwriting,
-    /// same layout as the parameters) and, when `dx` is given, the gradient with respect to
-    /// the input (overwriting). `scratch` as for [`forward_batch`](Self::forward_batch); it
-    /// need not hold what the forward pass left there.
-    ///
-    /// # Panics
-    /// If a slice is shorter than its shape.
-    pub fn backward_batch(
+    /// The backward pass of the convolution, from the gradient `dy` with respect to its
+    /// output (before the activation): the parameter gradients into `grads` and the input
+    /// gradient into `dx`, each when given (overwriting). `scratch` as for
+    /// [`convolve_batch`](Self::convolve_batch); it need not hold what the forward pass left
+    /// there.
+    fn convolve_backward(
         params: &[f32],
         x: &[f32],
         dy: &[f32],
         dx: Option<&mut [f32]>,
-        grads: &mut [f32],
+        grads: Option<&mut [f32]>,
         batch: usize,
         scratch: &mut [f32],
     ) {
         let () = Self::SHAPE_OK;
-        let rows = Self::rows("Conv2D::backward_batch", batch);
+        let rows = Self::rows("Conv2D::backward", batch);
         let w = &params[..Self::WEIGHTS];
         let dy = &dy[..rows * COUT];
-        let (dw, db) = grads[..Self::PARAMS].split_at_mut(Self::WEIGHTS);
-        db.fill(0.0);
-        for row in dy.chunks_exact(COUT) {
-            for (g, &d) in db.iter_mut().zip(row) {
-                *g += d;
-            }
-        }
         let (col, spare) = scratch.split_at_mut(batch * Self::SCRATCH_PER_SAMPLE);
-        if Self::DIRECT {
+        let col: &mut [f32] = if Self::DIRECT {
             // x is the im2col matrix, and dx is dcol.
-            Self::weight_gradient(&x[..rows * CIN], dy, dw);
-            if let Some(dx) = dx {
-                Self::input_gradient(w, dy, &mut dx[..rows * CIN], spare);
+            &mut []
+        } else {
+            Self::im2col(x, col, batch);
+            col
+        };
+        if let Some(grads) = grads {
+            let (dw, db) = grads[..Self::PARAMS].split_at_mut(Self::WEIGHTS);
+            db.fill(0.0);
+            for row in dy.chunks_exact(COUT) {
+                for (g, &d) in db.iter_mut().zip(row) {
+                    *g += d;
+                }
             }
-            return;
+            let patches = if Self::DIRECT {
+                &x[..rows * CIN]
+            } else {
+                &*col
+            };
+            Self::weight_gradient(patches, dy, dw);
         }
-        Self::im2col(x, col, batch);
-        Self::weight_gradient(col, dy, dw);
         if let Some(dx) = dx {
-            Self::input_gradient(w, dy, col, spare);
-            Self::col2im(col, dx, batch);
+            if Self::DIRECT {
+                Self::input_gradient(w, dy, &mut dx[..rows * CIN], spare);
+            } else {
+                Self::input_gradient(w, dy, col, spare);
+                Self::col2im(col, dx, batch);
+            }
         }
     }
 
@@ -371,7 +333,7 @@ impl<
     /// If one does, with a message naming `function`.
     #[track_caller]
     fn rows(function: &str, batch: usize) -> usize {
-        let rows = kernels::size(function, "batch * OH * OW", batch, const { OH * OW });
+        let rows = kernels::size(function, "batch * OH * OW", batch, Self::OH * Self::OW);
         kernels::size(function, "batch * IN", batch, Self::IN);
         kernels::size(function, "batch * OUT", batch, Self::OUT);
         kernels::size(function, "batch * OH * OW * PATCH", rows, Self::PATCH);
@@ -412,10 +374,10 @@ impl<
         let x = &x[..batch * Self::IN];
         let mut rows = col.chunks_exact_mut(Self::PATCH);
         for xs in x.chunks_exact(Self::IN) {
-            for oh in 0..OH {
-                let (kh_lo, kh_hi, ih_lo) = window(oh, H, KH, SH, PT);
-                for ow in 0..OW {
-                    let (kw_lo, kw_hi, iw_lo) = window(ow, W, KW, SW, PL);
+            for oh in 0..Self::OH {
+                let (kh_lo, kh_hi, ih_lo) = window(oh, H, KH, SH, Self::PT);
+                for ow in 0..Self::OW {
+                    let (kw_lo, kw_hi, iw_lo) = window(ow, W, KW, SW, Self::PL);
                     let Some(row) = rows.next() else { return };
                     for (kh, seg) in row.chunks_exact_mut(KW * CIN).enumerate() {
                         if kh < kh_lo || kh >= kh_hi {
@@ -441,10 +403,10 @@ impl<
         dx.fill(0.0);
         let mut rows = col.chunks_exact(Self::PATCH);
         for dxs in dx.chunks_exact_mut(Self::IN) {
-            for oh in 0..OH {
-                let (kh_lo, kh_hi, ih_lo) = window(oh, H, KH, SH, PT);
-                for ow in 0..OW {
-                    let (kw_lo, kw_hi, iw_lo) = window(ow, W, KW, SW, PL);
+            for oh in 0..Self::OH {
+                let (kh_lo, kh_hi, ih_lo) = window(oh, H, KH, SH, Self::PT);
+                for ow in 0..Self::OW {
+                    let (kw_lo, kw_hi, iw_lo) = window(ow, W, KW, SW, Self::PL);
                     let Some(row) = rows.next() else { return };
                     let len = (kw_hi - kw_lo) * CIN;
                     for kh in kh_lo..kh_hi {
@@ -461,9 +423,189 @@ impl<
     }
 }
 
+impl<
+        const H: usize,
+        const W: usize,
+        const CIN: usize,
+        const COUT: usize,
+        const KH: usize,
+        const KW: usize,
+        const SH: usize,
+        const SW: usize,
+        const SAME: bool,
+        A: ActivationFn,
+    > Layer for Conv2D<H, W, CIN, COUT, KH, KW, SH, SW, SAME, A>
+{
+    const KIND: &'static str = "Conv2D";
+    const INPUT: usize = Self::IN;
+    const OUTPUT: usize = Self::OUT;
+    const PARAMS: usize = to_usize(conv2d_params(KH, KW, CIN, COUT));
+    const FLOPS: u64 = to_u64(conv2d_flops(Self::OH, Self::OW, KH, KW, CIN, COUT));
+    const CACHE: usize = if A::USES_INPUT { Self::OUT } else { 0 };
+    const TENSORS: &'static [Tensor] = &[
+        Tensor {
+            suffix: "weight",
+            shape: &[COUT, CIN, KH, KW],
+            layout: TensorLayout::Hwio,
+            offset: 0,
+            state: false,
+            input_axis: None,
+        },
+        Tensor {
+            suffix: "bias",
+            shape: &[COUT],
+            layout: TensorLayout::Same,
+            offset: KH * KW * CIN * COUT,
+            state: false,
+            input_axis: None,
+        },
+    ];
+
+    /// `batch * OH * OW * KH * KW * CIN` for the im2col matrix (none for a `1 × 1`,
+    /// stride-1 convolution) plus, when `KH * KW * CIN >= 16`, `KH * KW * CIN * COUT` for
+    /// the transposed weights of the backward pass.
+    fn batch_scratch(batch: usize) -> usize {
+        batch * Self::SCRATCH_PER_SAMPLE + Self::SCRATCH_FIXED
+    }
+
+    /// Keras' default initialisation: Glorot-uniform weights in
+    /// `±sqrt(6 / (fan_in + fan_out))` with `fan_in = KH * KW * CIN` and
+    /// `fan_out = KH * KW * COUT`, zero biases.
+    fn init(&self, params: &mut [f32], _state: &mut [f32], rng: &mut Rng) {
+        let () = Self::SHAPE_OK;
+        #[allow(clippy::cast_precision_loss)]
+        let limit = crate::math::sqrt(6.0 / (KH * KW * (CIN + COUT)) as f32);
+        let (w, b) = params[..Self::PARAMS].split_at_mut(Self::WEIGHTS);
+        for v in w {
+            *v = rng.uniform(-limit, limit);
+        }
+        b.fill(0.0);
+    }
+
+    fn infer(&self, params: &[f32], _state: &[f32], io: Io<'_>, _scratch: &mut [f32]) {
+        let () = Self::SHAPE_OK;
+        let (x, y) = io.split();
+        Self::convolve_one(params, x, y);
+        self.activation.forward(&mut y[..Self::OUT], COUT);
+    }
+
+    fn forward(&self, f: Forward<'_>, _pass: &mut Pass<'_>) {
+        let () = Self::SHAPE_OK;
+        Self::convolve_batch(f.params, f.x, f.y, f.batch, f.scratch);
+        let y = &mut f.y[..f.batch * Self::OUT];
+        if A::USES_INPUT {
+            f.cache[..y.len()].copy_from_slice(y);
+        }
+        self.activation.forward(y, COUT);
+    }
+
+    fn backward(&self, b: Backward<'_>) {
+        let n = Self::rows("Conv2D::backward", b.batch) * COUT;
+        let z: &[f32] = if A::USES_INPUT { &b.cache[..n] } else { &[] };
+        self.activation.backward(z, &b.y[..n], &mut b.dy[..n], COUT);
+        Self::convolve_backward(b.params, b.x, b.dy, b.dx, b.grads, b.batch, b.scratch);
+    }
+}
+
+impl<
+        'a,
+        const H: usize,
+        const W: usize,
+        const CIN: usize,
+        const COUT: usize,
+        const KH: usize,
+        const KW: usize,
+        const SH: usize,
+        const SW: usize,
+        const SAME: bool,
+        A: ActivationFn,
+    > LayerRef<'a, Conv2D<H, W, CIN, COUT, KH, KW, SH, SW, SAME, A>>
+{
+    /// The same layer without its activation, on the same parameters (see
+    /// [`Dense::logits`](super::Dense::logits)).
+    #[must_use]
+    pub fn logits(self) -> LayerRef<'a, Conv2D<H, W, CIN, COUT, KH, KW, SH, SW, SAME>> {
+        LayerRef {
+            layer: self.layer.logits(),
+            params: self.params,
+            state: self.state,
+        }
+    }
+
+    /// The kernel at row `kh`, column `kw` of the window as a `COUT × CIN` matrix: PyTorch's
+    /// `weight[:, :, kh, kw]`. (Memory keeps Keras' `[KH][KW][CIN][COUT]`, so each such
+    /// matrix is contiguous.)
+    ///
+    /// # Panics
+    /// If `kh >= KH` or `kw >= KW`.
+    #[must_use]
+    pub fn kernel(&self, kh: usize, kw: usize) -> SMatrixView<'a, f32, COUT, CIN> {
+        assert!(
+            kh < KH && kw < KW,
+            "kernel position ({kh}, {kw}) outside {KH}×{KW}"
+        );
+        let start = (kh * KW + kw) * CIN * COUT;
+        SMatrixView::<f32, COUT, CIN>::from_slice(&self.params[start..start + CIN * COUT])
+    }
+
+    /// All weights, `[KH][KW][CIN][COUT]` flattened.
+    #[must_use]
+    pub fn weight(&self) -> &'a [f32] {
+        &self.params[..KH * KW * CIN * COUT]
+    }
+
+    /// The biases.
+    #[must_use]
+    pub fn bias(&self) -> SVectorView<'a, f32, COUT> {
+        SVectorView::<f32, COUT>::from_slice(&self.params[KH * KW * CIN * COUT..])
+    }
+}
+
+impl<
+        const H: usize,
+        const W: usize,
+        const CIN: usize,
+        const COUT: usize,
+        const KH: usize,
+        const KW: usize,
+        const SH: usize,
+        const SW: usize,
+        const SAME: bool,
+        A: ActivationFn,
+    > LayerMut<'_, Conv2D<H, W, CIN, COUT, KH, KW, SH, SW, SAME, A>>
+{
+    /// The kernel at window position (`kh`, `kw`), mutably (see [`LayerRef::kernel`]).
+    ///
+    /// # Panics
+    /// If `kh >= KH` or `kw >= KW`.
+    #[must_use]
+    pub fn kernel_mut(&mut self, kh: usize, kw: usize) -> SMatrixViewMut<'_, f32, COUT, CIN> {
+        assert!(
+            kh < KH && kw < KW,
+            "kernel position ({kh}, {kw}) outside {KH}×{KW}"
+        );
+        let start = (kh * KW + kw) * CIN * COUT;
+        SMatrixViewMut::<f32, COUT, CIN>::from_slice(&mut self.params[start..start + CIN * COUT])
+    }
+
+    /// All weights, `[KH][KW][CIN][COUT]` flattened, mutably.
+    #[must_use]
+    pub fn weight_mut(&mut self) -> &mut [f32] {
+        &mut self.params[..KH * KW * CIN * COUT]
+    }
+
+    /// The biases, mutably.
+    #[must_use]
+    pub fn bias_mut(&mut self) -> SVectorViewMut<'_, f32, COUT> {
+        SVectorViewMut::<f32, COUT>::from_slice(&mut self.params[KH * KW * CIN * COUT..])
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{conv_output_len, conv_padding_before, Conv2D};
+    use crate::activations::Linear;
+    use crate::layers::{Backward, Forward, Io, Layer, LayerRef, Pass};
     use crate::rng::Rng;
     use std::vec::Vec;
 
@@ -511,17 +653,91 @@ mod tests {
     /// Forward (single and batched) against the reference; with `alloc`, gradient checks of
     /// the batched backward pass (parameters and input) against finite differences.
     macro_rules! run {
-        ($seed:expr; $($d:tt),*) => {{
-            type L = Conv2D<$($d),*>;
-            let shape = [$($d),*];
-            check(shape, $seed, L::IN, L::OUT, L::PARAMS, L::scratch_len(3), L::forward, L::forward_batch, L::backward_batch);
+        ($seed:expr; $h:expr, $w:expr, $cin:expr, $cout:expr, $kh:expr, $kw:expr, $sh:expr, $sw:expr, $same:expr) => {{
+            type L = Conv2D<$h, $w, $cin, $cout, $kh, $kw, $sh, $sw, $same>;
+            let shape = [
+                $h,
+                $w,
+                $cin,
+                $cout,
+                $kh,
+                $kw,
+                $sh,
+                $sw,
+                L::PT,
+                L::PL,
+                L::OH,
+                L::OW,
+            ];
+            check(
+                shape,
+                $seed,
+                L::INPUT,
+                L::OUTPUT,
+                L::PARAMS,
+                L::batch_scratch(3),
+                one::<L>,
+                batched::<L>,
+                backward::<L>,
+            );
         }};
     }
 
-    type Forward = fn(&[f32], &[f32], &mut [f32]);
+    type ForwardOne = fn(&[f32], &[f32], &mut [f32]);
     type ForwardBatch = fn(&[f32], &[f32], &mut [f32], usize, &mut [f32]);
     type BackwardBatch =
-        fn(&[f32], &[f32], &[f32], Option<&mut [f32]>, &mut [f32], usize, &mut [f32]);
+        fn(&[f32], &[f32], &[f32], Option<&mut [f32]>, Option<&mut [f32]>, usize, &mut [f32]);
+
+    fn one<L: Layer + Default>(p: &[f32], x: &[f32], y: &mut [f32]) {
+        L::default().infer(p, &[], Io::Separate { x, y }, &mut []);
+    }
+
+    fn batched<L: Layer + Default>(
+        p: &[f32],
+        x: &[f32],
+        y: &mut [f32],
+        batch: usize,
+        s: &mut [f32],
+    ) {
+        let f = Forward {
+            params: p,
+            state: &mut [],
+            x,
+            y,
+            cache: &mut [],
+            scratch: s,
+            batch,
+        };
+        L::default().forward(f, &mut Pass::Eval);
+    }
+
+    fn backward<L: Layer + Default>(
+        p: &[f32],
+        x: &[f32],
+        dy: &[f32],
+        dx: Option<&mut [f32]>,
+        grads: Option<&mut [f32]>,
+        batch: usize,
+        scratch: &mut [f32],
+    ) {
+        // A linear layer ignores y (zeros here); the gradient is written over a copy of dy.
+        let mut dy = dy.to_vec();
+        let y = std::vec![0.0; dy.len()];
+        let b = Backward {
+            params: p,
+            state: &[],
+            x,
+            y: &y,
+            cache: &[],
+            dy: &mut dy,
+            dx,
+            grads,
+            scratch,
+            batch,
+            training: false,
+        };
+        L::default().backward(b);
+    }
 
     #[allow(clippy::too_many_arguments)]
     fn check(
@@ -531,7 +747,7 @@ mod tests {
         out: usize,
         np: usize,
         scratch_len: usize,
-        forward: Forward,
+        forward: ForwardOne,
         forward_batch: ForwardBatch,
         backward_batch: BackwardBatch,
     ) {
@@ -570,7 +786,7 @@ mod tests {
                 &x,
                 &r,
                 Some(&mut dx),
-                &mut grads,
+                Some(&mut grads),
                 batch,
                 &mut scratch,
             );
@@ -610,8 +826,20 @@ mod tests {
 
             // Without dx, the same parameter gradients.
             let mut grads2 = std::vec![7.0; np];
-            backward_batch(&params, &x, &r, None, &mut grads2, batch, &mut scratch);
+            backward_batch(
+                &params,
+                &x,
+                &r,
+                None,
+                Some(&mut grads2),
+                batch,
+                &mut scratch,
+            );
             assert_eq!(grads, grads2);
+            // Without parameter gradients (a frozen layer), the same input gradient.
+            let mut dx2 = std::vec![f32::NAN; batch * inn];
+            backward_batch(&params, &x, &r, Some(&mut dx2), None, batch, &mut scratch);
+            assert_eq!(dx, dx2);
         }
         #[cfg(not(feature = "alloc"))]
         let _ = backward_batch;
@@ -619,18 +847,18 @@ mod tests {
 
     #[test]
     fn valid_stride_1() {
-        run!(1; 6, 5, 2, 3, 3, 3, 1, 1, 0, 0, 4, 3);
+        run!(1; 6, 5, 2, 3, 3, 3, 1, 1, false);
     }
 
     #[test]
     fn valid_stride_2_drops_the_last_row_and_column() {
         // 7 × 6, k 3, s 2: 3 × 2 outputs; row 6 and column 5 are never read.
-        run!(2; 7, 6, 2, 3, 3, 3, 2, 2, 0, 0, 3, 2);
+        run!(2; 7, 6, 2, 3, 3, 3, 2, 2, false);
     }
 
     #[test]
     fn same_stride_1() {
-        run!(3; 5, 6, 2, 3, 3, 3, 1, 1, 1, 1, 5, 6);
+        run!(3; 5, 6, 2, 3, 3, 3, 1, 1, true);
     }
 
     #[test]
@@ -641,7 +869,9 @@ mod tests {
         const PT: usize = conv_padding_before(7, 3, 2, true);
         const PL: usize = conv_padding_before(6, 3, 2, true);
         const { assert!(OH == 4 && OW == 3 && PT == 1 && PL == 0) };
-        run!(4; 7, 6, 2, 3, 3, 3, 2, 2, PT, PL, OH, OW);
+        type L = Conv2D<7, 6, 2, 3, 3, 3, 2, 2, true>;
+        const { assert!(L::OH == OH && L::OW == OW && L::PT == PT && L::PL == PL) };
+        run!(4; 7, 6, 2, 3, 3, 3, 2, 2, true);
     }
 
     #[test]
@@ -650,29 +880,29 @@ mod tests {
         const PT: usize = conv_padding_before(5, 2, 1, true);
         const PL: usize = conv_padding_before(6, 4, 1, true);
         const { assert!(PT == 0 && PL == 1) };
-        run!(5; 5, 6, 2, 3, 2, 4, 1, 1, PT, PL, 5, 6);
+        run!(5; 5, 6, 2, 3, 2, 4, 1, 1, true);
     }
 
     #[test]
     fn rectangular_kernel_and_strides_valid() {
-        run!(6; 7, 8, 3, 2, 2, 3, 1, 2, 0, 0, 6, 3);
+        run!(6; 7, 8, 3, 2, 2, 3, 1, 2, false);
     }
 
     #[test]
     fn one_by_one_kernel_skips_im2col() {
-        const { assert!(Conv2D::<4, 3, 5, 2, 1, 1, 1, 1, 0, 0, 4, 3>::SCRATCH_PER_SAMPLE == 0) };
-        run!(7; 4, 3, 5, 2, 1, 1, 1, 1, 0, 0, 4, 3);
+        const { assert!(Conv2D::<4, 3, 5, 2, 1, 1, 1, 1, false>::SCRATCH_PER_SAMPLE == 0) };
+        run!(7; 4, 3, 5, 2, 1, 1, 1, 1, false);
         // Large enough for dx through the transposed weights, straight into dx.
-        run!(10; 10, 10, 32, 16, 1, 1, 1, 1, 0, 0, 10, 10);
+        run!(10; 10, 10, 32, 16, 1, 1, 1, 1, false);
         // Stride 2 with a 1 × 1 kernel still needs im2col.
-        run!(8; 5, 5, 3, 2, 1, 1, 2, 2, 0, 0, 3, 3);
+        run!(8; 5, 5, 3, 2, 1, 1, 2, 2, false);
     }
 
     #[test]
     fn large_products_take_the_blocked_path_and_still_match() {
         // 2 · 10 · 10 rows × 72 × 24: above LARGE_PRODUCT.
         const { assert!(2 * 10 * 10 * 72 * 24 >= crate::kernels::LARGE_PRODUCT) };
-        run!(9; 12, 12, 8, 24, 3, 3, 1, 1, 0, 0, 10, 10);
+        run!(9; 12, 12, 8, 24, 3, 3, 1, 1, false);
     }
 
     #[test]
@@ -687,49 +917,66 @@ mod tests {
         assert_eq!(conv_padding_before(10, 3, 1, false), 0);
     }
 
-    /// A 1 × 1 × 2 image, 2 × 2 kernel, padding 1: a 2 × 2 output, so `IN = 2`, `OUT = 4`,
+    /// A 2 × 2 × 2 image, 2 × 2 kernel, 'same': a 2 × 2 output, so `IN = 8`, `OUT = 4`,
     /// `PATCH = 8`.
-    type Tiny = Conv2D<1, 1, 2, 1, 2, 2, 1, 1, 1, 1, 2, 2>;
+    type Tiny = Conv2D<2, 2, 2, 1, 2, 2, 1, 1, true>;
 
-    /// `2^(bits - 1) + 1` samples: `batch * 2` wraps to 2 and `batch * 4` to 4, so slices
-    /// for one sample looked right for this batch before the sizes were checked, and the
-    /// passes returned after one sample as if they had done them all.
-    const HUGE_BATCH: usize = usize::MAX / 2 + 2;
+    /// `2^(bits - 2) + 1` samples: `batch * 4` wraps to 4, so slices for one sample looked
+    /// right for this batch before the sizes were checked, and the passes returned after one
+    /// sample as if they had done them all.
+    const HUGE_BATCH: usize = usize::MAX / 4 + 2;
 
     #[test]
-    #[should_panic(expected = "Conv2D::forward_batch: batch * OH * OW overflows usize")]
-    fn forward_batch_rejects_a_batch_whose_sizes_overflow() {
-        let (p, x) = ([0.5f32; Tiny::PARAMS], [1.0f32; 2]);
-        let (mut y, mut scratch) = ([0.0f32; 4], [0.0f32; 32]);
-        Tiny::forward_batch(&p, &x, &mut y, HUGE_BATCH, &mut scratch);
+    #[should_panic(expected = "Conv2D::forward: batch * OH * OW overflows usize")]
+    fn forward_rejects_a_batch_whose_sizes_overflow() {
+        let (p, x) = ([0.5f32; 9], [1.0f32; 8]);
+        let (mut y, mut scratch) = ([0.0f32; 4], [0.0f32; 64]);
+        let f = Forward {
+            params: &p,
+            state: &mut [],
+            x: &x,
+            y: &mut y,
+            cache: &mut [],
+            scratch: &mut scratch,
+            batch: HUGE_BATCH,
+        };
+        Tiny::new(Linear).forward(f, &mut Pass::Eval);
     }
 
     #[test]
-    #[should_panic(expected = "Conv2D::backward_batch: batch * OH * OW overflows usize")]
-    fn backward_batch_rejects_a_batch_whose_sizes_overflow() {
-        let (p, x, dy) = ([0.5f32; Tiny::PARAMS], [1.0f32; 2], [1.0f32; 4]);
-        let (mut dx, mut grads, mut scratch) = ([0.0f32; 2], [0.0f32; Tiny::PARAMS], [0.0; 32]);
-        Tiny::backward_batch(
-            &p,
-            &x,
-            &dy,
-            Some(&mut dx),
-            &mut grads,
-            HUGE_BATCH,
-            &mut scratch,
-        );
+    #[should_panic(expected = "Conv2D::backward: batch * OH * OW overflows usize")]
+    fn backward_rejects_a_batch_whose_sizes_overflow() {
+        let (p, x, y, mut dy) = ([0.5f32; 9], [1.0f32; 8], [1.0f32; 4], [1.0f32; 4]);
+        let (mut dx, mut grads, mut scratch) = ([0.0f32; 8], [0.0f32; 9], [0.0; 64]);
+        Tiny::new(Linear).backward(Backward {
+            params: &p,
+            state: &[],
+            x: &x,
+            y: &y,
+            cache: &[],
+            dy: &mut dy,
+            dx: Some(&mut dx),
+            grads: Some(&mut grads),
+            scratch: &mut scratch,
+            batch: HUGE_BATCH,
+            training: false,
+        });
     }
 
     #[test]
-    fn glorot_limit_and_zero_bias() {
-        type L = Conv2D<8, 8, 3, 16, 3, 3, 1, 1, 0, 0, 6, 6>;
+    fn glorot_limit_and_zero_bias_and_kernel_views() {
+        type L = Conv2D<8, 8, 3, 16, 3, 3, 1, 1, false>;
         let mut p = std::vec![0.0; L::PARAMS];
-        L::init(&mut p, &mut Rng::new(1));
+        L::new(Linear).init(&mut p, &mut [], &mut Rng::new(1));
         let limit = (6.0f32 / (9.0 * 19.0)).sqrt();
-        let w = L::weights(&p);
+        let view = LayerRef::new(L::new(Linear), &p, &[]);
+        let w = view.weight();
         assert!(w.iter().all(|w| w.abs() <= limit));
         assert!(w.iter().any(|w| w.abs() > 0.9 * limit));
-        assert!(L::bias(&p).iter().all(|&b| b == 0.0));
+        assert!(view.bias().iter().all(|&b| b == 0.0));
         assert_eq!(L::FLOPS, 2 * 36 * 27 * 16);
+        // PyTorch's weight[co, ci, kh, kw] is Keras' kernel[kh][kw][ci][co].
+        let k = view.kernel(2, 1);
+        assert_eq!(k[(5, 2)], p[((2 * 3 + 1) * 3 + 2) * 16 + 5]);
     }
 }

@@ -1,146 +1,228 @@
-//! Fully connected layer: `y = x W + b`.
+//! Fully connected layer: `y = f(x W + b)` with an activation `f` (Keras' `Dense`; PyTorch's
+//! `nn.Linear` followed by the activation).
 //!
 //! Parameters, in this order in the layer's slice: the weights `W` as `IN` rows of `OUT`
 //! values (Keras' kernel layout, `[in, out]`; PyTorch stores the transpose, `[out, in]`, and
 //! weight files are converted on the way in and out), then the `OUT` biases.
 //!
 //! ```
-//! use nn_core::{layers::Dense, Vector};
+//! use nn_core::layers::{Dense, Io, Layer};
+//! use nn_core::activations::Linear;
 //! // Two inputs, one output: y = 2 x0 - x1 + 0.5
 //! let params = [2.0, -1.0, 0.5];
-//! let y = Dense::<2, 1>::forward(&params, &Vector::from([3.0, 1.0]));
+//! let mut y = [0.0];
+//! Dense::<2, 1>::new(Linear).infer(&params, &[], Io::Separate { x: &[3.0, 1.0], y: &mut y }, &mut []);
 //! assert_eq!(y[0], 5.5);
 //! ```
 
-use crate::{kernels, rng::Rng, Vector};
-use nalgebra::SMatrixView;
+use super::contract::batch_values;
+use super::contract::{product, sum, to_u64, to_usize};
+use super::TensorLayout;
+use super::{Backward, Forward, Io, Layer, LayerMut, LayerRef, Pass, Tensor};
+use crate::activations::{ActivationFn, Linear};
+use crate::{kernels, rng::Rng};
+use nalgebra::{SMatrixView, SMatrixViewMut, SVectorView, SVectorViewMut};
 
-/// A fully connected layer from `IN` to `OUT` features.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Dense<const IN: usize, const OUT: usize>;
+/// Parameters of a dense layer from `inputs` to `units` values (weights and biases), or
+/// `None` if the count overflows.
+#[must_use]
+pub const fn dense_params(inputs: usize, units: usize) -> Option<u128> {
+    sum(product(&[inputs, units]), product(&[units]))
+}
 
-impl<const IN: usize, const OUT: usize> Dense<IN, OUT> {
+/// Floating-point operations of a dense layer's inference: a multiply-add per weight.
+#[must_use]
+pub const fn dense_flops(inputs: usize, units: usize) -> Option<u128> {
+    product(&[2, inputs, units])
+}
+
+/// A fully connected layer from `IN` to `OUT` features with the activation `A`.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Dense<const IN: usize, const OUT: usize, A = Linear> {
+    /// The activation applied to the output.
+    pub activation: A,
+}
+
+impl<const IN: usize, const OUT: usize, A: ActivationFn> Dense<IN, OUT, A> {
     /// Number of weights, `IN * OUT`.
     pub const WEIGHTS: usize = IN * OUT;
-    /// Number of parameters, weights and biases.
-    pub const PARAMS: usize = IN * OUT + OUT;
-    /// Floating-point operations for one sample's forward pass (a multiply-add counts 2).
-    pub const FLOPS: usize = 2 * IN * OUT;
 
-    /// Keras' default initialisation: Glorot-uniform weights in `±sqrt(6 / (IN + OUT))`, zero
-    /// biases.
-    ///
-    /// # Panics
-    /// If `params` does not hold exactly [`Self::PARAMS`] values.
-    pub fn init(params: &mut [f32], rng: &mut Rng) {
-        assert_eq!(
-            params.len(),
-            Self::PARAMS,
-            "Dense<{IN}, {OUT}> parameter slice"
-        );
+    /// The layer with the activation `activation`.
+    #[must_use]
+    pub const fn new(activation: A) -> Self {
+        Self { activation }
+    }
+
+    /// The same layer without its activation: what the batched passes run for the output
+    /// layer, whose activation the loss applies (fused, for stable gradients).
+    #[must_use]
+    pub const fn logits(self) -> Dense<IN, OUT> {
+        Dense { activation: Linear }
+    }
+}
+
+impl<const IN: usize, const OUT: usize, A: ActivationFn> Layer for Dense<IN, OUT, A> {
+    const KIND: &'static str = "Dense";
+    const INPUT: usize = IN;
+    const OUTPUT: usize = OUT;
+    const PARAMS: usize = to_usize(dense_params(IN, OUT));
+    const FLOPS: u64 = to_u64(dense_flops(IN, OUT));
+    const CACHE: usize = if A::USES_INPUT { OUT } else { 0 };
+    const TENSORS: &'static [Tensor] = &[
+        Tensor {
+            suffix: "weight",
+            shape: &[OUT, IN],
+            layout: TensorLayout::Transposed,
+            offset: 0,
+            state: false,
+            input_axis: Some(1),
+        },
+        Tensor {
+            suffix: "bias",
+            shape: &[OUT],
+            layout: TensorLayout::Same,
+            offset: IN * OUT,
+            state: false,
+            input_axis: None,
+        },
+    ];
+
+    /// Keras' default initialisation: Glorot-uniform weights in `±sqrt(6 / (IN + OUT))`,
+    /// zero biases.
+    fn init(&self, params: &mut [f32], _state: &mut [f32], rng: &mut Rng) {
         #[allow(clippy::cast_precision_loss)]
         let limit = crate::math::sqrt(6.0 / (IN + OUT) as f32);
-        let (w, b) = params.split_at_mut(Self::WEIGHTS);
+        let (w, b) = params[..Self::PARAMS].split_at_mut(Self::WEIGHTS);
         for v in w {
             *v = rng.uniform(-limit, limit);
         }
         b.fill(0.0);
     }
 
-    /// The weights as a matrix view, `OUT × IN` (so that `y = W x + b` in column-vector form).
+    #[inline]
+    fn infer(&self, params: &[f32], _state: &[f32], io: Io<'_>, _scratch: &mut [f32]) {
+        let (x, y) = io.split();
+        let (w, b) = params.split_at(Self::WEIGHTS);
+        let y: &mut [f32; OUT] = (&mut y[..OUT])
+            .try_into()
+            .expect("a slice of OUT values is an array of OUT");
+        kernels::dense_forward_one::<IN, OUT>(w, b, x, y);
+        self.activation.forward(y, OUT);
+    }
+
+    fn forward(&self, f: Forward<'_>, _pass: &mut Pass<'_>) {
+        let (w, b) = f.params.split_at(Self::WEIGHTS);
+        let y = &mut f.y[..batch_values("Dense", f.batch, OUT)];
+        for row in y.chunks_exact_mut(OUT) {
+            row.copy_from_slice(&b[..OUT]);
+        }
+        kernels::gemm_nn(f.batch, IN, OUT, f.x, w, y, true);
+        if A::USES_INPUT {
+            f.cache[..y.len()].copy_from_slice(y);
+        }
+        self.activation.forward(y, OUT);
+    }
+
+    fn backward(&self, b: Backward<'_>) {
+        let n = batch_values("Dense", b.batch, OUT);
+        let z: &[f32] = if A::USES_INPUT { &b.cache[..n] } else { &[] };
+        let dz = &mut b.dy[..n];
+        self.activation.backward(z, &b.y[..n], dz, OUT);
+        if let Some(grads) = b.grads {
+            let (dw, db) = grads[..Self::PARAMS].split_at_mut(Self::WEIGHTS);
+            kernels::gemm_tn(IN, b.batch, OUT, b.x, dz, dw, false);
+            db.fill(0.0);
+            for row in dz.chunks_exact(OUT) {
+                for (g, &d) in db.iter_mut().zip(row) {
+                    *g += d;
+                }
+            }
+        }
+        if let Some(dx) = b.dx {
+            kernels::gemm_nt(b.batch, OUT, IN, dz, &b.params[..Self::WEIGHTS], dx, false);
+        }
+    }
+}
+
+impl<'a, const IN: usize, const OUT: usize, A: ActivationFn> LayerRef<'a, Dense<IN, OUT, A>> {
+    /// The same layer without its activation, on the same parameters (see
+    /// [`Dense::logits`]).
     #[must_use]
-    pub fn weight(params: &[f32]) -> SMatrixView<'_, f32, OUT, IN> {
-        SMatrixView::<f32, OUT, IN>::from_slice(&params[..Self::WEIGHTS])
+    pub fn logits(self) -> LayerRef<'a, Dense<IN, OUT>> {
+        LayerRef {
+            layer: self.layer.logits(),
+            params: self.params,
+            state: self.state,
+        }
+    }
+
+    /// The weights as an `OUT × IN` matrix (PyTorch's orientation: `y = W x + b`).
+    #[must_use]
+    pub fn weight(&self) -> SMatrixView<'a, f32, OUT, IN> {
+        SMatrixView::<f32, OUT, IN>::from_slice(&self.params[..IN * OUT])
     }
 
     /// The biases.
     #[must_use]
-    pub fn bias(params: &[f32]) -> &[f32] {
-        &params[Self::WEIGHTS..Self::PARAMS]
+    pub fn bias(&self) -> SVectorView<'a, f32, OUT> {
+        SVectorView::<f32, OUT>::from_slice(&self.params[IN * OUT..])
     }
+}
 
-    /// Inference for one sample. Allocation-free.
-    #[inline]
+impl<const IN: usize, const OUT: usize, A: ActivationFn> LayerMut<'_, Dense<IN, OUT, A>> {
+    /// The weights as an `OUT × IN` matrix, mutably.
     #[must_use]
-    pub fn forward(params: &[f32], x: &Vector<IN>) -> Vector<OUT> {
-        let (w, b) = params.split_at(Self::WEIGHTS);
-        let mut y = [0.0; OUT];
-        kernels::dense_forward_one::<IN, OUT>(w, b, x.as_slice(), &mut y);
-        Vector::from(y)
+    pub fn weight_mut(&mut self) -> SMatrixViewMut<'_, f32, OUT, IN> {
+        SMatrixViewMut::<f32, OUT, IN>::from_slice(&mut self.params[..IN * OUT])
     }
 
-    /// Inference for one sample into a caller-provided slice (`x` holds `IN` values, `y`
-    /// receives `OUT`). Allocation-free.
-    ///
-    /// # Panics
-    /// If `x` or `y` is shorter than the layer's width.
-    #[inline]
-    pub fn forward_into(params: &[f32], x: &[f32], y: &mut [f32]) {
-        let (w, b) = params.split_at(Self::WEIGHTS);
-        let y: &mut [f32; OUT] = (&mut y[..OUT]).try_into().expect("`y` holds OUT values");
-        kernels::dense_forward_one::<IN, OUT>(w, b, x, y);
-    }
-
-    /// Forward pass of a batch: `x` holds `batch` rows of `IN`, `y` receives `batch` rows of
-    /// `OUT`.
-    pub fn forward_batch(params: &[f32], x: &[f32], y: &mut [f32], batch: usize) {
-        let (w, b) = params.split_at(Self::WEIGHTS);
-        for row in y[..batch * OUT].chunks_exact_mut(OUT) {
-            row.copy_from_slice(&b[..OUT]);
-        }
-        kernels::gemm_nn(batch, IN, OUT, x, w, y, true);
-    }
-
-    /// Backward pass of a batch. Given the layer's input `x` and the gradient `dy` with
-    /// respect to its output, writes the parameter gradients into `grads` (overwriting) and,
-    /// when `dx` is given, the gradient with respect to the input.
-    pub fn backward_batch(
-        params: &[f32],
-        x: &[f32],
-        dy: &[f32],
-        dx: Option<&mut [f32]>,
-        grads: &mut [f32],
-        batch: usize,
-    ) {
-        let (dw, db) = grads[..Self::PARAMS].split_at_mut(Self::WEIGHTS);
-        kernels::gemm_tn(IN, batch, OUT, x, dy, dw, false);
-        db.fill(0.0);
-        for row in dy[..batch * OUT].chunks_exact(OUT) {
-            for (g, &d) in db.iter_mut().zip(row) {
-                *g += d;
-            }
-        }
-        if let Some(dx) = dx {
-            kernels::gemm_nt(batch, OUT, IN, dy, &params[..Self::WEIGHTS], dx, false);
-        }
+    /// The biases, mutably.
+    #[must_use]
+    pub fn bias_mut(&mut self) -> SVectorViewMut<'_, f32, OUT> {
+        SVectorViewMut::<f32, OUT>::from_slice(&mut self.params[IN * OUT..])
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::Dense;
+    use crate::activations::{Linear, Relu};
+    use crate::layers::{Forward, Io, Layer, LayerRef, Pass};
     use crate::{rng::Rng, Vector};
     use std::vec::Vec;
 
     #[test]
-    fn batch_forward_matches_single_sample_forward_and_the_matrix_view() {
+    fn batch_forward_matches_single_sample_inference_and_the_matrix_view() {
+        let layer = Dense::<5, 3, Relu>::new(Relu);
         let mut rng = Rng::new(4);
-        let mut p = std::vec![0.0; Dense::<5, 3>::PARAMS];
-        Dense::<5, 3>::init(&mut p, &mut rng);
+        let mut p = std::vec![0.0; 18];
+        layer.init(&mut p, &mut [], &mut rng);
         for b in &mut p[15..] {
             *b = rng.uniform(-1.0, 1.0);
         }
         let x: Vec<f32> = (0..10).map(|_| rng.uniform(-1.0, 1.0)).collect();
         let mut y = std::vec![0.0; 6];
-        Dense::<5, 3>::forward_batch(&p, &x, &mut y, 2);
+        layer.forward(
+            Forward {
+                params: &p,
+                state: &mut [],
+                x: &x,
+                y: &mut y,
+                cache: &mut [],
+                scratch: &mut [],
+                batch: 2,
+            },
+            &mut Pass::Eval,
+        );
+        let view = LayerRef::new(layer, &p, &[]);
         for s in 0..2 {
-            let xs = Vector::<5>::from_column_slice(&x[s * 5..s * 5 + 5]);
-            let one = Dense::<5, 3>::forward(&p, &xs);
-            let via_view = Dense::<5, 3>::weight(&p) * xs
-                + Vector::<3>::from_column_slice(Dense::<5, 3>::bias(&p));
+            let xs = &x[s * 5..s * 5 + 5];
+            let mut one = [0.0; 3];
+            layer.infer(&p, &[], Io::Separate { x: xs, y: &mut one }, &mut []);
+            let z = view.weight() * Vector::<5>::from_column_slice(xs) + view.bias();
             for o in 0..3 {
                 assert!((one[o] - y[s * 3 + o]).abs() < 1e-6);
-                assert!((one[o] - via_view[o]).abs() < 1e-6);
+                assert!((one[o] - z[o].max(0.0)).abs() < 1e-6);
             }
         }
     }
@@ -148,10 +230,20 @@ mod tests {
     #[test]
     fn glorot_limit_and_zero_bias() {
         let mut p = std::vec![0.0; Dense::<20, 64>::PARAMS];
-        Dense::<20, 64>::init(&mut p, &mut Rng::new(1));
+        Dense::<20, 64>::new(Linear).init(&mut p, &mut [], &mut Rng::new(1));
         let limit = (6.0f32 / 84.0).sqrt();
         assert!(p[..1280].iter().all(|w| w.abs() <= limit));
         assert!(p[..1280].iter().any(|w| w.abs() > 0.9 * limit));
         assert!(p[1280..].iter().all(|&b| b == 0.0));
+    }
+
+    #[test]
+    fn parameter_counts_are_checked() {
+        assert_eq!(super::dense_params(20, 64), Some(1344));
+        assert_eq!(
+            super::dense_params(usize::MAX, 3),
+            Some(3 * usize::MAX as u128 + 3)
+        );
+        assert_eq!(super::dense_flops(20, 64), Some(2560));
     }
 }

@@ -1,18 +1,42 @@
-//! Layer kernels. Each layer is a zero-sized type whose shape is in its const generics; its
-//! parameters live in a range of the model's flat [`Params`](crate::Params) buffer, passed in
-//! as a slice. Forward and backward sit next to each other in each file.
+//! Layers: one file each, all following one [`Layer`] contract (see [`contract`]).
 //!
-//! Images (inputs and outputs of [`Conv2D`], the pooling layers and, per pixel,
+//! Each layer is a small `Copy` value whose shape is in its type's const generics; its
+//! parameters and state live in ranges of the model's flat buffers, passed in as slices.
+//! Forward and backward sit next to each other in each file.
+//!
+//! Images (the inputs and outputs of [`Conv2D`], the pooling layers and, per pixel,
 //! [`BatchNorm`]) are stored HWC, channels last, one sample after another.
+//!
+//! Adding a layer: a file here implementing [`Layer`] (with its tests), one line below, and
+//! the macro's side (see `ARCHITECTURE.md`).
 
+pub mod contract;
+pub mod tensor;
+pub mod window;
+
+mod activation;
+mod avg_pool2d;
 mod batchnorm;
 mod conv2d;
 mod dense;
 mod dropout;
-mod pool;
+mod flatten;
+mod global_avg_pool2d;
+mod max_pool2d;
+#[cfg(all(test, feature = "alloc"))]
+mod pool_tests;
 
-pub use batchnorm::BatchNorm;
-pub use conv2d::{conv_output_len, conv_padding_before, Conv2D};
-pub use dense::Dense;
+pub use activation::Activation;
+pub use avg_pool2d::AvgPool2D;
+pub use batchnorm::{batch_norm_flops, BatchNorm};
+pub use contract::{
+    check_layers, Backward, Forward, Io, Layer, LayerAt, LayerInfo, LayerMut, LayerRef, Pass,
+};
+pub use conv2d::{conv2d_flops, conv2d_params, Conv2D};
+pub use dense::{dense_flops, dense_params, Dense};
 pub use dropout::Dropout;
-pub use pool::{AvgPool2D, GlobalAvgPool2D, MaxPool2D};
+pub use flatten::Flatten;
+pub use global_avg_pool2d::GlobalAvgPool2D;
+pub use max_pool2d::MaxPool2D;
+pub use tensor::{InputOrder, Tensor, TensorLayout};
+pub use window::{conv_output_len, conv_padding_before, pool_output_len};

@@ -155,3 +155,80 @@ pub fn gz(bytes: &[u8]) -> Vec<u8> {
     e.write_all(bytes).unwrap();
     e.finish().unwrap()
 }
+
+/// A layer's batched forward pass outside a model, in inference mode: `y` receives
+/// `batch` outputs (cache and shared scratch allocated here).
+pub fn forward_batch<L: nn_core::layers::Layer>(
+    layer: L,
+    params: &[f32],
+    x: &[f32],
+    y: &mut [f32],
+    batch: usize,
+) {
+    let mut cache = vec![0.0; batch * L::CACHE];
+    let mut scratch = vec![0.0; L::batch_scratch(batch)];
+    let f = nn_core::layers::Forward {
+        params,
+        state: &mut [],
+        x,
+        y,
+        cache: &mut cache,
+        scratch: &mut scratch,
+        batch,
+    };
+    layer.forward(f, &mut nn_core::layers::Pass::Eval);
+}
+
+/// A layer's batched backward pass outside a model, after an inference-mode forward pass on
+/// `x` (run here): parameter gradients into `grads` (overwritten), the input gradient into
+/// `dx` when given.
+pub fn backward_batch<L: nn_core::layers::Layer>(
+    layer: L,
+    params: &[f32],
+    x: &[f32],
+    dy: &[f32],
+    dx: Option<&mut [f32]>,
+    grads: &mut [f32],
+    batch: usize,
+) {
+    let mut y = vec![0.0; batch * L::OUTPUT];
+    let mut cache = vec![0.0; batch * L::CACHE];
+    let mut scratch = vec![0.0; L::batch_scratch(batch)];
+    layer.forward(
+        nn_core::layers::Forward {
+            params,
+            state: &mut [],
+            x,
+            y: &mut y,
+            cache: &mut cache,
+            scratch: &mut scratch,
+            batch,
+        },
+        &mut nn_core::layers::Pass::Eval,
+    );
+    let mut dy = dy[..batch * L::OUTPUT].to_vec();
+    layer.backward(nn_core::layers::Backward {
+        params,
+        state: &[],
+        x,
+        y: &y,
+        cache: &cache,
+        dy: &mut dy,
+        dx,
+        grads: Some(grads),
+        scratch: &mut scratch,
+        batch,
+        training: false,
+    });
+}
+
+/// A layer's single-sample inference: `y` receives the output.
+pub fn infer<L: nn_core::layers::Layer>(layer: L, params: &[f32], x: &[f32], y: &mut [f32]) {
+    let mut scratch = vec![0.0; L::SCRATCH];
+    layer.infer(
+        params,
+        &[],
+        nn_core::layers::Io::Separate { x, y },
+        &mut scratch,
+    );
+}

@@ -54,9 +54,10 @@ fn main() {
     assert_eq!(AllKinds::FLOPS, 2 * (60 * 12 + 6 * 12 * 12 + 12 * 5));
     assert_eq!(<AllKinds as Model>::INPUT_SHAPE, &[6, 5, 2]);
     assert_eq!(<AllKinds as Model>::OUTPUT, 5);
-    assert_eq!(AllKinds::TENSORS.len(), 2 * 8);
-    assert_eq!(AllKinds::TENSORS[0].name, "d_linear.weight");
-    assert_eq!(AllKinds::TENSORS[15].name, "dense_0.bias");
+    let tensors = AllKinds::tensors();
+    assert_eq!(tensors.len(), 2 * 8);
+    assert_eq!(tensors[0].name, "d_linear.weight");
+    assert_eq!(tensors[15].name, "dense_0.bias");
 
     let model = AllKinds::new(42);
     assert_eq!(model.params().len(), AllKinds::PARAMS);
@@ -66,11 +67,11 @@ fn main() {
     let sum: f32 = y.iter().sum();
     assert!((sum - 1.0).abs() < 1e-5, "{sum}");
 
-    let mut ws = AllKinds::workspace();
+    let mut ws = nn::tape::Tape::new();
     let x = vec![0.0_f32; 3 * AllKinds::INPUT];
-    let logits = model.forward_batch(&mut ws, &x, 3, None).to_vec();
+    let logits = model.forward_batch(&mut ws, &x, 3, nn::layers::Pass::Eval).to_vec();
     assert_eq!(logits.len(), 3 * AllKinds::OUTPUT);
     let mut d = vec![0.1_f32; logits.len()];
     let mut grads = vec![0.0_f32; AllKinds::PARAMS];
-    model.backward_batch(&mut ws, &x, &mut d, &mut grads, 3);
+    model.backward_batch(&mut ws, &x, &mut d, Some(&mut grads), None);
 }

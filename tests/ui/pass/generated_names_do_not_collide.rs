@@ -20,8 +20,8 @@ mod user_type {
         }
     }
 
-    pub fn both() -> (NetWorkspace, <Net as Model>::Workspace) {
-        (NetWorkspace { note: "mine" }, Net::workspace())
+    pub fn both() -> (NetWorkspace, Net) {
+        (NetWorkspace { note: "mine" }, Net::init(0))
     }
 }
 
@@ -44,13 +44,13 @@ mod two_models {
 }
 
 fn main() {
-    let (mine, _ws) = user_type::both();
+    let (mine, _net) = user_type::both();
     assert_eq!(mine.note, "mine");
 
     let net = two_models::Net::new(0);
     let other = two_models::NetWorkspace::new(0);
-    let mut ws = two_models::Net::workspace();
-    let mut ws2 = <two_models::NetWorkspace as Model>::workspace();
-    assert_eq!(net.forward_batch(&mut ws, &[0.5; 6], 2, None).len(), 4);
-    assert_eq!(other.forward_batch(&mut ws2, &[0.5; 2], 1, None).len(), 1);
+    let (mut tape, mut tape2) = (nn::tape::Tape::new(), nn::tape::Tape::new());
+    let eval = || nn::layers::Pass::Eval;
+    assert_eq!(net.forward_batch(&mut tape, &[0.5; 6], 2, eval()).len(), 4);
+    assert_eq!(other.forward_batch(&mut tape2, &[0.5; 2], 1, eval()).len(), 1);
 }

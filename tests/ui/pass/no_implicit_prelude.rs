@@ -37,14 +37,20 @@
 }
 
 fn run<M: ::nn::model::Model>(model: &M, x: &[f32], batch: usize) -> ::std::vec::Vec<f32> {
-    let mut ws = M::workspace();
+    let mut ws = ::nn::tape::Tape::new();
     let mut rng = ::nn::rng::Rng::new(1);
     let logits = model
-        .forward_batch(&mut ws, x, batch, ::std::option::Option::Some(&mut rng))
+        .forward_batch(&mut ws, x, batch, ::nn::layers::Pass::Train(&mut rng))
         .to_vec();
     let mut d = ::std::clone::Clone::clone(&logits);
     let mut grads = ::std::vec![0.0_f32; M::PARAMS];
-    model.backward_batch(&mut ws, x, &mut d, &mut grads, batch);
+    model.backward_batch(
+        &mut ws,
+        x,
+        &mut d,
+        ::std::option::Option::Some(&mut grads),
+        ::std::option::Option::None,
+    );
     logits
 }
 

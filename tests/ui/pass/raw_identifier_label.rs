@@ -9,6 +9,9 @@ nn::model! {
 }
 
 fn main() {
-    assert_eq!(<Net as nn::model::Model>::TENSORS[0].name, "type.weight");
+    assert_eq!(<Net as nn::model::Model>::tensors()[0].name, "type.weight");
+    // The accessor is the raw identifier.
+    let net = <Net as nn::model::Model>::init(0);
+    assert_eq!(net.r#type().weight().shape(), (3, 4));
     assert!(Net::SUMMARY.contains(" type (Dense)"), "{}", Net::SUMMARY);
 }

@@ -34,12 +34,4 @@ fn main() {
     assert_eq!(s.clone(), s);
     let _ = format!("{s:?}");
 
-    // Distinct workspace types, named through the trait (the types themselves are not in
-    // the module's namespace).
-    let _w1: <First as Model>::Workspace = First::workspace();
-    let _w2: <Second as Model>::Workspace = Second::workspace();
-    assert_ne!(
-        core::any::type_name::<<First as Model>::Workspace>(),
-        core::any::type_name::<<Second as Model>::Workspace>()
-    );
 }

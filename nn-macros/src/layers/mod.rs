@@ -1,0 +1,244 @@
+//! Every layer kind `model!` knows, one file each: its arguments and defaults, its shape rule
+//! and error messages, and what it emits (the runtime type and value of `nn::layers`, whose
+//! file of the same name implements the layer). The registry, [`ALL`], is a list.
+//!
+//! Adding a layer: a file here whose [`Spec`] builds a [`Built`] from the arguments and the
+//! input shape (using the runtime file's size functions, so each formula exists once), and
+//! its line in [`ALL`].
+
+use crate::activation::Activation;
+use crate::args::{Args, Param};
+use crate::diag::nearest;
+use proc_macro2::TokenStream;
+
+mod activation;
+mod avg_pool2d;
+mod batch_norm;
+mod conv2d;
+mod dense;
+mod dropout;
+mod flatten;
+mod global_avg_pool2d;
+mod max_pool2d;
+
+/// The layer kinds, in the order error messages list them.
+pub const ALL: &[&Spec] = &[
+    &dense::SPEC,
+    &conv2d::SPEC,
+    &max_pool2d::SPEC,
+    &avg_pool2d::SPEC,
+    &global_avg_pool2d::SPEC,
+    &batch_norm::SPEC,
+    &dropout::SPEC,
+    &flatten::SPEC,
+    &activation::ACTIVATION,
+    &activation::RELU,
+    &activation::LEAKY_RELU,
+    &activation::SIGMOID,
+    &activation::TANH,
+    &activation::SOFTMAX,
+];
+
+/// One layer kind.
+pub struct Spec {
+    /// The name users write, e.g. `"Dense"`.
+    pub name: &'static str,
+    /// Its arguments, in positional order.
+    pub params: &'static [Param],
+    /// A correct use, quoted in "missing argument" errors.
+    pub example: &'static str,
+    /// Checks the arguments against the input and builds the layer.
+    pub build: fn(&Args<'_>, &Input<'_>) -> Result<Built, Problem>,
+}
+
+/// What a layer receives.
+pub struct Input<'a> {
+    /// Its shape, e.g. `[28, 28, 1]`.
+    pub shape: &'a [usize],
+    /// The layer that produces it, as messages name it (`input` for the model's input).
+    pub prev: &'a str,
+}
+
+impl Input<'_> {
+    /// `28×28×1`.
+    pub fn text(&self) -> String {
+        shape_text(self.shape)
+    }
+
+    /// The input as an image `(height, width, channels)`, or the error of `layer`, which needs
+    /// one.
+    pub fn image(&self, layer: &str) -> Result<(usize, usize, usize), Problem> {
+        match *self.shape {
+            [h, w, c] => Ok((h, w, c)),
+            _ => Err(Problem::layer(format!(
+                "`{layer}` needs an image input [height, width, channels], but `{}` produces {}{}",
+                self.prev,
+                self.text(),
+                if self.shape.len() == 2 {
+                    format!(
+                        "; declare `input: [{}, {}, 1]`",
+                        self.shape[0], self.shape[1]
+                    )
+                } else {
+                    String::new()
+                }
+            ))),
+        }
+    }
+
+    /// The input as a flat vector of features, or the error of `layer`, which needs one.
+    pub fn flat(&self, layer: &str) -> Result<usize, Problem> {
+        match *self.shape {
+            [n] => Ok(n),
+            _ => Err(Problem::layer(format!(
+                "`{layer}` needs a flat input, but `{}` produces {}; add `Flatten` before it",
+                self.prev,
+                self.text()
+            ))),
+        }
+    }
+
+    /// Values per sample.
+    pub fn len(&self) -> usize {
+        // Checked when the input was produced; saturating only to say so.
+        self.shape.iter().fold(1usize, |n, &d| n.saturating_mul(d))
+    }
+}
+
+/// `28×28×1`.
+pub fn shape_text(shape: &[usize]) -> String {
+    shape
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("×")
+}
+
+/// Why a layer cannot be built, and which tokens to blame.
+pub struct Problem {
+    pub message: String,
+    pub blame: Blame,
+}
+
+/// The tokens an error points at.
+pub enum Blame {
+    /// The whole declaration (a shape the layer cannot take).
+    Declaration,
+    /// One argument, by name (falls back to the declaration when it was not written).
+    Argument(&'static str),
+    /// The layer's kind (`Softmax`).
+    Kind,
+}
+
+impl Problem {
+    /// A problem of the layer with its input: blames the whole declaration.
+    pub fn layer(message: String) -> Self {
+        Self {
+            message,
+            blame: Blame::Declaration,
+        }
+    }
+
+    /// A problem with the argument `name`.
+    pub fn argument(name: &'static str, message: String) -> Self {
+        Self {
+            message,
+            blame: Blame::Argument(name),
+        }
+    }
+
+    /// A problem with the layer's kind itself.
+    pub fn kind(message: String) -> Self {
+        Self {
+            message,
+            blame: Blame::Kind,
+        }
+    }
+}
+
+/// How a layer passes on the order of the values PyTorch sees (channel-first after `Flatten`
+/// of an image; see `nn::layers::InputOrder`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// Elementwise or per feature: its output is ordered as its input.
+    Keeps,
+    /// New values (a dense layer's output): PyTorch's order is ours.
+    Fresh,
+    /// `Flatten`: an image's values, channels last, read as a vector.
+    Flattens,
+}
+
+/// A layer, checked: its output shape, its sizes, and what it emits.
+pub struct Built {
+    /// Output shape.
+    pub output: Vec<usize>,
+    /// The runtime type, e.g. `::nn::layers::Dense<20, 64, ::nn::activations::Relu>`.
+    pub ty: TokenStream,
+    /// Its value, a constant expression, e.g. `::nn::layers::Dense::new(..)`.
+    pub value: TokenStream,
+    /// Trainable parameters (exact; `None` past `u128`).
+    pub params: Option<u128>,
+    /// Non-trainable state values.
+    pub state: Option<u128>,
+    /// Floating-point operations of one sample's inference.
+    pub flops: Option<u128>,
+    /// Single-sample inference: scratch of its own, and whether it works in place or only
+    /// reshapes (as the runtime type declares; the generated code checks they agree).
+    pub scratch: usize,
+    pub in_place: bool,
+    pub reshape: bool,
+    /// The non-linear activation the layer applies to its output, if any.
+    pub activation: Option<Activation>,
+    /// Whether the layer is an activation and nothing else (`ReLU`, `Softmax`): a trailing
+    /// one is the model's output activation, which the loss applies.
+    pub activation_only: bool,
+    pub order: Order,
+    /// Keras' name of the layer type, for the summary (`Dense`, `ReLU`).
+    pub summary_kind: &'static str,
+    /// Base of the names of unnamed layers (`dense_0`).
+    pub base_name: &'static str,
+    /// What the documentation adds after the kind, e.g. `relu` (may be empty).
+    pub detail: String,
+}
+
+impl Built {
+    /// A layer with no parameters or state that keeps the shape of its input (an
+    /// activation, dropout): the fields the layer files then set.
+    pub fn elementwise(input: &Input<'_>, ty: TokenStream, value: TokenStream) -> Self {
+        Self {
+            output: input.shape.to_vec(),
+            ty,
+            value,
+            params: Some(0),
+            state: Some(0),
+            flops: Some(0),
+            scratch: 0,
+            in_place: true,
+            reshape: false,
+            activation: None,
+            activation_only: false,
+            order: Order::Keeps,
+            summary_kind: "",
+            base_name: "",
+            detail: String::new(),
+        }
+    }
+}
+
+/// Looks a layer kind up by its exact name.
+pub fn find(name: &str) -> Option<&'static Spec> {
+    ALL.iter().copied().find(|s| s.name == name)
+}
+
+/// "did you mean" text for an unknown layer kind.
+pub fn unknown_message(name: &str) -> String {
+    let known = ALL
+        .iter()
+        .map(|l| format!("`{}`", l.name))
+        .collect::<Vec<_>>()
+        .join(", ");
+    match nearest(name, ALL.iter().map(|l| l.name)) {
+        Some(s) => format!("unknown layer `{name}`; did you mean `{s}`?"),
+        None => format!("unknown layer `{name}`; expected one of {known}"),
+    }
+}
