@@ -22,9 +22,13 @@ mod dense;
 mod dropout;
 mod flatten;
 mod global_avg_pool2d;
+mod gru;
+mod lstm;
 mod max_pool2d;
 #[cfg(all(test, feature = "alloc"))]
 mod pool_tests;
+pub mod recurrent;
+mod simple_rnn;
 
 pub use activation::Activation;
 pub use avg_pool2d::AvgPool2D;
@@ -37,6 +41,10 @@ pub use dense::{dense_flops, dense_params, Dense};
 pub use dropout::Dropout;
 pub use flatten::Flatten;
 pub use global_avg_pool2d::GlobalAvgPool2D;
+pub use gru::{gru_flops, gru_params, gru_scratch, Gru};
+pub use lstm::{lstm_flops, lstm_params, lstm_scratch, Lstm};
 pub use max_pool2d::MaxPool2D;
+pub use recurrent::{RecurrentGrad, RecurrentState};
+pub use simple_rnn::{simple_rnn_flops, simple_rnn_params, simple_rnn_scratch, SimpleRnn};
 pub use tensor::{InputOrder, Tensor, TensorLayout};
 pub use window::{conv_output_len, conv_padding_before, pool_output_len};

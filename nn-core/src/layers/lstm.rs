@@ -1,0 +1,659 @@
+//! Long short-term memory (Keras' `LSTM`, PyTorch's `nn.LSTM` with `batch_first=True`):
+//! reads a sequence of `T` steps of `F` features and returns its last hidden state (`H`
+//! values) or, with `return_sequences`, the hidden state of every step (`T × H`).
+//!
+//! Each step, from the previous hidden and cell states `h` and `c` (zeros at the start):
+//!
+//! ```text
+//! [i f g o] = x W_ih + b_ih + h W_hh + b_hh      (four blocks of H, PyTorch's order)
+//! i, f, o   = sigmoid(i, f, o)                     (input, forget, output gates)
+//! g         = tanh(g)                              (candidate)
+//! c'        = f ⊙ c + i ⊙ g
+//! h'        = o ⊙ tanh(c')
+//! ```
+//!
+//! Parameters and their weight-file names are described in [`recurrent`](super::recurrent)
+//! (`weight_ih_l0`, `weight_hh_l0`, `bias_ih_l0`, `bias_hh_l0`, as `nn.LSTM` saves them).
+//! Keras' initialisation: Glorot-uniform input kernel, orthogonal recurrent kernel, zero
+//! biases but 1 for the forget gate (`unit_forget_bias`, put in `bias_ih`).
+//!
+//! ```
+//! use nn_core::layers::{Io, Layer, Lstm};
+//! // One unit over two steps of one feature, input gate and candidate weights only:
+//! // W_ih = [i f g o] = [1 0 1 0], everything else 0, so f = o = 1/2, i = sigmoid(x),
+//! // g = tanh(x): c1 = i1 g1, h1 = tanh(c1) / 2, c2 = c1 / 2 + i2 g2.
+//! let mut params = [0.0; Lstm::<2, 1, 1>::PARAMS];
+//! params[..4].copy_from_slice(&[1.0, 0.0, 1.0, 0.0]);
+//! let (mut y, mut scratch) = ([0.0; 1], [0.0; Lstm::<2, 1, 1>::SCRATCH]);
+//! Lstm::<2, 1, 1>::new().infer(&params, &[], Io::Separate { x: &[0.5, -1.0], y: &mut y }, &mut scratch);
+//! let sigmoid = |v: f32| 1.0 / (1.0 + (-v).exp());
+//! let c1 = sigmoid(0.5) * 0.5f32.tanh();
+//! let c2 = c1 / 2.0 + sigmoid(-1.0) * (-1.0f32).tanh();
+//! assert!((y[0] - c2.tanh() / 2.0).abs() < 1e-6);
+//! ```
+
+use super::contract::{batch_values, to_u64, to_usize};
+use super::recurrent::{
+    self, for_chunks, recurrent_flops, recurrent_params, Dims, RecurrentGrad, RecurrentState, Rows,
+};
+use super::{Backward, Forward, Io, Layer, LayerRef, Pass, Tensor, TensorLayout};
+use crate::{kernels, math, rng::Rng};
+use nalgebra::{DMatrixView, DVectorView};
+
+/// Parameters of an LSTM from `features` to `units` values.
+#[must_use]
+pub const fn lstm_params(features: usize, units: usize) -> Option<u128> {
+    recurrent_params(features, units, 4)
+}
+
+/// Floating-point operations of an LSTM's inference over `steps` steps.
+#[must_use]
+pub const fn lstm_flops(steps: usize, features: usize, units: usize) -> Option<u128> {
+    recurrent_flops(steps, features, units, 4)
+}
+
+/// Scratch of an LSTM's single-sample inference: the cell state and one step's gates (the
+/// hidden state lives in the output).
+#[must_use]
+pub const fn lstm_scratch(units: usize) -> Option<u128> {
+    super::contract::product(&[5, units])
+}
+
+/// An LSTM over `T` steps of `F` features with `H` units, returning the last step's hidden
+/// state or, when `SEQ` (`return_sequences`), every step's.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Lstm<const T: usize, const F: usize, const H: usize, const SEQ: bool = false>;
+
+impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Lstm<T, F, H, SEQ> {
+    const DIMS: Dims = Dims {
+        steps: T,
+        features: F,
+        units: H,
+        gates: 4,
+    };
+    /// Values of one step's gates, `4 H`.
+    const W: usize = 4 * H;
+
+    /// The layer.
+    #[must_use]
+    pub const fn new() -> Self {
+        Self
+    }
+
+    /// Cached values per sample and step: the four activated gates, `c` and `tanh(c)`, and
+    /// `h` unless the output holds every step's.
+    const STEP_CACHE: usize = if SEQ { 6 * H } else { 7 * H };
+
+    /// Batched forward pass from the initial state `start` (`h` and `c`, `batch × H` values
+    /// each; zeros where `None`, as the layer runs in a model). [`Layer::forward`] is this
+    /// from zeros; the final state is read back with [`end_state`](Self::end_state).
+    ///
+    /// # Panics
+    /// If a slice is shorter than the batch needs, or a state does not hold `batch × H`
+    /// values.
+    pub fn forward_from(&self, f: Forward<'_>, start: RecurrentState<'_>) {
+        let (batch, d, w) = (f.batch, Self::DIMS, Self::W);
+        d.check_state("LSTM", "initial h", start.h, batch);
+        d.check_state("LSTM", "initial c", start.c, batch);
+        let rows = batch_values("LSTM", batch, T);
+        let p = d.params(f.params);
+        let cache = &mut f.cache[..batch_values("LSTM", batch, Self::CACHE)];
+        let (gates, rest) = cache.split_at_mut(rows * w);
+        let (c_all, rest) = rest.split_at_mut(rows * H);
+        let (tc_all, rest) = rest.split_at_mut(rows * H);
+        let y = &mut f.y[..batch_values("LSTM", batch, Self::OUTPUT)];
+        let (h_all, last) = if SEQ {
+            (y, None)
+        } else {
+            (&mut rest[..rows * H], Some(Rows::new(y, H)))
+        };
+        recurrent::project_inputs(
+            d,
+            rows,
+            f.x,
+            p.w_ih,
+            |row| {
+                for ((v, &a), &b) in row.iter_mut().zip(p.b_ih).zip(p.b_hh) {
+                    *v = a + b;
+                }
+            },
+            gates,
+        );
+        let work = &mut f.scratch[..batch * (H + w)];
+        let parts = (
+            Rows::new(gates, T * w),
+            (Rows::new(c_all, T * H), Rows::new(tc_all, T * H)),
+            (Rows::new(h_all, T * H), last),
+            Rows::new(work, H + w),
+        );
+        for_chunks(batch, T * H * w, parts, &|first,
+                                              n,
+                                              (
+            gates,
+            (c, tc),
+            (h, last),
+            work,
+        )| {
+            kernels::vectorized(|| {
+                Self::forward_chunk(p.w_hh, first, n, start, gates, c, tc, h, last, work);
+            });
+        });
+    }
+
+    /// The recurrence of samples `first..first + n` (their rows of the cache and output).
+    #[allow(clippy::too_many_arguments)]
+    fn forward_chunk(
+        w_hh: &[f32],
+        first: usize,
+        n: usize,
+        start: RecurrentState<'_>,
+        gates: Rows<'_>,
+        c_all: Rows<'_>,
+        tc_all: Rows<'_>,
+        h_all: Rows<'_>,
+        last: Option<Rows<'_>>,
+        work: Rows<'_>,
+    ) {
+        let w = Self::W;
+        let (hw, tmp) = work.values.split_at_mut(n * H);
+        let (gates, c_all, tc_all, h_all) =
+            (gates.values, c_all.values, tc_all.values, h_all.values);
+        match start.h {
+            Some(h0) => hw.copy_from_slice(&h0[first * H..(first + n) * H]),
+            None => hw.fill(0.0),
+        }
+        for t in 0..T {
+            let recurrent = t > 0 || start.h.is_some();
+            if recurrent {
+                kernels::gemm_nn(n, H, w, hw, w_hh, tmp, false);
+            }
+            for b in 0..n {
+                let r = b * T + t;
+                let g = &mut gates[r * w..(r + 1) * w];
+                if recurrent {
+                    for (v, &a) in g.iter_mut().zip(&tmp[b * w..(b + 1) * w]) {
+                        *v += a;
+                    }
+                }
+                math::sigmoid_slice(&mut g[..2 * H]);
+                math::tanh_slice(&mut g[2 * H..3 * H]);
+                math::sigmoid_slice(&mut g[3 * H..]);
+                let (gi, rest) = g.split_at(H);
+                let (gf, rest) = rest.split_at(H);
+                let (gg, go) = rest.split_at(H);
+                let (c_before, c_now) = c_all.split_at_mut(r * H);
+                let c = &mut c_now[..H];
+                let c_prev = if t > 0 {
+                    Some(&c_before[(r - 1) * H..r * H])
+                } else {
+                    start.c.map(|c0| &c0[(first + b) * H..(first + b + 1) * H])
+                };
+                match c_prev {
+                    Some(cp) => {
+                        for j in 0..H {
+                            c[j] = gf[j] * cp[j] + gi[j] * gg[j];
+                        }
+                    }
+                    None => {
+                        for j in 0..H {
+                            c[j] = gi[j] * gg[j];
+                        }
+                    }
+                }
+                let tc = &mut tc_all[r * H..(r + 1) * H];
+                tc.copy_from_slice(c);
+                math::tanh_slice(tc);
+                let h = &mut h_all[r * H..(r + 1) * H];
+                for j in 0..H {
+                    h[j] = go[j] * tc[j];
+                }
+                hw[b * H..(b + 1) * H].copy_from_slice(h);
+            }
+        }
+        if let Some(last) = last {
+            last.values.copy_from_slice(hw);
+        }
+    }
+
+    /// The state after the last step of a [`forward_from`](Self::forward_from) (or a
+    /// [`Layer::forward`]) whose output is `y` and cache `cache`: `h` and `c` of every sample
+    /// into `end.h` and `end.c` (`batch × H` values each), where given.
+    ///
+    /// # Panics
+    /// If a slice is shorter than the batch needs.
+    pub fn end_state(&self, y: &[f32], cache: &[f32], batch: usize, mut end: RecurrentGrad<'_>) {
+        let (rows, w) = (batch * T, Self::W);
+        let c_all = &cache[rows * w..rows * (w + H)];
+        let h_all = if SEQ {
+            y
+        } else {
+            &cache[rows * (w + 2 * H)..rows * (w + 3 * H)]
+        };
+        for s in 0..batch {
+            let r = s * T + T - 1;
+            if let Some(h) = end.h.as_deref_mut() {
+                h[s * H..(s + 1) * H].copy_from_slice(&h_all[r * H..(r + 1) * H]);
+            }
+            if let Some(c) = end.c.as_deref_mut() {
+                c[s * H..(s + 1) * H].copy_from_slice(&c_all[r * H..(r + 1) * H]);
+            }
+        }
+    }
+
+    /// Batched backward pass (backpropagation through time) after a
+    /// [`forward_from`](Self::forward_from) from `start`: besides the gradient with respect to
+    /// the output (`b.dy`), the gradient with respect to the final state may be given
+    /// (`d_end`), and the gradient with respect to the initial state is written to `d_start`
+    /// where asked. [`Layer::backward`] is this from and to zeros.
+    ///
+    /// # Panics
+    /// If a slice is shorter than the batch needs, or a state does not hold `batch × H`
+    /// values.
+    pub fn backward_from(
+        &self,
+        b: Backward<'_>,
+        start: RecurrentState<'_>,
+        d_end: RecurrentState<'_>,
+        d_start: RecurrentGrad<'_>,
+    ) {
+        let (batch, d, w) = (b.batch, Self::DIMS, Self::W);
+        for (what, s) in [
+            ("initial h", start.h),
+            ("initial c", start.c),
+            ("gradient of the final h", d_end.h),
+            ("gradient of the final c", d_end.c),
+            ("gradient of the initial h", d_start.h.as_deref()),
+            ("gradient of the initial c", d_start.c.as_deref()),
+        ] {
+            d.check_state("LSTM", what, s, batch);
+        }
+        let rows = batch_values("LSTM", batch, T);
+        let cache = &b.cache[..batch_values("LSTM", batch, Self::CACHE)];
+        let (gates, rest) = cache.split_at(rows * w);
+        let (c_all, rest) = rest.split_at(rows * H);
+        let (tc_all, rest) = rest.split_at(rows * H);
+        let h_all = if SEQ {
+            &b.y[..rows * H]
+        } else {
+            &rest[..rows * H]
+        };
+        let dy = &b.dy[..batch_values("LSTM", batch, Self::OUTPUT)];
+        let (w_hh_t, scratch) = b.scratch.split_at_mut(w * H);
+        let (w_ih_t, scratch) = scratch.split_at_mut(w * F);
+        let (d_gates, scratch) = scratch.split_at_mut(rows * w);
+        let (h_prev, work) = scratch.split_at_mut(rows * H);
+        let p = Self::DIMS.params(b.params);
+        recurrent::transpose(p.w_hh, H, w, w_hh_t);
+        let w_hh_t = &*w_hh_t;
+        let RecurrentGrad { h: dh0, c: dc0 } = d_start;
+        let parts = (
+            Rows::new(&mut *d_gates, T * w),
+            Rows::new(&mut work[..batch * (2 * H + w)], 2 * H + w),
+            (dh0.map(|v| Rows::new(v, H)), dc0.map(|v| Rows::new(v, H))),
+        );
+        for_chunks(batch, 2 * T * H * w, parts, &|first,
+                                                  n,
+                                                  (
+            d_gates,
+            work,
+            (dh0, dc0),
+        )| {
+            kernels::vectorized(|| {
+                let (dh, rest) = work.values.split_at_mut(n * H);
+                let (dc, dg) = rest.split_at_mut(n * H);
+                let cache = Cache {
+                    gates,
+                    c: c_all,
+                    tc: tc_all,
+                };
+                Self::backward_chunk(
+                    w_hh_t,
+                    first,
+                    n,
+                    &cache,
+                    dy,
+                    start.c,
+                    d_end,
+                    d_gates.values,
+                    (dh, dc, dg),
+                    dh0.is_some(),
+                );
+                if let Some(dh0) = dh0 {
+                    dh0.values.copy_from_slice(dh);
+                }
+                if let Some(dc0) = dc0 {
+                    dc0.values.copy_from_slice(dc);
+                }
+            });
+        });
+        let h_prev = &mut h_prev[..rows * H];
+        if b.grads.is_some() {
+            recurrent::previous_states(d, batch, h_all, start.h, h_prev);
+        }
+        recurrent::weight_and_input_grads(
+            d, rows, b.x, b.params, d_gates, d_gates, h_prev, b.grads, b.dx, w_ih_t,
+        );
+    }
+
+    /// Backpropagation through time for samples `first..first + n`: the gradients with
+    /// respect to the gates' pre-activations of every step into `d_gates` (their rows), and
+    /// those with respect to the initial `h` and `c` left in `dh` and `dc`.
+    #[allow(clippy::too_many_arguments)]
+    fn backward_chunk(
+        w_hh_t: &[f32],
+        first: usize,
+        n: usize,
+        cache: &Cache<'_>,
+        dy: &[f32],
+        c0: Option<&[f32]>,
+        d_end: RecurrentState<'_>,
+        d_gates: &mut [f32],
+        (dh, dc, dg): (&mut [f32], &mut [f32], &mut [f32]),
+        want_dh0: bool,
+    ) {
+        let w = Self::W;
+        let span = first * H..(first + n) * H;
+        match d_end.h {
+            Some(v) => dh.copy_from_slice(&v[span.clone()]),
+            None => dh.fill(0.0),
+        }
+        match d_end.c {
+            Some(v) => dc.copy_from_slice(&v[span]),
+            None => dc.fill(0.0),
+        }
+        for t in (0..T).rev() {
+            for b in 0..n {
+                let s = first + b;
+                let r = s * T + t;
+                let dh = &mut dh[b * H..(b + 1) * H];
+                if SEQ {
+                    for (a, &v) in dh.iter_mut().zip(&dy[r * H..(r + 1) * H]) {
+                        *a += v;
+                    }
+                } else if t == T - 1 {
+                    for (a, &v) in dh.iter_mut().zip(&dy[s * H..(s + 1) * H]) {
+                        *a += v;
+                    }
+                }
+                let g = &cache.gates[r * w..(r + 1) * w];
+                let (gi, rest) = g.split_at(H);
+                let (gf, rest) = rest.split_at(H);
+                let (gg, go) = rest.split_at(H);
+                let tc = &cache.tc[r * H..(r + 1) * H];
+                let c_prev = if t > 0 {
+                    Some(&cache.c[(r - 1) * H..r * H])
+                } else {
+                    c0.map(|c0| &c0[s * H..(s + 1) * H])
+                };
+                let dc = &mut dc[b * H..(b + 1) * H];
+                let da = &mut dg[b * w..(b + 1) * w];
+                let (da_i, rest) = da.split_at_mut(H);
+                let (da_f, rest) = rest.split_at_mut(H);
+                let (da_g, da_o) = rest.split_at_mut(H);
+                for j in 0..H {
+                    let (i, f, g, o, tc) = (gi[j], gf[j], gg[j], go[j], tc[j]);
+                    let d_c = dc[j] + dh[j] * o * (1.0 - tc * tc);
+                    da_i[j] = d_c * g * i * (1.0 - i);
+                    da_g[j] = d_c * i * (1.0 - g * g);
+                    da_o[j] = dh[j] * tc * o * (1.0 - o);
+                    dc[j] = d_c * f;
+                    // The forget gate's gradient, from c_prev below (0 when c_prev is 0).
+                    da_f[j] = d_c * f * (1.0 - f);
+                }
+                match c_prev {
+                    Some(cp) => {
+                        for j in 0..H {
+                            da_f[j] *= cp[j];
+                        }
+                    }
+                    None => da_f.fill(0.0),
+                }
+                let row = b * T + t;
+                d_gates[row * w..(row + 1) * w].copy_from_slice(da);
+            }
+            if t > 0 || want_dh0 {
+                kernels::gemm_nn(n, w, H, dg, w_hh_t, dh, false);
+            }
+        }
+    }
+}
+
+/// What the backward pass reads of an LSTM's cache (`[batch][T][..]` each).
+struct Cache<'a> {
+    gates: &'a [f32],
+    c: &'a [f32],
+    tc: &'a [f32],
+}
+
+impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Layer for Lstm<T, F, H, SEQ> {
+    const KIND: &'static str = "LSTM";
+    const INPUT: usize = T * F;
+    const OUTPUT: usize = if SEQ { T * H } else { H };
+    const PARAMS: usize = to_usize(lstm_params(F, H));
+    const FLOPS: u64 = to_u64(lstm_flops(T, F, H));
+    const SCRATCH: usize = to_usize(lstm_scratch(H));
+    const CACHE: usize = T * Self::STEP_CACHE;
+    const TENSORS: &'static [Tensor] = &[
+        Tensor {
+            suffix: "weight_ih_l0",
+            shape: &[4 * H, F],
+            layout: TensorLayout::Transposed,
+            offset: 0,
+            state: false,
+            input_axis: None,
+        },
+        Tensor {
+            suffix: "weight_hh_l0",
+            shape: &[4 * H, H],
+            layout: TensorLayout::Transposed,
+            offset: 4 * H * F,
+            state: false,
+            input_axis: None,
+        },
+        Tensor {
+            suffix: "bias_ih_l0",
+            shape: &[4 * H],
+            layout: TensorLayout::Same,
+            offset: 4 * H * (F + H),
+            state: false,
+            input_axis: None,
+        },
+        Tensor {
+            suffix: "bias_hh_l0",
+            shape: &[4 * H],
+            layout: TensorLayout::Same,
+            offset: 4 * H * (F + H + 1),
+            state: false,
+            input_axis: None,
+        },
+    ];
+
+    /// Scratch for the recurrent kernel and the input kernel transposed, the gradients with
+    /// respect to every step's gates and the states before every step, and per sample the
+    /// running state gradients and one step's gates (the forward pass needs less).
+    fn batch_scratch(batch: usize) -> usize {
+        let w = Self::W;
+        let rows = batch_values("LSTM", batch, T);
+        w * (H + F) + rows * (w + H) + batch * (2 * H + w)
+    }
+
+    /// Keras' initialisation (see the [module documentation](self)).
+    fn init(&self, params: &mut [f32], _state: &mut [f32], rng: &mut Rng) {
+        let d = Self::DIMS;
+        d.init(&mut params[..Self::PARAMS], rng);
+        let [_, b_ih, _, _] = d.offsets();
+        params[b_ih + H..b_ih + 2 * H].fill(1.0);
+    }
+
+    fn infer(&self, params: &[f32], _state: &[f32], io: Io<'_>, scratch: &mut [f32]) {
+        let (x, y) = io.split();
+        let w = Self::W;
+        let p = Self::DIMS.params(params);
+        let (c, g) = scratch[..5 * H].split_at_mut(H);
+        c.fill(0.0);
+        for t in 0..T {
+            for ((v, &a), &b) in g.iter_mut().zip(p.b_ih).zip(p.b_hh) {
+                *v = a + b;
+            }
+            kernels::gemm_nn(1, F, w, &x[t * F..(t + 1) * F], p.w_ih, g, true);
+            // The hidden state is the output: the previous step's row (or the only row).
+            let at = if SEQ { t * H } else { 0 };
+            if t > 0 {
+                let prev = if SEQ { at - H } else { 0 };
+                kernels::gemm_nn(1, H, w, &y[prev..prev + H], p.w_hh, g, true);
+            }
+            math::sigmoid_slice(&mut g[..2 * H]);
+            math::tanh_slice(&mut g[2 * H..3 * H]);
+            math::sigmoid_slice(&mut g[3 * H..]);
+            let h = &mut y[at..at + H];
+            for j in 0..H {
+                c[j] = g[H + j] * c[j] + g[j] * g[2 * H + j];
+                h[j] = c[j];
+            }
+            math::tanh_slice(h);
+            for j in 0..H {
+                h[j] *= g[3 * H + j];
+            }
+        }
+    }
+
+    fn forward(&self, f: Forward<'_>, _pass: &mut Pass<'_>) {
+        self.forward_from(f, RecurrentState::default());
+    }
+
+    fn backward(&self, b: Backward<'_>) {
+        self.backward_from(
+            b,
+            RecurrentState::default(),
+            RecurrentState::default(),
+            RecurrentGrad::default(),
+        );
+    }
+}
+
+impl<'a, const T: usize, const F: usize, const H: usize, const SEQ: bool>
+    LayerRef<'a, Lstm<T, F, H, SEQ>>
+{
+    /// The input kernel as PyTorch's `weight_ih_l0`: a `4H × F` matrix, gates `i, f, g, o`.
+    #[must_use]
+    pub fn weight_ih(&self) -> DMatrixView<'a, f32> {
+        recurrent::kernel_view(Lstm::<T, F, H, SEQ>::DIMS, self.params, false)
+    }
+
+    /// The recurrent kernel as PyTorch's `weight_hh_l0`: a `4H × H` matrix.
+    #[must_use]
+    pub fn weight_hh(&self) -> DMatrixView<'a, f32> {
+        recurrent::kernel_view(Lstm::<T, F, H, SEQ>::DIMS, self.params, true)
+    }
+
+    /// The input bias, `bias_ih_l0` (`4H`).
+    #[must_use]
+    pub fn bias_ih(&self) -> DVectorView<'a, f32> {
+        recurrent::bias_view(Lstm::<T, F, H, SEQ>::DIMS, self.params, false)
+    }
+
+    /// The recurrent bias, `bias_hh_l0` (`4H`).
+    #[must_use]
+    pub fn bias_hh(&self) -> DVectorView<'a, f32> {
+        recurrent::bias_view(Lstm::<T, F, H, SEQ>::DIMS, self.params, true)
+    }
+}
+
+#[cfg(all(test, feature = "alloc"))]
+mod tests {
+    use super::Lstm;
+    use crate::layers::recurrent::testing::{self, Recurrent};
+    use crate::layers::{Backward, Forward, Layer, RecurrentGrad, RecurrentState};
+    use crate::rng::Rng;
+
+    impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Recurrent
+        for Lstm<T, F, H, SEQ>
+    {
+        const UNITS: usize = H;
+        const CELL: bool = true;
+        fn forward_from(&self, f: Forward<'_>, start: RecurrentState<'_>) {
+            Lstm::forward_from(self, f, start);
+        }
+        fn backward_from(
+            &self,
+            b: Backward<'_>,
+            start: RecurrentState<'_>,
+            d_end: RecurrentState<'_>,
+            d_start: RecurrentGrad<'_>,
+        ) {
+            Lstm::backward_from(self, b, start, d_end, d_start);
+        }
+        fn end_state(&self, y: &[f32], cache: &[f32], batch: usize, end: RecurrentGrad<'_>) {
+            Lstm::end_state(self, y, cache, batch, end);
+        }
+    }
+
+    #[test]
+    fn gradients_match_finite_differences_from_a_nonzero_state() {
+        testing::check_gradients(Lstm::<4, 3, 5, true>::new(), 3, 1);
+        testing::check_gradients(Lstm::<4, 3, 5>::new(), 3, 2);
+        testing::check_gradients(Lstm::<1, 2, 3>::new(), 2, 3);
+    }
+
+    #[test]
+    fn single_sample_inference_matches_the_batched_pass() {
+        testing::inference_matches_the_batch(Lstm::<6, 3, 5, true>::new(), 4);
+        testing::inference_matches_the_batch(Lstm::<6, 3, 5>::new(), 5);
+    }
+
+    #[cfg(feature = "std")]
+    #[test]
+    fn results_do_not_depend_on_the_threads() {
+        testing::threads_do_not_change_results(Lstm::<7, 5, 24, true>::new(), 6);
+        testing::threads_do_not_change_results(Lstm::<7, 5, 24>::new(), 7);
+    }
+
+    #[test]
+    fn keras_initialisation() {
+        type L = Lstm<3, 10, 6>;
+        let mut p = std::vec![f32::NAN; L::PARAMS];
+        L::new().init(&mut p, &mut [], &mut Rng::new(8));
+        let (w, h) = (24, 6);
+        // Glorot-uniform input kernel: fan-in 10, fan-out 24.
+        let limit = (6.0f32 / 34.0).sqrt();
+        assert!(p[..10 * w].iter().all(|v| v.abs() <= limit));
+        assert!(p[..10 * w].iter().any(|v| v.abs() > 0.9 * limit));
+        // Orthogonal recurrent kernel: its 6 rows of 24 are orthonormal.
+        let k = &p[10 * w..16 * w];
+        for i in 0..h {
+            for j in 0..h {
+                let dot: f32 = (0..w).map(|c| k[i * w + c] * k[j * w + c]).sum();
+                assert!((dot - f32::from(u8::from(i == j))).abs() < 1e-5);
+            }
+        }
+        // Zero biases but the forget gate's (Keras' unit_forget_bias), in bias_ih.
+        let (b_ih, b_hh) = p[16 * w..].split_at(w);
+        assert!(b_ih[..h].iter().all(|&v| v == 0.0));
+        assert!(b_ih[h..2 * h].iter().all(|&v| v == 1.0));
+        assert!(b_ih[2 * h..].iter().all(|&v| v == 0.0));
+        assert!(b_hh.iter().all(|&v| v == 0.0));
+    }
+
+    #[test]
+    fn sizes_are_pytorchs() {
+        // torch.nn.LSTM(28, 128): 4·128·(28 + 128) weights and 2·4·128 biases.
+        assert_eq!(Lstm::<28, 28, 128>::PARAMS, 80_896);
+        assert_eq!(Lstm::<28, 28, 128>::OUTPUT, 128);
+        assert_eq!(Lstm::<28, 28, 128, true>::OUTPUT, 28 * 128);
+        assert_eq!(Lstm::<28, 28, 128>::SCRATCH, 5 * 128);
+        assert_eq!(Lstm::<28, 28, 128>::FLOPS, 2 * 28 * (28 + 128) * 512);
+        let shapes: std::vec::Vec<_> = Lstm::<28, 28, 128>::TENSORS
+            .iter()
+            .map(|t| (t.suffix, t.shape, t.offset))
+            .collect();
+        assert_eq!(
+            shapes,
+            [
+                ("weight_ih_l0", &[512, 28][..], 0),
+                ("weight_hh_l0", &[512, 128][..], 512 * 28),
+                ("bias_ih_l0", &[512][..], 512 * 156),
+                ("bias_hh_l0", &[512][..], 512 * 157),
+            ]
+        );
+    }
+}
