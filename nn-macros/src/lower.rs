@@ -34,6 +34,7 @@ pub fn lower(def: &ModelDef) -> Result<Model, syn::Error> {
     let mut shape = input_shape.clone();
     let mut shape_ok = shape.is_some();
     let mut prev_name = String::from("input");
+    let mut prev_kind = "input";
     let mut sizes = Sizes::default();
     for decl in def.entries.iter().filter_map(|e| match e {
         Entry::Layer(l) => Some(l),
@@ -67,6 +68,7 @@ pub fn lower(def: &ModelDef) -> Result<Model, syn::Error> {
             &Input {
                 shape: &input,
                 prev: &prev_name,
+                prev_kind,
             },
         ) {
             Ok(built) => built,
@@ -100,6 +102,7 @@ pub fn lower(def: &ModelDef) -> Result<Model, syn::Error> {
             continue;
         }
         prev_name = this_name;
+        prev_kind = layer.built.summary_kind;
         shape = Some(layer.built.output.clone());
         layers.push(layer);
     }
@@ -181,11 +184,24 @@ impl Sizes {
         // Inference scratch (see `nn::scratch`): a layer that writes new values after
         // another holds its input and output at once. (The first reads the caller's input,
         // and a leading activation copies it: their outputs were checked above.)
+        // A layer with scratch of its own (a recurrent state) holds it too.
         let produces = !built.in_place && !built.reshape;
-        if self.scratch_in_use && produces {
-            let both = out.and_then(|o| o.checked_add(limits::product(&layer.input)?));
-            let what = format!("inference through `{name}` holds its input and output at once,");
-            if !limits.check(diag, decl, &what, "values", both) {
+        if produces && (self.scratch_in_use || built.scratch > 0) {
+            let input = if self.scratch_in_use {
+                limits::product(&layer.input)
+            } else {
+                Some(0)
+            };
+            let need = out
+                .and_then(|o| o.checked_add(input?))
+                .and_then(|n| n.checked_add(built.scratch as u128));
+            let what = match (self.scratch_in_use, built.scratch > 0) {
+                (true, false) => "its input and output",
+                (true, true) => "its input, output and own scratch",
+                (false, _) => "its output and own scratch",
+            };
+            let what = format!("inference through `{name}` holds {what} at once,");
+            if !limits.check(diag, decl, &what, "values", need) {
                 return false;
             }
         }

@@ -99,6 +99,22 @@ mod tests {
     }
 
     #[test]
+    fn a_recurrent_layers_state_and_gates_are_its_own_scratch() {
+        // The LSTM reads the caller's input and writes 128 values, with its cell state and
+        // gates (5 × 128) beside them; then 128 + 10 for the dense layer.
+        let p = plan(syn::parse_quote! {
+            struct Net { input: [28, 28], lstm: LSTM(128), Dense(10, softmax) }
+        });
+        assert_eq!(p.scratch, 128 + 5 * 128);
+        assert_eq!((p.batched, p.logits), (2, true));
+        // Every step's 6 × 8 values in, 6 × 5 out and a GRU's 6 × 5 projections.
+        let p = plan(syn::parse_quote! {
+            struct Net { input: [6, 3], SimpleRNN(8, return_sequences = true), GRU(5), Dense(1) }
+        });
+        assert_eq!(p.scratch, 6 * 8 + 5 + 6 * 5);
+    }
+
+    #[test]
     fn a_flattened_image_is_channels_last_until_a_dense_layer() {
         let p = plan(syn::parse_quote! {
             struct Net { input: [3, 2, 4], Flatten, Dropout(0.1), BatchNorm, Dense(5), Dense(2) }

@@ -19,7 +19,11 @@ mod dense;
 mod dropout;
 mod flatten;
 mod global_avg_pool2d;
+mod gru;
+mod lstm;
 mod max_pool2d;
+mod recurrent;
+mod simple_rnn;
 
 /// The layer kinds, in the order error messages list them.
 pub const ALL: &[&Spec] = &[
@@ -31,6 +35,9 @@ pub const ALL: &[&Spec] = &[
     &batch_norm::SPEC,
     &dropout::SPEC,
     &flatten::SPEC,
+    &simple_rnn::SPEC,
+    &lstm::SPEC,
+    &gru::SPEC,
     &activation::ACTIVATION,
     &activation::RELU,
     &activation::LEAKY_RELU,
@@ -57,6 +64,8 @@ pub struct Input<'a> {
     pub shape: &'a [usize],
     /// The layer that produces it, as messages name it (`input` for the model's input).
     pub prev: &'a str,
+    /// Keras' name of that layer's type (`Flatten`, `LSTM`), or `input`.
+    pub prev_kind: &'a str,
 }
 
 impl Input<'_> {
@@ -74,13 +83,13 @@ impl Input<'_> {
                 "`{layer}` needs an image input [height, width, channels], but `{}` produces {}{}",
                 self.prev,
                 self.text(),
-                if self.shape.len() == 2 {
-                    format!(
+                match self.shape.len() {
+                    2 if self.prev == "input" => format!(
                         "; declare `input: [{}, {}, 1]`",
                         self.shape[0], self.shape[1]
-                    )
-                } else {
-                    String::new()
+                    ),
+                    2 => ", a sequence [steps, features]".to_owned(),
+                    _ => String::new(),
                 }
             ))),
         }

@@ -40,7 +40,24 @@ nn::model! {
     }
 }
 
+nn::model! {
+    /// The recurrent layers, each argument form once.
+    pub struct SequenceKinds {
+        input: [7, 3],
+        SimpleRNN(5, return_sequences = true),
+        SimpleRNN(units = 4, activation = relu, return_sequences = true),
+        LSTM(6, return_sequences = true),
+        GRU(units = 5, return_sequences = true),
+        SimpleRNN(4, sigmoid, return_sequences = true),
+        GRU(3, return_sequences = false),
+        Dense(2),
+    }
+}
+
 fn main() {
+    assert_eq!(SequenceKinds::OUTPUT, 2);
+    assert_eq!(SequenceKinds::INPUT_SHAPE, [7, 3]);
+    let _ = SequenceKinds::new(0).forward(&nn::Vector::from_element(0.5));
     assert_eq!(ImageKinds::OUTPUT, 2);
     let _ = ImageKinds::new(0).forward(&nn::Vector::from_element(0.5));
     assert_eq!(AllKinds::INPUT_SHAPE, [6, 5, 2]);
