@@ -352,3 +352,64 @@ fn mnist_cnn_train_on_batch_allocates_nothing_after_warm_up() {
         "MnistCnn + Adam + categorical CE, batches of 32, 8, 1, 32, 17: {n} allocations"
     );
 }
+
+nn::model! {
+    /// MNIST read row by row (as `examples/mnist_lstm.rs`): 28 steps of 28 pixels, the
+    /// LSTM's last step classified.
+    pub struct RowReader {
+        input: [28, 28],
+        lstm: LSTM(128),
+        output: Dense(10, softmax),
+    }
+}
+
+nn::model! {
+    /// Every recurrent layer kind, stacked.
+    pub struct Recurrent {
+        input: [6, 4],
+        a: SimpleRNN(8, return_sequences = true),
+        b: GRU(8, return_sequences = true),
+        c: LSTM(6),
+        d: Dense(3),
+        Softmax,
+    }
+}
+
+/// The recurrent state and gates live in the scratch: one inference allocates nothing.
+#[test]
+fn recurrent_single_sample_forward_allocates_nothing() {
+    let model = RowReader::new(3);
+    let x = Vector::<784>::from_column_slice(&data(1, 784, 4));
+    let (y, n) = allocations(|| model.forward(&x));
+    assert_eq!(n, 0, "RowReader::forward allocated {n} times");
+    assert!((y.sum() - 1.0).abs() < 1e-5);
+
+    let model = Recurrent::new(3);
+    let x = Vector::<24>::from_column_slice(&data(1, 24, 5));
+    let (y, n) = allocations(|| model.forward(&x));
+    assert_eq!(n, 0, "Recurrent::forward allocated {n} times");
+    assert!((y.sum() - 1.0).abs() < 1e-5);
+}
+
+/// Recurrent layers keep their gates and states in the tape's caches, and their
+/// backpropagation through time in its scratch: after the first step nothing is allocated,
+/// at the batch size and smaller ones.
+#[test]
+fn recurrent_train_on_batch_allocates_nothing_after_warm_up() {
+    let mut t = RowReader::new(1)
+        .compile(Adam::new(1e-3), Loss::SparseCategoricalCrossentropy)
+        .metrics(&[Metric::Accuracy]);
+    let n = steps_after_warm_up(&mut t, Loss::SparseCategoricalCrossentropy, 32);
+    assert_eq!(
+        n, 0,
+        "RowReader + Adam + sparse CE + accuracy, batches of 32, 8, 1, 32, 17: {n} allocations"
+    );
+
+    let mut t = Recurrent::new(1).compile(Adam::new(1e-3), Loss::CategoricalCrossentropy);
+    let n = steps_after_warm_up(&mut t, Loss::CategoricalCrossentropy, 40);
+    assert_eq!(n, 0, "Recurrent + Adam + CE: {n} allocations");
+
+    for (batch, n) in warm_batched_passes::<Recurrent>(40) {
+        assert_eq!(n, 0, "Recurrent batch {batch}: {n} allocations");
+    }
+}

@@ -86,6 +86,47 @@ nn::model! {
     }
 }
 
+nn::model! {
+    /// (f) A sequence read by an LSTM, its last step classified (the row reader,
+    /// small).
+    pub struct RowReader {
+        input: [6, 5],
+        lstm: LSTM(7),
+        output: Dense(3, softmax),
+    }
+}
+
+nn::model! {
+    /// (g) Recurrent layers stacked, each giving every step to the next.
+    pub struct Stacked {
+        input: [5, 4],
+        a: LSTM(6, return_sequences = true),
+        b: GRU(5, return_sequences = true),
+        c: SimpleRNN(4),
+        out: Dense(2),
+    }
+}
+
+nn::model! {
+    /// (h) Every step of a GRU, flattened, then a dense layer.
+    pub struct GruSteps {
+        input: [4, 3],
+        gru: GRU(5, return_sequences = true),
+        Flatten,
+        out: Dense(3, sigmoid),
+    }
+}
+
+nn::model! {
+    /// (i) A sigmoid recurrence and an LSTM on top of it.
+    pub struct SigmoidRnn {
+        input: [5, 3],
+        rnn: SimpleRNN(6, sigmoid, return_sequences = true),
+        lstm: LSTM(4),
+        out: Dense(2, tanh),
+    }
+}
+
 // Twenty model seeds per model: the checker must be reliable, not lucky.
 const SEEDS: [u64; 20] = [
     1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
@@ -140,13 +181,33 @@ fn every_layer_kind_gradients() {
 }
 
 #[test]
+fn lstm_row_reader_gradients() {
+    check_model_seeds::<RowReader>();
+}
+
+#[test]
+fn stacked_recurrent_gradients() {
+    check_model_seeds::<Stacked>();
+}
+
+#[test]
+fn gru_every_step_flattened_gradients() {
+    check_model_seeds::<GruSteps>();
+}
+
+#[test]
+fn sigmoid_rnn_into_lstm_gradients() {
+    check_model_seeds::<SigmoidRnn>();
+}
+
+#[test]
 fn nonzero_biases_do_not_break_the_check() {
     // Fresh models have zero biases; give them random ones.
     fn run<M: Model>() {
         for &s in &SEEDS {
             let mut model = M::init(s);
             let mut rng = Rng::new(s ^ 0xb1a5);
-            for t in M::tensors().iter().filter(|t| t.name.ends_with(".bias")) {
+            for t in M::tensors().iter().filter(|t| t.name.contains(".bias")) {
                 for b in &mut model.params_mut()[t.offset..t.offset + t.len()] {
                     *b = rng.uniform(-0.5, 0.5);
                 }
@@ -160,6 +221,10 @@ fn nonzero_biases_do_not_break_the_check() {
     run::<Image>();
     run::<ReluSoftmax>();
     run::<Everything>();
+    run::<RowReader>();
+    run::<Stacked>();
+    run::<GruSteps>();
+    run::<SigmoidRnn>();
 }
 
 /// The tail split: which activation the runtime applies after the logits.
@@ -196,6 +261,10 @@ fn tensors_tile_the_parameter_buffer() {
     run::<Image>();
     run::<ReluSoftmax>();
     run::<Everything>();
+    run::<RowReader>();
+    run::<Stacked>();
+    run::<GruSteps>();
+    run::<SigmoidRnn>();
     let first = &Classifier::tensors()[0];
     assert_eq!(
         (
@@ -245,6 +314,10 @@ fn batched_and_single_sample_forward_agree() {
     batch_matches_single(&Image::new(1), Image::forward);
     batch_matches_single(&ReluSoftmax::new(1), ReluSoftmax::forward);
     batch_matches_single(&Everything::new(1), Everything::forward);
+    batch_matches_single(&RowReader::new(1), RowReader::forward);
+    batch_matches_single(&Stacked::new(1), Stacked::forward);
+    batch_matches_single(&GruSteps::new(1), GruSteps::forward);
+    batch_matches_single(&SigmoidRnn::new(1), SigmoidRnn::forward);
 }
 
 // ---- Independent check of the full training gradient (loss included) ----

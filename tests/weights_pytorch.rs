@@ -206,7 +206,7 @@ nn::model! {
 
 /// Loads `<name>.safetensors` into `M` and checks its batched logits against PyTorch's in
 /// `<name>_expected.json`; returns the model.
-fn pytorch_cnn_gives_pytorch_logits<M: Model>(name: &str) -> M {
+fn pytorch_model_gives_pytorch_logits<M: Model>(name: &str) -> M {
     let mut model = M::init(0);
     model
         .load_weights(data(&format!("{name}.safetensors")))
@@ -290,19 +290,19 @@ fn round_trip_is_exact<M: Model>(model: &M, name: &str) {
 
 #[test]
 fn pytorch_cnn_with_a_flatten_of_a_3x2x3_map_gives_pytorch_logits() {
-    let model = pytorch_cnn_gives_pytorch_logits::<FlattenChw>("flatten_chw");
+    let model = pytorch_model_gives_pytorch_logits::<FlattenChw>("flatten_chw");
     round_trip_is_exact(&model, "flatten_chw");
 }
 
 #[test]
 fn pytorch_cnn_with_a_flatten_of_a_5x5x64_map_gives_pytorch_logits() {
-    let model = pytorch_cnn_gives_pytorch_logits::<CnnFlatten5x5>("cnn_flatten_5x5");
+    let model = pytorch_model_gives_pytorch_logits::<CnnFlatten5x5>("cnn_flatten_5x5");
     round_trip_is_exact(&model, "cnn_flatten_5x5");
 }
 
 #[test]
 fn pytorch_mnist_cnn_gives_pytorch_logits() {
-    let model = pytorch_cnn_gives_pytorch_logits::<MnistCnnLogits>("mnist_cnn");
+    let model = pytorch_model_gives_pytorch_logits::<MnistCnnLogits>("mnist_cnn");
     round_trip_is_exact(&model, "mnist_cnn");
 }
 
@@ -360,4 +360,91 @@ fn dense_after_flatten_of_an_image_has_a_channel_first_file_layout() {
     let mut memory = [0; 24];
     mean.for_each_index(|file, mem| memory[file] = mem);
     assert_eq!(memory[..7], [0, 4, 8, 12, 16, 20, 1]);
+}
+
+nn::model! {
+    /// `mnist_lstm`'s model without its softmax: PyTorch's `nn.LSTM(28, 128, batch_first=True)`
+    /// reading the rows, its last step into `nn.Linear(128, 10)` (`tests/data/gen_recurrent.py`).
+    pub struct RowReader {
+        input: [28, 28],
+        lstm: LSTM(128),
+        output: Dense(10),
+    }
+}
+
+nn::model! {
+    /// PyTorch's `nn.GRU(5, 8)` giving every step to `nn.RNN(8, 6)`, its last step into
+    /// `nn.Linear(6, 3)`.
+    pub struct StackedGruRnn {
+        input: [7, 5],
+        gru: GRU(8, return_sequences = true),
+        rnn: SimpleRNN(6),
+        out: Dense(3),
+    }
+}
+
+/// The recurrent layers' tensors are `nn.LSTM`/`nn.GRU`/`nn.RNN`'s, names, shapes and all.
+#[test]
+fn recurrent_tensor_names_are_pytorchs() {
+    let names: Vec<(String, Vec<usize>)> = StackedGruRnn::tensors()
+        .iter()
+        .map(|t| (t.name.clone(), t.shape().to_vec()))
+        .collect();
+    let expected = [
+        ("gru.weight_ih_l0", vec![24, 5]),
+        ("gru.weight_hh_l0", vec![24, 8]),
+        ("gru.bias_ih_l0", vec![24]),
+        ("gru.bias_hh_l0", vec![24]),
+        ("rnn.weight_ih_l0", vec![6, 8]),
+        ("rnn.weight_hh_l0", vec![6, 6]),
+        ("rnn.bias_ih_l0", vec![6]),
+        ("rnn.bias_hh_l0", vec![6]),
+        ("out.weight", vec![3, 6]),
+        ("out.bias", vec![3]),
+    ];
+    assert_eq!(
+        names,
+        expected.map(|(n, s)| (n.to_owned(), s)).to_vec(),
+        "{names:?}"
+    );
+    let lstm: Vec<String> = RowReader::tensors()
+        .iter()
+        .map(|t| format!("{} {:?}", t.name, t.shape()))
+        .collect();
+    assert_eq!(
+        lstm[..4],
+        [
+            "lstm.weight_ih_l0 [512, 28]",
+            "lstm.weight_hh_l0 [512, 128]",
+            "lstm.bias_ih_l0 [512]",
+            "lstm.bias_hh_l0 [512]"
+        ]
+    );
+}
+
+/// A sequence model trained in PyTorch loads and gives PyTorch's logits, batched and one
+/// sample at a time, and saves back to PyTorch's file bit for bit.
+#[test]
+fn pytorch_lstm_row_reader_gives_pytorch_logits() {
+    let model = pytorch_model_gives_pytorch_logits::<RowReader>("row_reader_lstm");
+    round_trip_is_exact(&model, "row_reader_lstm");
+    let text = std::fs::read_to_string(data("row_reader_lstm_expected.json")).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let (_, x) = tensor(&json, "x");
+    let (_, logits) = tensor(&json, "logits");
+    for (s, (input, expected)) in x.chunks_exact(784).zip(logits.chunks_exact(10)).enumerate() {
+        let got = model.forward(&nn::Vector::<784>::from_column_slice(input));
+        for (k, (&g, &e)) in got.iter().zip(expected).enumerate() {
+            assert!(
+                (g - e).abs() <= ATOL + RTOL * e.abs(),
+                "sample {s}, logit {k}: got {g}, PyTorch {e}"
+            );
+        }
+    }
+}
+
+#[test]
+fn pytorch_gru_into_rnn_gives_pytorch_logits() {
+    let model = pytorch_model_gives_pytorch_logits::<StackedGruRnn>("stacked_gru_rnn");
+    round_trip_is_exact(&model, "stacked_gru_rnn");
 }
