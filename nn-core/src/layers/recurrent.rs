@@ -306,14 +306,30 @@ pub(super) fn weight_and_input_grads(
         let (dw_ih, rest) = grads.split_at_mut(hh);
         let (dw_hh, rest) = rest.split_at_mut(b_ih - hh);
         let (db_ih, db_hh) = rest.split_at_mut(b_hh - b_ih);
-        kernels::gemm_tn(f, rows, w, x, d_in, dw_ih, false);
-        kernels::gemm_tn(h, rows, w, h_prev, d_rec, dw_hh, false);
+        sum_over_rows(f, rows, w, x, d_in, dw_ih);
+        sum_over_rows(h, rows, w, h_prev, d_rec, dw_hh);
         column_sums(&d_in[..rows * w], db_ih);
         column_sums(&d_rec[..rows * w], db_hh);
     }
     if let Some(dx) = dx {
         transpose(&d.params(params).w_ih[..f * w], f, w, w_ih_t);
         kernels::gemm_nn(rows, w, f, d_in, w_ih_t, dx, false);
+    }
+}
+
+/// Rows per block of [`sum_over_rows`].
+const SUM_ROWS: usize = 64;
+
+/// `C[m×n] = A[rows×m]ᵀ · B[rows×n]`, a sum over the `batch·T` rows of every step, in blocks
+/// of [`SUM_ROWS`] rows whose operands stay in cache (the kernels do not pack them: one
+/// product over all rows runs at about half the speed, measured for `128 × 896 × 512`).
+fn sum_over_rows(m: usize, rows: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
+    if rows == 0 {
+        c[..m * n].fill(0.0);
+    }
+    for (i, first) in (0..rows).step_by(SUM_ROWS).enumerate() {
+        let k = SUM_ROWS.min(rows - first);
+        kernels::gemm_tn(m, k, n, &a[first * m..], &b[first * n..], c, i > 0);
     }
 }
 
