@@ -1,4 +1,4 @@
-//! What `mnist_mlp` and `mnist_cnn` share: flags, data loading, training with Keras-like
+//! What `mnist_mlp`, `mnist_cnn` and `mnist_lstm` share: flags, data loading, training with Keras-like
 //! progress, evaluation, saving, and the summary line.
 
 use nn::idx::Mnist;
@@ -113,12 +113,13 @@ pub fn run<M: Model>(
     let samples = (x_train.len() / M::INPUT * history.epochs()) as f64;
     println!(
         "test_accuracy={:.4} train_seconds={train_seconds:.3} samples_per_second={:.0} seconds_per_epoch={:.3} \
-         epochs={} threads={} load_seconds={load_seconds:.2} peak_rss_mib={:.0}",
+         epochs={} threads={} isa={} load_seconds={load_seconds:.2} peak_rss_mib={:.0}",
         test.get("accuracy").unwrap_or(f32::NAN),
         samples / train_seconds,
         train_seconds / history.epochs().max(1) as f64,
         history.epochs(),
         args.threads,
+        nn::kernels::level().name(),
         peak_rss_mib()
     );
     Ok(())
