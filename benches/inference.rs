@@ -1,7 +1,9 @@
 //! Single-sample inference latency (W1: the 20-64-64-1 classifier of the quickstart; the
-//! MNIST MLP of `examples/mnist_mlp.rs`, 784-128-10).
+//! MNIST MLP of `examples/mnist_mlp.rs`, 784-128-10; the row-reading LSTM of
+//! `examples/mnist_lstm.rs`, 28 steps of 28 pixels into `LSTM(128)` and `Dense(10)`).
 //!
-//! `cargo bench --bench inference`; compare with `../shared/bench/w1_infer.py`.
+//! `cargo bench --bench inference`; compare with `../shared/bench/w1_infer.py`,
+//! `scripts/mnist_infer_peers.py` and `scripts/mnist_infer_peers.py --model lstm`.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use nn::Vector;
@@ -27,6 +29,15 @@ nn::model! {
     }
 }
 
+nn::model! {
+    /// MNIST read row by row (as `examples/mnist_lstm.rs`).
+    pub struct RowReader {
+        input: [28, 28],
+        lstm: LSTM(128),
+        output: Dense(10, softmax),
+    }
+}
+
 fn inputs<const N: usize>(count: usize) -> Vec<Vector<N>> {
     let mut rng = nn::rng::Rng::new(11);
     (0..count)
@@ -46,12 +57,11 @@ fn w1(c: &mut Criterion) {
     });
 }
 
-/// The MNIST MLP on real test images when `data/mnist` loads, random pixels in `[0, 1)`
-/// otherwise (the cost of a dense forward pass does not depend on the values).
-fn mnist_mlp(c: &mut Criterion) {
-    let model = MnistMlp::new(0);
+/// The first 1024 MNIST test images when `data/mnist` loads, random pixels in `[0, 1)`
+/// otherwise (the cost of a forward pass hardly depends on the values).
+fn mnist_test_digits() -> Vec<Vector<784>> {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist");
-    let xs: Vec<Vector<784>> = match nn::idx::Mnist::load(dir) {
+    match nn::idx::Mnist::load(dir) {
         Ok(m) => m
             .test_x()
             .chunks_exact(784)
@@ -65,7 +75,13 @@ fn mnist_mlp(c: &mut Criterion) {
                 .map(|_| Vector::<784>::from_fn(|_, _| rng.uniform(0.0, 1.0)))
                 .collect()
         }
-    };
+    }
+}
+
+/// The MNIST MLP on real test images.
+fn mnist_mlp(c: &mut Criterion) {
+    let model = MnistMlp::new(0);
+    let xs = mnist_test_digits();
     let mut i = 0;
     c.bench_function("mnist_mlp_forward_one_sample", |b| {
         b.iter(|| {
@@ -87,5 +103,18 @@ fn mnist_mlp(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, w1, mnist_mlp);
+/// The row-reading LSTM on real test images: one digit is one sequence of 28 steps.
+fn mnist_lstm(c: &mut Criterion) {
+    let model = RowReader::new(0);
+    let xs = mnist_test_digits();
+    let mut i = 0;
+    c.bench_function("mnist_lstm_forward_one_sequence", |b| {
+        b.iter(|| {
+            i = (i + 1) % xs.len();
+            black_box(model.forward(black_box(&xs[i])))
+        });
+    });
+}
+
+criterion_group!(benches, w1, mnist_mlp, mnist_lstm);
 criterion_main!(benches);

@@ -1,10 +1,14 @@
-"""Single-sample inference latency of the MNIST MLP (784 -> 128 relu -> 10 softmax) in
-PyTorch eager and onnxruntime, one sample per call, one thread: the peers of
-`cargo bench --bench inference` (mnist_mlp_forward_one_sample).
+"""Single-sample inference latency of the MNIST MLP (784 -> 128 relu -> 10 softmax) or,
+with `--model lstm`, of the row-reading LSTM (28 steps of 28 pixels -> LSTM(128), last step
+-> 10 softmax) in PyTorch eager and onnxruntime, one sample per call, one thread: the peers
+of `cargo bench --bench inference` (mnist_mlp_forward_one_sample,
+mnist_lstm_forward_one_sequence).
 
 Inputs: the first 1024 MNIST test digits, as in our bench.
-Usage: ~/peers/bin/python scripts/mnist_infer_peers.py   (the virtualenv of ../shared/bench)
-Prints one line per framework: median nanoseconds per sample over 15 runs."""
+Usage: ~/peers/bin/python scripts/mnist_infer_peers.py [--model mlp|lstm]
+(the virtualenv of ../shared/bench). Prints one line per framework: median nanoseconds per
+sample over 15 runs."""
+import argparse
 import gzip
 import os
 import statistics
@@ -16,9 +20,30 @@ import onnxruntime as ort
 import torch
 from torch import nn
 
+ap = argparse.ArgumentParser()
+ap.add_argument("--model", default="mlp", choices=["mlp", "lstm"])
+args = ap.parse_args()
+
+
+class RowReader(nn.Module):
+    """LSTM(128) over the 28 rows, its last step into Linear(128, 10) and a softmax."""
+
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(28, 128, batch_first=True)
+        self.output = nn.Linear(128, 10)
+
+    def forward(self, x):
+        y, _ = self.lstm(x.reshape(-1, 28, 28))
+        return torch.softmax(self.output(y[:, -1]), dim=1)
+
+
 torch.set_num_threads(1)
 torch.manual_seed(0)
-model = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10), nn.Softmax(dim=1)).eval()
+if args.model == "lstm":
+    model = RowReader().eval()
+else:
+    model = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10), nn.Softmax(dim=1)).eval()
 # The inputs of our bench: the first 1024 MNIST test digits, pixels scaled to [0, 1].
 _images = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "mnist", "t10k-images-idx3-ubyte.gz")
 with gzip.open(_images, "rb") as f:
@@ -39,13 +64,13 @@ def median_ns(call, n):
 
 xs = [torch.from_numpy(samples[i : i + 1].copy()) for i in range(len(samples))]
 with torch.no_grad():
-    print(f"torch-eager {torch.__version__}: {median_ns(lambda i: model(xs[i % 1024]), 2000):.0f} ns/sample")
+    print(f"{args.model} torch-eager {torch.__version__}: {median_ns(lambda i: model(xs[i % 1024]), 2000 if args.model == 'mlp' else 300):.0f} ns/sample")
 
-path = os.path.join(tempfile.gettempdir(), "mnist_mlp.onnx")
+path = os.path.join(tempfile.gettempdir(), f"mnist_{args.model}.onnx")
 torch.onnx.export(model, xs[0], path, input_names=["x"], output_names=["y"], opset_version=17, dynamo=False)
 options = ort.SessionOptions()
 options.intra_op_num_threads = 1
 options.inter_op_num_threads = 1
 session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
 feeds = [{"x": samples[i : i + 1]} for i in range(len(samples))]
-print(f"onnxruntime {ort.__version__}: {median_ns(lambda i: session.run(None, feeds[i % 1024]), 5000):.0f} ns/sample")
+print(f"{args.model} onnxruntime {ort.__version__}: {median_ns(lambda i: session.run(None, feeds[i % 1024]), 5000 if args.model == 'mlp' else 1000):.0f} ns/sample")

@@ -434,26 +434,28 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Layer for 
         let w = Self::W;
         let p = Self::DIMS.params(params);
         let (g, hp) = scratch[..2 * w].split_at_mut(w);
-        for t in 0..T {
-            g.copy_from_slice(p.b_ih);
-            kernels::gemm_nn(1, F, w, &x[t * F..(t + 1) * F], p.w_ih, g, true);
-            hp.copy_from_slice(p.b_hh);
-            // The hidden state is the output: the previous step's row (or the only row).
-            let at = if SEQ { t * H } else { 0 };
-            let (before, h) = y.split_at_mut(at);
-            let h = &mut h[..H];
-            if t == 0 {
-                h.fill(0.0);
-            } else if SEQ {
-                let prev = &before[at - H..];
-                kernels::gemm_nn(1, H, w, prev, p.w_hh, hp, true);
-                h.copy_from_slice(prev);
-            } else {
-                kernels::gemm_nn(1, H, w, h, p.w_hh, hp, true);
+        kernels::vectorized(|| {
+            for t in 0..T {
+                g.copy_from_slice(p.b_ih);
+                recurrent::row_times_matrix(&x[t * F..(t + 1) * F], p.w_ih, g);
+                hp.copy_from_slice(p.b_hh);
+                // The hidden state is the output: the previous step's row (or the only row).
+                let at = if SEQ { t * H } else { 0 };
+                let (before, h) = y.split_at_mut(at);
+                let h = &mut h[..H];
+                if t == 0 {
+                    h.fill(0.0);
+                } else if SEQ {
+                    let prev = &before[at - H..];
+                    recurrent::row_times_matrix(prev, p.w_hh, hp);
+                    h.copy_from_slice(prev);
+                } else {
+                    recurrent::row_times_matrix(h, p.w_hh, hp);
+                }
+                let (hp_rz, hn) = hp.split_at(2 * H);
+                Self::step(g, hp_rz, hn, h);
             }
-            let (hp_rz, hn) = hp.split_at(2 * H);
-            Self::step(g, hp_rz, hn, h);
-        }
+        });
     }
 
     fn forward(&self, f: Forward<'_>, _pass: &mut Pass<'_>) {

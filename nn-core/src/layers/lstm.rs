@@ -487,34 +487,35 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Layer for 
 
     fn infer(&self, params: &[f32], _state: &[f32], io: Io<'_>, scratch: &mut [f32]) {
         let (x, y) = io.split();
-        let w = Self::W;
         let p = Self::DIMS.params(params);
         let (c, g) = scratch[..5 * H].split_at_mut(H);
         c.fill(0.0);
-        for t in 0..T {
-            for ((v, &a), &b) in g.iter_mut().zip(p.b_ih).zip(p.b_hh) {
-                *v = a + b;
+        kernels::vectorized(|| {
+            for t in 0..T {
+                for ((v, &a), &b) in g.iter_mut().zip(p.b_ih).zip(p.b_hh) {
+                    *v = a + b;
+                }
+                recurrent::row_times_matrix(&x[t * F..(t + 1) * F], p.w_ih, g);
+                // The hidden state is the output: the previous step's row (or the only row).
+                let at = if SEQ { t * H } else { 0 };
+                if t > 0 {
+                    let prev = if SEQ { at - H } else { 0 };
+                    recurrent::row_times_matrix(&y[prev..prev + H], p.w_hh, g);
+                }
+                math::sigmoid_slice(&mut g[..2 * H]);
+                math::tanh_slice(&mut g[2 * H..3 * H]);
+                math::sigmoid_slice(&mut g[3 * H..]);
+                let h = &mut y[at..at + H];
+                for j in 0..H {
+                    c[j] = g[H + j] * c[j] + g[j] * g[2 * H + j];
+                    h[j] = c[j];
+                }
+                math::tanh_slice(h);
+                for j in 0..H {
+                    h[j] *= g[3 * H + j];
+                }
             }
-            kernels::gemm_nn(1, F, w, &x[t * F..(t + 1) * F], p.w_ih, g, true);
-            // The hidden state is the output: the previous step's row (or the only row).
-            let at = if SEQ { t * H } else { 0 };
-            if t > 0 {
-                let prev = if SEQ { at - H } else { 0 };
-                kernels::gemm_nn(1, H, w, &y[prev..prev + H], p.w_hh, g, true);
-            }
-            math::sigmoid_slice(&mut g[..2 * H]);
-            math::tanh_slice(&mut g[2 * H..3 * H]);
-            math::sigmoid_slice(&mut g[3 * H..]);
-            let h = &mut y[at..at + H];
-            for j in 0..H {
-                c[j] = g[H + j] * c[j] + g[j] * g[2 * H + j];
-                h[j] = c[j];
-            }
-            math::tanh_slice(h);
-            for j in 0..H {
-                h[j] *= g[3 * H + j];
-            }
-        }
+        });
     }
 
     fn forward(&self, f: Forward<'_>, _pass: &mut Pass<'_>) {

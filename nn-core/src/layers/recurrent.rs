@@ -242,6 +242,44 @@ pub(super) fn project_inputs(
     kernels::gemm_nn(rows, d.features, w, x, w_ih, out, true);
 }
 
+/// `y += x · W` for one row `x` of `k` values and `W` of `k` rows of `y.len()` values: what
+/// single-sample inference does at every step. Outputs are taken 64 at a time, in a local
+/// accumulator that stays in registers while the rows of `W` stream past, and zero inputs
+/// (an image's background) skip their row. Run it inside [`kernels::vectorized`].
+#[inline]
+pub(super) fn row_times_matrix(x: &[f32], w: &[f32], y: &mut [f32]) {
+    const BLOCK: usize = 64;
+    let n = y.len();
+    let w = &w[..x.len() * n];
+    let mut start = 0;
+    while start + BLOCK <= n {
+        let mut acc = [0.0f32; BLOCK];
+        acc.copy_from_slice(&y[start..start + BLOCK]);
+        for (&s, row) in x.iter().zip(w.chunks_exact(n)) {
+            if s != 0.0 {
+                let row: &[f32; BLOCK] = row[start..start + BLOCK]
+                    .try_into()
+                    .expect("a block of BLOCK values");
+                for (a, &v) in acc.iter_mut().zip(row) {
+                    *a += s * v;
+                }
+            }
+        }
+        y[start..start + BLOCK].copy_from_slice(&acc);
+        start += BLOCK;
+    }
+    if start < n {
+        let acc = &mut y[start..];
+        for (&s, row) in x.iter().zip(w.chunks_exact(n)) {
+            if s != 0.0 {
+                for (a, &v) in acc.iter_mut().zip(&row[start..]) {
+                    *a += s * v;
+                }
+            }
+        }
+    }
+}
+
 /// `dst` (`cols × rows`) = `src` (`rows × cols`) transposed.
 pub(super) fn transpose(src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) {
     for (r, row) in src[..rows * cols].chunks_exact(cols).enumerate() {

@@ -348,20 +348,22 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool, A: Activat
         let (x, y) = io.split();
         let p = Self::DIMS.params(params);
         let a = &mut scratch[..H];
-        for t in 0..T {
-            for ((v, &u), &b) in a.iter_mut().zip(p.b_ih).zip(p.b_hh) {
-                *v = u + b;
+        kernels::vectorized(|| {
+            for t in 0..T {
+                for ((v, &u), &b) in a.iter_mut().zip(p.b_ih).zip(p.b_hh) {
+                    *v = u + b;
+                }
+                recurrent::row_times_matrix(&x[t * F..(t + 1) * F], p.w_ih, a);
+                // The hidden state is the output: the previous step's row (or the only row).
+                let at = if SEQ { t * H } else { 0 };
+                if t > 0 {
+                    let prev = if SEQ { at - H } else { 0 };
+                    recurrent::row_times_matrix(&y[prev..prev + H], p.w_hh, a);
+                }
+                self.activation.forward(a, H);
+                y[at..at + H].copy_from_slice(a);
             }
-            kernels::gemm_nn(1, F, H, &x[t * F..(t + 1) * F], p.w_ih, a, true);
-            // The hidden state is the output: the previous step's row (or the only row).
-            let at = if SEQ { t * H } else { 0 };
-            if t > 0 {
-                let prev = if SEQ { at - H } else { 0 };
-                kernels::gemm_nn(1, H, H, &y[prev..prev + H], p.w_hh, a, true);
-            }
-            self.activation.forward(a, H);
-            y[at..at + H].copy_from_slice(a);
-        }
+        });
     }
 
     fn forward(&self, f: Forward<'_>, _pass: &mut Pass<'_>) {
