@@ -1,6 +1,7 @@
-//! Training-step latency of the MNIST MLP (`examples/mnist_mlp.rs`): one `train_on_batch`
-//! (forward, sparse categorical cross-entropy, backward, Adam update) on a fixed batch of 32
-//! real MNIST images, on 1 and on 2 threads.
+//! Training-step latency of the MNIST MLP (`examples/mnist_mlp.rs`) and of the row-reading
+//! LSTM (`examples/mnist_lstm.rs`): one `train_on_batch` (forward, sparse categorical
+//! cross-entropy, backward, Adam update) on a fixed batch of 32 real MNIST images, on 1 and
+//! on 2 threads.
 //!
 //! `cargo bench --bench training` (needs `data/mnist`).
 
@@ -20,6 +21,15 @@ nn::model! {
     }
 }
 
+nn::model! {
+    /// MNIST read row by row: 28 steps of 28 pixels.
+    pub struct RowReader {
+        input: [28, 28],
+        lstm: LSTM(128),
+        output: Dense(10, softmax),
+    }
+}
+
 const BATCH: usize = 32;
 
 /// The first `BATCH` training images (pixels in `[0, 1]`) and labels of MNIST.
@@ -33,25 +43,30 @@ fn batch() -> (Vec<f32>, Vec<f32>) {
     (x, y)
 }
 
-fn step(c: &mut Criterion, threads: usize) {
+fn step<M: Model>(c: &mut Criterion, name: &str, model: M, threads: usize) {
     let (x, y) = batch();
-    let mut trainer = MnistMlp::new(0)
+    let mut trainer = model
         .compile(Adam::new(1e-3), Loss::SparseCategoricalCrossentropy)
         .threads(threads);
     // Grow the buffers and the optimizer state outside the measurement.
     trainer.train_on_batch(&x, &y).expect("warm-up step");
-    c.bench_function(&format!("mnist_mlp_train_step_b{BATCH}_t{threads}"), |b| {
+    c.bench_function(&format!("{name}_train_step_b{BATCH}_t{threads}"), |b| {
         b.iter(|| black_box(trainer.train_on_batch(black_box(&x), black_box(&y))))
     });
 }
 
 fn one_thread(c: &mut Criterion) {
-    step(c, 1);
+    step(c, "mnist_mlp", MnistMlp::new(0), 1);
 }
 
 fn two_threads(c: &mut Criterion) {
-    step(c, 2);
+    step(c, "mnist_mlp", MnistMlp::new(0), 2);
 }
 
-criterion_group!(benches, one_thread, two_threads);
+fn lstm(c: &mut Criterion) {
+    step(c, "mnist_lstm", RowReader::new(0), 1);
+    step(c, "mnist_lstm", RowReader::new(0), 2);
+}
+
+criterion_group!(benches, one_thread, two_threads, lstm);
 criterion_main!(benches);
