@@ -16,6 +16,21 @@ nn::model! {
     }
 }
 
+nn::model! {
+    /// The row-reading LSTM of `examples/mnist_lstm.rs` and `examples/freestanding`.
+    pub struct RowReader {
+        input: [28, 28],
+        lstm: LSTM(128),
+        output: Dense(10, softmax),
+    }
+}
+
+/// Decoded at compile time from the raw file `mnist_lstm --save-raw` wrote.
+static LSTM_WEIGHTS: [f32; RowReader::PARAMS] = nn::bake::f32_array(include_bytes!(
+    "../examples/freestanding/data/mnist_lstm.bin"
+));
+static LSTM_BAKED: RowReader = RowReader::from_static(&LSTM_WEIGHTS);
+
 /// Decoded at compile time from the raw file `mnist_mlp --save-raw` wrote.
 static WEIGHTS: [f32; MnistMlp::PARAMS] = nn::bake::f32_array(include_bytes!(
     "../examples/freestanding/data/mnist_mlp.bin"
@@ -29,7 +44,7 @@ fn argmax(v: &[f32]) -> usize {
 }
 
 /// The freestanding program's output, computed by the std build.
-fn transcript(model: &MnistMlp) -> String {
+fn transcript(model: &MnistMlp, lstm: &RowReader) -> String {
     let mut out = String::new();
     let mut correct = 0;
     for (i, (digit, &label)) in DIGITS.chunks_exact(784).zip(LABELS).enumerate() {
@@ -38,6 +53,15 @@ fn transcript(model: &MnistMlp) -> String {
         correct += usize::from(predicted == usize::from(label));
         writeln!(out, "digit {i:>2}: predicted {predicted}, label {label}").unwrap();
     }
+    let lstm_correct = DIGITS
+        .chunks_exact(784)
+        .zip(LABELS)
+        .filter(|(digit, &label)| {
+            let x = nn::Vector::<784>::from_iterator(digit.iter().map(|&b| f32::from(b) / 255.0));
+            argmax(lstm.forward(&x).as_slice()) == usize::from(label)
+        })
+        .count();
+    writeln!(out, "row-reading LSTM: correct={lstm_correct}/100").unwrap();
     writeln!(out, "correct={correct}/100").unwrap();
     out
 }
@@ -45,7 +69,7 @@ fn transcript(model: &MnistMlp) -> String {
 #[test]
 fn std_build_gives_the_freestanding_programs_output() {
     assert_eq!(
-        transcript(&BAKED),
+        transcript(&BAKED, &LSTM_BAKED),
         include_str!("../examples/freestanding/expected.txt")
     );
 }

@@ -8,7 +8,9 @@
 //! It classifies the first 100 digits of MNIST's test set, prints one line per digit through
 //! raw `write` system calls and ends with `correct=N/100`. The model definition is the very
 //! one `examples/mnist_mlp.rs` trains; `data/mnist_mlp.bin` came from
-//! `cargo run --release --example mnist_mlp -- --save-raw data/mnist_mlp.bin`.
+//! `cargo run --release --example mnist_mlp -- --save-raw data/mnist_mlp.bin`. Before that
+//! last line, the score of an LSTM reading the same digits row by row (`examples/mnist_lstm.rs`,
+//! weights `data/mnist_lstm.bin`): a sequence model runs here too.
 //!
 //! What makes it freestanding, for x86-64 Linux (see `.cargo/config.toml` for the link flags):
 //! - `_start` is ours (a few instructions of assembly that align the stack), so no C runtime;
@@ -48,6 +50,24 @@ static LABELS: &[u8; 100] = include_bytes!("../data/labels.bin");
 // The memory this program needs, known at compile time.
 const _: () = assert!(MnistMlp::PARAM_BYTES + MnistMlp::SCRATCH_BYTES <= 512 * 1024);
 
+nn::model! {
+    /// MNIST read row by row (the same definition as `examples/mnist_lstm.rs`): 28 steps of
+    /// 28 pixels.
+    pub struct RowReader {
+        input: [28, 28],
+        lstm: LSTM(128),
+        output: Dense(10, softmax),
+    }
+}
+
+/// Trained by `cargo run --release --example mnist_lstm -- --epochs 1 --save-raw
+/// data/mnist_lstm.bin`: the recurrent state lives in the scratch, so a sequence model runs
+/// here as the MLP does.
+static LSTM_WEIGHTS: [f32; RowReader::PARAMS] =
+    nn::bake::f32_array(include_bytes!("../data/mnist_lstm.bin"));
+static LSTM_MODEL: RowReader = RowReader::from_static(&LSTM_WEIGHTS);
+const _: () = assert!(RowReader::PARAM_BYTES + RowReader::SCRATCH_BYTES <= 512 * 1024);
+
 fn run() -> i32 {
     let mut out = Stdout;
     let mut pixels = [0.0f32; MnistMlp::INPUT];
@@ -68,6 +88,19 @@ fn run() -> i32 {
         }
         let _ = writeln!(out, "digit {i:>2}: predicted {predicted}, label {label}");
     }
+    // The same digits read row by row by the LSTM: one line with its score.
+    let mut lstm_scratch = [0.0f32; RowReader::SCRATCH];
+    let mut lstm_correct = 0;
+    for (digit, &label) in DIGITS.chunks_exact(RowReader::INPUT).zip(LABELS.iter()) {
+        for (p, &b) in pixels.iter_mut().zip(digit) {
+            *p = f32::from(b) / 255.0;
+        }
+        let probabilities = LSTM_MODEL.forward_into(&pixels, &mut lstm_scratch);
+        if argmax(probabilities) == usize::from(label) {
+            lstm_correct += 1;
+        }
+    }
+    let _ = writeln!(out, "row-reading LSTM: correct={lstm_correct}/100");
     let _ = writeln!(out, "correct={correct}/100");
     0
 }
