@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs our examples and the same workloads in PyTorch (../shared/bench) side by side,
 # alternating them, and prints every figure. Usage:
-#   PYTHON=~/peers/bin/python scripts/compare_peers.sh [quickstart|regression|mnist|cnn|all] [ROUNDS]
-# (cnn runs CNN_EPOCHS epochs, 2 by default, of each: the per-epoch time is what compares.)
+#   PYTHON=~/peers/bin/python scripts/compare_peers.sh [quickstart|regression|mnist|cnn|seq|all] [ROUNDS]
+# (cnn runs CNN_EPOCHS epochs, 2 by default, of each: the per-epoch time is what compares;
+# seq runs MNIST read row by row, SEQ_EPOCHS epochs (1 by default) of each cell in SEQ_CELLS,
+# "lstm" by default, e.g. SEQ_CELLS="lstm gru rnn".)
 # The peers' virtualenv is set up as described in ../shared/bench/README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +30,12 @@ for round in $(seq "$ROUNDS"); do
   if [[ $WHAT == all || $WHAT == cnn ]]; then
     run target/release/examples/mnist_cnn --quiet --epochs "${CNN_EPOCHS:-2}"
     run "$PYTHON" "$BENCH/w3w4_mnist.py" --workload W4 --fw torch --epochs "${CNN_EPOCHS:-2}"
+  fi
+  if [[ $WHAT == all || $WHAT == seq ]]; then
+    for cell in ${SEQ_CELLS:-lstm}; do
+      run target/release/examples/mnist_lstm --quiet --cell "$cell" --epochs "${SEQ_EPOCHS:-1}"
+      run "$PYTHON" "$BENCH/w6_seq.py" --cell "$cell" --epochs "${SEQ_EPOCHS:-1}"
+    done
   fi
   if [[ $WHAT == all || $WHAT == mnist ]]; then
     run target/release/examples/mnist_mlp --quiet
