@@ -28,6 +28,16 @@ nn::model! {
 }
 
 nn::model! {
+    /// Global max pooling between a convolution and a dense head.
+    pub struct GlobalMaxCnn {
+        input: [5, 4, 2],
+        conv: Conv2D(3, 2, activation = tanh),
+        GlobalMaxPool2D,
+        head: Dense(2),
+    }
+}
+
+nn::model! {
     /// Keras' MNIST CNN (the shapes).
     pub struct MnistCnn {
         input: [28, 28, 1],
@@ -76,6 +86,8 @@ fn whole_model_gradients_match_finite_differences() {
         assert!(r.passed(), "SmallCnn seed {seed}: {r}");
         let r = GlobalCnn::new(seed).check_gradients(200 + seed);
         assert!(r.passed(), "GlobalCnn seed {seed}: {r}");
+        let r = GlobalMaxCnn::new(seed).check_gradients(300 + seed);
+        assert!(r.passed(), "GlobalMaxCnn seed {seed}: {r}");
     }
 }
 
@@ -111,6 +123,7 @@ fn single_matches_batched<M: Model, const IN: usize, const OUT: usize>(
 fn single_sample_forward_matches_the_batched_pass() {
     single_matches_batched::<_, 112, 5>(&SmallCnn::new(1), SmallCnn::forward);
     single_matches_batched::<_, 108, 2>(&GlobalCnn::new(2), GlobalCnn::forward);
+    single_matches_batched::<_, 40, 2>(&GlobalMaxCnn::new(2), GlobalMaxCnn::forward);
     single_matches_batched::<_, 784, 10>(&MnistCnn::new(3), MnistCnn::forward);
 }
 

@@ -37,7 +37,7 @@ mod syntax;
 /// | `Conv2D` | `filters`, `kernel_size` (`3`, `3x3`, `(3, 2)`), `activation`, `strides`, `padding` (`valid`, `same`) |
 /// | `MaxPool2D`, `AvgPool2D` | `pool_size` (default 2), `strides` (default: the pool size) |
 /// | `BatchNorm` | `momentum` (default 0.99), `epsilon` (default 1e-3), `unbiased_variance` (default `false`) |
-/// | `GlobalAvgPool2D`, `Flatten`, `ReLU`, `Sigmoid`, `Tanh`, `Softmax` | none |
+/// | `GlobalAvgPool2D`, `GlobalMaxPool2D`, `Flatten`, `ReLU`, `Sigmoid`, `Tanh`, `Softmax` | none |
 /// | `LeakyReLU` | `negative_slope` (default 0.3) |
 /// | `Activation` | `activation` |
 /// | `Dropout` | `rate` in `[0, 1)` |

@@ -22,6 +22,7 @@ mod dense;
 mod dropout;
 mod flatten;
 mod global_avg_pool2d;
+mod global_max_pool2d;
 mod max_pool2d;
 #[cfg(all(test, feature = "alloc"))]
 mod pool_tests;
@@ -37,6 +38,7 @@ pub use dense::{dense_flops, dense_params, Dense};
 pub use dropout::Dropout;
 pub use flatten::Flatten;
 pub use global_avg_pool2d::GlobalAvgPool2D;
+pub use global_max_pool2d::GlobalMaxPool2D;
 pub use max_pool2d::MaxPool2D;
 pub use tensor::{InputOrder, Tensor, TensorLayout};
 pub use window::{conv_output_len, conv_padding_before, pool_output_len};

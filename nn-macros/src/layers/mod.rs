@@ -19,6 +19,7 @@ mod dense;
 mod dropout;
 mod flatten;
 mod global_avg_pool2d;
+mod global_max_pool2d;
 mod max_pool2d;
 
 /// The layer kinds, in the order error messages list them.
@@ -28,6 +29,7 @@ pub const ALL: &[&Spec] = &[
     &max_pool2d::SPEC,
     &avg_pool2d::SPEC,
     &global_avg_pool2d::SPEC,
+    &global_max_pool2d::SPEC,
     &batch_norm::SPEC,
     &dropout::SPEC,
     &flatten::SPEC,

@@ -40,7 +40,19 @@ nn::model! {
     }
 }
 
+nn::model! {
+    /// Global max pooling.
+    pub struct GlobalMax {
+        input: [4, 4, 3],
+        Conv2D(2, 3),
+        GlobalMaxPool2D,
+        Dense(1),
+    }
+}
+
 fn main() {
+    assert_eq!(GlobalMax::OUTPUT, 1);
+    let _ = GlobalMax::new(0).forward(&nn::Vector::from_element(0.5));
     assert_eq!(ImageKinds::OUTPUT, 2);
     let _ = ImageKinds::new(0).forward(&nn::Vector::from_element(0.5));
     assert_eq!(AllKinds::INPUT_SHAPE, [6, 5, 2]);
