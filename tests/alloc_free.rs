@@ -6,6 +6,9 @@
 // A global allocator needs `unsafe`: the implementation only forwards to `System`.
 #![allow(unsafe_code)]
 
+#[path = "../examples/support/models.rs"]
+mod models;
+use models::{Classifier, MnistCnn, MnistMlp};
 use nn::loss::Loss;
 use nn::metrics::Metric;
 use nn::model::Model;
@@ -81,17 +84,6 @@ nn::model! {
         Tanh,
         g: Dense(4),
         Softmax,
-    }
-}
-
-nn::model! {
-    /// The README's classifier.
-    pub struct Classifier {
-        input: 20,
-        hidden1: Dense(64, relu),
-        Dropout(0.2),
-        hidden2: Dense(64, relu),
-        output: Dense(1, sigmoid),
     }
 }
 
@@ -295,16 +287,6 @@ fn fit_allocations_do_not_depend_on_the_number_of_batches() {
     );
 }
 
-nn::model! {
-    /// Keras' MNIST multi-layer perceptron (`examples/mnist_mlp.rs`): 784-128-10.
-    pub struct MnistMlp {
-        input: [28, 28],
-        Flatten,
-        hidden: Dense(128, relu),
-        output: Dense(10, softmax),
-    }
-}
-
 /// The MNIST MLP at batch 32: the hidden layer's products (`32 x 784 x 128`, forward and
 /// weight gradient) are far above `kernels::LARGE_PRODUCT` (and the size at which a pool
 /// would split them, `kernels::PARALLEL_PRODUCT`), so the register-blocked kernel runs, on
@@ -321,22 +303,6 @@ fn mnist_mlp_train_on_batch_allocates_nothing_after_warm_up() {
         n, 0,
         "MnistMlp + Adam + sparse CE + accuracy, batches of 32, 8, 1, 32, 17: {n} allocations"
     );
-}
-
-nn::model! {
-    /// Keras' MNIST CNN (as `examples/mnist_cnn.rs`).
-    pub struct MnistCnn {
-        input: [28, 28, 1],
-        Conv2D(32, 3x3, relu),
-        MaxPool2D(2),
-        Conv2D(64, 3x3, relu),
-        MaxPool2D(2),
-        Conv2D(64, 3x3, relu),
-        MaxPool2D(2),
-        Flatten,
-        Dense(64, relu),
-        Dense(10, softmax),
-    }
 }
 
 /// The convolutions' im2col scratch is part of the workspace: after the first step, a CNN

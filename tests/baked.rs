@@ -3,18 +3,11 @@
 //! digits exactly as the freestanding binary does (CI runs that binary and compares its
 //! output with the same `expected.txt`).
 
+#[path = "../examples/support/models.rs"]
+mod models;
+use models::MnistMlp;
 use nn::model::Model;
 use std::fmt::Write;
-
-nn::model! {
-    /// The MNIST MLP of `examples/mnist_mlp.rs` and `examples/freestanding`.
-    pub struct MnistMlp {
-        input: [28, 28],
-        Flatten,
-        hidden: Dense(128, relu),
-        output: Dense(10, softmax),
-    }
-}
 
 /// Decoded at compile time from the raw file `mnist_mlp --save-raw` wrote.
 static WEIGHTS: [f32; MnistMlp::PARAMS] = nn::bake::f32_array(include_bytes!(

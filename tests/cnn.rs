@@ -2,6 +2,9 @@
 //! whole models, with stride 2 and 'same' padding), single-sample against batched passes,
 //! and the MNIST CNN's shapes.
 
+#[path = "../examples/support/models.rs"]
+mod models;
+use models::MnistCnn;
 use nn::model::Model;
 
 nn::model! {
@@ -34,22 +37,6 @@ nn::model! {
         conv: Conv2D(3, 2, activation = tanh),
         GlobalMaxPool2D,
         head: Dense(2),
-    }
-}
-
-nn::model! {
-    /// Keras' MNIST CNN (the shapes).
-    pub struct MnistCnn {
-        input: [28, 28, 1],
-        Conv2D(32, 3x3, relu),
-        MaxPool2D(2),
-        Conv2D(64, 3x3, relu),
-        MaxPool2D(2),
-        Conv2D(64, 3x3, relu),
-        MaxPool2D(2),
-        Flatten,
-        Dense(64, relu),
-        Dense(10, softmax),
     }
 }
 

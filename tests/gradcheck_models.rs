@@ -2,6 +2,9 @@
 //! combinations, an independent finite-difference check of the full training gradient
 //! (loss included), and proof that the checker can fail.
 
+#[path = "../examples/support/models.rs"]
+mod models;
+use models::Classifier;
 use nn::activations::{ActivationFn, ActivationKind};
 use nn::gradcheck::{self, GradCheck};
 use nn::loss::Loss;
@@ -9,17 +12,6 @@ use nn::model::Model;
 use nn::rng::Rng;
 use nn::tape::Tape;
 use nn::Vector;
-
-nn::model! {
-    /// (a) The README's classifier.
-    #[derive(Clone, Debug)]
-    pub struct Classifier {
-        input: 20,
-        hidden1: Dense(64, relu),
-        hidden2: Dense(64, relu),
-        output: Dense(1, sigmoid),
-    }
-}
 
 nn::model! {
     /// (b) Three dense layers with smooth activations.

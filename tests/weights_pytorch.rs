@@ -1,24 +1,18 @@
 //! Weight files interoperate with PyTorch: `tests/data/mnist_mlp.safetensors` was saved by
 //! PyTorch from `nn.Sequential(Flatten, Linear(784, 128), ReLU, Linear(128, 10))` (tensor
 //! names renamed to `hidden.*` and `output.*`), and `tests/data/mnist_mlp_expected.json`
-//! holds three inputs and PyTorch's logits for them. Also a round trip through a file with a
+//! holds three inputs and PyTorch's logits and softmax probabilities for them; the model is
+//! the examples' `MnistMlp`, whose batched passes stop at the logits and whose `forward`
+//! applies the softmax. Also a round trip through a file with a
 //! `model!` network.
 #![cfg(feature = "std")]
 
+#[path = "../examples/support/models.rs"]
+mod models;
+use models::MnistMlp;
 use std::path::{Path, PathBuf};
 
 use nn::prelude::*;
-
-nn::model! {
-    /// The MLP of the PyTorch fixture.
-    #[derive(Clone, Debug)]
-    pub struct MnistMlp {
-        input: [28, 28],
-        Flatten,
-        hidden: Dense(128, relu),
-        output: Dense(10),
-    }
-}
 
 /// f32 inference against PyTorch's f32 logits.
 const RTOL: f32 = 1e-5;
@@ -90,18 +84,19 @@ fn pytorch_weights_give_pytorch_logits() {
     let json: serde_json::Value = serde_json::from_str(&text).unwrap();
     let (x_shape, x) = tensor(&json, "x");
     let (logits_shape, logits) = tensor(&json, "logits");
+    let (_, probs) = tensor(&json, "probs");
     assert_eq!(x_shape[1..], [MnistMlp::INPUT]);
     assert_eq!(logits_shape[1..], [MnistMlp::OUTPUT]);
     assert_eq!(x_shape[0], logits_shape[0]);
     assert!(x_shape[0] >= 3);
 
     let rows = x.chunks_exact(MnistMlp::INPUT);
-    for (s, (input, expected)) in rows.zip(logits.chunks_exact(MnistMlp::OUTPUT)).enumerate() {
+    for (s, (input, expected)) in rows.zip(probs.chunks_exact(MnistMlp::OUTPUT)).enumerate() {
         let got = model.forward(&nn::Vector::<784>::from_column_slice(input));
         for (k, (&g, &e)) in got.iter().zip(expected).enumerate() {
             assert!(
                 (g - e).abs() <= ATOL + RTOL * e.abs(),
-                "sample {s}, logit {k}: got {g}, PyTorch {e}"
+                "sample {s}, probability {k}: got {g}, PyTorch {e}"
             );
         }
     }

@@ -24,17 +24,10 @@
 // Unsafe is the point here: system calls and the C memory functions.
 #![allow(unsafe_code)]
 
+#[path = "../../support/models.rs"]
+mod models;
 use core::fmt::Write;
-
-nn::model! {
-    /// Keras' MNIST multi-layer perceptron (the same definition as `examples/mnist_mlp.rs`).
-    pub struct MnistMlp {
-        input: [28, 28],
-        Flatten,
-        hidden: Dense(128, relu),
-        output: Dense(10, softmax),
-    }
-}
+use models::MnistMlp;
 
 /// The trained parameters, decoded at compile time: nothing is parsed at run time.
 static WEIGHTS: [f32; MnistMlp::PARAMS] =

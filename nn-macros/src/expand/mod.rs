@@ -94,8 +94,8 @@ mod tests {
     fn reference_expansions_are_unchanged() {
         let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
         for (source, model) in [
-            ("examples/quickstart.rs", "Classifier"),
-            ("examples/mnist_cnn.rs", "MnistCnn"),
+            ("examples/support/models.rs", "Classifier"),
+            ("examples/support/models.rs", "MnistCnn"),
         ] {
             let text = std::fs::read_to_string(format!("{root}/{source}")).expect("source");
             let file = syn::parse_file(&text).expect("the source parses");
