@@ -222,8 +222,9 @@ fn derivative(
 
 /// Gradient check of a whole model: objective `sum(r ⊙ logits)` over three random samples
 /// (token ids for a model that starts with an embedding), with a random non-uniform `r`, so
-/// a backward pass that ignores its upstream gradient fails; in inference mode, then in training mode (dropout active with fixed masks, batch
-/// normalisation on batch statistics), as `fit` runs it. Checks about 300 parameters per
+/// a backward pass that ignores its upstream gradient fails; in inference mode, then in
+/// training mode (dropout active with fixed masks, batch normalisation on batch
+/// statistics), as `fit` runs it. Checks about 300 parameters per
 /// mode, spread over every tensor, with relative tolerance 1e-3. Entries that fail or sit at
 /// a kink are checked again on up to two fresh random batches: a kink depends on the input,
 /// a wrong gradient does not.
