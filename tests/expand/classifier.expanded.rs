@@ -41,8 +41,8 @@ impl ::nn::layers::LayerAt<2> for Classifier {
     const PARAMS_AT: usize = 5504;
 }
 impl Classifier {
-    /// The input shape as declared (`[features]`, or `[height, width, channels]` for
-    /// images, stored row-major with channels last).
+    /// The input shape as declared (`[features]`, `[steps, features]` for sequences or
+    /// `[height, width, channels]` for images, stored row-major with channels last).
     pub const INPUT_SHAPE: [usize; 1] = [20];
     /// Values per input sample.
     pub const INPUT: usize = 20;

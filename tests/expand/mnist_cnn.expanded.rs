@@ -134,8 +134,8 @@ impl ::nn::layers::LayerAt<8> for MnistCnn {
 }
 #[cfg(not(any(target_pointer_width = "16")))]
 impl MnistCnn {
-    /// The input shape as declared (`[features]`, or `[height, width, channels]` for
-    /// images, stored row-major with channels last).
+    /// The input shape as declared (`[features]`, `[steps, features]` for sequences or
+    /// `[height, width, channels]` for images, stored row-major with channels last).
     pub const INPUT_SHAPE: [usize; 3] = [28, 28, 1];
     /// Values per input sample.
     pub const INPUT: usize = 784;

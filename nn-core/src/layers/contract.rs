@@ -14,6 +14,7 @@
 //! | [`SCRATCH`](Layer::SCRATCH), [`IN_PLACE`](Layer::IN_PLACE), [`RESHAPE`](Layer::RESHAPE) | what single-sample inference needs besides its input and output |
 //! | [`CACHE`](Layer::CACHE), [`batch_scratch`](Layer::batch_scratch) | what a batched training pass keeps for the backward pass, and shares between layers |
 //! | [`TENSORS`](Layer::TENSORS) | the tensors of weight files: PyTorch's names, shapes and layouts |
+//! | [`IDS`](Layer::IDS) | whether the input is token ids (an embedding's), and how many |
 //! | [`init`](Layer::init) | Keras' initialisation, seeded |
 //! | [`check_input`](Layer::check_input) | rejects inputs the layer cannot take (an id out of range) |
 //! | [`infer`](Layer::infer) | one sample, no allocation, no `std` |
@@ -242,6 +243,10 @@ pub trait Layer: Copy + Send + Sync + 'static {
     const CACHE: usize = 0;
     /// The layer's tensors in weight files, in buffer order.
     const TENSORS: &'static [Tensor] = &[];
+    /// `Some(n)` when the layer's input values are token ids in `0..n` (an embedding's
+    /// `input_dim`) rather than measurements: gradient checks and tests draw such inputs
+    /// from the ids, and [`check_input`](Self::check_input) rejects anything else.
+    const IDS: Option<usize> = None;
 
     /// Scratch the batched passes need for `batch` samples, shared by all layers.
     #[must_use]
@@ -315,6 +320,8 @@ pub struct LayerInfo {
     pub input_order: InputOrder,
     /// What single-sample inference needs of it.
     pub step: Step,
+    /// `Some(n)` when it takes token ids in `0..n` ([`Layer::IDS`]).
+    pub ids: Option<usize>,
 }
 
 impl LayerInfo {
@@ -337,6 +344,7 @@ impl LayerInfo {
             tensors: L::TENSORS,
             input_order,
             step: Step::of::<L>(),
+            ids: L::IDS,
         }
     }
 
