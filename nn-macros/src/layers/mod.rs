@@ -23,8 +23,8 @@ mod embedding;
 mod flatten;
 mod global_avg_pool1d;
 mod global_avg_pool2d;
-mod global_max_pool2d;
 mod global_max_pool1d;
+mod global_max_pool2d;
 mod max_pool1d;
 mod max_pool2d;
 
