@@ -47,8 +47,6 @@ pub mod tape;
 pub mod train;
 
 #[cfg(feature = "std")]
-pub mod idx;
-#[cfg(feature = "std")]
 mod read;
 #[cfg(feature = "std")]
 pub mod weights;
