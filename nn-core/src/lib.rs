@@ -18,8 +18,8 @@ extern crate alloc;
 extern crate std;
 
 pub mod activations;
-pub mod bake;
 pub mod error;
+pub mod io;
 pub mod kernels;
 pub mod layers;
 pub mod math;
@@ -46,12 +46,13 @@ pub mod tape;
 #[cfg(feature = "alloc")]
 pub mod train;
 
-#[cfg(feature = "std")]
-mod read;
-#[cfg(feature = "std")]
-pub mod weights;
-
 pub use error::{Error, Result};
+// The short paths `nn_core::bake` and `nn_core::weights`, which programs used before `io/`.
+#[doc(no_inline)]
+pub use io::bake;
+#[cfg(feature = "std")]
+#[doc(no_inline)]
+pub use io::weights;
 pub use nalgebra;
 pub use params::Params;
 

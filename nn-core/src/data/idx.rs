@@ -32,7 +32,7 @@ use std::vec::Vec;
 use flate2::bufread::MultiGzDecoder;
 
 use crate::error::{Error, Result};
-use crate::read::read_up_to;
+use crate::io::read::read_up_to;
 
 /// Deflate's largest expansion: at most 1032 bytes out per compressed byte in.
 const MAX_INFLATE_RATIO: u64 = 1032;
