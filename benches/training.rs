@@ -9,7 +9,6 @@ mod models;
 use criterion::{criterion_group, criterion_main, Criterion};
 use models::MnistMlp;
 use nn::data::Mnist;
-use nn::model::Model;
 use nn::prelude::*;
 use std::hint::black_box;
 

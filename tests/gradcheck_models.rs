@@ -6,7 +6,7 @@
 mod models;
 use models::Classifier;
 use nn::activations::{ActivationFn, ActivationKind};
-use nn::gradcheck::{self, GradCheck};
+use nn::gradcheck::{self, CheckGradients, GradCheck};
 use nn::loss::Loss;
 use nn::model::Model;
 use nn::rng::Rng;

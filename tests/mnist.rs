@@ -7,7 +7,6 @@
 mod models;
 use models::MnistMlp;
 use nn::data::Mnist;
-use nn::model::Model;
 use nn::prelude::*;
 use std::sync::OnceLock;
 

@@ -5,10 +5,9 @@
 use nn::error::TargetProblem;
 use nn::loss::Loss;
 use nn::metrics::Metric;
-use nn::model::Model;
 use nn::optim::{Adam, AdamW, Optimizer, RmsProp, Sgd};
 use nn::rng::Rng;
-use nn::train::{Callback, Control, EarlyStopping, Fit, History, Logs};
+use nn::train::{Callback, Compile, Control, EarlyStopping, Fit, History, Logs};
 use nn::{Error, Vector};
 
 nn::model! {

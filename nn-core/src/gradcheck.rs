@@ -245,6 +245,25 @@ pub fn check_model<M: Model>(model: &M, seed: u64) -> GradCheck {
     }
 }
 
+/// The gradient check of [`check_model`] as a method of every [`Model`]: the one-line
+/// gradient check for `cargo test`.
+///
+/// ```ignore
+/// use nn::prelude::*;
+/// assert!(MyNet::new(0).check_gradients(1).passed());
+/// ```
+///
+/// Implemented for every model; `use nn::prelude::*` brings it into scope.
+pub trait CheckGradients: Model {
+    /// Checks the model's backward pass against central finite differences on a few random
+    /// samples (see [`check_model`]).
+    fn check_gradients(&self, seed: u64) -> GradCheck {
+        check_model(self, seed)
+    }
+}
+
+impl<M: Model> CheckGradients for M {}
+
 fn check_model_mode<M: Model>(model: &M, seed: u64, training: bool) -> GradCheck {
     const ATTEMPTS: usize = 3;
     let (h, tolerance) = (1e-2, 1e-3);

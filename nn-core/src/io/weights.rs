@@ -297,6 +297,34 @@ pub fn load<M: Model>(model: &mut M, path: impl AsRef<Path>) -> Result<()> {
     let bytes = read_file(path)?;
     load_bytes(model, &bytes, &path.display().to_string())
 }
+/// Weight files as methods of every [`Model`]: `model.save_weights(path)` and
+/// `model.load_weights(path)`.
+///
+/// Implemented for every model; `use nn::prelude::*` brings it into scope.
+pub trait WeightFiles: Model {
+    /// Writes the parameters to the safetensors file `path`, with PyTorch's tensor names and
+    /// shapes, atomically (see [`save`]).
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the file cannot be written, [`Error::NonFiniteWeight`] for a NaN or
+    /// infinite parameter.
+    fn save_weights(&self, path: impl AsRef<Path>) -> Result<()> {
+        save(self, path)
+    }
+
+    /// Reads the parameters from the safetensors file `path`, e.g. saved by PyTorch (see
+    /// [`load`]). On error the model is unchanged.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the file cannot be read; [`Error::Format`] for a corrupt file, a
+    /// missing, extra or wrongly shaped tensor, an unsupported dtype or a non-finite value.
+    fn load_weights(&mut self, path: impl AsRef<Path>) -> Result<()> {
+        load(self, path)
+    }
+}
+
+impl<M: Model> WeightFiles for M {}
+
 /// Checks that the model's tensor table describes ranges inside its buffers (`len`
 /// parameters, `state_len` state values), with consistent shapes and layouts: a guard
 /// against a hand-written `Model` with a wrong table, so that the slicing below cannot

@@ -4,9 +4,10 @@
 use alloc::vec::Vec;
 
 use super::batch::Totals;
+use super::check::check_data;
 use super::trainer::Trainer;
 use crate::error::{Error, Result};
-use crate::model::{check_data, Model};
+use crate::model::Model;
 use crate::optim::Optimizer;
 
 /// Loss and metrics of [`Trainer::evaluate`].

@@ -5,11 +5,12 @@ use alloc::boxed::Box;
 use alloc::vec::Vec;
 
 use super::callbacks::{Callback, Control, Logs};
+use super::check::check_data;
 use super::history::History;
 use super::progress::Progress;
 use super::trainer::Trainer;
 use crate::error::{Error, Result};
-use crate::model::{check_data, Model};
+use crate::model::Model;
 use crate::optim::Optimizer;
 use crate::rng::Rng;
 

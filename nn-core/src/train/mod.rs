@@ -37,6 +37,7 @@
 
 mod batch;
 mod callbacks;
+mod check;
 mod evaluate;
 mod fit;
 mod history;
@@ -44,7 +45,25 @@ mod progress;
 mod trainer;
 
 pub use callbacks::{Callback, Control, EarlyStopping, Logs, Mode};
+pub use check::check_data;
 pub use evaluate::Evaluation;
 pub use fit::{Fit, Verbose};
 pub use history::History;
 pub use trainer::{predict_with, Trainer};
+
+use crate::loss::Loss;
+use crate::model::Model;
+use crate::optim::Optimizer;
+
+/// Keras' `compile` as a method of every [`Model`]: `model.compile(optimizer, loss)`.
+///
+/// Implemented for every model; `use nn::prelude::*` brings it into scope.
+pub trait Compile: Model {
+    /// Pairs the model with an optimizer and a loss for training (the same as
+    /// [`Trainer::new`]).
+    fn compile<O: Optimizer>(self, optimizer: O, loss: Loss) -> Trainer<Self, O> {
+        Trainer::new(self, optimizer, loss)
+    }
+}
+
+impl<M: Model> Compile for M {}

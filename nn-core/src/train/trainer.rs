@@ -4,12 +4,13 @@
 use alloc::vec::Vec;
 
 use super::batch::{Totals, Worker};
+use super::check::check_data;
 use crate::activations::ActivationFn;
 use crate::error::{Error, Result};
 use crate::layers::Pass;
 use crate::loss::Loss;
 use crate::metrics::Metric;
-use crate::model::{check_data, Model};
+use crate::model::Model;
 use crate::optim::Optimizer;
 use crate::rng::Rng;
 use crate::tape::Tape;
@@ -47,7 +48,7 @@ pub struct Trainer<M: Model, O: Optimizer> {
 }
 
 impl<M: Model, O: Optimizer> Trainer<M, O> {
-    /// Pairs `model` with an optimizer and a loss (see also [`Model::compile`]).
+    /// Pairs `model` with an optimizer and a loss (see also [`Compile::compile`](super::Compile::compile)).
     pub fn new(model: M, optimizer: O, loss: Loss) -> Self {
         Self {
             model,
