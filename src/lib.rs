@@ -44,7 +44,7 @@ pub mod prelude {
     pub use nn_core::{
         data::{one_hot, train_test_split, Classification, Split, StandardScaler},
         gradcheck::CheckGradients,
-        loss::Loss,
+        loss::{Loss, LossFn},
         metrics::Metric,
         model::Model,
         optim::{Adam, AdamW, Optimizer, RmsProp, Sgd},

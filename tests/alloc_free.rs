@@ -9,7 +9,7 @@
 #[path = "../examples/support/models.rs"]
 mod models;
 use models::{Classifier, MnistCnn, MnistMlp};
-use nn::loss::Loss;
+use nn::loss::{Loss, LossFn};
 use nn::metrics::Metric;
 use nn::model::Model;
 use nn::optim::{Adam, Optimizer, RmsProp, Sgd};

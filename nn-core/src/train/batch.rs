@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 
 use crate::activations::ActivationFn;
 use crate::layers::Pass;
-use crate::loss::Loss;
+use crate::loss::LossFn;
 use crate::metrics::Metric;
 use crate::model::Model;
 use crate::rng::Rng;
@@ -72,10 +72,10 @@ impl Worker {
     /// samples, then (when `learn`) the backward pass. Returns the mean loss; when it is not
     /// finite, nothing else is done.
     #[allow(clippy::too_many_arguments)]
-    pub(super) fn run<M: Model>(
+    pub(super) fn run<M: Model, L: LossFn>(
         &mut self,
         model: &M,
-        loss: Loss,
+        loss: &L,
         metrics: &[Metric],
         x: &[f32],
         y: &[f32],

@@ -7,6 +7,7 @@ use super::batch::Totals;
 use super::check::check_data;
 use super::trainer::Trainer;
 use crate::error::{Error, Result};
+use crate::loss::LossFn;
 use crate::model::Model;
 use crate::optim::Optimizer;
 
@@ -33,7 +34,7 @@ impl Evaluation {
     }
 }
 
-impl<M: Model, O: Optimizer> Trainer<M, O> {
+impl<M: Model, O: Optimizer, L: LossFn> Trainer<M, O, L> {
     /// Loss and metrics on validated data, in batches of `batch_size`.
     ///
     /// # Errors
@@ -94,7 +95,7 @@ impl<M: Model, O: Optimizer> Trainer<M, O> {
     /// weights that are not finite): never a NaN mean.
     pub fn evaluate(&mut self, x: &[f32], y: &[f32]) -> Result<Evaluation> {
         self.prepare()?;
-        check_data(&self.model, x, y, self.loss)?;
+        check_data(&self.model, x, y, &self.loss)?;
         self.evaluate_unchecked(x, y, 256, "x")
     }
 }

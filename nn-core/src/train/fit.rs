@@ -10,6 +10,7 @@ use super::history::History;
 use super::progress::Progress;
 use super::trainer::Trainer;
 use crate::error::{Error, Result};
+use crate::loss::LossFn;
 use crate::model::Model;
 use crate::optim::Optimizer;
 use crate::rng::Rng;
@@ -113,7 +114,7 @@ impl<'a> Fit<'a> {
     }
 }
 
-impl<M: Model, O: Optimizer> Trainer<M, O> {
+impl<M: Model, O: Optimizer, L: LossFn> Trainer<M, O, L> {
     /// Trains for `fit.epochs` epochs (Keras' `fit`). Returns the per-epoch history of
     /// `loss`, the metrics and, with validation data, `val_loss` and `val_*`.
     ///
@@ -131,7 +132,7 @@ impl<M: Model, O: Optimizer> Trainer<M, O> {
     /// not finite, or a callback's error. Callbacks' `on_train_end` runs in every case.
     pub fn fit(&mut self, x: &[f32], y: &[f32], mut fit: Fit<'_>) -> Result<History> {
         self.prepare()?;
-        let n = check_data(&self.model, x, y, self.loss)?;
+        let n = check_data(&self.model, x, y, &self.loss)?;
         if fit.batch_size == 0 {
             return Err(Error::InvalidArgument {
                 name: "batch_size",
@@ -171,7 +172,7 @@ impl<M: Model, O: Optimizer> Trainer<M, O> {
         let train = (&x[..n_train * M::INPUT], &y[..n_train * tw]);
         let validation = match fit.validation_data {
             Some((vx, vy)) => {
-                check_data(&self.model, vx, vy, self.loss)?;
+                check_data(&self.model, vx, vy, &self.loss)?;
                 Some((vx, vy))
             }
             None if n_train < n => Some((&x[n_train * M::INPUT..], &y[n_train * tw..])),

@@ -40,7 +40,7 @@ mod callbacks;
 mod check;
 mod evaluate;
 mod fit;
-mod history;
+pub(crate) mod history;
 mod progress;
 mod trainer;
 
@@ -51,7 +51,7 @@ pub use fit::{Fit, Verbose};
 pub use history::History;
 pub use trainer::{predict_with, Trainer};
 
-use crate::loss::Loss;
+use crate::loss::LossFn;
 use crate::model::Model;
 use crate::optim::Optimizer;
 
@@ -59,9 +59,9 @@ use crate::optim::Optimizer;
 ///
 /// Implemented for every model; `use nn::prelude::*` brings it into scope.
 pub trait Compile: Model {
-    /// Pairs the model with an optimizer and a loss for training (the same as
-    /// [`Trainer::new`]).
-    fn compile<O: Optimizer>(self, optimizer: O, loss: Loss) -> Trainer<Self, O> {
+    /// Pairs the model with an optimizer and a loss (a built-in [`Loss`](crate::loss::Loss)
+    /// or your own [`LossFn`]) for training: the same as [`Trainer::new`].
+    fn compile<O: Optimizer, L: LossFn>(self, optimizer: O, loss: L) -> Trainer<Self, O, L> {
         Trainer::new(self, optimizer, loss)
     }
 }

@@ -8,7 +8,7 @@ use super::check::check_data;
 use crate::activations::ActivationFn;
 use crate::error::{Error, Result};
 use crate::layers::Pass;
-use crate::loss::Loss;
+use crate::loss::{Loss, LossFn};
 use crate::metrics::Metric;
 use crate::model::Model;
 use crate::optim::Optimizer;
@@ -24,10 +24,10 @@ use crate::tape::Tape;
 /// before they start, returning an [`Error`] (never a panic) for a setting out of range
 /// ([`Error::InvalidSetting`]) or a metric that does not fit the loss
 /// ([`Error::MetricMismatch`]).
-pub struct Trainer<M: Model, O: Optimizer> {
+pub struct Trainer<M: Model, O: Optimizer, L: LossFn = Loss> {
     pub(super) model: M,
     pub(super) optimizer: O,
-    pub(super) loss: Loss,
+    pub(super) loss: L,
     pub(super) metrics: Vec<Metric>,
     pub(super) worker: Worker,
     pub(super) batch_x: Vec<f32>,
@@ -47,9 +47,9 @@ pub struct Trainer<M: Model, O: Optimizer> {
     pub(super) pool: Option<rayon::ThreadPool>,
 }
 
-impl<M: Model, O: Optimizer> Trainer<M, O> {
+impl<M: Model, O: Optimizer, L: LossFn> Trainer<M, O, L> {
     /// Pairs `model` with an optimizer and a loss (see also [`Compile::compile`](super::Compile::compile)).
-    pub fn new(model: M, optimizer: O, loss: Loss) -> Self {
+    pub fn new(model: M, optimizer: O, loss: L) -> Self {
         Self {
             model,
             optimizer,
@@ -96,7 +96,7 @@ impl<M: Model, O: Optimizer> Trainer<M, O> {
     pub fn metrics(mut self, metrics: &[Metric]) -> Self {
         self.metrics.clear();
         for m in metrics {
-            let m = m.resolve(self.loss, M::OUTPUT);
+            let m = m.resolve(&self.loss, M::OUTPUT);
             if !self.metrics.contains(&m) {
                 self.metrics.push(m);
             }
@@ -137,7 +137,7 @@ impl<M: Model, O: Optimizer> Trainer<M, O> {
     pub(super) fn prepare(&mut self) -> Result<()> {
         self.optimizer.validate()?;
         for &metric in &self.metrics {
-            metric.check(self.loss, M::OUTPUT)?;
+            metric.check(&self.loss, M::OUTPUT)?;
         }
         #[cfg(feature = "std")]
         self.start_threads()?;
@@ -201,7 +201,7 @@ impl<M: Model, O: Optimizer> Trainer<M, O> {
         let w = &mut self.worker;
         let value = w.run(
             &self.model,
-            self.loss,
+            &self.loss,
             &self.metrics,
             x,
             y,
@@ -239,7 +239,7 @@ impl<M: Model, O: Optimizer> Trainer<M, O> {
     /// or [`Error::WeightsDiverged`] when an earlier step left non-finite weights.
     pub fn train_on_batch(&mut self, x: &[f32], y: &[f32]) -> Result<f32> {
         self.prepare()?;
-        let n = check_data(&self.model, x, y, self.loss)?;
+        let n = check_data(&self.model, x, y, &self.loss)?;
         let mut totals = core::mem::take(&mut self.totals);
         totals.reset(self.metrics.len());
         // Training mode, as Keras: dropout active, batch normalisation on batch statistics.
