@@ -7,27 +7,13 @@ use alloc::vec::Vec;
 use super::callbacks::{Callback, Control, Logs};
 use super::check::check_data;
 use super::history::History;
-use super::progress::Progress;
+use super::progress::{Progress, Verbose};
 use super::trainer::Trainer;
 use crate::error::{Error, Result};
 use crate::loss::LossFn;
 use crate::model::Model;
 use crate::optim::Optimizer;
 use crate::rng::Rng;
-
-/// How much `fit` prints (Keras' `verbose`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Verbose {
-    /// Nothing (Keras' `verbose=0`).
-    Silent,
-    /// A progress bar when standard error is a terminal, one line per epoch otherwise.
-    #[default]
-    Auto,
-    /// A progress bar per epoch (Keras' `verbose=1`).
-    ProgressBar,
-    /// One line per epoch (Keras' `verbose=2`).
-    Lines,
-}
 
 /// Arguments of [`Trainer::fit`], with Keras' defaults.
 pub struct Fit<'a> {

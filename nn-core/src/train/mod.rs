@@ -47,8 +47,9 @@ mod trainer;
 pub use callbacks::{Callback, Control, EarlyStopping, Logs, Mode};
 pub use check::check_data;
 pub use evaluate::Evaluation;
-pub use fit::{Fit, Verbose};
+pub use fit::Fit;
 pub use history::History;
+pub use progress::Verbose;
 pub use trainer::{predict_with, Trainer};
 
 use crate::loss::LossFn;

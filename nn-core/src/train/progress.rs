@@ -5,7 +5,20 @@
 use alloc::string::{String, ToString};
 
 use super::callbacks::Logs;
-use super::fit::Verbose;
+
+/// How much `fit` prints (Keras' `verbose`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Verbose {
+    /// Nothing (Keras' `verbose=0`).
+    Silent,
+    /// A progress bar when standard error is a terminal, one line per epoch otherwise.
+    #[default]
+    Auto,
+    /// A progress bar per epoch (Keras' `verbose=1`).
+    ProgressBar,
+    /// One line per epoch (Keras' `verbose=2`).
+    Lines,
+}
 
 /// Per-epoch progress output, Keras style (silent without `std`).
 #[cfg_attr(not(feature = "std"), allow(dead_code))]
