@@ -60,8 +60,8 @@ pub use params::Params;
 /// output type of single-sample inference.
 pub type Vector<const N: usize> = nalgebra::SVector<f32, N>;
 
-/// Emits its input only when `nn-core` is built with the `alloc` feature. Generated code
-/// wraps its training items in it, so one `model!` expansion serves every tier.
+/// Emits its input only when `nn-core` is built with the `alloc` feature (generated code
+/// names it `__private::with_alloc`).
 #[cfg(feature = "alloc")]
 #[doc(hidden)]
 #[macro_export]
@@ -69,8 +69,8 @@ macro_rules! __with_alloc {
     ($($item:item)*) => { $($item)* };
 }
 
-/// Emits its input only when `nn-core` is built with the `alloc` feature. Generated code
-/// wraps its training items in it, so one `model!` expansion serves every tier.
+/// Emits nothing: `nn-core` is built without the `alloc` feature (generated code names it
+/// `__private::with_alloc`).
 #[cfg(not(feature = "alloc"))]
 #[doc(hidden)]
 #[macro_export]
@@ -78,9 +78,6 @@ macro_rules! __with_alloc {
     ($($item:item)*) => {};
 }
 
-/// Items the generated code needs; not part of the public API.
 #[doc(hidden)]
-pub mod __private {
-    #[cfg(feature = "alloc")]
-    pub use alloc::vec::Vec;
-}
+#[path = "private.rs"]
+pub mod __private;

@@ -16,7 +16,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::activations::ActivationFn;
-use crate::error::{check_finite, Error, Result};
+use crate::error::Result;
 use crate::layers::{InputOrder, Pass, Tensor};
 use crate::tape::Tape;
 
@@ -117,7 +117,7 @@ pub trait Model: Sized + Send + Sync {
     /// embedding's input an id in range, say. Most models take any finite input.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] naming the first bad value.
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) naming the first bad value.
     fn check_input(&self, x: &[f32]) -> Result<()> {
         let _ = x;
         Ok(())
@@ -170,18 +170,4 @@ pub trait Model: Sized + Send + Sync {
             })
             .collect()
     }
-}
-
-/// Checks a flat parameter vector for a model with `expected` parameters.
-///
-/// # Errors
-/// [`Error::InvalidArgument`] for a wrong length, [`Error::NonFinite`] for NaN or infinity.
-pub fn check_params(values: &[f32], expected: usize) -> Result<()> {
-    if values.len() != expected {
-        return Err(Error::InvalidArgument {
-            name: "params",
-            reason: "the number of values differs from the model's PARAMS",
-        });
-    }
-    check_finite("params", values)
 }

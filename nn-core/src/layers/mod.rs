@@ -31,7 +31,7 @@ pub use activation::Activation;
 pub use avg_pool2d::AvgPool2D;
 pub use batchnorm::{batch_norm_flops, BatchNorm};
 pub use contract::{
-    check_layers, Backward, Forward, Io, Layer, LayerAt, LayerInfo, LayerMut, LayerRef, Pass,
+    Backward, Forward, Io, Layer, LayerAt, LayerInfo, LayerMut, LayerRef, Pass, Step,
 };
 pub use conv2d::{conv2d_flops, conv2d_params, Conv2D};
 pub use dense::{dense_flops, dense_params, Dense};
