@@ -155,6 +155,17 @@ pub enum Error {
         /// The valid range, e.g. `"finite and >= 0"`.
         expected: &'static str,
     },
+    /// An optimizer state that does not fit the optimizer it is loaded into (see
+    /// [`Optimizer::load_state`](crate::optim::Optimizer::load_state)): a buffer missing,
+    /// unexpected or of the wrong length, a non-finite value, or a step count that does not
+    /// match the buffers.
+    #[cfg(feature = "alloc")]
+    InvalidState {
+        /// The optimizer (or trainer), e.g. `"Adam"`.
+        owner: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
     /// A file's content is not what was expected.
     #[cfg(feature = "alloc")]
     Format {
@@ -266,6 +277,10 @@ impl fmt::Display for Error {
                 } else {
                     write!(f, "invalid {owner} setting `{name}` = {value}: it must be {expected}")
                 }
+            }
+            #[cfg(feature = "alloc")]
+            Self::InvalidState { owner, reason } => {
+                write!(f, "cannot restore this {owner} state: {reason}")
             }
             #[cfg(feature = "alloc")]
             Self::Format { source_name, reason } => write!(f, "{source_name}: {reason}"),

@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 
 use super::gradient::{gradient_setters, GradOptions, GradTransform};
 use super::settings::{check_epsilon, check_learning_rate, check_unit};
-use super::{ensure_len, Optimizer};
+use super::{check_non_negative, ensure_len, Optimizer, OptimizerState};
 use crate::error::Result;
 use crate::math::sqrt;
 
@@ -64,6 +64,40 @@ impl AdamCore {
         let (ms, vs) = (&mut self.m[..], &mut self.v[..]);
         let k = [b1, b2, c1, c2, eps, lr, decay];
         adam_parallel(crate::kernels::in_parallel(), params, grads, ms, vs, t, k);
+    }
+
+    /// The state: learning rate, step count, `exp_avg` and `exp_avg_sq` (PyTorch's names).
+    pub(super) fn state(&self) -> OptimizerState {
+        OptimizerState::of(
+            self.lr,
+            self.step,
+            &[("exp_avg", &self.m), ("exp_avg_sq", &self.v)],
+        )
+    }
+
+    /// Loads a state of [`state`](Self::state)'s shape, checked first, for optimizer
+    /// `owner`.
+    pub(super) fn load_state(&mut self, owner: &'static str, state: &OptimizerState) -> Result<()> {
+        let [m, v] = state.expect(owner, ["exp_avg", "exp_avg_sq"])?;
+        check_non_negative(owner, "exp_avg_sq", v)?;
+        if (state.step == 0) != m.is_empty() {
+            return Err(crate::error::Error::InvalidState {
+                owner,
+                reason: alloc::format!(
+                    "its step count is {} but its moments hold {} values: a state before the \
+                     first step has neither, one after has both",
+                    state.step,
+                    m.len()
+                ),
+            });
+        }
+        self.m.clear();
+        self.m.extend_from_slice(m);
+        self.v.clear();
+        self.v.extend_from_slice(v);
+        self.step = state.step;
+        self.lr = state.learning_rate;
+        Ok(())
     }
 
     pub(super) fn reset(&mut self) {
@@ -152,6 +186,15 @@ impl Optimizer for Adam {
 
     fn validate(&self) -> Result<()> {
         self.core.validate("Adam")
+    }
+
+    /// The learning rate, the step count, `exp_avg` and `exp_avg_sq`.
+    fn state(&self) -> OptimizerState {
+        self.core.state()
+    }
+
+    fn load_state(&mut self, state: &OptimizerState) -> Result<()> {
+        self.core.load_state("Adam", state)
     }
 }
 

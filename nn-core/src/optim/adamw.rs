@@ -3,7 +3,7 @@
 use super::adam::{adam_setters, AdamCore};
 use super::gradient::gradient_setters;
 use super::settings::check_weight_decay;
-use super::Optimizer;
+use super::{Optimizer, OptimizerState};
 use crate::error::Result;
 
 /// Adam with decoupled weight decay (Loshchilov & Hutter), with PyTorch's update rule.
@@ -60,6 +60,15 @@ impl Optimizer for AdamW {
     fn validate(&self) -> Result<()> {
         self.core.validate("AdamW")?;
         check_weight_decay("AdamW", self.weight_decay)
+    }
+
+    /// The learning rate, the step count, `exp_avg` and `exp_avg_sq`.
+    fn state(&self) -> OptimizerState {
+        self.core.state()
+    }
+
+    fn load_state(&mut self, state: &OptimizerState) -> Result<()> {
+        self.core.load_state("AdamW", state)
     }
 }
 

@@ -28,11 +28,29 @@
 //!    the weights directly (decoupled weight decay).
 //!
 //! State (momentum buffers, moments) is allocated on the first [`Optimizer::step`] and sized to
-//! the parameter buffer; later steps do not allocate.
+//! the parameter buffer; later steps do not allocate. [`Optimizer::state`] returns it, with
+//! the step count and the learning rate, as an [`OptimizerState`], and
+//! [`Optimizer::load_state`] puts it back: save it with the weights, and a stopped training
+//! resumes exactly where it stopped, bit for bit.
+//!
+//! ```
+//! use nn_core::optim::{Adam, Optimizer};
+//! let (mut p, g) = ([1.0_f32, -1.0], [0.5, 0.25]);
+//! let mut adam = Adam::new(0.1);
+//! adam.step(&mut p, &g);
+//! let saved = adam.state(); // step 1, `exp_avg` and `exp_avg_sq`
+//! let mut resumed = Adam::new(0.1);
+//! resumed.load_state(&saved)?;
+//! let mut q = p;
+//! adam.step(&mut p, &g);
+//! resumed.step(&mut q, &g);
+//! assert_eq!(p, q);
+//! # Ok::<(), nn_core::Error>(())
+//! ```
 //!
 //! Settings are never checked by the builders, which cannot fail: they record what they are
 //! given, and [`Optimizer::validate`] checks everything at once, returning an
-//! [`Error::InvalidSetting`](crate::Error::InvalidSetting) that names the setting, its value and the valid range. The
+//! [`Error::InvalidSetting`] that names the setting, its value and the valid range. The
 //! [`Trainer`](crate::train::Trainer) calls it before every `fit`, `evaluate` and
 //! `train_on_batch`, so a bad learning rate is an error, never a panic and never NaN
 //! weights:
@@ -69,9 +87,11 @@ pub use adamw::AdamW;
 pub use rmsprop::RmsProp;
 pub use sgd::Sgd;
 
+use alloc::format;
+use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// Updates parameters from gradients. Implemented by every optimizer.
 ///
@@ -101,10 +121,141 @@ pub trait Optimizer: Send {
     /// The default accepts everything, for optimizers with nothing to check.
     ///
     /// # Errors
-    /// [`Error::InvalidSetting`](crate::Error::InvalidSetting) naming the first invalid setting, its value and the valid
+    /// [`Error::InvalidSetting`] naming the first invalid setting, its value and the valid
     /// range.
     fn validate(&self) -> Result<()> {
         Ok(())
+    }
+
+    /// What the optimizer carries from one step to the next: the learning rate, the step
+    /// count and its buffers (see [`OptimizerState`]). Save it with the model's weights to
+    /// resume training later.
+    fn state(&self) -> OptimizerState;
+
+    /// Puts back a state returned by [`state`](Self::state) of an optimizer of the same type
+    /// and settings (momentum or not), including its learning rate: the next
+    /// [`step`](Self::step) then does exactly what the saved optimizer's next step would
+    /// have. The buffers must be as long as the parameters they will update (the trainer's
+    /// [`load_optimizer_state`](crate::train::Trainer::load_optimizer_state) checks that); on
+    /// error the optimizer is unchanged.
+    ///
+    /// # Errors
+    /// [`Error::InvalidState`] for a buffer that is missing,
+    /// unexpected (the state of another optimizer, or other settings) or of a length that
+    /// differs from the others, a NaN or infinite value, a negative second moment, or a step
+    /// count that does not match the buffers.
+    fn load_state(&mut self, state: &OptimizerState) -> Result<()>;
+}
+
+/// The state of an optimizer between steps ([`Optimizer::state`]): what to save with the
+/// model's weights to resume training where it stopped.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct OptimizerState {
+    /// The learning rate (a schedule or a callback may have changed it).
+    pub learning_rate: f32,
+    /// Steps taken since the state was last empty: Adam's bias correction depends on it;
+    /// 0 for optimizers that do not count their steps.
+    pub step: u64,
+    /// The buffers, by PyTorch's names (`exp_avg` and `exp_avg_sq` of Adam,
+    /// `momentum_buffer` of SGD and RMSprop with momentum, `square_avg` of RMSprop), each
+    /// one value per parameter, or empty before the first step.
+    pub buffers: Vec<(String, Vec<f32>)>,
+}
+
+impl OptimizerState {
+    /// The buffer named `name`, if the state has one.
+    #[must_use]
+    pub fn buffer(&self, name: &str) -> Option<&[f32]> {
+        self.buffers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, values)| values.as_slice())
+    }
+
+    /// The state of an optimizer that has `buffers` (by name), all copied.
+    fn of(learning_rate: f32, step: u64, buffers: &[(&str, &[f32])]) -> Self {
+        Self {
+            learning_rate,
+            step,
+            buffers: buffers
+                .iter()
+                .map(|&(name, values)| (name.to_string(), values.to_vec()))
+                .collect(),
+        }
+    }
+
+    /// The buffers `names` of optimizer `owner`, in that order, after checking that the
+    /// state holds exactly those, all of one length (or empty), with finite values.
+    fn expect<const N: usize>(
+        &self,
+        owner: &'static str,
+        names: [&'static str; N],
+    ) -> Result<[&[f32]; N]> {
+        let invalid = |reason: String| Error::InvalidState { owner, reason };
+        let listed = || {
+            if names.is_empty() {
+                "no buffer".to_string()
+            } else {
+                names
+                    .iter()
+                    .map(|n| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        };
+        for (i, (name, _)) in self.buffers.iter().enumerate() {
+            if !names.contains(&name.as_str()) {
+                return Err(invalid(format!(
+                    "it holds a buffer `{name}`, but {owner} with these settings keeps {} \
+                     (the state of another optimizer, or of other settings?)",
+                    listed()
+                )));
+            }
+            if self.buffers[..i].iter().any(|(n, _)| n == name) {
+                return Err(invalid(format!("it holds the buffer `{name}` twice")));
+            }
+        }
+        let mut out = [&[][..]; N];
+        for (slot, name) in out.iter_mut().zip(names) {
+            *slot = self.buffer(name).ok_or_else(|| {
+                invalid(format!(
+                    "the buffer `{name}` is missing ({owner} with these settings keeps {})",
+                    listed()
+                ))
+            })?;
+        }
+        for (values, name) in out.iter().zip(names) {
+            if values.len() != out[0].len() {
+                return Err(invalid(format!(
+                    "the buffer `{name}` holds {} values but `{}` holds {}",
+                    values.len(),
+                    names[0],
+                    out[0].len()
+                )));
+            }
+            if let Some(index) = values.iter().position(|v| !v.is_finite()) {
+                return Err(invalid(format!(
+                    "the buffer `{name}` holds a NaN or infinite value at index {index}"
+                )));
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// `Err` naming optimizer `owner` when a second-moment buffer `name` holds a negative value
+/// (its square root would be NaN).
+fn check_non_negative(owner: &'static str, name: &str, values: &[f32]) -> Result<()> {
+    match values.iter().position(|&v| v < 0.0) {
+        None => Ok(()),
+        Some(index) => Err(Error::InvalidState {
+            owner,
+            reason: format!(
+                "the buffer `{name}` holds the negative value {} at index {index}, but it is a \
+                 mean of squares",
+                values[index]
+            ),
+        }),
     }
 }
 
@@ -179,6 +330,125 @@ mod tests {
             let again = minimise(opt.as_mut(), 5);
             assert_eq!(first, again, "optimizer {i}");
         }
+    }
+
+    /// `steps` steps of `opt` on `f(p) = sum p²` from `p`.
+    fn run(opt: &mut dyn Optimizer, p: &mut [f32], steps: usize) {
+        let mut g = vec![0.0; p.len()];
+        for _ in 0..steps {
+            for (g, p) in g.iter_mut().zip(p.iter()) {
+                *g = 2.0 * p;
+            }
+            opt.step(p, &g);
+        }
+    }
+
+    #[test]
+    fn a_restored_state_resumes_bit_for_bit() {
+        let start = [1.0_f32, -2.0, 0.5, 3.0, -0.25];
+        for (i, (mut first, mut second)) in all().into_iter().zip(all()).enumerate() {
+            // Uninterrupted: 10 steps.
+            let mut straight = start;
+            run(first.as_mut(), &mut straight, 10);
+            // Interrupted after 4: a fresh optimizer of the same settings takes the state.
+            first.reset();
+            let mut p = start;
+            run(first.as_mut(), &mut p, 4);
+            let saved = first.state();
+            second.load_state(&saved).unwrap();
+            assert_eq!(second.state(), saved, "optimizer {i}: state round trip");
+            let mut fresh = p;
+            run(second.as_mut(), &mut p, 6);
+            assert_eq!(
+                p.map(f32::to_bits),
+                straight.map(f32::to_bits),
+                "optimizer {i}"
+            );
+            // Without the state, the run differs (for optimizers that keep one).
+            let stateful = saved.buffers.iter().any(|(_, b)| !b.is_empty());
+            let mut without = all().swap_remove(i);
+            run(without.as_mut(), &mut fresh, 6);
+            assert_eq!(fresh != straight, stateful, "optimizer {i}");
+        }
+    }
+
+    #[test]
+    fn the_state_names_pytorchs_buffers_and_holds_the_learning_rate() {
+        let mut adam = Adam::new(0.1);
+        run(&mut adam, &mut [1.0, 2.0], 3);
+        adam.set_learning_rate(0.025);
+        let state = adam.state();
+        assert_eq!((state.learning_rate, state.step), (0.025, 3));
+        assert_eq!(state.buffer("exp_avg").map(<[f32]>::len), Some(2));
+        assert_eq!(state.buffer("exp_avg_sq").map(<[f32]>::len), Some(2));
+        let mut other = Adam::new(0.5);
+        other.load_state(&state).unwrap();
+        assert_eq!(other.learning_rate(), 0.025);
+        let names = |o: &dyn Optimizer| -> vec::Vec<std::string::String> {
+            o.state().buffers.into_iter().map(|(n, _)| n).collect()
+        };
+        assert_eq!(names(&Sgd::new(0.1)), [""; 0]);
+        assert_eq!(names(&Sgd::new(0.1).momentum(0.9)), ["momentum_buffer"]);
+        assert_eq!(names(&RmsProp::new(0.1)), ["square_avg"]);
+        assert_eq!(
+            names(&RmsProp::new(0.1).momentum(0.5)),
+            ["square_avg", "momentum_buffer"]
+        );
+        assert_eq!(names(&AdamW::new(0.1)), ["exp_avg", "exp_avg_sq"]);
+    }
+
+    #[test]
+    fn a_state_that_does_not_fit_is_an_error_and_changes_nothing() {
+        let mut adam = Adam::new(0.1);
+        run(&mut adam, &mut [1.0, 2.0], 2);
+        let good = adam.state();
+        let with = |f: &dyn Fn(&mut OptimizerState)| {
+            let mut s = good.clone();
+            f(&mut s);
+            s
+        };
+        let reason = |opt: &mut dyn Optimizer, s: &OptimizerState| {
+            let before = opt.state();
+            let e = opt.load_state(s).unwrap_err();
+            assert!(matches!(e, Error::InvalidState { .. }), "{e:?}");
+            assert_eq!(opt.state(), before, "changed by a failed load");
+            e.to_string()
+        };
+        let cases: [(OptimizerState, &str); 6] = [
+            (
+                with(&|s| {
+                    s.buffers.remove(1);
+                }),
+                "`exp_avg_sq` is missing",
+            ),
+            (
+                with(&|s| s.buffers.push(("momentum_buffer".into(), vec![0.0; 2]))),
+                "holds a buffer `momentum_buffer`",
+            ),
+            (with(&|s| s.buffers[1].1.push(1.0)), "holds 3 values"),
+            (with(&|s| s.buffers[0].1[1] = f32::NAN), "NaN or infinite"),
+            (with(&|s| s.buffers[1].1[0] = -1.0), "negative value -1"),
+            (with(&|s| s.step = 0), "step count is 0"),
+        ];
+        for (state, expected) in cases {
+            let message = reason(&mut Adam::new(0.3), &state);
+            assert!(message.contains(expected), "{expected:?} not in {message}");
+            assert!(
+                message.starts_with("cannot restore this Adam state"),
+                "{message}"
+            );
+        }
+        // Another optimizer's state, or other settings.
+        assert!(reason(&mut Sgd::new(0.1), &good).contains("keeps no buffer"));
+        let momentum = Sgd::new(0.1).momentum(0.9).state();
+        assert!(reason(&mut Sgd::new(0.1), &momentum).contains("`momentum_buffer`"));
+        assert!(reason(
+            &mut RmsProp::new(0.1).momentum(0.5),
+            &RmsProp::new(0.1).state()
+        )
+        .contains("`momentum_buffer` is missing"));
+        // A state from before the first step loads anywhere of the same kind.
+        Adam::new(0.1).load_state(&AdamW::new(0.2).state()).unwrap();
     }
 
     #[test]

@@ -4,7 +4,7 @@ use alloc::vec::Vec;
 
 use super::gradient::{gradient_setters, GradOptions};
 use super::settings::{check_epsilon, check_learning_rate, check_unit};
-use super::{ensure_len, Optimizer};
+use super::{check_non_negative, ensure_len, Optimizer, OptimizerState};
 use crate::error::Result;
 use crate::math::sqrt;
 
@@ -121,5 +121,35 @@ impl Optimizer for RmsProp {
         check_epsilon("RmsProp", self.epsilon)?;
         check_unit("RmsProp", "momentum", self.momentum)?;
         self.grad.validate("RmsProp")
+    }
+
+    /// The learning rate, `square_avg` and, with momentum, `momentum_buffer`.
+    fn state(&self) -> OptimizerState {
+        if self.momentum == 0.0 {
+            OptimizerState::of(self.lr, 0, &[("square_avg", &self.v)])
+        } else {
+            OptimizerState::of(
+                self.lr,
+                0,
+                &[("square_avg", &self.v), ("momentum_buffer", &self.buf)],
+            )
+        }
+    }
+
+    fn load_state(&mut self, state: &OptimizerState) -> Result<()> {
+        let (v, buf) = if self.momentum == 0.0 {
+            let [v] = state.expect("RmsProp", ["square_avg"])?;
+            (v, &[][..])
+        } else {
+            let [v, buf] = state.expect("RmsProp", ["square_avg", "momentum_buffer"])?;
+            (v, buf)
+        };
+        check_non_negative("RmsProp", "square_avg", v)?;
+        self.v.clear();
+        self.v.extend_from_slice(v);
+        self.buf.clear();
+        self.buf.extend_from_slice(buf);
+        self.lr = state.learning_rate;
+        Ok(())
     }
 }

@@ -4,7 +4,7 @@ use alloc::vec::Vec;
 
 use super::gradient::{gradient_setters, GradOptions};
 use super::settings::{check_learning_rate, check_unit};
-use super::{ensure_len, Optimizer};
+use super::{ensure_len, Optimizer, OptimizerState};
 use crate::error::Result;
 
 /// Stochastic gradient descent, optionally with (Nesterov) momentum.
@@ -98,5 +98,27 @@ impl Optimizer for Sgd {
         check_learning_rate("Sgd", self.lr)?;
         check_unit("Sgd", "momentum", self.momentum)?;
         self.grad.validate("Sgd")
+    }
+
+    /// The learning rate and, with momentum, `momentum_buffer`.
+    fn state(&self) -> OptimizerState {
+        if self.momentum == 0.0 {
+            OptimizerState::of(self.lr, 0, &[])
+        } else {
+            OptimizerState::of(self.lr, 0, &[("momentum_buffer", &self.buf)])
+        }
+    }
+
+    fn load_state(&mut self, state: &OptimizerState) -> Result<()> {
+        if self.momentum == 0.0 {
+            state.expect("Sgd", [])?;
+            self.buf.clear();
+        } else {
+            let [buf] = state.expect("Sgd", ["momentum_buffer"])?;
+            self.buf.clear();
+            self.buf.extend_from_slice(buf);
+        }
+        self.lr = state.learning_rate;
+        Ok(())
     }
 }

@@ -11,7 +11,7 @@ use crate::layers::Pass;
 use crate::loss::{Loss, LossFn};
 use crate::metrics::Metric;
 use crate::model::Model;
-use crate::optim::Optimizer;
+use crate::optim::{Optimizer, OptimizerState};
 use crate::rng::Rng;
 use crate::tape::Tape;
 
@@ -112,9 +112,48 @@ impl<M: Model, O: Optimizer, L: LossFn> Trainer<M, O, L> {
     pub fn model_mut(&mut self) -> &mut M {
         &mut self.model
     }
-    /// The optimizer (e.g. to change its learning rate).
+    /// The optimizer.
+    pub fn optimizer(&self) -> &O {
+        &self.optimizer
+    }
+    /// The optimizer, mutably (e.g. to change its learning rate).
     pub fn optimizer_mut(&mut self) -> &mut O {
         &mut self.optimizer
+    }
+
+    /// The optimizer's state ([`Optimizer::state`]): saved with the model's weights (and
+    /// state), it lets a stopped training resume where it stopped.
+    #[must_use]
+    pub fn optimizer_state(&self) -> OptimizerState {
+        self.optimizer.state()
+    }
+
+    /// Puts back an optimizer state saved by [`optimizer_state`](Self::optimizer_state),
+    /// after checking that every buffer has one value per parameter of the model (or is
+    /// empty, before the first step). With the model's weights restored too, training goes
+    /// on exactly as it would have without the stop.
+    ///
+    /// # Errors
+    /// [`Error::InvalidState`] for a buffer of another length than the model's parameters,
+    /// and everything [`Optimizer::load_state`] rejects; on error the optimizer is unchanged.
+    pub fn load_optimizer_state(&mut self, state: &OptimizerState) -> Result<()> {
+        if let Some((name, values)) = state
+            .buffers
+            .iter()
+            .find(|(_, values)| !values.is_empty() && values.len() != M::PARAMS)
+        {
+            return Err(Error::InvalidState {
+                owner: "Trainer",
+                reason: alloc::format!(
+                    "the optimizer buffer `{name}` holds {} values, but the model `{}` has {} \
+                     parameters (the state of another model?)",
+                    values.len(),
+                    M::NAME,
+                    M::PARAMS
+                ),
+            });
+        }
+        self.optimizer.load_state(state)
     }
     /// Gives the trained model back.
     pub fn into_model(self) -> M {
