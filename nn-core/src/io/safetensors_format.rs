@@ -47,8 +47,8 @@ impl View for &F32Tensor {
 }
 
 /// The bytes of the safetensors file `path`, read no further than its header declares (see
-/// [`load`]). A file whose header cannot be read or parsed is returned as far as it was
-/// read, for [`load_bytes`] to describe.
+/// [`weights::load`](super::weights::load)). A file whose header cannot be read or parsed
+/// is returned as far as it was read, for the caller's `load_bytes` to describe.
 pub(super) fn read_file(path: &Path) -> Result<Vec<u8>> {
     let io_error = |error| Error::Io {
         path: path.to_path_buf(),
