@@ -50,7 +50,7 @@
 //!
 //! Settings are never checked by the builders, which cannot fail: they record what they are
 //! given, and [`Optimizer::validate`] checks everything at once, returning an
-//! [`Error::InvalidSetting`] that names the setting, its value and the valid range. The
+//! [`Error::InvalidSetting`](crate::Error::InvalidSetting) that names the setting, its value and the valid range. The
 //! [`Trainer`](crate::train::Trainer) calls it before every `fit`, `evaluate` and
 //! `train_on_batch`, so a bad learning rate is an error, never a panic and never NaN
 //! weights:
@@ -81,17 +81,17 @@ mod gradient;
 mod rmsprop;
 mod settings;
 mod sgd;
+mod state;
 
 pub use adam::Adam;
 pub use adamw::AdamW;
 pub use rmsprop::RmsProp;
 pub use sgd::Sgd;
+pub use state::OptimizerState;
 
-use alloc::format;
-use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// Updates parameters from gradients. Implemented by every optimizer.
 ///
@@ -121,7 +121,7 @@ pub trait Optimizer: Send {
     /// The default accepts everything, for optimizers with nothing to check.
     ///
     /// # Errors
-    /// [`Error::InvalidSetting`] naming the first invalid setting, its value and the valid
+    /// [`Error::InvalidSetting`](crate::Error::InvalidSetting) naming the first invalid setting, its value and the valid
     /// range.
     fn validate(&self) -> Result<()> {
         Ok(())
@@ -140,123 +140,11 @@ pub trait Optimizer: Send {
     /// error the optimizer is unchanged.
     ///
     /// # Errors
-    /// [`Error::InvalidState`] for a buffer that is missing,
+    /// [`Error::InvalidState`](crate::Error::InvalidState) for a buffer that is missing,
     /// unexpected (the state of another optimizer, or other settings) or of a length that
     /// differs from the others, a NaN or infinite value, a negative second moment, or a step
     /// count that does not match the buffers.
     fn load_state(&mut self, state: &OptimizerState) -> Result<()>;
-}
-
-/// The state of an optimizer between steps ([`Optimizer::state`]): what to save with the
-/// model's weights to resume training where it stopped.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct OptimizerState {
-    /// The learning rate (a schedule or a callback may have changed it).
-    pub learning_rate: f32,
-    /// Steps taken since the state was last empty: Adam's bias correction depends on it;
-    /// 0 for optimizers that do not count their steps.
-    pub step: u64,
-    /// The buffers, by PyTorch's names (`exp_avg` and `exp_avg_sq` of Adam,
-    /// `momentum_buffer` of SGD and RMSprop with momentum, `square_avg` of RMSprop), each
-    /// one value per parameter, or empty before the first step.
-    pub buffers: Vec<(String, Vec<f32>)>,
-}
-
-impl OptimizerState {
-    /// The buffer named `name`, if the state has one.
-    #[must_use]
-    pub fn buffer(&self, name: &str) -> Option<&[f32]> {
-        self.buffers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, values)| values.as_slice())
-    }
-
-    /// The state of an optimizer that has `buffers` (by name), all copied.
-    fn of(learning_rate: f32, step: u64, buffers: &[(&str, &[f32])]) -> Self {
-        Self {
-            learning_rate,
-            step,
-            buffers: buffers
-                .iter()
-                .map(|&(name, values)| (name.to_string(), values.to_vec()))
-                .collect(),
-        }
-    }
-
-    /// The buffers `names` of optimizer `owner`, in that order, after checking that the
-    /// state holds exactly those, all of one length (or empty), with finite values.
-    fn expect<const N: usize>(
-        &self,
-        owner: &'static str,
-        names: [&'static str; N],
-    ) -> Result<[&[f32]; N]> {
-        let invalid = |reason: String| Error::InvalidState { owner, reason };
-        let listed = || {
-            if names.is_empty() {
-                "no buffer".to_string()
-            } else {
-                names
-                    .iter()
-                    .map(|n| format!("`{n}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            }
-        };
-        for (i, (name, _)) in self.buffers.iter().enumerate() {
-            if !names.contains(&name.as_str()) {
-                return Err(invalid(format!(
-                    "it holds a buffer `{name}`, but {owner} with these settings keeps {} \
-                     (the state of another optimizer, or of other settings?)",
-                    listed()
-                )));
-            }
-            if self.buffers[..i].iter().any(|(n, _)| n == name) {
-                return Err(invalid(format!("it holds the buffer `{name}` twice")));
-            }
-        }
-        let mut out = [&[][..]; N];
-        for (slot, name) in out.iter_mut().zip(names) {
-            *slot = self.buffer(name).ok_or_else(|| {
-                invalid(format!(
-                    "the buffer `{name}` is missing ({owner} with these settings keeps {})",
-                    listed()
-                ))
-            })?;
-        }
-        for (values, name) in out.iter().zip(names) {
-            if values.len() != out[0].len() {
-                return Err(invalid(format!(
-                    "the buffer `{name}` holds {} values but `{}` holds {}",
-                    values.len(),
-                    names[0],
-                    out[0].len()
-                )));
-            }
-            if let Some(index) = values.iter().position(|v| !v.is_finite()) {
-                return Err(invalid(format!(
-                    "the buffer `{name}` holds a NaN or infinite value at index {index}"
-                )));
-            }
-        }
-        Ok(out)
-    }
-}
-
-/// `Err` naming optimizer `owner` when a second-moment buffer `name` holds a negative value
-/// (its square root would be NaN).
-fn check_non_negative(owner: &'static str, name: &str, values: &[f32]) -> Result<()> {
-    match values.iter().position(|&v| v < 0.0) {
-        None => Ok(()),
-        Some(index) => Err(Error::InvalidState {
-            owner,
-            reason: format!(
-                "the buffer `{name}` holds the negative value {} at index {index}, but it is a \
-                 mean of squares",
-                values[index]
-            ),
-        }),
-    }
 }
 
 /// Resizes optimizer state to `len` zeros if it does not have that length (first step, after
@@ -277,6 +165,7 @@ mod tests {
     use super::*;
     use crate::error::Error;
     use std::boxed::Box;
+    use std::string::ToString;
     use std::vec;
 
     /// Runs `steps` steps on `f(p) = sum p²` (gradient `2p`) and returns the final loss.

@@ -4,7 +4,8 @@ use alloc::vec::Vec;
 
 use super::gradient::{gradient_setters, GradOptions};
 use super::settings::{check_epsilon, check_learning_rate, check_unit};
-use super::{check_non_negative, ensure_len, Optimizer, OptimizerState};
+use super::state::check_non_negative;
+use super::{ensure_len, Optimizer, OptimizerState};
 use crate::error::Result;
 use crate::math::sqrt;
 
