@@ -1,4 +1,5 @@
-//! Loss functions: Keras-compatible values, PyTorch-compatible gradients.
+//! Loss functions: the [`LossFn`] contract and the built-in [`Loss`], with Keras-compatible
+//! values and PyTorch-compatible gradients.
 //!
 //! Layout: predictions and targets are flat row-major batches (see the crate docs). Every
 //! loss is a **mean** over the batch, and every gradient is of that mean, so it is already

@@ -16,7 +16,8 @@ use crate::rng::Rng;
 use crate::tape::Tape;
 
 /// A model with its optimizer, loss and metrics, and the buffers of a training step
-/// (Keras' compiled model).
+/// (Keras' compiled model). The loss is the built-in [`Loss`] unless another
+/// [`LossFn`] is given (a type of your own, say).
 ///
 /// The builders ([`metrics`](Self::metrics), [`threads`](Self::threads)) and the optimizer's
 /// cannot fail: they record their arguments, and [`fit`](Self::fit),
