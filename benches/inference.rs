@@ -34,7 +34,7 @@ fn w1(c: &mut Criterion) {
 fn mnist_mlp(c: &mut Criterion) {
     let model = MnistMlp::new(0);
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist");
-    let xs: Vec<Vector<784>> = match nn::idx::Mnist::load(dir) {
+    let xs: Vec<Vector<784>> = match nn::data::Mnist::load(dir) {
         Ok(m) => m
             .test_x()
             .chunks_exact(784)

@@ -8,8 +8,7 @@
 mod models;
 use criterion::{criterion_group, criterion_main, Criterion};
 use models::MnistMlp;
-use nn::idx::Mnist;
-use nn::model::Model;
+use nn::data::Mnist;
 use nn::prelude::*;
 use std::hint::black_box;
 

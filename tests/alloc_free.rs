@@ -9,12 +9,12 @@
 #[path = "../examples/support/models.rs"]
 mod models;
 use models::{Classifier, MnistCnn, MnistMlp};
-use nn::loss::Loss;
+use nn::loss::{Loss, LossFn};
 use nn::metrics::Metric;
 use nn::model::Model;
 use nn::optim::{Adam, Optimizer, RmsProp, Sgd};
 use nn::rng::Rng;
-use nn::train::{Fit, Trainer, Verbose};
+use nn::train::{Compile, Fit, Trainer, Verbose};
 use nn::Vector;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;

@@ -5,6 +5,7 @@
 #[path = "../examples/support/models.rs"]
 mod models;
 use models::MnistCnn;
+use nn::gradcheck::CheckGradients;
 use nn::model::Model;
 
 nn::model! {

@@ -6,8 +6,8 @@
 mod models;
 use models::Classifier;
 use nn::activations::{ActivationFn, ActivationKind};
-use nn::gradcheck::{self, GradCheck};
-use nn::loss::Loss;
+use nn::gradcheck::{self, CheckGradients, GradCheck};
+use nn::loss::{Loss, LossFn};
 use nn::model::Model;
 use nn::rng::Rng;
 use nn::tape::Tape;

@@ -6,8 +6,7 @@
 #[path = "../examples/support/models.rs"]
 mod models;
 use models::MnistMlp;
-use nn::idx::Mnist;
-use nn::model::Model;
+use nn::data::Mnist;
 use nn::prelude::*;
 use std::sync::OnceLock;
 

@@ -12,7 +12,6 @@
 #[path = "../examples/support/models.rs"]
 mod models;
 use models::{MnistCnn, MnistMlp};
-use nn::model::Model;
 use nn::prelude::*;
 use nn::rng::Rng;
 

@@ -246,6 +246,25 @@ pub fn check_model<M: Model>(model: &M, seed: u64) -> GradCheck {
     }
 }
 
+/// The gradient check of [`check_model`] as a method of every [`Model`]: the one-line
+/// gradient check for `cargo test`.
+///
+/// ```ignore
+/// use nn::prelude::*;
+/// assert!(MyNet::new(0).check_gradients(1).passed());
+/// ```
+///
+/// Implemented for every model; `use nn::prelude::*` brings it into scope.
+pub trait CheckGradients: Model {
+    /// Checks the model's backward pass against central finite differences on a few random
+    /// samples (see [`check_model`]).
+    fn check_gradients(&self, seed: u64) -> GradCheck {
+        check_model(self, seed)
+    }
+}
+
+impl<M: Model> CheckGradients for M {}
+
 /// `batch` random inputs for `M`: token ids when its first layer takes them (an
 /// embedding's), else values uniform in `[-1, 1)`.
 fn sample_inputs<M: Model>(rng: &mut Rng, batch: usize) -> Vec<f32> {

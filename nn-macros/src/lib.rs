@@ -69,8 +69,9 @@ mod syntax;
 /// - `forward(&Vector<INPUT>) -> Vector<OUTPUT>` and `forward_into(&[f32; INPUT], &mut
 ///   [f32; SCRATCH])`, allocation-free and available without `std`;
 /// - `impl nn::model::Model` (with `alloc`): batched `forward_batch` / `backward_batch` over a
-///   workspace, `<Name as Model>::Workspace` (from `Name::workspace()`), and through the
-///   trait `compile`, `check_gradients`, `save_weights`, `load_weights`.
+///   workspace, `<Name as Model>::Workspace` (from `Name::workspace()`), and, through the
+///   extension traits every model gets (in `nn::prelude`), `compile`, `check_gradients`,
+///   `save_weights`, `load_weights`.
 ///
 /// Nothing else is added to the caller's namespace: the workspace type is declared inside an
 /// anonymous `const` block, so any other name (even `NameWorkspace`) is free.

@@ -153,7 +153,7 @@ impl Classifier {
         ::core::result::Result::Ok(self.forward(input))
     }
 }
-const _: () = ::nn::layers::check_layers(
+const _: () = ::nn::__private::check_layers(
     &Classifier::LAYERS,
     Classifier::INPUT,
     Classifier::OUTPUT,
@@ -161,7 +161,7 @@ const _: () = ::nn::layers::check_layers(
     Classifier::STATE,
     Classifier::SCRATCH,
 );
-::nn::__with_alloc! {
+::nn::__private::with_alloc! {
     impl Classifier {
         /// A new model with Keras' default initialisation (Glorot-uniform weights,
         /// zero biases), reproducible from `seed`. The parameters are allocated
@@ -184,7 +184,7 @@ const _: () = ::nn::layers::check_layers(
         /// # Errors
         /// If the length is not [`PARAMS`](Self::PARAMS) or a value is not finite.
         pub fn from_params(values: ::nn::__private::Vec<f32>) -> ::nn::Result<Self> {
-            ::nn::model::check_params(&values, 5569)?;
+            ::nn::__private::check_params(&values, 5569)?;
             let mut __model = Self::new(0);
             __model.params = ::nn::Params::from_vec(values);
             ::core::result::Result::Ok(__model)

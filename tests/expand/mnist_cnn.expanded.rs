@@ -319,7 +319,7 @@ impl MnistCnn {
     }
 }
 #[cfg(not(any(target_pointer_width = "16")))]
-const _: () = ::nn::layers::check_layers(
+const _: () = ::nn::__private::check_layers(
     &MnistCnn::LAYERS,
     MnistCnn::INPUT,
     MnistCnn::OUTPUT,
@@ -327,7 +327,7 @@ const _: () = ::nn::layers::check_layers(
     MnistCnn::STATE,
     MnistCnn::SCRATCH,
 );
-::nn::__with_alloc! {
+::nn::__private::with_alloc! {
     impl MnistCnn {
         /// A new model with Keras' default initialisation (Glorot-uniform weights,
         /// zero biases), reproducible from `seed`. The parameters are allocated
@@ -352,7 +352,7 @@ const _: () = ::nn::layers::check_layers(
         /// # Errors
         /// If the length is not [`PARAMS`](Self::PARAMS) or a value is not finite.
         pub fn from_params(values: ::nn::__private::Vec<f32>) -> ::nn::Result<Self> {
-            ::nn::model::check_params(&values, 60554)?;
+            ::nn::__private::check_params(&values, 60554)?;
             let mut __model = Self::new(0);
             __model.params = ::nn::Params::from_vec(values);
             ::core::result::Result::Ok(__model)

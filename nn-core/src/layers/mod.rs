@@ -43,7 +43,7 @@ pub use avg_pool1d::AvgPool1D;
 pub use avg_pool2d::AvgPool2D;
 pub use batchnorm::{batch_norm_flops, BatchNorm};
 pub use contract::{
-    check_layers, Backward, Forward, Io, Layer, LayerAt, LayerInfo, LayerMut, LayerRef, Pass,
+    Backward, Forward, Io, Layer, LayerAt, LayerInfo, LayerMut, LayerRef, Pass, Step,
 };
 pub use conv1d::Conv1D;
 pub use conv2d::{conv2d_flops, conv2d_params, Conv2D};

@@ -144,7 +144,7 @@ mod tests {
         }
     }
 
-    /// `tokens` formatted by `prettyplease`, the items inside `::nn::__with_alloc! { .. }`
+    /// `tokens` formatted by `prettyplease`, the items inside `::nn::__private::with_alloc! { .. }`
     /// as well (a macro's tokens are otherwise printed as they come).
     fn pretty(tokens: proc_macro2::TokenStream) -> String {
         let file: syn::File = syn::parse2(tokens).expect("valid Rust");
@@ -166,7 +166,7 @@ mod tests {
                         .path
                         .segments
                         .last()
-                        .is_some_and(|s| s.ident == "__with_alloc") =>
+                        .is_some_and(|s| s.ident == "with_alloc") =>
                 {
                     flush(&mut plain, &mut out);
                     let inner: syn::File = syn::parse2(m.mac.tokens.clone()).expect("items");

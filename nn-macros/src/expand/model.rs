@@ -172,6 +172,6 @@ pub fn check(model: &Model) -> TokenStream {
     let k = krate();
     let name = &model.name;
     quote! {
-        const _: () = #k::layers::check_layers(&#name::LAYERS, #name::INPUT, #name::OUTPUT, #name::PARAMS, #name::STATE, #name::SCRATCH);
+        const _: () = #k::__private::check_layers(&#name::LAYERS, #name::INPUT, #name::OUTPUT, #name::PARAMS, #name::STATE, #name::SCRATCH);
     }
 }
