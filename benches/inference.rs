@@ -5,38 +5,12 @@
 //! `cargo bench --bench inference`; compare with `../shared/bench/w1_infer.py`,
 //! `scripts/mnist_infer_peers.py` and `scripts/mnist_infer_peers.py --model lstm`.
 
+#[path = "../examples/support/models.rs"]
+mod models;
 use criterion::{criterion_group, criterion_main, Criterion};
+use models::{Classifier, MnistMlp, RowReader};
 use nn::Vector;
 use std::hint::black_box;
-
-nn::model! {
-    /// W1: the quickstart's classifier.
-    pub struct Classifier {
-        input: 20,
-        hidden1: Dense(64, relu),
-        hidden2: Dense(64, relu),
-        output: Dense(1, sigmoid),
-    }
-}
-
-nn::model! {
-    /// Keras' MNIST multi-layer perceptron.
-    pub struct MnistMlp {
-        input: [28, 28],
-        Flatten,
-        hidden: Dense(128, relu),
-        output: Dense(10, softmax),
-    }
-}
-
-nn::model! {
-    /// MNIST read row by row (as `examples/mnist_lstm.rs`).
-    pub struct RowReader {
-        input: [28, 28],
-        lstm: LSTM(128),
-        output: Dense(10, softmax),
-    }
-}
 
 fn inputs<const N: usize>(count: usize) -> Vec<Vector<N>> {
     let mut rng = nn::rng::Rng::new(11);
@@ -61,7 +35,7 @@ fn w1(c: &mut Criterion) {
 /// otherwise (the cost of a forward pass hardly depends on the values).
 fn mnist_test_digits() -> Vec<Vector<784>> {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist");
-    match nn::idx::Mnist::load(dir) {
+    match nn::data::Mnist::load(dir) {
         Ok(m) => m
             .test_x()
             .chunks_exact(784)

@@ -5,30 +5,13 @@
 //!
 //! `cargo bench --bench training` (needs `data/mnist`).
 
+#[path = "../examples/support/models.rs"]
+mod models;
 use criterion::{criterion_group, criterion_main, Criterion};
-use nn::idx::Mnist;
-use nn::model::Model;
+use models::{MnistMlp, RowReader};
+use nn::data::Mnist;
 use nn::prelude::*;
 use std::hint::black_box;
-
-nn::model! {
-    /// Keras' MNIST multi-layer perceptron.
-    pub struct MnistMlp {
-        input: [28, 28],
-        Flatten,
-        hidden: Dense(128, relu),
-        output: Dense(10, softmax),
-    }
-}
-
-nn::model! {
-    /// MNIST read row by row: 28 steps of 28 pixels.
-    pub struct RowReader {
-        input: [28, 28],
-        lstm: LSTM(128),
-        output: Dense(10, softmax),
-    }
-}
 
 const BATCH: usize = 32;
 

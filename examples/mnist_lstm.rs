@@ -13,6 +13,9 @@
 //! `torch.nn.LSTM(28, 128, batch_first=True)` and `torch.nn.Linear(128, 10)` load. The last
 //! line is the summary of `mnist_mlp`, e.g. `test_accuracy=0.9700 ... seconds_per_epoch=..`.
 
+#[path = "support/models.rs"]
+mod models;
+use models::{RowReader, RowReaderGru, RowReaderRnn};
 // The shared driver; its hand-written flag parser is unused here (clap parses the flags).
 #[allow(dead_code)]
 #[path = "support/mnist.rs"]
@@ -20,33 +23,6 @@ mod support;
 
 use clap::{Parser, ValueEnum};
 use nn::prelude::*;
-
-nn::model! {
-    /// MNIST read row by row: 28 steps of 28 pixels.
-    pub struct RowReader {
-        input: [28, 28],                 // [time steps, features]
-        lstm: LSTM(128),                 // last step's output
-        output: Dense(10, softmax),
-    }
-}
-
-nn::model! {
-    /// The same with a GRU (Keras' `reset_after=True`, PyTorch's formulation).
-    pub struct RowReaderGru {
-        input: [28, 28],
-        gru: GRU(128),
-        output: Dense(10, softmax),
-    }
-}
-
-nn::model! {
-    /// The same with a simple recurrent layer (`tanh`).
-    pub struct RowReaderRnn {
-        input: [28, 28],
-        rnn: SimpleRNN(128),
-        output: Dense(10, softmax),
-    }
-}
 
 /// The recurrent layer that reads the rows.
 #[derive(Clone, Copy, Debug, ValueEnum)]

@@ -2,24 +2,16 @@
 //! combinations, an independent finite-difference check of the full training gradient
 //! (loss included), and proof that the checker can fail.
 
+#[path = "../examples/support/models.rs"]
+mod models;
+use models::Classifier;
 use nn::activations::{ActivationFn, ActivationKind};
-use nn::gradcheck::{self, GradCheck};
-use nn::loss::Loss;
+use nn::gradcheck::{self, CheckGradients, GradCheck};
+use nn::loss::{Loss, LossFn};
 use nn::model::Model;
 use nn::rng::Rng;
 use nn::tape::Tape;
 use nn::Vector;
-
-nn::model! {
-    /// (a) The README's classifier.
-    #[derive(Clone, Debug)]
-    pub struct Classifier {
-        input: 20,
-        hidden1: Dense(64, relu),
-        hidden2: Dense(64, relu),
-        output: Dense(1, sigmoid),
-    }
-}
 
 nn::model! {
     /// (b) Three dense layers with smooth activations.
@@ -87,7 +79,57 @@ nn::model! {
 }
 
 nn::model! {
-    /// (f) A sequence read by an LSTM, its last step classified (the row reader,
+    /// (f) Token ids: an embedding, convolutions (valid and same), pools, a softmax output.
+    pub struct Tokens {
+        input: 12,
+        embedding: Embedding(20, 6),
+        conv: Conv1D(8, 3, tanh),
+        MaxPool1D(2),
+        conv2: Conv1D(4, 2, padding = same),
+        GlobalAvgPool1D,
+        out: Dense(3, softmax),
+    }
+}
+
+nn::model! {
+    /// (g) A sequence input: a strided convolution, average pooling, a dense layer per step,
+    /// `Flatten` of the sequence (channel-first in PyTorch), one output.
+    pub struct Series {
+        input: [16, 2],
+        conv: Conv1D(6, 4, strides = 2, activation = tanh),
+        AvgPool1D(2),
+        step: Dense(5, sigmoid),
+        Flatten,
+        out: Dense(1),
+    }
+}
+
+nn::model! {
+    /// (h) Dense layers per step with dropout and batch normalisation over steps, global
+    /// max pooling.
+    pub struct PerStep {
+        input: [10, 3],
+        a: Dense(4, tanh),
+        Dropout(0.2),
+        BatchNorm,
+        b: Dense(4, leaky_relu),
+        GlobalMaxPool1D,
+        out: Dense(2),
+    }
+}
+
+nn::model! {
+    /// (i) A sequence out: a convolution, then a dense layer per step whose sigmoid the loss
+    /// applies (the batched passes run it as logits).
+    pub struct SequenceOut {
+        input: [8, 3],
+        conv: Conv1D(4, 3, relu, padding = same),
+        out: Dense(2, sigmoid),
+    }
+}
+
+nn::model! {
+    /// (j) A sequence read by an LSTM, its last step classified (the row reader,
     /// small).
     pub struct RowReader {
         input: [6, 5],
@@ -97,7 +139,7 @@ nn::model! {
 }
 
 nn::model! {
-    /// (g) Recurrent layers stacked, each giving every step to the next.
+    /// (k) Recurrent layers stacked, each giving every step to the next.
     pub struct Stacked {
         input: [5, 4],
         a: LSTM(6, return_sequences = true),
@@ -108,7 +150,8 @@ nn::model! {
 }
 
 nn::model! {
-    /// (h) Every step of a GRU, flattened, then a dense layer.
+    /// (l) Every step of a GRU, flattened (fresh values: the same order in PyTorch), then a
+    /// dense layer.
     pub struct GruSteps {
         input: [4, 3],
         gru: GRU(5, return_sequences = true),
@@ -118,7 +161,7 @@ nn::model! {
 }
 
 nn::model! {
-    /// (i) A sigmoid recurrence and an LSTM on top of it.
+    /// (m) A sigmoid recurrence and an LSTM on top of it.
     pub struct SigmoidRnn {
         input: [5, 3],
         rnn: SimpleRNN(6, sigmoid, return_sequences = true),
@@ -181,6 +224,14 @@ fn every_layer_kind_gradients() {
 }
 
 #[test]
+fn sequence_model_gradients() {
+    check_model_seeds::<Tokens>();
+    check_model_seeds::<Series>();
+    check_model_seeds::<PerStep>();
+    check_model_seeds::<SequenceOut>();
+}
+
+#[test]
 fn lstm_row_reader_gradients() {
     check_model_seeds::<RowReader>();
 }
@@ -221,6 +272,10 @@ fn nonzero_biases_do_not_break_the_check() {
     run::<Image>();
     run::<ReluSoftmax>();
     run::<Everything>();
+    run::<Tokens>();
+    run::<Series>();
+    run::<PerStep>();
+    run::<SequenceOut>();
     run::<RowReader>();
     run::<Stacked>();
     run::<GruSteps>();
@@ -239,6 +294,9 @@ fn output_activations_are_split_off_as_expected() {
     assert_eq!(output::<Image>(), Some(ActivationKind::Softmax));
     assert_eq!(output::<ReluSoftmax>(), Some(ActivationKind::Softmax));
     assert_eq!(output::<Everything>(), Some(ActivationKind::Softmax));
+    assert_eq!(output::<Tokens>(), Some(ActivationKind::Softmax));
+    assert_eq!(output::<SequenceOut>(), Some(ActivationKind::Sigmoid));
+    assert_eq!(output::<Series>(), Some(ActivationKind::Linear));
     assert_eq!(<Image as Model>::INPUT, 20);
     assert_eq!(Image::INPUT_SHAPE, [4, 5]);
     assert_eq!(<Image as Model>::PARAMS, 20 * 8 + 8 + 8 * 3 + 3);
@@ -261,6 +319,10 @@ fn tensors_tile_the_parameter_buffer() {
     run::<Image>();
     run::<ReluSoftmax>();
     run::<Everything>();
+    run::<Tokens>();
+    run::<Series>();
+    run::<PerStep>();
+    run::<SequenceOut>();
     run::<RowReader>();
     run::<Stacked>();
     run::<GruSteps>();
@@ -287,7 +349,13 @@ fn batch_matches_single<const IN: usize, const OUT: usize, M: Model>(
     assert_eq!(M::OUTPUT, OUT);
     let batch = 5;
     let mut rng = Rng::new(9);
-    let x: Vec<f32> = (0..batch * IN).map(|_| rng.uniform(-2.0, 2.0)).collect();
+    let ids = M::LAYERS[0].ids;
+    let x: Vec<f32> = (0..batch * IN)
+        .map(|_| match ids {
+            Some(n) => rng.below(n) as f32,
+            None => rng.uniform(-2.0, 2.0),
+        })
+        .collect();
     let mut ws = nn::tape::Tape::new();
     let mut out = model
         .forward_batch(&mut ws, &x, batch, nn::layers::Pass::Eval)
@@ -314,6 +382,10 @@ fn batched_and_single_sample_forward_agree() {
     batch_matches_single(&Image::new(1), Image::forward);
     batch_matches_single(&ReluSoftmax::new(1), ReluSoftmax::forward);
     batch_matches_single(&Everything::new(1), Everything::forward);
+    batch_matches_single(&Tokens::new(1), Tokens::forward);
+    batch_matches_single(&Series::new(1), Series::forward);
+    batch_matches_single(&PerStep::new(1), PerStep::forward);
+    batch_matches_single(&SequenceOut::new(1), SequenceOut::forward);
     batch_matches_single(&RowReader::new(1), RowReader::forward);
     batch_matches_single(&Stacked::new(1), Stacked::forward);
     batch_matches_single(&GruSteps::new(1), GruSteps::forward);
@@ -351,7 +423,7 @@ fn classifier_training_gradient_matches_central_differences_of_the_loss() {
         // Non-zero biases so that every bias matters.
         for t in Classifier::tensors()
             .iter()
-            .filter(|t| t.name.ends_with(".bias"))
+            .filter(|t| t.name.contains(".bias"))
         {
             for b in &mut model.params_mut()[t.offset..t.offset + t.len()] {
                 *b = rng.uniform(-0.3, 0.3);
@@ -670,7 +742,7 @@ type MaskOf = fn(&Tape) -> Vec<f32>;
 fn against_reference<M: Model>(spec: &[R], seed: u64, mask_of: Option<MaskOf>) {
     let mut model = M::init(seed);
     let mut rng = Rng::new(seed + 1000);
-    for t in M::tensors().iter().filter(|t| t.name.ends_with(".bias")) {
+    for t in M::tensors().iter().filter(|t| t.name.contains(".bias")) {
         for b in &mut model.params_mut()[t.offset..t.offset + t.len()] {
             *b = rng.uniform(-0.5, 0.5);
         }

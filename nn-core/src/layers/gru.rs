@@ -424,7 +424,8 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Layer for 
         w * (H + F) + rows * (2 * w + H) + batch * (H + w)
     }
 
-    /// Keras' initialisation (see the [module documentation](self)).
+    /// Keras' initialisation: Glorot-uniform input kernel, orthogonal recurrent kernel, zero
+    /// biases.
     fn init(&self, params: &mut [f32], _state: &mut [f32], rng: &mut Rng) {
         Self::DIMS.init(&mut params[..Self::PARAMS], rng);
     }

@@ -477,7 +477,8 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Layer for 
         w * (H + F) + rows * (w + H) + batch * (2 * H + w)
     }
 
-    /// Keras' initialisation (see the [module documentation](self)).
+    /// Keras' initialisation: Glorot-uniform input kernel, orthogonal recurrent kernel, zero
+    /// biases but 1 for the forget gate (`unit_forget_bias`, put in `bias_ih`).
     fn init(&self, params: &mut [f32], _state: &mut [f32], rng: &mut Rng) {
         let d = Self::DIMS;
         d.init(&mut params[..Self::PARAMS], rng);

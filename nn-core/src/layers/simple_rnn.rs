@@ -339,7 +339,8 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool, A: Activat
         H * (H + F) + rows * 2 * H + batch * 2 * H
     }
 
-    /// Keras' initialisation (see the [module documentation](self)).
+    /// Keras' initialisation: Glorot-uniform input kernel, orthogonal recurrent kernel, zero
+    /// biases.
     fn init(&self, params: &mut [f32], _state: &mut [f32], rng: &mut Rng) {
         Self::DIMS.init(&mut params[..Self::PARAMS], rng);
     }

@@ -1,41 +1,12 @@
 //! What the recurrent layers' files ([`simple_rnn`](super::simple_rnn),
-//! [`lstm`](super::lstm), [`gru`](super::gru)) share: the sequence they read, with the errors
-//! users see when they get something else, and the layer they build.
+//! [`lstm`](super::lstm), [`gru`](super::gru)) share: the layer they build from a sequence
+//! (read with [`Input::sequence`], whose errors name the fix).
 
 use super::{Built, Input, Order, Problem};
 use crate::args::Args;
 use crate::runtime::lit;
 use proc_macro2::TokenStream;
 use quote::quote;
-
-/// The input as a sequence `(steps, features)`, or the error of `layer`, which needs one.
-pub fn sequence(input: &Input<'_>, layer: &str) -> Result<(usize, usize), Problem> {
-    let prev = input.prev;
-    let found = match *input.shape {
-        [t, f] => return Ok((t, f)),
-        [n] => match input.prev_kind {
-            "SimpleRNN" | "LSTM" | "GRU" => format!(
-                "gives only its last step's {n} values; give `{prev}` `return_sequences = true`"
-            ),
-            "input" => format!(
-                "produces {n} values without steps; declare the input as `input: [steps, features]`"
-            ),
-            "Flatten" => {
-                format!("produces {n} values without steps; put `{layer}` before `{prev}`")
-            }
-            _ => format!("produces {n} values without steps"),
-        },
-        [h, w, c] if prev == "input" => format!(
-            "produces {}, an image; to read its rows as steps, declare `input: [{h}, {}]`",
-            input.text(),
-            w * c
-        ),
-        _ => format!("produces {}, an image", input.text()),
-    };
-    Err(Problem::layer(format!(
-        "`{layer}` needs a sequence [steps, features], but `{prev}` {found}"
-    )))
-}
 
 /// The sizes of a recurrent layer, from its file's runtime functions.
 pub struct Sizes {
@@ -59,7 +30,7 @@ pub fn build(
     input: &Input<'_>,
     sizes: impl Fn(usize, usize, usize) -> Sizes,
 ) -> Result<Built, Problem> {
-    let (steps, features) = sequence(input, kind)?;
+    let (steps, features) = input.sequence(kind)?;
     let units = args.size("units").unwrap_or(1);
     let every_step = args.flag("return_sequences");
     let Sizes {
