@@ -60,7 +60,7 @@
 use alloc::vec::Vec;
 
 use crate::error::{Error, Result};
-use crate::math::sqrt;
+use crate::kernels::GradTransform;
 
 /// Updates parameters from gradients. Implemented by every optimizer.
 ///
@@ -217,76 +217,6 @@ impl GradOptions {
             weight_decay: self.weight_decay,
         }
     }
-}
-
-/// The effective gradient of one step, applied element by element.
-#[derive(Clone, Copy)]
-struct GradTransform {
-    limit: f32,
-    scale: f32,
-    weight_decay: f32,
-}
-
-impl GradTransform {
-    /// Clipped gradient plus L2 penalty, for gradient component `g` of parameter `p`.
-    #[inline(always)]
-    fn apply(self, g: f32, p: f32) -> f32 {
-        g.clamp(-self.limit, self.limit) * self.scale + self.weight_decay * p
-    }
-}
-
-/// Adam's element-wise update. A function of slices (not a closure over them) so that the
-/// compiler knows they do not alias and vectorises the loop.
-#[inline(always)]
-fn adam_update(
-    params: &mut [f32],
-    grads: &[f32],
-    ms: &mut [f32],
-    vs: &mut [f32],
-    t: GradTransform,
-    k: [f32; 7],
-) {
-    let [b1, b2, c1, c2, eps, lr, decay] = k;
-    for (((p, &g), m), v) in params
-        .iter_mut()
-        .zip(grads)
-        .zip(ms.iter_mut())
-        .zip(vs.iter_mut())
-    {
-        let g = t.apply(g, *p);
-        *m = b1 * *m + (1.0 - b1) * g;
-        *v = b2 * *v + (1.0 - b2) * g * g;
-        *p = *p * decay - lr * (*m * c1) / (sqrt(*v * c2) + eps);
-    }
-}
-
-/// [`adam_update`] split across `threads` (halves, recursively) for large parameter
-/// buffers; element-wise, so the result does not depend on the split.
-fn adam_parallel(
-    threads: usize,
-    params: &mut [f32],
-    grads: &[f32],
-    ms: &mut [f32],
-    vs: &mut [f32],
-    t: GradTransform,
-    k: [f32; 7],
-) {
-    let mid = params.len() / 2;
-    #[cfg(feature = "std")]
-    if threads >= 2 && mid >= 16 * 1024 {
-        let (p0, p1) = params.split_at_mut(mid);
-        let (m0, m1) = ms.split_at_mut(mid);
-        let (v0, v1) = vs.split_at_mut(mid);
-        let (g0, g1) = grads.split_at(mid);
-        let (t0, t1) = (threads / 2, threads - threads / 2);
-        rayon::join(
-            || adam_parallel(t0, p0, g0, m0, v0, t, k),
-            || adam_parallel(t1, p1, g1, m1, v1, t, k),
-        );
-        return;
-    }
-    let _ = (threads, mid);
-    crate::kernels::vectorized(|| adam_update(params, grads, ms, vs, t, k));
 }
 
 /// Resizes optimizer state to `len` zeros if it does not have that length (first step, after
@@ -482,7 +412,7 @@ impl AdamCore {
         let decay = 1.0 - lr * decoupled_wd;
         let (ms, vs) = (&mut self.m[..], &mut self.v[..]);
         let k = [b1, b2, c1, c2, eps, lr, decay];
-        adam_parallel(crate::kernels::in_parallel(), params, grads, ms, vs, t, k);
+        crate::kernels::adam_update(params, grads, ms, vs, t, k);
     }
 
     fn reset(&mut self) {
@@ -694,27 +624,12 @@ impl RmsProp {
         let t = self.grad.prepare(params, grads);
         let n = params.len();
         ensure_len(&mut self.v, n);
-        let (rho, eps, lr, m) = (self.rho, self.epsilon, self.lr, self.momentum);
-        if m == 0.0 {
-            for ((p, &g), v) in params.iter_mut().zip(grads).zip(&mut self.v) {
-                let g = t.apply(g, *p);
-                *v = rho * *v + (1.0 - rho) * g * g;
-                *p -= lr * g / (sqrt(*v) + eps);
-            }
-            return;
-        }
-        ensure_len(&mut self.buf, n);
-        for (((p, &g), v), b) in params
-            .iter_mut()
-            .zip(grads)
-            .zip(&mut self.v)
-            .zip(&mut self.buf)
-        {
-            let g = t.apply(g, *p);
-            *v = rho * *v + (1.0 - rho) * g * g;
-            *b = m * *b + g / (sqrt(*v) + eps);
-            *p -= lr * *b;
-        }
+        let k = [self.rho, self.epsilon, self.lr, self.momentum];
+        let buf = (self.momentum != 0.0).then(|| {
+            ensure_len(&mut self.buf, n);
+            &mut self.buf[..]
+        });
+        crate::kernels::rmsprop_update(params, grads, &mut self.v, buf, t, k);
     }
 }
 
@@ -750,6 +665,7 @@ mod tests {
     extern crate std;
 
     use super::*;
+    use crate::math::sqrt;
     use std::boxed::Box;
     use std::vec;
 

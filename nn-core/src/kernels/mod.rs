@@ -36,11 +36,19 @@
 
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 mod avx2;
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+mod avx512;
 mod dispatch;
 mod portable;
+#[cfg(feature = "alloc")]
+mod update;
 
+#[cfg(feature = "std")]
+pub use dispatch::available;
 pub use dispatch::{level, vectorized, Level};
 use portable::NR;
+#[cfg(feature = "alloc")]
+pub(crate) use update::{adam_update, rmsprop_update, GradTransform};
 
 /// Products with at least this many multiply-adds use the register-blocked kernel (below it,
 /// the simple loops win: no tile edges to handle).
@@ -179,6 +187,45 @@ fn split_out(
     f(first, out);
 }
 
+/// Below this many values, [`map`] and [`map_with`] run `f` as it is: no thread, no level
+/// check (single-sample inference stays as cheap as the plain loop).
+const MAP_SMALL: usize = 4096;
+
+/// Applies the element-wise `f` to `values` in place: small slices directly, large ones in
+/// parts split across the current pool's threads (at multiples of 64 values), each inside
+/// [`vectorized`], so that a plain loop in `f` runs 16 lanes wide on AVX-512. `f` must treat
+/// each value on its own (the parts are arbitrary), which makes results independent of the
+/// number of threads. Used by the activations.
+#[inline]
+pub fn map(values: &mut [f32], f: &(impl Fn(&mut [f32]) + Sync)) {
+    if values.len() < MAP_SMALL {
+        f(values);
+        return;
+    }
+    let rows = values.len() / 64;
+    let (whole, rest) = values.split_at_mut(rows * 64);
+    par_rows(whole, 64, 64, &|_, part| vectorized(|| f(part)));
+    f(rest);
+}
+
+/// [`map`] with a second slice read alongside: `f(part, other_part)` on matching parts of
+/// `values` and `other` (the common length of the two).
+#[inline]
+pub fn map_with(values: &mut [f32], other: &[f32], f: &(impl Fn(&mut [f32], &[f32]) + Sync)) {
+    let len = values.len().min(other.len());
+    let (values, other) = (&mut values[..len], &other[..len]);
+    if len < MAP_SMALL {
+        f(values, other);
+        return;
+    }
+    let rows = len / 64;
+    let (whole, rest) = values.split_at_mut(rows * 64);
+    par_rows(whole, 64, 64, &|first, part| {
+        vectorized(|| f(part, &other[first * 64..first * 64 + part.len()]));
+    });
+    f(rest, &other[rows * 64..]);
+}
+
 /// `x * y`, the size `what` (e.g. `"m * k"`) of `function`'s arguments, without wrapping:
 /// every size that bounds a slice handed to the loops goes through here.
 ///
@@ -284,7 +331,7 @@ pub fn gemm_nt(
         // An outer product: B (n×1) is also Bᵀ (1×n), so use the row form.
         dispatch::nn_small(1, n, a, b, c, accumulate);
     } else {
-        dispatch::nt_small(k, n, a, b, c, accumulate);
+        dispatch::nt(k, n, a, b, c, accumulate);
     }
 }
 
