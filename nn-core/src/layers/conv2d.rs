@@ -260,14 +260,16 @@ impl<
         let rows = Self::rows("Conv2D::forward", batch);
         let (w, b) = params[..Self::PARAMS].split_at(Self::WEIGHTS);
         let y = &mut y[..rows * COUT];
-        for row in y.chunks_exact_mut(COUT) {
-            row.copy_from_slice(b);
-        }
+        kernels::par_rows(y, Self::OUT, Self::OUT, &|_, y| {
+            for row in y.chunks_exact_mut(COUT) {
+                row.copy_from_slice(b);
+            }
+        });
         let col: &[f32] = if Self::DIRECT {
             &x[..batch * Self::IN]
         } else {
             let col = &mut scratch[..rows * Self::PATCH];
-            Self::im2col(x, col, batch);
+            Self::im2col_batch(x, col);
             col
         };
         kernels::gemm_nn(rows, Self::PATCH, COUT, col, w, y, true);
@@ -296,17 +298,19 @@ impl<
             // x is the im2col matrix, and dx is dcol.
             &mut []
         } else {
-            Self::im2col(x, col, batch);
+            Self::im2col_batch(x, col);
             col
         };
         if let Some(grads) = grads {
             let (dw, db) = grads[..Self::PARAMS].split_at_mut(Self::WEIGHTS);
             db.fill(0.0);
-            for row in dy.chunks_exact(COUT) {
-                for (g, &d) in db.iter_mut().zip(row) {
-                    *g += d;
+            kernels::vectorized(|| {
+                for row in dy.chunks_exact(COUT) {
+                    for (g, &d) in db.iter_mut().zip(row) {
+                        *g += d;
+                    }
                 }
-            }
+            });
             let patches = if Self::DIRECT {
                 &x[..rows * CIN]
             } else {
@@ -319,7 +323,12 @@ impl<
                 Self::input_gradient(w, dy, &mut dx[..rows * CIN], spare);
             } else {
                 Self::input_gradient(w, dy, col, spare);
-                Self::col2im(col, dx, batch);
+                let dx = &mut dx[..batch * Self::IN];
+                let work = Self::SCRATCH_PER_SAMPLE;
+                kernels::par_rows(dx, Self::IN, work, &|first, dx| {
+                    let col = &col[first * Self::SCRATCH_PER_SAMPLE..];
+                    Self::col2im(col, dx, dx.len() / Self::IN);
+                });
             }
         }
     }
@@ -365,6 +374,15 @@ impl<
         } else {
             kernels::gemm_nt(rows, COUT, Self::PATCH, dy, w, dcol, false);
         }
+    }
+
+    /// [`im2col`](Self::im2col) of the `col.len() / SCRATCH_PER_SAMPLE` samples of `x`,
+    /// split by sample across the pool's threads.
+    fn im2col_batch(x: &[f32], col: &mut [f32]) {
+        let per_sample = Self::SCRATCH_PER_SAMPLE;
+        kernels::par_rows(col, per_sample, per_sample, &|first, col| {
+            Self::im2col(&x[first * Self::IN..], col, col.len() / per_sample);
+        });
     }
 
     /// Writes the im2col matrix of `batch` samples: row `(s, oh, ow)` holds the receptive

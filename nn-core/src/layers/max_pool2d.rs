@@ -190,12 +190,16 @@ impl<
             batch_values("MaxPool2D", f.batch, Self::IN),
             batch_values("MaxPool2D", f.batch, Self::OUT),
         );
-        for (xs, ys) in f.x[..inputs]
-            .chunks_exact(Self::IN)
-            .zip(f.y[..outputs].chunks_exact_mut(Self::OUT))
-        {
-            Self::pool_one(xs, ys);
-        }
+        let x = &f.x[..inputs];
+        let work = Self::OUT * PH * PW;
+        crate::kernels::par_rows(&mut f.y[..outputs], Self::OUT, work, &|first, y| {
+            for (xs, ys) in x[first * Self::IN..]
+                .chunks_exact(Self::IN)
+                .zip(y.chunks_exact_mut(Self::OUT))
+            {
+                Self::pool_one(xs, ys);
+            }
+        });
     }
 
     fn backward(&self, b: Backward<'_>) {
