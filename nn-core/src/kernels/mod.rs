@@ -39,6 +39,8 @@ mod avx2;
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 mod avx512;
 mod dispatch;
+#[cfg(all(test, feature = "std"))]
+mod levels;
 mod portable;
 #[cfg(feature = "alloc")]
 mod update;
