@@ -123,8 +123,7 @@ fn steps(mut opt: impl Optimizer) -> Vec<f32> {
 /// The workload, at the level of this process.
 fn workload() -> Results {
     let mut r = Results::new();
-    for i in 0..PRODUCTS.len() {
-        let (kind, m, k, n) = PRODUCTS[i];
+    for (i, &(kind, m, k, n)) in PRODUCTS.iter().enumerate() {
         let (a, b, c0) = operands(i);
         for accumulate in [false, true] {
             let mut c = c0.clone();
