@@ -41,10 +41,10 @@ use super::portable::Isa;
 use super::update::{AdamStep, GradTransform, RmsPropStep};
 use core::arch::x86_64::{
     __m512, __mmask16, _mm512_add_ps, _mm512_cmp_ps_mask, _mm512_div_ps, _mm512_fmadd_ps,
-    _mm512_fnmadd_ps, _mm512_loadu_ps, _mm512_mask_blend_ps, _mm512_mask_storeu_ps,
-    _mm512_maskz_fmadd_ps, _mm512_maskz_loadu_ps, _mm512_max_ps, _mm512_min_ps, _mm512_mul_ps,
-    _mm512_rcp14_ps, _mm512_reduce_add_ps, _mm512_rsqrt14_ps, _mm512_set1_ps, _mm512_setzero_ps,
-    _mm512_sqrt_ps, _mm512_sub_ps, _CMP_EQ_OQ, _CMP_GT_OQ,
+    _mm512_fmsub_ps, _mm512_fnmadd_ps, _mm512_loadu_ps, _mm512_mask_blend_ps,
+    _mm512_mask_storeu_ps, _mm512_maskz_fmadd_ps, _mm512_maskz_loadu_ps, _mm512_max_ps,
+    _mm512_min_ps, _mm512_mul_ps, _mm512_rcp14_ps, _mm512_reduce_add_ps, _mm512_rsqrt14_ps,
+    _mm512_set1_ps, _mm512_setzero_ps, _mm512_sqrt_ps, _mm512_sub_ps, _CMP_GT_OQ, _CMP_LT_OQ,
 };
 
 /// Proof that the CPU has AVX-512F, AVX2 and FMA: a value of this type exists only if it
@@ -452,39 +452,36 @@ impl Consts {
     }
 }
 
-/// `a / (sqrt(x) + eps)` for `x >= 0`, from refined estimates (see the module docs): as
-/// close to the exact value as the exact operations (tested); exact operations for lanes
-/// where the estimates fail, and for an epsilon where they could lose precision.
+/// `a / (sqrt(x) + eps)` for `x >= 0`, from refined estimates (see the module docs): within
+/// 4 units in the last place of the exact value, as the exact f32 operations are within 2.5
+/// (tested); exact operations for lanes where the estimates fail, and for an epsilon where
+/// they could lose precision.
 ///
-/// With epsilon in [2^-40, 2^100] (`Consts::fast`), every step below stays in the normal
-/// range for finite `x` (a subnormal `x`, whose estimated root is less precise, has a root
-/// below 2^-63, lost when added to epsilon) and every intermediate is finite, unless `x` is
-/// infinite or NaN or the quotient overflows: then the quotient is not finite, and those
-/// lanes are computed again exactly.
+/// With epsilon in [2^-40, 2^100] (`Consts::fast`) and a finite `x`, every step below stays
+/// in the normal range (a subnormal `x`, whose estimated root is less precise, has a root
+/// below 2^-63, lost when added to epsilon), and the quotient overflows, or is NaN, exactly
+/// when `a` is infinite or NaN (then the exact quotient is too). Lanes with an infinite or
+/// NaN `x` are computed again exactly.
 #[target_feature(enable = "avx512f,avx2,fma")]
 #[inline]
 fn quotient(a: __m512, x: __m512, k: Consts) -> __m512 {
     if !k.fast {
         return _mm512_div_ps(a, _mm512_add_ps(_mm512_sqrt_ps(x), k.eps));
     }
-    let zero = _mm512_setzero_ps();
     // sqrt(x): `y` estimates 1 / sqrt(x) and `h = x y` sqrt(x), to 2^-14; one Newton step
     // on the residual `x - h²` (exact in a fused multiply-add) gives `s` to about 2^-27
     // before rounding. `x = 0` (infinite `y`) gives `s = 0`.
     let y = _mm512_rsqrt14_ps(x);
     let h = _mm512_mul_ps(x, y);
     let half_y = _mm512_mul_ps(_mm512_set1_ps(0.5), y);
-    let positive = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(x, zero);
+    let positive = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(x, _mm512_setzero_ps());
     let s = _mm512_maskz_fmadd_ps(positive, _mm512_fnmadd_ps(h, h, x), half_y, h);
     let d = _mm512_add_ps(s, k.eps);
-    // a / d: the estimate `r` of 1 / d, one Newton step `r + r (1 - d r)`, the quotient
-    // `q = a r` and one correction by its residual `a - q d`.
+    // a / d: the estimate `r` of 1 / d, one Newton step `r + r (1 - d r)`, then `a r`.
     let r = _mm512_rcp14_ps(d);
     let r = _mm512_fmadd_ps(r, _mm512_fnmadd_ps(d, r, _mm512_set1_ps(1.0)), r);
     let q = _mm512_mul_ps(a, r);
-    let q = _mm512_fmadd_ps(_mm512_fnmadd_ps(q, d, a), r, q);
-    // `q - q` is 0 exactly for a finite `q`.
-    let finite = _mm512_cmp_ps_mask::<_CMP_EQ_OQ>(_mm512_sub_ps(q, q), zero);
+    let finite = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(x, _mm512_set1_ps(f32::INFINITY));
     if finite == 0xFFFF {
         return q;
     }
@@ -493,25 +490,66 @@ fn quotient(a: __m512, x: __m512, k: Consts) -> __m512 {
 }
 
 /// The effective gradient (see [`GradTransform::apply`]) of 16 gradients `g` of parameters
-/// `p`: clamped (NaN passes through, as in `f32::clamp`), scaled, plus the L2 penalty, with
-/// the portable level's operations.
+/// `p`: clamped (NaN passes through, as in `f32::clamp`), scaled, plus the L2 penalty; `g`
+/// itself when `PLAIN` (no clipping, no penalty).
 #[target_feature(enable = "avx512f,avx2,fma")]
 #[inline]
-fn effective(t: GradTransform, g: __m512, p: __m512) -> __m512 {
+fn effective<const PLAIN: bool>(t: GradTransform, g: __m512, p: __m512) -> __m512 {
+    if PLAIN {
+        return g;
+    }
     // `max(lo, g)` is `g` unless `lo > g` (so NaN stays), likewise `min(hi, .)`.
     let clamped = _mm512_min_ps(
         _mm512_set1_ps(t.limit),
         _mm512_max_ps(_mm512_set1_ps(-t.limit), g),
     );
-    _mm512_add_ps(
-        _mm512_mul_ps(clamped, _mm512_set1_ps(t.scale)),
+    _mm512_fmadd_ps(
+        clamped,
+        _mm512_set1_ps(t.scale),
         _mm512_mul_ps(_mm512_set1_ps(t.weight_decay), p),
     )
 }
 
-/// Adam's update (see `update::adam`), 16 parameters at a time, the last ones masked.
+/// Whether `t` leaves the gradient as it is.
+fn plain(t: GradTransform) -> bool {
+    t.limit == f32::INFINITY && t.scale == 1.0 && t.weight_decay == 0.0
+}
+
+/// Runs `step(i, lanes)` for `i` in steps of 16 below `n`: whole vectors, then the last
+/// `n % 16` values with their mask.
+#[inline(always)]
+fn in_vectors(n: usize, mut step: impl FnMut(usize, __mmask16)) {
+    let whole = n - n % 16;
+    let mut i = 0;
+    while i < whole {
+        step(i, 0xFFFF);
+        i += 16;
+    }
+    if whole < n {
+        step(whole, lanes(n - whole));
+    }
+}
+
+/// Adam's update (see `update::adam`), 16 parameters at a time.
 #[target_feature(enable = "avx512f,avx2,fma")]
 fn adam(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], s: AdamStep) {
+    if plain(s.grad) {
+        adam_with::<true>(p, g, m, v, s);
+    } else {
+        adam_with::<false>(p, g, m, v, s);
+    }
+}
+
+/// [`adam`] for a plain gradient or not.
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[inline]
+fn adam_with<const PLAIN: bool>(
+    p: &mut [f32],
+    g: &[f32],
+    m: &mut [f32],
+    v: &mut [f32],
+    s: AdamStep,
+) {
     let n = p.len();
     assert!(
         g.len() >= n && m.len() >= n && v.len() >= n,
@@ -519,46 +557,54 @@ fn adam(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], s: AdamStep) {
     );
     let (b1, b2) = (_mm512_set1_ps(s.beta1), _mm512_set1_ps(s.beta2));
     let (o1, o2) = (_mm512_set1_ps(1.0 - s.beta1), _mm512_set1_ps(1.0 - s.beta2));
-    let (c1, c2) = (_mm512_set1_ps(s.c1), _mm512_set1_ps(s.c2));
-    let (lr, decay) = (_mm512_set1_ps(s.lr), _mm512_set1_ps(s.decay));
+    let (lr_c1, c2) = (_mm512_set1_ps(s.lr * s.c1), _mm512_set1_ps(s.c2));
+    let decay = _mm512_set1_ps(s.decay);
     let k = Consts::new(s.epsilon);
     let (pp, pg, pm, pv) = (p.as_mut_ptr(), g.as_ptr(), m.as_mut_ptr(), v.as_mut_ptr());
-    let mut i = 0;
-    while i < n {
-        let mask = lanes(n - i);
+    in_vectors(n, |i, mask| {
         // SAFETY: the lanes enabled are `i + j < n`, inside the four slices (`p` is `n`
         // long, the others at least, asserted); the mutable ones are borrowed mutably and
         // distinct, so nothing else reads or writes them.
         unsafe {
             let (at_p, at_g, at_m, at_v) = (pp.add(i), pg.add(i), pm.add(i), pv.add(i));
-            let pv_ = _mm512_maskz_loadu_ps(mask, at_p);
-            let gv = effective(s.grad, _mm512_maskz_loadu_ps(mask, at_g), pv_);
-            // m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g g: unfused, as the portable loop.
-            let mv = _mm512_add_ps(
-                _mm512_mul_ps(b1, _mm512_maskz_loadu_ps(mask, at_m)),
-                _mm512_mul_ps(o1, gv),
-            );
-            let vv = _mm512_add_ps(
-                _mm512_mul_ps(b2, _mm512_maskz_loadu_ps(mask, at_v)),
+            let p0 = _mm512_maskz_loadu_ps(mask, at_p);
+            let gv = effective::<PLAIN>(s.grad, _mm512_maskz_loadu_ps(mask, at_g), p0);
+            // m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g²
+            let mv = _mm512_fmadd_ps(b1, _mm512_maskz_loadu_ps(mask, at_m), _mm512_mul_ps(o1, gv));
+            let vv = _mm512_fmadd_ps(
+                b2,
+                _mm512_maskz_loadu_ps(mask, at_v),
                 _mm512_mul_ps(_mm512_mul_ps(o2, gv), gv),
             );
             _mm512_mask_storeu_ps(at_m, mask, mv);
             _mm512_mask_storeu_ps(at_v, mask, vv);
-            // p = p decay - lr (m c1) / (sqrt(v c2) + eps)
-            let step = quotient(
-                _mm512_mul_ps(lr, _mm512_mul_ps(mv, c1)),
-                _mm512_mul_ps(vv, c2),
-                k,
-            );
-            _mm512_mask_storeu_ps(at_p, mask, _mm512_sub_ps(_mm512_mul_ps(pv_, decay), step));
+            // p = p decay - lr c1 m / (sqrt(v c2) + eps)
+            let step = quotient(_mm512_mul_ps(lr_c1, mv), _mm512_mul_ps(vv, c2), k);
+            _mm512_mask_storeu_ps(at_p, mask, _mm512_fmsub_ps(p0, decay, step));
         }
-        i += 16;
+    });
+}
+
+/// RMSprop's update (see `update::rmsprop`), 16 parameters at a time.
+#[target_feature(enable = "avx512f,avx2,fma")]
+fn rmsprop(p: &mut [f32], g: &[f32], v: &mut [f32], buf: Option<&mut [f32]>, s: RmsPropStep) {
+    if plain(s.grad) {
+        rmsprop_with::<true>(p, g, v, buf, s);
+    } else {
+        rmsprop_with::<false>(p, g, v, buf, s);
     }
 }
 
-/// RMSprop's update (see `update::rmsprop`), 16 parameters at a time, the last ones masked.
+/// [`rmsprop`] for a plain gradient or not.
 #[target_feature(enable = "avx512f,avx2,fma")]
-fn rmsprop(p: &mut [f32], g: &[f32], v: &mut [f32], buf: Option<&mut [f32]>, s: RmsPropStep) {
+#[inline]
+fn rmsprop_with<const PLAIN: bool>(
+    p: &mut [f32],
+    g: &[f32],
+    v: &mut [f32],
+    buf: Option<&mut [f32]>,
+    s: RmsPropStep,
+) {
     let n = p.len();
     assert!(
         g.len() >= n && v.len() >= n && buf.as_ref().is_none_or(|b| b.len() >= n),
@@ -569,39 +615,39 @@ fn rmsprop(p: &mut [f32], g: &[f32], v: &mut [f32], buf: Option<&mut [f32]>, s: 
     let k = Consts::new(s.epsilon);
     let (pp, pg, pv) = (p.as_mut_ptr(), g.as_ptr(), v.as_mut_ptr());
     let pb = buf.map(<[f32]>::as_mut_ptr);
-    let mut i = 0;
-    while i < n {
-        let mask = lanes(n - i);
+    in_vectors(n, |i, mask| {
         // SAFETY: the lanes enabled are `i + j < n`, inside every slice (`p` is `n` long,
         // the others at least, asserted); the mutable ones are borrowed mutably and
         // distinct, so nothing else reads or writes them.
         unsafe {
             let (at_p, at_g, at_v) = (pp.add(i), pg.add(i), pv.add(i));
-            let pv_ = _mm512_maskz_loadu_ps(mask, at_p);
-            let gv = effective(s.grad, _mm512_maskz_loadu_ps(mask, at_g), pv_);
-            let vv = _mm512_add_ps(
-                _mm512_mul_ps(rho, _mm512_maskz_loadu_ps(mask, at_v)),
+            let p0 = _mm512_maskz_loadu_ps(mask, at_p);
+            let gv = effective::<PLAIN>(s.grad, _mm512_maskz_loadu_ps(mask, at_g), p0);
+            // v = rho v + (1 - rho) g²
+            let vv = _mm512_fmadd_ps(
+                rho,
+                _mm512_maskz_loadu_ps(mask, at_v),
                 _mm512_mul_ps(_mm512_mul_ps(o, gv), gv),
             );
             _mm512_mask_storeu_ps(at_v, mask, vv);
             let updated = match pb {
                 // p -= lr g / (sqrt(v) + eps)
-                None => _mm512_sub_ps(pv_, quotient(_mm512_mul_ps(lr, gv), vv, k)),
+                None => _mm512_sub_ps(p0, quotient(_mm512_mul_ps(lr, gv), vv, k)),
                 // b = momentum b + g / (sqrt(v) + eps); p -= lr b
                 Some(pb) => {
                     let at_b = pb.add(i);
-                    let bv = _mm512_add_ps(
-                        _mm512_mul_ps(momentum, _mm512_maskz_loadu_ps(mask, at_b)),
+                    let bv = _mm512_fmadd_ps(
+                        momentum,
+                        _mm512_maskz_loadu_ps(mask, at_b),
                         quotient(gv, vv, k),
                     );
                     _mm512_mask_storeu_ps(at_b, mask, bv);
-                    _mm512_sub_ps(pv_, _mm512_mul_ps(lr, bv))
+                    _mm512_fnmadd_ps(lr, bv, p0)
                 }
             };
             _mm512_mask_storeu_ps(at_p, mask, updated);
         }
-        i += 16;
-    }
+    });
 }
 
 #[cfg(test)]
