@@ -40,11 +40,14 @@
 use super::portable::Isa;
 use super::update::{AdamStep, GradTransform, RmsPropStep};
 use core::arch::x86_64::{
-    __m512, __mmask16, _mm512_add_ps, _mm512_cmp_ps_mask, _mm512_div_ps, _mm512_fmadd_ps,
-    _mm512_fmsub_ps, _mm512_fnmadd_ps, _mm512_loadu_ps, _mm512_mask_blend_ps,
-    _mm512_mask_storeu_ps, _mm512_maskz_fmadd_ps, _mm512_maskz_loadu_ps, _mm512_max_ps,
+    __m512, __mmask16, _mm512_add_epi32, _mm512_add_ps, _mm512_cmp_ps_mask, _mm512_div_ps,
+    _mm512_fmadd_ps, _mm512_fmsub_ps, _mm512_fnmadd_ps, _mm512_loadu_ps, _mm512_mask_blend_ps,
+    _mm512_mask_cmp_ps_mask, _mm512_mask_compressstoreu_epi32, _mm512_mask_storeu_ps,
+    _mm512_maskz_compress_epi32, _mm512_maskz_fmadd_ps, _mm512_maskz_loadu_ps, _mm512_max_ps,
     _mm512_min_ps, _mm512_mul_ps, _mm512_rcp14_ps, _mm512_reduce_add_ps, _mm512_rsqrt14_ps,
-    _mm512_set1_ps, _mm512_setzero_ps, _mm512_sqrt_ps, _mm512_sub_ps, _CMP_GT_OQ, _CMP_LT_OQ,
+    _mm512_set1_epi32, _mm512_set1_ps, _mm512_setr_epi32, _mm512_setzero_ps, _mm512_sqrt_ps,
+    _mm512_storeu_si512, _mm512_sub_ps, _mm_prefetch, _CMP_GT_OQ, _CMP_LT_OQ, _CMP_NEQ_UQ,
+    _MM_HINT_T0,
 };
 
 /// Proof that the CPU has AVX-512F, AVX2 and FMA: a value of this type exists only if it
@@ -104,6 +107,23 @@ impl Isa for Avx512 {
     ) {
         // SAFETY: `self` exists, so the CPU has AVX-512F and FMA (`Avx512::new_unchecked`).
         unsafe { blocked(m, k, n, a, rsa, csa, b, c, accumulate) }
+    }
+
+    #[inline(always)]
+    fn sparse_rows<const OUT: usize>(
+        self,
+        x: &[f32],
+        w: &[f32],
+        first: usize,
+        nonzero: &mut [u32],
+        acc: &mut [f32; OUT],
+    ) {
+        if OUT > 16 * SPARSE_VECTORS || x.len() > SPARSE_INPUTS {
+            super::portable::sparse_rows(self, x, w, first, nonzero, acc);
+            return;
+        }
+        // SAFETY: `self` exists, so the CPU has AVX-512F and FMA (`Avx512::new_unchecked`).
+        unsafe { sparse_rows(x, w, first, nonzero, acc) }
     }
 
     #[inline(always)]
@@ -271,6 +291,102 @@ fn nt(isa: Avx512, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32], accu
             }
         }
         k0 += kc;
+    }
+}
+
+/// Most outputs [`sparse_rows`] keeps in registers: 8 vectors of 16.
+const SPARSE_VECTORS: usize = 8;
+/// Most inputs [`sparse_rows`] takes at once (the callers pass at most 1,024).
+const SPARSE_INPUTS: usize = 1024;
+/// Non-zero inputs ahead whose rows of weights [`sparse_rows`] prefetches.
+const PREFETCH_ROWS: usize = 8;
+
+/// `acc += Σ_j x[j] · W[first + j]` over the non-zero `x[j]` (`W` rows of `OUT`, at most
+/// `16 * SPARSE_VECTORS`; `x` at most [`SPARSE_INPUTS`] long; `nonzero` room for the indices,
+/// at least `x.len()`), as `portable::sparse_rows`
+/// computes it (the same fused multiply-adds in the same order): the indices of the non-zero
+/// inputs 16 at a time by a compare and a compress, then each row of weights into
+/// accumulators held in registers, the rows [`PREFETCH_ROWS`] indices ahead prefetched
+/// (their addresses, unlike a dense walk, are unknown to the hardware prefetcher).
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[inline]
+fn sparse_rows<const OUT: usize>(
+    x: &[f32],
+    w: &[f32],
+    first: usize,
+    nonzero: &mut [u32],
+    acc: &mut [f32; OUT],
+) {
+    let vectors = OUT.div_ceil(16);
+    assert!(
+        vectors <= SPARSE_VECTORS && x.len() <= SPARSE_INPUTS,
+        "sparse_rows: too many outputs or inputs"
+    );
+    // The rows used are `first + j` for `j < x.len()`: all of them inside `w`.
+    let rows_end = first
+        .checked_add(x.len())
+        .and_then(|rows| rows.checked_mul(OUT));
+    assert!(
+        matches!(rows_end, Some(end) if end <= w.len()),
+        "sparse_rows: W too short"
+    );
+    // Indices of the non-zero inputs (NaN counts as non-zero), 16 lanes at a time.
+    assert!(
+        nonzero.len() >= x.len(),
+        "sparse_rows: no room for the indices"
+    );
+    let steps = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    let mut count = 0;
+    let mut j = 0;
+    while j < x.len() {
+        let mask = lanes(x.len() - j);
+        // SAFETY: the lanes enabled are `j + l < x.len()`. The indices go to `count <= j`:
+        // 16 of them when that fits in `nonzero`, else only the `hit.count_ones() <=
+        // x.len() - j` found (the compressing store writes no more), also inside since
+        // `nonzero.len() >= x.len()` (asserted).
+        unsafe {
+            let xs = _mm512_maskz_loadu_ps(mask, x.as_ptr().add(j));
+            let hit = _mm512_mask_cmp_ps_mask::<_CMP_NEQ_UQ>(mask, xs, _mm512_setzero_ps());
+            let index = _mm512_add_epi32(_mm512_set1_epi32(j as i32), steps);
+            let at = nonzero.as_mut_ptr().add(count);
+            if count + 16 <= nonzero.len() {
+                _mm512_storeu_si512(at.cast(), _mm512_maskz_compress_epi32(hit, index));
+            } else {
+                _mm512_mask_compressstoreu_epi32(at.cast(), hit, index);
+            }
+            count += hit.count_ones() as usize;
+        }
+        j += 16;
+    }
+    // The accumulators: `vectors` registers, the last one masked to the outputs left.
+    let last = lanes(OUT - 16 * (vectors - 1));
+    let mask = |v: usize| if v + 1 == vectors { last } else { 0xFFFF };
+    let mut sums = [_mm512_setzero_ps(); SPARSE_VECTORS];
+    for (v, sum) in sums.iter_mut().enumerate().take(vectors) {
+        // SAFETY: the lanes enabled are `16 v + l < OUT`, inside `acc`.
+        *sum = unsafe { _mm512_maskz_loadu_ps(mask(v), acc.as_ptr().add(16 * v)) };
+    }
+    let w = w.as_ptr();
+    for k in 0..count {
+        let ahead = nonzero[(k + PREFETCH_ROWS).min(count - 1)] as usize;
+        let j = nonzero[k] as usize;
+        // SAFETY: `j` and `ahead` are indices of `x` (`< x.len()`, as every index the
+        // compress wrote below `count`), so `x[j]` exists and the rows
+        // `(first + j) * OUT .. + OUT` are inside `w` (asserted); the lanes enabled are
+        // `16 v + l < OUT`. A prefetch only hints, whatever the address.
+        unsafe {
+            let row = w.add((first + j) * OUT);
+            let next = w.add((first + ahead) * OUT);
+            let s = _mm512_set1_ps(*x.get_unchecked(j));
+            for (v, sum) in sums.iter_mut().enumerate().take(vectors) {
+                _mm_prefetch::<_MM_HINT_T0>(next.wrapping_add(16 * v).cast());
+                *sum = _mm512_fmadd_ps(s, _mm512_maskz_loadu_ps(mask(v), row.add(16 * v)), *sum);
+            }
+        }
+    }
+    for (v, sum) in sums.iter().enumerate().take(vectors) {
+        // SAFETY: as for the loads of `acc` above; `acc` is borrowed mutably.
+        unsafe { _mm512_mask_storeu_ps(acc.as_mut_ptr().add(16 * v), mask(v), *sum) };
     }
 }
 

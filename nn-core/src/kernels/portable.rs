@@ -71,6 +71,19 @@ pub(super) trait Isa: Copy {
         tiles_and_edges(self, m, k, n, a, rsa, csa, b, c, accumulate);
     }
 
+    /// `acc += Σ_j x[j] · W[first + j]` over the non-zero `x[j]` (see [`sparse_rows`]).
+    #[inline(always)]
+    fn sparse_rows<const OUT: usize>(
+        self,
+        x: &[f32],
+        w: &[f32],
+        first: usize,
+        nonzero: &mut [u32],
+        acc: &mut [f32; OUT],
+    ) {
+        sparse_rows(self, x, w, first, nonzero, acc);
+    }
+
     /// `C (+)= A Bᵀ` (see [`nt`] for the arguments): by default one dot product per value
     /// ([`nt_small`]).
     #[inline(always)]
@@ -259,9 +272,10 @@ pub(super) fn tn_small<F: Isa>(
 }
 
 /// `acc += Σ_j x[j] · W[first + j]` over the non-zero `x[j]` only (`W` rows of `OUT`), with
-/// `nonzero` as room for their indices (at least `x.len()`).
+/// `nonzero` as room for their indices (at least `x.len()`). Each output sums from its
+/// value in `acc` in the order of `j`, whatever the level.
 #[inline(always)]
-fn sparse_rows<F: Isa, const OUT: usize>(
+pub(super) fn sparse_rows<F: Isa, const OUT: usize>(
     isa: F,
     x: &[f32],
     w: &[f32],
@@ -316,12 +330,12 @@ pub(super) fn dense_one<F: Isa, const IN: usize, const OUT: usize>(
         if IN <= 1024 {
             // One list (at most 4 KB of stack).
             let mut nonzero = [0u32; IN];
-            sparse_rows(isa, x, w, 0, &mut nonzero, &mut acc);
+            isa.sparse_rows(x, w, 0, &mut nonzero, &mut acc);
         } else {
             // Wider inputs in chunks, so the list stays a fixed 4 KB of stack.
             let mut nonzero = [0u32; 1024];
             for (c, xs) in x.chunks(1024).enumerate() {
-                sparse_rows(isa, xs, w, c * 1024, &mut nonzero, &mut acc);
+                isa.sparse_rows(xs, w, c * 1024, &mut nonzero, &mut acc);
             }
         }
         *y = acc;
