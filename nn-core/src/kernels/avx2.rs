@@ -10,8 +10,8 @@
 
 use super::portable::{Isa, NR};
 use core::arch::x86_64::{
-    __m256, _mm256_add_ps, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_set1_ps, _mm256_setzero_ps,
-    _mm256_storeu_ps,
+    __m256, _mm256_add_ps, _mm256_cvtss_f32, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_set1_ps,
+    _mm256_setzero_ps, _mm256_storeu_ps,
 };
 
 /// Proof that the CPU has AVX2 and FMA: a value of this type exists only if it does, which
@@ -189,6 +189,28 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
         total = a[j].mul_add(b[j], total);
     }
     total
+}
+
+/// Independent chains of 8-lane fused multiply-adds in [`fma_chains`]: enough to keep two
+/// FMA units busy through a latency of 4 cycles (at least 8), without spilling.
+const CHAINS: usize = 10;
+
+/// `iterations` steps of [`CHAINS`] independent 8-lane fused multiply-adds (16 floating-point
+/// operations each): the peak the AVX2 tile aims at. Returns the chains' sum, so that the
+/// work is not optimised away (see `kernels::fma_peak`).
+#[target_feature(enable = "avx2,fma")]
+pub(super) fn fma_chains(iterations: u64) -> (f32, u64) {
+    let (x, y) = (_mm256_set1_ps(0.999_999), _mm256_set1_ps(1e-7));
+    let mut acc = [_mm256_setzero_ps(); CHAINS];
+    for _ in 0..iterations {
+        for a in &mut acc {
+            *a = _mm256_fmadd_ps(*a, x, y);
+        }
+    }
+    let sum = acc
+        .iter()
+        .fold(_mm256_setzero_ps(), |s, &a| _mm256_add_ps(s, a));
+    (_mm256_cvtss_f32(sum), iterations * (CHAINS as u64) * 16)
 }
 
 #[cfg(test)]

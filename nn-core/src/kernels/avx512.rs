@@ -766,6 +766,28 @@ fn rmsprop_with<const PLAIN: bool>(
     });
 }
 
+/// Independent chains of 16-lane fused multiply-adds in [`fma_chains`]: enough to keep two
+/// FMA units busy through a latency of 4 cycles (at least 8), without spilling.
+const CHAINS: usize = 12;
+
+/// `iterations` steps of [`CHAINS`] independent 16-lane fused multiply-adds (32
+/// floating-point operations each): the peak the register tile aims at. Returns the chains'
+/// sum, so that the work is not optimised away (see `kernels::fma_peak`).
+#[target_feature(enable = "avx512f,avx2,fma")]
+pub(super) fn fma_chains(iterations: u64) -> (f32, u64) {
+    let (x, y) = (_mm512_set1_ps(0.999_999), _mm512_set1_ps(1e-7));
+    let mut acc = [_mm512_setzero_ps(); CHAINS];
+    for _ in 0..iterations {
+        for a in &mut acc {
+            *a = _mm512_fmadd_ps(*a, x, y);
+        }
+    }
+    let sum = acc
+        .iter()
+        .fold(_mm512_setzero_ps(), |s, &a| _mm512_add_ps(s, a));
+    (_mm512_reduce_add_ps(sum), iterations * (CHAINS as u64) * 32)
+}
+
 #[cfg(test)]
 mod tests {
     use super::{quotient, Avx512, Consts, Isa};

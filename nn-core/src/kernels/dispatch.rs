@@ -261,6 +261,27 @@ pub fn vectorized<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
+/// `iterations` steps of independent fused multiply-add chains at `level`'s vector width
+/// (`avx2`: 256 bits, `avx512`: 512): their sum and the floating-point operations done, or
+/// `None` if this CPU lacks the level (or it has no such loop: `portable`).
+#[cfg(feature = "std")]
+pub(super) fn fma_chains(level: Level, iterations: u64) -> Option<(f32, u64)> {
+    if level > supported() {
+        return None;
+    }
+    match level {
+        Level::Portable => None,
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `supported()` is at least `Avx2`, so the CPU has AVX2 and FMA.
+        Level::Avx2 => Some(unsafe { super::avx2::fma_chains(iterations) }),
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `supported()` is `Avx512`, so the CPU has AVX-512F, AVX2 and FMA.
+        Level::Avx512 => Some(unsafe { super::avx512::fma_chains(iterations) }),
+        #[cfg(not(target_arch = "x86_64"))]
+        _ => None,
+    }
+}
+
 #[cfg(all(test, feature = "std"))]
 mod tests {
     use super::{cached, capped, level, Level};

@@ -228,6 +228,62 @@ pub fn map_with(values: &mut [f32], other: &[f32], f: &(impl Fn(&mut [f32], &[f3
     f(rest, &other[rows * 64..]);
 }
 
+/// The index of the first value of `values` that is NaN or infinite, if any. Checks blocks
+/// of 4,096 values without branching (vectorised, at the level of [`vectorized`]) and looks
+/// for the position only in a block that has one: the finiteness check of training data
+/// costs about a memory read of it.
+#[must_use]
+pub fn first_non_finite(values: &[f32]) -> Option<usize> {
+    // A float is finite when its exponent bits are not all ones.
+    fn all_finite(block: &[f32]) -> bool {
+        block.iter().fold(true, |ok, v| {
+            ok & (v.to_bits() & 0x7f80_0000 != 0x7f80_0000)
+        })
+    }
+    values.chunks(4096).enumerate().find_map(|(b, block)| {
+        if vectorized(|| all_finite(block)) {
+            None
+        } else {
+            block
+                .iter()
+                .position(|v| !v.is_finite())
+                .map(|i| b * 4096 + i)
+        }
+    })
+}
+
+/// The measured peak of fused multiply-adds at `level`'s vector width (`Avx2`: 256 bits,
+/// `Avx512`: 512), in GFLOP/s: `threads` threads each run independent FMA chains for about
+/// `seconds`, timed together. `None` if this CPU lacks the level, or for `Portable`. What
+/// the kernels' GFLOP/s compare with (`cargo run --release --example fma_peak`).
+#[cfg(feature = "std")]
+#[must_use]
+pub fn fma_peak(level: Level, threads: usize, seconds: f64) -> Option<f64> {
+    dispatch::fma_chains(level, 1)?;
+    // Calibrate: iterations per second on one thread.
+    let mut iterations = 1u64 << 16;
+    let per_second = loop {
+        let t = std::time::Instant::now();
+        let _ = std::hint::black_box(dispatch::fma_chains(level, iterations));
+        let elapsed = t.elapsed().as_secs_f64();
+        if elapsed > 0.02 {
+            break iterations as f64 / elapsed;
+        }
+        iterations *= 4;
+    };
+    let iterations = (per_second * seconds).max(1.0) as u64;
+    let start = std::time::Instant::now();
+    let flops: u64 = std::thread::scope(|s| {
+        let runs: std::vec::Vec<_> = (0..threads.max(1))
+            .map(|_| s.spawn(|| std::hint::black_box(dispatch::fma_chains(level, iterations))))
+            .collect();
+        runs.into_iter()
+            .map(|r| r.join().ok().flatten().map_or(0, |(_, flops)| flops))
+            .sum()
+    });
+    Some(flops as f64 / start.elapsed().as_secs_f64() / 1e9)
+}
+
 /// `x * y`, the size `what` (e.g. `"m * k"`) of `function`'s arguments, without wrapping:
 /// every size that bounds a slice handed to the loops goes through here.
 ///
@@ -516,6 +572,31 @@ mod tests {
     #[should_panic(expected = "gemm_nn: m * n overflows usize")]
     fn empty_products_check_their_sizes_too() {
         gemm_nn(2, 0, usize::MAX / 2 + 1, &[], &[], &mut [], false);
+    }
+
+    #[test]
+    fn first_non_finite_finds_the_first_nan_or_infinity() {
+        let mut v = std::vec![1.0f32; 10_000];
+        v[17] = f32::MAX;
+        v[18] = f32::MIN_POSITIVE / 2.0;
+        v[19] = -0.0;
+        assert_eq!(super::first_non_finite(&v), None);
+        assert_eq!(super::first_non_finite(&[]), None);
+        for (at, bad) in [
+            (0, f32::NAN),
+            (4095, f32::INFINITY),
+            (4096, f32::NEG_INFINITY),
+            (9_999, -f32::NAN),
+        ] {
+            let mut w = v.clone();
+            w[at] = bad;
+            // A later one does not count.
+            let last = w.len() - 1;
+            if at < last {
+                w[(at + 1000).min(last)] = f32::NAN;
+            }
+            assert_eq!(super::first_non_finite(&w), Some(at), "{bad} at {at}");
+        }
     }
 
     #[test]
