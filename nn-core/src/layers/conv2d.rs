@@ -327,7 +327,10 @@ impl<
                 let work = Self::SCRATCH_PER_SAMPLE;
                 kernels::par_rows(dx, Self::IN, work, &|first, dx| {
                     let col = &col[first * Self::SCRATCH_PER_SAMPLE..];
-                    Self::col2im(col, dx, dx.len() / Self::IN);
+                    kernels::vectorized(
+                        #[inline(always)]
+                        || Self::col2im(col, dx, dx.len() / Self::IN),
+                    );
                 });
             }
         }
@@ -381,13 +384,18 @@ impl<
     fn im2col_batch(x: &[f32], col: &mut [f32]) {
         let per_sample = Self::SCRATCH_PER_SAMPLE;
         kernels::par_rows(col, per_sample, per_sample, &|first, col| {
-            Self::im2col(&x[first * Self::IN..], col, col.len() / per_sample);
+            let x = &x[first * Self::IN..];
+            kernels::vectorized(
+                #[inline(always)]
+                || Self::im2col(x, col, col.len() / per_sample),
+            );
         });
     }
 
     /// Writes the im2col matrix of `batch` samples: row `(s, oh, ow)` holds the receptive
     /// field of output pixel `(oh, ow)` of sample `s` in `[kh][kw][ci]` order, zero where the
     /// window leaves the image.
+    #[inline(always)]
     fn im2col(x: &[f32], col: &mut [f32], batch: usize) {
         let x = &x[..batch * Self::IN];
         let mut rows = col.chunks_exact_mut(Self::PATCH);
@@ -403,6 +411,13 @@ impl<
                             continue;
                         }
                         let ih = ih_lo + (kh - kh_lo);
+                        if kw_lo == 0 && kw_hi == KW {
+                            // The whole kernel row inside the image: a copy of a length
+                            // known at compile time, which the compiler inlines.
+                            let from = (ih * W + iw_lo) * CIN;
+                            seg.copy_from_slice(&xs[from..from + KW * CIN]);
+                            continue;
+                        }
                         let (before, rest) = seg.split_at_mut(kw_lo * CIN);
                         let (inside, after) = rest.split_at_mut((kw_hi - kw_lo) * CIN);
                         before.fill(0.0);
@@ -416,6 +431,7 @@ impl<
 
     /// The adjoint of [`im2col`](Self::im2col): `dx` (overwritten) receives the sum of the
     /// im2col-shaped gradient `col` over every window position that reads each input value.
+    #[inline(always)]
     fn col2im(col: &[f32], dx: &mut [f32], batch: usize) {
         let dx = &mut dx[..batch * Self::IN];
         dx.fill(0.0);
