@@ -1,4 +1,5 @@
-//! Hot loops: matrix products on flat row-major slices.
+//! Hot loops: matrix products on flat row-major slices, the optimizers' updates, and the
+//! element-wise passes of the layers.
 //!
 //! Three products cover every dense layer, forward and backward:
 //!
@@ -10,20 +11,29 @@
 //!
 //! Each writes `C` (or adds to it with `accumulate`). Small products run simple loops, which
 //! the compiler vectorises; large `gemm_nn` and `gemm_tn` products a register-blocked kernel
-//! (6 × 16 tiles, no packing, no allocation), split by rows across the threads of a rayon
-//! pool the caller runs in. `gemm_nt` is dot products throughout (the layers transpose into
-//! scratch where that is faster).
+//! (no allocation), split by rows across the threads of a rayon pool the caller runs in.
+//! `gemm_nt` is dot products, except at the AVX-512 level, where large ones run its tile on
+//! `Bᵀ` copied a panel at a time (the layers also transpose into scratch where that is
+//! faster).
 //!
 //! The loops are written once, generic over the instruction-set [`Level`], and compiled once
-//! per level. With `std` on x86-64 the AVX2+FMA copy is chosen at run time ([`level`]), so a
-//! default `cargo build --release` still uses fused multiply-adds on CPUs that have them.
-//! The environment variable `NN_ISA` caps the level (`NN_ISA=portable` runs the portable
-//! loops everywhere); see [`level`].
+//! per level. With `std` on x86-64 the highest level the CPU has is chosen at run time
+//! ([`level`]): AVX-512 (a 12 × 32 tile with masked edges and blocking along `k` and the
+//! rows, no packing), else AVX2+FMA (a 6 × 16 tile), else the portable loops, so a default
+//! `cargo build --release` uses the widest fused multiply-adds of the machine. The
+//! environment variable `NN_ISA` caps the level (`NN_ISA=avx2` runs what an AVX2-only CPU
+//! runs, `NN_ISA=portable` the portable loops everywhere); see [`level`]. The levels round
+//! differently (fused or not, tiles, blocks, estimates in the optimizers' division at the
+//! AVX-512 level); `levels.rs` tests each level present against an f64 reference and the
+//! portable level, with the tolerances it states. Within a level, results do not depend on
+//! the number of threads.
 //!
-//! Source layout: `kernels/mod.rs` is this safe interface (size checks, threading);
-//! `portable.rs` the generic loops; `avx2.rs` the AVX2+FMA level (register tile and dot
-//! product in intrinsics); `dispatch.rs` the CPU detection and the choice of level. All
-//! `unsafe` code is in the last two.
+//! Source layout: `kernels/mod.rs` is this safe interface (size checks, threading,
+//! [`map`] for element-wise passes); `portable.rs` the generic loops; `update.rs` the
+//! optimizers' updates; `avx2.rs` the AVX2+FMA level (register tile and dot product in
+//! intrinsics); `avx512.rs` the AVX-512 level (blocked product, `gemm_nt`, dot product,
+//! single-sample dense layers, optimizer updates); `dispatch.rs` the CPU detection and the
+//! choice of level. All `unsafe` code is in the last three.
 //!
 //! ```
 //! use nn_core::kernels::gemm_nn;
@@ -84,13 +94,16 @@ pub fn in_parallel() -> usize {
 }
 
 /// Rows of `C` are split between threads at multiples of this, a multiple of every level's
-/// tile height (4 portable, 6 AVX2), so that the same rows end up in tiles or in the edge
-/// loops (which round differently when accumulating) whatever the number of threads: results
-/// stay bit-identical.
+/// tile height (4 portable, 6 AVX2, 12 AVX-512), so that the same rows end up in tiles or in
+/// the edge loops (which round differently when accumulating) whatever the number of
+/// threads: results stay bit-identical. (The AVX-512 level computes every value the same
+/// way wherever it sits, so any split would do there.)
 const ALIGN: usize = 12;
 const _: () = assert!(ALIGN.is_multiple_of(<portable::Portable as portable::Isa>::MR));
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 const _: () = assert!(ALIGN.is_multiple_of(<avx2::Avx2 as portable::Isa>::MR));
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+const _: () = assert!(ALIGN.is_multiple_of(<avx512::Avx512 as portable::Isa>::MR));
 
 /// The blocked product (`dispatch::blocked`) with its rows split across the pool's threads
 /// (tile-aligned halves, each half again while threads remain). Each thread writes its own
