@@ -66,8 +66,7 @@ impl Avx512 {
     }
 }
 
-/// Rows of the register tile: also the alignment of the rows split between threads (a
-/// divisor of [`ALIGN`](super::ALIGN)), though results do not depend on it at this level.
+/// Rows of the register tile.
 pub(super) const ROWS: usize = 12;
 /// Columns of the register tile: two 16-lane registers.
 const COLS: usize = 32;

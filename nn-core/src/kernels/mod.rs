@@ -93,17 +93,26 @@ pub fn in_parallel() -> usize {
     1
 }
 
-/// Rows of `C` are split between threads at multiples of this, a multiple of every level's
-/// tile height (4 portable, 6 AVX2, 12 AVX-512), so that the same rows end up in tiles or in
-/// the edge loops (which round differently when accumulating) whatever the number of
-/// threads: results stay bit-identical. (The AVX-512 level computes every value the same
-/// way wherever it sits, so any split would do there.)
+/// Rows of `C` are split between threads at multiples of this, a multiple of the portable
+/// and AVX2 levels' tile heights (4 and 6), so that the same rows end up in tiles or in the
+/// edge loops (which round differently when accumulating) whatever the number of threads:
+/// results stay bit-identical.
 const ALIGN: usize = 12;
 const _: () = assert!(ALIGN.is_multiple_of(<portable::Portable as portable::Isa>::MR));
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 const _: () = assert!(ALIGN.is_multiple_of(<avx2::Avx2 as portable::Isa>::MR));
-#[cfg(all(feature = "std", target_arch = "x86_64"))]
-const _: () = assert!(ALIGN.is_multiple_of(<avx512::Avx512 as portable::Isa>::MR));
+
+/// The multiple of rows at which [`split_rows`] splits at the current level: [`ALIGN`],
+/// except at AVX-512, which computes every value of `C` the same way wherever it sits (no
+/// edge loops), so any split gives the same results; there, multiples of 4 balance small
+/// products better (32 rows: 16 and 16, not 12 and 20).
+fn split_align() -> usize {
+    if level() >= Level::Avx512 {
+        4
+    } else {
+        ALIGN
+    }
+}
 
 /// The blocked product (`dispatch::blocked`) with its rows split across the pool's threads
 /// (tile-aligned halves, each half again while threads remain). Each thread writes its own
@@ -137,7 +146,8 @@ fn split_rows(
     accumulate: bool,
 ) {
     // `top * n` and `top * rsa` cannot wrap: they are at most the lengths of `c` and `a`.
-    let top = (m / 2 / ALIGN) * ALIGN;
+    let align = split_align();
+    let top = (m / 2 / align) * align;
     #[cfg(feature = "std")]
     if threads >= 2 && top > 0 && m.saturating_mul(k).saturating_mul(n) >= PARALLEL_PRODUCT {
         let (c_top, c_bottom) = c.split_at_mut(top * n);
