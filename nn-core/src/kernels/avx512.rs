@@ -126,6 +126,24 @@ impl Isa for Avx512 {
     }
 
     #[inline(always)]
+    fn nn_small(self, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32], accumulate: bool) {
+        // The tile with its masked edges suits small products too (an output layer of 10
+        // values: one masked register per row, where a loop vectorised for 16 lanes runs
+        // one value at a time). Callers pass `a` of `m` rows and `c` of `m * n` values.
+        let m = a.len().checked_div(k).unwrap_or(0);
+        // SAFETY: `self` exists, so the CPU has AVX-512F and FMA (`Avx512::new_unchecked`).
+        unsafe { blocked(m, k, n, a, k, 1, b, c, accumulate) }
+    }
+
+    #[inline(always)]
+    fn tn_small(self, m: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32], accumulate: bool) {
+        // As `nn_small`: `a` holds `k` rows of `m`.
+        let k = a.len().checked_div(m).unwrap_or(0);
+        // SAFETY: `self` exists, so the CPU has AVX-512F and FMA (`Avx512::new_unchecked`).
+        unsafe { blocked(m, k, n, a, 1, m, b, c, accumulate) }
+    }
+
+    #[inline(always)]
     fn nt(self, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32], accumulate: bool) {
         // SAFETY: `self` exists, so the CPU has AVX-512F and FMA (`Avx512::new_unchecked`).
         unsafe { nt(self, k, n, a, b, c, accumulate) }

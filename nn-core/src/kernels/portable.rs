@@ -84,6 +84,22 @@ pub(super) trait Isa: Copy {
         sparse_rows(self, x, w, first, nonzero, acc);
     }
 
+    /// `C (+)= A B` for products too small for [`Isa::blocked`] (see [`nn_small`] for the
+    /// arguments): by default by rows ([`nn_rows`]).
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn nn_small(self, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32], accumulate: bool) {
+        nn_rows(self, k, n, a, b, c, accumulate);
+    }
+
+    /// `C (+)= Aᵀ B` for products too small for [`Isa::blocked`] (see [`tn_small`] for the
+    /// arguments): by default row by row ([`tn_rows`]).
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn tn_small(self, m: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32], accumulate: bool) {
+        tn_rows(self, m, n, a, b, c, accumulate);
+    }
+
     /// `C (+)= A Bᵀ` (see [`nt`] for the arguments): by default one dot product per value
     /// ([`nt_small`]).
     #[inline(always)]
@@ -206,6 +222,20 @@ pub(super) fn nn_small<F: Isa>(
     c: &mut [f32],
     accumulate: bool,
 ) {
+    isa.nn_small(k, n, a, b, c, accumulate);
+}
+
+/// [`nn_small`] by rows: each row of `C` accumulated from the rows of `B`.
+#[inline(always)]
+pub(super) fn nn_rows<F: Isa>(
+    isa: F,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    b: &[f32],
+    c: &mut [f32],
+    accumulate: bool,
+) {
     for (a_row, c_row) in a.chunks_exact(k).zip(c.chunks_exact_mut(n)) {
         if !accumulate {
             c_row.fill(0.0);
@@ -253,6 +283,20 @@ pub(super) fn nt_small<F: Isa>(
 /// `C[m×n] (+)= A[k×m]ᵀ · B[k×n]`, accumulated row of `A` by row of `B`.
 #[inline(always)]
 pub(super) fn tn_small<F: Isa>(
+    isa: F,
+    m: usize,
+    n: usize,
+    a: &[f32],
+    b: &[f32],
+    c: &mut [f32],
+    accumulate: bool,
+) {
+    isa.tn_small(m, n, a, b, c, accumulate);
+}
+
+/// [`tn_small`] row of `A` by row of `B`.
+#[inline(always)]
+pub(super) fn tn_rows<F: Isa>(
     isa: F,
     m: usize,
     n: usize,
