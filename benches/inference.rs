@@ -3,29 +3,12 @@
 //!
 //! `cargo bench --bench inference`; compare with `../shared/bench/w1_infer.py`.
 
+#[path = "../examples/support/models.rs"]
+mod models;
 use criterion::{criterion_group, criterion_main, Criterion};
+use models::{Classifier, MnistMlp};
 use nn::Vector;
 use std::hint::black_box;
-
-nn::model! {
-    /// W1: the quickstart's classifier.
-    pub struct Classifier {
-        input: 20,
-        hidden1: Dense(64, relu),
-        hidden2: Dense(64, relu),
-        output: Dense(1, sigmoid),
-    }
-}
-
-nn::model! {
-    /// Keras' MNIST multi-layer perceptron.
-    pub struct MnistMlp {
-        input: [28, 28],
-        Flatten,
-        hidden: Dense(128, relu),
-        output: Dense(10, softmax),
-    }
-}
 
 fn inputs<const N: usize>(count: usize) -> Vec<Vector<N>> {
     let mut rng = nn::rng::Rng::new(11);
@@ -51,7 +34,7 @@ fn w1(c: &mut Criterion) {
 fn mnist_mlp(c: &mut Criterion) {
     let model = MnistMlp::new(0);
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist");
-    let xs: Vec<Vector<784>> = match nn::idx::Mnist::load(dir) {
+    let xs: Vec<Vector<784>> = match nn::data::Mnist::load(dir) {
         Ok(m) => m
             .test_x()
             .chunks_exact(784)

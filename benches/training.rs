@@ -4,21 +4,13 @@
 //!
 //! `cargo bench --bench training` (needs `data/mnist`).
 
+#[path = "../examples/support/models.rs"]
+mod models;
 use criterion::{criterion_group, criterion_main, Criterion};
-use nn::idx::Mnist;
-use nn::model::Model;
+use models::MnistMlp;
+use nn::data::Mnist;
 use nn::prelude::*;
 use std::hint::black_box;
-
-nn::model! {
-    /// Keras' MNIST multi-layer perceptron.
-    pub struct MnistMlp {
-        input: [28, 28],
-        Flatten,
-        hidden: Dense(128, relu),
-        output: Dense(10, softmax),
-    }
-}
 
 const BATCH: usize = 32;
 

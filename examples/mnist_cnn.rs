@@ -10,26 +10,13 @@
 //! ```
 //! The flags and the summary line are those of `mnist_mlp`.
 
+#[path = "support/models.rs"]
+mod models;
+use models::MnistCnn;
 #[path = "support/mnist.rs"]
 mod support;
 
 use nn::prelude::*;
-
-nn::model! {
-    /// Keras' MNIST convolutional network.
-    pub struct MnistCnn {
-        input: [28, 28, 1],
-        conv1: Conv2D(32, 3x3, relu),
-        MaxPool2D(2),
-        conv2: Conv2D(64, 3x3, relu),
-        MaxPool2D(2),
-        conv3: Conv2D(64, 3x3, relu),
-        MaxPool2D(2),
-        Flatten,
-        hidden: Dense(64, relu),
-        output: Dense(10, softmax),
-    }
-}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = support::Args::parse("mnist_cnn", 10, 1)?;

@@ -13,20 +13,13 @@
 //! so MNIST-format data sets (Fashion-MNIST, KMNIST) work too. The last line is a summary,
 //! e.g. `test_accuracy=0.9769 train_seconds=2.7 samples_per_second=110000 ...`.
 
+#[path = "support/models.rs"]
+mod models;
+use models::MnistMlp;
 #[path = "support/mnist.rs"]
 mod support;
 
 use nn::prelude::*;
-
-nn::model! {
-    /// Keras' MNIST multi-layer perceptron.
-    pub struct MnistMlp {
-        input: [28, 28],
-        Flatten,
-        hidden: Dense(128, relu),
-        output: Dense(10, softmax),
-    }
-}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = support::Args::parse("mnist_mlp", 5, 4)?;

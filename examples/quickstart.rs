@@ -10,19 +10,11 @@
 //! The last line is a `key=value` summary, e.g.
 //! `test_accuracy=0.8450 test_loss=0.4... train_seconds=0.05 epochs=100`.
 
+#[path = "support/models.rs"]
+mod models;
+use models::Classifier;
 use nn::prelude::*;
 use std::time::Instant;
-
-nn::model! {
-    /// Binary classifier for tabular data.
-    #[derive(Clone, Debug)]
-    pub struct Classifier {
-        input: 20,
-        hidden1: Dense(64, relu),
-        hidden2: Dense(64, relu),
-        output: Dense(1, sigmoid),
-    }
-}
 
 struct Args {
     epochs: usize,

@@ -33,7 +33,8 @@ pub use nn_core::*;
 pub use nn_macros::model;
 
 /// The names most programs need: the layer-independent API, losses, metrics, optimizers,
-/// training and data helpers.
+/// training and data helpers, and the extension traits that give every model its
+/// `compile`, `check_gradients`, `save_weights` and `load_weights` methods.
 pub mod prelude {
     pub use nn_core::activations::ActivationKind;
     pub use nn_core::Vector;
@@ -42,12 +43,16 @@ pub mod prelude {
     #[cfg(feature = "alloc")]
     pub use nn_core::{
         data::{one_hot, train_test_split, Classification, Split, StandardScaler},
-        loss::Loss,
+        gradcheck::CheckGradients,
+        loss::{Loss, LossFn},
         metrics::Metric,
         model::Model,
         optim::{Adam, AdamW, Optimizer, RmsProp, Sgd},
-        train::{Callback, EarlyStopping, Evaluation, Fit, History, Trainer, Verbose},
+        train::{Callback, Compile, EarlyStopping, Evaluation, Fit, History, Trainer, Verbose},
     };
+
+    #[cfg(feature = "std")]
+    pub use nn_core::io::weights::WeightFiles;
 }
 
 /// README's examples, compiled and run as doctests.

@@ -6,12 +6,15 @@
 // A global allocator needs `unsafe`: the implementation only forwards to `System`.
 #![allow(unsafe_code)]
 
-use nn::loss::Loss;
+#[path = "../examples/support/models.rs"]
+mod models;
+use models::{Classifier, MnistCnn, MnistMlp};
+use nn::loss::{Loss, LossFn};
 use nn::metrics::Metric;
 use nn::model::Model;
 use nn::optim::{Adam, Optimizer, RmsProp, Sgd};
 use nn::rng::Rng;
-use nn::train::{Fit, Trainer, Verbose};
+use nn::train::{Compile, Fit, Trainer, Verbose};
 use nn::Vector;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -84,20 +87,47 @@ nn::model! {
     }
 }
 
-nn::model! {
-    /// The README's classifier.
-    pub struct Classifier {
-        input: 20,
-        hidden1: Dense(64, relu),
-        Dropout(0.2),
-        hidden2: Dense(64, relu),
-        output: Dense(1, sigmoid),
-    }
-}
-
 fn data(n: usize, width: usize, seed: u64) -> Vec<f32> {
     let mut rng = Rng::new(seed);
     (0..n * width).map(|_| rng.uniform(-1.0, 1.0)).collect()
+}
+
+/// `n` inputs for `M`: token ids for a model that starts with an embedding, else [`data`].
+fn inputs<M: Model>(n: usize, seed: u64) -> Vec<f32> {
+    match M::LAYERS[0].ids {
+        Some(ids) => {
+            let mut rng = Rng::new(seed);
+            (0..n * M::INPUT).map(|_| rng.below(ids) as f32).collect()
+        }
+        None => data(n, M::INPUT, seed),
+    }
+}
+
+nn::model! {
+    /// The sequence layers: token ids in, a class out.
+    pub struct Tokens {
+        input: 24,
+        Embedding(40, 8),
+        Conv1D(16, 3, relu),
+        MaxPool1D(2),
+        Conv1D(8, 3, padding = same),
+        AvgPool1D(2),
+        Dense(8, relu),
+        GlobalAvgPool1D,
+        Dense(3, softmax),
+    }
+}
+
+nn::model! {
+    /// A sequence input: a dense layer per step, a strided convolution, `Flatten`.
+    pub struct Series {
+        input: [32, 2],
+        Dense(8, tanh),
+        Conv1D(8, 4, strides = 2),
+        GlobalMaxPool1D,
+        Dense(4, relu),
+        Dense(1),
+    }
 }
 
 #[test]
@@ -131,6 +161,23 @@ fn single_sample_forward_allocates_nothing() {
 }
 
 #[test]
+fn single_sample_forward_of_sequence_models_allocates_nothing() {
+    let model = Tokens::new(3);
+    let ids = Vector::<24>::from_column_slice(&inputs::<Tokens>(1, 4));
+    let (y, n) = allocations(|| model.forward(&ids));
+    assert_eq!(n, 0, "Tokens::forward allocated {n} times");
+    assert!((y.sum() - 1.0).abs() < 1e-5);
+    let (r, n) = allocations(|| model.try_forward(&ids));
+    assert_eq!(n, 0, "Tokens::try_forward allocated {n} times");
+    assert_eq!(r.unwrap(), y);
+
+    let model = Series::new(3);
+    let x = Vector::<64>::from_column_slice(&data(1, 64, 5));
+    let (_, n) = allocations(|| model.forward(&x));
+    assert_eq!(n, 0, "Series::forward allocated {n} times");
+}
+
+#[test]
 fn forward_from_static_parameters_allocates_nothing() {
     static PARAMS: [f32; Everything::PARAMS] = [0.01; Everything::PARAMS];
     let (model, n) = allocations(|| Everything::from_static(&PARAMS));
@@ -145,7 +192,7 @@ fn forward_from_static_parameters_allocates_nothing() {
 fn warm_batched_passes<M: Model>(big: usize) -> Vec<(usize, usize)> {
     let model = M::init(5);
     let mut ws = nn::tape::Tape::new();
-    let x = data(big, M::INPUT, 7);
+    let x = inputs::<M>(big, 7);
     let mut d = vec![0.5; big * M::OUTPUT];
     let mut grads = vec![0.0; M::PARAMS];
     // Warm-up at the largest batch.
@@ -203,7 +250,7 @@ fn steps_after_warm_up<M: Model, O: Optimizer>(
     loss: Loss,
     big: usize,
 ) -> usize {
-    let x = data(big, M::INPUT, 11);
+    let x = inputs::<M>(big, 11);
     let width = loss.target_width(M::OUTPUT);
     let y: Vec<f32> = match loss {
         Loss::SparseCategoricalCrossentropy => (0..big).map(|i| (i % M::OUTPUT) as f32).collect(),
@@ -247,6 +294,23 @@ fn train_on_batch_allocates_nothing_after_warm_up() {
         n, 0,
         "Classifier + Adam + BCE, batches <= 16: {n} allocations"
     );
+}
+
+/// Sequence models (the im2col scratch of their convolutions included) at Keras' default
+/// batch size.
+#[test]
+fn sequence_models_train_on_batch_allocates_nothing_after_warm_up() {
+    for (batch, n) in warm_batched_passes::<Tokens>(32) {
+        assert_eq!(n, 0, "Tokens batch {batch}: {n} allocations");
+    }
+    let mut t = Tokens::new(1)
+        .compile(Adam::new(1e-3), Loss::SparseCategoricalCrossentropy)
+        .metrics(&[Metric::Accuracy]);
+    let n = steps_after_warm_up(&mut t, Loss::SparseCategoricalCrossentropy, 32);
+    assert_eq!(n, 0, "Tokens + Adam + sparse CE: {n} allocations");
+    let mut t = Series::new(1).compile(Adam::new(1e-3), Loss::MeanSquaredError);
+    let n = steps_after_warm_up(&mut t, Loss::MeanSquaredError, 32);
+    assert_eq!(n, 0, "Series + Adam + MSE: {n} allocations");
 }
 
 /// The README's classifier at Keras' default batch size, 32.
@@ -295,16 +359,6 @@ fn fit_allocations_do_not_depend_on_the_number_of_batches() {
     );
 }
 
-nn::model! {
-    /// Keras' MNIST multi-layer perceptron (`examples/mnist_mlp.rs`): 784-128-10.
-    pub struct MnistMlp {
-        input: [28, 28],
-        Flatten,
-        hidden: Dense(128, relu),
-        output: Dense(10, softmax),
-    }
-}
-
 /// The MNIST MLP at batch 32: the hidden layer's products (`32 x 784 x 128`, forward and
 /// weight gradient) are far above `kernels::LARGE_PRODUCT` (and the size at which a pool
 /// would split them, `kernels::PARALLEL_PRODUCT`), so the register-blocked kernel runs, on
@@ -321,22 +375,6 @@ fn mnist_mlp_train_on_batch_allocates_nothing_after_warm_up() {
         n, 0,
         "MnistMlp + Adam + sparse CE + accuracy, batches of 32, 8, 1, 32, 17: {n} allocations"
     );
-}
-
-nn::model! {
-    /// Keras' MNIST CNN (as `examples/mnist_cnn.rs`).
-    pub struct MnistCnn {
-        input: [28, 28, 1],
-        Conv2D(32, 3x3, relu),
-        MaxPool2D(2),
-        Conv2D(64, 3x3, relu),
-        MaxPool2D(2),
-        Conv2D(64, 3x3, relu),
-        MaxPool2D(2),
-        Flatten,
-        Dense(64, relu),
-        Dense(10, softmax),
-    }
 }
 
 /// The convolutions' im2col scratch is part of the workspace: after the first step, a CNN

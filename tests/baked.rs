@@ -1,20 +1,14 @@
 //! Weights baked into the binary (`nn::bake`), and the promise of `examples/freestanding`:
 //! the std build of the same model, with the same baked weights, classifies the same 100
-//! digits exactly as the freestanding binary does (CI runs that binary and compares its
-//! output with the same `expected.txt`).
+//! digits exactly as the freestanding binary does, and its sequence model gives the same
+//! output and error (CI runs that binary and compares its output with the same
+//! `expected.txt`).
 
+#[path = "../examples/support/models.rs"]
+mod models;
+use models::MnistMlp;
 use nn::model::Model;
 use std::fmt::Write;
-
-nn::model! {
-    /// The MNIST MLP of `examples/mnist_mlp.rs` and `examples/freestanding`.
-    pub struct MnistMlp {
-        input: [28, 28],
-        Flatten,
-        hidden: Dense(128, relu),
-        output: Dense(10, softmax),
-    }
-}
 
 /// Decoded at compile time from the raw file `mnist_mlp --save-raw` wrote.
 static WEIGHTS: [f32; MnistMlp::PARAMS] = nn::bake::f32_array(include_bytes!(
@@ -23,6 +17,23 @@ static WEIGHTS: [f32; MnistMlp::PARAMS] = nn::bake::f32_array(include_bytes!(
 static BAKED: MnistMlp = MnistMlp::from_static(&WEIGHTS);
 const DIGITS: &[u8] = include_bytes!("../examples/freestanding/data/digits.bin");
 const LABELS: &[u8] = include_bytes!("../examples/freestanding/data/labels.bin");
+
+nn::model! {
+    /// The sequence model of `examples/freestanding`.
+    pub struct Sequence {
+        input: 6,
+        Embedding(5, 2),
+        Conv1D(2, 3, padding = same),
+        MaxPool1D(2),
+        Dense(2),
+        AvgPool1D(2),
+        GlobalAvgPool1D,
+        Dense(1),
+    }
+}
+
+static SEQUENCE_WEIGHTS: [f32; Sequence::PARAMS] = [0.25; Sequence::PARAMS];
+static SEQUENCE: Sequence = Sequence::from_static(&SEQUENCE_WEIGHTS);
 
 fn argmax(v: &[f32]) -> usize {
     (0..v.len()).fold(0, |best, i| if v[i] > v[best] { i } else { best })
@@ -38,6 +49,16 @@ fn transcript(model: &MnistMlp) -> String {
         correct += usize::from(predicted == usize::from(label));
         writeln!(out, "digit {i:>2}: predicted {predicted}, label {label}").unwrap();
     }
+    let ids = nn::Vector::<6>::from([0.0, 1.0, 2.0, 3.0, 4.0, 0.0]);
+    let y = SEQUENCE.forward(&ids)[0];
+    writeln!(
+        out,
+        "sequence: output {y} (by hand {})",
+        0.25 + 2.0 * 9.0 / 64.0
+    )
+    .unwrap();
+    let bad = nn::Vector::<6>::from([0.0, 1.0, 7.0, 3.0, 4.0, 0.0]);
+    writeln!(out, "sequence: {}", SEQUENCE.try_forward(&bad).unwrap_err()).unwrap();
     writeln!(out, "correct={correct}/100").unwrap();
     out
 }

@@ -2,6 +2,10 @@
 //! whole models, with stride 2 and 'same' padding), single-sample against batched passes,
 //! and the MNIST CNN's shapes.
 
+#[path = "../examples/support/models.rs"]
+mod models;
+use models::MnistCnn;
+use nn::gradcheck::CheckGradients;
 use nn::model::Model;
 
 nn::model! {
@@ -28,18 +32,12 @@ nn::model! {
 }
 
 nn::model! {
-    /// Keras' MNIST CNN (the shapes).
-    pub struct MnistCnn {
-        input: [28, 28, 1],
-        Conv2D(32, 3x3, relu),
-        MaxPool2D(2),
-        Conv2D(64, 3x3, relu),
-        MaxPool2D(2),
-        Conv2D(64, 3x3, relu),
-        MaxPool2D(2),
-        Flatten,
-        Dense(64, relu),
-        Dense(10, softmax),
+    /// Global max pooling between a convolution and a dense head.
+    pub struct GlobalMaxCnn {
+        input: [5, 4, 2],
+        conv: Conv2D(3, 2, activation = tanh),
+        GlobalMaxPool2D,
+        head: Dense(2),
     }
 }
 
@@ -76,6 +74,8 @@ fn whole_model_gradients_match_finite_differences() {
         assert!(r.passed(), "SmallCnn seed {seed}: {r}");
         let r = GlobalCnn::new(seed).check_gradients(200 + seed);
         assert!(r.passed(), "GlobalCnn seed {seed}: {r}");
+        let r = GlobalMaxCnn::new(seed).check_gradients(300 + seed);
+        assert!(r.passed(), "GlobalMaxCnn seed {seed}: {r}");
     }
 }
 
@@ -111,6 +111,7 @@ fn single_matches_batched<M: Model, const IN: usize, const OUT: usize>(
 fn single_sample_forward_matches_the_batched_pass() {
     single_matches_batched::<_, 112, 5>(&SmallCnn::new(1), SmallCnn::forward);
     single_matches_batched::<_, 108, 2>(&GlobalCnn::new(2), GlobalCnn::forward);
+    single_matches_batched::<_, 40, 2>(&GlobalMaxCnn::new(2), GlobalMaxCnn::forward);
     single_matches_batched::<_, 784, 10>(&MnistCnn::new(3), MnistCnn::forward);
 }
 

@@ -2,24 +2,16 @@
 //! combinations, an independent finite-difference check of the full training gradient
 //! (loss included), and proof that the checker can fail.
 
+#[path = "../examples/support/models.rs"]
+mod models;
+use models::Classifier;
 use nn::activations::{ActivationFn, ActivationKind};
-use nn::gradcheck::{self, GradCheck};
-use nn::loss::Loss;
+use nn::gradcheck::{self, CheckGradients, GradCheck};
+use nn::loss::{Loss, LossFn};
 use nn::model::Model;
 use nn::rng::Rng;
 use nn::tape::Tape;
 use nn::Vector;
-
-nn::model! {
-    /// (a) The README's classifier.
-    #[derive(Clone, Debug)]
-    pub struct Classifier {
-        input: 20,
-        hidden1: Dense(64, relu),
-        hidden2: Dense(64, relu),
-        output: Dense(1, sigmoid),
-    }
-}
 
 nn::model! {
     /// (b) Three dense layers with smooth activations.
@@ -86,6 +78,56 @@ nn::model! {
     }
 }
 
+nn::model! {
+    /// (f) Token ids: an embedding, convolutions (valid and same), pools, a softmax output.
+    pub struct Tokens {
+        input: 12,
+        embedding: Embedding(20, 6),
+        conv: Conv1D(8, 3, tanh),
+        MaxPool1D(2),
+        conv2: Conv1D(4, 2, padding = same),
+        GlobalAvgPool1D,
+        out: Dense(3, softmax),
+    }
+}
+
+nn::model! {
+    /// (g) A sequence input: a strided convolution, average pooling, a dense layer per step,
+    /// `Flatten` of the sequence (channel-first in PyTorch), one output.
+    pub struct Series {
+        input: [16, 2],
+        conv: Conv1D(6, 4, strides = 2, activation = tanh),
+        AvgPool1D(2),
+        step: Dense(5, sigmoid),
+        Flatten,
+        out: Dense(1),
+    }
+}
+
+nn::model! {
+    /// (h) Dense layers per step with dropout and batch normalisation over steps, global
+    /// max pooling.
+    pub struct PerStep {
+        input: [10, 3],
+        a: Dense(4, tanh),
+        Dropout(0.2),
+        BatchNorm,
+        b: Dense(4, leaky_relu),
+        GlobalMaxPool1D,
+        out: Dense(2),
+    }
+}
+
+nn::model! {
+    /// (i) A sequence out: a convolution, then a dense layer per step whose sigmoid the loss
+    /// applies (the batched passes run it as logits).
+    pub struct SequenceOut {
+        input: [8, 3],
+        conv: Conv1D(4, 3, relu, padding = same),
+        out: Dense(2, sigmoid),
+    }
+}
+
 // Twenty model seeds per model: the checker must be reliable, not lucky.
 const SEEDS: [u64; 20] = [
     1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
@@ -140,6 +182,14 @@ fn every_layer_kind_gradients() {
 }
 
 #[test]
+fn sequence_model_gradients() {
+    check_model_seeds::<Tokens>();
+    check_model_seeds::<Series>();
+    check_model_seeds::<PerStep>();
+    check_model_seeds::<SequenceOut>();
+}
+
+#[test]
 fn nonzero_biases_do_not_break_the_check() {
     // Fresh models have zero biases; give them random ones.
     fn run<M: Model>() {
@@ -160,6 +210,10 @@ fn nonzero_biases_do_not_break_the_check() {
     run::<Image>();
     run::<ReluSoftmax>();
     run::<Everything>();
+    run::<Tokens>();
+    run::<Series>();
+    run::<PerStep>();
+    run::<SequenceOut>();
 }
 
 /// The tail split: which activation the runtime applies after the logits.
@@ -174,6 +228,9 @@ fn output_activations_are_split_off_as_expected() {
     assert_eq!(output::<Image>(), Some(ActivationKind::Softmax));
     assert_eq!(output::<ReluSoftmax>(), Some(ActivationKind::Softmax));
     assert_eq!(output::<Everything>(), Some(ActivationKind::Softmax));
+    assert_eq!(output::<Tokens>(), Some(ActivationKind::Softmax));
+    assert_eq!(output::<SequenceOut>(), Some(ActivationKind::Sigmoid));
+    assert_eq!(output::<Series>(), Some(ActivationKind::Linear));
     assert_eq!(<Image as Model>::INPUT, 20);
     assert_eq!(Image::INPUT_SHAPE, [4, 5]);
     assert_eq!(<Image as Model>::PARAMS, 20 * 8 + 8 + 8 * 3 + 3);
@@ -196,6 +253,10 @@ fn tensors_tile_the_parameter_buffer() {
     run::<Image>();
     run::<ReluSoftmax>();
     run::<Everything>();
+    run::<Tokens>();
+    run::<Series>();
+    run::<PerStep>();
+    run::<SequenceOut>();
     let first = &Classifier::tensors()[0];
     assert_eq!(
         (
@@ -218,7 +279,13 @@ fn batch_matches_single<const IN: usize, const OUT: usize, M: Model>(
     assert_eq!(M::OUTPUT, OUT);
     let batch = 5;
     let mut rng = Rng::new(9);
-    let x: Vec<f32> = (0..batch * IN).map(|_| rng.uniform(-2.0, 2.0)).collect();
+    let ids = M::LAYERS[0].ids;
+    let x: Vec<f32> = (0..batch * IN)
+        .map(|_| match ids {
+            Some(n) => rng.below(n) as f32,
+            None => rng.uniform(-2.0, 2.0),
+        })
+        .collect();
     let mut ws = nn::tape::Tape::new();
     let mut out = model
         .forward_batch(&mut ws, &x, batch, nn::layers::Pass::Eval)
@@ -245,6 +312,10 @@ fn batched_and_single_sample_forward_agree() {
     batch_matches_single(&Image::new(1), Image::forward);
     batch_matches_single(&ReluSoftmax::new(1), ReluSoftmax::forward);
     batch_matches_single(&Everything::new(1), Everything::forward);
+    batch_matches_single(&Tokens::new(1), Tokens::forward);
+    batch_matches_single(&Series::new(1), Series::forward);
+    batch_matches_single(&PerStep::new(1), PerStep::forward);
+    batch_matches_single(&SequenceOut::new(1), SequenceOut::forward);
 }
 
 // ---- Independent check of the full training gradient (loss included) ----

@@ -3,20 +3,12 @@
 //!
 //! Sized for CI's `cargo test --release`: a few seconds in all.
 
-use nn::idx::Mnist;
-use nn::model::Model;
+#[path = "../examples/support/models.rs"]
+mod models;
+use models::MnistMlp;
+use nn::data::Mnist;
 use nn::prelude::*;
 use std::sync::OnceLock;
-
-nn::model! {
-    /// Keras' MNIST multi-layer perceptron (as in `examples/mnist_mlp.rs`).
-    pub struct MnistMlp {
-        input: [28, 28],
-        Flatten,
-        hidden: Dense(128, relu),
-        output: Dense(10, softmax),
-    }
-}
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist");
 

@@ -9,19 +9,11 @@
 //! build is where a stray stack copy of the parameters shows up. A stack overflow aborts the
 //! whole process (it cannot be caught as a panic), so a regression fails loudly.
 
-use nn::model::Model;
+#[path = "../examples/support/models.rs"]
+mod models;
+use models::{MnistCnn, MnistMlp};
 use nn::prelude::*;
 use nn::rng::Rng;
-
-nn::model! {
-    /// Keras' MNIST multi-layer perceptron (as in `examples/mnist_mlp.rs`).
-    pub struct MnistMlp {
-        input: [28, 28],
-        Flatten,
-        hidden: Dense(128, relu),
-        output: Dense(10, softmax),
-    }
-}
 
 /// Smaller than the model's parameters, so a single stack copy of them would overflow.
 const STACK: usize = 256 * 1024;
@@ -122,22 +114,6 @@ fn mnist_mlp_life_cycle_fits_in_a_256_kib_stack() {
 fn mnist_mlp_struct_is_small() {
     let size = std::mem::size_of::<MnistMlp>();
     assert!(size <= 64, "size_of::<MnistMlp>() = {size} bytes");
-}
-
-nn::model! {
-    /// Keras' MNIST CNN (as `examples/mnist_cnn.rs`).
-    pub struct MnistCnn {
-        input: [28, 28, 1],
-        Conv2D(32, 3x3, relu),
-        MaxPool2D(2),
-        Conv2D(64, 3x3, relu),
-        MaxPool2D(2),
-        Conv2D(64, 3x3, relu),
-        MaxPool2D(2),
-        Flatten,
-        Dense(64, relu),
-        Dense(10, softmax),
-    }
 }
 
 /// Construction, inference and training of the MNIST CNN on the small stack. Its

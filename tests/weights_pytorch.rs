@@ -1,24 +1,18 @@
 //! Weight files interoperate with PyTorch: `tests/data/mnist_mlp.safetensors` was saved by
 //! PyTorch from `nn.Sequential(Flatten, Linear(784, 128), ReLU, Linear(128, 10))` (tensor
 //! names renamed to `hidden.*` and `output.*`), and `tests/data/mnist_mlp_expected.json`
-//! holds three inputs and PyTorch's logits for them. Also a round trip through a file with a
+//! holds three inputs and PyTorch's logits and softmax probabilities for them; the model is
+//! the examples' `MnistMlp`, whose batched passes stop at the logits and whose `forward`
+//! applies the softmax. Also a round trip through a file with a
 //! `model!` network.
 #![cfg(feature = "std")]
 
+#[path = "../examples/support/models.rs"]
+mod models;
+use models::MnistMlp;
 use std::path::{Path, PathBuf};
 
 use nn::prelude::*;
-
-nn::model! {
-    /// The MLP of the PyTorch fixture.
-    #[derive(Clone, Debug)]
-    pub struct MnistMlp {
-        input: [28, 28],
-        Flatten,
-        hidden: Dense(128, relu),
-        output: Dense(10),
-    }
-}
 
 /// f32 inference against PyTorch's f32 logits.
 const RTOL: f32 = 1e-5;
@@ -90,18 +84,19 @@ fn pytorch_weights_give_pytorch_logits() {
     let json: serde_json::Value = serde_json::from_str(&text).unwrap();
     let (x_shape, x) = tensor(&json, "x");
     let (logits_shape, logits) = tensor(&json, "logits");
+    let (_, probs) = tensor(&json, "probs");
     assert_eq!(x_shape[1..], [MnistMlp::INPUT]);
     assert_eq!(logits_shape[1..], [MnistMlp::OUTPUT]);
     assert_eq!(x_shape[0], logits_shape[0]);
     assert!(x_shape[0] >= 3);
 
     let rows = x.chunks_exact(MnistMlp::INPUT);
-    for (s, (input, expected)) in rows.zip(logits.chunks_exact(MnistMlp::OUTPUT)).enumerate() {
+    for (s, (input, expected)) in rows.zip(probs.chunks_exact(MnistMlp::OUTPUT)).enumerate() {
         let got = model.forward(&nn::Vector::<784>::from_column_slice(input));
         for (k, (&g, &e)) in got.iter().zip(expected).enumerate() {
             assert!(
                 (g - e).abs() <= ATOL + RTOL * e.abs(),
-                "sample {s}, logit {k}: got {g}, PyTorch {e}"
+                "sample {s}, probability {k}: got {g}, PyTorch {e}"
             );
         }
     }
@@ -360,4 +355,112 @@ fn dense_after_flatten_of_an_image_has_a_channel_first_file_layout() {
     let mut memory = [0; 24];
     mean.for_each_index(|file, mem| memory[file] = mem);
     assert_eq!(memory[..7], [0, 4, 8, 12, 16, 20, 1]);
+}
+
+// Sequence models saved by PyTorch (`tests/data/gen_sequence_models.py`). PyTorch's `Conv1d`
+// takes and gives `[C, L]` maps, so its `Flatten` of a convolution's or pooling layer's
+// output is channel-first and the dense weight after it is permuted in files, as for images;
+// a sequence that PyTorch holds `[L, C]` as `nn` does (an embedding's output, a linear
+// layer's per step, the input) flattens in the same order and is not.
+
+nn::model! {
+    /// `seq_tokens`: embedding, convolution, pooling, `Flatten` of a `[7, 5]` map.
+    pub struct SeqTokens {
+        input: 16,
+        embedding: Embedding(30, 6),
+        conv: Conv1D(5, 3, relu),
+        MaxPool1D(2),
+        Flatten,
+        fc: Dense(4),
+    }
+}
+
+nn::model! {
+    /// `seq_series`: a dense layer per step, 'same' and strided convolutions, pools.
+    pub struct SeqSeries {
+        input: [12, 3],
+        step: Dense(8, tanh),
+        conv: Conv1D(6, 5, relu, padding = same),
+        AvgPool1D(2),
+        conv2: Conv1D(4, 3, strides = 2),
+        GlobalMaxPool1D,
+        out: Dense(2),
+    }
+}
+
+nn::model! {
+    /// `seq_flat`: `Flatten` of a dense layer's per-step output.
+    pub struct SeqFlat {
+        input: [8, 3],
+        step: Dense(4, tanh),
+        Flatten,
+        out: Dense(2),
+    }
+}
+
+#[test]
+fn pytorch_sequence_models_give_pytorch_logits() {
+    let tokens = pytorch_cnn_gives_pytorch_logits::<SeqTokens>("seq_tokens");
+    round_trip_is_exact(&tokens, "seq_tokens");
+    let series = pytorch_cnn_gives_pytorch_logits::<SeqSeries>("seq_series");
+    round_trip_is_exact(&series, "seq_series");
+    let flat = pytorch_cnn_gives_pytorch_logits::<SeqFlat>("seq_flat");
+    round_trip_is_exact(&flat, "seq_flat");
+
+    // Single-sample inference gives the same logits.
+    let text = std::fs::read_to_string(data("seq_tokens_expected.json")).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let (_, x) = tensor(&json, "x");
+    let (_, logits) = tensor(&json, "logits");
+    for (ids, expected) in x.chunks_exact(16).zip(logits.chunks_exact(4)) {
+        let got = tokens
+            .try_forward(&nn::Vector::<16>::from_column_slice(ids))
+            .unwrap();
+        for (&g, &e) in got.iter().zip(expected) {
+            assert!((g - e).abs() <= ATOL + RTOL * e.abs(), "{g} vs {e}");
+        }
+    }
+}
+
+/// Which sequence weights are permuted in files: the dense weight after `Flatten` of a
+/// convolution's output, not after `Flatten` of a per-step dense layer's; a 1-D
+/// convolution's weight is PyTorch's `[out, in, k]`, an embedding's `[ids, dim]`.
+#[test]
+fn sequence_weights_have_pytorch_shapes_and_orders() {
+    use nn::layers::InputOrder;
+    let shapes = |tensors: Vec<nn::model::TensorInfo>| -> Vec<(String, Vec<usize>, InputOrder)> {
+        tensors
+            .into_iter()
+            .map(|t| (t.name.clone(), t.shape().to_vec(), t.input_order))
+            .collect()
+    };
+    let rows = InputOrder::Rows;
+    assert_eq!(
+        shapes(SeqTokens::tensors()),
+        [
+            ("embedding.weight".to_owned(), vec![30, 6], rows),
+            ("conv.weight".to_owned(), vec![5, 6, 3], rows),
+            ("conv.bias".to_owned(), vec![5], rows),
+            (
+                "fc.weight".to_owned(),
+                vec![4, 35],
+                InputOrder::ChannelsLast { channels: 5 }
+            ),
+            (
+                "fc.bias".to_owned(),
+                vec![4],
+                InputOrder::ChannelsLast { channels: 5 }
+            ),
+        ]
+    );
+    assert!(SeqFlat::tensors().iter().all(|t| t.input_order == rows));
+    // PyTorch's fc.weight[o, c * 7 + l] is memory ((l * 5 + c) * 4 + o).
+    let fc = SeqTokens::tensors()
+        .into_iter()
+        .find(|t| t.name == "fc.weight")
+        .unwrap();
+    fc.for_each_index(|file, mem| {
+        let (o, c, l) = (file / 35, file % 35 / 7, file % 7);
+        assert_eq!(mem, (l * 5 + c) * 4 + o);
+    });
 }

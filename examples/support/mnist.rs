@@ -1,7 +1,7 @@
 //! What `mnist_mlp` and `mnist_cnn` share: flags, data loading, training with Keras-like
 //! progress, evaluation, saving, and the summary line.
 
-use nn::idx::Mnist;
+use nn::data::Mnist;
 use nn::prelude::*;
 use std::time::Instant;
 

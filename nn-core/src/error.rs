@@ -6,7 +6,7 @@
 use core::fmt;
 
 #[cfg(feature = "alloc")]
-use crate::{loss::Loss, metrics::Metric, train::History};
+use crate::train::history::History;
 #[cfg(feature = "alloc")]
 use alloc::{boxed::Box, string::String};
 
@@ -65,8 +65,9 @@ pub enum Error {
     /// out of range are [`InvalidLabel`](Self::InvalidLabel).
     #[cfg(feature = "alloc")]
     InvalidTargets {
-        /// The loss the targets were given to.
-        loss: Loss,
+        /// The name of the loss the targets were given to, e.g. `"binary_crossentropy"`
+        /// ([`LossFn::name`](crate::loss::LossFn::name)).
+        loss: &'static str,
         /// What is wrong, with the index of the first bad value.
         problem: TargetProblem,
     },
@@ -74,12 +75,16 @@ pub enum Error {
     /// (argmax of one-hot rows) with sparse labels.
     #[cfg(feature = "alloc")]
     MetricMismatch {
-        /// The metric, as given to [`Trainer::metrics`](crate::train::Trainer::metrics).
-        metric: Metric,
-        /// The trainer's loss.
-        loss: Loss,
+        /// The metric's name, after [`Metric::resolve`](crate::metrics::Metric::resolve)
+        /// (the accuracy Keras' generic `accuracy` stands for), e.g.
+        /// `"categorical_accuracy"`.
+        metric: &'static str,
+        /// The name of the trainer's loss.
+        loss: &'static str,
         /// The model's number of outputs.
         outputs: usize,
+        /// Why the metric cannot read the loss's targets, and what to use instead.
+        reason: &'static str,
     },
     /// The training loss became NaN or infinite; training stopped before applying that
     /// batch's update, and the weights (those of the last step) were checked to be finite.
@@ -150,6 +155,17 @@ pub enum Error {
         /// The valid range, e.g. `"finite and >= 0"`.
         expected: &'static str,
     },
+    /// An optimizer state that does not fit the optimizer it is loaded into (see
+    /// [`Optimizer::load_state`](crate::optim::Optimizer::load_state)): a buffer missing,
+    /// unexpected or of the wrong length, a non-finite value, or a step count that does not
+    /// match the buffers.
+    #[cfg(feature = "alloc")]
+    InvalidState {
+        /// The optimizer (or trainer), e.g. `"Adam"`.
+        owner: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
     /// A file's content is not what was expected.
     #[cfg(feature = "alloc")]
     Format {
@@ -195,14 +211,16 @@ impl fmt::Display for Error {
                 classes.saturating_sub(1)
             ),
             #[cfg(feature = "alloc")]
-            Self::InvalidTargets { loss, problem } => problem.describe(*loss, f),
+            Self::InvalidTargets { loss, problem } => problem.describe(loss, f),
             #[cfg(feature = "alloc")]
-            Self::MetricMismatch { metric, loss, outputs } => write!(
+            Self::MetricMismatch {
+                metric,
+                loss,
+                outputs,
+                reason,
+            } => write!(
                 f,
-                "metric `{}` cannot be computed for `{}` on {outputs} output(s): {}",
-                metric.resolve(*loss, *outputs).name(),
-                loss.name(),
-                metric.mismatch(*loss, *outputs).unwrap_or("it does not fit these targets")
+                "metric `{metric}` cannot be computed for `{loss}` on {outputs} output(s): {reason}"
             ),
             Self::LossDiverged { epoch, batch } => write!(
                 f,
@@ -261,6 +279,10 @@ impl fmt::Display for Error {
                 }
             }
             #[cfg(feature = "alloc")]
+            Self::InvalidState { owner, reason } => {
+                write!(f, "cannot restore this {owner} state: {reason}")
+            }
+            #[cfg(feature = "alloc")]
             Self::Format { source_name, reason } => write!(f, "{source_name}: {reason}"),
             #[cfg(feature = "std")]
             Self::Io { path, error } => write!(f, "{}: {error}", path.display()),
@@ -316,20 +338,26 @@ impl Error {
 #[non_exhaustive]
 pub enum TargetProblem {
     /// `y` holds `found` values per sample where the loss expects `expected`: the layout of
-    /// another loss (class ids for one-hot rows, or the reverse).
+    /// another loss (class ids for one-hot rows, or the reverse; see
+    /// [`LossFn::confusable_target_width`](crate::loss::LossFn::confusable_target_width)).
     Layout {
         /// Target values per sample the loss expects.
         expected: usize,
         /// Target values per sample given.
         found: usize,
     },
-    /// A value outside the loss' domain: `[0, 1]` for binary cross-entropy, `>= 0` for
+    /// A value outside the loss's domain: `[0, 1]` for binary cross-entropy, `>= 0` for
     /// categorical cross-entropy.
     OutOfRange {
         /// Flat index in `y` of the first bad value.
         index: usize,
         /// The value.
         value: f32,
+        /// What the loss expects, completing "`<loss>` expects ...", e.g. `"targets in [0,
+        /// 1] (the probability of class 1)"`.
+        expected: &'static str,
+        /// The fix, e.g. `"encode the two classes as 0 and 1"`.
+        fix: &'static str,
     },
     /// A sample's categorical targets are not a probability distribution: they sum to
     /// `sum`, not 1.
@@ -343,40 +371,39 @@ pub enum TargetProblem {
 
 #[cfg(feature = "alloc")]
 impl TargetProblem {
-    /// The message of [`Error::InvalidTargets`]: the loss, the problem, where, and the fix.
-    fn describe(self, loss: Loss, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let name = loss.name();
-        match (loss, self) {
-            (Loss::CategoricalCrossentropy, Self::Layout { expected, found: 1 }) => write!(
+    /// The message of [`Error::InvalidTargets`] for loss `name`: the problem, where, and the
+    /// fix.
+    fn describe(self, name: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            // One-hot rows expected, class ids given (a distribution's confusable layout).
+            Self::Layout { expected, found: 1 } if expected > 1 => write!(
                 f,
                 "`{name}` expects one-hot targets, {expected} values per sample, but `y` has 1 value \
                  per sample: these look like class ids; use `Loss::SparseCategoricalCrossentropy`, \
                  or convert them with `one_hot(&y, {expected})`"
             ),
-            (Loss::SparseCategoricalCrossentropy, Self::Layout { found, .. }) => write!(
+            // Class ids expected, one-hot rows given.
+            Self::Layout { expected: 1, found } if found > 1 => write!(
                 f,
                 "`{name}` expects one class id per sample, but `y` has {found} values per sample: \
                  these look like one-hot rows; use `Loss::CategoricalCrossentropy`, or convert them \
                  to class ids with `argmax_rows(&y, {found})`"
             ),
-            (_, Self::Layout { expected, found }) => write!(
+            Self::Layout { expected, found } => write!(
                 f,
                 "`{name}` expects {expected} target values per sample (one per output), but `y` has \
                  {found} per sample"
             ),
-            (Loss::BinaryCrossentropy, Self::OutOfRange { index, value }) => write!(
+            Self::OutOfRange {
+                index,
+                value,
+                expected,
+                fix,
+            } => write!(
                 f,
-                "`{name}` expects targets in [0, 1] (the probability of class 1), but `y` holds \
-                 {value} at index {index}: encode the two classes as 0 and 1; for class ids \
-                 0, 1, 2, ... use a softmax output with `Loss::SparseCategoricalCrossentropy`"
+                "`{name}` expects {expected}, but `y` holds {value} at index {index}: {fix}"
             ),
-            (_, Self::OutOfRange { index, value }) => write!(
-                f,
-                "`{name}` expects each sample's targets to be probabilities (>= 0, summing to 1, \
-                 e.g. one-hot rows), but `y` holds {value} at index {index}: convert class ids \
-                 with `one_hot`, or use `Loss::SparseCategoricalCrossentropy` with class ids"
-            ),
-            (_, Self::NotADistribution { sample, sum }) => write!(
+            Self::NotADistribution { sample, sum } => write!(
                 f,
                 "`{name}` expects each sample's targets to sum to 1 (one-hot rows, or soft \
                  targets), but those of sample {sample} sum to {sum}: convert class ids with \

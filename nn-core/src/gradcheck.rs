@@ -220,10 +220,11 @@ fn derivative(
     (!kink_near && !kink_far).then_some((4.0 * fine - coarse) / 3.0)
 }
 
-/// Gradient check of a whole model: objective `sum(r ⊙ logits)` over three random samples,
-/// with a random non-uniform `r`, so a backward pass that ignores its upstream gradient
-/// fails; in inference mode, then in training mode (dropout active with fixed masks, batch
-/// normalisation on batch statistics), as `fit` runs it. Checks about 300 parameters per
+/// Gradient check of a whole model: objective `sum(r ⊙ logits)` over three random samples
+/// (token ids for a model that starts with an embedding), with a random non-uniform `r`, so
+/// a backward pass that ignores its upstream gradient fails; in inference mode, then in
+/// training mode (dropout active with fixed masks, batch normalisation on batch
+/// statistics), as `fit` runs it. Checks about 300 parameters per
 /// mode, spread over every tensor, with relative tolerance 1e-3. Entries that fail or sit at
 /// a kink are checked again on up to two fresh random batches: a kink depends on the input,
 /// a wrong gradient does not.
@@ -245,6 +246,38 @@ pub fn check_model<M: Model>(model: &M, seed: u64) -> GradCheck {
     }
 }
 
+/// The gradient check of [`check_model`] as a method of every [`Model`]: the one-line
+/// gradient check for `cargo test`.
+///
+/// ```ignore
+/// use nn::prelude::*;
+/// assert!(MyNet::new(0).check_gradients(1).passed());
+/// ```
+///
+/// Implemented for every model; `use nn::prelude::*` brings it into scope.
+pub trait CheckGradients: Model {
+    /// Checks the model's backward pass against central finite differences on a few random
+    /// samples (see [`check_model`]).
+    fn check_gradients(&self, seed: u64) -> GradCheck {
+        check_model(self, seed)
+    }
+}
+
+impl<M: Model> CheckGradients for M {}
+
+/// `batch` random inputs for `M`: token ids when its first layer takes them (an
+/// embedding's), else values uniform in `[-1, 1)`.
+fn sample_inputs<M: Model>(rng: &mut Rng, batch: usize) -> Vec<f32> {
+    let ids = M::LAYERS.first().and_then(|l| l.ids);
+    (0..batch * M::INPUT)
+        .map(|_| match ids {
+            #[allow(clippy::cast_precision_loss)]
+            Some(n) => rng.below(n) as f32,
+            None => rng.uniform(-1.0, 1.0),
+        })
+        .collect()
+}
+
 fn check_model_mode<M: Model>(model: &M, seed: u64, training: bool) -> GradCheck {
     const ATTEMPTS: usize = 3;
     let (h, tolerance) = (1e-2, 1e-3);
@@ -260,9 +293,7 @@ fn check_model_mode<M: Model>(model: &M, seed: u64, training: bool) -> GradCheck
     let mut pending: Vec<usize> = (0..M::PARAMS).step_by((M::PARAMS / 300).max(1)).collect();
     let mut report = None;
     for attempt in 0..ATTEMPTS {
-        let x: Vec<f32> = (0..batch * M::INPUT)
-            .map(|_| rng.uniform(-1.0, 1.0))
-            .collect();
+        let x = sample_inputs::<M>(&mut rng, batch);
         let r: Vec<f32> = (0..batch * M::OUTPUT)
             .map(|_| rng.uniform(0.5, 1.5) * if rng.next_f32() < 0.5 { -1.0 } else { 1.0 })
             .collect();

@@ -5,17 +5,21 @@
 //! [`BinaryAccuracy`](Metric::BinaryAccuracy) with more than one output, the count is of
 //! samples; see [`Metric::correct`].
 //!
+//! A metric reads the targets of the loss it is reported with, so which metrics fit a loss
+//! is decided by what the loss says its targets are ([`LossFn::targets`]): the built-in
+//! losses and your own are treated alike (see [`Metric::resolve`] and [`Metric::check`]).
+//!
 //! ```
 //! use nn_core::loss::Loss;
 //! use nn_core::metrics::Metric;
-//! let metric = Metric::Accuracy.resolve(Loss::SparseCategoricalCrossentropy, 3);
+//! let metric = Metric::Accuracy.resolve(&Loss::SparseCategoricalCrossentropy, 3);
 //! assert_eq!(metric, Metric::SparseCategoricalAccuracy);
 //! let outputs = [0.1, 0.7, 0.2, 0.5, 0.3, 0.2];
 //! assert_eq!(metric.correct(&outputs, &[1.0, 2.0], 3), 1);
 //! ```
 
 use crate::error::{Error, Result};
-use crate::loss::Loss;
+use crate::loss::{LossFn, Targets};
 
 /// A metric reported during training, named as in Keras.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,63 +48,77 @@ impl Metric {
         }
     }
 
-    /// Resolves Keras' generic [`Accuracy`](Metric::Accuracy) from the loss, as Keras does:
-    /// binary cross-entropy gives [`BinaryAccuracy`](Metric::BinaryAccuracy), sparse
-    /// categorical cross-entropy [`SparseCategoricalAccuracy`](Metric::SparseCategoricalAccuracy),
-    /// categorical cross-entropy [`CategoricalAccuracy`](Metric::CategoricalAccuracy), and
-    /// mean squared error `BinaryAccuracy` for one output, else `CategoricalAccuracy`.
+    /// Resolves Keras' generic [`Accuracy`](Metric::Accuracy) from what the loss's targets
+    /// are ([`LossFn::targets`]), as Keras does from the loss:
+    ///
+    /// | [`Targets`] | e.g. | `Accuracy` means |
+    /// |---|---|---|
+    /// | [`Probabilities`](Targets::Probabilities) | binary cross-entropy | [`BinaryAccuracy`](Metric::BinaryAccuracy) |
+    /// | [`Distribution`](Targets::Distribution) | categorical cross-entropy | [`CategoricalAccuracy`](Metric::CategoricalAccuracy) |
+    /// | [`ClassIds`](Targets::ClassIds) | sparse categorical cross-entropy | [`SparseCategoricalAccuracy`](Metric::SparseCategoricalAccuracy) |
+    /// | [`Values`](Targets::Values) | mean squared error | `BinaryAccuracy` for one output, else `CategoricalAccuracy` |
+    ///
     /// The other metrics return themselves.
     #[must_use]
-    pub fn resolve(self, loss: Loss, outputs: usize) -> Metric {
+    pub fn resolve<L: LossFn>(self, loss: &L, outputs: usize) -> Metric {
+        self.resolve_for(loss.targets(), outputs)
+    }
+
+    /// [`resolve`](Self::resolve) from the kind of targets.
+    fn resolve_for(self, targets: Targets, outputs: usize) -> Metric {
         if self != Self::Accuracy {
             return self;
         }
-        match loss {
-            Loss::BinaryCrossentropy => Self::BinaryAccuracy,
-            Loss::SparseCategoricalCrossentropy => Self::SparseCategoricalAccuracy,
-            Loss::CategoricalCrossentropy => Self::CategoricalAccuracy,
-            Loss::MeanSquaredError if outputs == 1 => Self::BinaryAccuracy,
-            Loss::MeanSquaredError => Self::CategoricalAccuracy,
+        match targets {
+            Targets::Probabilities => Self::BinaryAccuracy,
+            Targets::ClassIds => Self::SparseCategoricalAccuracy,
+            Targets::Distribution => Self::CategoricalAccuracy,
+            Targets::Values if outputs == 1 => Self::BinaryAccuracy,
+            Targets::Values => Self::CategoricalAccuracy,
         }
     }
 
     /// Checks that the metric can be computed on the targets of `loss` for a model of
     /// `outputs` outputs ([`resolve`](Metric::resolve)d first, so `Accuracy` always fits a
-    /// model of two or more outputs, or one output with a binary or regression loss).
+    /// model of two or more outputs, or one output with targets other than class ids). What
+    /// decides is the loss's [`targets`](LossFn::targets), so this holds for your own losses
+    /// as for the built-ins:
     ///
     /// | metric | needs |
     /// |---|---|
-    /// | `BinaryAccuracy` | one target per output (not sparse labels) |
-    /// | `CategoricalAccuracy` | one-hot target rows (not sparse labels) and 2 or more outputs |
-    /// | `SparseCategoricalAccuracy` | one class id per sample (sparse categorical cross-entropy) and 2 or more outputs |
+    /// | `BinaryAccuracy` | one target per output (not class ids) |
+    /// | `CategoricalAccuracy` | one target per output (not class ids) and 2 or more outputs |
+    /// | `SparseCategoricalAccuracy` | one class id per sample ([`Targets::ClassIds`]) and 2 or more outputs |
     ///
     /// Binary accuracy on one-hot rows is allowed (Keras computes it, element by element).
     ///
     /// ```
     /// use nn_core::{loss::Loss, metrics::Metric};
-    /// assert!(Metric::Accuracy.check(Loss::SparseCategoricalCrossentropy, 10).is_ok());
-    /// let e = Metric::CategoricalAccuracy.check(Loss::SparseCategoricalCrossentropy, 10);
+    /// assert!(Metric::Accuracy.check(&Loss::SparseCategoricalCrossentropy, 10).is_ok());
+    /// let e = Metric::CategoricalAccuracy.check(&Loss::SparseCategoricalCrossentropy, 10);
     /// assert!(e.unwrap_err().to_string().contains("SparseCategoricalAccuracy"));
     /// ```
     ///
     /// # Errors
     /// [`Error::MetricMismatch`] naming the metric, the loss and the metric to use instead.
-    pub fn check(self, loss: Loss, outputs: usize) -> Result<()> {
-        match self.mismatch(loss, outputs) {
+    pub fn check<L: LossFn>(self, loss: &L, outputs: usize) -> Result<()> {
+        let targets = loss.targets();
+        match self.mismatch(targets, outputs) {
             None => Ok(()),
-            Some(_) => Err(Error::MetricMismatch {
-                metric: self,
-                loss,
+            Some(reason) => Err(Error::MetricMismatch {
+                metric: self.resolve_for(targets, outputs).name(),
+                loss: loss.name(),
                 outputs,
+                reason,
             }),
         }
     }
 
-    /// Why the metric cannot be computed on the targets of `loss` with `outputs` outputs,
-    /// and what to use instead; `None` when it can.
-    pub(crate) fn mismatch(self, loss: Loss, outputs: usize) -> Option<&'static str> {
-        let sparse = loss.target_width(outputs) != outputs;
-        match self.resolve(loss, outputs) {
+    /// Why the metric cannot be computed on `targets` with `outputs` outputs, and what to
+    /// use instead; `None` when it can.
+    fn mismatch(self, targets: Targets, outputs: usize) -> Option<&'static str> {
+        let sparse = targets == Targets::ClassIds;
+        match self.resolve_for(targets, outputs) {
             Self::BinaryAccuracy if sparse => Some(
                 "it compares each output with the target at the same position, but the targets \
                  are one class id per sample; use `Metric::SparseCategoricalAccuracy` \
@@ -146,7 +164,7 @@ impl Metric {
         if width == 0 {
             return 0;
         }
-        match self.resolve(Loss::MeanSquaredError, width) {
+        match self.resolve_for(Targets::Values, width) {
             Self::BinaryAccuracy => binary_matches(outputs, targets, 0.5),
             Self::SparseCategoricalAccuracy => sparse_matches(outputs, targets, width),
             _ => {
@@ -165,7 +183,7 @@ impl Metric {
     /// `correct / max_correct`.
     #[must_use]
     pub fn max_correct(self, samples: usize, width: usize) -> usize {
-        match self.resolve(Loss::MeanSquaredError, width) {
+        match self.resolve_for(Targets::Values, width) {
             Self::BinaryAccuracy => samples * width,
             _ => samples,
         }
@@ -234,6 +252,9 @@ fn argmax(row: &[f32]) -> usize {
 mod tests {
     extern crate std;
     use super::*;
+    use crate::activations::ActivationFn;
+    use crate::loss::Loss;
+    use alloc::string::ToString;
 
     #[test]
     fn names() {
@@ -250,20 +271,23 @@ mod tests {
     fn accuracy_resolves_from_the_loss() {
         let a = Metric::Accuracy;
         assert_eq!(
-            a.resolve(Loss::BinaryCrossentropy, 1),
+            a.resolve(&Loss::BinaryCrossentropy, 1),
             Metric::BinaryAccuracy
         );
         assert_eq!(
-            a.resolve(Loss::SparseCategoricalCrossentropy, 10),
+            a.resolve(&Loss::SparseCategoricalCrossentropy, 10),
             Metric::SparseCategoricalAccuracy
         );
         assert_eq!(
-            a.resolve(Loss::CategoricalCrossentropy, 10),
+            a.resolve(&Loss::CategoricalCrossentropy, 10),
             Metric::CategoricalAccuracy
         );
-        assert_eq!(a.resolve(Loss::MeanSquaredError, 1), Metric::BinaryAccuracy);
         assert_eq!(
-            a.resolve(Loss::MeanSquaredError, 4),
+            a.resolve(&Loss::MeanSquaredError, 1),
+            Metric::BinaryAccuracy
+        );
+        assert_eq!(
+            a.resolve(&Loss::MeanSquaredError, 4),
             Metric::CategoricalAccuracy
         );
         for m in [
@@ -271,7 +295,7 @@ mod tests {
             Metric::CategoricalAccuracy,
             Metric::SparseCategoricalAccuracy,
         ] {
-            assert_eq!(m.resolve(Loss::SparseCategoricalCrossentropy, 1), m);
+            assert_eq!(m.resolve(&Loss::SparseCategoricalCrossentropy, 1), m);
         }
     }
 
@@ -306,15 +330,79 @@ mod tests {
             (A, Sparse, 1, false),
         ];
         for (metric, loss, outputs, fits) in table {
-            let r = metric.check(loss, outputs);
+            let r = metric.check(&loss, outputs);
             assert_eq!(r.is_ok(), fits, "{metric:?} {loss:?} {outputs}: {r:?}");
             if let Err(e) = r {
                 assert!(
-                    matches!(e, Error::MetricMismatch { metric: m, .. } if m == metric),
+                    matches!(e, Error::MetricMismatch { metric: m, .. }
+                        if m == metric.resolve(&loss, outputs).name()),
                     "{e:?}"
                 );
             }
         }
+    }
+
+    /// A loss of the test's own with targets of kind `.0`: only `targets` matters here.
+    struct Custom(Targets);
+
+    impl LossFn for Custom {
+        fn name(&self) -> &'static str {
+            "custom"
+        }
+        fn targets(&self) -> Targets {
+            self.0
+        }
+        fn forward_backward<A: ActivationFn>(
+            &self,
+            _: &A,
+            _: &[f32],
+            _: &[f32],
+            _: &[f32],
+            _: usize,
+            _: &mut [f32],
+        ) -> f32 {
+            0.0
+        }
+    }
+
+    #[test]
+    fn a_user_loss_fits_the_metrics_its_targets_allow() {
+        // Each kind of targets resolves and checks as the built-in loss with those targets.
+        for (loss, outputs) in [
+            (Loss::MeanSquaredError, 1),
+            (Loss::MeanSquaredError, 3),
+            (Loss::BinaryCrossentropy, 2),
+            (Loss::CategoricalCrossentropy, 4),
+            (Loss::SparseCategoricalCrossentropy, 4),
+            (Loss::SparseCategoricalCrossentropy, 1),
+        ] {
+            let custom = Custom(loss.targets());
+            for metric in [
+                Metric::Accuracy,
+                Metric::BinaryAccuracy,
+                Metric::CategoricalAccuracy,
+                Metric::SparseCategoricalAccuracy,
+            ] {
+                assert_eq!(
+                    metric.resolve(&custom, outputs),
+                    metric.resolve(&loss, outputs)
+                );
+                assert_eq!(
+                    metric.check(&custom, outputs).is_ok(),
+                    metric.check(&loss, outputs).is_ok(),
+                    "{metric:?} {loss:?} {outputs}"
+                );
+            }
+        }
+        // The error names the user's loss.
+        let e = Metric::CategoricalAccuracy
+            .check(&Custom(Targets::ClassIds), 5)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("`custom`") && e.contains("SparseCategoricalAccuracy"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -1,22 +1,26 @@
 //! [`Model`]: what every `model!` network implements, so that training, evaluation, weight
-//! files and gradient checks are written once, here, for all of them.
+//! files and gradient checks are written once for all of them.
+//!
+//! This module depends only on the layers and the tape. What builds on a model adds its own
+//! methods to every [`Model`] through an extension trait defined beside it, implemented for
+//! every model (`use nn::prelude::*` imports them all):
+//!
+//! | method | trait | module |
+//! |---|---|---|
+//! | `model.compile(optimizer, loss)` | [`Compile`](crate::train::Compile) | [`train`](crate::train) |
+//! | `model.check_gradients(seed)` | [`CheckGradients`](crate::gradcheck::CheckGradients) | [`gradcheck`](crate::gradcheck) |
+//! | `model.save_weights(path)`, `model.load_weights(path)` | `WeightFiles` (with `std`) | `io::weights` |
 
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::activations::ActivationFn;
-use crate::error::{check_finite, Error, Result, TargetProblem};
-use crate::gradcheck::{self, GradCheck};
+use crate::error::Result;
 use crate::layers::{InputOrder, Pass, Tensor};
-use crate::loss::Loss;
-use crate::optim::Optimizer;
 use crate::tape::Tape;
-use crate::train::Trainer;
 
 pub use crate::layers::{LayerInfo, TensorLayout};
-#[cfg(feature = "std")]
-use std::path::Path;
 
 /// One tensor of a model in weight files: a [`Tensor`] of one of its layers, placed in the
 /// model's buffers.
@@ -113,7 +117,7 @@ pub trait Model: Sized + Send + Sync {
     /// embedding's input an id in range, say. Most models take any finite input.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] naming the first bad value.
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) naming the first bad value.
     fn check_input(&self, x: &[f32]) -> Result<()> {
         let _ = x;
         Ok(())
@@ -166,92 +170,4 @@ pub trait Model: Sized + Send + Sync {
             })
             .collect()
     }
-
-    /// Keras' `compile`: pairs the model with an optimizer and a loss for training.
-    fn compile<O: Optimizer>(self, optimizer: O, loss: Loss) -> Trainer<Self, O> {
-        Trainer::new(self, optimizer, loss)
-    }
-
-    /// Checks the generated backward pass against central finite differences on a few
-    /// random samples: the one-line gradient check for `cargo test`.
-    ///
-    /// ```ignore
-    /// assert!(MyNet::new(0).check_gradients(1).passed());
-    /// ```
-    fn check_gradients(&self, seed: u64) -> GradCheck {
-        gradcheck::check_model(self, seed)
-    }
-
-    /// Writes the parameters to the safetensors file `path`, with PyTorch's tensor names and
-    /// shapes, atomically (see [`weights::save`](crate::weights::save)).
-    ///
-    /// # Errors
-    /// [`Error::Io`] when the file cannot be written, [`Error::NonFinite`] for a NaN or
-    /// infinite parameter.
-    #[cfg(feature = "std")]
-    fn save_weights(&self, path: impl AsRef<Path>) -> Result<()> {
-        crate::weights::save(self, path)
-    }
-
-    /// Reads the parameters from the safetensors file `path`, e.g. saved by PyTorch
-    /// (see [`weights::load`](crate::weights::load)). On error the model is unchanged.
-    ///
-    /// # Errors
-    /// [`Error::Io`] when the file cannot be read; [`Error::Format`] for a corrupt file, a
-    /// missing, extra or wrongly shaped tensor, an unsupported dtype or a non-finite value.
-    #[cfg(feature = "std")]
-    fn load_weights(&mut self, path: impl AsRef<Path>) -> Result<()> {
-        crate::weights::load(self, path)
-    }
-}
-
-/// Checks a flat parameter vector for a model with `expected` parameters.
-///
-/// # Errors
-/// [`Error::InvalidArgument`] for a wrong length, [`Error::NonFinite`] for NaN or infinity.
-pub fn check_params(values: &[f32], expected: usize) -> Result<()> {
-    if values.len() != expected {
-        return Err(Error::InvalidArgument {
-            name: "params",
-            reason: "the number of values differs from the model's PARAMS",
-        });
-    }
-    check_finite("params", values)
-}
-
-/// Validates training or evaluation data for model `M` and loss `loss`; returns the number
-/// of samples.
-///
-/// # Errors
-/// Empty data, lengths that are not whole samples, different sample counts, non-finite
-/// values, targets laid out for the other categorical loss (class ids for categorical
-/// cross-entropy, one-hot rows for the sparse one) or outside the loss' domain
-/// ([`Error::InvalidTargets`], see [`Loss::check_targets`]), or class labels out of range
-/// for sparse categorical cross-entropy ([`Error::InvalidLabel`]), or inputs the model cannot
-/// take ([`Model::check_input`]).
-pub fn check_data<M: Model>(model: &M, x: &[f32], y: &[f32], loss: Loss) -> Result<usize> {
-    let n = crate::error::rows("x", x, M::INPUT)?;
-    let width = loss.target_width(M::OUTPUT);
-    if n.checked_mul(width) != Some(y.len()) {
-        if let Some(found) = loss.confusable_target_width(M::OUTPUT) {
-            if n.checked_mul(found) == Some(y.len()) {
-                return Err(Error::InvalidTargets {
-                    loss,
-                    problem: TargetProblem::Layout {
-                        expected: width,
-                        found,
-                    },
-                });
-            }
-        }
-    }
-    let m = crate::error::rows("y", y, width)?;
-    if n != m {
-        return Err(Error::SampleCountMismatch { x: n, y: m });
-    }
-    check_finite("x", x)?;
-    check_finite("y", y)?;
-    model.check_input(x)?;
-    loss.check_targets(y, M::OUTPUT)?;
-    Ok(n)
 }

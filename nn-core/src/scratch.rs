@@ -31,49 +31,9 @@
 //! assert_eq!(stack.output(), &[5.0]);
 //! ```
 
+pub use crate::layers::contract::Step;
+
 use crate::layers::{Io, Layer, LayerRef};
-
-/// What single-sample inference needs of one layer: its sizes and how it uses the scratch.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Step {
-    /// Values in.
-    pub input: usize,
-    /// Values out.
-    pub output: usize,
-    /// Scratch of its own ([`Layer::SCRATCH`]).
-    pub scratch: usize,
-    /// Whether it works in place ([`Layer::IN_PLACE`]).
-    pub in_place: bool,
-    /// Whether it only reinterprets its input ([`Layer::RESHAPE`]).
-    pub reshape: bool,
-}
-
-impl Step {
-    /// The step of layer type `L`.
-    #[must_use]
-    pub const fn of<L: Layer>() -> Self {
-        Self {
-            input: L::INPUT,
-            output: L::OUTPUT,
-            scratch: L::SCRATCH,
-            in_place: L::IN_PLACE,
-            reshape: L::RESHAPE,
-        }
-    }
-
-    /// Scratch values the step needs: its own scratch, its output, and its input unless it
-    /// is the caller's (`from_input`) or the layer works in place. A reshape needs nothing.
-    #[must_use]
-    pub const fn need(&self, from_input: bool) -> usize {
-        if self.reshape {
-            0
-        } else if self.in_place || from_input {
-            self.output + self.scratch
-        } else {
-            self.input + self.output + self.scratch
-        }
-    }
-}
 
 /// The scratch that running `steps` in order needs: the largest [`Step::need`], with the
 /// first layers reading the caller's input until one writes into the scratch.

@@ -12,7 +12,8 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
 use nn_core::activations::Linear;
-use nn_core::idx::{parse_idx, read_idx, Mnist};
+use nn_core::data::idx::{parse_idx, read_idx};
+use nn_core::data::Mnist;
 use nn_core::layers::{Dense, InputOrder, LayerRef, Pass};
 use nn_core::model::{LayerInfo, Model};
 use nn_core::tape::Tape;

@@ -4,7 +4,8 @@
 
 use std::path::Path;
 
-use nn_core::idx::{read_idx, Mnist};
+use nn_core::data::idx::read_idx;
+use nn_core::data::Mnist;
 use nn_core::Error;
 
 mod common;

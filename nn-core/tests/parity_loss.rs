@@ -3,7 +3,7 @@ mod common;
 
 use common::{assert_close, Fixture};
 use nn_core::activations::{ActivationFn, ActivationKind};
-use nn_core::loss::{self, Loss};
+use nn_core::loss::{self, Loss, LossFn};
 
 /// Losses are f32 against f64 references: a few f32 ulps of relative error.
 const RTOL: f64 = 1e-5;

@@ -10,7 +10,7 @@ use nn_core::layers::{Dense, InputOrder, LayerRef, Pass};
 use nn_core::model::{LayerInfo, Model};
 use nn_core::rng::Rng;
 use nn_core::tape::Tape;
-use nn_core::weights::{load, load_bytes, save, to_bytes};
+use nn_core::weights::{load, load_bytes, save, to_bytes, WeightFiles};
 use nn_core::Error;
 use safetensors::tensor::TensorView;
 use safetensors::{Dtype, SafeTensors};

@@ -280,6 +280,11 @@ pub fn read_value(
     };
     let text = text(expr);
     match kind {
+        // `3x3` reads as the integer 3 with the suffix `x3`: a pair where one number goes.
+        ValueKind::Size if is_pair_literal(expr) => bad(
+            diag,
+            format!("`{arg}` of `{layer}` is one whole number, found `{text}`"),
+        ),
         ValueKind::Size => match number(expr) {
             Some((v, true)) if v > 1e9 => bad(
                 diag,
@@ -367,6 +372,11 @@ pub fn read_value(
             ),
         },
     }
+}
+
+/// Whether `expr` is written like a pair of sizes, `3x3`.
+fn is_pair_literal(expr: &Expr) -> bool {
+    matches!(expr, Expr::Lit(ExprLit { lit: Lit::Int(i), .. }) if i.suffix().starts_with('x'))
 }
 
 /// Reads `3`, `3x2`, `(3, 2)` or `[3, 2]` as (height, width), each at least 1.

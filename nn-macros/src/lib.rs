@@ -24,7 +24,7 @@ mod syntax;
 ///     /// Docs and attributes pass through.
 ///     #[derive(Clone, Debug)]
 ///     pub struct Name {
-///         input: 20,                        // or [height, width] or [height, width, channels]
+///         input: 20,                        // or [steps, features] or [height, width, channels]
 ///         label: Layer(arguments),          // a named layer (the name prefixes its tensors)
 ///         Layer,                            // an unnamed one: `dense_0`, `conv2d_1`, ...
 ///     }
@@ -33,14 +33,21 @@ mod syntax;
 ///
 /// | layer | arguments (positional, or `name = value`) |
 /// |---|---|
-/// | `Dense` | `units`, `activation` |
+/// | `Dense` | `units`, `activation` (on a sequence: the same weights at each step) |
 /// | `Conv2D` | `filters`, `kernel_size` (`3`, `3x3`, `(3, 2)`), `activation`, `strides`, `padding` (`valid`, `same`) |
 /// | `MaxPool2D`, `AvgPool2D` | `pool_size` (default 2), `strides` (default: the pool size) |
+/// | `Embedding` | `input_dim` (ids), `output_dim`; the first layer, on `input: steps` |
+/// | `Conv1D` | `filters`, `kernel_size`, `activation`, `strides` (default 1), `padding` (`valid`, `same`) |
+/// | `MaxPool1D`, `AvgPool1D` | `pool_size` (default 2), `strides` (default: the pool size) |
+/// | `GlobalAvgPool1D`, `GlobalMaxPool1D` | none |
 /// | `BatchNorm` | `momentum` (default 0.99), `epsilon` (default 1e-3), `unbiased_variance` (default `false`) |
-/// | `GlobalAvgPool2D`, `Flatten`, `ReLU`, `Sigmoid`, `Tanh`, `Softmax` | none |
+/// | `GlobalAvgPool2D`, `GlobalMaxPool2D`, `Flatten`, `ReLU`, `Sigmoid`, `Tanh`, `Softmax` | none |
 /// | `LeakyReLU` | `negative_slope` (default 0.3) |
 /// | `Activation` | `activation` |
 /// | `Dropout` | `rate` in `[0, 1)` |
+///
+/// A 2-D input `[steps, features]` is a sequence, stored step after step; images are
+/// `[height, width, channels]`, channels last.
 ///
 /// Activations: `linear`, `relu`, `leaky_relu` or `leaky_relu(slope)` (default 0.2),
 /// `sigmoid`, `tanh`, `softmax` (over more than one value; for one, `sigmoid`).
@@ -62,8 +69,9 @@ mod syntax;
 /// - `forward(&Vector<INPUT>) -> Vector<OUTPUT>` and `forward_into(&[f32; INPUT], &mut
 ///   [f32; SCRATCH])`, allocation-free and available without `std`;
 /// - `impl nn::model::Model` (with `alloc`): batched `forward_batch` / `backward_batch` over a
-///   workspace, `<Name as Model>::Workspace` (from `Name::workspace()`), and through the
-///   trait `compile`, `check_gradients`, `save_weights`, `load_weights`.
+///   workspace, `<Name as Model>::Workspace` (from `Name::workspace()`), and, through the
+///   extension traits every model gets (in `nn::prelude`), `compile`, `check_gradients`,
+///   `save_weights`, `load_weights`.
 ///
 /// Nothing else is added to the caller's namespace: the workspace type is declared inside an
 /// anonymous `const` block, so any other name (even `NameWorkspace`) is free.

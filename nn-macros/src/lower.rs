@@ -34,6 +34,7 @@ pub fn lower(def: &ModelDef) -> Result<Model, syn::Error> {
     let mut shape = input_shape.clone();
     let mut shape_ok = shape.is_some();
     let mut prev_name = String::from("input");
+    let mut prev_kind = "";
     let mut sizes = Sizes::default();
     for decl in def.entries.iter().filter_map(|e| match e {
         Entry::Layer(l) => Some(l),
@@ -67,6 +68,7 @@ pub fn lower(def: &ModelDef) -> Result<Model, syn::Error> {
             &Input {
                 shape: &input,
                 prev: &prev_name,
+                prev_kind,
             },
         ) {
             Ok(built) => built,
@@ -100,6 +102,7 @@ pub fn lower(def: &ModelDef) -> Result<Model, syn::Error> {
             continue;
         }
         prev_name = this_name;
+        prev_kind = layer.built.summary_kind;
         shape = Some(layer.built.output.clone());
         layers.push(layer);
     }
@@ -307,7 +310,7 @@ fn input_shape(def: &ModelDef, limits: &mut Limits, diag: &mut Diagnostics) -> O
         return None;
     }
     if first.dims.len() > 3 {
-        diag.push(syn::Error::new_spanned(first, "input shapes have 1 to 3 dimensions: `[features]`, `[height, width]` or `[height, width, channels]`"));
+        diag.push(syn::Error::new_spanned(first, "input shapes have 1 to 3 dimensions: `[features]`, `[steps, features]` (a sequence) or `[height, width, channels]` (an image)"));
         return None;
     }
     let mut dims = Vec::new();
@@ -482,9 +485,35 @@ mod tests {
     }
 
     #[test]
+    fn a_two_dimensional_input_is_a_sequence() {
+        let def: ModelDef = syn::parse_quote! {
+            struct Net { input: [12, 3], Conv1D(8, 3, strides = 2), step: Dense(5, relu), MaxPool1D, GlobalMaxPool1D, Dense(1) }
+        };
+        let v = |s: &[usize]| s.to_vec();
+        assert_eq!(
+            shapes(def),
+            vec![
+                ("conv1d_0".into(), v(&[12, 3]), v(&[5, 8]), 0),
+                // The same 8 × 5 weights at each of the 5 steps.
+                ("step".into(), v(&[5, 8]), v(&[5, 5]), 3 * 3 * 8 + 8),
+                ("maxpool1d_0".into(), v(&[5, 5]), v(&[2, 5]), 80 + 45),
+                ("globalmaxpool1d_0".into(), v(&[2, 5]), v(&[5]), 125),
+                ("dense_0".into(), v(&[5]), v(&[1]), 125),
+            ]
+        );
+        let def: ModelDef = syn::parse_quote! {
+            struct Net { input: 20, Embedding(1000, 16), Conv1D(4, 5, padding = same), Flatten, Dense(1) }
+        };
+        let layers = shapes(def);
+        assert_eq!(layers[0].2, [20, 16]);
+        assert_eq!(layers[1].2, [20, 4]);
+        assert_eq!(layers[3].3, 16_000 + 5 * 16 * 4 + 4);
+    }
+
+    #[test]
     fn independent_errors_are_all_reported_and_shapes_break_once() {
         let def: ModelDef = syn::parse_quote! {
-            struct Net { input: [4, 4], Dense(3), Dense(0), Dens(2), Dense(2, rleu) }
+            struct Net { input: [4, 4, 2], Dense(3), Dense(0), Dens(2), Dense(2, rleu) }
         };
         let err = lower(&def).err().expect("errors");
         let all: Vec<String> = err.into_iter().map(|e| e.to_string()).collect();

@@ -6,7 +6,9 @@
 //! ```
 //!
 //! It classifies the first 100 digits of MNIST's test set, prints one line per digit through
-//! raw `write` system calls and ends with `correct=N/100`. The model definition is the very
+//! raw `write` system calls and ends with `correct=N/100`. Before that line, a small model with
+//! every sequence layer runs in the same bare tier: its output against the value worked out
+//! by hand, and the error a value that is not a token id gives. The model definition is the very
 //! one `examples/mnist_mlp.rs` trains; `data/mnist_mlp.bin` came from
 //! `cargo run --release --example mnist_mlp -- --save-raw data/mnist_mlp.bin`.
 //!
@@ -24,17 +26,10 @@
 // Unsafe is the point here: system calls and the C memory functions.
 #![allow(unsafe_code)]
 
+#[path = "../../support/models.rs"]
+mod models;
 use core::fmt::Write;
-
-nn::model! {
-    /// Keras' MNIST multi-layer perceptron (the same definition as `examples/mnist_mlp.rs`).
-    pub struct MnistMlp {
-        input: [28, 28],
-        Flatten,
-        hidden: Dense(128, relu),
-        output: Dense(10, softmax),
-    }
-}
+use models::MnistMlp;
 
 /// The trained parameters, decoded at compile time: nothing is parsed at run time.
 static WEIGHTS: [f32; MnistMlp::PARAMS] =
@@ -47,6 +42,42 @@ static LABELS: &[u8; 100] = include_bytes!("../data/labels.bin");
 
 // The memory this program needs, known at compile time.
 const _: () = assert!(MnistMlp::PARAM_BYTES + MnistMlp::SCRATCH_BYTES <= 512 * 1024);
+
+nn::model! {
+    /// The sequence layers in the bare tier: token ids, [6, 2], [6, 2], [3, 2], [3, 2] (a dense
+    /// layer per step), [1, 2], [2], 1.
+    pub struct Sequence {
+        input: 6,
+        Embedding(5, 2),
+        Conv1D(2, 3, padding = same),
+        MaxPool1D(2),
+        Dense(2),
+        AvgPool1D(2),
+        GlobalAvgPool1D,
+        Dense(1),
+    }
+}
+
+/// Every weight and bias 1/4: the output is exact in `f32` and follows by hand.
+static SEQUENCE_WEIGHTS: [f32; Sequence::PARAMS] = [0.25; Sequence::PARAMS];
+static SEQUENCE: Sequence = Sequence::from_static(&SEQUENCE_WEIGHTS);
+
+/// The sequence model on valid ids, then on a value that is not an id.
+fn sequence(out: &mut Stdout) {
+    let ids = nn::Vector::<6>::from([0.0, 1.0, 2.0, 3.0, 4.0, 0.0]);
+    // Vectors of 1/4; the convolution: 1/4 + 6/16 inside, 1/4 + 4/16 at the ends; pooled
+    // 5/8; dense: 1/4 + 2 * 5/32 = 9/16; averaged and pooled 9/16; out: 1/4 + 2 * 9/64.
+    let y = SEQUENCE.forward(&ids)[0];
+    let _ = writeln!(
+        out,
+        "sequence: output {y} (by hand {})",
+        0.25 + 2.0 * 9.0 / 64.0
+    );
+    let bad = nn::Vector::<6>::from([0.0, 1.0, 7.0, 3.0, 4.0, 0.0]);
+    if let Err(e) = SEQUENCE.try_forward(&bad) {
+        let _ = writeln!(out, "sequence: {e}");
+    }
+}
 
 fn run() -> i32 {
     let mut out = Stdout;
@@ -68,6 +99,7 @@ fn run() -> i32 {
         }
         let _ = writeln!(out, "digit {i:>2}: predicted {predicted}, label {label}");
     }
+    sequence(&mut out);
     let _ = writeln!(out, "correct={correct}/100");
     0
 }

@@ -14,6 +14,7 @@
 //! | [`SCRATCH`](Layer::SCRATCH), [`IN_PLACE`](Layer::IN_PLACE), [`RESHAPE`](Layer::RESHAPE) | what single-sample inference needs besides its input and output |
 //! | [`CACHE`](Layer::CACHE), [`batch_scratch`](Layer::batch_scratch) | what a batched training pass keeps for the backward pass, and shares between layers |
 //! | [`TENSORS`](Layer::TENSORS) | the tensors of weight files: PyTorch's names, shapes and layouts |
+//! | [`IDS`](Layer::IDS) | whether the input is token ids (an embedding's), and how many |
 //! | [`init`](Layer::init) | Keras' initialisation, seeded |
 //! | [`check_input`](Layer::check_input) | rejects inputs the layer cannot take (an id out of range) |
 //! | [`infer`](Layer::infer) | one sample, no allocation, no `std` |
@@ -27,7 +28,6 @@
 use super::{InputOrder, Tensor};
 use crate::error::Result;
 use crate::rng::Rng;
-use crate::scratch::Step;
 
 /// How a forward pass runs: the mode is a value, passed down to every layer.
 #[derive(Debug)]
@@ -242,6 +242,10 @@ pub trait Layer: Copy + Send + Sync + 'static {
     const CACHE: usize = 0;
     /// The layer's tensors in weight files, in buffer order.
     const TENSORS: &'static [Tensor] = &[];
+    /// `Some(n)` when the layer's input values are token ids in `0..n` (an embedding's
+    /// `input_dim`) rather than measurements: gradient checks and tests draw such inputs
+    /// from the ids, and [`check_input`](Self::check_input) rejects anything else.
+    const IDS: Option<usize> = None;
 
     /// Scratch the batched passes need for `batch` samples, shared by all layers.
     #[must_use]
@@ -315,6 +319,8 @@ pub struct LayerInfo {
     pub input_order: InputOrder,
     /// What single-sample inference needs of it.
     pub step: Step,
+    /// `Some(n)` when it takes token ids in `0..n` ([`Layer::IDS`]).
+    pub ids: Option<usize>,
 }
 
 impl LayerInfo {
@@ -337,6 +343,7 @@ impl LayerInfo {
             tensors: L::TENSORS,
             input_order,
             step: Step::of::<L>(),
+            ids: L::IDS,
         }
     }
 
@@ -347,68 +354,45 @@ impl LayerInfo {
     }
 }
 
-/// Checks, at compile time, that a model's layer table agrees with its declared sizes: each
-/// layer takes what the previous one gives (the first, `input` values), the last gives
-/// `output`, parameters and state are laid out one layer after the other and add up to
-/// `params` and `state`, and single-sample inference needs `scratch` values. The `model!`
-/// macro computes those numbers from the layers' sizes; this is the second check, against
-/// the layer types themselves.
-///
-/// # Panics
-/// If anything disagrees (a compile error in a `const`).
-pub const fn check_layers(
-    layers: &[LayerInfo],
-    input: usize,
-    output: usize,
-    params: usize,
-    state: usize,
-    scratch: usize,
-) {
-    let (mut width, mut p, mut s, mut i) = (input, 0, 0, 0);
-    let mut steps = [Step {
-        input: 0,
-        output: 0,
-        scratch: 0,
-        in_place: false,
-        reshape: false,
-    }; 256];
-    while i < layers.len() {
-        let layer = &layers[i];
-        assert!(
-            layer.step.input == width,
-            "a layer's input is not the previous layer's output"
-        );
-        assert!(
-            layer.params_len == 0 || layer.params == p,
-            "parameters are not laid out layer after layer"
-        );
-        assert!(
-            layer.state_len == 0 || layer.state == s,
-            "state is not laid out layer after layer"
-        );
-        width = layer.step.output;
-        p += layer.params_len;
-        s += layer.state_len;
-        if i < steps.len() {
-            steps[i] = layer.step;
+/// What single-sample inference needs of one layer: its sizes and how it uses the scratch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Step {
+    /// Values in.
+    pub input: usize,
+    /// Values out.
+    pub output: usize,
+    /// Scratch of its own ([`Layer::SCRATCH`]).
+    pub scratch: usize,
+    /// Whether it works in place ([`Layer::IN_PLACE`]).
+    pub in_place: bool,
+    /// Whether it only reinterprets its input ([`Layer::RESHAPE`]).
+    pub reshape: bool,
+}
+
+impl Step {
+    /// The step of layer type `L`.
+    #[must_use]
+    pub const fn of<L: Layer>() -> Self {
+        Self {
+            input: L::INPUT,
+            output: L::OUTPUT,
+            scratch: L::SCRATCH,
+            in_place: L::IN_PLACE,
+            reshape: L::RESHAPE,
         }
-        i += 1;
     }
-    assert!(
-        width == output,
-        "the last layer's output is not the model's"
-    );
-    assert!(
-        p == params,
-        "the layers' parameters do not add up to PARAMS"
-    );
-    assert!(s == state, "the layers' state does not add up to STATE");
-    if layers.len() <= steps.len() {
-        let (used, _) = steps.split_at(layers.len());
-        assert!(
-            crate::scratch::size(used) == scratch,
-            "single-sample inference needs another SCRATCH"
-        );
+
+    /// Scratch values the step needs: its own scratch, its output, and its input unless it
+    /// is the caller's (`from_input`) or the layer works in place. A reshape needs nothing.
+    #[must_use]
+    pub const fn need(&self, from_input: bool) -> usize {
+        if self.reshape {
+            0
+        } else if self.in_place || from_input {
+            self.output + self.scratch
+        } else {
+            self.input + self.output + self.scratch
+        }
     }
 }
 

@@ -1,7 +1,11 @@
 //! Max and average pooling against a naive reference, and their gradients against finite
-//! differences (one reference serves both).
+//! differences (one reference serves both); the same for the 1-D and global pools of
+//! sequences, against a reference of their own.
 
-use super::{AvgPool2D, Backward, Forward, Layer, MaxPool2D, Pass};
+use super::{
+    AvgPool1D, AvgPool2D, Backward, Forward, GlobalAvgPool1D, GlobalMaxPool1D, Layer, MaxPool1D,
+    MaxPool2D, Pass,
+};
 use crate::rng::Rng;
 use std::vec::Vec;
 
@@ -163,4 +167,77 @@ fn max_backward_rejects_a_batch_whose_sizes_overflow() {
     type Pool = MaxPool2D<1, 2, 1, 1, 1, 1, 1>;
     let (x, y, dy, mut dx) = ([1.0f32; 2], [1.0f32; 2], [1.0f32; 2], [0.0f32; 2]);
     backward_batch::<Pool>(&x, &y, &dy, &mut dx, usize::MAX / 2 + 2);
+}
+
+/// Pooling of sequences from the formula: `[batch][l][c]`, windows of `p` steps moved by
+/// `s` (a global pool is one window of `l`), max or mean per feature.
+fn reference_1d([l, c, p, s]: [usize; 4], x: &[f32], batch: usize, max: bool) -> Vec<f32> {
+    let out = (l - p) / s + 1;
+    let mut y = Vec::new();
+    for n in 0..batch {
+        for o in 0..out {
+            for ch in 0..c {
+                let vals = (0..p).map(|k| x[(n * l + o * s + k) * c + ch]);
+                y.push(if max {
+                    vals.fold(f32::NEG_INFINITY, f32::max)
+                } else {
+                    vals.sum::<f32>() / p as f32
+                });
+            }
+        }
+    }
+    y
+}
+
+/// Forward against [`reference_1d`], and the input gradient against finite differences.
+fn check_1d<L: Layer + Default>(shape: [usize; 4], max: bool, seed: u64) {
+    let batch = 3;
+    let mut rng = Rng::new(seed);
+    let x = random(batch * L::INPUT, &mut rng);
+    let mut y = std::vec![f32::NAN; batch * L::OUTPUT];
+    forward_batch::<L>(&x, &mut y, batch);
+    let want = reference_1d(shape, &x, batch, max);
+    assert_eq!(y.len(), want.len(), "{} {shape:?}", L::KIND);
+    for (g, w) in y.iter().zip(&want) {
+        assert!((g - w).abs() < 1e-6, "{} {shape:?}: {g} vs {w}", L::KIND);
+    }
+    let r = random(batch * L::OUTPUT, &mut rng);
+    let mut dx = std::vec![f32::NAN; batch * L::INPUT];
+    backward_batch::<L>(&x, &y, &r, &mut dx, batch);
+    let objective = |xs: &[f32]| {
+        let mut y = std::vec![0.0; batch * L::OUTPUT];
+        forward_batch::<L>(xs, &mut y, batch);
+        y.iter()
+            .zip(&r)
+            .map(|(y, r)| f64::from(*y) * f64::from(*r))
+            .sum::<f64>()
+    };
+    let noise = f64::from(f32::EPSILON) * 100.0;
+    let by_input = crate::gradcheck::check(&x, &dx, 0..x.len(), 1e-2, 1e-3, noise, objective);
+    assert!(by_input.passed(), "{} {shape:?}: {by_input}", L::KIND);
+}
+
+#[test]
+fn sequence_pools_match_the_formula_and_finite_differences() {
+    check_1d::<MaxPool1D<9, 3, 2, 2>>([9, 3, 2, 2], true, 1);
+    check_1d::<AvgPool1D<9, 3, 2, 2>>([9, 3, 2, 2], false, 2);
+    // Overlapping windows (stride below the window), floor mode.
+    check_1d::<MaxPool1D<10, 2, 3, 2>>([10, 2, 3, 2], true, 3);
+    check_1d::<AvgPool1D<10, 2, 3, 2>>([10, 2, 3, 2], false, 4);
+    const { assert!(MaxPool1D::<10, 2, 3, 2>::OL == 4 && AvgPool1D::<9, 3, 2, 2>::OL == 4) };
+    check_1d::<GlobalMaxPool1D<7, 4>>([7, 4, 7, 7], true, 5);
+    check_1d::<GlobalAvgPool1D<7, 4>>([7, 4, 7, 7], false, 6);
+    assert_eq!(<GlobalMaxPool1D<7, 4>>::OUTPUT, 4);
+}
+
+#[test]
+fn global_max_ties_go_to_the_first_step() {
+    type G = GlobalMaxPool1D<3, 2>;
+    let x = [2.0, 1.0, 2.0, 5.0, -1.0, 5.0];
+    let mut y = [0.0; 2];
+    forward_batch::<G>(&x, &mut y, 1);
+    assert_eq!(y, [2.0, 5.0]);
+    let mut dx = [9.0; 6];
+    backward_batch::<G>(&x, &y, &[1.0, 2.0], &mut dx, 1);
+    assert_eq!(dx, [1.0, 0.0, 0.0, 2.0, 0.0, 0.0]);
 }

@@ -2,8 +2,8 @@
 //! and how each maps onto the layer's memory.
 //!
 //! Memory keeps Keras' layouts (a dense kernel `[in][out]`, a convolution kernel
-//! `[height][width][in][out]`), files PyTorch's (`[out, in]`, `[out, in, height, width]`):
-//! [`TensorLayout`] says which. One more difference depends on where the layer sits: after
+//! `[height][width][in][out]` or `[width][in][out]`), files PyTorch's (`[out, in]`,
+//! `[out, in, height, width]`, `[out, in, width]`): [`TensorLayout`] says which. One more difference depends on where the layer sits: after
 //! `Flatten` of an image, PyTorch orders the flattened values channel-first and `nn`
 //! channels last, so the axis of a tensor that indexes the layer's input
 //! ([`Tensor::input_axis`]) is reordered too ([`InputOrder`]).
@@ -28,6 +28,9 @@ pub enum TensorLayout {
     /// A 4-D convolution kernel, `[out, in, height, width]` in files and
     /// `[height, width, in, out]` in memory.
     Hwio,
+    /// A 3-D convolution kernel (a 1-D convolution's), `[out, in, width]` in files and
+    /// `[width, in, out]` in memory.
+    Wio,
 }
 
 impl TensorLayout {
@@ -39,6 +42,7 @@ impl TensorLayout {
             Self::Same => None,
             Self::Transposed => Some(&[1, 0]),
             Self::Hwio => Some(&[2, 3, 1, 0]),
+            Self::Wio => Some(&[2, 1, 0]),
         }
     }
 
@@ -210,6 +214,15 @@ mod tests {
         // [out 1, in 1, kh 2, kw 2] stored [kh][kw][in][out]: the same order here.
         let conv = tensor(&[1, 1, 2, 2], TensorLayout::Hwio, None);
         assert_eq!(mapping(&conv, InputOrder::Rows), [0, 1, 2, 3]);
+        // [out 2, in 3, width 2] stored [width][in][out]: (o, i, w) at (w * 3 + i) * 2 + o.
+        let conv1d = tensor(&[2, 3, 2], TensorLayout::Wio, None);
+        let expected: Vec<usize> = (0..12)
+            .map(|f| {
+                let (o, i, w) = (f / 6, f / 2 % 3, f % 2);
+                (w * 3 + i) * 2 + o
+            })
+            .collect();
+        assert_eq!(mapping(&conv1d, InputOrder::Rows), expected);
     }
 
     #[test]
@@ -236,6 +249,7 @@ mod tests {
         assert!(!tensor(&[6], TensorLayout::Same, Some(0)).is_consistent(order));
         assert!(!tensor(&[6], TensorLayout::Same, Some(1)).is_consistent(InputOrder::Rows));
         assert!(!tensor(&[4, 4], TensorLayout::Hwio, None).is_consistent(InputOrder::Rows));
+        assert!(!tensor(&[4, 4], TensorLayout::Wio, None).is_consistent(InputOrder::Rows));
         assert!(!tensor(&[usize::MAX, 2], TensorLayout::Same, None).is_consistent(InputOrder::Rows));
         assert!(tensor(&[4, 1, 3, 3], TensorLayout::Hwio, None).is_consistent(InputOrder::Rows));
     }

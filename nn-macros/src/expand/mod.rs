@@ -94,8 +94,8 @@ mod tests {
     fn reference_expansions_are_unchanged() {
         let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
         for (source, model) in [
-            ("examples/quickstart.rs", "Classifier"),
-            ("examples/mnist_cnn.rs", "MnistCnn"),
+            ("examples/support/models.rs", "Classifier"),
+            ("examples/support/models.rs", "MnistCnn"),
         ] {
             let text = std::fs::read_to_string(format!("{root}/{source}")).expect("source");
             let file = syn::parse_file(&text).expect("the source parses");
@@ -144,7 +144,7 @@ mod tests {
         }
     }
 
-    /// `tokens` formatted by `prettyplease`, the items inside `::nn::__with_alloc! { .. }`
+    /// `tokens` formatted by `prettyplease`, the items inside `::nn::__private::with_alloc! { .. }`
     /// as well (a macro's tokens are otherwise printed as they come).
     fn pretty(tokens: proc_macro2::TokenStream) -> String {
         let file: syn::File = syn::parse2(tokens).expect("valid Rust");
@@ -166,7 +166,7 @@ mod tests {
                         .path
                         .segments
                         .last()
-                        .is_some_and(|s| s.ident == "__with_alloc") =>
+                        .is_some_and(|s| s.ident == "with_alloc") =>
                 {
                     flush(&mut plain, &mut out);
                     let inner: syn::File = syn::parse2(m.mac.tokens.clone()).expect("items");

@@ -138,8 +138,8 @@ pub fn constants(model: &Model, plan: &Plan) -> TokenStream {
         quote!(#k::layers::LayerInfo::at::<Self, #i>())
     });
     quote! {
-        /// The input shape as declared (`[features]`, or `[height, width, channels]` for
-        /// images, stored row-major with channels last).
+        /// The input shape as declared (`[features]`, `[steps, features]` for sequences or
+        /// `[height, width, channels]` for images, stored row-major with channels last).
         pub const INPUT_SHAPE: [usize; #rank] = [#(#dims),*];
         /// Values per input sample.
         pub const INPUT: usize = #input;
@@ -172,6 +172,6 @@ pub fn check(model: &Model) -> TokenStream {
     let k = krate();
     let name = &model.name;
     quote! {
-        const _: () = #k::layers::check_layers(&#name::LAYERS, #name::INPUT, #name::OUTPUT, #name::PARAMS, #name::STATE, #name::SCRATCH);
+        const _: () = #k::__private::check_layers(&#name::LAYERS, #name::INPUT, #name::OUTPUT, #name::PARAMS, #name::STATE, #name::SCRATCH);
     }
 }

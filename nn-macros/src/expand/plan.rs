@@ -1,6 +1,20 @@
 //! The numbers of a model's code, computed before any token is emitted: where each layer's
 //! parameters and state are, how PyTorch orders each layer's input, how large the inference
 //! scratch is, and which layers the batched passes run.
+//!
+//! # PyTorch's order after `Flatten`
+//!
+//! `nn` stores every map channels last: an image `[H][W][C]`, a sequence `[L][C]`. PyTorch
+//! holds an image and the output of a convolution or pooling layer channel-first (`[C, H,
+//! W]`, `[C, L]`), so its `Flatten` of such a map orders the values `c * positions + p`
+//! where ours are `p * C + c`, and the weights of the layers that read the flattened vector
+//! are permuted in weight files (`InputOrder::ChannelsLast`). A sequence that PyTorch holds
+//! as `nn` does, `[L, C]`, flattens to the same order and is not permuted: the model's
+//! `[steps, features]` input (a batch-first sequence, or an MLP's `[28, 28]` digit, which
+//! PyTorch's `Flatten` reads row by row), an `Embedding`'s output, a `Dense` layer's per
+//! step. So each layer says how PyTorch orders its output ([`Order`]), and a `Flatten`
+//! permutes when its input is channel-first there and has more than one position and more
+//! than one channel.
 
 use crate::ir::Model;
 use crate::layers::Order;
@@ -34,6 +48,9 @@ impl Plan {
         let mut layers = Vec::with_capacity(model.layers.len());
         let (mut params_at, mut state_at) = (0usize, 0usize);
         let mut channels_last = None;
+        // Whether PyTorch holds the current map channel-first: an image input is, a
+        // sequence input is not (see the module documentation).
+        let mut channel_first = model.input_shape.len() == 3;
         let mut steps = Vec::with_capacity(model.layers.len());
         for layer in &model.layers {
             let built = &layer.built;
@@ -44,14 +61,20 @@ impl Plan {
             });
             params_at = params_at.saturating_add(layer.params());
             state_at = state_at.saturating_add(layer.state());
-            channels_last = match built.order {
-                Order::Keeps => channels_last,
-                Order::Fresh => None,
-                Order::Flattens => match *layer.input.as_slice() {
-                    [h, w, c] if h.saturating_mul(w) > 1 && c > 1 => Some(c),
-                    _ => channels_last,
-                },
-            };
+            match built.order {
+                Order::Keeps => {}
+                Order::Fresh => (channels_last, channel_first) = (None, false),
+                Order::ChannelsFirst => (channels_last, channel_first) = (None, true),
+                Order::Flattens => {
+                    if let [positions @ .., channels] = layer.input.as_slice() {
+                        let positions = positions.iter().product::<usize>();
+                        if channel_first && positions > 1 && *channels > 1 {
+                            channels_last = Some(*channels);
+                        }
+                    }
+                    channel_first = false;
+                }
+            }
             steps.push(nn_core::scratch::Step {
                 input: layer.in_len(),
                 output: layer.out_len(),
@@ -110,5 +133,58 @@ mod tests {
             struct Net { input: [3, 2, 1], Flatten, Dense(5) }
         });
         assert_eq!(p.layers[1].channels_last, None);
+    }
+
+    #[test]
+    fn a_flattened_sequence_is_channels_last_only_after_a_convolution_or_pool() {
+        let orders = |def| -> Vec<Option<usize>> {
+            plan(def).layers.iter().map(|l| l.channels_last).collect()
+        };
+        // PyTorch's Conv1d output is [C, L]: its flattening is permuted.
+        assert_eq!(
+            orders(syn::parse_quote! {
+                struct Net { input: [10, 3], Conv1D(4, 3), ReLU, Flatten, Dense(5), Dense(2) }
+            }),
+            [None, None, None, Some(4), None]
+        );
+        assert_eq!(
+            orders(syn::parse_quote! {
+                struct Net { input: [10, 3], Conv1D(4, 3), MaxPool1D(2), Flatten, Dense(5) }
+            }),
+            [None, None, None, Some(4)]
+        );
+        // A sequence input, an embedding or a dense layer per step is [L, C] in PyTorch too:
+        // the MNIST MLP's `[28, 28]` input reads row by row, as PyTorch's `Flatten` does.
+        assert_eq!(
+            orders(syn::parse_quote! {
+                struct Net { input: [28, 28], Flatten, Dense(10) }
+            }),
+            [None, None]
+        );
+        assert_eq!(
+            orders(syn::parse_quote! {
+                struct Net { input: 12, Embedding(50, 8), Flatten, Dense(2) }
+            }),
+            [None, None, None]
+        );
+        assert_eq!(
+            orders(syn::parse_quote! {
+                struct Net { input: [10, 3], Conv1D(4, 3), Dense(6), Flatten, Dense(2) }
+            }),
+            [None, None, None, None]
+        );
+        // One channel, or one step: both orders agree.
+        assert_eq!(
+            orders(syn::parse_quote! {
+                struct Net { input: [10, 3], Conv1D(1, 3), Flatten, Dense(2) }
+            }),
+            [None, None, None]
+        );
+        assert_eq!(
+            orders(syn::parse_quote! {
+                struct Net { input: [3, 3], Conv1D(4, 3), Flatten, Dense(2) }
+            }),
+            [None, None, None]
+        );
     }
 }

@@ -61,7 +61,7 @@ pub fn items(model: &Model, plan: &Plan) -> TokenStream {
     };
     let first = names::accessor(&model.layers[0].name, "", model.layers[0].kind.span());
     quote! {
-        #k::__with_alloc! {
+        #k::__private::with_alloc! {
             impl #name {
                 /// A new model with Keras' default initialisation (Glorot-uniform weights,
                 /// zero biases), reproducible from `seed`. The parameters are allocated
@@ -80,7 +80,7 @@ pub fn items(model: &Model, plan: &Plan) -> TokenStream {
                 /// # Errors
                 /// If the length is not [`PARAMS`](Self::PARAMS) or a value is not finite.
                 pub fn from_params(values: #k::__private::Vec<f32>) -> #k::Result<Self> {
-                    #k::model::check_params(&values, #params)?;
+                    #k::__private::check_params(&values, #params)?;
                     let mut #model_var = Self::new(0);
                     #model_var.params = #k::Params::from_vec(values);
                     ::core::result::Result::Ok(#model_var)

@@ -62,7 +62,7 @@ pub fn window_layer(
         reshape: false,
         activation: None,
         activation_only: false,
-        order: Order::Fresh,
+        order: Order::ChannelsFirst,
         summary_kind: name,
         base_name,
         detail: format!("{ph}×{pw} window, strides {sh}×{sw}"),

@@ -73,7 +73,7 @@ fn build(args: &Args<'_>, input: &Input<'_>) -> Result<Built, Problem> {
         reshape: false,
         activation: (!activation.linear).then_some(activation),
         activation_only: false,
-        order: Order::Fresh,
+        order: Order::ChannelsFirst,
         summary_kind: "Conv2D",
         base_name: "conv2d",
         detail,

@@ -1,4 +1,7 @@
-//! `Dense(units, activation?)`: a fully connected layer on a flat input (`nn::layers::Dense`).
+//! `Dense(units, activation?)`: a fully connected layer (`nn::layers::Dense`) on a flat
+//! input, or on each step of a sequence with the same weights (Keras 3;
+//! `nn::layers::TimeDistributed` of the dense layer), `[steps, features]` to
+//! `[steps, units]`.
 
 use super::{Built, Input, Order, Problem, Spec};
 use crate::args::{optional, required, Args, ValueKind};
@@ -24,10 +27,26 @@ fn build(args: &Args<'_>, input: &Input<'_>) -> Result<Built, Problem> {
             "`softmax` over one unit always outputs 1; for the probability of one class use `sigmoid`, e.g. `Dense(1, sigmoid)`".to_owned(),
         ));
     }
-    let inputs = input.flat("Dense")?;
+    let (steps, inputs) = match *input.shape {
+        [n] => (None, n),
+        [steps, features] => (Some(steps), features),
+        _ => {
+            return Err(Problem::layer(format!(
+                "`Dense` needs a flat input or a sequence, but `{}` produces {}; add `Flatten` before it",
+                input.prev,
+                input.described()
+            )))
+        }
+    };
+    if steps.is_some() && activation.softmax {
+        return Err(Problem::argument(
+            "activation",
+            "`softmax` at each step of a sequence is not supported; reduce the sequence first (e.g. `GlobalAvgPool1D` or `Flatten`), then `Dense(.., softmax)`".to_owned(),
+        ));
+    }
     let k = krate();
     let (i, o) = (lit(inputs), lit(units));
-    let (ty, value) = if activation.linear {
+    let (dense_ty, dense_value) = if activation.linear {
         (
             quote!(#k::layers::Dense<#i, #o>),
             quote!(#k::layers::Dense::new(#k::activations::Linear)),
@@ -39,18 +58,39 @@ fn build(args: &Args<'_>, input: &Input<'_>) -> Result<Built, Problem> {
             quote!(#k::layers::Dense::new(#av)),
         )
     };
-    let detail = if activation.linear {
+    let (ty, value, output) = match steps {
+        None => (dense_ty, dense_value, vec![units]),
+        Some(steps) => {
+            let t = lit(steps);
+            (
+                quote!(#k::layers::TimeDistributed<#dense_ty, #t>),
+                quote!(#k::layers::TimeDistributed::new(#dense_value)),
+                vec![steps, units],
+            )
+        }
+    };
+    let mut detail = if activation.linear {
         String::new()
     } else {
         activation.name.clone()
     };
+    if let Some(steps) = steps {
+        let each = format!("at each of {steps} steps");
+        detail = if detail.is_empty() {
+            each
+        } else {
+            format!("{detail}, {each}")
+        };
+    }
+    let flops = nn_core::layers::dense_flops(inputs, units)
+        .and_then(|f| f.checked_mul(steps.unwrap_or(1) as u128));
     Ok(Built {
-        output: vec![units],
+        output,
         ty,
         value,
         params: nn_core::layers::dense_params(inputs, units),
         state: Some(0),
-        flops: nn_core::layers::dense_flops(inputs, units),
+        flops,
         scratch: 0,
         in_place: false,
         reshape: false,

@@ -12,13 +12,20 @@ use crate::diag::nearest;
 use proc_macro2::TokenStream;
 
 mod activation;
+mod avg_pool1d;
 mod avg_pool2d;
 mod batch_norm;
+mod conv1d;
 mod conv2d;
 mod dense;
 mod dropout;
+mod embedding;
 mod flatten;
+mod global_avg_pool1d;
 mod global_avg_pool2d;
+mod global_max_pool1d;
+mod global_max_pool2d;
+mod max_pool1d;
 mod max_pool2d;
 
 /// The layer kinds, in the order error messages list them.
@@ -28,6 +35,13 @@ pub const ALL: &[&Spec] = &[
     &max_pool2d::SPEC,
     &avg_pool2d::SPEC,
     &global_avg_pool2d::SPEC,
+    &global_max_pool2d::SPEC,
+    &embedding::SPEC,
+    &conv1d::SPEC,
+    &max_pool1d::SPEC,
+    &avg_pool1d::SPEC,
+    &global_avg_pool1d::SPEC,
+    &global_max_pool1d::SPEC,
     &batch_norm::SPEC,
     &dropout::SPEC,
     &flatten::SPEC,
@@ -53,10 +67,13 @@ pub struct Spec {
 
 /// What a layer receives.
 pub struct Input<'a> {
-    /// Its shape, e.g. `[28, 28, 1]`.
+    /// Its shape, e.g. `[28, 28, 1]` (an image), `[20, 8]` (a sequence of 20 steps of 8
+    /// features) or `[64]` (a flat vector).
     pub shape: &'a [usize],
     /// The layer that produces it, as messages name it (`input` for the model's input).
     pub prev: &'a str,
+    /// Keras' name of that layer's kind (`Flatten`), empty for the model's input.
+    pub prev_kind: &'a str,
 }
 
 impl Input<'_> {
@@ -65,36 +82,68 @@ impl Input<'_> {
         shape_text(self.shape)
     }
 
+    /// Whether the layer is the model's first: its input is the declared `input`.
+    pub fn is_first(&self) -> bool {
+        self.prev_kind.is_empty()
+    }
+
+    /// What the input is, for messages: `the image 28×28×1`, `the sequence 28×28` (steps ×
+    /// features), `64 values`.
+    pub fn described(&self) -> String {
+        match self.shape.len() {
+            3 => format!("the image {}", self.text()),
+            2 => format!("the sequence {}", self.text()),
+            _ => format!("{} values", self.text()),
+        }
+    }
+
     /// The input as an image `(height, width, channels)`, or the error of `layer`, which needs
-    /// one.
+    /// one. A sequence `[steps, features]` is not an image: the message points to the 1-D
+    /// layer of the same kind, and for the model's input to the declaration of an image.
     pub fn image(&self, layer: &str) -> Result<(usize, usize, usize), Problem> {
         match *self.shape {
             [h, w, c] => Ok((h, w, c)),
-            _ => Err(Problem::layer(format!(
-                "`{layer}` needs an image input [height, width, channels], but `{}` produces {}{}",
-                self.prev,
-                self.text(),
-                if self.shape.len() == 2 {
-                    format!(
-                        "; declare `input: [{}, {}, 1]`",
-                        self.shape[0], self.shape[1]
-                    )
-                } else {
-                    String::new()
+            [steps, features] => {
+                let mut message = format!(
+                    "`{layer}` needs an image input [height, width, channels], but `{}` produces {}; for a sequence use `{}`",
+                    self.prev,
+                    self.described(),
+                    layer.replace("2D", "1D"),
+                );
+                if self.is_first() {
+                    message +=
+                        &format!(", or declare `input: [{steps}, {features}, 1]` for an image");
                 }
+                Err(Problem::layer(message))
+            }
+            _ => Err(Problem::layer(format!(
+                "`{layer}` needs an image input [height, width, channels], but `{}` produces {}",
+                self.prev,
+                self.described(),
             ))),
         }
     }
 
-    /// The input as a flat vector of features, or the error of `layer`, which needs one.
-    pub fn flat(&self, layer: &str) -> Result<usize, Problem> {
+    /// The input as a sequence `(steps, features)`, or the error of `layer`, which needs one.
+    pub fn sequence(&self, layer: &str) -> Result<(usize, usize), Problem> {
+        let needs = format!(
+            "`{layer}` needs a sequence input [steps, features], but `{}` produces {}",
+            self.prev,
+            self.described()
+        );
         match *self.shape {
-            [n] => Ok(n),
-            _ => Err(Problem::layer(format!(
-                "`{layer}` needs a flat input, but `{}` produces {}; add `Flatten` before it",
-                self.prev,
-                self.text()
+            [steps, features] => Ok((steps, features)),
+            [..] if self.prev_kind == "Flatten" => Err(Problem::layer(format!(
+                "{needs}; `Flatten` turns a sequence into a flat vector: remove it"
             ))),
+            [_, _, _] => Err(Problem::layer(format!(
+                "{needs}; for an image use `{}`",
+                layer.replace("1D", "2D")
+            ))),
+            [n] if self.is_first() => Err(Problem::layer(format!(
+                "{needs}; declare `input: [{n}, 1]` for a sequence of {n} single values"
+            ))),
+            _ => Err(Problem::layer(needs)),
         }
     }
 
@@ -156,15 +205,21 @@ impl Problem {
     }
 }
 
-/// How a layer passes on the order of the values PyTorch sees (channel-first after `Flatten`
-/// of an image; see `nn::layers::InputOrder`).
+/// How PyTorch orders a layer's output compared with `nn`, which decides whether a weight
+/// after a later `Flatten` is permuted in files (see `nn::layers::InputOrder` and the rule
+/// in `expand/plan.rs`).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Order {
     /// Elementwise or per feature: its output is ordered as its input.
     Keeps,
-    /// New values (a dense layer's output): PyTorch's order is ours.
+    /// New values that PyTorch orders as `nn` does: a flat vector, or a sequence
+    /// `[steps, features]` (an embedding's, a dense layer's per step, as PyTorch's
+    /// `nn.Embedding` and `nn.Linear` give them).
     Fresh,
-    /// `Flatten`: an image's values, channels last, read as a vector.
+    /// A feature map that PyTorch holds channel-first (`[C, H, W]`, `[C, L]`) and `nn`
+    /// channels last: a convolution's or a pooling layer's output.
+    ChannelsFirst,
+    /// `Flatten`: the values read as a vector, in `nn`'s order.
     Flattens,
 }
 

@@ -1,6 +1,6 @@
 nn::model! {
     struct Net {
-        input: [28, 28],
+        input: [28, 28, 1],
         Dense(10),
     }
 }

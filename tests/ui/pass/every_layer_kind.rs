@@ -40,7 +40,85 @@ nn::model! {
     }
 }
 
+nn::model! {
+    /// Global max pooling.
+    pub struct GlobalMax {
+        input: [4, 4, 3],
+        Conv2D(2, 3),
+        GlobalMaxPool2D,
+        Dense(1),
+    }
+}
+
+nn::model! {
+    /// The sequence layers, each argument form once.
+    pub struct SequenceKinds {
+        input: 16,
+        Embedding(50, 6),
+        Conv1D(8, 3),
+        Conv1D(filters = 8, kernel_size = 2, activation = relu, strides = 1, padding = valid),
+        Conv1D(6, 3, strides = 2, padding = same),
+        MaxPool1D,
+        AvgPool1D(pool_size = 1, strides = 1),
+        MaxPool1D(1, strides = 1),
+        BatchNorm,
+        Dense(5, tanh),
+        Dropout(0.1),
+        ReLU,
+        GlobalAvgPool1D,
+        Dense(2),
+    }
+}
+
+nn::model! {
+    /// A sequence input, a dense layer per step, global max pooling; and a flattened one.
+    pub struct SequenceInput {
+        input: [10, 3],
+        Dense(4),
+        Conv1D(4, 3, sigmoid),
+        GlobalMaxPool1D,
+        Dense(1, sigmoid),
+    }
+}
+
+nn::model! {
+    /// A sequence flattened into a dense layer.
+    pub struct SequenceFlattened {
+        input: [10, 3],
+        Conv1D(4, 3),
+        AvgPool1D(2),
+        Flatten,
+        Dense(3, softmax),
+    }
+}
+
 fn main() {
+    assert_eq!(GlobalMax::OUTPUT, 1);
+    let _ = GlobalMax::new(0).forward(&nn::Vector::from_element(0.5));
+    // Shapes: [16, 6], [14, 8], [13, 8], [7, 6], [3, 6], [3, 6], [3, 6], [3, 6], [3, 5], ..., [5], [2].
+    assert_eq!(SequenceKinds::INPUT, 16);
+    assert_eq!(SequenceKinds::OUTPUT, 2);
+    assert_eq!(
+        SequenceKinds::PARAMS,
+        50 * 6 + (3 * 6 * 8 + 8) + (2 * 8 * 8 + 8) + (3 * 8 * 6 + 6) + 2 * 6 + (6 * 5 + 5) + (5 * 2 + 2)
+    );
+    let tensors = SequenceKinds::tensors();
+    assert_eq!(tensors[0].name, "embedding_0.weight");
+    assert_eq!(tensors[0].shape(), [50, 6]);
+    assert_eq!(tensors[1].name, "conv1d_0.weight");
+    assert_eq!(tensors[1].shape(), [8, 6, 3]);
+    let model = SequenceKinds::new(1);
+    let ids = nn::Vector::<16>::from_fn(|i, _| (i * 3 % 50) as f32);
+    let y = model.forward(&ids);
+    assert_eq!(model.try_forward(&ids).unwrap(), y);
+    let bad = nn::Vector::<16>::from_fn(|i, _| if i == 5 { 50.0 } else { 1.0 });
+    assert!(model.try_forward(&bad).is_err());
+    assert_eq!(SequenceInput::OUTPUT, 1);
+    let _ = SequenceInput::new(0).forward(&nn::Vector::from_element(0.5));
+    assert_eq!(SequenceFlattened::INPUT_SHAPE, [10, 3]);
+    let p = SequenceFlattened::new(0).forward(&nn::Vector::from_element(0.5));
+    assert!((p.sum() - 1.0).abs() < 1e-5);
+
     assert_eq!(ImageKinds::OUTPUT, 2);
     let _ = ImageKinds::new(0).forward(&nn::Vector::from_element(0.5));
     assert_eq!(AllKinds::INPUT_SHAPE, [6, 5, 2]);

@@ -35,53 +35,18 @@
 //! # Ok::<(), nn::Error>(())
 //! ```
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::format;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
-use std::path::{self, Path};
+use std::path::Path;
 use std::string::{String, ToString};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::vec::Vec;
 
-use safetensors::tensor::{Metadata, TensorView};
-use safetensors::{Dtype, SafeTensorError, SafeTensors, View};
+use safetensors::{Dtype, SafeTensors};
 
+use super::safetensors_format::{decode, describe, read_file, F32Tensor};
+use super::write::write_atomic;
 use crate::error::{Error, Result};
 use crate::model::{Model, TensorInfo};
-use crate::read::read_up_to;
-
-/// Length in bytes of the little-endian `u64` that starts a safetensors file.
-const HEADER_LEN_BYTES: usize = 8;
-
-/// The largest header the safetensors format allows (its crate's `MAX_HEADER_SIZE`).
-const MAX_HEADER_BYTES: u64 = 100_000_000;
-
-/// One tensor to serialise: `f32` values already in PyTorch's layout, as little-endian
-/// bytes.
-struct F32Tensor {
-    shape: Vec<usize>,
-    bytes: Vec<u8>,
-}
-
-impl View for &F32Tensor {
-    fn dtype(&self) -> Dtype {
-        Dtype::F32
-    }
-
-    fn shape(&self) -> &[usize] {
-        &self.shape
-    }
-
-    fn data(&self) -> Cow<'_, [u8]> {
-        Cow::Borrowed(&self.bytes)
-    }
-
-    fn data_len(&self) -> usize {
-        self.bytes.len()
-    }
-}
 
 /// Serialises all parameters of `model` as the bytes of a safetensors file: one `F32`
 /// tensor per entry of [`Model::tensors`], named and shaped as in PyTorch (tensors that the
@@ -145,7 +110,7 @@ pub fn save<M: Model>(model: &M, path: impl AsRef<Path>) -> Result<()> {
 }
 
 /// Writes the parameters as raw little-endian `f32` values in the model's flat order, the
-/// format [`crate::bake::f32_array`] decodes at compile time to bake a model into a binary.
+/// format [`bake::f32_array`](super::bake::f32_array) decodes at compile time to bake a model into a binary.
 /// Written atomically, like [`save`].
 ///
 /// # Errors
@@ -153,7 +118,7 @@ pub fn save<M: Model>(model: &M, path: impl AsRef<Path>) -> Result<()> {
 /// parameter.
 pub fn save_raw<M: Model>(model: &M, path: impl AsRef<Path>) -> Result<()> {
     crate::error::check_finite("params", model.params())?;
-    write_atomic(path.as_ref(), &crate::bake::to_le_bytes(model.params()))
+    write_atomic(path.as_ref(), &super::bake::to_le_bytes(model.params()))
 }
 
 /// Reads parameters from the bytes of a safetensors file into `model`; `source_name` (a
@@ -332,43 +297,33 @@ pub fn load<M: Model>(model: &mut M, path: impl AsRef<Path>) -> Result<()> {
     let bytes = read_file(path)?;
     load_bytes(model, &bytes, &path.display().to_string())
 }
+/// Weight files as methods of every [`Model`]: `model.save_weights(path)` and
+/// `model.load_weights(path)`.
+///
+/// Implemented for every model; `use nn::prelude::*` brings it into scope.
+pub trait WeightFiles: Model {
+    /// Writes the parameters to the safetensors file `path`, with PyTorch's tensor names and
+    /// shapes, atomically (see [`save`]).
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the file cannot be written, [`Error::NonFiniteWeight`] for a NaN or
+    /// infinite parameter.
+    fn save_weights(&self, path: impl AsRef<Path>) -> Result<()> {
+        save(self, path)
+    }
 
-/// The bytes of the safetensors file `path`, read no further than its header declares (see
-/// [`load`]). A file whose header cannot be read or parsed is returned as far as it was
-/// read, for [`load_bytes`] to describe.
-fn read_file(path: &Path) -> Result<Vec<u8>> {
-    let io_error = |error| Error::Io {
-        path: path.to_path_buf(),
-        error,
-    };
-    let mut file = File::open(path).map_err(io_error)?;
-    let mut bytes = Vec::new();
-    read_up_to(&mut file, &mut bytes, HEADER_LEN_BYTES as u64).map_err(io_error)?;
-    let Ok(len) = <[u8; HEADER_LEN_BYTES]>::try_from(bytes.as_slice()) else {
-        return Ok(bytes);
-    };
-    let header_len = u64::from_le_bytes(len);
-    if header_len > MAX_HEADER_BYTES {
-        return Ok(bytes);
+    /// Reads the parameters from the safetensors file `path`, e.g. saved by PyTorch (see
+    /// [`load`]). On error the model is unchanged.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the file cannot be read; [`Error::Format`] for a corrupt file, a
+    /// missing, extra or wrongly shaped tensor, an unsupported dtype or a non-finite value.
+    fn load_weights(&mut self, path: impl AsRef<Path>) -> Result<()> {
+        load(self, path)
     }
-    read_up_to(&mut file, &mut bytes, header_len).map_err(io_error)?;
-    let Ok(metadata) = serde_json::from_slice::<Metadata>(&bytes[HEADER_LEN_BYTES..]) else {
-        return Ok(bytes);
-    };
-    let declared = metadata.data_len() as u64;
-    // One byte more than declared reveals trailing data without reading it.
-    let data = read_up_to(&mut file, &mut bytes, declared.saturating_add(1)).map_err(io_error)?;
-    if data as u64 > declared {
-        return Err(Error::Format {
-            source_name: path.display().to_string(),
-            reason: format!(
-                "not a valid safetensors file: data follows the {declared} bytes of tensor data \
-                 that the header declares (trailing bytes, or a corrupt header)"
-            ),
-        });
-    }
-    Ok(bytes)
 }
+
+impl<M: Model> WeightFiles for M {}
 
 /// Checks that the model's tensor table describes ranges inside its buffers (`len`
 /// parameters, `state_len` state values), with consistent shapes and layouts: a guard
@@ -407,53 +362,6 @@ fn from_file_layout(info: &TensorInfo, values: &[f32], memory: &mut [f32]) {
     info.for_each_index(|file, mem| memory[mem] = values[file]);
 }
 
-/// The values of a floating-point tensor as `f32`; `None` for other dtypes.
-fn decode(view: &TensorView<'_>) -> Option<Vec<f32>> {
-    let data = view.data();
-    let values = match view.dtype() {
-        Dtype::F32 => data
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect(),
-        #[allow(clippy::cast_possible_truncation)]
-        Dtype::F64 => data
-            .chunks_exact(8)
-            .map(|b| f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as f32)
-            .collect(),
-        Dtype::F16 => data
-            .chunks_exact(2)
-            .map(|b| f16_to_f32(u16::from_le_bytes([b[0], b[1]])))
-            .collect(),
-        Dtype::BF16 => data
-            .chunks_exact(2)
-            .map(|b| f32::from_bits(u32::from(u16::from_le_bytes([b[0], b[1]])) << 16))
-            .collect(),
-        _ => return None,
-    };
-    Some(values)
-}
-
-/// IEEE 754 binary16 to `f32` (exact: every half-precision value is an `f32`).
-fn f16_to_f32(h: u16) -> f32 {
-    let negative = h & 0x8000 != 0;
-    let exponent = u32::from((h >> 10) & 0x1f);
-    let mantissa = u32::from(h & 0x3ff);
-    let sign = u32::from(negative) << 31;
-    let bits = match exponent {
-        // Zero and subnormals: mantissa · 2^-24.
-        0 => {
-            #[allow(clippy::cast_precision_loss)]
-            let magnitude = mantissa as f32 * f32::from_bits(0x3380_0000);
-            return if negative { -magnitude } else { magnitude };
-        }
-        // Infinities and NaN (payload kept).
-        0x1f => sign | 0x7f80_0000 | (mantissa << 13),
-        // Normal: rebias the exponent from 15 to 127.
-        _ => sign | ((exponent + 112) << 23) | (mantissa << 13),
-    };
-    f32::from_bits(bits)
-}
-
 /// `index` into a row-major tensor of `shape` as one index per dimension.
 fn unravel(mut index: usize, shape: &[usize]) -> Vec<usize> {
     let mut out = std::vec![0; shape.len()];
@@ -472,112 +380,4 @@ fn name_list<'a>(names: impl Iterator<Item = &'a str>) -> String {
         .map(|n| format!("`{n}`"))
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// A reader's view of why the safetensors crate rejected `bytes`.
-fn describe(error: &SafeTensorError, bytes: &[u8]) -> String {
-    let declared = bytes
-        .get(..HEADER_LEN_BYTES)
-        .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")));
-    let detail = match (error, declared) {
-        (SafeTensorError::HeaderTooSmall, _) => format!(
-            "the file has {} bytes, fewer than the {HEADER_LEN_BYTES} bytes of the header length \
-             (truncated or empty file)",
-            bytes.len()
-        ),
-        (SafeTensorError::HeaderTooLarge, Some(n)) => format!(
-            "the header length {n} is larger than allowed (corrupt file, or not a safetensors file)"
-        ),
-        (SafeTensorError::InvalidHeaderLength, Some(n)) => format!(
-            "the header length {n} goes past the end of the file ({} bytes): truncated or corrupt \
-             file, or not a safetensors file",
-            bytes.len()
-        ),
-        (SafeTensorError::InvalidHeader(e), _) => format!("the header is not UTF-8 text: {e}"),
-        (SafeTensorError::InvalidHeaderDeserialization(e), _) => {
-            format!("the header is not valid safetensors JSON: {e}")
-        }
-        (SafeTensorError::MetadataIncompleteBuffer, _) => format!(
-            "the tensor data does not fill the file exactly ({} bytes): truncated file, or \
-             trailing bytes",
-            bytes.len()
-        ),
-        (SafeTensorError::InvalidOffset(name), _) => format!(
-            "the data offsets of tensor `{name}` are invalid (gaps, overlaps or out of order)"
-        ),
-        (SafeTensorError::TensorInvalidInfo, _) => {
-            "a tensor's byte range does not match its shape and dtype".to_string()
-        }
-        (e, _) => e.to_string(),
-    };
-    format!("not a valid safetensors file: {detail}")
-}
-
-/// Writes `bytes` to `path` through a temporary file in the same directory, flushed and
-/// then renamed over `path`. A path that names a directory (an existing one, or one ending
-/// in a separator, `.` or `..`) is an error before anything is written.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    let io_error = |path: &Path, error: io::Error| Error::Io {
-        path: path.to_path_buf(),
-        error,
-    };
-    let text = path.to_string_lossy();
-    let last = text.rsplit(path::is_separator).next().unwrap_or("");
-    let spelled = matches!(last, "" | "." | "..");
-    if spelled || path.is_dir() {
-        let what = if spelled {
-            "names a directory (it ends in a separator, `.` or `..`)"
-        } else {
-            "is a directory"
-        };
-        let example = path.join("model.safetensors");
-        return Err(io_error(
-            path,
-            io::Error::new(
-                io::ErrorKind::IsADirectory,
-                format!(
-                    "{what}, not a file: name a file in it, e.g. `{}`",
-                    example.display()
-                ),
-            ),
-        ));
-    }
-    let Some(file_name) = path.file_name() else {
-        return Err(io_error(
-            path,
-            io::Error::new(io::ErrorKind::InvalidInput, "the path does not name a file"),
-        ));
-    };
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let tmp = dir.join(format!(
-        ".{}.{}-{}.tmp",
-        file_name.to_string_lossy(),
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let written = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&tmp)
-        .and_then(|mut file| {
-            file.write_all(bytes)?;
-            file.sync_all()
-        });
-    if let Err(error) = written {
-        let _ = fs::remove_file(&tmp);
-        return Err(io_error(path, error));
-    }
-    if let Err(error) = fs::rename(&tmp, path) {
-        let _ = fs::remove_file(&tmp);
-        return Err(io_error(path, error));
-    }
-    // Make the rename itself durable (best effort; not possible on every platform).
-    if let Ok(dir) = File::open(dir) {
-        let _ = dir.sync_all();
-    }
-    Ok(())
 }

@@ -1,7 +1,7 @@
 //! Weights baked into the binary: no parsing, no allocation, no file system at run time.
 //!
 //! Export a trained model's parameters as raw little-endian `f32` values (with `std`:
-//! [`crate::weights::save_raw`], or `mnist_mlp --save-raw PATH`), then decode them in a
+//! [`weights::save_raw`](super::weights::save_raw), or `mnist_mlp --save-raw PATH`), then decode them in a
 //! `static` initialiser with [`f32_array`], which runs at compile time:
 //!
 //! ```ignore

@@ -1,0 +1,218 @@
+//! Adam, and the core it shares with [`AdamW`](super::AdamW): moments, bias correction and
+//! the element-wise update, split across threads for large models.
+
+use alloc::vec::Vec;
+
+use super::gradient::{gradient_setters, GradOptions};
+use super::settings::{check_epsilon, check_learning_rate, check_unit};
+use super::state::check_non_negative;
+use super::{ensure_len, Optimizer, OptimizerState};
+use crate::error::Result;
+
+/// Hyperparameters and state shared by [`Adam`] and [`AdamW`](super::AdamW).
+#[derive(Clone, Debug)]
+pub(super) struct AdamCore {
+    pub(super) lr: f32,
+    pub(super) beta1: f32,
+    pub(super) beta2: f32,
+    pub(super) epsilon: f32,
+    pub(super) grad: GradOptions,
+    pub(super) step: u64,
+    pub(super) m: Vec<f32>,
+    pub(super) v: Vec<f32>,
+}
+
+impl AdamCore {
+    pub(super) fn new(lr: f32) -> Self {
+        Self {
+            lr,
+            beta1: 0.9,
+            beta2: 0.999,
+            epsilon: 1e-7,
+            grad: GradOptions::NONE,
+            step: 0,
+            m: Vec::new(),
+            v: Vec::new(),
+        }
+    }
+
+    /// Checks every setting of optimizer `owner`.
+    pub(super) fn validate(&self, owner: &'static str) -> Result<()> {
+        check_learning_rate(owner, self.lr)?;
+        check_unit(owner, "beta1", self.beta1)?;
+        check_unit(owner, "beta2", self.beta2)?;
+        check_epsilon(owner, self.epsilon)?;
+        self.grad.validate(owner)
+    }
+
+    /// One Adam step; every parameter is first multiplied by `decay` (1 for Adam,
+    /// `1 - lr * wd` for AdamW's decoupled weight decay).
+    pub(super) fn step(&mut self, params: &mut [f32], grads: &[f32], decoupled_wd: f32) {
+        let t = self.grad.prepare(params, grads);
+        let n = params.len();
+        if ensure_len(&mut self.m, n) | ensure_len(&mut self.v, n) {
+            self.m.fill(0.0);
+            self.v.fill(0.0);
+            self.step = 0;
+        }
+        self.step += 1;
+        let (b1, b2, eps, lr) = (self.beta1, self.beta2, self.epsilon, self.lr);
+        let step = self.step as f64;
+        let c1 = (1.0 / (1.0 - libm::pow(f64::from(b1), step))) as f32;
+        let c2 = (1.0 / (1.0 - libm::pow(f64::from(b2), step))) as f32;
+        let decay = 1.0 - lr * decoupled_wd;
+        let (ms, vs) = (&mut self.m[..], &mut self.v[..]);
+        let k = [b1, b2, c1, c2, eps, lr, decay];
+        crate::kernels::adam_update(params, grads, ms, vs, t, k);
+    }
+
+    /// The state: learning rate, step count, `exp_avg` and `exp_avg_sq` (PyTorch's names).
+    pub(super) fn state(&self) -> OptimizerState {
+        OptimizerState::of(
+            self.lr,
+            self.step,
+            &[("exp_avg", &self.m), ("exp_avg_sq", &self.v)],
+        )
+    }
+
+    /// Loads a state of [`state`](Self::state)'s shape, checked first, for optimizer
+    /// `owner`.
+    pub(super) fn load_state(&mut self, owner: &'static str, state: &OptimizerState) -> Result<()> {
+        let [m, v] = state.expect(owner, ["exp_avg", "exp_avg_sq"])?;
+        check_non_negative(owner, "exp_avg_sq", v)?;
+        if (state.step == 0) != m.is_empty() {
+            return Err(crate::error::Error::InvalidState {
+                owner,
+                reason: alloc::format!(
+                    "its step count is {} but its moments hold {} values: a state before the \
+                     first step has neither, one after has both",
+                    state.step,
+                    m.len()
+                ),
+            });
+        }
+        self.m.clear();
+        self.m.extend_from_slice(m);
+        self.v.clear();
+        self.v.extend_from_slice(v);
+        self.step = state.step;
+        self.lr = state.learning_rate;
+        Ok(())
+    }
+
+    pub(super) fn reset(&mut self) {
+        self.m.clear();
+        self.v.clear();
+        self.step = 0;
+    }
+}
+
+/// Generates the builder setters common to [`Adam`] and [`AdamW`](super::AdamW) (they wrap an `AdamCore`
+/// in field `core`).
+macro_rules! adam_setters {
+    () => {
+        /// Decay rate of the first-moment (mean) estimate (default 0.9, as PyTorch and Keras).
+        /// Valid: `[0, 1)`.
+        #[must_use]
+        pub fn beta1(mut self, b1: f32) -> Self {
+            self.core.beta1 = b1;
+            self
+        }
+
+        /// Decay rate of the second-moment estimate (default 0.999, as PyTorch and Keras).
+        /// Valid: `[0, 1)`.
+        #[must_use]
+        pub fn beta2(mut self, b2: f32) -> Self {
+            self.core.beta2 = b2;
+            self
+        }
+
+        /// Added to the root of the second moment before dividing (default 1e-7 as Keras;
+        /// PyTorch's default is 1e-8). It is added to the bias-corrected root, as in PyTorch.
+        /// Valid: finite and `> 0`.
+        #[must_use]
+        pub fn epsilon(mut self, e: f32) -> Self {
+            self.core.epsilon = e;
+            self
+        }
+    };
+}
+
+pub(super) use adam_setters;
+
+/// Adam (Kingma & Ba), with PyTorch's update rule.
+///
+/// With effective gradient `g` at step `t` (from 1): `m = b1 m + (1 - b1) g`,
+/// `v = b2 v + (1 - b2) g²`, `p -= lr * m̂ / (sqrt(v̂) + eps)` with the bias-corrected
+/// `m̂ = m / (1 - b1^t)` and `v̂ = v / (1 - b2^t)`.
+///
+/// `weight_decay` is an L2 penalty added to the gradient (PyTorch `Adam`); for decoupled weight
+/// decay use [`AdamW`](super::AdamW).
+#[derive(Clone, Debug)]
+pub struct Adam {
+    core: AdamCore,
+}
+
+impl Adam {
+    /// Adam with learning rate `lr`, betas 0.9 / 0.999 and epsilon 1e-7 (Keras' defaults;
+    /// PyTorch's epsilon is 1e-8). Valid: finite and `>= 0`.
+    #[must_use]
+    pub fn new(lr: f32) -> Self {
+        Self {
+            core: AdamCore::new(lr),
+        }
+    }
+
+    adam_setters!();
+    gradient_setters!(l2, core.grad);
+}
+
+impl Optimizer for Adam {
+    fn step(&mut self, params: &mut [f32], grads: &[f32]) {
+        self.core.step(params, grads, 0.0);
+    }
+
+    fn learning_rate(&self) -> f32 {
+        self.core.lr
+    }
+
+    fn set_learning_rate(&mut self, lr: f32) {
+        self.core.lr = lr;
+    }
+
+    fn reset(&mut self) {
+        self.core.reset();
+    }
+
+    fn validate(&self) -> Result<()> {
+        self.core.validate("Adam")
+    }
+
+    /// The learning rate, the step count, `exp_avg` and `exp_avg_sq`.
+    fn state(&self) -> OptimizerState {
+        self.core.state()
+    }
+
+    fn load_state(&mut self, state: &OptimizerState) -> Result<()> {
+        self.core.load_state("Adam", state)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+
+    use super::*;
+    use std::vec;
+
+    #[test]
+    fn state_follows_a_new_parameter_length() {
+        let mut opt = Adam::new(0.1);
+        let mut p = vec![1.0_f32; 3];
+        opt.step(&mut p, &[1.0; 3]);
+        let mut q = vec![1.0_f32; 5];
+        opt.step(&mut q, &[1.0; 5]);
+        // Fresh state: the first Adam step moves every parameter by about lr.
+        assert!(q.iter().all(|&x| (x - 0.9).abs() < 1e-5), "{q:?}");
+    }
+}

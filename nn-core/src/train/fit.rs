@@ -1,0 +1,270 @@
+//! Options of [`Trainer::fit`] and its loop: batches, validation, logs and callbacks, epoch
+//! after epoch.
+
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+
+use super::callbacks::{Callback, Control, Logs};
+use super::check::check_data;
+use super::history::History;
+use super::progress::{Progress, Verbose};
+use super::trainer::Trainer;
+use crate::error::{Error, Result};
+use crate::loss::LossFn;
+use crate::model::Model;
+use crate::optim::Optimizer;
+use crate::rng::Rng;
+
+/// Arguments of [`Trainer::fit`], with Keras' defaults.
+pub struct Fit<'a> {
+    epochs: usize,
+    batch_size: usize,
+    shuffle: bool,
+    seed: u64,
+    validation_split: f32,
+    validation_data: Option<(&'a [f32], &'a [f32])>,
+    verbose: Verbose,
+    callbacks: Vec<Box<dyn Callback + 'a>>,
+}
+
+impl Default for Fit<'_> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<'a> Fit<'a> {
+    /// One epoch, batches of 32, shuffled with seed 0, no validation, `Verbose::Auto`.
+    #[must_use]
+    pub fn new() -> Self {
+        Self {
+            epochs: 1,
+            batch_size: 32,
+            shuffle: true,
+            seed: 0,
+            validation_split: 0.0,
+            validation_data: None,
+            verbose: Verbose::Auto,
+            callbacks: Vec::new(),
+        }
+    }
+    /// Number of passes over the training data.
+    #[must_use]
+    pub fn epochs(mut self, epochs: usize) -> Self {
+        self.epochs = epochs;
+        self
+    }
+    /// Samples per gradient step; the last batch of an epoch may be smaller.
+    #[must_use]
+    pub fn batch_size(mut self, batch_size: usize) -> Self {
+        self.batch_size = batch_size;
+        self
+    }
+    /// Whether to reshuffle the training samples before each epoch.
+    #[must_use]
+    pub fn shuffle(mut self, shuffle: bool) -> Self {
+        self.shuffle = shuffle;
+        self
+    }
+    /// Seed of shuffling and dropout masks.
+    #[must_use]
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+    /// Holds out the **last** fraction of the samples (before shuffling, as Keras does) for
+    /// validation after each epoch.
+    #[must_use]
+    pub fn validation_split(mut self, fraction: f32) -> Self {
+        self.validation_split = fraction;
+        self
+    }
+    /// Validation inputs and targets, evaluated after each epoch (overrides
+    /// `validation_split`).
+    #[must_use]
+    pub fn validation_data(mut self, x: &'a [f32], y: &'a [f32]) -> Self {
+        self.validation_data = Some((x, y));
+        self
+    }
+    /// How much to print.
+    #[must_use]
+    pub fn verbose(mut self, verbose: Verbose) -> Self {
+        self.verbose = verbose;
+        self
+    }
+    /// Adds a callback (e.g. [`EarlyStopping`](super::EarlyStopping)).
+    #[must_use]
+    pub fn callback(mut self, callback: impl Callback + 'a) -> Self {
+        self.callbacks.push(Box::new(callback));
+        self
+    }
+}
+
+impl<M: Model, O: Optimizer, L: LossFn> Trainer<M, O, L> {
+    /// Trains for `fit.epochs` epochs (Keras' `fit`). Returns the per-epoch history of
+    /// `loss`, the metrics and, with validation data, `val_loss` and `val_*`.
+    ///
+    /// # Errors
+    /// Before training: invalid settings (see [`Trainer`]), empty data, sample counts that
+    /// differ, a wrong number of features, NaN or infinite values, targets that do not fit
+    /// the loss, labels out of range, a bad argument (zero batch size, a validation split
+    /// outside `[0, 1)` or that leaves either side empty).
+    ///
+    /// Once training has started, every error is an [`Error::TrainingStopped`] holding the
+    /// [`History`] of the completed epochs and the cause: [`Error::LossDiverged`] naming the
+    /// epoch and batch where the loss stopped being finite (that batch's update is not
+    /// applied, and the weights are checked to be finite), [`Error::WeightsDiverged`] if
+    /// instead an earlier update had overflowed the weights, [`Error::NonFiniteLoss`] for a validation loss that is
+    /// not finite, or a callback's error. Callbacks' `on_train_end` runs in every case.
+    pub fn fit(&mut self, x: &[f32], y: &[f32], mut fit: Fit<'_>) -> Result<History> {
+        self.prepare()?;
+        let n = check_data(&self.model, x, y, &self.loss)?;
+        if fit.batch_size == 0 {
+            return Err(Error::InvalidArgument {
+                name: "batch_size",
+                reason: "must be at least 1",
+            });
+        }
+        if !(0.0..1.0).contains(&fit.validation_split) {
+            return Err(Error::InvalidArgument {
+                name: "validation_split",
+                reason: "must be in [0, 1)",
+            });
+        }
+        let tw = self.loss.target_width(M::OUTPUT);
+        // Keras: the validation set is the last fraction of the samples, before shuffling.
+        #[allow(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            clippy::cast_precision_loss
+        )]
+        let n_train = if fit.validation_data.is_some() || fit.validation_split == 0.0 {
+            n
+        } else {
+            // The decimal the user wrote (0.2, not 0.2000000030), then Keras' formula.
+            let split: f64 = alloc::format!("{}", fit.validation_split)
+                .parse()
+                .unwrap_or(0.0);
+            libm::floor(n as f64 * (1.0 - split)) as usize
+        };
+        if n_train == 0
+            || n_train == n && fit.validation_split > 0.0 && fit.validation_data.is_none()
+        {
+            return Err(Error::InvalidArgument {
+                name: "validation_split",
+                reason: "leaves the training or the validation set empty",
+            });
+        }
+        let train = (&x[..n_train * M::INPUT], &y[..n_train * tw]);
+        let validation = match fit.validation_data {
+            Some((vx, vy)) => {
+                check_data(&self.model, vx, vy, &self.loss)?;
+                Some((vx, vy))
+            }
+            None if n_train < n => Some((&x[n_train * M::INPUT..], &y[n_train * tw..])),
+            None => None,
+        };
+
+        let mut history = History::default();
+        for cb in &mut fit.callbacks {
+            cb.on_train_begin(self.model.params());
+        }
+        let outcome = self.run_epochs(train, validation, &mut fit, &mut history);
+        for cb in &mut fit.callbacks {
+            cb.on_train_end(self.model.params_mut());
+        }
+        match outcome {
+            Ok(()) => Ok(history),
+            Err(error) => Err(Error::TrainingStopped {
+                error: Box::new(error),
+                history,
+            }),
+        }
+    }
+
+    /// The epochs of [`fit`](Self::fit) on validated data, logging each into `history`.
+    fn run_epochs(
+        &mut self,
+        (x_train, y_train): (&[f32], &[f32]),
+        validation: Option<(&[f32], &[f32])>,
+        fit: &mut Fit<'_>,
+        history: &mut History,
+    ) -> Result<()> {
+        let tw = self.loss.target_width(M::OUTPUT);
+        let n_train = x_train.len() / M::INPUT;
+        let mut rng = Rng::new(fit.seed);
+        let mut dropout_rng = rng.fork();
+        self.order.clear();
+        self.order.extend(0..n_train);
+        let batches = n_train.div_ceil(fit.batch_size);
+        let mut progress = Progress::new(fit.verbose, fit.epochs, batches);
+        for epoch in 0..fit.epochs {
+            if fit.shuffle {
+                rng.shuffle(&mut self.order);
+            }
+            progress.epoch_begin(epoch);
+            let mut totals = core::mem::take(&mut self.totals);
+            totals.reset(self.metrics.len());
+            let mut batch_x = core::mem::take(&mut self.batch_x);
+            let mut batch_y = core::mem::take(&mut self.batch_y);
+            let order = core::mem::take(&mut self.order);
+            let mut diverged = None;
+            for (b, chunk) in order.chunks(fit.batch_size).enumerate() {
+                batch_x.clear();
+                batch_y.clear();
+                for &i in chunk {
+                    batch_x.extend_from_slice(&x_train[i * M::INPUT..(i + 1) * M::INPUT]);
+                    batch_y.extend_from_slice(&y_train[i * tw..(i + 1) * tw]);
+                }
+                let loss = self.run_batch(
+                    &batch_x,
+                    &batch_y,
+                    chunk.len(),
+                    Some(&mut dropout_rng),
+                    true,
+                    &mut totals,
+                );
+                if !loss.is_finite() {
+                    diverged = Some(b);
+                    break;
+                }
+                progress.batch_end(b + 1, totals.mean_loss());
+            }
+            self.batch_x = batch_x;
+            self.batch_y = batch_y;
+            self.order = order;
+            let mut logs = Logs::default();
+            logs.push("loss", totals.mean_loss());
+            for i in 0..self.metrics.len() {
+                logs.push(self.metric_name(i), totals.rate(i));
+            }
+            self.totals = totals;
+            if let Some(batch) = diverged {
+                progress.abort();
+                return Err(self.diverged(epoch, batch));
+            }
+            if let Some((vx, vy)) = validation {
+                let eval = self
+                    .evaluate_unchecked(vx, vy, 256, "validation data")
+                    .inspect_err(|_| progress.abort())?;
+                logs.push("val_loss", eval.loss);
+                for (name, v) in eval.metrics {
+                    logs.push(alloc::format!("val_{name}"), v);
+                }
+            }
+            history.push(logs.entries());
+            progress.epoch_end(&logs);
+            let mut stop = false;
+            for cb in &mut fit.callbacks {
+                if cb.on_epoch_end(epoch, &logs, self.model.params())? == Control::Stop {
+                    stop = true;
+                }
+            }
+            if stop {
+                history.stopped_epoch = Some(epoch);
+                break;
+            }
+        }
+        Ok(())
+    }
+}

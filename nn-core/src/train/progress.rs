@@ -1,0 +1,118 @@
+//! Keras-style progress output of [`Trainer::fit`](super::Trainer::fit): a progress bar or
+//! one line per epoch on standard error (silent without `std`).
+
+#[cfg(feature = "std")]
+use alloc::string::{String, ToString};
+
+use super::callbacks::Logs;
+
+/// How much `fit` prints (Keras' `verbose`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Verbose {
+    /// Nothing (Keras' `verbose=0`).
+    Silent,
+    /// A progress bar when standard error is a terminal, one line per epoch otherwise.
+    #[default]
+    Auto,
+    /// A progress bar per epoch (Keras' `verbose=1`).
+    ProgressBar,
+    /// One line per epoch (Keras' `verbose=2`).
+    Lines,
+}
+
+/// Per-epoch progress output, Keras style (silent without `std`).
+#[cfg_attr(not(feature = "std"), allow(dead_code))]
+pub(super) struct Progress {
+    verbose: Verbose,
+    epoch: usize,
+    epochs: usize,
+    batches: usize,
+    #[cfg(feature = "std")]
+    bar: Option<indicatif::ProgressBar>,
+    #[cfg(feature = "std")]
+    started: Option<std::time::Instant>,
+}
+
+impl Progress {
+    pub(super) fn new(verbose: Verbose, epochs: usize, batches: usize) -> Self {
+        #[cfg(feature = "std")]
+        let verbose = match verbose {
+            Verbose::Auto if std::io::IsTerminal::is_terminal(&std::io::stderr()) => {
+                Verbose::ProgressBar
+            }
+            Verbose::Auto => Verbose::Lines,
+            v => v,
+        };
+        Self {
+            verbose,
+            epoch: 0,
+            epochs,
+            batches,
+            #[cfg(feature = "std")]
+            bar: None,
+            #[cfg(feature = "std")]
+            started: None,
+        }
+    }
+
+    pub(super) fn epoch_begin(&mut self, epoch: usize) {
+        self.epoch = epoch;
+        #[cfg(feature = "std")]
+        {
+            self.started = Some(std::time::Instant::now());
+            if self.verbose == Verbose::ProgressBar {
+                std::eprintln!("Epoch {}/{}", epoch + 1, self.epochs);
+                let bar = indicatif::ProgressBar::new(self.batches as u64);
+                if let Ok(style) = indicatif::ProgressStyle::with_template(
+                    "{pos:>5}/{len} [{bar:30}] {elapsed} - {msg}",
+                ) {
+                    bar.set_style(style.progress_chars("=> "));
+                }
+                self.bar = Some(bar);
+            }
+        }
+    }
+
+    pub(super) fn batch_end(&mut self, _done: usize, _loss: f32) {
+        #[cfg(feature = "std")]
+        if let Some(bar) = &self.bar {
+            bar.set_position(_done as u64);
+            if _done.is_multiple_of(16) || _done == self.batches {
+                bar.set_message(alloc::format!("loss: {_loss:.4}"));
+            }
+        }
+    }
+
+    pub(super) fn abort(&mut self) {
+        #[cfg(feature = "std")]
+        if let Some(bar) = self.bar.take() {
+            bar.abandon();
+        }
+    }
+
+    pub(super) fn epoch_end(&mut self, _logs: &Logs) {
+        #[cfg(feature = "std")]
+        {
+            let mut text = String::new();
+            for (name, v) in _logs.entries() {
+                text += &alloc::format!(" - {name}: {v:.4}");
+            }
+            let secs = self.started.map_or(0.0, |t| t.elapsed().as_secs_f64());
+            match (self.verbose, self.bar.take()) {
+                (Verbose::ProgressBar, Some(bar)) => {
+                    bar.finish_with_message(text.trim_start_matches(" - ").to_string());
+                }
+                (Verbose::Lines, _) => {
+                    std::eprintln!(
+                        "Epoch {}/{} - {}/{} - {secs:.2}s{text}",
+                        self.epoch + 1,
+                        self.epochs,
+                        self.batches,
+                        self.batches
+                    );
+                }
+                _ => {}
+            }
+        }
+    }
+}

@@ -1,0 +1,38 @@
+//! `GlobalMaxPool2D`: the largest value of each channel of an image
+//! (`nn::layers::GlobalMaxPool2D`).
+
+use super::{Built, Input, Order, Problem, Spec};
+use crate::args::Args;
+use crate::runtime::{krate, lit};
+use quote::quote;
+
+pub const SPEC: Spec = Spec {
+    name: "GlobalMaxPool2D",
+    params: &[],
+    example: "GlobalMaxPool2D",
+    build,
+};
+
+fn build(_args: &Args<'_>, input: &Input<'_>) -> Result<Built, Problem> {
+    let (h, w, c) = input.image("GlobalMaxPool2D")?;
+    let k = krate();
+    let dims = [h, w, c].map(lit);
+    Ok(Built {
+        output: vec![c],
+        ty: quote!(#k::layers::GlobalMaxPool2D<#(#dims),*>),
+        value: quote!(#k::layers::GlobalMaxPool2D),
+        params: Some(0),
+        state: Some(0),
+        // Comparisons are not counted (see `nn::layers::Layer::FLOPS`).
+        flops: Some(0),
+        scratch: 0,
+        in_place: false,
+        reshape: false,
+        activation: None,
+        activation_only: false,
+        order: Order::Fresh,
+        summary_kind: "GlobalMaxPool2D",
+        base_name: "globalmaxpool2d",
+        detail: String::new(),
+    })
+}

@@ -1,0 +1,10 @@
+nn::model! {
+    struct Net {
+        input: [50, 3],
+        Flatten,
+        MaxPool1D(2),
+        Dense(2),
+    }
+}
+
+fn main() {}

@@ -1,0 +1,9 @@
+nn::model! {
+    struct Net {
+        input: [12, 4],
+        Dense(8, relu),
+        Dense(3, softmax),
+    }
+}
+
+fn main() {}
