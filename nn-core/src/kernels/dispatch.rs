@@ -151,8 +151,8 @@ fn supported() -> Level {
     Level::Portable
 }
 
-/// Every level this CPU supports, lowest first (all levels up to [`supported`]'s, which are
-/// cumulative), whatever `NN_ISA` says: what the tests compare.
+/// Every level this CPU supports, lowest first (levels are cumulative: all up to the highest
+/// the CPU has), whatever `NN_ISA` says: what the tests compare.
 #[cfg(feature = "std")]
 pub fn available() -> impl Iterator<Item = Level> {
     let top = supported();
