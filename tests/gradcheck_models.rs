@@ -128,6 +128,21 @@ nn::model! {
     }
 }
 
+nn::model! {
+    /// (j) The activations added for custom loops: two that need their input (GELU, SiLU),
+    /// the others from their output; as arguments and as a layer.
+    pub struct Newer {
+        input: 6,
+        a: Dense(9, gelu),
+        b: Dense(8, elu(0.7)),
+        c: Dense(8, selu),
+        d: Dense(7, silu),
+        e: Dense(7, softplus),
+        Activation(hard_sigmoid),
+        out: Dense(3, gelu),
+    }
+}
+
 // Twenty model seeds per model: the checker must be reliable, not lucky.
 const SEEDS: [u64; 20] = [
     1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
@@ -149,6 +164,11 @@ fn check_model_seeds<M: Model>() {
         let report = assert_passes(&model, s + 100);
         assert!(report.checked > 0, "{}: {report}", M::NAME);
     }
+}
+
+#[test]
+fn newer_activation_gradients() {
+    check_model_seeds::<Newer>();
 }
 
 #[test]
@@ -460,6 +480,7 @@ fn input_gradients_of_whole_models() {
     check_input_seeds::<Series>(2 * 3 * 32);
     check_input_seeds::<PerStep>(2 * 3 * 30 / 2);
     check_input_seeds::<SequenceOut>(2 * 3 * 24 / 2);
+    check_input_seeds::<Newer>(2 * 3 * 6 / 2);
 }
 
 #[test]
