@@ -290,3 +290,97 @@ fn a_second_backward_without_a_new_loss_panics_clearly() {
     ws.backward(&model, &mut grads);
     ws.backward(&model, &mut grads);
 }
+
+/// A user's activation: Mish, `x tanh(softplus(x))`, whose derivative needs the input.
+#[derive(Clone, Copy, Debug)]
+pub struct Mish;
+
+impl nn::activations::ActivationFn for Mish {
+    const USES_INPUT: bool = true;
+    fn name(&self) -> &'static str {
+        "mish"
+    }
+    fn forward(&self, values: &mut [f32], _width: usize) {
+        for v in values {
+            *v *= v.exp().ln_1p().tanh();
+        }
+    }
+    fn backward(&self, x: &[f32], _y: &[f32], grad: &mut [f32], _width: usize) {
+        for (g, &x) in grad.iter_mut().zip(x) {
+            let t = x.exp().ln_1p().tanh();
+            let sigmoid = 1.0 / (1.0 + (-x).exp());
+            *g *= t + x * (1.0 - t * t) * sigmoid;
+        }
+    }
+}
+
+/// A user's loss: log-cosh, `mean ln(cosh(y - t))`.
+#[derive(Clone, Copy, Debug)]
+pub struct LogCosh;
+
+impl LossFn for LogCosh {
+    fn name(&self) -> &'static str {
+        "log_cosh"
+    }
+    fn targets(&self) -> nn::loss::Targets {
+        nn::loss::Targets::Values
+    }
+    fn forward_backward<A: nn::activations::ActivationFn>(
+        &self,
+        activation: &A,
+        logits: &[f32],
+        outputs: &[f32],
+        targets: &[f32],
+        width: usize,
+        d_logits: &mut [f32],
+    ) -> f32 {
+        let n = outputs.len() as f32;
+        for ((d, &y), &t) in d_logits.iter_mut().zip(outputs).zip(targets) {
+            *d = (y - t).tanh() / n;
+        }
+        nn::loss::backward_through(activation, logits, outputs, d_logits, width);
+        outputs
+            .iter()
+            .zip(targets)
+            .map(|(y, t)| (y - t).cosh().ln())
+            .sum::<f32>()
+            / n
+    }
+}
+
+nn::model! {
+    /// A regression network with a user's activation.
+    pub struct MishNet {
+        input: 4,
+        hidden: Dense(16, Mish),
+        out: Dense(2),
+    }
+}
+
+#[test]
+fn a_users_activation_and_loss_in_the_explicit_loop() {
+    let model = MishNet::new(4);
+    assert!(model.check_gradients(1).passed());
+    assert!(model.check_input_gradients(2).passed());
+    // Teacher targets: a fixed smooth function of the inputs.
+    let x = data(30, 64 * 4);
+    let y: Vec<f32> = x
+        .chunks(4)
+        .flat_map(|r| [(r[0] - r[1]).sin(), r[2] * r[3] * 0.5])
+        .collect();
+    let mut model = model;
+    let (mut ws, mut grads) = (Workspace::new(), Gradients::new());
+    let mut opt = Adam::new(0.01);
+    let mut rng = Rng::new(1);
+    let mut losses = Vec::new();
+    for _ in 0..300 {
+        grads.zero();
+        ws.forward(&model, &x, Pass::Train(&mut rng)).unwrap();
+        losses.push(ws.loss(&LogCosh, &y).unwrap());
+        ws.backward(&model, &mut grads);
+        opt.apply(&mut model, &grads);
+    }
+    // Measured: 0.33 at the start, 0.0034 after 300 steps.
+    let (first, last) = (losses[0], *losses.last().unwrap());
+    assert!(last < 0.2 * first, "log-cosh {first} -> {last}");
+}
