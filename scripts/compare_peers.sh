@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs our examples and the same workloads in PyTorch (../shared/bench) side by side,
 # alternating them, and prints every figure. Usage:
-#   PYTHON=~/peers/bin/python scripts/compare_peers.sh [quickstart|regression|mnist|cnn|all] [ROUNDS]
-# (cnn runs CNN_EPOCHS epochs, 2 by default, of each: the per-epoch time is what compares.)
+#   PYTHON=~/peers/bin/python scripts/compare_peers.sh [quickstart|regression|mnist|cnn|gan|all] [ROUNDS]
+# (cnn runs CNN_EPOCHS epochs, 2 by default, of each: the per-epoch time is what compares;
+# gan runs GAN_EPOCHS epochs, 1 by default, on GAN_THREADS threads, 2 by default.)
 # The peers' virtualenv is set up as described in ../shared/bench/README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +29,10 @@ for round in $(seq "$ROUNDS"); do
   if [[ $WHAT == all || $WHAT == cnn ]]; then
     run target/release/examples/mnist_cnn --quiet --epochs "${CNN_EPOCHS:-2}"
     run "$PYTHON" "$BENCH/w3w4_mnist.py" --workload W4 --fw torch --epochs "${CNN_EPOCHS:-2}"
+  fi
+  if [[ $WHAT == all || $WHAT == gan ]]; then
+    run target/release/examples/gan_mnist --epochs "${GAN_EPOCHS:-1}" --threads "${GAN_THREADS:-2}"
+    run "$PYTHON" "$BENCH/w7_gan.py" --epochs "${GAN_EPOCHS:-1}" --threads "${GAN_THREADS:-2}"
   fi
   if [[ $WHAT == all || $WHAT == mnist ]]; then
     run target/release/examples/mnist_mlp --quiet
