@@ -4,6 +4,10 @@
 //! normal, seed 2), Adam with learning rate 0.01 (PyTorch's epsilon, 1e-8), and 1000
 //! full-batch steps. Reports the final loss and the training time.
 //!
+//! The loop is PyTorch's, line for line (`zero_grad`, forward, loss, `backward`, `step`),
+//! written with [`Workspace`](nn::train::Workspace) and [`Gradients`](nn::train::Gradients):
+//! the way to go beyond `fit` (GANs, adversarial examples, custom losses).
+//!
 //! ```text
 //! cargo run --release --example regression
 //! ```
@@ -25,19 +29,31 @@ const SAMPLES: usize = 100;
 const STEPS: usize = 1000;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut rng = nn::rng::Rng::new(2);
+    let mut rng = Rng::new(2);
     let x: Vec<f32> = (0..SAMPLES * 10).map(|_| rng.normal()).collect();
     let y: Vec<f32> = (0..SAMPLES).map(|_| rng.normal()).collect();
 
-    let mut model = SimpleNn::new(2).compile(Adam::new(0.01).epsilon(1e-8), Loss::MeanSquaredError);
-    let first = model.evaluate(&x, &y)?.loss;
+    let mut model = SimpleNn::new(2);
+    let criterion = Loss::MeanSquaredError;
+    let mut optimizer = Adam::new(0.01).epsilon(1e-8);
+    optimizer.validate()?;
+    // The buffers of the passes and the parameter gradients, reused by every step.
+    let (mut ws, mut grads) = (Workspace::new(), Gradients::new());
+
+    ws.forward(&model, &x, Pass::Eval)?;
+    let first = ws.loss(&criterion, &y)?;
     let start = Instant::now();
     let mut loss = f32::NAN;
     for _ in 0..STEPS {
-        loss = model.train_on_batch(&x, &y)?;
+        grads.zero(); // optimizer.zero_grad()
+        ws.forward(&model, &x, Pass::Train(&mut rng))?; // outputs = model(x)
+        loss = ws.loss(&criterion, &y)?; // loss = criterion(outputs, y)
+        ws.backward(&model, &mut grads); // loss.backward()
+        optimizer.apply(&mut model, &grads); // optimizer.step()
     }
     let seconds = start.elapsed().as_secs_f64();
-    let final_loss = model.evaluate(&x, &y)?.loss;
+    ws.forward(&model, &x, Pass::Eval)?;
+    let final_loss = ws.loss(&criterion, &y)?;
     println!("initial_loss={first:.4} last_step_loss={loss:.4}");
     println!(
         "final_loss={final_loss:.6} train_seconds={seconds:.4} us_per_step={:.2} steps={STEPS}",

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Runs our examples and the same workloads in PyTorch (../shared/bench) side by side,
 # alternating them, and prints every figure. Usage:
-#   PYTHON=~/peers/bin/python scripts/compare_peers.sh [quickstart|regression|mnist|cnn|seq|all] [ROUNDS]
+#   PYTHON=~/peers/bin/python scripts/compare_peers.sh [quickstart|regression|mnist|cnn|seq|gan|all] [ROUNDS]
 # (cnn runs CNN_EPOCHS epochs, 2 by default, of each: the per-epoch time is what compares;
 # seq runs MNIST read row by row, SEQ_EPOCHS epochs (1 by default) of each cell in SEQ_CELLS,
-# "lstm" by default, e.g. SEQ_CELLS="lstm gru rnn".)
+# "lstm" by default, e.g. SEQ_CELLS="lstm gru rnn"; gan runs GAN_EPOCHS epochs, 1 by default,
+# on GAN_THREADS threads, 2 by default.)
 # The peers' virtualenv is set up as described in ../shared/bench/README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,6 +37,10 @@ for round in $(seq "$ROUNDS"); do
       run target/release/examples/mnist_lstm --quiet --cell "$cell" --epochs "${SEQ_EPOCHS:-1}"
       run "$PYTHON" "$BENCH/w6_seq.py" --cell "$cell" --epochs "${SEQ_EPOCHS:-1}"
     done
+  fi
+  if [[ $WHAT == all || $WHAT == gan ]]; then
+    run target/release/examples/gan_mnist --epochs "${GAN_EPOCHS:-1}" --threads "${GAN_THREADS:-2}"
+    run "$PYTHON" "$BENCH/w7_gan.py" --epochs "${GAN_EPOCHS:-1}" --threads "${GAN_THREADS:-2}"
   fi
   if [[ $WHAT == all || $WHAT == mnist ]]; then
     run target/release/examples/mnist_mlp --quiet

@@ -44,11 +44,16 @@ pub mod prelude {
     pub use nn_core::{
         data::{one_hot, train_test_split, Classification, Split, StandardScaler},
         gradcheck::CheckGradients,
+        layers::Pass,
         loss::{Loss, LossFn},
         metrics::Metric,
         model::Model,
         optim::{Adam, AdamW, Optimizer, RmsProp, Sgd},
-        train::{Callback, Compile, EarlyStopping, Evaluation, Fit, History, Trainer, Verbose},
+        rng::Rng,
+        train::{
+            Apply, Callback, Compile, EarlyStopping, Evaluation, Fit, Gradients, History, Trainer,
+            Verbose, Workspace,
+        },
     };
 
     #[cfg(feature = "std")]

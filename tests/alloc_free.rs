@@ -451,3 +451,90 @@ fn recurrent_train_on_batch_allocates_nothing_after_warm_up() {
         assert_eq!(n, 0, "Recurrent batch {batch}: {n} allocations");
     }
 }
+
+nn::model! {
+    /// The generator of a small GAN.
+    pub struct Gen {
+        input: 8,
+        hidden: Dense(16, leaky_relu(0.2)),
+        out: Dense(12, tanh),
+    }
+}
+
+nn::model! {
+    /// Its discriminator, with dropout (training-mode passes draw masks).
+    pub struct Disc {
+        input: 12,
+        hidden: Dense(16, leaky_relu(0.2)),
+        Dropout(0.3),
+        out: Dense(1),
+    }
+}
+
+/// One GAN step written with the explicit loop: the discriminator on real and fake
+/// samples (gradients accumulated), then the generator through the frozen discriminator.
+fn gan_step(
+    (g, d): (&mut Gen, &mut Disc),
+    (g_ws, d_ws): (
+        &mut nn::train::Workspace<Gen>,
+        &mut nn::train::Workspace<Disc>,
+    ),
+    (g_grads, d_grads): (
+        &mut nn::train::Gradients<Gen>,
+        &mut nn::train::Gradients<Disc>,
+    ),
+    (g_opt, d_opt): (&mut Adam, &mut Adam),
+    (z, real, ones, zeros): (&[f32], &[f32], &[f32], &[f32]),
+    rng: &mut Rng,
+) -> (f32, f32) {
+    use nn::layers::Pass;
+    use nn::train::Apply;
+    let bce = Loss::BinaryCrossentropy;
+    g_ws.forward(g, z, Pass::Train(rng)).unwrap();
+    d_grads.zero();
+    d_ws.forward(d, real, Pass::Train(rng)).unwrap();
+    let mut d_loss = d_ws.loss(&bce, ones).unwrap();
+    d_ws.backward(d, d_grads);
+    d_ws.forward(d, g_ws.outputs(), Pass::Train(rng)).unwrap();
+    d_loss += d_ws.loss(&bce, zeros).unwrap();
+    d_ws.backward(d, d_grads);
+    d_opt.apply(d, d_grads);
+    g_grads.zero();
+    d_ws.forward(d, g_ws.outputs(), Pass::Train(rng)).unwrap();
+    let g_loss = d_ws.loss(&bce, ones).unwrap();
+    let dx = d_ws.backward_input(d, None);
+    g_ws.set_output_gradient(dx).unwrap();
+    g_ws.backward(g, g_grads);
+    g_opt.apply(g, g_grads);
+    (d_loss, g_loss)
+}
+
+#[test]
+fn explicit_loop_steps_allocate_nothing_after_the_first() {
+    use nn::train::{Gradients, Workspace};
+    let (mut g, mut d) = (Gen::new(1), Disc::new(2));
+    let (mut g_ws, mut d_ws) = (Workspace::new(), Workspace::new());
+    let (mut g_grads, mut d_grads) = (Gradients::new(), Gradients::new());
+    let (mut g_opt, mut d_opt) = (Adam::new(2e-4).beta1(0.5), Adam::new(2e-4).beta1(0.5));
+    let mut rng = Rng::new(3);
+    let batch = 16;
+    let z: Vec<f32> = (0..batch * 8).map(|_| rng.normal()).collect();
+    let real: Vec<f32> = (0..batch * 12).map(|_| rng.uniform(-1.0, 1.0)).collect();
+    let (ones, zeros) = (vec![1.0; batch], vec![0.0; batch]);
+    let mut step = |rng: &mut Rng| {
+        gan_step(
+            (&mut g, &mut d),
+            (&mut g_ws, &mut d_ws),
+            (&mut g_grads, &mut d_grads),
+            (&mut g_opt, &mut d_opt),
+            (&z, &real, &ones, &zeros),
+            rng,
+        )
+    };
+    let (_, first) = allocations(|| step(&mut rng));
+    assert!(first > 0, "the first step sizes the buffers");
+    let (losses, n) = allocations(|| (0..20).map(|_| step(&mut rng)).last());
+    assert_eq!(n, 0, "20 warm GAN steps allocated {n} times");
+    let (d_loss, g_loss) = losses.unwrap();
+    assert!(d_loss.is_finite() && g_loss.is_finite());
+}

@@ -230,3 +230,21 @@ fn mnist_cnn_footprint_as_in_readme() {
         2 * (26 * 26 * 32 * 9 + 11 * 11 * 64 * 9 * 32 + 3 * 3 * 64 * 9 * 64 + 64 * 64 + 64 * 10);
     assert_eq!(MnistCnn::FLOPS, flops);
 }
+
+#[test]
+fn input_gradients_through_every_image_layer() {
+    for seed in 1..4 {
+        for report in [
+            SmallCnn::new(seed).check_input_gradients(400 + seed),
+            GlobalCnn::new(seed).check_input_gradients(500 + seed),
+            GlobalMaxCnn::new(seed).check_input_gradients(600 + seed),
+            Normed::new(seed).check_input_gradients(700 + seed),
+        ] {
+            // Two modes, up to 300 input values each.
+            assert!(
+                report.passed() && report.checked >= 200,
+                "seed {seed}: {report}"
+            );
+        }
+    }
+}

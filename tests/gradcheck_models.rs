@@ -170,6 +170,21 @@ nn::model! {
     }
 }
 
+nn::model! {
+    /// (j) The activations added for custom loops: two that need their input (GELU, SiLU),
+    /// the others from their output; as arguments and as a layer.
+    pub struct Newer {
+        input: 6,
+        a: Dense(9, gelu),
+        b: Dense(8, elu(0.7)),
+        c: Dense(8, selu),
+        d: Dense(7, silu),
+        e: Dense(7, softplus),
+        Activation(hard_sigmoid),
+        out: Dense(3, gelu),
+    }
+}
+
 // Twenty model seeds per model: the checker must be reliable, not lucky.
 const SEEDS: [u64; 20] = [
     1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
@@ -191,6 +206,11 @@ fn check_model_seeds<M: Model>() {
         let report = assert_passes(&model, s + 100);
         assert!(report.checked > 0, "{}: {report}", M::NAME);
     }
+}
+
+#[test]
+fn newer_activation_gradients() {
+    check_model_seeds::<Newer>();
 }
 
 #[test]
@@ -504,6 +524,107 @@ fn classifier_training_gradient_matches_central_differences_of_the_loss() {
             checked >= indices.len() * 3 / 4,
             "too many kinks: {checked} checked, {skipped} skipped"
         );
+    }
+}
+
+// ---- Input gradients: every layer kind but the embedding (its input is token ids) ----
+
+/// The input-gradient check on five model seeds; `min` values compared at least.
+fn check_input_seeds<M: Model>(min: usize) {
+    for &s in &SEEDS[..5] {
+        let report = M::init(s).check_input_gradients(s + 200);
+        assert!(
+            report.passed() && report.checked >= min,
+            "{} input gradient (model seed {s}): {report}",
+            M::NAME
+        );
+    }
+}
+
+#[test]
+fn input_gradients_of_whole_models() {
+    // Two modes times three samples times the input width (half of that where ReLU kinks
+    // may be skipped).
+    check_input_seeds::<Classifier>(2 * 3 * 20 / 2);
+    check_input_seeds::<Smooth>(2 * 3 * 6);
+    check_input_seeds::<Leaky>(2 * 3 * 8);
+    check_input_seeds::<Image>(2 * 3 * 20);
+    check_input_seeds::<ReluSoftmax>(2 * 3 * 7 / 2);
+    check_input_seeds::<Everything>(2 * 3 * 6 / 2);
+    check_input_seeds::<Series>(2 * 3 * 32);
+    check_input_seeds::<PerStep>(2 * 3 * 30 / 2);
+    check_input_seeds::<SequenceOut>(2 * 3 * 24 / 2);
+    check_input_seeds::<Newer>(2 * 3 * 6 / 2);
+}
+
+#[test]
+fn token_ids_have_no_input_gradient_to_check() {
+    let report = Tokens::new(1).check_input_gradients(1);
+    assert_eq!(report.checked, 0, "{report}");
+    assert!(!report.passed(), "{report}");
+}
+
+/// A model whose input gradient is subtly wrong: every `BROKEN_STRIDE`-th value scaled.
+struct BrokenInput<M: Model> {
+    inner: M,
+}
+
+impl<M: Model> Model for BrokenInput<M> {
+    const NAME: &'static str = "BrokenInput";
+    const INPUT_SHAPE: &'static [usize] = M::INPUT_SHAPE;
+    const INPUT: usize = M::INPUT;
+    const OUTPUT: usize = M::OUTPUT;
+    const PARAMS: usize = M::PARAMS;
+    const LAYERS: &'static [nn::layers::LayerInfo] = M::LAYERS;
+    type OutputActivation = M::OutputActivation;
+    const OUTPUT_ACTIVATION: M::OutputActivation = M::OUTPUT_ACTIVATION;
+
+    fn init(seed: u64) -> Self {
+        Self {
+            inner: M::init(seed),
+        }
+    }
+    fn params(&self) -> &[f32] {
+        self.inner.params()
+    }
+    fn params_mut(&mut self) -> &mut [f32] {
+        self.inner.params_mut()
+    }
+    fn forward_batch<'t>(
+        &self,
+        tape: &'t mut Tape,
+        x: &[f32],
+        batch: usize,
+        pass: nn::layers::Pass<'_>,
+    ) -> &'t [f32] {
+        self.inner.forward_batch(tape, x, batch, pass)
+    }
+    fn backward_batch(
+        &self,
+        tape: &mut Tape,
+        x: &[f32],
+        d_logits: &mut [f32],
+        grads: Option<&mut [f32]>,
+        dx: Option<&mut [f32]>,
+    ) {
+        let dx = dx.expect("the input check asks for the input gradient");
+        assert!(grads.is_none(), "the input check freezes the parameters");
+        self.inner
+            .backward_batch(tape, x, d_logits, None, Some(&mut *dx));
+        for g in dx.iter_mut().step_by(BROKEN_STRIDE) {
+            *g *= BROKEN_FACTOR;
+        }
+    }
+}
+
+#[test]
+fn check_input_gradients_catches_a_broken_input_gradient() {
+    for &s in &SEEDS[..5] {
+        let clean = Smooth::new(s).check_input_gradients(s);
+        assert!(clean.passed(), "{clean}");
+        let broken = BrokenInput::<Smooth>::init(s).check_input_gradients(s);
+        assert!(!broken.passed(), "seed {s}: {broken}");
+        assert_eq!(broken.worst.0 % BROKEN_STRIDE, 0, "{broken}");
     }
 }
 

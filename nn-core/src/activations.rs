@@ -18,6 +18,21 @@
 //! | [`Sigmoid`] | `sigmoid` | `1 / (1 + e^-x)` | `y (1 - y)` |
 //! | [`Tanh`] | `tanh` | `tanh x` | `1 - y^2` |
 //! | [`Softmax`] | `softmax` | `e^x_i / sum e^x_j` per row | `y_i (dy_i - sum_j y_j dy_j)` |
+//! | [`Elu`] | `elu` | `x` or `alpha (e^x - 1)` | `1` or `y + alpha` (by the sign of `y`) |
+//! | [`Selu`] | `selu` | `scale x` or `scale alpha (e^x - 1)` | `scale` or `y + scale alpha` |
+//! | [`Softplus`] | `softplus` | `ln(1 + e^x)` | `1 - e^-y` |
+//! | [`HardSigmoid`] | `hard_sigmoid` | `clamp(x / 6 + 1/2, 0, 1)` | `1/6` where `0 < y < 1`, else `0` |
+//!
+//! Two built-ins need their input for the derivative ([`ActivationFn::USES_INPUT`]):
+//!
+//! | type | Keras name | forward | derivative from the input |
+//! |---|---|---|---|
+//! | [`Gelu`] | `gelu` | `x Φ(x)` (exact, with the normal CDF `Φ`, as PyTorch's default) | `Φ(x) + x φ(x)` |
+//! | [`Silu`] | `silu` (or `swish`) | `x σ(x)` | `σ(x) (1 + x (1 - σ(x)))` |
+//!
+//! The ones added after the first six ([`Gelu`], [`Elu`], [`Selu`], [`Silu`], [`Softplus`],
+//! [`HardSigmoid`]) are not variants of [`ActivationKind`]: no loss fuses them, so they
+//! implement the contract on their own, exactly as a type of yours would.
 //!
 //! ```
 //! use nn_core::activations::{ActivationFn, Softmax};
@@ -274,6 +289,168 @@ impl ActivationFn for Softmax {
     }
 }
 
+/// Gaussian error linear unit, exact: `f(x) = x Φ(x)` with `Φ` the standard normal CDF
+/// (PyTorch's `gelu` without the tanh approximation).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Gelu;
+
+/// `Φ(x) = erfc(-x / √2) / 2`, accurate in the far negative tail.
+fn normal_cdf(x: f32) -> f32 {
+    0.5 * math::erfc(-x * core::f32::consts::FRAC_1_SQRT_2)
+}
+
+impl ActivationFn for Gelu {
+    const USES_INPUT: bool = true;
+    fn name(&self) -> &'static str {
+        "gelu"
+    }
+    fn forward(&self, values: &mut [f32], _width: usize) {
+        for v in values {
+            *v *= normal_cdf(*v);
+        }
+    }
+    fn backward(&self, x: &[f32], _y: &[f32], grad: &mut [f32], _width: usize) {
+        // 1 / √(2π).
+        const FRAC_1_SQRT_2PI: f32 = 0.398_942_3;
+        for (g, &x) in grad.iter_mut().zip(x) {
+            let density = FRAC_1_SQRT_2PI * math::exp(-0.5 * x * x);
+            *g *= normal_cdf(x) + x * density;
+        }
+    }
+}
+
+/// Exponential linear unit: `f(x) = x` for `x > 0`, else `alpha (e^x - 1)` (`alpha > 0`;
+/// Keras' and PyTorch's default 1).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Elu(pub f32);
+
+impl Default for Elu {
+    /// `alpha = 1`, Keras' and PyTorch's default.
+    fn default() -> Self {
+        Self(1.0)
+    }
+}
+
+impl ActivationFn for Elu {
+    fn name(&self) -> &'static str {
+        "elu"
+    }
+    fn forward(&self, values: &mut [f32], _width: usize) {
+        for v in values {
+            if *v <= 0.0 {
+                *v = self.0 * math::exp_m1(*v);
+            }
+        }
+    }
+    fn backward(&self, _x: &[f32], y: &[f32], grad: &mut [f32], _width: usize) {
+        // With alpha > 0 the output has the sign of the input; below 0, f' = f + alpha.
+        for (g, &y) in grad.iter_mut().zip(y) {
+            *g *= if y > 0.0 { 1.0 } else { y + self.0 };
+        }
+    }
+}
+
+/// Scaled exponential linear unit (self-normalising networks): `scale * elu(x, alpha)`
+/// with PyTorch's and Keras' constants.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Selu;
+
+impl Selu {
+    /// The ELU's `alpha`.
+    pub const ALPHA: f32 = 1.673_263_2;
+    /// The output scale.
+    pub const SCALE: f32 = 1.050_701;
+}
+
+impl ActivationFn for Selu {
+    fn name(&self) -> &'static str {
+        "selu"
+    }
+    fn forward(&self, values: &mut [f32], _width: usize) {
+        for v in values {
+            *v = Self::SCALE
+                * if *v > 0.0 {
+                    *v
+                } else {
+                    Self::ALPHA * math::exp_m1(*v)
+                };
+        }
+    }
+    fn backward(&self, _x: &[f32], y: &[f32], grad: &mut [f32], _width: usize) {
+        for (g, &y) in grad.iter_mut().zip(y) {
+            *g *= if y > 0.0 {
+                Self::SCALE
+            } else {
+                y + Self::SCALE * Self::ALPHA
+            };
+        }
+    }
+}
+
+/// Sigmoid linear unit, also called swish: `f(x) = x σ(x)`.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Silu;
+
+impl ActivationFn for Silu {
+    const USES_INPUT: bool = true;
+    fn name(&self) -> &'static str {
+        "silu"
+    }
+    fn forward(&self, values: &mut [f32], _width: usize) {
+        for v in values {
+            *v *= math::sigmoid(*v);
+        }
+    }
+    fn backward(&self, x: &[f32], _y: &[f32], grad: &mut [f32], _width: usize) {
+        for (g, &x) in grad.iter_mut().zip(x) {
+            let s = math::sigmoid(x);
+            *g *= s * (1.0 + x * (1.0 - s));
+        }
+    }
+}
+
+/// Softplus: `f(x) = ln(1 + e^x)`, a smooth ReLU.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Softplus;
+
+impl ActivationFn for Softplus {
+    fn name(&self) -> &'static str {
+        "softplus"
+    }
+    fn forward(&self, values: &mut [f32], _width: usize) {
+        for v in values {
+            *v = math::softplus(*v);
+        }
+    }
+    fn backward(&self, _x: &[f32], y: &[f32], grad: &mut [f32], _width: usize) {
+        // f' = σ(x) = 1 - e^-f(x).
+        for (g, &y) in grad.iter_mut().zip(y) {
+            *g *= -math::exp_m1(-y);
+        }
+    }
+}
+
+/// Hard sigmoid, piecewise linear: `f(x) = clamp(x / 6 + 1/2, 0, 1)` (PyTorch's
+/// `Hardsigmoid` and Keras 3's `hard_sigmoid`).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct HardSigmoid;
+
+impl ActivationFn for HardSigmoid {
+    fn name(&self) -> &'static str {
+        "hard_sigmoid"
+    }
+    fn forward(&self, values: &mut [f32], _width: usize) {
+        for v in values {
+            *v = (*v / 6.0 + 0.5).clamp(0.0, 1.0);
+        }
+    }
+    fn backward(&self, _x: &[f32], y: &[f32], grad: &mut [f32], _width: usize) {
+        for (g, &y) in grad.iter_mut().zip(y) {
+            *g *= if y > 0.0 && y < 1.0 { 1.0 / 6.0 } else { 0.0 };
+        }
+    }
+}
+
 impl ActivationFn for ActivationKind {
     fn name(&self) -> &'static str {
         match self {
@@ -357,6 +534,65 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// `backward` of `act` against central differences of `sum(f(x) * dy)`, in f64 through
+    /// `forward` on f32 points chosen away from kinks.
+    fn check_against_finite_differences<A: ActivationFn + core::fmt::Debug>(act: A) {
+        let x = [-2.7f32, -1.3, -0.4, 0.25, 0.9, 1.7, -2.2, 0.6, 0.05, 4.1];
+        let dy = [0.3f32, -1.1, 0.8, 2.0, -0.5, 0.7, 1.3, -0.9, 1.6, -0.4];
+        let objective = |x: &[f32]| -> f64 {
+            let mut y = x.to_vec();
+            act.forward(&mut y, 1);
+            y.iter()
+                .zip(&dy)
+                .map(|(a, b)| f64::from(*a) * f64::from(*b))
+                .sum()
+        };
+        let mut y = x.to_vec();
+        act.forward(&mut y, 1);
+        let mut grad = dy.to_vec();
+        let input: &[f32] = if A::USES_INPUT { &x } else { &[] };
+        act.backward(input, &y, &mut grad, 1);
+        let report = crate::gradcheck::check(&x, &grad, 0..x.len(), 1e-2, 1e-3, 1e-6, objective);
+        assert!(report.passed(), "{act:?}: {report}");
+    }
+
+    #[test]
+    fn newer_activations_match_finite_differences() {
+        check_against_finite_differences(super::Gelu);
+        check_against_finite_differences(super::Elu(1.0));
+        check_against_finite_differences(super::Elu(0.4));
+        check_against_finite_differences(super::Selu);
+        check_against_finite_differences(super::Silu);
+        check_against_finite_differences(super::Softplus);
+        check_against_finite_differences(super::HardSigmoid);
+    }
+
+    /// Closed forms at a few points: values a wrong constant or branch would miss.
+    #[test]
+    fn newer_activations_match_closed_forms() {
+        let run = |act: &dyn Fn(&mut [f32]), x: f32| {
+            let mut v = [x];
+            act(&mut v);
+            v[0]
+        };
+        let close = |a: f32, b: f64| assert!((f64::from(a) - b).abs() < 1e-6, "{a} vs {b}");
+        // Φ(1) = 0.841344746...; SELU(-1) = scale alpha (e^-1 - 1).
+        close(run(&|v| super::Gelu.forward(v, 1), 1.0), 0.841_344_746);
+        close(run(&|v| super::Selu.forward(v, 1), -1.0), -1.111_330_737);
+        close(run(&|v| super::Selu.forward(v, 1), 2.0), 2.101_401_9);
+        close(
+            run(&|v| super::Elu(0.5).forward(v, 1), -2.0),
+            -0.432_332_358,
+        );
+        close(run(&|v| super::Silu.forward(v, 1), 1.0), 0.731_058_579);
+        close(
+            run(&|v| super::Softplus.forward(v, 1), 0.0),
+            core::f64::consts::LN_2,
+        );
+        close(run(&|v| super::HardSigmoid.forward(v, 1), 1.5), 0.75);
+        close(run(&|v| super::HardSigmoid.forward(v, 1), -4.0), 0.0);
     }
 
     #[test]

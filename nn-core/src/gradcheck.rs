@@ -2,7 +2,8 @@
 //!
 //! The checker compares an analytic gradient with central differences
 //! `(f(θ + h) − f(θ − h)) / 2h`, accumulating the objective in `f64`, and reports the worst
-//! mixed error `|a − n| / (atol + |n|)`.
+//! mixed error `|a − n| / (atol + |n|)`. Models are checked with respect to their parameters
+//! ([`check_model`]) and their input ([`check_model_input`]).
 
 use crate::model::Model;
 use crate::rng::Rng;
@@ -23,7 +24,7 @@ pub struct GradCheck {
     /// Gradients smaller than this are compared in absolute terms: the larger of 1% of the
     /// largest gradient and the level f32 rounding noise allows to resolve.
     pub floor: f64,
-    /// Where the worst error was: `(parameter index, analytic, numeric)`.
+    /// Where the worst error was: `(index of the parameter or input value, analytic, numeric)`.
     pub worst: (usize, f64, f64),
     /// The pass threshold on `max_error`.
     pub tolerance: f64,
@@ -44,7 +45,7 @@ impl core::fmt::Display for GradCheck {
         write!(
             f,
             "{} ({} entries, {} skipped at kinks, max error {:.2e} (limit {:.0e}, floor {:.1e}); \
-             worst at parameter {i}: analytic {a:.6e}, numeric {n:.6e})",
+             worst at index {i}: analytic {a:.6e}, numeric {n:.6e})",
             if self.passed() {
                 "gradient check passed"
             } else {
@@ -229,8 +230,8 @@ fn derivative(
 /// a kink are checked again on up to two fresh random batches: a kink depends on the input,
 /// a wrong gradient does not.
 pub fn check_model<M: Model>(model: &M, seed: u64) -> GradCheck {
-    let inference = check_model_mode(model, seed, false);
-    let training = check_model_mode(model, seed, true);
+    let inference = check_model_mode(model, seed, false, Wrt::Params);
+    let training = check_model_mode(model, seed, true, Wrt::Params);
     let worse = if training.max_error > inference.max_error {
         &training
     } else {
@@ -261,6 +262,12 @@ pub trait CheckGradients: Model {
     fn check_gradients(&self, seed: u64) -> GradCheck {
         check_model(self, seed)
     }
+
+    /// Checks the gradient with respect to the model's input against central finite
+    /// differences (see [`check_model_input`]).
+    fn check_input_gradients(&self, seed: u64) -> GradCheck {
+        check_model_input(self, seed)
+    }
 }
 
 impl<M: Model> CheckGradients for M {}
@@ -278,7 +285,42 @@ fn sample_inputs<M: Model>(rng: &mut Rng, batch: usize) -> Vec<f32> {
         .collect()
 }
 
-fn check_model_mode<M: Model>(model: &M, seed: u64, training: bool) -> GradCheck {
+/// What a model check differentiates with respect to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Wrt {
+    Params,
+    Input,
+}
+
+/// Gradient check of a whole model **with respect to its input**: the same objective,
+/// modes, sampling and retries as [`check_model`], the input values as the variables (all
+/// of them up to 300, spread over the batch), the backward pass asked for the input
+/// gradient alone (the model frozen: no parameter gradients). A model that starts with an
+/// embedding takes token ids, which have no gradient: nothing is compared, and the report
+/// does not pass.
+pub fn check_model_input<M: Model>(model: &M, seed: u64) -> GradCheck {
+    if M::LAYERS.first().and_then(|l| l.ids).is_some() {
+        return GradCheck::new(1e-3, 0.0);
+    }
+    let inference = check_model_mode(model, seed, false, Wrt::Input);
+    let training = check_model_mode(model, seed, true, Wrt::Input);
+    let worse = if training.max_error > inference.max_error {
+        &training
+    } else {
+        &inference
+    };
+    GradCheck {
+        checked: inference.checked + training.checked,
+        skipped: inference.skipped + training.skipped,
+        max_error: worse.max_error,
+        floor: worse.floor,
+        worst: worse.worst,
+        tolerance: inference.tolerance,
+    }
+}
+
+#[allow(clippy::too_many_lines)]
+fn check_model_mode<M: Model>(model: &M, seed: u64, training: bool, wrt: Wrt) -> GradCheck {
     const ATTEMPTS: usize = 3;
     let (h, tolerance) = (1e-2, 1e-3);
     let mut rng = Rng::new(seed);
@@ -289,8 +331,13 @@ fn check_model_mode<M: Model>(model: &M, seed: u64, training: bool) -> GradCheck
     probe.state_mut().copy_from_slice(model.state());
     let mut tape = Tape::new();
     let mut grads = alloc::vec![0.0; M::PARAMS];
+    let mut dx = alloc::vec![0.0; batch * M::INPUT];
 
-    let mut pending: Vec<usize> = (0..M::PARAMS).step_by((M::PARAMS / 300).max(1)).collect();
+    let variables = match wrt {
+        Wrt::Params => M::PARAMS,
+        Wrt::Input => batch * M::INPUT,
+    };
+    let mut pending: Vec<usize> = (0..variables).step_by((variables / 300).max(1)).collect();
     let mut report = None;
     for attempt in 0..ATTEMPTS {
         let x = sample_inputs::<M>(&mut rng, batch);
@@ -310,14 +357,29 @@ fn check_model_mode<M: Model>(model: &M, seed: u64, training: bool) -> GradCheck
             .sum();
         let noise = f64::from(f32::EPSILON) * (magnitude + 1.0);
         let mut d = r.clone();
-        probe.backward_batch(&mut tape, &x, &mut d, Some(&mut grads), None);
+        let (point, analytic): (&[f32], &[f32]) = match wrt {
+            Wrt::Params => {
+                probe.backward_batch(&mut tape, &x, &mut d, Some(&mut grads), None);
+                (&params, &grads)
+            }
+            Wrt::Input => {
+                probe.backward_batch(&mut tape, &x, &mut d, None, Some(&mut dx));
+                (&x, &dx)
+            }
+        };
         let report = report.get_or_insert_with(|| {
-            GradCheck::new(tolerance, floor(&grads, &pending, h, tolerance, noise))
+            GradCheck::new(tolerance, floor(analytic, &pending, h, tolerance, noise))
         });
-        let mut objective = |p: &[f32]| {
-            probe.params_mut().copy_from_slice(p);
+        let mut objective = |v: &[f32]| {
+            let input = match wrt {
+                Wrt::Params => {
+                    probe.params_mut().copy_from_slice(v);
+                    &x[..]
+                }
+                Wrt::Input => v,
+            };
             let mut rng = training.then(|| masks.clone());
-            let logits = probe.forward_batch(&mut tape, &x, batch, rng.as_mut().into());
+            let logits = probe.forward_batch(&mut tape, input, batch, rng.as_mut().into());
             logits
                 .iter()
                 .zip(&r)
@@ -327,8 +389,8 @@ fn check_model_mode<M: Model>(model: &M, seed: u64, training: bool) -> GradCheck
         let last = attempt + 1 == ATTEMPTS;
         let mut retry = Vec::new();
         for outcome in entries(
-            &params,
-            &grads,
+            point,
+            analytic,
             &pending,
             h,
             tolerance,

@@ -15,6 +15,19 @@ const BUILT_INS: &[(&str, &str)] = &[
     ("sigmoid", "Sigmoid"),
     ("tanh", "Tanh"),
     ("softmax", "Softmax"),
+    ("gelu", "Gelu"),
+    ("elu", "Elu"),
+    ("selu", "Selu"),
+    ("silu", "Silu"),
+    ("swish", "Silu"),
+    ("softplus", "Softplus"),
+    ("hard_sigmoid", "HardSigmoid"),
+];
+
+/// The built-ins with an argument: Keras' name, the argument's name and its default.
+const WITH_ARGUMENT: &[(&str, &str, f32)] = &[
+    ("leaky_relu", "negative_slope", DEFAULT_LEAKY_SLOPE),
+    ("elu", "alpha", 1.0),
 ];
 
 /// Keras' default negative slope of the `leaky_relu` activation function.
@@ -78,32 +91,34 @@ fn built_in(name: &str, slope: Option<f32>) -> Activation {
 /// a unit struct of the user's that implements `nn::activations::ActivationFn`
 /// (`my_crate::Swish`, or `Swish` in scope).
 pub fn read(expr: &Expr, diag: &mut Diagnostics) -> Option<Activation> {
-    // `leaky_relu(0.2)`: the one built-in with an argument.
+    // `leaky_relu(0.2)`, `elu(0.5)`: the built-ins with an argument.
     if let Expr::Call(call) = expr {
         let name = word(&call.func);
-        if name.as_deref() == Some("leaky_relu") {
+        let with = WITH_ARGUMENT
+            .iter()
+            .find(|(n, _, _)| name.as_deref() == Some(*n));
+        if let Some(&(name, argument, _)) = with {
             if call.args.len() != 1 {
                 diag.push(syn::Error::new_spanned(
                     expr,
-                    "`leaky_relu` takes one argument, its negative slope, e.g. `leaky_relu(0.2)`",
+                    format!(
+                        "`{name}` takes one argument, its {}, e.g. `{name}(0.2)`",
+                        argument.replace('_', " ")
+                    ),
                 ));
                 return None;
             }
-            return match read_value(
-                "leaky_relu",
-                "negative_slope",
-                ValueKind::Positive,
-                &call.args[0],
-                diag,
-            )? {
-                Value::Float(a) => Some(built_in("leaky_relu", Some(a))),
+            return match read_value(name, argument, ValueKind::Positive, &call.args[0], diag)? {
+                Value::Float(a) => Some(built_in(name, Some(a))),
                 _ => None,
             };
         }
         if let Some(name) = name {
             diag.push(syn::Error::new_spanned(
                 &call.func,
-                format!("`{name}` takes no arguments; only `leaky_relu(slope)` does"),
+                format!(
+                    "`{name}` takes no arguments; only `leaky_relu(slope)` and `elu(alpha)` do"
+                ),
             ));
             return None;
         }
@@ -134,8 +149,11 @@ pub fn read(expr: &Expr, diag: &mut Diagnostics) -> Option<Activation> {
         return None;
     };
     if BUILT_INS.iter().any(|(n, _)| *n == name) {
-        let slope = (name == "leaky_relu").then_some(DEFAULT_LEAKY_SLOPE);
-        return Some(built_in(&name, slope));
+        let argument = WITH_ARGUMENT
+            .iter()
+            .find(|(n, _, _)| *n == name)
+            .map(|&(_, _, default)| default);
+        return Some(built_in(&name, argument));
     }
     let names = BUILT_INS.iter().map(|(n, _)| *n);
     let msg = match nearest(&name, names.clone()) {

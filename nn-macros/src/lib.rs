@@ -50,7 +50,10 @@ mod syntax;
 /// `[height, width, channels]`, channels last.
 ///
 /// Activations: `linear`, `relu`, `leaky_relu` or `leaky_relu(slope)` (default 0.2),
-/// `sigmoid`, `tanh`, `softmax` (over more than one value; for one, `sigmoid`).
+/// `sigmoid`, `tanh`, `softmax` (over more than one value; for one, `sigmoid`), `gelu`,
+/// `elu` or `elu(alpha)` (default 1), `selu`, `silu` (or `swish`), `softplus`,
+/// `hard_sigmoid`; or the path of a type of yours implementing
+/// `nn::activations::ActivationFn` (`Dense(64, my_crate::Mish)`).
 ///
 /// `BatchNorm` normalises the last axis and takes Keras' arguments with Keras' meaning and
 /// defaults: its running statistics move as `running = momentum · running + (1 − momentum)

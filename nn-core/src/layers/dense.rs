@@ -87,6 +87,16 @@ impl<const IN: usize, const OUT: usize, A: ActivationFn> Layer for Dense<IN, OUT
         },
     ];
 
+    /// Room for the transposed weights when the input gradient of `batch` samples is a large
+    /// product (see [`backward`](Layer::backward)).
+    fn batch_scratch(batch: usize) -> usize {
+        if Self::transposes(batch) {
+            Self::WEIGHTS
+        } else {
+            0
+        }
+    }
+
     /// Keras' default initialisation: Glorot-uniform weights in `±sqrt(6 / (IN + OUT))`,
     /// zero biases.
     fn init(&self, params: &mut [f32], _state: &mut [f32], rng: &mut Rng) {
@@ -139,7 +149,42 @@ impl<const IN: usize, const OUT: usize, A: ActivationFn> Layer for Dense<IN, OUT
             }
         }
         if let Some(dx) = b.dx {
-            kernels::gemm_nt(b.batch, OUT, IN, dz, &b.params[..Self::WEIGHTS], dx, false);
+            let w = &b.params[..Self::WEIGHTS];
+            if Self::transposes(b.batch) && b.scratch.len() >= Self::WEIGHTS {
+                // dX = dZ Wᵀ as a row-major product with the transposed weights: the
+                // register-blocked kernel instead of one dot product per value.
+                let wt = &mut b.scratch[..Self::WEIGHTS];
+                transpose(w, IN, OUT, wt);
+                kernels::gemm_nn(b.batch, OUT, IN, dz, wt, dx, false);
+            } else {
+                kernels::gemm_nt(b.batch, OUT, IN, dz, w, dx, false);
+            }
+        }
+    }
+}
+
+impl<const IN: usize, const OUT: usize, A: ActivationFn> Dense<IN, OUT, A> {
+    /// Whether the input gradient of `batch` samples goes through the transposed weights:
+    /// a product large enough for the blocked kernel, `OUT > 1` (a single column is its own
+    /// transpose) and `IN` at least one register tile wide.
+    const fn transposes(batch: usize) -> bool {
+        OUT > 1
+            && IN >= 16
+            && batch.saturating_mul(IN).saturating_mul(OUT) >= kernels::LARGE_PRODUCT
+    }
+}
+
+/// `t[c × r] = mᵀ` for `m[r × c]`, both row-major, in square tiles (cache-friendly on both
+/// sides).
+fn transpose(m: &[f32], rows: usize, cols: usize, t: &mut [f32]) {
+    const TILE: usize = 16;
+    for r0 in (0..rows).step_by(TILE) {
+        for c0 in (0..cols).step_by(TILE) {
+            for r in r0..(r0 + TILE).min(rows) {
+                for c in c0..(c0 + TILE).min(cols) {
+                    t[c * rows + r] = m[r * cols + c];
+                }
+            }
         }
     }
 }
@@ -225,6 +270,55 @@ mod tests {
                 assert!((one[o] - z[o].max(0.0)).abs() < 1e-6);
             }
         }
+    }
+
+    /// The input gradient `dX = dY Wᵀ` against a naive f64 sum, below and above the size at
+    /// which it goes through the transposed weights (with and without the scratch for them).
+    #[test]
+    fn input_gradient_matches_a_naive_product_on_both_paths() {
+        fn run<const IN: usize, const OUT: usize>(batch: usize, with_scratch: bool) {
+            let layer = Dense::<IN, OUT>::new(Linear);
+            let mut rng = Rng::new(9);
+            let p: Vec<f32> = (0..IN * OUT + OUT)
+                .map(|_| rng.uniform(-1.0, 1.0))
+                .collect();
+            let x: Vec<f32> = (0..batch * IN).map(|_| rng.uniform(-1.0, 1.0)).collect();
+            let dy: Vec<f32> = (0..batch * OUT).map(|_| rng.uniform(-1.0, 1.0)).collect();
+            let y = std::vec![0.0; batch * OUT];
+            let mut scratch = std::vec![0.0; if with_scratch { Dense::<IN, OUT>::batch_scratch(batch) } else { 0 }];
+            let mut dx = std::vec![f32::NAN; batch * IN];
+            layer.backward(crate::layers::Backward {
+                params: &p,
+                state: &[],
+                x: &x,
+                y: &y,
+                cache: &[],
+                dy: &mut dy.clone(),
+                dx: Some(&mut dx),
+                grads: None,
+                scratch: &mut scratch,
+                batch,
+                training: true,
+            });
+            for s in 0..batch {
+                for i in 0..IN {
+                    let naive: f64 = (0..OUT)
+                        .map(|o| f64::from(dy[s * OUT + o]) * f64::from(p[i * OUT + o]))
+                        .sum();
+                    let got = f64::from(dx[s * IN + i]);
+                    assert!(
+                        (got - naive).abs() < 1e-4,
+                        "{IN}x{OUT} batch {batch}: {got} vs {naive}"
+                    );
+                }
+            }
+        }
+        const { assert!(!Dense::<20, 8>::transposes(3)) };
+        run::<20, 8>(3, true);
+        const { assert!(Dense::<40, 48>::transposes(64) && !Dense::<40, 48>::transposes(1)) };
+        run::<40, 48>(64, true);
+        run::<40, 48>(64, false);
+        run::<37, 53>(61, true);
     }
 
     #[test]

@@ -20,6 +20,16 @@
 //! as with TensorFlow's `clip_by_value`, and is then carried through the activation's
 //! `backward`.
 //!
+//! More losses, each its own type implementing [`LossFn`] as a loss of yours would:
+//!
+//! | type | per sample | targets |
+//! |---|---|---|
+//! | [`MeanAbsoluteError`] | `mean_i abs(y_i - t_i)` | values |
+//! | [`Huber`] | `mean_i` of `e^2 / 2` or `delta (abs(e) - delta / 2)` | values |
+//! | [`KlDivergence`] | `sum_i t_i ln(t_i / y_i)` (fused with softmax) | distributions |
+//! | [`Hinge`] | `mean_i max(0, 1 - t_i y_i)` | -1 or 1 (0 for -1) |
+//! | [`BinaryCrossentropyWithLogits`] | binary cross-entropy of `sigmoid(z)`, per label | `[0, 1]` per output |
+//!
 //! The plain helpers ([`mse`], [`binary_crossentropy_from_logits`],
 //! [`binary_crossentropy`], [`categorical_crossentropy`],
 //! [`sparse_categorical_crossentropy`], [`softmax_cross_entropy`],
@@ -53,43 +63,53 @@
 //! use nn_core::activations::ActivationFn;
 //! use nn_core::loss::{backward_through, LossFn, Targets};
 //!
-//! /// Mean absolute error over all outputs.
+//! /// Log-cosh: `mean ln(cosh(y - t))`, quadratic near the target and linear far from it.
 //! #[derive(Clone, Copy, Debug)]
-//! struct MeanAbsoluteError;
+//! struct LogCosh;
 //!
-//! impl LossFn for MeanAbsoluteError {
-//!     fn name(&self) -> &'static str { "mean_absolute_error" }
+//! impl LossFn for LogCosh {
+//!     fn name(&self) -> &'static str { "log_cosh" }
 //!     fn targets(&self) -> Targets { Targets::Values }
 //!     fn forward_backward<A: ActivationFn>(&self, activation: &A, logits: &[f32],
 //!         outputs: &[f32], targets: &[f32], width: usize, d_logits: &mut [f32]) -> f32 {
 //!         let n = outputs.len() as f32;
 //!         for ((d, &y), &t) in d_logits.iter_mut().zip(outputs).zip(targets) {
-//!             *d = (y - t).signum() / n;
+//!             *d = (y - t).tanh() / n;
 //!         }
 //!         backward_through(activation, logits, outputs, d_logits, width);
-//!         outputs.iter().zip(targets).map(|(y, t)| (y - t).abs()).sum::<f32>() / n
+//!         outputs.iter().zip(targets).map(|(y, t)| (y - t).cosh().ln()).sum::<f32>() / n
 //!     }
 //! }
 //!
 //! let (y, t) = ([0.5, 2.0], [1.0, 1.0]);
 //! let mut d = [0.0; 2];
-//! let l = MeanAbsoluteError.forward_backward(&nn_core::activations::Linear, &y, &y, &t, 2, &mut d);
-//! assert_eq!((l, d), (0.75, [-0.5, 0.5]));
+//! let l = LogCosh.forward_backward(&nn_core::activations::Linear, &y, &y, &t, 2, &mut d);
+//! // (ln cosh 0.5 + ln cosh 1) / 2, and (tanh(-0.5) / 2, tanh(1) / 2).
+//! assert!((l - 0.276_947_67).abs() < 1e-6);
+//! assert!((d[0] + 0.231_058_58).abs() < 1e-6 && (d[1] - 0.380_797_08).abs() < 1e-6);
 //! ```
 
 mod binary;
 mod builtin;
 mod categorical;
+mod divergence;
+mod margin;
 mod mse;
 mod reduce;
+mod robust;
 
-pub use binary::{binary_crossentropy, binary_crossentropy_from_logits};
+pub use binary::{
+    binary_crossentropy, binary_crossentropy_from_logits, BinaryCrossentropyWithLogits,
+};
 pub use builtin::Loss;
 pub use categorical::{
     categorical_crossentropy, softmax_cross_entropy, sparse_categorical_crossentropy,
     sparse_softmax_cross_entropy,
 };
+pub use divergence::KlDivergence;
+pub use margin::Hinge;
 pub use mse::mse;
+pub use robust::{Huber, MeanAbsoluteError};
 
 use alloc::vec;
 

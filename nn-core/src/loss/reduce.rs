@@ -83,3 +83,35 @@ pub(super) fn mean_rowwise(
         .sum();
     (sum / rows as f64) as f32
 }
+
+/// Mean over all elements of `f(p, t).0`, a loss that may carry settings (Huber's delta);
+/// when `d` is given, writes `f(p, t).1 / elements` (its derivative in `p`) into it.
+pub(super) fn mean_pointwise(
+    pred: &[f32],
+    target: &[f32],
+    d: Option<&mut [f32]>,
+    f: impl Fn(f32, f32) -> (f32, f32),
+) -> f32 {
+    debug_assert_eq!(pred.len(), target.len(), "predictions and targets lengths");
+    if pred.is_empty() {
+        return 0.0;
+    }
+    let scale = 1.0 / pred.len() as f32;
+    let mut sum = 0.0f64;
+    match d {
+        Some(d) => {
+            debug_assert_eq!(d.len(), pred.len(), "gradient length");
+            for ((d, &p), &t) in d.iter_mut().zip(pred).zip(target) {
+                let (loss, grad) = f(p, t);
+                sum += f64::from(loss);
+                *d = grad * scale;
+            }
+        }
+        None => {
+            for (&p, &t) in pred.iter().zip(target) {
+                sum += f64::from(f(p, t).0);
+            }
+        }
+    }
+    (sum / pred.len() as f64) as f32
+}

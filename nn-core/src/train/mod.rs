@@ -5,6 +5,11 @@
 //! metrics, plus the reusable buffers of a training step. After the first step of a given
 //! batch size, a step allocates nothing.
 //!
+//! Beyond `fit` (GANs, adversarial examples, saliency maps, several models or losses in one
+//! step), write the loop yourself, PyTorch style: [`Workspace`] (a model's forward and
+//! backward passes, a loss, input gradients), [`Gradients`] and [`Apply`]
+//! (`optimizer.apply(&mut model, &grads)`); see the [`workspace`] module.
+//!
 //! ```
 //! use nn_core::{loss::Loss, metrics::Metric, optim::Sgd, train::{Fit, Trainer, Verbose}};
 //! # use nn_core::{model::{LayerInfo, Model}, layers::{Dense, LayerRef, Pass}, tape::Tape};
@@ -43,6 +48,7 @@ mod fit;
 pub(crate) mod history;
 mod progress;
 mod trainer;
+pub mod workspace;
 
 pub use callbacks::{Callback, Control, EarlyStopping, Logs, Mode};
 pub use check::check_data;
@@ -51,6 +57,7 @@ pub use fit::Fit;
 pub use history::History;
 pub use progress::Verbose;
 pub use trainer::{predict_with, Trainer};
+pub use workspace::{check_chain, Apply, Gradients, Workspace};
 
 use crate::loss::LossFn;
 use crate::model::Model;

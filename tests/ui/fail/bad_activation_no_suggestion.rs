@@ -1,7 +1,7 @@
 nn::model! {
     struct Net {
         input: 4,
-        Dense(4, gelu_approximate),
+        Dense(4, sparsemax_k),
     }
 }
 

@@ -25,6 +25,22 @@ nn::model! {
 }
 
 nn::model! {
+    /// The activations added for custom loops, as arguments and as a layer.
+    pub struct NewerActivations {
+        input: 6,
+        d_gelu: Dense(8, gelu),
+        d_elu: Dense(8, elu),
+        d_elu_alpha: Dense(8, elu(0.5)),
+        d_selu: Dense(8, selu),
+        d_silu: Dense(8, silu),
+        d_swish: Dense(8, swish),
+        d_softplus: Dense(8, softplus),
+        Activation(hard_sigmoid),
+        out: Dense(2, gelu),
+    }
+}
+
+nn::model! {
     /// The image layers, each argument form once.
     pub struct ImageKinds {
         input: [9, 8, 2],
@@ -138,6 +154,9 @@ fn main() {
 
     assert_eq!(ImageKinds::OUTPUT, 2);
     let _ = ImageKinds::new(0).forward(&nn::Vector::from_element(0.5));
+    let newer = NewerActivations::new(3);
+    let y = newer.forward(&nn::Vector::from([0.5; 6]));
+    assert!(y.iter().all(|v| v.is_finite()));
     assert_eq!(AllKinds::INPUT_SHAPE, [6, 5, 2]);
     assert_eq!(AllKinds::INPUT, 60);
     assert_eq!(AllKinds::OUTPUT, 5);

@@ -1,0 +1,386 @@
+//! The explicit training loop (`Workspace`, `Gradients`, `Apply`): the same steps as the
+//! trainer's, PyTorch's accumulating gradients, input gradients, two models composed (a
+//! GAN step checked end to end against finite differences), a frozen model that does no
+//! parameter-gradient work, and clear errors for misuse.
+
+use nn::gradcheck;
+use nn::prelude::*;
+use nn::tape::Tape;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+nn::model! {
+    /// A small generator: noise in, a "sample" in [-1, 1] out.
+    pub struct Gen {
+        input: 3,
+        hidden: Dense(7, leaky_relu(0.2)),
+        out: Dense(5, tanh),
+    }
+}
+
+nn::model! {
+    /// A small discriminator: a sample in, a logit out (sigmoid for the loss).
+    pub struct Disc {
+        input: 5,
+        hidden: Dense(6, tanh),
+        out: Dense(1, sigmoid),
+    }
+}
+
+nn::model! {
+    /// A regression network as in `examples/regression.rs`.
+    pub struct Reg {
+        input: 4,
+        fc1: Dense(8, relu),
+        fc2: Dense(2),
+    }
+}
+
+const _: () = nn::train::check_chain::<Gen, Disc>();
+
+fn data(seed: u64, n: usize) -> Vec<f32> {
+    let mut rng = Rng::new(seed);
+    (0..n).map(|_| rng.normal()).collect()
+}
+
+#[test]
+fn explicit_loop_takes_the_trainers_steps_exactly() {
+    let (x, y) = (data(1, 16 * 4), data(2, 16 * 2));
+    let mut trainer = Reg::new(3).compile(Adam::new(0.01), Loss::MeanSquaredError);
+    let mut model = Reg::new(3);
+    let mut opt = Adam::new(0.01);
+    let (mut ws, mut grads) = (Workspace::new(), Gradients::new());
+    let mut rng = Rng::new(0);
+    for _ in 0..25 {
+        let expected = trainer.train_on_batch(&x, &y).unwrap();
+        grads.zero();
+        ws.forward(&model, &x, Pass::Train(&mut rng)).unwrap();
+        let loss = ws.loss(&Loss::MeanSquaredError, &y).unwrap();
+        ws.backward(&model, &mut grads);
+        opt.apply(&mut model, &grads);
+        assert_eq!(loss, expected);
+    }
+    assert_eq!(model.params(), trainer.model().params());
+}
+
+#[test]
+fn gradients_accumulate_until_zeroed_like_pytorch() {
+    let model = Reg::new(5);
+    let (a, b) = (data(3, 6 * 4), data(4, 5 * 4));
+    let (ya, yb) = (data(5, 6 * 2), data(6, 5 * 2));
+    let mut ws = Workspace::new();
+    let grads_of = |ws: &mut Workspace<Reg>, x: &[f32], y: &[f32]| {
+        let mut g = Gradients::new();
+        ws.forward(&model, x, Pass::Eval).unwrap();
+        ws.loss(&Loss::MeanSquaredError, y).unwrap();
+        ws.backward(&model, &mut g);
+        g
+    };
+    let (ga, gb) = (grads_of(&mut ws, &a, &ya), grads_of(&mut ws, &b, &yb));
+    let mut sum = Gradients::<Reg>::new();
+    for (x, y) in [(&a, &ya), (&b, &yb)] {
+        ws.forward(&model, x, Pass::Eval).unwrap();
+        ws.loss(&Loss::MeanSquaredError, y).unwrap();
+        ws.backward(&model, &mut sum);
+    }
+    assert!(ga.norm() > 0.0 && gb.norm() > 0.0);
+    for ((s, a), b) in sum.as_slice().iter().zip(ga.as_slice()).zip(gb.as_slice()) {
+        assert!(
+            (s - (a + b)).abs() <= 1e-6 * (1.0 + s.abs()),
+            "{s} vs {a} + {b}"
+        );
+    }
+    sum.zero();
+    assert!(sum.as_slice().iter().all(|&g| g == 0.0));
+}
+
+/// Sum of BCE(D(G(z)), 1) computed in f64 from the outputs, the objective of the
+/// generator's step.
+fn generator_objective(g: &Gen, d: &Disc, z: &[f32]) -> f64 {
+    let mut tape = Tape::new();
+    let fake: Vec<f32> = {
+        let mut v = g
+            .forward_batch(&mut tape, z, z.len() / 3, Pass::Eval)
+            .to_vec();
+        for v in &mut v {
+            *v = v.tanh();
+        }
+        v
+    };
+    let logits = d.forward_batch(&mut tape, &fake, fake.len() / 5, Pass::Eval);
+    // BCE against 1 from the logit: ln(1 + e^-z), mean over the batch.
+    let n = logits.len() as f64;
+    logits
+        .iter()
+        .map(|&l| (1.0 + (-f64::from(l)).exp()).ln())
+        .sum::<f64>()
+        / n
+}
+
+#[test]
+fn composed_gan_step_matches_finite_differences_end_to_end() {
+    let (mut g, d) = (Gen::new(11), Disc::new(12));
+    // Non-zero biases, so that every parameter matters.
+    let mut rng = Rng::new(13);
+    for p in g.params_mut() {
+        *p += rng.uniform(-0.3, 0.3);
+    }
+    let z = data(14, 4 * 3);
+    let ones = [1.0; 4];
+    let (mut g_ws, mut d_ws) = (Workspace::<Gen>::new(), Workspace::<Disc>::new());
+    let mut g_grads = Gradients::new();
+    g_ws.forward(&g, &z, Pass::Eval).unwrap();
+    d_ws.forward(&d, g_ws.outputs(), Pass::Eval).unwrap();
+    let loss = d_ws.loss(&Loss::BinaryCrossentropy, &ones).unwrap();
+    let dx = d_ws.backward_input(&d, None);
+    g_ws.set_output_gradient(dx).unwrap();
+    g_ws.backward(&g, &mut g_grads);
+
+    assert!((f64::from(loss) - generator_objective(&g, &d, &z)).abs() < 1e-5);
+    let params = g.params().to_vec();
+    let report = gradcheck::check(
+        &params,
+        g_grads.as_slice(),
+        0..Gen::PARAMS,
+        1e-2,
+        1e-3,
+        1e-6,
+        |p| {
+            let mut probe = Gen::new(0);
+            probe.params_mut().copy_from_slice(p);
+            generator_objective(&probe, &d, &z)
+        },
+    );
+    assert!(
+        report.passed(),
+        "generator through the discriminator: {report}"
+    );
+
+    // The discriminator's step: real and fake batches, gradients accumulated.
+    let real = data(15, 4 * 5);
+    let fake = g_ws.outputs().to_vec();
+    let mut d_grads = Gradients::<Disc>::new();
+    for (x, t) in [(&real, [1.0; 4]), (&fake, [0.0; 4])] {
+        d_ws.forward(&d, x, Pass::Eval).unwrap();
+        d_ws.loss(&Loss::BinaryCrossentropy, &t).unwrap();
+        d_ws.backward(&d, &mut d_grads);
+    }
+    let d_objective = |p: &[f32]| {
+        let mut probe = Disc::new(0);
+        probe.params_mut().copy_from_slice(p);
+        let mut tape = Tape::new();
+        let mut total = 0.0;
+        for (x, t) in [(&real, 1.0), (&fake, 0.0)] {
+            let logits = probe.forward_batch(&mut tape, x, 4, Pass::Eval);
+            total += logits
+                .iter()
+                .map(|&l| {
+                    let p = 1.0 / (1.0 + (-f64::from(l)).exp());
+                    -(t * p.ln() + (1.0 - t) * (1.0 - p).ln())
+                })
+                .sum::<f64>()
+                / 4.0;
+        }
+        total
+    };
+    let d_params = d.params().to_vec();
+    let report = gradcheck::check(
+        &d_params,
+        d_grads.as_slice(),
+        0..Disc::PARAMS,
+        1e-2,
+        1e-3,
+        1e-6,
+        d_objective,
+    );
+    assert!(report.passed(), "discriminator, real + fake: {report}");
+}
+
+/// A model that counts the backward passes asked for parameter gradients.
+struct Spy {
+    inner: Disc,
+}
+
+static PARAM_GRADIENT_PASSES: AtomicUsize = AtomicUsize::new(0);
+
+impl Model for Spy {
+    const NAME: &'static str = "Spy";
+    const INPUT_SHAPE: &'static [usize] = <Disc as Model>::INPUT_SHAPE;
+    const INPUT: usize = Disc::INPUT;
+    const OUTPUT: usize = Disc::OUTPUT;
+    const PARAMS: usize = Disc::PARAMS;
+    const LAYERS: &'static [nn::layers::LayerInfo] = <Disc as Model>::LAYERS;
+    type OutputActivation = <Disc as Model>::OutputActivation;
+    const OUTPUT_ACTIVATION: Self::OutputActivation = <Disc as Model>::OUTPUT_ACTIVATION;
+    fn init(seed: u64) -> Self {
+        Self {
+            inner: Disc::new(seed),
+        }
+    }
+    fn params(&self) -> &[f32] {
+        self.inner.params()
+    }
+    fn params_mut(&mut self) -> &mut [f32] {
+        self.inner.params_mut()
+    }
+    fn forward_batch<'t>(&self, t: &'t mut Tape, x: &[f32], b: usize, p: Pass<'_>) -> &'t [f32] {
+        self.inner.forward_batch(t, x, b, p)
+    }
+    fn backward_batch(
+        &self,
+        t: &mut Tape,
+        x: &[f32],
+        d: &mut [f32],
+        grads: Option<&mut [f32]>,
+        dx: Option<&mut [f32]>,
+    ) {
+        if grads.is_some() {
+            PARAM_GRADIENT_PASSES.fetch_add(1, Ordering::SeqCst);
+        }
+        self.inner.backward_batch(t, x, d, grads, dx);
+    }
+}
+
+#[test]
+fn a_frozen_model_passes_gradients_without_parameter_work() {
+    let d = Spy::init(3);
+    let x = data(20, 3 * 5);
+    let mut ws = Workspace::<Spy>::new();
+    ws.forward(&d, &x, Pass::Eval).unwrap();
+    ws.loss(&Loss::BinaryCrossentropy, &[1.0, 0.0, 1.0])
+        .unwrap();
+    let frozen = ws.backward_input(&d, None).to_vec();
+    assert_eq!(PARAM_GRADIENT_PASSES.load(Ordering::SeqCst), 0);
+    // The same input gradient as a pass that also computes the parameter gradients.
+    let mut grads = Gradients::new();
+    ws.loss(&Loss::BinaryCrossentropy, &[1.0, 0.0, 1.0])
+        .unwrap();
+    let trained = ws.backward_input(&d, Some(&mut grads)).to_vec();
+    assert_eq!(PARAM_GRADIENT_PASSES.load(Ordering::SeqCst), 1);
+    assert_eq!(frozen, trained);
+    assert!(frozen.iter().any(|&v| v != 0.0) && grads.norm() > 0.0);
+}
+
+#[test]
+fn misuse_is_an_error_that_says_so() {
+    let model = Reg::new(1);
+    let mut ws = Workspace::new();
+    let e = ws.forward(&model, &[1.0; 6], Pass::Eval).unwrap_err();
+    assert!(e.to_string().contains('4'), "{e}");
+    let e = ws.forward(&model, &[f32::NAN; 4], Pass::Eval).unwrap_err();
+    assert!(matches!(e, Error::NonFinite { .. }), "{e}");
+    ws.forward(&model, &[0.5; 8], Pass::Eval).unwrap();
+    let e = ws.loss(&Loss::MeanSquaredError, &[0.0; 2]).unwrap_err();
+    assert!(
+        matches!(e, Error::SampleCountMismatch { x: 2, y: 1 }),
+        "{e}"
+    );
+    let e = ws.loss(&Loss::MeanSquaredError, &[0.0; 3]).unwrap_err();
+    assert!(matches!(e, Error::FeatureCount { .. }), "{e}");
+    let e = ws.set_output_gradient(&[1.0; 3]).unwrap_err();
+    assert!(e.to_string().contains("d_outputs"), "{e}");
+}
+
+#[test]
+#[should_panic(expected = "no gradient to propagate")]
+fn a_second_backward_without_a_new_loss_panics_clearly() {
+    let model = Reg::new(1);
+    let (mut ws, mut grads) = (Workspace::new(), Gradients::new());
+    ws.forward(&model, &[0.5; 4], Pass::Eval).unwrap();
+    ws.loss(&Loss::MeanSquaredError, &[0.0; 2]).unwrap();
+    ws.backward(&model, &mut grads);
+    ws.backward(&model, &mut grads);
+}
+
+/// A user's activation: Mish, `x tanh(softplus(x))`, whose derivative needs the input.
+#[derive(Clone, Copy, Debug)]
+pub struct Mish;
+
+impl nn::activations::ActivationFn for Mish {
+    const USES_INPUT: bool = true;
+    fn name(&self) -> &'static str {
+        "mish"
+    }
+    fn forward(&self, values: &mut [f32], _width: usize) {
+        for v in values {
+            *v *= v.exp().ln_1p().tanh();
+        }
+    }
+    fn backward(&self, x: &[f32], _y: &[f32], grad: &mut [f32], _width: usize) {
+        for (g, &x) in grad.iter_mut().zip(x) {
+            let t = x.exp().ln_1p().tanh();
+            let sigmoid = 1.0 / (1.0 + (-x).exp());
+            *g *= t + x * (1.0 - t * t) * sigmoid;
+        }
+    }
+}
+
+/// A user's loss: log-cosh, `mean ln(cosh(y - t))`.
+#[derive(Clone, Copy, Debug)]
+pub struct LogCosh;
+
+impl LossFn for LogCosh {
+    fn name(&self) -> &'static str {
+        "log_cosh"
+    }
+    fn targets(&self) -> nn::loss::Targets {
+        nn::loss::Targets::Values
+    }
+    fn forward_backward<A: nn::activations::ActivationFn>(
+        &self,
+        activation: &A,
+        logits: &[f32],
+        outputs: &[f32],
+        targets: &[f32],
+        width: usize,
+        d_logits: &mut [f32],
+    ) -> f32 {
+        let n = outputs.len() as f32;
+        for ((d, &y), &t) in d_logits.iter_mut().zip(outputs).zip(targets) {
+            *d = (y - t).tanh() / n;
+        }
+        nn::loss::backward_through(activation, logits, outputs, d_logits, width);
+        outputs
+            .iter()
+            .zip(targets)
+            .map(|(y, t)| (y - t).cosh().ln())
+            .sum::<f32>()
+            / n
+    }
+}
+
+nn::model! {
+    /// A regression network with a user's activation.
+    pub struct MishNet {
+        input: 4,
+        hidden: Dense(16, Mish),
+        out: Dense(2),
+    }
+}
+
+#[test]
+fn a_users_activation_and_loss_in_the_explicit_loop() {
+    let model = MishNet::new(4);
+    assert!(model.check_gradients(1).passed());
+    assert!(model.check_input_gradients(2).passed());
+    // Teacher targets: a fixed smooth function of the inputs.
+    let x = data(30, 64 * 4);
+    let y: Vec<f32> = x
+        .chunks(4)
+        .flat_map(|r| [(r[0] - r[1]).sin(), r[2] * r[3] * 0.5])
+        .collect();
+    let mut model = model;
+    let (mut ws, mut grads) = (Workspace::new(), Gradients::new());
+    let mut opt = Adam::new(0.01);
+    let mut rng = Rng::new(1);
+    let mut losses = Vec::new();
+    for _ in 0..300 {
+        grads.zero();
+        ws.forward(&model, &x, Pass::Train(&mut rng)).unwrap();
+        losses.push(ws.loss(&LogCosh, &y).unwrap());
+        ws.backward(&model, &mut grads);
+        opt.apply(&mut model, &grads);
+    }
+    // Measured: 0.33 at the start, 0.0034 after 300 steps.
+    let (first, last) = (losses[0], *losses.last().unwrap());
+    assert!(last < 0.2 * first, "log-cosh {first} -> {last}");
+}
