@@ -47,12 +47,20 @@ pub mod prelude {
         loss::{Loss, LossFn},
         metrics::Metric,
         model::Model,
-        optim::{Adam, AdamW, Optimizer, RmsProp, Sgd},
-        train::{Callback, Compile, EarlyStopping, Evaluation, Fit, History, Trainer, Verbose},
+        optim::{
+            Adam, AdamW, CosineDecay, ExponentialDecay, LearningRateSchedule, Optimizer,
+            PiecewiseConstant, RmsProp, Sgd,
+        },
+        train::{
+            Callback, Compile, Context, Control, EarlyStopping, Evaluation, Fit, History,
+            LearningRateScheduler, Logs, ReduceLROnPlateau, TerminateOnNaN, Trainer, Verbose,
+        },
     };
 
     #[cfg(feature = "std")]
     pub use nn_core::io::weights::WeightFiles;
+    #[cfg(feature = "std")]
+    pub use nn_core::train::{CsvLogger, ModelCheckpoint};
 }
 
 /// README's examples, compiled and run as doctests.

@@ -7,7 +7,7 @@ use nn::loss::Loss;
 use nn::metrics::Metric;
 use nn::optim::{Adam, AdamW, Optimizer, RmsProp, Sgd};
 use nn::rng::Rng;
-use nn::train::{Callback, Compile, Control, EarlyStopping, Fit, History, Logs};
+use nn::train::{Callback, Compile, Context, Control, EarlyStopping, Fit, History, Logs};
 use nn::{Error, Vector};
 
 nn::model! {
@@ -194,7 +194,7 @@ fn history_has_one_value_per_epoch_for_every_key() {
         .unwrap();
     assert_eq!(
         h.names(),
-        ["loss", "accuracy", "val_loss", "val_accuracy"].map(String::from)
+        ["loss", "accuracy", "val_loss", "val_accuracy", "lr"].map(String::from)
     );
     assert_eq!(h.epochs(), 4);
     for name in h.names() {
@@ -214,7 +214,9 @@ fn history_has_one_value_per_epoch_for_every_key() {
     // Without validation or metrics: only the loss.
     let mut t = Binary::new(0).compile(Adam::new(1e-2), Loss::BinaryCrossentropy);
     let h = t.fit(&x, &y, quiet().epochs(2)).unwrap();
-    assert_eq!(h.names(), ["loss".to_string()]);
+    // `lr` is always logged: the learning rate of the epoch's last step.
+    assert_eq!(h.names(), ["loss".to_string(), "lr".to_string()]);
+    assert_eq!(h.get("lr").unwrap(), [1e-2, 1e-2]);
     assert!(h.get("val_loss").is_none());
 }
 
@@ -1239,7 +1241,7 @@ fn any_number_of_metrics_is_allowed() {
     metrics.extend([Metric::BinaryAccuracy; 4]);
     let mut t = binary_trainer().metrics(&metrics);
     let h = t.fit(&x, &y, quiet().epochs(2)).unwrap();
-    assert_eq!(h.names(), ["loss", "accuracy"]);
+    assert_eq!(h.names(), ["loss", "accuracy", "lr"]);
     assert_eq!(h.get("accuracy").unwrap().len(), 2);
     assert_eq!(t.evaluate(&x, &y).unwrap().metrics.len(), 1);
 }
@@ -1252,7 +1254,12 @@ struct FailAt {
 }
 
 impl Callback for FailAt {
-    fn on_epoch_end(&mut self, epoch: usize, _: &Logs, _: &[f32]) -> nn::Result<Control> {
+    fn on_epoch_end(
+        &mut self,
+        epoch: usize,
+        _: &mut Logs,
+        _: &mut Context<'_>,
+    ) -> nn::Result<Control> {
         if epoch == self.at {
             Err(Error::InvalidArgument {
                 name: "FailAt",

@@ -4,7 +4,7 @@
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 
-use super::callbacks::{Callback, Control, Logs};
+use super::callbacks::{Callback, Context, Control, Logs, StepSchedule};
 use super::check::check_data;
 use super::history::History;
 use super::progress::{Progress, Verbose};
@@ -12,12 +12,13 @@ use super::trainer::Trainer;
 use crate::error::{Error, Result};
 use crate::loss::LossFn;
 use crate::model::Model;
-use crate::optim::Optimizer;
+use crate::optim::{LearningRateSchedule, Optimizer};
 use crate::rng::Rng;
 
 /// Arguments of [`Trainer::fit`], with Keras' defaults.
 pub struct Fit<'a> {
     epochs: usize,
+    initial_epoch: usize,
     batch_size: usize,
     shuffle: bool,
     seed: u64,
@@ -39,6 +40,7 @@ impl<'a> Fit<'a> {
     pub fn new() -> Self {
         Self {
             epochs: 1,
+            initial_epoch: 0,
             batch_size: 32,
             shuffle: true,
             seed: 0,
@@ -52,6 +54,17 @@ impl<'a> Fit<'a> {
     #[must_use]
     pub fn epochs(mut self, epochs: usize) -> Self {
         self.epochs = epochs;
+        self
+    }
+    /// The epoch (zero-based) to start at, as Keras' `initial_epoch`: `fit` runs epochs
+    /// `initial_epoch..epochs`, shuffling and drawing dropout masks exactly as an
+    /// uninterrupted `fit` with the same seed would in those epochs, and counting steps
+    /// ([`Context::step`](super::Context::step), schedules) from epoch 0. With the weights and
+    /// the optimizer state saved after epoch `initial_epoch - 1` (see
+    /// [`ModelCheckpoint`](super::ModelCheckpoint)), a stopped training resumes bit for bit.
+    #[must_use]
+    pub fn initial_epoch(mut self, epoch: usize) -> Self {
+        self.initial_epoch = epoch;
         self
     }
     /// Samples per gradient step; the last batch of an epoch may be smaller.
@@ -92,11 +105,20 @@ impl<'a> Fit<'a> {
         self.verbose = verbose;
         self
     }
-    /// Adds a callback (e.g. [`EarlyStopping`](super::EarlyStopping)).
+    /// Adds a callback (e.g. [`EarlyStopping`](super::EarlyStopping)); pass `&mut callback`
+    /// to read its state after `fit`.
     #[must_use]
     pub fn callback(mut self, callback: impl Callback + 'a) -> Self {
         self.callbacks.push(Box::new(callback));
         self
+    }
+    /// Sets the learning rate before every step from `schedule` (e.g.
+    /// [`CosineDecay`](crate::optim::CosineDecay)), as Keras does with a schedule given as the
+    /// optimizer's learning rate; the steps are counted from epoch 0. The same as the
+    /// callback [`StepSchedule`](super::StepSchedule).
+    #[must_use]
+    pub fn learning_rate_schedule(self, schedule: impl LearningRateSchedule + 'a) -> Self {
+        self.callback(StepSchedule::new(schedule))
     }
 }
 
@@ -166,12 +188,23 @@ impl<M: Model, O: Optimizer, L: LossFn> Trainer<M, O, L> {
         };
 
         let mut history = History::default();
+        let batches = n_train.div_ceil(fit.batch_size) as u64;
+        let start = fit.initial_epoch as u64 * batches;
+        let mut outcome = Ok(());
         for cb in &mut fit.callbacks {
-            cb.on_train_begin(self.model.params());
+            let mut ctx = Context::new(&mut self.model, &mut self.optimizer, fit.epochs, start);
+            outcome = cb.on_train_begin(&mut ctx);
+            if outcome.is_err() {
+                break;
+            }
         }
-        let outcome = self.run_epochs(train, validation, &mut fit, &mut history);
+        if outcome.is_ok() {
+            outcome = self.run_epochs(train, validation, &mut fit, &mut history);
+        }
+        let end = start + history.epochs() as u64 * batches;
         for cb in &mut fit.callbacks {
-            cb.on_train_end(self.model.params_mut());
+            let mut ctx = Context::new(&mut self.model, &mut self.optimizer, fit.epochs, end);
+            cb.on_train_end(&mut ctx);
         }
         match outcome {
             Ok(()) => Ok(history),
@@ -193,14 +226,27 @@ impl<M: Model, O: Optimizer, L: LossFn> Trainer<M, O, L> {
         let tw = self.loss.target_width(M::OUTPUT);
         let n_train = x_train.len() / M::INPUT;
         let mut rng = Rng::new(fit.seed);
-        let mut dropout_rng = rng.fork();
+        // Each epoch draws its dropout masks from a generator of its own, so that a `fit`
+        // resumed at `initial_epoch` draws what the uninterrupted one would have.
+        let mut dropout_seeds = rng.fork();
         self.order.clear();
         self.order.extend(0..n_train);
         let batches = n_train.div_ceil(fit.batch_size);
         let mut progress = Progress::new(fit.verbose, fit.epochs, batches);
+        let epochs = fit.epochs;
         for epoch in 0..fit.epochs {
             if fit.shuffle {
                 rng.shuffle(&mut self.order);
+            }
+            let mut dropout_rng = dropout_seeds.fork();
+            if epoch < fit.initial_epoch {
+                continue;
+            }
+            let first_step = (epoch * batches) as u64;
+            for cb in &mut fit.callbacks {
+                let mut ctx =
+                    Context::new(&mut self.model, &mut self.optimizer, epochs, first_step);
+                cb.on_epoch_begin(epoch, &mut ctx)?;
             }
             progress.epoch_begin(epoch);
             let mut totals = core::mem::take(&mut self.totals);
@@ -210,6 +256,23 @@ impl<M: Model, O: Optimizer, L: LossFn> Trainer<M, O, L> {
             let order = core::mem::take(&mut self.order);
             let mut diverged = None;
             for (b, chunk) in order.chunks(fit.batch_size).enumerate() {
+                let mut failed = None;
+                for cb in &mut fit.callbacks {
+                    let step = first_step + b as u64;
+                    let mut ctx = Context::new(&mut self.model, &mut self.optimizer, epochs, step);
+                    if let Err(e) = cb.on_batch_begin(&mut ctx) {
+                        failed = Some(e);
+                        break;
+                    }
+                }
+                if let Some(e) = failed {
+                    self.batch_x = batch_x;
+                    self.batch_y = batch_y;
+                    self.order = order;
+                    self.totals = totals;
+                    progress.abort();
+                    return Err(e);
+                }
                 batch_x.clear();
                 batch_y.clear();
                 for &i in chunk {
@@ -234,9 +297,9 @@ impl<M: Model, O: Optimizer, L: LossFn> Trainer<M, O, L> {
             self.batch_y = batch_y;
             self.order = order;
             let mut logs = Logs::default();
-            logs.push("loss", totals.mean_loss());
+            logs.insert("loss", totals.mean_loss());
             for i in 0..self.metrics.len() {
-                logs.push(self.metric_name(i), totals.rate(i));
+                logs.insert(self.metric_name(i), totals.rate(i));
             }
             self.totals = totals;
             if let Some(batch) = diverged {
@@ -247,18 +310,30 @@ impl<M: Model, O: Optimizer, L: LossFn> Trainer<M, O, L> {
                 let eval = self
                     .evaluate_unchecked(vx, vy, 256, "validation data")
                     .inspect_err(|_| progress.abort())?;
-                logs.push("val_loss", eval.loss);
+                logs.insert("val_loss", eval.loss);
                 for (name, v) in eval.metrics {
-                    logs.push(alloc::format!("val_{name}"), v);
+                    logs.insert(alloc::format!("val_{name}"), v);
+                }
+            }
+            logs.insert("lr", self.optimizer.learning_rate());
+            let mut stop = false;
+            let mut failed = None;
+            let next_step = first_step + batches as u64;
+            for cb in &mut fit.callbacks {
+                let mut ctx = Context::new(&mut self.model, &mut self.optimizer, epochs, next_step);
+                match cb.on_epoch_end(epoch, &mut logs, &mut ctx) {
+                    Ok(Control::Stop) => stop = true,
+                    Ok(Control::Continue) => {}
+                    Err(e) => {
+                        failed = Some(e);
+                        break;
+                    }
                 }
             }
             history.push(logs.entries());
             progress.epoch_end(&logs);
-            let mut stop = false;
-            for cb in &mut fit.callbacks {
-                if cb.on_epoch_end(epoch, &logs, self.model.params())? == Control::Stop {
-                    stop = true;
-                }
+            if let Some(e) = failed {
+                return Err(e);
             }
             if stop {
                 history.stopped_epoch = Some(epoch);

@@ -36,7 +36,7 @@
 //! ```
 
 mod batch;
-mod callbacks;
+pub mod callbacks;
 mod check;
 mod evaluate;
 mod fit;
@@ -44,7 +44,12 @@ pub(crate) mod history;
 mod progress;
 mod trainer;
 
-pub use callbacks::{Callback, Control, EarlyStopping, Logs, Mode};
+pub use callbacks::{
+    Callback, Context, Control, EarlyStopping, LearningRateScheduler, Logs, Mode,
+    ReduceLROnPlateau, StepSchedule, TerminateOnNaN,
+};
+#[cfg(feature = "std")]
+pub use callbacks::{CsvLogger, ModelCheckpoint};
 pub use check::check_data;
 pub use evaluate::Evaluation;
 pub use fit::Fit;
