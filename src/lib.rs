@@ -42,7 +42,10 @@ pub mod prelude {
 
     #[cfg(feature = "alloc")]
     pub use nn_core::{
-        data::{one_hot, train_test_split, Classification, Split, StandardScaler},
+        data::{
+            argmax_rows, one_hot, train_test_split, Classification, Dataset, MinMaxScaler, Split,
+            StandardScaler,
+        },
         gradcheck::CheckGradients,
         loss::{Loss, LossFn},
         metrics::Metric,
@@ -57,6 +60,8 @@ pub mod prelude {
         },
     };
 
+    #[cfg(feature = "std")]
+    pub use nn_core::data::{CsvReader, ScalerFile};
     #[cfg(feature = "std")]
     pub use nn_core::io::weights::WeightFiles;
     #[cfg(feature = "std")]

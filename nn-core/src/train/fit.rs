@@ -99,6 +99,12 @@ impl<'a> Fit<'a> {
         self.validation_data = Some((x, y));
         self
     }
+    /// A [`Dataset`](crate::data::Dataset) evaluated after each epoch (overrides
+    /// `validation_split`).
+    #[must_use]
+    pub fn validation_dataset(self, data: &'a crate::data::Dataset) -> Self {
+        self.validation_data(data.x(), data.y())
+    }
     /// How much to print.
     #[must_use]
     pub fn verbose(mut self, verbose: Verbose) -> Self {

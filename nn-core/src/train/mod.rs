@@ -38,6 +38,7 @@
 mod batch;
 pub mod callbacks;
 mod check;
+mod dataset;
 mod evaluate;
 mod fit;
 pub(crate) mod history;
@@ -51,6 +52,7 @@ pub use callbacks::{
 #[cfg(feature = "std")]
 pub use callbacks::{CsvLogger, ModelCheckpoint};
 pub use check::check_data;
+pub use dataset::classes_of;
 pub use evaluate::Evaluation;
 pub use fit::Fit;
 pub use history::History;
