@@ -1234,16 +1234,43 @@ fn settings_out_of_range_are_errors_not_panics() {
 
 #[test]
 fn any_number_of_metrics_is_allowed() {
-    // Nine metrics (eight was the limit, and a ninth panicked); duplicates (`Accuracy` is
-    // `BinaryAccuracy` here) are reported once.
+    // Nine metrics (eight was the limit, and a ninth panicked); duplicates are reported
+    // once, each under the name asked for (`Accuracy` is `BinaryAccuracy` here, logged as
+    // `accuracy` and `binary_accuracy`, with equal values).
     let (x, y) = binary_data(40, 21);
     let mut metrics = vec![Metric::Accuracy; 5];
     metrics.extend([Metric::BinaryAccuracy; 4]);
     let mut t = binary_trainer().metrics(&metrics);
     let h = t.fit(&x, &y, quiet().epochs(2)).unwrap();
-    assert_eq!(h.names(), ["loss", "accuracy", "lr"]);
+    assert_eq!(h.names(), ["loss", "accuracy", "binary_accuracy", "lr"]);
     assert_eq!(h.get("accuracy").unwrap().len(), 2);
-    assert_eq!(t.evaluate(&x, &y).unwrap().metrics.len(), 1);
+    assert_eq!(h.get("accuracy"), h.get("binary_accuracy"));
+    assert_eq!(t.evaluate(&x, &y).unwrap().metrics.len(), 2);
+
+    // Every built-in metric at once (a one-output binary classifier reads them all but
+    // top-k, which needs two outputs and is refused by name).
+    let all: Vec<Metric> = Metric::ALL
+        .into_iter()
+        .filter(|m| !matches!(m, Metric::TopKAccuracy(_)))
+        .collect();
+    let mut t = binary_trainer().metrics(&all);
+    let h = t.fit(&x, &y, quiet().epochs(2)).unwrap();
+    assert_eq!(h.names().len(), 1 + all.len() + 1);
+    for m in &all {
+        let v = h.get(m.name()).unwrap();
+        assert!(v.iter().all(|v| v.is_finite()), "{m:?}: {v:?}");
+    }
+    let r = binary_trainer().metrics(&Metric::ALL).fit(&x, &y, quiet());
+    assert!(
+        matches!(
+            r,
+            Err(Error::MetricMismatch {
+                metric: "top_k_accuracy",
+                ..
+            })
+        ),
+        "{r:?}"
+    );
 }
 
 // ---- Nothing is lost on error ----

@@ -6,7 +6,7 @@ use alloc::vec::Vec;
 use crate::activations::ActivationFn;
 use crate::layers::Pass;
 use crate::loss::LossFn;
-use crate::metrics::Metric;
+use crate::metrics::{Metric, Tally};
 use crate::model::Model;
 use crate::rng::Rng;
 use crate::tape::Tape;
@@ -16,8 +16,8 @@ use crate::tape::Tape;
 pub(super) struct Totals {
     pub(super) loss: f64,
     pub(super) samples: usize,
-    /// `(correct, possible)` counts of each metric.
-    pub(super) counts: Vec<(usize, usize)>,
+    /// What each metric accumulated.
+    pub(super) tallies: Vec<Tally>,
 }
 
 impl Totals {
@@ -26,24 +26,24 @@ impl Totals {
     pub(super) fn reset(&mut self, metrics: usize) {
         self.loss = 0.0;
         self.samples = 0;
-        self.counts.clear();
-        self.counts.resize(metrics, (0, 0));
+        self.tallies.resize_with(metrics, Tally::default);
+        for t in &mut self.tallies {
+            t.reset();
+        }
     }
     #[allow(clippy::cast_precision_loss)]
     pub(super) fn mean_loss(&self) -> f32 {
         (self.loss / self.samples.max(1) as f64) as f32
     }
-    #[allow(clippy::cast_precision_loss)]
-    pub(super) fn rate(&self, i: usize) -> f32 {
-        let (correct, possible) = self.counts[i];
-        correct as f32 / possible.max(1) as f32
+    /// The value of metric `i`, which is `metric`.
+    pub(super) fn value(&self, i: usize, metric: Metric) -> f32 {
+        metric.result(&self.tallies[i])
     }
     pub(super) fn merge(&mut self, other: &Self) {
         self.loss += other.loss;
         self.samples += other.samples;
-        for (total, count) in self.counts.iter_mut().zip(&other.counts) {
-            total.0 += count.0;
-            total.1 += count.1;
+        for (total, tally) in self.tallies.iter_mut().zip(&other.tallies) {
+            total.merge(tally);
         }
     }
 }
@@ -113,9 +113,8 @@ impl Worker {
         t.loss += f64::from(value) * batch as f64;
         t.samples += batch;
         let width = loss.target_width(M::OUTPUT);
-        for (count, m) in t.counts.iter_mut().zip(metrics) {
-            count.0 += m.correct(&self.outputs, &y[..batch * width], M::OUTPUT);
-            count.1 += m.max_correct(batch, M::OUTPUT);
+        for (tally, m) in t.tallies.iter_mut().zip(metrics) {
+            m.update(tally, &self.outputs, &y[..batch * width], M::OUTPUT, None);
         }
         if learn {
             model.backward_batch(

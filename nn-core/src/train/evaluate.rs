@@ -77,7 +77,7 @@ impl<M: Model, O: Optimizer, L: LossFn> Trainer<M, O, L> {
             start += b;
         }
         let metrics = (0..self.metrics.len())
-            .map(|i| (self.metric_name(i), totals.rate(i)))
+            .map(|i| (self.metric_name(i), totals.value(i, self.metrics[i])))
             .collect();
         let loss = totals.mean_loss();
         self.eval_totals = totals;

@@ -305,7 +305,7 @@ impl<M: Model, O: Optimizer, L: LossFn> Trainer<M, O, L> {
             let mut logs = Logs::default();
             logs.insert("loss", totals.mean_loss());
             for i in 0..self.metrics.len() {
-                logs.insert(self.metric_name(i), totals.rate(i));
+                logs.insert(self.metric_name(i), totals.value(i, self.metrics[i]));
             }
             self.totals = totals;
             if let Some(batch) = diverged {

@@ -30,6 +30,9 @@ pub struct Trainer<M: Model, O: Optimizer, L: LossFn = Loss> {
     pub(super) optimizer: O,
     pub(super) loss: L,
     pub(super) metrics: Vec<Metric>,
+    /// The name each metric is logged under: the one asked for (Keras' `accuracy` stays
+    /// `accuracy` whichever accuracy it resolves to).
+    pub(super) metric_names: Vec<&'static str>,
     pub(super) worker: Worker,
     pub(super) batch_x: Vec<f32>,
     pub(super) batch_y: Vec<f32>,
@@ -56,6 +59,7 @@ impl<M: Model, O: Optimizer, L: LossFn> Trainer<M, O, L> {
             optimizer,
             loss,
             metrics: Vec::new(),
+            metric_names: Vec::new(),
             worker: Worker::new(M::PARAMS),
             batch_x: Vec::new(),
             batch_y: Vec::new(),
@@ -88,18 +92,23 @@ impl<M: Model, O: Optimizer, L: LossFn> Trainer<M, O, L> {
         self
     }
 
-    /// Metrics to report besides the loss, as many as wanted; Keras' generic
-    /// `Metric::Accuracy` is resolved from the loss (binary, categorical or sparse
-    /// categorical), and a metric given twice is reported once. A metric that cannot be
+    /// Metrics to report besides the loss, as many as wanted (all of [`Metric::ALL`] at
+    /// once if you like), each logged under the name asked for (`accuracy`,
+    /// `sparse_categorical_accuracy`, `auc`...); Keras' generic `Metric::Accuracy` is
+    /// resolved from the loss (binary, categorical or sparse categorical), and a metric
+    /// given twice is reported once. A metric that cannot be
     /// computed on the loss' targets (see [`Metric::check`]) makes `fit`, `evaluate` and
     /// `train_on_batch` return [`Error::MetricMismatch`].
     #[must_use]
     pub fn metrics(mut self, metrics: &[Metric]) -> Self {
         self.metrics.clear();
+        self.metric_names.clear();
         for m in metrics {
+            let name = m.name();
             let m = m.resolve(&self.loss, M::OUTPUT);
-            if !self.metrics.contains(&m) {
+            if !self.metric_names.contains(&name) {
                 self.metrics.push(m);
+                self.metric_names.push(name);
             }
         }
         self
@@ -161,14 +170,9 @@ impl<M: Model, O: Optimizer, L: LossFn> Trainer<M, O, L> {
         self.model
     }
 
-    /// Name under which metric `i` is logged (`accuracy` for Keras' generic accuracy).
+    /// Name under which metric `i` is logged: the name asked for.
     pub(super) fn metric_name(&self, i: usize) -> &'static str {
-        match self.metrics[i] {
-            Metric::BinaryAccuracy
-            | Metric::CategoricalAccuracy
-            | Metric::SparseCategoricalAccuracy => "accuracy",
-            m => m.name(),
-        }
+        self.metric_names[i]
     }
 
     /// Checks the settings recorded by the builders (the optimizer's, the metrics against
