@@ -108,6 +108,27 @@ impl Metric {
         }
     }
 
+    /// The name of the metric weighted by the samples' weights (`weighted_` and
+    /// [`name`](Self::name)), as [`Trainer::weighted_metrics`](crate::train::Trainer::weighted_metrics) logs it.
+    #[must_use]
+    pub fn weighted_name(self) -> &'static str {
+        match self {
+            Self::Accuracy => "weighted_accuracy",
+            Self::BinaryAccuracy => "weighted_binary_accuracy",
+            Self::CategoricalAccuracy => "weighted_categorical_accuracy",
+            Self::SparseCategoricalAccuracy => "weighted_sparse_categorical_accuracy",
+            Self::TopKAccuracy(_) => "weighted_top_k_accuracy",
+            Self::Precision => "weighted_precision",
+            Self::Recall => "weighted_recall",
+            Self::F1 => "weighted_f1",
+            Self::Auc => "weighted_auc",
+            Self::Mae => "weighted_mae",
+            Self::Mse => "weighted_mse",
+            Self::Rmse => "weighted_rmse",
+            Self::R2 => "weighted_r2",
+        }
+    }
+
     /// Resolves Keras' generic [`Accuracy`](Metric::Accuracy) from what the loss's targets
     /// are ([`LossFn::targets`]), as Keras does from the loss:
     ///

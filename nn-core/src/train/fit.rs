@@ -26,6 +26,8 @@ pub struct Fit<'a> {
     validation_data: Option<(&'a [f32], &'a [f32])>,
     verbose: Verbose,
     callbacks: Vec<Box<dyn Callback + 'a>>,
+    sample_weight: Option<&'a [f32]>,
+    class_weight: Option<&'a [f32]>,
 }
 
 impl Default for Fit<'_> {
@@ -48,6 +50,8 @@ impl<'a> Fit<'a> {
             validation_data: None,
             verbose: Verbose::Auto,
             callbacks: Vec::new(),
+            sample_weight: None,
+            class_weight: None,
         }
     }
     /// Number of passes over the training data.
@@ -104,6 +108,25 @@ impl<'a> Fit<'a> {
     #[must_use]
     pub fn validation_dataset(self, data: &'a crate::data::Dataset) -> Self {
         self.validation_data(data.x(), data.y())
+    }
+    /// One weight per sample of `x` (Keras' `sample_weight`): the training loss of a batch
+    /// is `sum_i w_i l_i / batch` (Keras' `sum_over_batch_size`), so a sample of weight 2
+    /// pulls as hard as two copies of it; the
+    /// [`weighted_metrics`](super::Trainer::weighted_metrics) are weighted the same way. The
+    /// samples held out by `validation_split` are validated unweighted, as Keras does.
+    #[must_use]
+    pub fn sample_weight(mut self, weights: &'a [f32]) -> Self {
+        self.sample_weight = Some(weights);
+        self
+    }
+    /// One weight per class id (Keras' `class_weight`, a dict there): each training sample
+    /// is weighted by its class's weight (times its `sample_weight`, if any). The class of
+    /// a sample is its class id, the argmax of its target row, or for one output its target
+    /// rounded (0 or 1).
+    #[must_use]
+    pub fn class_weight(mut self, weights: &'a [f32]) -> Self {
+        self.class_weight = Some(weights);
+        self
     }
     /// How much to print.
     #[must_use]
@@ -184,6 +207,7 @@ impl<M: Model, O: Optimizer, L: LossFn> Trainer<M, O, L> {
             });
         }
         let train = (&x[..n_train * M::INPUT], &y[..n_train * tw]);
+        let weights = sample_weights(n, tw, &y[..n_train * tw], &fit)?;
         let validation = match fit.validation_data {
             Some((vx, vy)) => {
                 check_data(&self.model, vx, vy, &self.loss)?;
@@ -205,7 +229,13 @@ impl<M: Model, O: Optimizer, L: LossFn> Trainer<M, O, L> {
             }
         }
         if outcome.is_ok() {
-            outcome = self.run_epochs(train, validation, &mut fit, &mut history);
+            outcome = self.run_epochs(
+                train,
+                weights.as_deref(),
+                validation,
+                &mut fit,
+                &mut history,
+            );
         }
         let end = start + history.epochs() as u64 * batches;
         for cb in &mut fit.callbacks {
@@ -225,6 +255,7 @@ impl<M: Model, O: Optimizer, L: LossFn> Trainer<M, O, L> {
     fn run_epochs(
         &mut self,
         (x_train, y_train): (&[f32], &[f32]),
+        weights: Option<&[f32]>,
         validation: Option<(&[f32], &[f32])>,
         fit: &mut Fit<'_>,
         history: &mut History,
@@ -259,6 +290,7 @@ impl<M: Model, O: Optimizer, L: LossFn> Trainer<M, O, L> {
             totals.reset(self.metrics.len());
             let mut batch_x = core::mem::take(&mut self.batch_x);
             let mut batch_y = core::mem::take(&mut self.batch_y);
+            let mut batch_w = core::mem::take(&mut self.batch_w);
             let order = core::mem::take(&mut self.order);
             let mut diverged = None;
             for (b, chunk) in order.chunks(fit.batch_size).enumerate() {
@@ -274,6 +306,7 @@ impl<M: Model, O: Optimizer, L: LossFn> Trainer<M, O, L> {
                 if let Some(e) = failed {
                     self.batch_x = batch_x;
                     self.batch_y = batch_y;
+                    self.batch_w = batch_w;
                     self.order = order;
                     self.totals = totals;
                     progress.abort();
@@ -281,13 +314,18 @@ impl<M: Model, O: Optimizer, L: LossFn> Trainer<M, O, L> {
                 }
                 batch_x.clear();
                 batch_y.clear();
+                batch_w.clear();
                 for &i in chunk {
                     batch_x.extend_from_slice(&x_train[i * M::INPUT..(i + 1) * M::INPUT]);
                     batch_y.extend_from_slice(&y_train[i * tw..(i + 1) * tw]);
+                    if let Some(w) = weights {
+                        batch_w.push(w[i]);
+                    }
                 }
                 let loss = self.run_batch(
                     &batch_x,
                     &batch_y,
+                    weights.map(|_| batch_w.as_slice()),
                     chunk.len(),
                     Some(&mut dropout_rng),
                     true,
@@ -301,6 +339,7 @@ impl<M: Model, O: Optimizer, L: LossFn> Trainer<M, O, L> {
             }
             self.batch_x = batch_x;
             self.batch_y = batch_y;
+            self.batch_w = batch_w;
             self.order = order;
             let mut logs = Logs::default();
             logs.insert("loss", totals.mean_loss());
@@ -348,4 +387,54 @@ impl<M: Model, O: Optimizer, L: LossFn> Trainer<M, O, L> {
         }
         Ok(())
     }
+}
+
+/// The training samples' weights from `sample_weight` and `class_weight` (`None` without
+/// either); `y_train` holds the targets of the first samples, `tw` per sample, and
+/// `sample_weight` covers all `n` samples.
+fn sample_weights(n: usize, tw: usize, y_train: &[f32], fit: &Fit<'_>) -> Result<Option<Vec<f32>>> {
+    if fit.sample_weight.is_none() && fit.class_weight.is_none() {
+        return Ok(None);
+    }
+    let n_train = y_train.len() / tw;
+    let mut w = alloc::vec![1.0_f32; n_train];
+    if let Some(sw) = fit.sample_weight {
+        if sw.len() != n {
+            return Err(Error::SampleCountMismatch { x: n, y: sw.len() });
+        }
+        check_weights("sample_weight", sw)?;
+        w.copy_from_slice(&sw[..n_train]);
+    }
+    if let Some(cw) = fit.class_weight {
+        check_weights("class_weight", cw)?;
+        for (i, wi) in w.iter_mut().enumerate() {
+            let row = &y_train[i * tw..(i + 1) * tw];
+            let class = if tw == 1 {
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                let c = libm::roundf(row[0].max(0.0)) as usize;
+                c
+            } else {
+                crate::metrics::argmax(row)
+            };
+            let Some(&c) = cw.get(class) else {
+                return Err(Error::InvalidArgument {
+                    name: "class_weight",
+                    reason: "has no weight for a class found in the targets (give one weight \
+                             per class id, from 0)",
+                });
+            };
+            *wi *= c;
+        }
+    }
+    Ok(Some(w))
+}
+
+fn check_weights(name: &'static str, w: &[f32]) -> Result<()> {
+    if w.iter().any(|v| !v.is_finite() || *v < 0.0) {
+        return Err(Error::InvalidArgument {
+            name,
+            reason: "weights must be finite and >= 0",
+        });
+    }
+    Ok(())
 }
