@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo run --release --example csv_classifier -- --csv FILE --label COLUMN [--epochs N]
-//!     [--hidden 64,32] [--seed N] [--verbose 0|1|2]
+//!     [--hidden 64,32] [--seed N] [--verbose 0|1|2] [--plots DIR]
 //! ```
 //! e.g. `--csv data/penguins/penguins.csv --label species`.
 //!
@@ -80,6 +80,10 @@ pub struct Args {
     /// Epochs without a better validation loss before stopping.
     #[arg(long, default_value_t = 20)]
     pub patience: usize,
+    /// Write `history.png` (loss and accuracy, training and validation) and `confusion.png`
+    /// (the test confusion matrix) into this directory.
+    #[arg(long)]
+    pub plots: Option<PathBuf>,
     /// Progress output, as Keras: 0 silent, 1 a progress bar, 2 one line per epoch
     /// (default: a bar on a terminal, lines otherwise).
     #[arg(long, value_parser = clap::value_parser!(u8).range(0..=2))]
@@ -201,6 +205,10 @@ pub fn run(args: &Args) -> Result<Summary, Box<dyn Error>> {
         .partition(|&(_, p)| p < classes);
     let (truth, predicted): (Vec<usize>, Vec<usize>) = pairs.into_iter().unzip();
     let confusion = ConfusionMatrix::new(&truth, &predicted, classes)?;
+    if let Some(dir) = &args.plots {
+        history.plot(dir.join("history.png"))?;
+        confusion.plot(data.class_names(), dir.join("confusion.png"))?;
+    }
     Ok(Summary {
         test_accuracy,
         rows: data.len(),
