@@ -28,6 +28,9 @@ use clap::Parser;
 use nn::metrics::ConfusionMatrix;
 use nn::prelude::*;
 
+#[path = "support/cli.rs"]
+mod cli;
+
 /// Features the compiled networks take (a file's are zero-padded to this).
 pub const MAX_FEATURES: usize = 64;
 /// Classes the compiled networks output.
@@ -80,14 +83,9 @@ pub struct Args {
     /// Epochs without a better validation loss before stopping.
     #[arg(long, default_value_t = 20)]
     pub patience: usize,
-    /// Write `history.png` (loss and accuracy, training and validation) and `confusion.png`
-    /// (the test confusion matrix) into this directory.
-    #[arg(long)]
-    pub plots: Option<PathBuf>,
-    /// Progress output, as Keras: 0 silent, 1 a progress bar, 2 one line per epoch
-    /// (default: a bar on a terminal, lines otherwise).
-    #[arg(long, value_parser = clap::value_parser!(u8).range(0..=2))]
-    pub verbose: Option<u8>,
+    /// `--verbose` and `--plots`.
+    #[command(flatten)]
+    pub output: cli::Output,
 }
 
 fn hidden(s: &str) -> Result<String, String> {
@@ -100,16 +98,6 @@ fn hidden(s: &str) -> Result<String, String> {
              one line `mlp!(..)` in the example)",
             HIDDEN.join(" | ")
         ))
-    }
-}
-
-/// Keras' `verbose` levels.
-pub fn verbose(level: Option<u8>) -> Verbose {
-    match level {
-        Some(0) => Verbose::Silent,
-        Some(1) => Verbose::ProgressBar,
-        Some(2) => Verbose::Lines,
-        _ => Verbose::Auto,
     }
 }
 
@@ -183,7 +171,7 @@ pub fn run(args: &Args) -> Result<Summary, Box<dyn Error>> {
         .batch_size(args.batch_size)
         .validation_split(0.2)
         .seed(args.seed)
-        .verbose(verbose(args.verbose));
+        .verbose(args.output.verbose(false));
     let (history, predicted, test_accuracy) = match args.hidden.as_str() {
         "32" => train_on::<Hidden32>(&train, &test, args.seed, options.callback(&mut stop))?,
         "64" => train_on::<Hidden64>(&train, &test, args.seed, options.callback(&mut stop))?,
@@ -205,10 +193,9 @@ pub fn run(args: &Args) -> Result<Summary, Box<dyn Error>> {
         .partition(|&(_, p)| p < classes);
     let (truth, predicted): (Vec<usize>, Vec<usize>) = pairs.into_iter().unzip();
     let confusion = ConfusionMatrix::new(&truth, &predicted, classes)?;
-    if let Some(dir) = &args.plots {
-        history.plot(dir.join("history.png"))?;
-        confusion.plot(data.class_names(), dir.join("confusion.png"))?;
-    }
+    args.output.history(&history)?;
+    args.output
+        .confusion(&truth, &predicted, data.class_names())?;
     Ok(Summary {
         test_accuracy,
         rows: data.len(),

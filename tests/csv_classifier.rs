@@ -18,7 +18,7 @@ fn args(csv: &Path, label: &str) -> example::Args {
     let mut a = example::Args::parse_from(["csv_classifier", "--csv", "x", "--label", "y"]);
     a.csv = csv.to_path_buf();
     a.label = label.to_string();
-    a.verbose = Some(0);
+    a.output.verbose = Some(0);
     a
 }
 
