@@ -16,7 +16,7 @@
 //!
 //! ```text
 //! cargo run --release --example co2_forecast -- [--data DIR] [--epochs N] [--window 26|52|104]
-//!     [--seed N] [--batch-size N]
+//!     [--seed N] [--batch-size N] [--verbose 0|1|2] [--plots DIR]
 //! ```
 //! Last line, e.g. `test_rmse=0.4082 baseline_last_value_rmse=0.5133
 //! baseline_seasonal_rmse=0.6651 test_weeks=456 beats_baselines=true` (under a second).
@@ -28,6 +28,9 @@ use std::path::{Path, PathBuf};
 
 use clap::Parser;
 use nn::prelude::*;
+
+#[path = "support/cli.rs"]
+mod cli;
 
 /// The network for a window of `$weeks` past weeks of 3 values each: two convolutions over
 /// the weeks ('same' padding: one output per week), then a dense layer on all of them.
@@ -78,6 +81,9 @@ pub struct Args {
     /// Samples per training step.
     #[arg(long, default_value_t = 32)]
     pub batch_size: usize,
+    /// `--verbose` and `--plots`.
+    #[command(flatten)]
+    pub output: cli::Output,
 }
 
 fn window(text: &str) -> Result<usize, String> {
@@ -280,13 +286,19 @@ pub fn forecast<M: Model>(series: &Series, args: &Args) -> Result<Report, Box<dy
             .batch_size(args.batch_size)
             .seed(args.seed)
             .validation_split(0.1)
-            .verbose(Verbose::Silent)
+            // Silent unless asked for.
+            .verbose(if args.output.verbose.is_some() {
+                args.output.verbose(false)
+            } else {
+                Verbose::Silent
+            })
             .callback(
                 EarlyStopping::new("val_loss")
                     .patience(10)
                     .restore_best_weights(true),
             ),
     )?;
+    args.output.history(&history)?;
     let best_val_loss = history
         .get("val_loss")
         .unwrap_or_default()

@@ -7,6 +7,7 @@
 //! ```text
 //! cargo run --release --example mnist_cnn -- [--data DIR] [--epochs N] [--batch-size N]
 //!     [--seed N] [--threads N] [--save PATH] [--save-raw PATH] [--quiet]
+//!     [--verbose 0|1|2] [--plots DIR]
 //! ```
 //! The flags and the summary line are those of `mnist_mlp`.
 

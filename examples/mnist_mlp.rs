@@ -5,6 +5,7 @@
 //! ```text
 //! cargo run --release --example mnist_mlp -- [--data DIR] [--epochs N] [--batch-size N]
 //!     [--seed N] [--threads N] [--save PATH] [--save-raw PATH] [--quiet]
+//!     [--verbose 0|1|2] [--plots DIR]
 //! ```
 //! `--threads` defaults to the number of cores; results are identical for any thread count.
 //! `--save` writes safetensors (PyTorch's names and layout); `--save-raw` writes the raw

@@ -5,55 +5,41 @@
 //! cross-entropy, 100 epochs of batches of 32 with 20% held out for validation.
 //!
 //! ```text
-//! cargo run --release --example quickstart [-- --epochs N --seed N --quiet]
+//! cargo run --release --example quickstart [-- --epochs N --seed N --quiet --verbose 0|1|2
+//!     --plots DIR]
 //! ```
 //! The last line is a `key=value` summary, e.g.
 //! `test_accuracy=0.8450 test_loss=0.4... train_seconds=0.05 epochs=100`.
 
 #[path = "support/models.rs"]
 mod models;
+use clap::Parser;
 use models::Classifier;
 use nn::prelude::*;
 use std::time::Instant;
 
-struct Args {
-    epochs: usize,
-    seed: u64,
-    quiet: bool,
-}
+#[path = "support/cli.rs"]
+mod cli;
 
-fn parse_args() -> Result<Args, String> {
-    let mut args = Args {
-        epochs: 100,
-        seed: 42,
-        quiet: false,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = |name: &str| it.next().ok_or_else(|| format!("`{name}` needs a value"));
-        match flag.as_str() {
-            "--epochs" => {
-                args.epochs = value("--epochs")?
-                    .parse()
-                    .map_err(|e| format!("--epochs: {e}"))?
-            }
-            "--seed" => {
-                args.seed = value("--seed")?
-                    .parse()
-                    .map_err(|e| format!("--seed: {e}"))?
-            }
-            "--quiet" => args.quiet = true,
-            "--help" | "-h" => {
-                return Err("usage: quickstart [--epochs N] [--seed N] [--quiet]".into())
-            }
-            other => return Err(format!("unknown flag `{other}` (try --help)")),
-        }
-    }
-    Ok(args)
+/// The README's binary classifier on synthetic tabular data, Keras' recipe.
+#[derive(Parser, Debug)]
+#[command(name = "quickstart")]
+struct Args {
+    /// Training epochs.
+    #[arg(long, default_value_t = 100)]
+    epochs: usize,
+    /// Seed of the initialisation and the shuffling.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// No progress output and no model summary (same as `--verbose 0`).
+    #[arg(long)]
+    quiet: bool,
+    #[command(flatten)]
+    output: cli::Output,
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args = parse_args()?;
+    let args = Args::parse();
     let (x, y) = Classification::new(1000, 20)
         .classes(2)
         .seed(42)
@@ -62,15 +48,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let scaler = StandardScaler::fit_transform(&mut split.x_train, 20)?;
     scaler.transform(&mut split.x_test)?;
 
-    println!("{}", Classifier::SUMMARY);
+    if !args.quiet {
+        println!("{}", Classifier::SUMMARY);
+    }
     let mut model = Classifier::new(args.seed)
         .compile(Adam::new(1e-3), Loss::BinaryCrossentropy)
         .metrics(&[Metric::Accuracy]);
-    let verbose = if args.quiet {
-        Verbose::Silent
-    } else {
-        Verbose::Auto
-    };
+    let verbose = args.output.verbose(args.quiet);
     let start = Instant::now();
     let history = model.fit(
         &split.x_train,
@@ -84,6 +68,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?;
     let train_seconds = start.elapsed().as_secs_f64();
     let test = model.evaluate(&split.x_test, &split.y_test)?;
+    args.output.history(&history)?;
+    let truth: Vec<usize> = split.y_test.iter().map(|&t| t as usize).collect();
+    let predicted = model.predict_classes(&split.x_test)?;
+    args.output
+        .confusion(&truth, &predicted, &["0".into(), "1".into()])?;
     println!(
         "test_accuracy={:.4} test_loss={:.4} val_accuracy={:.4} train_seconds={train_seconds:.3} epochs={}",
         test.get("accuracy").unwrap_or(f32::NAN),

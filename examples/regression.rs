@@ -9,12 +9,22 @@
 //! the way to go beyond `fit` (GANs, adversarial examples, custom losses).
 //!
 //! ```text
-//! cargo run --release --example regression
+//! cargo run --release --example regression [-- --steps N]
 //! ```
 //! Last line, e.g. `final_loss=0.1234 train_seconds=0.0123 us_per_step=12.3 steps=1000`.
 
+use clap::Parser;
 use nn::prelude::*;
 use std::time::Instant;
+
+/// PyTorch's small regression recipe: full-batch Adam steps with `train_on_batch`.
+#[derive(Parser, Debug)]
+#[command(name = "regression")]
+struct Args {
+    /// Full-batch training steps.
+    #[arg(long, default_value_t = 1000)]
+    steps: usize,
+}
 
 nn::model! {
     /// PyTorch's `SimpleNN(input_dim=10, hidden_dim=32, output_dim=1)`.
@@ -26,9 +36,9 @@ nn::model! {
 }
 
 const SAMPLES: usize = 100;
-const STEPS: usize = 1000;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let steps = Args::parse().steps;
     let mut rng = Rng::new(2);
     let x: Vec<f32> = (0..SAMPLES * 10).map(|_| rng.normal()).collect();
     let y: Vec<f32> = (0..SAMPLES).map(|_| rng.normal()).collect();
@@ -44,7 +54,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let first = ws.loss(&criterion, &y)?;
     let start = Instant::now();
     let mut loss = f32::NAN;
-    for _ in 0..STEPS {
+    for _ in 0..steps {
         grads.zero(); // optimizer.zero_grad()
         ws.forward(&model, &x, Pass::Train(&mut rng))?; // outputs = model(x)
         loss = ws.loss(&criterion, &y)?; // loss = criterion(outputs, y)
@@ -56,8 +66,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let final_loss = ws.loss(&criterion, &y)?;
     println!("initial_loss={first:.4} last_step_loss={loss:.4}");
     println!(
-        "final_loss={final_loss:.6} train_seconds={seconds:.4} us_per_step={:.2} steps={STEPS}",
-        seconds * 1e6 / STEPS as f64
+        "final_loss={final_loss:.6} train_seconds={seconds:.4} us_per_step={:.2} steps={steps}",
+        seconds * 1e6 / steps.max(1) as f64
     );
     Ok(())
 }

@@ -5,12 +5,27 @@
 //! epochs of batches of 32.
 //!
 //! ```text
-//! cargo run --release --example sgd_classifier
+//! cargo run --release --example sgd_classifier [-- --epochs N --verbose 0|1|2 --plots DIR]
 //! ```
 //! Last line, e.g. `test_accuracy=0.81 train_accuracy=0.90 train_seconds=0.05 epochs=5`.
 
+use clap::Parser;
 use nn::prelude::*;
 use std::time::Instant;
+
+#[path = "support/cli.rs"]
+mod cli;
+
+/// Ten-class classification with plain SGD and categorical cross-entropy.
+#[derive(Parser, Debug)]
+#[command(name = "sgd_classifier")]
+struct Args {
+    /// Training epochs.
+    #[arg(long, default_value_t = 5)]
+    epochs: usize,
+    #[command(flatten)]
+    output: cli::Output,
+}
 
 nn::model! {
     /// A one-hidden-layer softmax classifier.
@@ -22,6 +37,7 @@ nn::model! {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = Args::parse();
     let (x, labels) = Classification::new(2000, 100)
         .informative(20)
         .redundant(10)
@@ -42,10 +58,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let history = model.fit(
         &split.x_train,
         &split.y_train,
-        Fit::new().epochs(5).batch_size(32).seed(7),
+        Fit::new()
+            .epochs(args.epochs)
+            .batch_size(32)
+            .seed(7)
+            .verbose(args.output.verbose(false)),
     )?;
     let seconds = start.elapsed().as_secs_f64();
     let test = model.evaluate(&split.x_test, &split.y_test)?;
+    args.output.history(&history)?;
+    let truth = argmax_rows(&split.y_test, 10)?;
+    let predicted = model.predict_classes(&split.x_test)?;
+    args.output.confusion(&truth, &predicted, &[])?;
     println!(
         "test_accuracy={:.4} train_accuracy={:.4} test_loss={:.4} train_seconds={seconds:.4} epochs={}",
         test.get("accuracy").unwrap_or(f32::NAN),

@@ -42,22 +42,33 @@ pub mod prelude {
 
     #[cfg(feature = "alloc")]
     pub use nn_core::{
-        data::{one_hot, train_test_split, Classification, Split, StandardScaler},
+        data::{
+            argmax_rows, one_hot, train_test_split, Classification, Dataset, MinMaxScaler, Split,
+            StandardScaler,
+        },
         gradcheck::CheckGradients,
         layers::Pass,
         loss::{Loss, LossFn},
         metrics::Metric,
         model::Model,
-        optim::{Adam, AdamW, Optimizer, RmsProp, Sgd},
+        optim::{
+            Adam, AdamW, CosineDecay, ExponentialDecay, LearningRateSchedule, Optimizer,
+            PiecewiseConstant, RmsProp, Sgd,
+        },
         rng::Rng,
         train::{
-            Apply, Callback, Compile, EarlyStopping, Evaluation, Fit, Gradients, History, Trainer,
+            Apply, Callback, Compile, Context, Control, EarlyStopping, Evaluation, Fit, Gradients,
+            History, LearningRateScheduler, Logs, ReduceLROnPlateau, TerminateOnNaN, Trainer,
             Verbose, Workspace,
         },
     };
 
     #[cfg(feature = "std")]
+    pub use nn_core::data::{CsvReader, ScalerFile};
+    #[cfg(feature = "std")]
     pub use nn_core::io::weights::WeightFiles;
+    #[cfg(feature = "std")]
+    pub use nn_core::train::{CsvLogger, ModelCheckpoint};
 }
 
 /// README's examples, compiled and run as doctests.

@@ -20,6 +20,7 @@ fn args(window: usize) -> example::Args {
         window,
         seed: 1,
         batch_size: 32,
+        output: Default::default(),
     }
 }
 

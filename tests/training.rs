@@ -7,7 +7,7 @@ use nn::loss::Loss;
 use nn::metrics::Metric;
 use nn::optim::{Adam, AdamW, Optimizer, RmsProp, Sgd};
 use nn::rng::Rng;
-use nn::train::{Callback, Compile, Control, EarlyStopping, Fit, History, Logs};
+use nn::train::{Callback, Compile, Context, Control, EarlyStopping, Fit, History, Logs};
 use nn::{Error, Vector};
 
 nn::model! {
@@ -194,7 +194,7 @@ fn history_has_one_value_per_epoch_for_every_key() {
         .unwrap();
     assert_eq!(
         h.names(),
-        ["loss", "accuracy", "val_loss", "val_accuracy"].map(String::from)
+        ["loss", "accuracy", "val_loss", "val_accuracy", "lr"].map(String::from)
     );
     assert_eq!(h.epochs(), 4);
     for name in h.names() {
@@ -214,7 +214,9 @@ fn history_has_one_value_per_epoch_for_every_key() {
     // Without validation or metrics: only the loss.
     let mut t = Binary::new(0).compile(Adam::new(1e-2), Loss::BinaryCrossentropy);
     let h = t.fit(&x, &y, quiet().epochs(2)).unwrap();
-    assert_eq!(h.names(), ["loss".to_string()]);
+    // `lr` is always logged: the learning rate of the epoch's last step.
+    assert_eq!(h.names(), ["loss".to_string(), "lr".to_string()]);
+    assert_eq!(h.get("lr").unwrap(), [1e-2, 1e-2]);
     assert!(h.get("val_loss").is_none());
 }
 
@@ -1232,16 +1234,43 @@ fn settings_out_of_range_are_errors_not_panics() {
 
 #[test]
 fn any_number_of_metrics_is_allowed() {
-    // Nine metrics (eight was the limit, and a ninth panicked); duplicates (`Accuracy` is
-    // `BinaryAccuracy` here) are reported once.
+    // Nine metrics (eight was the limit, and a ninth panicked); duplicates are reported
+    // once, each under the name asked for (`Accuracy` is `BinaryAccuracy` here, logged as
+    // `accuracy` and `binary_accuracy`, with equal values).
     let (x, y) = binary_data(40, 21);
     let mut metrics = vec![Metric::Accuracy; 5];
     metrics.extend([Metric::BinaryAccuracy; 4]);
     let mut t = binary_trainer().metrics(&metrics);
     let h = t.fit(&x, &y, quiet().epochs(2)).unwrap();
-    assert_eq!(h.names(), ["loss", "accuracy"]);
+    assert_eq!(h.names(), ["loss", "accuracy", "binary_accuracy", "lr"]);
     assert_eq!(h.get("accuracy").unwrap().len(), 2);
-    assert_eq!(t.evaluate(&x, &y).unwrap().metrics.len(), 1);
+    assert_eq!(h.get("accuracy"), h.get("binary_accuracy"));
+    assert_eq!(t.evaluate(&x, &y).unwrap().metrics.len(), 2);
+
+    // Every built-in metric at once (a one-output binary classifier reads them all but
+    // top-k, which needs two outputs and is refused by name).
+    let all: Vec<Metric> = Metric::ALL
+        .into_iter()
+        .filter(|m| !matches!(m, Metric::TopKAccuracy(_)))
+        .collect();
+    let mut t = binary_trainer().metrics(&all);
+    let h = t.fit(&x, &y, quiet().epochs(2)).unwrap();
+    assert_eq!(h.names().len(), 1 + all.len() + 1);
+    for m in &all {
+        let v = h.get(m.name()).unwrap();
+        assert!(v.iter().all(|v| v.is_finite()), "{m:?}: {v:?}");
+    }
+    let r = binary_trainer().metrics(&Metric::ALL).fit(&x, &y, quiet());
+    assert!(
+        matches!(
+            r,
+            Err(Error::MetricMismatch {
+                metric: "top_k_accuracy",
+                ..
+            })
+        ),
+        "{r:?}"
+    );
 }
 
 // ---- Nothing is lost on error ----
@@ -1252,7 +1281,12 @@ struct FailAt {
 }
 
 impl Callback for FailAt {
-    fn on_epoch_end(&mut self, epoch: usize, _: &Logs, _: &[f32]) -> nn::Result<Control> {
+    fn on_epoch_end(
+        &mut self,
+        epoch: usize,
+        _: &mut Logs,
+        _: &mut Context<'_>,
+    ) -> nn::Result<Control> {
         if epoch == self.at {
             Err(Error::InvalidArgument {
                 name: "FailAt",

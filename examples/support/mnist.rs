@@ -5,59 +5,70 @@ use nn::data::Mnist;
 use nn::prelude::*;
 use std::time::Instant;
 
-/// Command-line flags.
+#[path = "cli.rs"]
+mod cli;
+
+/// Trains a network on MNIST (Keras' recipe) and prints a summary line.
+// The defaults of `--epochs` and `--seed` are each example's, set by `Args::parse`.
+#[derive(clap::Parser, Debug)]
 pub struct Args {
+    /// Directory holding the four IDX files in MNIST's naming (plain or `.gz`).
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist"))]
     pub data: String,
+    /// Training epochs.
+    #[arg(long, default_value_t = 1)]
     pub epochs: usize,
+    /// Samples per training step.
+    #[arg(long, default_value_t = 32)]
     pub batch_size: usize,
+    /// Seed of the initialisation and the shuffling.
+    #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Training threads (results are identical for any count); default: the cores.
+    #[arg(long, default_value_t = default_threads(), value_parser = threads)]
     pub threads: usize,
+    /// Write the trained weights (safetensors, PyTorch's names and layout) to this path.
+    #[arg(long)]
     pub save: Option<String>,
+    /// Write the raw little-endian parameters (for `nn::bake::f32_array`) to this path.
+    #[arg(long)]
     pub save_raw: Option<String>,
+    /// No progress output and no model summary (same as `--verbose 0`).
+    #[arg(long)]
     pub quiet: bool,
+    /// `--verbose` and `--plots`.
+    #[command(flatten)]
+    pub output: cli::Output,
+}
+
+fn threads(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+/// A default value for clap, which keeps it for the whole run.
+fn leak(s: String) -> &'static str {
+    Box::leak(s.into_boxed_str())
 }
 
 impl Args {
-    /// Parses the flags of example `name`, with its default epochs and seed.
-    pub fn parse(name: &str, epochs: usize, seed: u64) -> Result<Self, String> {
-        let usage = format!(
-            "usage: {name} [--data DIR] [--epochs N] [--batch-size N] [--seed N] [--threads N] [--save PATH] [--save-raw PATH] [--quiet]"
-        );
-        let mut a = Self {
-            data: concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist").into(),
-            epochs,
-            batch_size: 32,
-            seed,
-            threads: std::thread::available_parallelism().map_or(1, usize::from),
-            save: None,
-            save_raw: None,
-            quiet: false,
-        };
-        let mut it = std::env::args().skip(1);
-        while let Some(flag) = it.next() {
-            let mut value = || {
-                it.next()
-                    .ok_or_else(|| format!("`{flag}` needs a value\n{usage}"))
-            };
-            let number =
-                |v: String, name: &str| v.parse::<u64>().map_err(|e| format!("{name}: {e}"));
-            match flag.as_str() {
-                "--data" => a.data = value()?,
-                "--epochs" => a.epochs = number(value()?, "--epochs")? as usize,
-                "--batch-size" => a.batch_size = number(value()?, "--batch-size")? as usize,
-                "--seed" => a.seed = number(value()?, "--seed")?,
-                "--threads" => a.threads = number(value()?, "--threads")? as usize,
-                "--save" => a.save = Some(value()?),
-                "--save-raw" => a.save_raw = Some(value()?),
-                "--quiet" => a.quiet = true,
-                "--help" | "-h" => return Err(usage),
-                other => return Err(format!("unknown flag `{other}`\n{usage}")),
-            }
-        }
-        if a.threads == 0 {
-            return Err("--threads must be at least 1".into());
-        }
-        Ok(a)
+    /// Parses the flags of example `name`, with its default epochs and seed (`--help`
+    /// prints the usage and exits).
+    pub fn parse(name: &'static str, epochs: usize, seed: u64) -> Result<Self, String> {
+        use clap::{CommandFactory, FromArgMatches};
+        let command = <Self as CommandFactory>::command()
+            .name(name)
+            .mut_arg("epochs", |a| a.default_value(leak(epochs.to_string())))
+            .mut_arg("seed", |a| a.default_value(leak(seed.to_string())));
+        let matches = command.get_matches();
+        Self::from_arg_matches(&matches).map_err(|e| e.to_string())
     }
 }
 
@@ -88,11 +99,7 @@ pub fn run<M: Model>(
         .compile(Adam::new(1e-3), loss)
         .metrics(&[Metric::Accuracy])
         .threads(args.threads);
-    let verbose = if args.quiet {
-        Verbose::Silent
-    } else {
-        Verbose::Auto
-    };
+    let verbose = args.output.verbose(args.quiet);
     let start = Instant::now();
     let fit = Fit::new()
         .epochs(args.epochs)
@@ -102,6 +109,16 @@ pub fn run<M: Model>(
     let history = trainer.fit(&x_train, &y_train, fit)?;
     let train_seconds = start.elapsed().as_secs_f64();
     let test = trainer.evaluate(&x_test, &y_test)?;
+    args.output.history(&history)?;
+    if args.output.plots.is_some() {
+        let truth = if loss == Loss::CategoricalCrossentropy {
+            argmax_rows(&y_test, 10)?
+        } else {
+            y_test.iter().map(|&t| t as usize).collect()
+        };
+        let predicted = trainer.predict_classes(&x_test)?;
+        args.output.confusion(&truth, &predicted, &[])?;
+    }
     if let Some(path) = &args.save {
         trainer.model().save_weights(path)?;
         eprintln!("saved weights to {path}");

@@ -28,6 +28,16 @@ pub enum Error {
         /// Length of the buffer that was given.
         len: usize,
     },
+    /// A [`Dataset`](crate::data::Dataset) whose samples do not fit the model's input.
+    #[cfg(feature = "alloc")]
+    DatasetShape {
+        /// The model's name.
+        model: &'static str,
+        /// The model's input shape.
+        expected: &'static [usize],
+        /// The data set's sample shape.
+        found: alloc::vec::Vec<usize>,
+    },
     /// Inputs and targets hold different numbers of samples.
     SampleCountMismatch {
         /// Samples in the inputs.
@@ -243,6 +253,18 @@ impl fmt::Display for Error {
                 f,
                 "the loss on sample {sample} of `{what}` is NaN or infinite: the model's outputs overflow \
                  f32 or its weights are not finite"
+            ),
+            #[cfg(feature = "alloc")]
+            Self::DatasetShape {
+                model,
+                expected,
+                found,
+            } => write!(
+                f,
+                "the data set's samples have shape {found:?} ({} values), but model `{model}` \
+                 takes inputs of shape {expected:?} ({} values)",
+                found.iter().product::<usize>(),
+                expected.iter().product::<usize>()
             ),
             #[cfg(feature = "alloc")]
             Self::TrainingStopped { error, history } => write!(

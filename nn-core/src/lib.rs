@@ -74,6 +74,9 @@ pub mod tape;
 #[cfg(feature = "alloc")]
 pub mod train;
 
+#[cfg(feature = "plots")]
+pub mod plot;
+
 pub use error::{Error, Result};
 // The short paths `nn_core::bake` and `nn_core::weights`, which programs used before `io/`.
 #[doc(no_inline)]

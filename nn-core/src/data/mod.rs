@@ -15,17 +15,27 @@
 //! # Ok::<(), nn_core::Error>(())
 //! ```
 
+mod dataset;
 mod labels;
+mod minmax;
 mod scaling;
 mod split;
 mod synthetic;
 
 #[cfg(feature = "std")]
+mod csv;
+#[cfg(feature = "std")]
 pub mod idx;
 #[cfg(feature = "std")]
 pub mod mnist;
 
+#[cfg(feature = "std")]
+pub use self::csv::{Column, CsvReader, CsvTable};
+pub use dataset::Dataset;
 pub use labels::{argmax_rows, one_hot};
+pub use minmax::MinMaxScaler;
+#[cfg(feature = "std")]
+pub use minmax::ScalerFile;
 #[cfg(feature = "std")]
 pub use mnist::Mnist;
 pub use scaling::StandardScaler;

@@ -82,6 +82,11 @@ impl StandardScaler {
         Ok(Self { mean, scale })
     }
 
+    /// A scaler of checked parts (see `from_parts`).
+    pub(super) fn new_unchecked(mean: Vec<f32>, scale: Vec<f32>) -> Self {
+        Self { mean, scale }
+    }
+
     /// Fits the scaler to `x`, then standardises `x` in place.
     ///
     /// # Errors

@@ -91,7 +91,7 @@ pub fn train_test_split(
 /// `ceil(test_size * n)`, at least 1, where `test_size` means the decimal fraction the user
 /// wrote: `0.2_f32` is slightly above 0.2, so the product is shrunk by one `f32` rounding
 /// error before rounding up (otherwise `0.2 * 100` would give 21).
-fn test_count(test_size: f32, n: usize) -> usize {
+pub(super) fn test_count(test_size: f32, n: usize) -> usize {
     #[allow(clippy::cast_precision_loss)]
     let t = f64::from(test_size) * n as f64;
     let t = t * (1.0 - f64::from(f32::EPSILON));

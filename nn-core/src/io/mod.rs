@@ -16,4 +16,4 @@ mod safetensors_format;
 #[cfg(feature = "std")]
 pub mod weights;
 #[cfg(feature = "std")]
-mod write;
+pub(crate) mod write;

@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 /// Writes `bytes` to `path` through a temporary file in the same directory, flushed and
 /// then renamed over `path`. A path that names a directory (an existing one, or one ending
 /// in a separator, `.` or `..`) is an error before anything is written.
-pub(super) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
     let io_error = |path: &Path, error: io::Error| Error::Io {
         path: path.to_path_buf(),

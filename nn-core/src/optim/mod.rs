@@ -79,6 +79,7 @@ mod adam;
 mod adamw;
 mod gradient;
 mod rmsprop;
+mod schedules;
 mod settings;
 mod sgd;
 mod state;
@@ -86,6 +87,7 @@ mod state;
 pub use adam::Adam;
 pub use adamw::AdamW;
 pub use rmsprop::RmsProp;
+pub use schedules::{CosineDecay, ExponentialDecay, LearningRateSchedule, PiecewiseConstant};
 pub use sgd::Sgd;
 pub use state::OptimizerState;
 

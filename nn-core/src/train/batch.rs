@@ -6,7 +6,7 @@ use alloc::vec::Vec;
 use crate::activations::ActivationFn;
 use crate::layers::Pass;
 use crate::loss::LossFn;
-use crate::metrics::Metric;
+use crate::metrics::{Metric, Tally};
 use crate::model::Model;
 use crate::rng::Rng;
 use crate::tape::Tape;
@@ -16,8 +16,8 @@ use crate::tape::Tape;
 pub(super) struct Totals {
     pub(super) loss: f64,
     pub(super) samples: usize,
-    /// `(correct, possible)` counts of each metric.
-    pub(super) counts: Vec<(usize, usize)>,
+    /// What each metric accumulated.
+    pub(super) tallies: Vec<Tally>,
 }
 
 impl Totals {
@@ -26,24 +26,24 @@ impl Totals {
     pub(super) fn reset(&mut self, metrics: usize) {
         self.loss = 0.0;
         self.samples = 0;
-        self.counts.clear();
-        self.counts.resize(metrics, (0, 0));
+        self.tallies.resize_with(metrics, Tally::default);
+        for t in &mut self.tallies {
+            t.reset();
+        }
     }
     #[allow(clippy::cast_precision_loss)]
     pub(super) fn mean_loss(&self) -> f32 {
         (self.loss / self.samples.max(1) as f64) as f32
     }
-    #[allow(clippy::cast_precision_loss)]
-    pub(super) fn rate(&self, i: usize) -> f32 {
-        let (correct, possible) = self.counts[i];
-        correct as f32 / possible.max(1) as f32
+    /// The value of metric `i`, which is `metric`.
+    pub(super) fn value(&self, i: usize, metric: Metric) -> f32 {
+        metric.result(&self.tallies[i])
     }
     pub(super) fn merge(&mut self, other: &Self) {
         self.loss += other.loss;
         self.samples += other.samples;
-        for (total, count) in self.counts.iter_mut().zip(&other.counts) {
-            total.0 += count.0;
-            total.1 += count.1;
+        for (total, tally) in self.tallies.iter_mut().zip(&other.tallies) {
+            total.merge(tally);
         }
     }
 }
@@ -68,17 +68,18 @@ impl Worker {
         }
     }
 
-    /// Forward pass, loss and metric counts (into `self.totals`, reset first) on `batch`
-    /// samples, then (when `learn`) the backward pass. Returns the mean loss; when it is not
+    /// Forward pass, loss and metric tallies (into `self.totals`, reset first) on `batch`
+    /// samples, then (when `learn`) the backward pass. With per-sample `weights`, the loss
+    /// is Keras' weighted mean `sum_i w_i l_i / batch` and its gradient that of it; the
+    /// metrics flagged in `metrics.1` are weighted too. Returns the loss; when it is not
     /// finite, nothing else is done.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn run<M: Model, L: LossFn>(
         &mut self,
         model: &M,
         loss: &L,
-        metrics: &[Metric],
-        x: &[f32],
-        y: &[f32],
+        (metrics, weighted): (&[Metric], &[bool]),
+        (x, y, weights): (&[f32], &[f32], Option<&[f32]>),
         batch: usize,
         dropout: Option<&mut Rng>,
         learn: bool,
@@ -92,19 +93,29 @@ impl Worker {
         self.outputs.clear();
         self.outputs.extend_from_slice(logits);
         M::OUTPUT_ACTIVATION.forward(&mut self.outputs, M::OUTPUT);
+        let width = loss.target_width(M::OUTPUT);
         // Gradients only when learning; evaluation needs the loss alone.
-        let value = if learn {
+        if learn {
             self.d_logits.resize(batch * M::OUTPUT, 0.0);
-            loss.forward_backward(
+        }
+        let value = match weights {
+            None if learn => loss.forward_backward(
                 &M::OUTPUT_ACTIVATION,
                 logits,
                 &self.outputs,
                 y,
                 M::OUTPUT,
                 &mut self.d_logits,
-            )
-        } else {
-            loss.value(&M::OUTPUT_ACTIVATION, logits, &self.outputs, y, M::OUTPUT)
+            ),
+            None => loss.value(&M::OUTPUT_ACTIVATION, logits, &self.outputs, y, M::OUTPUT),
+            Some(w) => weighted_loss(
+                loss,
+                (logits, &self.outputs, y),
+                w,
+                (M::OUTPUT, width),
+                learn.then_some(&mut self.d_logits[..]),
+                &M::OUTPUT_ACTIVATION,
+            ),
         };
         if !value.is_finite() {
             return value;
@@ -112,10 +123,9 @@ impl Worker {
         let t = &mut self.totals;
         t.loss += f64::from(value) * batch as f64;
         t.samples += batch;
-        let width = loss.target_width(M::OUTPUT);
-        for (count, m) in t.counts.iter_mut().zip(metrics) {
-            count.0 += m.correct(&self.outputs, &y[..batch * width], M::OUTPUT);
-            count.1 += m.max_correct(batch, M::OUTPUT);
+        for ((tally, m), &w) in t.tallies.iter_mut().zip(metrics).zip(weighted) {
+            let w = if w { weights } else { None };
+            m.update(tally, &self.outputs, &y[..batch * width], M::OUTPUT, w);
         }
         if learn {
             model.backward_batch(
@@ -128,4 +138,52 @@ impl Worker {
         }
         value
     }
+}
+
+/// Keras' weighted loss of a batch, `sum_i w_i l_i / batch`, from the loss of each sample
+/// alone (a loss is a mean over its batch, so a batch of one gives `l_i`); writes its
+/// gradient into `d_logits` when given.
+fn weighted_loss<L: LossFn, A: crate::activations::ActivationFn>(
+    loss: &L,
+    (logits, outputs, y): (&[f32], &[f32], &[f32]),
+    weights: &[f32],
+    (outputs_per_sample, width): (usize, usize),
+    mut d_logits: Option<&mut [f32]>,
+    activation: &A,
+) -> f32 {
+    let batch = weights.len();
+    let o = outputs_per_sample;
+    let mut total = 0.0_f64;
+    for (i, &w) in weights.iter().enumerate() {
+        let rows = i * o..(i + 1) * o;
+        let targets = &y[i * width..(i + 1) * width];
+        let l = match d_logits.as_deref_mut() {
+            Some(d) => {
+                let d = &mut d[rows.clone()];
+                let l = loss.forward_backward(
+                    activation,
+                    &logits[rows.clone()],
+                    &outputs[rows.clone()],
+                    targets,
+                    o,
+                    d,
+                );
+                #[allow(clippy::cast_precision_loss)]
+                let scale = w / batch as f32;
+                d.iter_mut().for_each(|g| *g *= scale);
+                l
+            }
+            None => loss.value(
+                activation,
+                &logits[rows.clone()],
+                &outputs[rows],
+                targets,
+                o,
+            ),
+        };
+        total += f64::from(w) * f64::from(l);
+    }
+    #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
+    let mean = (total / batch as f64) as f32;
+    mean
 }

@@ -59,7 +59,7 @@ impl<M: Model, O: Optimizer, L: LossFn> Trainer<M, O, L> {
                 &y[start * tw..(start + b) * tw],
             );
             if !self
-                .run_batch(xs, ys, b, None, false, &mut totals)
+                .run_batch(xs, ys, None, b, None, false, &mut totals)
                 .is_finite()
             {
                 // The first sample of the batch whose own loss is not finite.
@@ -69,7 +69,9 @@ impl<M: Model, O: Optimizer, L: LossFn> Trainer<M, O, L> {
                         &x[i * M::INPUT..(i + 1) * M::INPUT],
                         &y[i * tw..(i + 1) * tw],
                     );
-                    !self.run_batch(xi, yi, 1, None, false, &mut one).is_finite()
+                    !self
+                        .run_batch(xi, yi, None, 1, None, false, &mut one)
+                        .is_finite()
                 });
                 bad = Some(sample.unwrap_or(start));
                 break;
@@ -77,7 +79,7 @@ impl<M: Model, O: Optimizer, L: LossFn> Trainer<M, O, L> {
             start += b;
         }
         let metrics = (0..self.metrics.len())
-            .map(|i| (self.metric_name(i), totals.rate(i)))
+            .map(|i| (self.metric_name(i), totals.value(i, self.metrics[i])))
             .collect();
         let loss = totals.mean_loss();
         self.eval_totals = totals;

@@ -4,7 +4,7 @@
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 
-use super::callbacks::{Callback, Control, Logs};
+use super::callbacks::{Callback, Context, Control, Logs, StepSchedule};
 use super::check::check_data;
 use super::history::History;
 use super::progress::{Progress, Verbose};
@@ -12,12 +12,13 @@ use super::trainer::Trainer;
 use crate::error::{Error, Result};
 use crate::loss::LossFn;
 use crate::model::Model;
-use crate::optim::Optimizer;
+use crate::optim::{LearningRateSchedule, Optimizer};
 use crate::rng::Rng;
 
 /// Arguments of [`Trainer::fit`], with Keras' defaults.
 pub struct Fit<'a> {
     epochs: usize,
+    initial_epoch: usize,
     batch_size: usize,
     shuffle: bool,
     seed: u64,
@@ -25,6 +26,8 @@ pub struct Fit<'a> {
     validation_data: Option<(&'a [f32], &'a [f32])>,
     verbose: Verbose,
     callbacks: Vec<Box<dyn Callback + 'a>>,
+    sample_weight: Option<&'a [f32]>,
+    class_weight: Option<&'a [f32]>,
 }
 
 impl Default for Fit<'_> {
@@ -39,6 +42,7 @@ impl<'a> Fit<'a> {
     pub fn new() -> Self {
         Self {
             epochs: 1,
+            initial_epoch: 0,
             batch_size: 32,
             shuffle: true,
             seed: 0,
@@ -46,12 +50,25 @@ impl<'a> Fit<'a> {
             validation_data: None,
             verbose: Verbose::Auto,
             callbacks: Vec::new(),
+            sample_weight: None,
+            class_weight: None,
         }
     }
     /// Number of passes over the training data.
     #[must_use]
     pub fn epochs(mut self, epochs: usize) -> Self {
         self.epochs = epochs;
+        self
+    }
+    /// The epoch (zero-based) to start at, as Keras' `initial_epoch`: `fit` runs epochs
+    /// `initial_epoch..epochs`, shuffling and drawing dropout masks exactly as an
+    /// uninterrupted `fit` with the same seed would in those epochs, and counting steps
+    /// ([`Context::step`](super::Context::step), schedules) from epoch 0. With the weights and
+    /// the optimizer state saved after epoch `initial_epoch - 1` (see
+    /// [`ModelCheckpoint`](super::ModelCheckpoint)), a stopped training resumes bit for bit.
+    #[must_use]
+    pub fn initial_epoch(mut self, epoch: usize) -> Self {
+        self.initial_epoch = epoch;
         self
     }
     /// Samples per gradient step; the last batch of an epoch may be smaller.
@@ -86,17 +103,51 @@ impl<'a> Fit<'a> {
         self.validation_data = Some((x, y));
         self
     }
+    /// A [`Dataset`](crate::data::Dataset) evaluated after each epoch (overrides
+    /// `validation_split`).
+    #[must_use]
+    pub fn validation_dataset(self, data: &'a crate::data::Dataset) -> Self {
+        self.validation_data(data.x(), data.y())
+    }
+    /// One weight per sample of `x` (Keras' `sample_weight`): the training loss of a batch
+    /// is `sum_i w_i l_i / batch` (Keras' `sum_over_batch_size`), so a sample of weight 2
+    /// pulls as hard as two copies of it; the
+    /// [`weighted_metrics`](super::Trainer::weighted_metrics) are weighted the same way. The
+    /// samples held out by `validation_split` are validated unweighted, as Keras does.
+    #[must_use]
+    pub fn sample_weight(mut self, weights: &'a [f32]) -> Self {
+        self.sample_weight = Some(weights);
+        self
+    }
+    /// One weight per class id (Keras' `class_weight`, a dict there): each training sample
+    /// is weighted by its class's weight (times its `sample_weight`, if any). The class of
+    /// a sample is its class id, the argmax of its target row, or for one output its target
+    /// rounded (0 or 1).
+    #[must_use]
+    pub fn class_weight(mut self, weights: &'a [f32]) -> Self {
+        self.class_weight = Some(weights);
+        self
+    }
     /// How much to print.
     #[must_use]
     pub fn verbose(mut self, verbose: Verbose) -> Self {
         self.verbose = verbose;
         self
     }
-    /// Adds a callback (e.g. [`EarlyStopping`](super::EarlyStopping)).
+    /// Adds a callback (e.g. [`EarlyStopping`](super::EarlyStopping)); pass `&mut callback`
+    /// to read its state after `fit`.
     #[must_use]
     pub fn callback(mut self, callback: impl Callback + 'a) -> Self {
         self.callbacks.push(Box::new(callback));
         self
+    }
+    /// Sets the learning rate before every step from `schedule` (e.g.
+    /// [`CosineDecay`](crate::optim::CosineDecay)), as Keras does with a schedule given as the
+    /// optimizer's learning rate; the steps are counted from epoch 0. The same as the
+    /// callback [`StepSchedule`](super::StepSchedule).
+    #[must_use]
+    pub fn learning_rate_schedule(self, schedule: impl LearningRateSchedule + 'a) -> Self {
+        self.callback(StepSchedule::new(schedule))
     }
 }
 
@@ -156,6 +207,7 @@ impl<M: Model, O: Optimizer, L: LossFn> Trainer<M, O, L> {
             });
         }
         let train = (&x[..n_train * M::INPUT], &y[..n_train * tw]);
+        let weights = sample_weights(n, tw, &y[..n_train * tw], &fit)?;
         let validation = match fit.validation_data {
             Some((vx, vy)) => {
                 check_data(&self.model, vx, vy, &self.loss)?;
@@ -166,12 +218,29 @@ impl<M: Model, O: Optimizer, L: LossFn> Trainer<M, O, L> {
         };
 
         let mut history = History::default();
+        let batches = n_train.div_ceil(fit.batch_size) as u64;
+        let start = fit.initial_epoch as u64 * batches;
+        let mut outcome = Ok(());
         for cb in &mut fit.callbacks {
-            cb.on_train_begin(self.model.params());
+            let mut ctx = Context::new(&mut self.model, &mut self.optimizer, fit.epochs, start);
+            outcome = cb.on_train_begin(&mut ctx);
+            if outcome.is_err() {
+                break;
+            }
         }
-        let outcome = self.run_epochs(train, validation, &mut fit, &mut history);
+        if outcome.is_ok() {
+            outcome = self.run_epochs(
+                train,
+                weights.as_deref(),
+                validation,
+                &mut fit,
+                &mut history,
+            );
+        }
+        let end = start + history.epochs() as u64 * batches;
         for cb in &mut fit.callbacks {
-            cb.on_train_end(self.model.params_mut());
+            let mut ctx = Context::new(&mut self.model, &mut self.optimizer, fit.epochs, end);
+            cb.on_train_end(&mut ctx);
         }
         match outcome {
             Ok(()) => Ok(history),
@@ -186,6 +255,7 @@ impl<M: Model, O: Optimizer, L: LossFn> Trainer<M, O, L> {
     fn run_epochs(
         &mut self,
         (x_train, y_train): (&[f32], &[f32]),
+        weights: Option<&[f32]>,
         validation: Option<(&[f32], &[f32])>,
         fit: &mut Fit<'_>,
         history: &mut History,
@@ -193,32 +263,69 @@ impl<M: Model, O: Optimizer, L: LossFn> Trainer<M, O, L> {
         let tw = self.loss.target_width(M::OUTPUT);
         let n_train = x_train.len() / M::INPUT;
         let mut rng = Rng::new(fit.seed);
-        let mut dropout_rng = rng.fork();
+        // Each epoch draws its dropout masks from a generator of its own, so that a `fit`
+        // resumed at `initial_epoch` draws what the uninterrupted one would have.
+        let mut dropout_seeds = rng.fork();
         self.order.clear();
         self.order.extend(0..n_train);
         let batches = n_train.div_ceil(fit.batch_size);
         let mut progress = Progress::new(fit.verbose, fit.epochs, batches);
+        let epochs = fit.epochs;
         for epoch in 0..fit.epochs {
             if fit.shuffle {
                 rng.shuffle(&mut self.order);
+            }
+            let mut dropout_rng = dropout_seeds.fork();
+            if epoch < fit.initial_epoch {
+                continue;
+            }
+            let first_step = (epoch * batches) as u64;
+            for cb in &mut fit.callbacks {
+                let mut ctx =
+                    Context::new(&mut self.model, &mut self.optimizer, epochs, first_step);
+                cb.on_epoch_begin(epoch, &mut ctx)?;
             }
             progress.epoch_begin(epoch);
             let mut totals = core::mem::take(&mut self.totals);
             totals.reset(self.metrics.len());
             let mut batch_x = core::mem::take(&mut self.batch_x);
             let mut batch_y = core::mem::take(&mut self.batch_y);
+            let mut batch_w = core::mem::take(&mut self.batch_w);
             let order = core::mem::take(&mut self.order);
             let mut diverged = None;
             for (b, chunk) in order.chunks(fit.batch_size).enumerate() {
+                let mut failed = None;
+                for cb in &mut fit.callbacks {
+                    let step = first_step + b as u64;
+                    let mut ctx = Context::new(&mut self.model, &mut self.optimizer, epochs, step);
+                    if let Err(e) = cb.on_batch_begin(&mut ctx) {
+                        failed = Some(e);
+                        break;
+                    }
+                }
+                if let Some(e) = failed {
+                    self.batch_x = batch_x;
+                    self.batch_y = batch_y;
+                    self.batch_w = batch_w;
+                    self.order = order;
+                    self.totals = totals;
+                    progress.abort();
+                    return Err(e);
+                }
                 batch_x.clear();
                 batch_y.clear();
+                batch_w.clear();
                 for &i in chunk {
                     batch_x.extend_from_slice(&x_train[i * M::INPUT..(i + 1) * M::INPUT]);
                     batch_y.extend_from_slice(&y_train[i * tw..(i + 1) * tw]);
+                    if let Some(w) = weights {
+                        batch_w.push(w[i]);
+                    }
                 }
                 let loss = self.run_batch(
                     &batch_x,
                     &batch_y,
+                    weights.map(|_| batch_w.as_slice()),
                     chunk.len(),
                     Some(&mut dropout_rng),
                     true,
@@ -232,11 +339,12 @@ impl<M: Model, O: Optimizer, L: LossFn> Trainer<M, O, L> {
             }
             self.batch_x = batch_x;
             self.batch_y = batch_y;
+            self.batch_w = batch_w;
             self.order = order;
             let mut logs = Logs::default();
-            logs.push("loss", totals.mean_loss());
+            logs.insert("loss", totals.mean_loss());
             for i in 0..self.metrics.len() {
-                logs.push(self.metric_name(i), totals.rate(i));
+                logs.insert(self.metric_name(i), totals.value(i, self.metrics[i]));
             }
             self.totals = totals;
             if let Some(batch) = diverged {
@@ -247,18 +355,30 @@ impl<M: Model, O: Optimizer, L: LossFn> Trainer<M, O, L> {
                 let eval = self
                     .evaluate_unchecked(vx, vy, 256, "validation data")
                     .inspect_err(|_| progress.abort())?;
-                logs.push("val_loss", eval.loss);
+                logs.insert("val_loss", eval.loss);
                 for (name, v) in eval.metrics {
-                    logs.push(alloc::format!("val_{name}"), v);
+                    logs.insert(alloc::format!("val_{name}"), v);
+                }
+            }
+            logs.insert("lr", self.optimizer.learning_rate());
+            let mut stop = false;
+            let mut failed = None;
+            let next_step = first_step + batches as u64;
+            for cb in &mut fit.callbacks {
+                let mut ctx = Context::new(&mut self.model, &mut self.optimizer, epochs, next_step);
+                match cb.on_epoch_end(epoch, &mut logs, &mut ctx) {
+                    Ok(Control::Stop) => stop = true,
+                    Ok(Control::Continue) => {}
+                    Err(e) => {
+                        failed = Some(e);
+                        break;
+                    }
                 }
             }
             history.push(logs.entries());
             progress.epoch_end(&logs);
-            let mut stop = false;
-            for cb in &mut fit.callbacks {
-                if cb.on_epoch_end(epoch, &logs, self.model.params())? == Control::Stop {
-                    stop = true;
-                }
+            if let Some(e) = failed {
+                return Err(e);
             }
             if stop {
                 history.stopped_epoch = Some(epoch);
@@ -267,4 +387,54 @@ impl<M: Model, O: Optimizer, L: LossFn> Trainer<M, O, L> {
         }
         Ok(())
     }
+}
+
+/// The training samples' weights from `sample_weight` and `class_weight` (`None` without
+/// either); `y_train` holds the targets of the first samples, `tw` per sample, and
+/// `sample_weight` covers all `n` samples.
+fn sample_weights(n: usize, tw: usize, y_train: &[f32], fit: &Fit<'_>) -> Result<Option<Vec<f32>>> {
+    if fit.sample_weight.is_none() && fit.class_weight.is_none() {
+        return Ok(None);
+    }
+    let n_train = y_train.len() / tw;
+    let mut w = alloc::vec![1.0_f32; n_train];
+    if let Some(sw) = fit.sample_weight {
+        if sw.len() != n {
+            return Err(Error::SampleCountMismatch { x: n, y: sw.len() });
+        }
+        check_weights("sample_weight", sw)?;
+        w.copy_from_slice(&sw[..n_train]);
+    }
+    if let Some(cw) = fit.class_weight {
+        check_weights("class_weight", cw)?;
+        for (i, wi) in w.iter_mut().enumerate() {
+            let row = &y_train[i * tw..(i + 1) * tw];
+            let class = if tw == 1 {
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                let c = libm::roundf(row[0].max(0.0)) as usize;
+                c
+            } else {
+                crate::metrics::argmax(row)
+            };
+            let Some(&c) = cw.get(class) else {
+                return Err(Error::InvalidArgument {
+                    name: "class_weight",
+                    reason: "has no weight for a class found in the targets (give one weight \
+                             per class id, from 0)",
+                });
+            };
+            *wi *= c;
+        }
+    }
+    Ok(Some(w))
+}
+
+fn check_weights(name: &'static str, w: &[f32]) -> Result<()> {
+    if w.iter().any(|v| !v.is_finite() || *v < 0.0) {
+        return Err(Error::InvalidArgument {
+            name,
+            reason: "weights must be finite and >= 0",
+        });
+    }
+    Ok(())
 }

@@ -37,7 +37,7 @@ impl History {
         self.values.first().map_or(0, Vec::len)
     }
     /// Appends one epoch's `(name, value)` entries (see [`Logs`](super::Logs)).
-    pub(super) fn push(&mut self, entries: &[(String, f32)]) {
+    pub(crate) fn push(&mut self, entries: &[(String, f32)]) {
         for (name, value) in entries {
             match self.names.iter().position(|n| n == name) {
                 Some(i) => self.values[i].push(*value),

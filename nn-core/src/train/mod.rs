@@ -41,8 +41,9 @@
 //! ```
 
 mod batch;
-mod callbacks;
+pub mod callbacks;
 mod check;
+mod dataset;
 mod evaluate;
 mod fit;
 pub(crate) mod history;
@@ -50,8 +51,14 @@ mod progress;
 mod trainer;
 pub mod workspace;
 
-pub use callbacks::{Callback, Control, EarlyStopping, Logs, Mode};
+pub use callbacks::{
+    Callback, Context, Control, EarlyStopping, LearningRateScheduler, Logs, Mode,
+    ReduceLROnPlateau, StepSchedule, TerminateOnNaN,
+};
+#[cfg(feature = "std")]
+pub use callbacks::{CsvLogger, ModelCheckpoint};
 pub use check::check_data;
+pub use dataset::classes_of;
 pub use evaluate::Evaluation;
 pub use fit::Fit;
 pub use history::History;

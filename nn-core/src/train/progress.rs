@@ -31,7 +31,17 @@ pub(super) struct Progress {
     bar: Option<indicatif::ProgressBar>,
     #[cfg(feature = "std")]
     started: Option<std::time::Instant>,
+    /// When the bar was last drawn: it is redrawn at most every [`INTERVAL`], as Keras'
+    /// `Progbar` (`interval=0.05`), so that fast epochs spend their time training.
+    #[cfg(feature = "std")]
+    drawn: Option<std::time::Instant>,
+    #[cfg(feature = "std")]
+    style: Option<Option<indicatif::ProgressStyle>>,
 }
+
+/// The shortest time between two draws of the bar within an epoch.
+#[cfg(feature = "std")]
+const INTERVAL: std::time::Duration = std::time::Duration::from_millis(50);
 
 impl Progress {
     pub(super) fn new(verbose: Verbose, epochs: usize, batches: usize) -> Self {
@@ -52,6 +62,10 @@ impl Progress {
             bar: None,
             #[cfg(feature = "std")]
             started: None,
+            #[cfg(feature = "std")]
+            drawn: None,
+            #[cfg(feature = "std")]
+            style: None,
         }
     }
 
@@ -62,13 +76,23 @@ impl Progress {
             self.started = Some(std::time::Instant::now());
             if self.verbose == Verbose::ProgressBar {
                 std::eprintln!("Epoch {}/{}", epoch + 1, self.epochs);
-                let bar = indicatif::ProgressBar::new(self.batches as u64);
-                if let Ok(style) = indicatif::ProgressStyle::with_template(
-                    "{pos:>5}/{len} [{bar:30}] {elapsed} - {msg}",
-                ) {
-                    bar.set_style(style.progress_chars("=> "));
+                let bar = indicatif::ProgressBar::with_draw_target(
+                    Some(self.batches as u64),
+                    indicatif::ProgressDrawTarget::stderr(),
+                );
+                // The style is parsed once per `fit`, not per epoch.
+                let style = self.style.get_or_insert_with(|| {
+                    indicatif::ProgressStyle::with_template(
+                        "{pos:>5}/{len} [{bar:30}] {elapsed} - {msg}",
+                    )
+                    .map(|s| s.progress_chars("=> "))
+                    .ok()
+                });
+                if let Some(style) = style {
+                    bar.set_style(style.clone());
                 }
                 self.bar = Some(bar);
+                self.drawn = self.started;
             }
         }
     }
@@ -76,10 +100,15 @@ impl Progress {
     pub(super) fn batch_end(&mut self, _done: usize, _loss: f32) {
         #[cfg(feature = "std")]
         if let Some(bar) = &self.bar {
-            bar.set_position(_done as u64);
-            if _done.is_multiple_of(16) || _done == self.batches {
-                bar.set_message(alloc::format!("loss: {_loss:.4}"));
+            // Keras' rule: no redraw within the interval; the last batch is drawn by
+            // `epoch_end`, with the epoch's logs.
+            let now = std::time::Instant::now();
+            if _done >= self.batches || self.drawn.is_some_and(|t| now - t < INTERVAL) {
+                return;
             }
+            self.drawn = Some(now);
+            bar.set_message(alloc::format!("loss: {_loss:.4}"));
+            bar.set_position(_done as u64);
         }
     }
 

@@ -30,9 +30,17 @@ pub struct Trainer<M: Model, O: Optimizer, L: LossFn = Loss> {
     pub(super) optimizer: O,
     pub(super) loss: L,
     pub(super) metrics: Vec<Metric>,
+    /// The name each metric is logged under: the one asked for (Keras' `accuracy` stays
+    /// `accuracy` whichever accuracy it resolves to).
+    pub(super) metric_names: Vec<&'static str>,
+    /// Whether each metric is weighted by the samples' weights (Keras' `weighted_metrics`).
+    pub(super) metric_weighted: Vec<bool>,
+    /// The metrics as asked for, and whether weighted.
+    requested: Vec<(Metric, bool)>,
     pub(super) worker: Worker,
     pub(super) batch_x: Vec<f32>,
     pub(super) batch_y: Vec<f32>,
+    pub(super) batch_w: Vec<f32>,
     pub(super) order: Vec<usize>,
     /// Totals of a training epoch or of `train_on_batch` (kept to reuse their buffer).
     pub(super) totals: Totals,
@@ -56,9 +64,13 @@ impl<M: Model, O: Optimizer, L: LossFn> Trainer<M, O, L> {
             optimizer,
             loss,
             metrics: Vec::new(),
+            metric_names: Vec::new(),
+            metric_weighted: Vec::new(),
+            requested: Vec::new(),
             worker: Worker::new(M::PARAMS),
             batch_x: Vec::new(),
             batch_y: Vec::new(),
+            batch_w: Vec::new(),
             order: Vec::new(),
             totals: Totals::default(),
             eval_totals: Totals::default(),
@@ -88,21 +100,70 @@ impl<M: Model, O: Optimizer, L: LossFn> Trainer<M, O, L> {
         self
     }
 
-    /// Metrics to report besides the loss, as many as wanted; Keras' generic
-    /// `Metric::Accuracy` is resolved from the loss (binary, categorical or sparse
-    /// categorical), and a metric given twice is reported once. A metric that cannot be
+    /// Metrics to report besides the loss, as many as wanted (all of [`Metric::ALL`] at
+    /// once if you like), each logged under the name asked for (`accuracy`,
+    /// `sparse_categorical_accuracy`, `auc`...); Keras' generic `Metric::Accuracy` is
+    /// resolved from the loss (binary, categorical or sparse categorical), and a metric
+    /// given twice is reported once. A metric that cannot be
     /// computed on the loss' targets (see [`Metric::check`]) makes `fit`, `evaluate` and
     /// `train_on_batch` return [`Error::MetricMismatch`].
     #[must_use]
     pub fn metrics(mut self, metrics: &[Metric]) -> Self {
+        let weighted: Vec<Metric> = self.weighted_list();
+        self.set_metrics(metrics, &weighted);
+        self
+    }
+
+    /// Metrics weighted by the samples' weights ([`Fit::sample_weight`](super::Fit::sample_weight),
+    /// [`Fit::class_weight`](super::Fit::class_weight)), Keras' `weighted_metrics`, logged as
+    /// `weighted_<name>` (e.g. `weighted_accuracy`, `val_weighted_accuracy`) beside the
+    /// unweighted [`metrics`](Self::metrics). Without weights they equal the unweighted ones;
+    /// validation and [`evaluate`](Self::evaluate) weigh every sample 1.
+    #[must_use]
+    pub fn weighted_metrics(mut self, metrics: &[Metric]) -> Self {
+        let plain: Vec<Metric> = self.plain_list();
+        self.set_metrics(&plain, metrics);
+        self
+    }
+
+    /// The metrics asked for by [`metrics`](Self::metrics) (unresolved, by name).
+    fn plain_list(&self) -> Vec<Metric> {
+        self.requested
+            .iter()
+            .filter(|(_, w)| !w)
+            .map(|&(m, _)| m)
+            .collect()
+    }
+    fn weighted_list(&self) -> Vec<Metric> {
+        self.requested
+            .iter()
+            .filter(|(_, w)| *w)
+            .map(|&(m, _)| m)
+            .collect()
+    }
+
+    fn set_metrics(&mut self, plain: &[Metric], weighted: &[Metric]) {
         self.metrics.clear();
-        for m in metrics {
-            let m = m.resolve(&self.loss, M::OUTPUT);
-            if !self.metrics.contains(&m) {
-                self.metrics.push(m);
+        self.metric_names.clear();
+        self.metric_weighted.clear();
+        self.requested.clear();
+        for (list, is_weighted) in [(plain, false), (weighted, true)] {
+            for &m in list {
+                let name = m.name();
+                let resolved = m.resolve(&self.loss, M::OUTPUT);
+                let taken = self
+                    .requested
+                    .iter()
+                    .any(|&(r, w)| r.name() == name && w == is_weighted);
+                if !taken {
+                    self.requested.push((m, is_weighted));
+                    self.metrics.push(resolved);
+                    self.metric_names
+                        .push(if is_weighted { m.weighted_name() } else { name });
+                    self.metric_weighted.push(is_weighted);
+                }
             }
         }
-        self
     }
 
     /// The model.
@@ -161,14 +222,9 @@ impl<M: Model, O: Optimizer, L: LossFn> Trainer<M, O, L> {
         self.model
     }
 
-    /// Name under which metric `i` is logged (`accuracy` for Keras' generic accuracy).
+    /// Name under which metric `i` is logged: the name asked for.
     pub(super) fn metric_name(&self, i: usize) -> &'static str {
-        match self.metrics[i] {
-            Metric::BinaryAccuracy
-            | Metric::CategoricalAccuracy
-            | Metric::SparseCategoricalAccuracy => "accuracy",
-            m => m.name(),
-        }
+        self.metric_names[i]
     }
 
     /// Checks the settings recorded by the builders (the optimizer's, the metrics against
@@ -211,10 +267,12 @@ impl<M: Model, O: Optimizer, L: LossFn> Trainer<M, O, L> {
     /// Forward pass, loss, and (when `learn`) backward pass and optimizer step on one batch
     /// already gathered in `x`/`y`, on the trainer's threads. Adds to `totals`; returns the
     /// batch's mean loss. When the loss is not finite, nothing is updated.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn run_batch(
         &mut self,
         x: &[f32],
         y: &[f32],
+        weights: Option<&[f32]>,
         batch: usize,
         dropout: Option<&mut Rng>,
         learn: bool,
@@ -222,17 +280,19 @@ impl<M: Model, O: Optimizer, L: LossFn> Trainer<M, O, L> {
     ) -> f32 {
         #[cfg(feature = "std")]
         if let Some(pool) = self.pool.take() {
-            let value = pool.install(|| self.step(x, y, batch, dropout, learn, totals));
+            let value = pool.install(|| self.step(x, y, weights, batch, dropout, learn, totals));
             self.pool = Some(pool);
             return value;
         }
-        self.step(x, y, batch, dropout, learn, totals)
+        self.step(x, y, weights, batch, dropout, learn, totals)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn step(
         &mut self,
         x: &[f32],
         y: &[f32],
+        weights: Option<&[f32]>,
         batch: usize,
         dropout: Option<&mut Rng>,
         learn: bool,
@@ -242,9 +302,8 @@ impl<M: Model, O: Optimizer, L: LossFn> Trainer<M, O, L> {
         let value = w.run(
             &self.model,
             &self.loss,
-            &self.metrics,
-            x,
-            y,
+            (&self.metrics, &self.metric_weighted),
+            (x, y, weights),
             batch,
             dropout,
             learn,
@@ -284,7 +343,7 @@ impl<M: Model, O: Optimizer, L: LossFn> Trainer<M, O, L> {
         totals.reset(self.metrics.len());
         // Training mode, as Keras: dropout active, batch normalisation on batch statistics.
         let mut rng = core::mem::replace(&mut self.rng, Rng::new(0));
-        let loss = self.run_batch(x, y, n, Some(&mut rng), true, &mut totals);
+        let loss = self.run_batch(x, y, None, n, Some(&mut rng), true, &mut totals);
         self.rng = rng;
         self.totals = totals;
         if loss.is_finite() {

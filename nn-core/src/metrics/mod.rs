@@ -18,6 +18,12 @@
 //! assert_eq!(metric.correct(&outputs, &[1.0, 2.0], 3), 1);
 //! ```
 
+mod confusion;
+mod tally;
+
+pub use confusion::ConfusionMatrix;
+pub use tally::Tally;
+
 use crate::error::{Error, Result};
 use crate::loss::{LossFn, Targets};
 
@@ -33,11 +39,56 @@ pub enum Metric {
     CategoricalAccuracy,
     /// Argmax of the outputs against one class index per sample (stored as `f32`).
     SparseCategoricalAccuracy,
+    /// Whether the target class (a class id, or the argmax of a target row) is among the
+    /// `k` largest outputs (Keras' `top_k_categorical_accuracy` and its sparse twin, with
+    /// `k = 5` by default there); logged as `top_k_accuracy`.
+    TopKAccuracy(usize),
+    /// `tp / (tp + fp)`, outputs above 0.5 predicting positive, targets above 0.5 positive,
+    /// over every output (Keras' `Precision`; 0 when nothing is predicted positive).
+    Precision,
+    /// `tp / (tp + fn)`, thresholds as [`Precision`](Self::Precision) (Keras' `Recall`).
+    Recall,
+    /// `2 precision recall / (precision + recall)` over every output (scikit-learn's
+    /// `f1_score` of a binary task; 0 when both are 0).
+    F1,
+    /// Area under the ROC curve of outputs in `[0, 1]` against targets above 0.5, over every
+    /// output (Keras' `AUC`): the outputs are counted in 1000 bins of width 0.001 and the
+    /// curve is integrated by trapezoids, which equals the exact area (scikit-learn's
+    /// `roc_auc_score`) when no positive shares a bin with a negative.
+    Auc,
+    /// Mean absolute error over every output.
+    Mae,
+    /// Mean squared error over every output.
+    Mse,
+    /// Square root of [`Mse`](Self::Mse) over the whole epoch or evaluation.
+    Rmse,
+    /// Coefficient of determination `1 - SS_res / SS_tot` per output, averaged over the
+    /// outputs (Keras' `R2Score`, scikit-learn's `r2_score` with `uniform_average`); an
+    /// output whose targets are constant scores 1 if predicted exactly, else 0.
+    R2,
+}
+
+impl Metric {
+    /// Every built-in metric once (accuracy as Keras' generic one, top-k with `k = 5`).
+    pub const ALL: [Metric; 11] = [
+        Metric::Accuracy,
+        Metric::TopKAccuracy(5),
+        Metric::Precision,
+        Metric::Recall,
+        Metric::F1,
+        Metric::Auc,
+        Metric::Mae,
+        Metric::Mse,
+        Metric::Rmse,
+        Metric::R2,
+        Metric::BinaryAccuracy,
+    ];
 }
 
 impl Metric {
     /// Keras' string name: `"accuracy"`, `"binary_accuracy"`, `"categorical_accuracy"`,
-    /// `"sparse_categorical_accuracy"`.
+    /// `"sparse_categorical_accuracy"`, `"top_k_accuracy"`, `"precision"`, `"recall"`,
+    /// `"f1"`, `"auc"`, `"mae"`, `"mse"`, `"rmse"`, `"r2"`.
     #[must_use]
     pub fn name(self) -> &'static str {
         match self {
@@ -45,6 +96,36 @@ impl Metric {
             Self::BinaryAccuracy => "binary_accuracy",
             Self::CategoricalAccuracy => "categorical_accuracy",
             Self::SparseCategoricalAccuracy => "sparse_categorical_accuracy",
+            Self::TopKAccuracy(_) => "top_k_accuracy",
+            Self::Precision => "precision",
+            Self::Recall => "recall",
+            Self::F1 => "f1",
+            Self::Auc => "auc",
+            Self::Mae => "mae",
+            Self::Mse => "mse",
+            Self::Rmse => "rmse",
+            Self::R2 => "r2",
+        }
+    }
+
+    /// The name of the metric weighted by the samples' weights (`weighted_` and
+    /// [`name`](Self::name)), as [`Trainer::weighted_metrics`](crate::train::Trainer::weighted_metrics) logs it.
+    #[must_use]
+    pub fn weighted_name(self) -> &'static str {
+        match self {
+            Self::Accuracy => "weighted_accuracy",
+            Self::BinaryAccuracy => "weighted_binary_accuracy",
+            Self::CategoricalAccuracy => "weighted_categorical_accuracy",
+            Self::SparseCategoricalAccuracy => "weighted_sparse_categorical_accuracy",
+            Self::TopKAccuracy(_) => "weighted_top_k_accuracy",
+            Self::Precision => "weighted_precision",
+            Self::Recall => "weighted_recall",
+            Self::F1 => "weighted_f1",
+            Self::Auc => "weighted_auc",
+            Self::Mae => "weighted_mae",
+            Self::Mse => "weighted_mse",
+            Self::Rmse => "weighted_rmse",
+            Self::R2 => "weighted_r2",
         }
     }
 
@@ -140,6 +221,26 @@ impl Metric {
                  `Metric::CategoricalAccuracy` \
                  (`Metric::Accuracy` picks the accuracy that fits the loss)",
             ),
+            Self::TopKAccuracy(0) => Some("k must be at least 1"),
+            Self::TopKAccuracy(_) if outputs < 2 => {
+                Some("a single output has no ranking of classes; use `Metric::BinaryAccuracy`")
+            }
+            Self::Precision
+            | Self::Recall
+            | Self::F1
+            | Self::Auc
+            | Self::Mae
+            | Self::Mse
+            | Self::Rmse
+            | Self::R2
+                if sparse =>
+            {
+                Some(
+                    "it compares each output with the target at the same position, but the \
+                     targets are one class id per sample; one-hot encode them (with \
+                     categorical cross-entropy), or compute it on `predict`'s outputs",
+                )
+            }
             _ => None,
         }
     }
@@ -167,6 +268,15 @@ impl Metric {
         match self.resolve_for(Targets::Values, width) {
             Self::BinaryAccuracy => binary_matches(outputs, targets, 0.5),
             Self::SparseCategoricalAccuracy => sparse_matches(outputs, targets, width),
+            Self::TopKAccuracy(k) => tally::top_k_matches(outputs, targets, width, k),
+            Self::Precision
+            | Self::Recall
+            | Self::F1
+            | Self::Auc
+            | Self::Mae
+            | Self::Mse
+            | Self::Rmse
+            | Self::R2 => 0,
             _ => {
                 debug_assert_eq!(outputs.len(), targets.len(), "outputs and targets lengths");
                 outputs
@@ -227,7 +337,7 @@ fn binary_matches(outputs: &[f32], targets: &[f32], threshold: f32) -> usize {
         .count()
 }
 
-fn sparse_matches(outputs: &[f32], labels: &[f32], width: usize) -> usize {
+pub(crate) fn sparse_matches(outputs: &[f32], labels: &[f32], width: usize) -> usize {
     debug_assert_eq!(outputs.len(), labels.len() * width, "one label per row");
     // Compared as floats, as Keras does: a fractional or out-of-range label never matches.
     outputs
@@ -238,7 +348,7 @@ fn sparse_matches(outputs: &[f32], labels: &[f32], width: usize) -> usize {
 }
 
 /// Index of the largest value; the first one on ties (and index 0 for an all-NaN row).
-fn argmax(row: &[f32]) -> usize {
+pub(crate) fn argmax(row: &[f32]) -> usize {
     let mut best = 0;
     for (i, &v) in row.iter().enumerate().skip(1) {
         if v > row[best] {
