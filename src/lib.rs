@@ -48,7 +48,7 @@ pub mod prelude {
         },
         gradcheck::CheckGradients,
         loss::{Loss, LossFn},
-        metrics::Metric,
+        metrics::{ConfusionMatrix, Metric},
         model::Model,
         optim::{
             Adam, AdamW, CosineDecay, ExponentialDecay, LearningRateSchedule, Optimizer,
