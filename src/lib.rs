@@ -49,7 +49,7 @@ pub mod prelude {
         gradcheck::CheckGradients,
         layers::Pass,
         loss::{Loss, LossFn},
-        metrics::Metric,
+        metrics::{ConfusionMatrix, Metric},
         model::Model,
         optim::{
             Adam, AdamW, CosineDecay, ExponentialDecay, LearningRateSchedule, Optimizer,

@@ -141,3 +141,34 @@ fn a_dataset_from_idx_files_carries_the_image_shape() {
     .to_string();
     assert!(e.contains("labels file"), "{e}");
 }
+
+#[test]
+fn scalers_saved_to_files_come_back_equal() {
+    let mut data = Dataset::from_slices(
+        &[1.0, 10.0, 3.0, 14.0, 5.0, 9.0, 7.0, 11.0],
+        &[0.0, 1.0, 0.0, 1.0],
+        &[2],
+        1,
+    )
+    .unwrap();
+    let standard = StandardScaler::fit(data.x(), 2).unwrap();
+    let minmax = MinMaxScaler::fit_transform_dataset(&mut data).unwrap();
+    assert_eq!(&data.x()[..2], [0.0, 0.2]);
+    let dir = std::env::temp_dir().join(format!("nn-scalers-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = TempFile(dir.join("standard.bin"));
+    standard.save(&file.0).unwrap();
+    assert_eq!(StandardScaler::load(&file.0).unwrap(), standard);
+    let file2 = TempFile(dir.join("minmax.bin"));
+    minmax.save(&file2.0).unwrap();
+    assert_eq!(MinMaxScaler::load(&file2.0).unwrap(), minmax);
+    // A file that is not a scaler is refused, naming it.
+    std::fs::write(&file2.0, [1, 2, 3]).unwrap();
+    let e = MinMaxScaler::load(&file2.0).unwrap_err().to_string();
+    assert!(
+        e.contains("minmax.bin") && e.contains("MinMaxScaler"),
+        "{e}"
+    );
+    drop((file, file2));
+    let _ = std::fs::remove_dir(&dir);
+}

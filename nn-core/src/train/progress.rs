@@ -37,6 +37,18 @@ pub(super) struct Progress {
     drawn: Option<std::time::Instant>,
     #[cfg(feature = "std")]
     style: Option<Option<indicatif::ProgressStyle>>,
+    /// Whether a finished bar's line still needs its newline.
+    #[cfg(feature = "std")]
+    open_line: bool,
+}
+
+#[cfg(feature = "std")]
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if self.open_line {
+            std::eprintln!();
+        }
+    }
 }
 
 /// The shortest time between two draws of the bar within an epoch.
@@ -66,6 +78,8 @@ impl Progress {
             drawn: None,
             #[cfg(feature = "std")]
             style: None,
+            #[cfg(feature = "std")]
+            open_line: false,
         }
     }
 
@@ -75,7 +89,12 @@ impl Progress {
         {
             self.started = Some(std::time::Instant::now());
             if self.verbose == Verbose::ProgressBar {
-                std::eprintln!("Epoch {}/{}", epoch + 1, self.epochs);
+                let end = if core::mem::take(&mut self.open_line) {
+                    "\n"
+                } else {
+                    ""
+                };
+                std::eprintln!("{end}Epoch {}/{}", epoch + 1, self.epochs);
                 let bar = indicatif::ProgressBar::with_draw_target(
                     Some(self.batches as u64),
                     indicatif::ProgressDrawTarget::stderr(),
@@ -130,6 +149,9 @@ impl Progress {
             match (self.verbose, self.bar.take()) {
                 (Verbose::ProgressBar, Some(bar)) => {
                     bar.finish_with_message(text.trim_start_matches(" - ").to_string());
+                    // indicatif leaves the cursor on the finished bar's line: the next
+                    // epoch's header (or `drop`) ends it, in the same write.
+                    self.open_line = true;
                 }
                 (Verbose::Lines, _) => {
                     std::eprintln!(
