@@ -249,7 +249,7 @@ pub(super) fn project_inputs(
 /// single-sample inference does at every step. Outputs are taken 64 at a time, in a local
 /// accumulator that stays in registers while the rows of `W` stream past, and zero inputs
 /// (an image's background) skip their row. Run it inside [`kernels::vectorized`].
-#[inline]
+#[inline(always)]
 pub(super) fn row_times_matrix(x: &[f32], w: &[f32], y: &mut [f32]) {
     const BLOCK: usize = 64;
     let n = y.len();
