@@ -402,23 +402,32 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Lstm<T, F,
                 let (da_i, rest) = da.split_at_mut(H);
                 let (da_f, rest) = rest.split_at_mut(H);
                 let (da_g, da_o) = rest.split_at_mut(H);
-                for j in 0..H {
-                    let (i, f, g, o, tc) = (gi[j], gf[j], gg[j], go[j], tc[j]);
-                    let d_c = dc[j] + dh[j] * o * (1.0 - tc * tc);
-                    da_i[j] = d_c * g * i * (1.0 - i);
-                    da_g[j] = d_c * i * (1.0 - g * g);
-                    da_o[j] = dh[j] * tc * o * (1.0 - o);
-                    dc[j] = d_c * f;
-                    // The forget gate's gradient, from c_prev below (0 when c_prev is 0).
-                    da_f[j] = d_c * f * (1.0 - f);
+                // One loop per result, each writing one slice: few enough pointers that the
+                // compiler vectorises them (one loop writing five slices stayed scalar).
+                // `dc` becomes the gradient with respect to this step's cell state first.
+                for (((d_c, &dh), &o), &tc) in dc.iter_mut().zip(&*dh).zip(go).zip(tc) {
+                    *d_c += dh * o * (1.0 - tc * tc);
                 }
+                for (((a, &d_c), &g), &i) in da_i.iter_mut().zip(&*dc).zip(gg).zip(gi) {
+                    *a = d_c * g * i * (1.0 - i);
+                }
+                for (((a, &d_c), &i), &g) in da_g.iter_mut().zip(&*dc).zip(gi).zip(gg) {
+                    *a = d_c * i * (1.0 - g * g);
+                }
+                for (((a, &dh), &tc), &o) in da_o.iter_mut().zip(&*dh).zip(tc).zip(go) {
+                    *a = dh * tc * o * (1.0 - o);
+                }
+                // The forget gate's gradient, from c_prev (0 when c_prev is 0).
                 match c_prev {
                     Some(cp) => {
-                        for j in 0..H {
-                            da_f[j] *= cp[j];
+                        for (((a, &d_c), &f), &cp) in da_f.iter_mut().zip(&*dc).zip(gf).zip(cp) {
+                            *a = d_c * f * (1.0 - f) * cp;
                         }
                     }
                     None => da_f.fill(0.0),
+                }
+                for (d_c, &f) in dc.iter_mut().zip(gf) {
+                    *d_c *= f;
                 }
                 let row = b * T + t;
                 d_gates[row * w..(row + 1) * w].copy_from_slice(da);
