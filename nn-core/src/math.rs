@@ -80,7 +80,7 @@ pub fn softplus(x: f32) -> f32 {
 /// negative `x` is about 1e-38 rather than 0). Unlike [`exp`] it has no branch, so loops of
 /// it vectorise: the recurrent layers' gates and the [`sigmoid_slice`] and [`tanh_slice`]
 /// activations use it.
-#[inline]
+#[inline(always)]
 #[must_use]
 pub fn exp_poly(x: f32) -> f32 {
     const LOG2E: f32 = core::f32::consts::LOG2_E;
@@ -108,7 +108,7 @@ pub fn exp_poly(x: f32) -> f32 {
 
 /// The logistic function by [`exp_poly`]: branch-free, so that loops of it vectorise; within
 /// a few ulp of the exact value, exactly 0.5 at 0, and in `(0, 1]` everywhere.
-#[inline]
+#[inline(always)]
 #[must_use]
 pub fn sigmoid_poly(x: f32) -> f32 {
     1.0 / (1.0 + exp_poly(-x))
@@ -117,7 +117,7 @@ pub fn sigmoid_poly(x: f32) -> f32 {
 /// The hyperbolic tangent by [`exp_poly`] (Cephes' `tanhf`): an odd polynomial below
 /// `|x| = 0.625`, `1 - 2 / (e^{2|x|} + 1)` above, with the sign of `x`; branch-free, so that
 /// loops of it vectorise. Within a few ulp of the exact value; exactly ±1 beyond `|x| = 9.02`.
-#[inline]
+#[inline(always)]
 #[must_use]
 pub fn tanh_poly(x: f32) -> f32 {
     let a = x.abs();
@@ -137,7 +137,7 @@ pub fn tanh_poly(x: f32) -> f32 {
 }
 
 /// [`sigmoid_poly`] of every value, in place.
-#[inline]
+#[inline(always)]
 pub fn sigmoid_slice(values: &mut [f32]) {
     for v in values {
         *v = sigmoid_poly(*v);
@@ -145,7 +145,7 @@ pub fn sigmoid_slice(values: &mut [f32]) {
 }
 
 /// [`tanh_poly`] of every value, in place.
-#[inline]
+#[inline(always)]
 pub fn tanh_slice(values: &mut [f32]) {
     for v in values {
         *v = tanh_poly(*v);

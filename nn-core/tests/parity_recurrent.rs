@@ -15,7 +15,19 @@ use nn_core::layers::{
 };
 
 const RTOL: f64 = 1e-5;
-const ATOL: f64 = 1e-6;
+
+/// The absolute tolerance: 1e-6 at the kernels' AVX2 and AVX-512 levels, whose products fuse
+/// each multiply-add; the 1e-5 at the portable level (`NN_ISA=portable`), where each
+/// product is rounded before it is added (a weight gradient of `rnn_tanh` that cancels to
+/// 0.138 is 2.4e-6 off there, 1.8e-5 relative). The other tests (`parity_sequence`) hold
+/// 1e-5 absolute at every level.
+fn atol() -> f64 {
+    if nn_core::kernels::level() == nn_core::kernels::Level::Portable {
+        1e-5
+    } else {
+        1e-6
+    }
+}
 
 /// Fixture sizes: batch, steps, features, units.
 const B: usize = 2;
@@ -183,14 +195,14 @@ fn matches_pytorch<L: Recurrent + Default>(name: &str) {
     assert_eq!(fx.shape("x"), &[B, T, F]);
     assert_eq!(fx.shape("y"), &[B, T, H]);
     let r = run::<L>(&fx, &fx.f32("dy"));
-    common::assert_close(&format!("{name} y"), &r.y, fx.f64("y"), RTOL, ATOL);
-    common::assert_close(&format!("{name} h_n"), &r.h_n, fx.f64("h_n"), RTOL, ATOL);
+    common::assert_close(&format!("{name} y"), &r.y, fx.f64("y"), RTOL, atol());
+    common::assert_close(&format!("{name} h_n"), &r.h_n, fx.f64("h_n"), RTOL, atol());
     if L::CELL {
-        common::assert_close(&format!("{name} c_n"), &r.c_n, fx.f64("c_n"), RTOL, ATOL);
-        common::assert_close(&format!("{name} dc0"), &r.dc0, fx.f64("dc0"), RTOL, ATOL);
+        common::assert_close(&format!("{name} c_n"), &r.c_n, fx.f64("c_n"), RTOL, atol());
+        common::assert_close(&format!("{name} dc0"), &r.dc0, fx.f64("dc0"), RTOL, atol());
     }
-    common::assert_close(&format!("{name} dx"), &r.dx, fx.f64("dx"), RTOL, ATOL);
-    common::assert_close(&format!("{name} dh0"), &r.dh0, fx.f64("dh0"), RTOL, ATOL);
+    common::assert_close(&format!("{name} dx"), &r.dx, fx.f64("dx"), RTOL, atol());
+    common::assert_close(&format!("{name} dh0"), &r.dh0, fx.f64("dh0"), RTOL, atol());
     let expected: Vec<f64> = from_fixture::<L>(&fx, "d")
         .iter()
         .map(|&v| f64::from(v))
@@ -200,7 +212,7 @@ fn matches_pytorch<L: Recurrent + Default>(name: &str) {
         &r.grads,
         &expected,
         RTOL,
-        ATOL,
+        atol(),
     );
 }
 
@@ -224,7 +236,7 @@ fn last_step_agrees<Seq: Recurrent + Default, Last: Recurrent + Default>(name: &
         &last.y,
         fx.f64("h_n"),
         RTOL,
-        ATOL,
+        atol(),
     );
     let close = |what: &str, a: &[f32], b: &[f32]| {
         let b: Vec<f64> = b.iter().map(|&v| f64::from(v)).collect();

@@ -130,37 +130,41 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Gru<T, F, 
             T * H * w,
             parts,
             &|first, n, (gates, hn, (h, last), work)| {
-                kernels::vectorized(|| {
-                    let (hw, tmp) = work.values.split_at_mut(n * H);
-                    match start.h {
-                        Some(h0) => hw.copy_from_slice(&h0[first * H..(first + n) * H]),
-                        None => hw.fill(0.0),
-                    }
-                    for t in 0..T {
-                        for row in tmp.chunks_exact_mut(w) {
-                            row.copy_from_slice(p.b_hh);
+                kernels::vectorized(
+                    #[inline(always)]
+                    || {
+                        let (hw, tmp) = work.values.split_at_mut(n * H);
+                        match start.h {
+                            Some(h0) => hw.copy_from_slice(&h0[first * H..(first + n) * H]),
+                            None => hw.fill(0.0),
                         }
-                        if t > 0 || start.h.is_some() {
-                            kernels::gemm_nn(n, H, w, hw, p.w_hh, tmp, true);
+                        for t in 0..T {
+                            for row in tmp.chunks_exact_mut(w) {
+                                row.copy_from_slice(p.b_hh);
+                            }
+                            if t > 0 || start.h.is_some() {
+                                kernels::gemm_nn(n, H, w, hw, p.w_hh, tmp, true);
+                            }
+                            for b in 0..n {
+                                let r = b * T + t;
+                                let hp = &tmp[b * w..(b + 1) * w];
+                                let hn = &mut hn.values[r * H..(r + 1) * H];
+                                hn.copy_from_slice(&hp[2 * H..]);
+                                Self::step(
+                                    &mut gates.values[r * w..(r + 1) * w],
+                                    &hp[..2 * H],
+                                    hn,
+                                    &mut hw[b * H..(b + 1) * H],
+                                );
+                                h.values[r * H..(r + 1) * H]
+                                    .copy_from_slice(&hw[b * H..(b + 1) * H]);
+                            }
                         }
-                        for b in 0..n {
-                            let r = b * T + t;
-                            let hp = &tmp[b * w..(b + 1) * w];
-                            let hn = &mut hn.values[r * H..(r + 1) * H];
-                            hn.copy_from_slice(&hp[2 * H..]);
-                            Self::step(
-                                &mut gates.values[r * w..(r + 1) * w],
-                                &hp[..2 * H],
-                                hn,
-                                &mut hw[b * H..(b + 1) * H],
-                            );
-                            h.values[r * H..(r + 1) * H].copy_from_slice(&hw[b * H..(b + 1) * H]);
+                        if let Some(last) = last {
+                            last.values.copy_from_slice(hw);
                         }
-                    }
-                    if let Some(last) = last {
-                        last.values.copy_from_slice(hw);
-                    }
-                });
+                    },
+                );
             },
         );
     }
@@ -264,24 +268,27 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Gru<T, F, 
             2 * T * H * w,
             parts,
             &|first, n, (d_in, d_rec, work, dh0)| {
-                kernels::vectorized(|| {
-                    let (dh, dhp) = work.values.split_at_mut(n * H);
-                    Self::backward_chunk(
-                        w_hh_t,
-                        first,
-                        n,
-                        &cache,
-                        dy,
-                        start.h,
-                        d_end.h,
-                        (d_in.values, d_rec.values),
-                        (dh, dhp),
-                        dh0.is_some(),
-                    );
-                    if let Some(dh0) = dh0 {
-                        dh0.values.copy_from_slice(dh);
-                    }
-                });
+                kernels::vectorized(
+                    #[inline(always)]
+                    || {
+                        let (dh, dhp) = work.values.split_at_mut(n * H);
+                        Self::backward_chunk(
+                            w_hh_t,
+                            first,
+                            n,
+                            &cache,
+                            dy,
+                            start.h,
+                            d_end.h,
+                            (d_in.values, d_rec.values),
+                            (dh, dhp),
+                            dh0.is_some(),
+                        );
+                        if let Some(dh0) = dh0 {
+                            dh0.values.copy_from_slice(dh);
+                        }
+                    },
+                );
             },
         );
         let h_prev = &mut h_prev[..rows * H];
@@ -296,6 +303,9 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Gru<T, F, 
     /// Backpropagation through time for samples `first..first + n`: the gradients with
     /// respect to the input and recurrent projections of every step into `d_in` and `d_rec`
     /// (their rows), and the one with respect to the initial `h` left in `dh`.
+    // Inlined into the caller's `kernels::vectorized` closure: compiled there, its loops
+    // get that level's vector width (a separate function would be baseline SSE2).
+    #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     fn backward_chunk(
         w_hh_t: &[f32],
@@ -435,28 +445,31 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Layer for 
         let w = Self::W;
         let p = Self::DIMS.params(params);
         let (g, hp) = scratch[..2 * w].split_at_mut(w);
-        kernels::vectorized(|| {
-            for t in 0..T {
-                g.copy_from_slice(p.b_ih);
-                recurrent::row_times_matrix(&x[t * F..(t + 1) * F], p.w_ih, g);
-                hp.copy_from_slice(p.b_hh);
-                // The hidden state is the output: the previous step's row (or the only row).
-                let at = if SEQ { t * H } else { 0 };
-                let (before, h) = y.split_at_mut(at);
-                let h = &mut h[..H];
-                if t == 0 {
-                    h.fill(0.0);
-                } else if SEQ {
-                    let prev = &before[at - H..];
-                    recurrent::row_times_matrix(prev, p.w_hh, hp);
-                    h.copy_from_slice(prev);
-                } else {
-                    recurrent::row_times_matrix(h, p.w_hh, hp);
+        kernels::vectorized(
+            #[inline(always)]
+            || {
+                for t in 0..T {
+                    g.copy_from_slice(p.b_ih);
+                    recurrent::row_times_matrix(&x[t * F..(t + 1) * F], p.w_ih, g);
+                    hp.copy_from_slice(p.b_hh);
+                    // The hidden state is the output: the previous step's row (or the only row).
+                    let at = if SEQ { t * H } else { 0 };
+                    let (before, h) = y.split_at_mut(at);
+                    let h = &mut h[..H];
+                    if t == 0 {
+                        h.fill(0.0);
+                    } else if SEQ {
+                        let prev = &before[at - H..];
+                        recurrent::row_times_matrix(prev, p.w_hh, hp);
+                        h.copy_from_slice(prev);
+                    } else {
+                        recurrent::row_times_matrix(h, p.w_hh, hp);
+                    }
+                    let (hp_rz, hn) = hp.split_at(2 * H);
+                    Self::step(g, hp_rz, hn, h);
                 }
-                let (hp_rz, hn) = hp.split_at(2 * H);
-                Self::step(g, hp_rz, hn, h);
-            }
-        });
+            },
+        );
     }
 
     fn forward(&self, f: Forward<'_>, _pass: &mut Pass<'_>) {

@@ -134,13 +134,19 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Lstm<T, F,
             (h, last),
             work,
         )| {
-            kernels::vectorized(|| {
-                Self::forward_chunk(p.w_hh, first, n, start, gates, c, tc, h, last, work);
-            });
+            kernels::vectorized(
+                #[inline(always)]
+                || {
+                    Self::forward_chunk(p.w_hh, first, n, start, gates, c, tc, h, last, work);
+                },
+            );
         });
     }
 
     /// The recurrence of samples `first..first + n` (their rows of the cache and output).
+    // Inlined into the caller's `kernels::vectorized` closure: compiled there, its loops
+    // get that level's vector width (a separate function would be baseline SSE2).
+    #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     fn forward_chunk(
         w_hh: &[f32],
@@ -298,33 +304,36 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Lstm<T, F,
             work,
             (dh0, dc0),
         )| {
-            kernels::vectorized(|| {
-                let (dh, rest) = work.values.split_at_mut(n * H);
-                let (dc, dg) = rest.split_at_mut(n * H);
-                let cache = Cache {
-                    gates,
-                    c: c_all,
-                    tc: tc_all,
-                };
-                Self::backward_chunk(
-                    w_hh_t,
-                    first,
-                    n,
-                    &cache,
-                    dy,
-                    start.c,
-                    d_end,
-                    d_gates.values,
-                    (dh, dc, dg),
-                    dh0.is_some(),
-                );
-                if let Some(dh0) = dh0 {
-                    dh0.values.copy_from_slice(dh);
-                }
-                if let Some(dc0) = dc0 {
-                    dc0.values.copy_from_slice(dc);
-                }
-            });
+            kernels::vectorized(
+                #[inline(always)]
+                || {
+                    let (dh, rest) = work.values.split_at_mut(n * H);
+                    let (dc, dg) = rest.split_at_mut(n * H);
+                    let cache = Cache {
+                        gates,
+                        c: c_all,
+                        tc: tc_all,
+                    };
+                    Self::backward_chunk(
+                        w_hh_t,
+                        first,
+                        n,
+                        &cache,
+                        dy,
+                        start.c,
+                        d_end,
+                        d_gates.values,
+                        (dh, dc, dg),
+                        dh0.is_some(),
+                    );
+                    if let Some(dh0) = dh0 {
+                        dh0.values.copy_from_slice(dh);
+                    }
+                    if let Some(dc0) = dc0 {
+                        dc0.values.copy_from_slice(dc);
+                    }
+                },
+            );
         });
         let h_prev = &mut h_prev[..rows * H];
         if b.grads.is_some() {
@@ -338,6 +347,9 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Lstm<T, F,
     /// Backpropagation through time for samples `first..first + n`: the gradients with
     /// respect to the gates' pre-activations of every step into `d_gates` (their rows), and
     /// those with respect to the initial `h` and `c` left in `dh` and `dc`.
+    // Inlined into the caller's `kernels::vectorized` closure: compiled there, its loops
+    // get that level's vector width (a separate function would be baseline SSE2).
+    #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     fn backward_chunk(
         w_hh_t: &[f32],
@@ -390,23 +402,32 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Lstm<T, F,
                 let (da_i, rest) = da.split_at_mut(H);
                 let (da_f, rest) = rest.split_at_mut(H);
                 let (da_g, da_o) = rest.split_at_mut(H);
-                for j in 0..H {
-                    let (i, f, g, o, tc) = (gi[j], gf[j], gg[j], go[j], tc[j]);
-                    let d_c = dc[j] + dh[j] * o * (1.0 - tc * tc);
-                    da_i[j] = d_c * g * i * (1.0 - i);
-                    da_g[j] = d_c * i * (1.0 - g * g);
-                    da_o[j] = dh[j] * tc * o * (1.0 - o);
-                    dc[j] = d_c * f;
-                    // The forget gate's gradient, from c_prev below (0 when c_prev is 0).
-                    da_f[j] = d_c * f * (1.0 - f);
+                // One loop per result, each writing one slice: few enough pointers that the
+                // compiler vectorises them (one loop writing five slices stayed scalar).
+                // `dc` becomes the gradient with respect to this step's cell state first.
+                for (((d_c, &dh), &o), &tc) in dc.iter_mut().zip(&*dh).zip(go).zip(tc) {
+                    *d_c += dh * o * (1.0 - tc * tc);
                 }
+                for (((a, &d_c), &g), &i) in da_i.iter_mut().zip(&*dc).zip(gg).zip(gi) {
+                    *a = d_c * g * i * (1.0 - i);
+                }
+                for (((a, &d_c), &i), &g) in da_g.iter_mut().zip(&*dc).zip(gi).zip(gg) {
+                    *a = d_c * i * (1.0 - g * g);
+                }
+                for (((a, &dh), &tc), &o) in da_o.iter_mut().zip(&*dh).zip(tc).zip(go) {
+                    *a = dh * tc * o * (1.0 - o);
+                }
+                // The forget gate's gradient, from c_prev (0 when c_prev is 0).
                 match c_prev {
                     Some(cp) => {
-                        for j in 0..H {
-                            da_f[j] *= cp[j];
+                        for (((a, &d_c), &f), &cp) in da_f.iter_mut().zip(&*dc).zip(gf).zip(cp) {
+                            *a = d_c * f * (1.0 - f) * cp;
                         }
                     }
                     None => da_f.fill(0.0),
+                }
+                for (d_c, &f) in dc.iter_mut().zip(gf) {
+                    *d_c *= f;
                 }
                 let row = b * T + t;
                 d_gates[row * w..(row + 1) * w].copy_from_slice(da);
@@ -491,32 +512,35 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Layer for 
         let p = Self::DIMS.params(params);
         let (c, g) = scratch[..5 * H].split_at_mut(H);
         c.fill(0.0);
-        kernels::vectorized(|| {
-            for t in 0..T {
-                for ((v, &a), &b) in g.iter_mut().zip(p.b_ih).zip(p.b_hh) {
-                    *v = a + b;
+        kernels::vectorized(
+            #[inline(always)]
+            || {
+                for t in 0..T {
+                    for ((v, &a), &b) in g.iter_mut().zip(p.b_ih).zip(p.b_hh) {
+                        *v = a + b;
+                    }
+                    recurrent::row_times_matrix(&x[t * F..(t + 1) * F], p.w_ih, g);
+                    // The hidden state is the output: the previous step's row (or the only row).
+                    let at = if SEQ { t * H } else { 0 };
+                    if t > 0 {
+                        let prev = if SEQ { at - H } else { 0 };
+                        recurrent::row_times_matrix(&y[prev..prev + H], p.w_hh, g);
+                    }
+                    math::sigmoid_slice(&mut g[..2 * H]);
+                    math::tanh_slice(&mut g[2 * H..3 * H]);
+                    math::sigmoid_slice(&mut g[3 * H..]);
+                    let h = &mut y[at..at + H];
+                    for j in 0..H {
+                        c[j] = g[H + j] * c[j] + g[j] * g[2 * H + j];
+                        h[j] = c[j];
+                    }
+                    math::tanh_slice(h);
+                    for j in 0..H {
+                        h[j] *= g[3 * H + j];
+                    }
                 }
-                recurrent::row_times_matrix(&x[t * F..(t + 1) * F], p.w_ih, g);
-                // The hidden state is the output: the previous step's row (or the only row).
-                let at = if SEQ { t * H } else { 0 };
-                if t > 0 {
-                    let prev = if SEQ { at - H } else { 0 };
-                    recurrent::row_times_matrix(&y[prev..prev + H], p.w_hh, g);
-                }
-                math::sigmoid_slice(&mut g[..2 * H]);
-                math::tanh_slice(&mut g[2 * H..3 * H]);
-                math::sigmoid_slice(&mut g[3 * H..]);
-                let h = &mut y[at..at + H];
-                for j in 0..H {
-                    c[j] = g[H + j] * c[j] + g[j] * g[2 * H + j];
-                    h[j] = c[j];
-                }
-                math::tanh_slice(h);
-                for j in 0..H {
-                    h[j] *= g[3 * H + j];
-                }
-            }
-        });
+            },
+        );
     }
 
     fn forward(&self, f: Forward<'_>, _pass: &mut Pass<'_>) {

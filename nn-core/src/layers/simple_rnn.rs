@@ -133,36 +133,39 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool, A: Activat
             T * H * H,
             parts,
             &|first, n, (z, (h, last), work)| {
-                kernels::vectorized(|| {
-                    let (hw, tmp) = work.values.split_at_mut(n * H);
-                    match start.h {
-                        Some(h0) => hw.copy_from_slice(&h0[first * H..(first + n) * H]),
-                        None => hw.fill(0.0),
-                    }
-                    for t in 0..T {
-                        let recurrent = t > 0 || start.h.is_some();
-                        if recurrent {
-                            kernels::gemm_nn(n, H, H, hw, p.w_hh, tmp, false);
+                kernels::vectorized(
+                    #[inline(always)]
+                    || {
+                        let (hw, tmp) = work.values.split_at_mut(n * H);
+                        match start.h {
+                            Some(h0) => hw.copy_from_slice(&h0[first * H..(first + n) * H]),
+                            None => hw.fill(0.0),
                         }
-                        for b in 0..n {
-                            let r = b * T + t;
-                            let a = &mut h.values[r * H..(r + 1) * H];
+                        for t in 0..T {
+                            let recurrent = t > 0 || start.h.is_some();
                             if recurrent {
-                                for (v, &u) in a.iter_mut().zip(&tmp[b * H..(b + 1) * H]) {
-                                    *v += u;
+                                kernels::gemm_nn(n, H, H, hw, p.w_hh, tmp, false);
+                            }
+                            for b in 0..n {
+                                let r = b * T + t;
+                                let a = &mut h.values[r * H..(r + 1) * H];
+                                if recurrent {
+                                    for (v, &u) in a.iter_mut().zip(&tmp[b * H..(b + 1) * H]) {
+                                        *v += u;
+                                    }
                                 }
+                                if A::USES_INPUT {
+                                    z.values[r * H..(r + 1) * H].copy_from_slice(a);
+                                }
+                                activation.forward(a, H);
+                                hw[b * H..(b + 1) * H].copy_from_slice(a);
                             }
-                            if A::USES_INPUT {
-                                z.values[r * H..(r + 1) * H].copy_from_slice(a);
-                            }
-                            activation.forward(a, H);
-                            hw[b * H..(b + 1) * H].copy_from_slice(a);
                         }
-                    }
-                    if let Some(last) = last {
-                        last.values.copy_from_slice(hw);
-                    }
-                });
+                        if let Some(last) = last {
+                            last.values.copy_from_slice(hw);
+                        }
+                    },
+                );
             },
         );
     }
@@ -235,44 +238,47 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool, A: Activat
             2 * T * H * H,
             parts,
             &|first, n, (d_pre, work, dh0)| {
-                kernels::vectorized(|| {
-                    let (dh, da) = work.values.split_at_mut(n * H);
-                    match d_end.h {
-                        Some(v) => dh.copy_from_slice(&v[first * H..(first + n) * H]),
-                        None => dh.fill(0.0),
-                    }
-                    for t in (0..T).rev() {
-                        for b in 0..n {
-                            let s = first + b;
-                            let r = s * T + t;
-                            let a = &mut da[b * H..(b + 1) * H];
-                            a.copy_from_slice(&dh[b * H..(b + 1) * H]);
-                            if SEQ {
-                                for (g, &v) in a.iter_mut().zip(&dy[r * H..(r + 1) * H]) {
-                                    *g += v;
+                kernels::vectorized(
+                    #[inline(always)]
+                    || {
+                        let (dh, da) = work.values.split_at_mut(n * H);
+                        match d_end.h {
+                            Some(v) => dh.copy_from_slice(&v[first * H..(first + n) * H]),
+                            None => dh.fill(0.0),
+                        }
+                        for t in (0..T).rev() {
+                            for b in 0..n {
+                                let s = first + b;
+                                let r = s * T + t;
+                                let a = &mut da[b * H..(b + 1) * H];
+                                a.copy_from_slice(&dh[b * H..(b + 1) * H]);
+                                if SEQ {
+                                    for (g, &v) in a.iter_mut().zip(&dy[r * H..(r + 1) * H]) {
+                                        *g += v;
+                                    }
+                                } else if t == T - 1 {
+                                    for (g, &v) in a.iter_mut().zip(&dy[s * H..(s + 1) * H]) {
+                                        *g += v;
+                                    }
                                 }
-                            } else if t == T - 1 {
-                                for (g, &v) in a.iter_mut().zip(&dy[s * H..(s + 1) * H]) {
-                                    *g += v;
-                                }
+                                let z: &[f32] = if A::USES_INPUT {
+                                    &z_all[r * H..(r + 1) * H]
+                                } else {
+                                    &[]
+                                };
+                                activation.backward(z, &h_all[r * H..(r + 1) * H], a, H);
+                                let row = (b * T + t) * H;
+                                d_pre.values[row..row + H].copy_from_slice(a);
                             }
-                            let z: &[f32] = if A::USES_INPUT {
-                                &z_all[r * H..(r + 1) * H]
-                            } else {
-                                &[]
-                            };
-                            activation.backward(z, &h_all[r * H..(r + 1) * H], a, H);
-                            let row = (b * T + t) * H;
-                            d_pre.values[row..row + H].copy_from_slice(a);
+                            if t > 0 || dh0.is_some() {
+                                kernels::gemm_nn(n, H, H, da, w_hh_t, dh, false);
+                            }
                         }
-                        if t > 0 || dh0.is_some() {
-                            kernels::gemm_nn(n, H, H, da, w_hh_t, dh, false);
+                        if let Some(dh0) = dh0 {
+                            dh0.values.copy_from_slice(dh);
                         }
-                    }
-                    if let Some(dh0) = dh0 {
-                        dh0.values.copy_from_slice(dh);
-                    }
-                });
+                    },
+                );
             },
         );
         let h_prev = &mut h_prev[..rows * H];
@@ -349,22 +355,25 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool, A: Activat
         let (x, y) = io.split();
         let p = Self::DIMS.params(params);
         let a = &mut scratch[..H];
-        kernels::vectorized(|| {
-            for t in 0..T {
-                for ((v, &u), &b) in a.iter_mut().zip(p.b_ih).zip(p.b_hh) {
-                    *v = u + b;
+        kernels::vectorized(
+            #[inline(always)]
+            || {
+                for t in 0..T {
+                    for ((v, &u), &b) in a.iter_mut().zip(p.b_ih).zip(p.b_hh) {
+                        *v = u + b;
+                    }
+                    recurrent::row_times_matrix(&x[t * F..(t + 1) * F], p.w_ih, a);
+                    // The hidden state is the output: the previous step's row (or the only row).
+                    let at = if SEQ { t * H } else { 0 };
+                    if t > 0 {
+                        let prev = if SEQ { at - H } else { 0 };
+                        recurrent::row_times_matrix(&y[prev..prev + H], p.w_hh, a);
+                    }
+                    self.activation.forward(a, H);
+                    y[at..at + H].copy_from_slice(a);
                 }
-                recurrent::row_times_matrix(&x[t * F..(t + 1) * F], p.w_ih, a);
-                // The hidden state is the output: the previous step's row (or the only row).
-                let at = if SEQ { t * H } else { 0 };
-                if t > 0 {
-                    let prev = if SEQ { at - H } else { 0 };
-                    recurrent::row_times_matrix(&y[prev..prev + H], p.w_hh, a);
-                }
-                self.activation.forward(a, H);
-                y[at..at + H].copy_from_slice(a);
-            }
-        });
+            },
+        );
     }
 
     fn forward(&self, f: Forward<'_>, _pass: &mut Pass<'_>) {
