@@ -90,10 +90,10 @@ impl<const IN: usize, const OUT: usize, A: ActivationFn> Layer for Dense<IN, OUT
     /// Room for the transposed weights when the input gradient of `batch` samples is a large
     /// product (see [`backward`](Layer::backward)).
     fn batch_scratch(batch: usize) -> usize {
-        if Self::transposes(batch) {
-            Self::WEIGHTS
-        } else {
-            0
+        match Self::input_gradient_path(batch) {
+            InputGradient::Dots => 0,
+            InputGradient::TransposedWeights => Self::WEIGHTS,
+            InputGradient::TransposedProduct => batch * (IN + OUT),
         }
     }
 
@@ -150,14 +150,26 @@ impl<const IN: usize, const OUT: usize, A: ActivationFn> Layer for Dense<IN, OUT
         }
         if let Some(dx) = b.dx {
             let w = &b.params[..Self::WEIGHTS];
-            if Self::transposes(b.batch) && b.scratch.len() >= Self::WEIGHTS {
+            let path = Self::input_gradient_path(b.batch);
+            let room = b.scratch.len() >= Self::batch_scratch(b.batch);
+            match path {
                 // dX = dZ Wᵀ as a row-major product with the transposed weights: the
                 // register-blocked kernel instead of one dot product per value.
-                let wt = &mut b.scratch[..Self::WEIGHTS];
-                transpose(w, IN, OUT, wt);
-                kernels::gemm_nn(b.batch, OUT, IN, dz, wt, dx, false);
-            } else {
-                kernels::gemm_nt(b.batch, OUT, IN, dz, w, dx, false);
+                InputGradient::TransposedWeights if room => {
+                    let wt = &mut b.scratch[..Self::WEIGHTS];
+                    transpose(w, IN, OUT, wt);
+                    kernels::gemm_nn(b.batch, OUT, IN, dz, wt, dx, false);
+                }
+                // dXᵀ = W dZᵀ: for a small batch, transposing dZ and dXᵀ moves fewer values
+                // than transposing W.
+                InputGradient::TransposedProduct if room => {
+                    let (dzt, rest) = b.scratch.split_at_mut(b.batch * OUT);
+                    let dxt = &mut rest[..b.batch * IN];
+                    transpose(dz, b.batch, OUT, dzt);
+                    kernels::gemm_nn(IN, OUT, b.batch, w, dzt, dxt, false);
+                    transpose(dxt, IN, b.batch, dx);
+                }
+                _ => kernels::gemm_nt(b.batch, OUT, IN, dz, w, dx, false),
             }
         }
     }
@@ -172,6 +184,31 @@ impl<const IN: usize, const OUT: usize, A: ActivationFn> Dense<IN, OUT, A> {
             && IN >= 16
             && batch.saturating_mul(IN).saturating_mul(OUT) >= kernels::LARGE_PRODUCT
     }
+
+    /// How the input gradient of `batch` samples is computed: dot products, or the blocked
+    /// kernel after transposing whichever is smaller, the weights (`IN * OUT` values) or the
+    /// output gradient and the result (`batch * (IN + OUT)`, with `batch` at least one
+    /// register tile wide).
+    const fn input_gradient_path(batch: usize) -> InputGradient {
+        if !Self::transposes(batch) {
+            InputGradient::Dots
+        } else if batch >= 16 && batch.saturating_mul(IN + OUT) < IN * OUT {
+            InputGradient::TransposedProduct
+        } else {
+            InputGradient::TransposedWeights
+        }
+    }
+}
+
+/// The ways a dense layer computes its input gradient `dX = dZ Wᵀ`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum InputGradient {
+    /// One dot product per value (small products).
+    Dots,
+    /// `dZ (Wᵀ)` with the weights transposed into scratch.
+    TransposedWeights,
+    /// `(W dZᵀ)ᵀ` with the output gradient and the result transposed through scratch.
+    TransposedProduct,
 }
 
 /// `t[c × r] = mᵀ` for `m[r × c]`, both row-major, in square tiles (cache-friendly on both
@@ -316,9 +353,19 @@ mod tests {
         const { assert!(!Dense::<20, 8>::transposes(3)) };
         run::<20, 8>(3, true);
         const { assert!(Dense::<40, 48>::transposes(64) && !Dense::<40, 48>::transposes(1)) };
+        assert!(
+            Dense::<40, 48>::input_gradient_path(64) == super::InputGradient::TransposedWeights
+        );
         run::<40, 48>(64, true);
         run::<40, 48>(64, false);
         run::<37, 53>(61, true);
+        // A small batch through wide layers: dZ and dXᵀ are transposed instead.
+        assert!(
+            Dense::<200, 120>::input_gradient_path(20) == super::InputGradient::TransposedProduct
+        );
+        run::<200, 120>(20, true);
+        run::<200, 120>(20, false);
+        run::<130, 97>(17, true);
     }
 
     #[test]
