@@ -139,3 +139,33 @@ fn two_threads_train_exactly_like_one() {
     // And training did move the parameters.
     assert_ne!(one, MnistMlp::new(1).params());
 }
+
+/// The two tests above at every instruction-set level this CPU has (`NN_ISA`, which is read
+/// once per process, so in child processes): each level learns, and trains the same on one
+/// and two threads. (The levels differ from one another by rounding, which the kernels'
+/// own test, `kernels::levels`, bounds.)
+#[test]
+fn every_level_learns_and_trains_alike_on_one_and_two_threads() {
+    if std::env::var_os("NN_MNIST_LEVEL_CHILD").is_some() {
+        return;
+    }
+    for level in nn::kernels::available() {
+        for test in [
+            "one_epoch_on_a_tenth_of_mnist_learns",
+            "two_threads_train_exactly_like_one",
+        ] {
+            let out = std::process::Command::new(std::env::current_exe().expect("test binary"))
+                .args(["--exact", test, "--test-threads", "1"])
+                .env("NN_ISA", level.name())
+                .env("NN_MNIST_LEVEL_CHILD", "1")
+                .output()
+                .expect("the test binary runs");
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                out.status.success() && text.contains("1 passed"),
+                "{test} at level {level:?}: {text}{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+}

@@ -41,7 +41,7 @@
 //! assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-6);
 //! ```
 
-use crate::math;
+use crate::{kernels, math};
 
 /// The built-in activations as one value type: chosen at run time, and recognised by the
 /// losses, which fuse softmax with cross-entropy and sigmoid with binary cross-entropy.
@@ -140,16 +140,20 @@ impl ActivationFn for Relu {
     }
     #[inline]
     fn forward(&self, values: &mut [f32], _width: usize) {
-        for v in values {
-            *v = v.max(0.0);
-        }
+        kernels::map(values, &|values| {
+            for v in values {
+                *v = v.max(0.0);
+            }
+        });
     }
     #[inline]
     fn backward(&self, _x: &[f32], y: &[f32], grad: &mut [f32], _width: usize) {
         // A select, not a branch, so that it vectorises.
-        for (g, &y) in grad.iter_mut().zip(y) {
-            *g = if y > 0.0 { *g } else { 0.0 };
-        }
+        kernels::map_with(grad, y, &|grad, y| {
+            for (g, &y) in grad.iter_mut().zip(y) {
+                *g = if y > 0.0 { *g } else { 0.0 };
+            }
+        });
     }
 }
 
@@ -173,16 +177,22 @@ impl ActivationFn for LeakyRelu {
     }
     #[inline]
     fn forward(&self, values: &mut [f32], _width: usize) {
-        for v in values {
-            *v *= if *v < 0.0 { self.0 } else { 1.0 };
-        }
+        let alpha = self.0;
+        kernels::map(values, &|values| {
+            for v in values {
+                *v *= if *v < 0.0 { alpha } else { 1.0 };
+            }
+        });
     }
     #[inline]
     fn backward(&self, _x: &[f32], y: &[f32], grad: &mut [f32], _width: usize) {
         // With alpha > 0 the output has the sign of the input.
-        for (g, &y) in grad.iter_mut().zip(y) {
-            *g *= if y < 0.0 { self.0 } else { 1.0 };
-        }
+        let alpha = self.0;
+        kernels::map_with(grad, y, &|grad, y| {
+            for (g, &y) in grad.iter_mut().zip(y) {
+                *g *= if y < 0.0 { alpha } else { 1.0 };
+            }
+        });
     }
 }
 
@@ -199,15 +209,19 @@ impl ActivationFn for Sigmoid {
     }
     #[inline]
     fn forward(&self, values: &mut [f32], _width: usize) {
-        for v in values {
-            *v = math::sigmoid(*v);
-        }
+        kernels::map(values, &|values| {
+            for v in values {
+                *v = math::sigmoid(*v);
+            }
+        });
     }
     #[inline]
     fn backward(&self, _x: &[f32], y: &[f32], grad: &mut [f32], _width: usize) {
-        for (g, &y) in grad.iter_mut().zip(y) {
-            *g *= y * (1.0 - y);
-        }
+        kernels::map_with(grad, y, &|grad, y| {
+            for (g, &y) in grad.iter_mut().zip(y) {
+                *g *= y * (1.0 - y);
+            }
+        });
     }
 }
 
@@ -224,15 +238,19 @@ impl ActivationFn for Tanh {
     }
     #[inline]
     fn forward(&self, values: &mut [f32], _width: usize) {
-        for v in values {
-            *v = math::tanh(*v);
-        }
+        kernels::map(values, &|values| {
+            for v in values {
+                *v = math::tanh(*v);
+            }
+        });
     }
     #[inline]
     fn backward(&self, _x: &[f32], y: &[f32], grad: &mut [f32], _width: usize) {
-        for (g, &y) in grad.iter_mut().zip(y) {
-            *g *= 1.0 - y * y;
-        }
+        kernels::map_with(grad, y, &|grad, y| {
+            for (g, &y) in grad.iter_mut().zip(y) {
+                *g *= 1.0 - y * y;
+            }
+        });
     }
 }
 

@@ -421,7 +421,7 @@ pub type Result<T, E = Error> = core::result::Result<T, E>;
 /// # Errors
 /// [`Error::NonFinite`] at the first NaN or infinity.
 pub fn check_finite(what: &'static str, values: &[f32]) -> Result<()> {
-    match values.iter().position(|v| !v.is_finite()) {
+    match crate::kernels::first_non_finite(values) {
         Some(index) => Err(Error::NonFinite { what, index }),
         None => Ok(()),
     }

@@ -5,10 +5,10 @@
 //! [`portable`] once per level, the SIMD copies inside
 //! `#[target_feature]` functions, and calls the copy of the level chosen.
 //!
-//! Adding a level (say AVX-512): a variant of [`Level`], its name and its entry in
+//! Adding a level (as AVX-512 was): a variant of [`Level`], its name and its entry in
 //! `Level::ALL` and `cached`; its detection in `supported`; a file with its token and
-//! `impl Isa`; one branch in `dispatch!`, above the lower levels, with its
-//! `#[target_feature]` list.
+//! `impl Isa`; one branch in `dispatch!` and in [`vectorized`], above the lower levels, with
+//! its `#[target_feature]` list.
 #![allow(
     unsafe_code,
     reason = "makes the tokens of SIMD levels and calls their `#[target_feature]` copies of \
@@ -17,7 +17,11 @@
 
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 use super::avx2::Avx2;
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+use super::avx512::Avx512;
 use super::portable::{self, Portable};
+#[cfg(feature = "alloc")]
+use super::update::{AdamStep, RmsPropStep};
 
 /// An instruction-set level of the kernels, lowest first (so levels compare by capability).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -30,19 +34,24 @@ pub enum Level {
     /// AVX2 and FMA, chosen at run time on x86-64 with `std`: fused multiply-adds, a 6 × 16
     /// register tile and an intrinsic dot product.
     Avx2,
+    /// AVX-512F (with AVX2 and FMA), chosen at run time on x86-64 with `std`: 16-lane fused
+    /// multiply-adds, a 12 × 32 register tile with masked edges and blocking along `k`, and
+    /// the optimizers' updates without the divider (see `avx512.rs`).
+    Avx512,
 }
 
 impl Level {
-    /// Every level, lowest first.
-    #[cfg(feature = "std")]
-    const ALL: [Level; 2] = [Level::Portable, Level::Avx2];
+    /// Every level, lowest first (whether or not this CPU or build supports it; see
+    /// [`available`]).
+    pub const ALL: [Level; 3] = [Level::Portable, Level::Avx2, Level::Avx512];
 
-    /// The level's name: `"portable"` or `"avx2"`.
+    /// The level's name: `"portable"`, `"avx2"` or `"avx512"`.
     #[must_use]
     pub const fn name(self) -> &'static str {
         match self {
             Level::Portable => "portable",
             Level::Avx2 => "avx2",
+            Level::Avx512 => "avx512",
         }
     }
 }
@@ -53,8 +62,9 @@ impl Level {
 ///
 /// `NN_ISA` names the highest level allowed, as [`Level::name`] spells it (ASCII case
 /// ignored): `NN_ISA=portable` runs the portable loops on any CPU (to compare results or
-/// speed with the SIMD level), `NN_ISA=avx2` allows up to AVX2. Unset or empty, there is no
-/// cap; a cap never raises the level above what the CPU supports.
+/// speed with the SIMD levels), `NN_ISA=avx2` allows up to AVX2 (what an AVX2-only CPU
+/// runs), `NN_ISA=avx512` up to AVX-512. Unset or empty, there is no cap; a cap never raises
+/// the level above what the CPU supports.
 ///
 /// # Panics
 /// If `NN_ISA` is set to anything else, with a message listing the names this build knows.
@@ -75,6 +85,7 @@ const fn cached(value: u8) -> Option<Level> {
     match value {
         1 => Some(Level::Portable),
         2 => Some(Level::Avx2),
+        3 => Some(Level::Avx512),
         _ => None,
     }
 }
@@ -132,9 +143,20 @@ fn capped(supported: Level, nn_isa: Option<&str>) -> Level {
 fn supported() -> Level {
     #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+        if std::is_x86_feature_detected!("avx512f") {
+            return Level::Avx512;
+        }
         return Level::Avx2;
     }
     Level::Portable
+}
+
+/// Every level this CPU supports, lowest first (levels are cumulative: all up to the highest
+/// the CPU has), whatever `NN_ISA` says: what the tests compare.
+#[cfg(feature = "std")]
+pub fn available() -> impl Iterator<Item = Level> {
+    let top = supported();
+    Level::ALL.into_iter().filter(move |&l| l <= top)
 }
 
 /// Defines a kernel that runs `$body` (a generic loop of `portable`, its first argument the
@@ -144,6 +166,16 @@ macro_rules! dispatch {
         $(#[$attr])*
         #[inline]
         $vis fn $name $(<$(const $cg: usize),*>)? ($($arg: $ty),*) {
+            #[cfg(all(feature = "std", target_arch = "x86_64"))]
+            if level() >= Level::Avx512 {
+                #[target_feature(enable = "avx512f,avx2,fma")]
+                fn avx512 $(<$(const $cg: usize),*>)? (isa: Avx512, $($arg: $ty),*) {
+                    portable::$body $(::<_, $($cg),*>)? (isa, $($arg),*)
+                }
+                // SAFETY: `level()` returned `Avx512`, so the CPU has AVX-512F, AVX2 and FMA
+                // (`supported`): what both the token and the `#[target_feature]` copy need.
+                return unsafe { avx512 $(::<$($cg),*>)? (Avx512::new_unchecked(), $($arg),*) };
+            }
             #[cfg(all(feature = "std", target_arch = "x86_64"))]
             if level() >= Level::Avx2 {
                 #[target_feature(enable = "avx2,fma")]
@@ -177,16 +209,46 @@ dispatch! {
     pub(super) fn nt_small(k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32], accumulate: bool) => nt_small;
 }
 dispatch! {
+    /// `C (+)= A Bᵀ` as the level does it (see `portable::nt`).
+    pub(super) fn nt(k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32], accumulate: bool) => nt;
+}
+dispatch! {
     /// `C (+)= Aᵀ B` by rows (see `portable::tn_small`).
     pub(super) fn tn_small(m: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32], accumulate: bool) => tn_small;
 }
 
-/// Runs `f` inside a function compiled for AVX2 when the kernels run at that level or higher
-/// (see [`level`]), so that plain element-wise loops in `f` are vectorised 8 lanes wide in a
-/// default build. No fused multiply-adds are introduced (Rust never contracts `a * b + c`),
-/// so results are identical at every level. Used by the optimizers' update loops.
+#[cfg(feature = "alloc")]
+dispatch! {
+    /// Adam's update of one range of parameters (see `update::adam_update`).
+    pub(super) fn adam(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], s: AdamStep) => adam;
+}
+#[cfg(feature = "alloc")]
+dispatch! {
+    /// RMSprop's update of one range of parameters (see `update::rmsprop_update`).
+    pub(super) fn rmsprop(p: &mut [f32], g: &[f32], v: &mut [f32], buf: Option<&mut [f32]>, s: RmsPropStep) => rmsprop;
+}
+
+/// Runs `f` inside a function compiled for AVX-512F or AVX2 when the kernels run at that
+/// level (see [`level`]), so that plain element-wise loops in `f` are vectorised 16 or 8
+/// lanes wide in a default build. No fused multiply-adds are introduced (Rust never
+/// contracts `a * b + c`), so results are identical at every level. Used by SGD's update
+/// and the element-wise activations.
 #[inline]
 pub fn vectorized<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(all(
+        feature = "std",
+        target_arch = "x86_64",
+        not(target_feature = "avx512f")
+    ))]
+    if level() >= Level::Avx512 {
+        #[target_feature(enable = "avx512f,avx2")]
+        fn wide512<R>(f: impl FnOnce() -> R) -> R {
+            f()
+        }
+        // SAFETY: `level()` returned `Avx512`, so the CPU has AVX-512F and AVX2
+        // (`supported`).
+        return unsafe { wide512(f) };
+    }
     #[cfg(all(feature = "std", target_arch = "x86_64", not(target_feature = "avx2")))]
     if level() >= Level::Avx2 {
         #[target_feature(enable = "avx2")]
@@ -197,6 +259,27 @@ pub fn vectorized<R>(f: impl FnOnce() -> R) -> R {
         return unsafe { wide(f) };
     }
     f()
+}
+
+/// `iterations` steps of independent fused multiply-add chains at `level`'s vector width
+/// (`avx2`: 256 bits, `avx512`: 512): their sum and the floating-point operations done, or
+/// `None` if this CPU lacks the level (or it has no such loop: `portable`).
+#[cfg(feature = "std")]
+pub(super) fn fma_chains(level: Level, iterations: u64) -> Option<(f32, u64)> {
+    if level > supported() {
+        return None;
+    }
+    match level {
+        Level::Portable => None,
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `supported()` is at least `Avx2`, so the CPU has AVX2 and FMA.
+        Level::Avx2 => Some(unsafe { super::avx2::fma_chains(iterations) }),
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `supported()` is `Avx512`, so the CPU has AVX-512F, AVX2 and FMA.
+        Level::Avx512 => Some(unsafe { super::avx512::fma_chains(iterations) }),
+        #[cfg(not(target_arch = "x86_64"))]
+        _ => None,
+    }
 }
 
 #[cfg(all(test, feature = "std"))]
@@ -222,12 +305,17 @@ mod tests {
         assert_eq!(capped(Level::Avx2, Some("Portable")), Level::Portable);
         assert_eq!(capped(Level::Portable, Some("avx2")), Level::Portable);
         assert_eq!(capped(Level::Portable, Some("portable")), Level::Portable);
+        assert_eq!(capped(Level::Avx512, None), Level::Avx512);
+        assert_eq!(capped(Level::Avx512, Some("AVX512")), Level::Avx512);
+        assert_eq!(capped(Level::Avx512, Some("avx2")), Level::Avx2);
+        assert_eq!(capped(Level::Avx512, Some("portable")), Level::Portable);
+        assert_eq!(capped(Level::Avx2, Some("avx512")), Level::Avx2);
     }
 
     #[test]
     #[should_panic(
         expected = "NN_ISA=\"sse2\" names no instruction-set level of nn's kernels: set it to \
-                    one of [\"portable\", \"avx2\"]"
+                    one of [\"portable\", \"avx2\", \"avx512\"]"
     )]
     fn an_unknown_nn_isa_is_an_error_naming_the_levels() {
         let _ = capped(Level::Avx2, Some("sse2"));

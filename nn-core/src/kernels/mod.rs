@@ -1,4 +1,5 @@
-//! Hot loops: matrix products on flat row-major slices.
+//! Hot loops: matrix products on flat row-major slices, the optimizers' updates, and the
+//! element-wise passes of the layers.
 //!
 //! Three products cover every dense layer, forward and backward:
 //!
@@ -10,20 +11,29 @@
 //!
 //! Each writes `C` (or adds to it with `accumulate`). Small products run simple loops, which
 //! the compiler vectorises; large `gemm_nn` and `gemm_tn` products a register-blocked kernel
-//! (6 × 16 tiles, no packing, no allocation), split by rows across the threads of a rayon
-//! pool the caller runs in. `gemm_nt` is dot products throughout (the layers transpose into
-//! scratch where that is faster).
+//! (no allocation), split by rows across the threads of a rayon pool the caller runs in.
+//! `gemm_nt` is dot products, except at the AVX-512 level, where large ones run its tile on
+//! `Bᵀ` copied a panel at a time (the layers also transpose into scratch where that is
+//! faster).
 //!
 //! The loops are written once, generic over the instruction-set [`Level`], and compiled once
-//! per level. With `std` on x86-64 the AVX2+FMA copy is chosen at run time ([`level`]), so a
-//! default `cargo build --release` still uses fused multiply-adds on CPUs that have them.
-//! The environment variable `NN_ISA` caps the level (`NN_ISA=portable` runs the portable
-//! loops everywhere); see [`level`].
+//! per level. With `std` on x86-64 the highest level the CPU has is chosen at run time
+//! ([`level`]): AVX-512 (a 12 × 32 tile with masked edges and blocking along `k` and the
+//! rows, no packing), else AVX2+FMA (a 6 × 16 tile), else the portable loops, so a default
+//! `cargo build --release` uses the widest fused multiply-adds of the machine. The
+//! environment variable `NN_ISA` caps the level (`NN_ISA=avx2` runs what an AVX2-only CPU
+//! runs, `NN_ISA=portable` the portable loops everywhere); see [`level`]. The levels round
+//! differently (fused or not, tiles, blocks, estimates in the optimizers' division at the
+//! AVX-512 level); `levels.rs` tests each level present against an f64 reference and the
+//! portable level, with the tolerances it states. Within a level, results do not depend on
+//! the number of threads.
 //!
-//! Source layout: `kernels/mod.rs` is this safe interface (size checks, threading);
-//! `portable.rs` the generic loops; `avx2.rs` the AVX2+FMA level (register tile and dot
-//! product in intrinsics); `dispatch.rs` the CPU detection and the choice of level. All
-//! `unsafe` code is in the last two.
+//! Source layout: `kernels/mod.rs` is this safe interface (size checks, threading,
+//! [`map`] for element-wise passes); `portable.rs` the generic loops; `update.rs` the
+//! optimizers' updates; `avx2.rs` the AVX2+FMA level (register tile and dot product in
+//! intrinsics); `avx512.rs` the AVX-512 level (blocked product, `gemm_nt`, dot product,
+//! single-sample dense layers, optimizer updates); `dispatch.rs` the CPU detection and the
+//! choice of level. All `unsafe` code is in the last three.
 //!
 //! ```
 //! use nn_core::kernels::gemm_nn;
@@ -36,11 +46,21 @@
 
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 mod avx2;
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+mod avx512;
 mod dispatch;
+#[cfg(all(test, feature = "std"))]
+mod levels;
 mod portable;
+#[cfg(feature = "alloc")]
+mod update;
 
+#[cfg(feature = "std")]
+pub use dispatch::available;
 pub use dispatch::{level, vectorized, Level};
 use portable::NR;
+#[cfg(feature = "alloc")]
+pub(crate) use update::{adam_update, rmsprop_update, GradTransform};
 
 /// Products with at least this many multiply-adds use the register-blocked kernel (below it,
 /// the simple loops win: no tile edges to handle).
@@ -73,14 +93,26 @@ pub fn in_parallel() -> usize {
     1
 }
 
-/// Rows of `C` are split between threads at multiples of this, a multiple of every level's
-/// tile height (4 portable, 6 AVX2), so that the same rows end up in tiles or in the edge
-/// loops (which round differently when accumulating) whatever the number of threads: results
-/// stay bit-identical.
+/// Rows of `C` are split between threads at multiples of this, a multiple of the portable
+/// and AVX2 levels' tile heights (4 and 6), so that the same rows end up in tiles or in the
+/// edge loops (which round differently when accumulating) whatever the number of threads:
+/// results stay bit-identical.
 const ALIGN: usize = 12;
 const _: () = assert!(ALIGN.is_multiple_of(<portable::Portable as portable::Isa>::MR));
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 const _: () = assert!(ALIGN.is_multiple_of(<avx2::Avx2 as portable::Isa>::MR));
+
+/// The multiple of rows at which [`split_rows`] splits at the current level: [`ALIGN`],
+/// except at AVX-512, which computes every value of `C` the same way wherever it sits (no
+/// edge loops), so any split gives the same results; there, multiples of 4 balance small
+/// products better (32 rows: 16 and 16, not 12 and 20).
+fn split_align() -> usize {
+    if level() >= Level::Avx512 {
+        4
+    } else {
+        ALIGN
+    }
+}
 
 /// The blocked product (`dispatch::blocked`) with its rows split across the pool's threads
 /// (tile-aligned halves, each half again while threads remain). Each thread writes its own
@@ -114,7 +146,8 @@ fn split_rows(
     accumulate: bool,
 ) {
     // `top * n` and `top * rsa` cannot wrap: they are at most the lengths of `c` and `a`.
-    let top = (m / 2 / ALIGN) * ALIGN;
+    let align = split_align();
+    let top = (m / 2 / align) * align;
     #[cfg(feature = "std")]
     if threads >= 2 && top > 0 && m.saturating_mul(k).saturating_mul(n) >= PARALLEL_PRODUCT {
         let (c_top, c_bottom) = c.split_at_mut(top * n);
@@ -177,6 +210,101 @@ fn split_out(
     }
     let _ = (threads, rows, work_per_row);
     f(first, out);
+}
+
+/// Below this many values, [`map`] and [`map_with`] run `f` as it is: no thread, no level
+/// check (single-sample inference stays as cheap as the plain loop).
+const MAP_SMALL: usize = 4096;
+
+/// Applies the element-wise `f` to `values` in place: small slices directly, large ones in
+/// parts split across the current pool's threads (at multiples of 64 values), each inside
+/// [`vectorized`], so that a plain loop in `f` runs 16 lanes wide on AVX-512. `f` must treat
+/// each value on its own (the parts are arbitrary), which makes results independent of the
+/// number of threads. Used by the activations.
+#[inline]
+pub fn map(values: &mut [f32], f: &(impl Fn(&mut [f32]) + Sync)) {
+    if values.len() < MAP_SMALL {
+        f(values);
+        return;
+    }
+    let rows = values.len() / 64;
+    let (whole, rest) = values.split_at_mut(rows * 64);
+    par_rows(whole, 64, 64, &|_, part| vectorized(|| f(part)));
+    f(rest);
+}
+
+/// [`map`] with a second slice read alongside: `f(part, other_part)` on matching parts of
+/// `values` and `other` (the common length of the two).
+#[inline]
+pub fn map_with(values: &mut [f32], other: &[f32], f: &(impl Fn(&mut [f32], &[f32]) + Sync)) {
+    let len = values.len().min(other.len());
+    let (values, other) = (&mut values[..len], &other[..len]);
+    if len < MAP_SMALL {
+        f(values, other);
+        return;
+    }
+    let rows = len / 64;
+    let (whole, rest) = values.split_at_mut(rows * 64);
+    par_rows(whole, 64, 64, &|first, part| {
+        vectorized(|| f(part, &other[first * 64..first * 64 + part.len()]));
+    });
+    f(rest, &other[rows * 64..]);
+}
+
+/// The index of the first value of `values` that is NaN or infinite, if any. Checks blocks
+/// of 4,096 values without branching (vectorised, at the level of [`vectorized`]) and looks
+/// for the position only in a block that has one: the finiteness check of training data
+/// costs about a memory read of it.
+#[must_use]
+pub fn first_non_finite(values: &[f32]) -> Option<usize> {
+    // A float is finite when its exponent bits are not all ones.
+    fn all_finite(block: &[f32]) -> bool {
+        block.iter().fold(true, |ok, v| {
+            ok & (v.to_bits() & 0x7f80_0000 != 0x7f80_0000)
+        })
+    }
+    values.chunks(4096).enumerate().find_map(|(b, block)| {
+        if vectorized(|| all_finite(block)) {
+            None
+        } else {
+            block
+                .iter()
+                .position(|v| !v.is_finite())
+                .map(|i| b * 4096 + i)
+        }
+    })
+}
+
+/// The measured peak of fused multiply-adds at `level`'s vector width (`Avx2`: 256 bits,
+/// `Avx512`: 512), in GFLOP/s: `threads` threads each run independent FMA chains for about
+/// `seconds`, timed together. `None` if this CPU lacks the level, or for `Portable`. What
+/// the kernels' GFLOP/s compare with (`cargo run --release --example fma_peak`).
+#[cfg(feature = "std")]
+#[must_use]
+pub fn fma_peak(level: Level, threads: usize, seconds: f64) -> Option<f64> {
+    dispatch::fma_chains(level, 1)?;
+    // Calibrate: iterations per second on one thread.
+    let mut iterations = 1u64 << 16;
+    let per_second = loop {
+        let t = std::time::Instant::now();
+        let _ = std::hint::black_box(dispatch::fma_chains(level, iterations));
+        let elapsed = t.elapsed().as_secs_f64();
+        if elapsed > 0.02 {
+            break iterations as f64 / elapsed;
+        }
+        iterations *= 4;
+    };
+    let iterations = (per_second * seconds).max(1.0) as u64;
+    let start = std::time::Instant::now();
+    let flops: u64 = std::thread::scope(|s| {
+        let runs: std::vec::Vec<_> = (0..threads.max(1))
+            .map(|_| s.spawn(|| std::hint::black_box(dispatch::fma_chains(level, iterations))))
+            .collect();
+        runs.into_iter()
+            .map(|r| r.join().ok().flatten().map_or(0, |(_, flops)| flops))
+            .sum()
+    });
+    Some(flops as f64 / start.elapsed().as_secs_f64() / 1e9)
 }
 
 /// `x * y`, the size `what` (e.g. `"m * k"`) of `function`'s arguments, without wrapping:
@@ -284,7 +412,7 @@ pub fn gemm_nt(
         // An outer product: B (n×1) is also Bᵀ (1×n), so use the row form.
         dispatch::nn_small(1, n, a, b, c, accumulate);
     } else {
-        dispatch::nt_small(k, n, a, b, c, accumulate);
+        dispatch::nt(k, n, a, b, c, accumulate);
     }
 }
 
@@ -467,6 +595,31 @@ mod tests {
     #[should_panic(expected = "gemm_nn: m * n overflows usize")]
     fn empty_products_check_their_sizes_too() {
         gemm_nn(2, 0, usize::MAX / 2 + 1, &[], &[], &mut [], false);
+    }
+
+    #[test]
+    fn first_non_finite_finds_the_first_nan_or_infinity() {
+        let mut v = std::vec![1.0f32; 10_000];
+        v[17] = f32::MAX;
+        v[18] = f32::MIN_POSITIVE / 2.0;
+        v[19] = -0.0;
+        assert_eq!(super::first_non_finite(&v), None);
+        assert_eq!(super::first_non_finite(&[]), None);
+        for (at, bad) in [
+            (0, f32::NAN),
+            (4095, f32::INFINITY),
+            (4096, f32::NEG_INFINITY),
+            (9_999, -f32::NAN),
+        ] {
+            let mut w = v.clone();
+            w[at] = bad;
+            // A later one does not count.
+            let last = w.len() - 1;
+            if at < last {
+                w[(at + 1000).min(last)] = f32::NAN;
+            }
+            assert_eq!(super::first_non_finite(&w), Some(at), "{bad} at {at}");
+        }
     }
 
     #[test]

@@ -1,13 +1,17 @@
 //! The kernels' loops, written once in plain Rust and generic over the instruction-set level
 //! ([`Isa`]): the level decides how a multiply-add is compiled and may replace the register
-//! tile and the dot product with its own. [`Portable`] is the level of every target; the
+//! tile, the dot product, the whole blocked product or the optimizers' updates with its own. [`Portable`] is the level of every target; the
 //! SIMD levels live in their own files and reach these loops through
 //! [`dispatch`](super::dispatch), which compiles each loop once per level.
 //!
 //! No `unsafe` here: every access is a bounds-checked slice operation.
 
+#[cfg(feature = "alloc")]
+use super::update::{self, AdamStep, RmsPropStep};
+
 /// An instruction-set level as the generic loops see it: how a multiply-add is compiled, the
-/// register tile of the blocked product and the dot product.
+/// register tile of the blocked product (or the whole product), the dot product and the
+/// optimizers' updates.
 ///
 /// Implemented by zero-sized tokens passed by value. A SIMD level's token can only be made
 /// once the CPU was found to support the level (see [`dispatch`](super::dispatch)), so its
@@ -46,6 +50,83 @@ pub(super) trait Isa: Copy {
     #[inline(always)]
     fn dot(self, a: &[f32], b: &[f32]) -> f32 {
         dot_portable(self, a, b)
+    }
+
+    /// The whole blocked product (see [`blocked`] for the arguments): by default full
+    /// [`Isa::tile`]s and ragged edges by plain loops ([`tiles_and_edges`]).
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn blocked(
+        self,
+        m: usize,
+        k: usize,
+        n: usize,
+        a: &[f32],
+        rsa: usize,
+        csa: usize,
+        b: &[f32],
+        c: &mut [f32],
+        accumulate: bool,
+    ) {
+        tiles_and_edges(self, m, k, n, a, rsa, csa, b, c, accumulate);
+    }
+
+    /// `acc += Σ_j x[j] · W[first + j]` over the non-zero `x[j]` (see [`sparse_rows`]).
+    #[inline(always)]
+    fn sparse_rows<const OUT: usize>(
+        self,
+        x: &[f32],
+        w: &[f32],
+        first: usize,
+        nonzero: &mut [u32],
+        acc: &mut [f32; OUT],
+    ) {
+        sparse_rows(self, x, w, first, nonzero, acc);
+    }
+
+    /// `C (+)= A B` for products too small for [`Isa::blocked`] (see [`nn_small`] for the
+    /// arguments): by default by rows ([`nn_rows`]).
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn nn_small(self, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32], accumulate: bool) {
+        nn_rows(self, k, n, a, b, c, accumulate);
+    }
+
+    /// `C (+)= Aᵀ B` for products too small for [`Isa::blocked`] (see [`tn_small`] for the
+    /// arguments): by default row by row ([`tn_rows`]).
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn tn_small(self, m: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32], accumulate: bool) {
+        tn_rows(self, m, n, a, b, c, accumulate);
+    }
+
+    /// `C (+)= A Bᵀ` (see [`nt`] for the arguments): by default one dot product per value
+    /// ([`nt_small`]).
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn nt(self, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32], accumulate: bool) {
+        nt_small(self, k, n, a, b, c, accumulate);
+    }
+
+    /// Adam's update of one range of parameters (see [`update::adam`]).
+    #[cfg(feature = "alloc")]
+    #[inline(always)]
+    fn adam(self, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], s: AdamStep) {
+        update::adam(p, g, m, v, s);
+    }
+
+    /// RMSprop's update of one range of parameters (see [`update::rmsprop`]).
+    #[cfg(feature = "alloc")]
+    #[inline(always)]
+    fn rmsprop(
+        self,
+        p: &mut [f32],
+        g: &[f32],
+        v: &mut [f32],
+        buf: Option<&mut [f32]>,
+        s: RmsPropStep,
+    ) {
+        update::rmsprop(p, g, v, buf, s);
     }
 }
 
@@ -141,6 +222,20 @@ pub(super) fn nn_small<F: Isa>(
     c: &mut [f32],
     accumulate: bool,
 ) {
+    isa.nn_small(k, n, a, b, c, accumulate);
+}
+
+/// [`nn_small`] by rows: each row of `C` accumulated from the rows of `B`.
+#[inline(always)]
+pub(super) fn nn_rows<F: Isa>(
+    isa: F,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    b: &[f32],
+    c: &mut [f32],
+    accumulate: bool,
+) {
     for (a_row, c_row) in a.chunks_exact(k).zip(c.chunks_exact_mut(n)) {
         if !accumulate {
             c_row.fill(0.0);
@@ -149,6 +244,21 @@ pub(super) fn nn_small<F: Isa>(
             axpy(isa, s, b_row, c_row);
         }
     }
+}
+
+/// `C[m×n] (+)= A[m×k] · B[n×k]ᵀ` as the level does it ([`Isa::nt`]); `m` is the number of
+/// rows of `A` in `a` (and of `C` in `c`).
+#[inline(always)]
+pub(super) fn nt<F: Isa>(
+    isa: F,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    b: &[f32],
+    c: &mut [f32],
+    accumulate: bool,
+) {
+    isa.nt(k, n, a, b, c, accumulate);
 }
 
 /// `C[m×n] (+)= A[m×k] · B[n×k]ᵀ`, one dot product per element.
@@ -181,6 +291,20 @@ pub(super) fn tn_small<F: Isa>(
     c: &mut [f32],
     accumulate: bool,
 ) {
+    isa.tn_small(m, n, a, b, c, accumulate);
+}
+
+/// [`tn_small`] row of `A` by row of `B`.
+#[inline(always)]
+pub(super) fn tn_rows<F: Isa>(
+    isa: F,
+    m: usize,
+    n: usize,
+    a: &[f32],
+    b: &[f32],
+    c: &mut [f32],
+    accumulate: bool,
+) {
     if !accumulate {
         c.fill(0.0);
     }
@@ -192,9 +316,10 @@ pub(super) fn tn_small<F: Isa>(
 }
 
 /// `acc += Σ_j x[j] · W[first + j]` over the non-zero `x[j]` only (`W` rows of `OUT`), with
-/// `nonzero` as room for their indices (at least `x.len()`).
+/// `nonzero` as room for their indices (at least `x.len()`). Each output sums from its
+/// value in `acc` in the order of `j`, whatever the level.
 #[inline(always)]
-fn sparse_rows<F: Isa, const OUT: usize>(
+pub(super) fn sparse_rows<F: Isa, const OUT: usize>(
     isa: F,
     x: &[f32],
     w: &[f32],
@@ -249,12 +374,12 @@ pub(super) fn dense_one<F: Isa, const IN: usize, const OUT: usize>(
         if IN <= 1024 {
             // One list (at most 4 KB of stack).
             let mut nonzero = [0u32; IN];
-            sparse_rows(isa, x, w, 0, &mut nonzero, &mut acc);
+            isa.sparse_rows(x, w, 0, &mut nonzero, &mut acc);
         } else {
             // Wider inputs in chunks, so the list stays a fixed 4 KB of stack.
             let mut nonzero = [0u32; 1024];
             for (c, xs) in x.chunks(1024).enumerate() {
-                sparse_rows(isa, xs, w, c * 1024, &mut nonzero, &mut acc);
+                isa.sparse_rows(xs, w, c * 1024, &mut nonzero, &mut acc);
             }
         }
         *y = acc;
@@ -356,15 +481,34 @@ fn edge<F: Isa>(
     }
 }
 
-/// `C[m×n] (+)= A · B` with `A(i, p) = a[i * rsa + p * csa]` and `B` row-major (`n` wide):
-/// full tiles through [`Isa::tile`], the ragged right and bottom edges through [`edge`].
+/// `C[m×n] (+)= A · B` with `A(i, p) = a[i * rsa + p * csa]` and `B` row-major (`n` wide),
+/// as the level does it ([`Isa::blocked`]).
 ///
-/// The callers size `a`, `b` and `c` from checked products, so no index computed here wraps
-/// (each is below the length of the slice it indexes); every access is bounds-checked, and a
-/// level's own tile checks its bounds without wrapping.
+/// The callers size `a`, `b` and `c` from checked products, so no index computed by a level
+/// wraps (each is below the length of the slice it indexes).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 pub(super) fn blocked<F: Isa>(
+    isa: F,
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    rsa: usize,
+    csa: usize,
+    b: &[f32],
+    c: &mut [f32],
+    accumulate: bool,
+) {
+    isa.blocked(m, k, n, a, rsa, csa, b, c, accumulate);
+}
+
+/// [`blocked`] by full tiles through [`Isa::tile`] and the ragged right and bottom edges
+/// through [`edge`] (the portable and AVX2 levels). Every access is bounds-checked, and a
+/// level's own tile checks its bounds without wrapping.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn tiles_and_edges<F: Isa>(
     isa: F,
     m: usize,
     k: usize,
@@ -400,4 +544,32 @@ pub(super) fn blocked<F: Isa>(
     for i in m_full..m {
         edge(isa, i, 0..n_full, k, n, a, rsa, csa, b, c, accumulate);
     }
+}
+
+/// Adam's update of one range of parameters at the level of `isa` (see [`Isa::adam`]).
+#[cfg(feature = "alloc")]
+#[inline(always)]
+pub(super) fn adam<F: Isa>(
+    isa: F,
+    p: &mut [f32],
+    g: &[f32],
+    m: &mut [f32],
+    v: &mut [f32],
+    s: AdamStep,
+) {
+    isa.adam(p, g, m, v, s);
+}
+
+/// RMSprop's update of one range of parameters at the level of `isa` (see [`Isa::rmsprop`]).
+#[cfg(feature = "alloc")]
+#[inline(always)]
+pub(super) fn rmsprop<F: Isa>(
+    isa: F,
+    p: &mut [f32],
+    g: &[f32],
+    v: &mut [f32],
+    buf: Option<&mut [f32]>,
+    s: RmsPropStep,
+) {
+    isa.rmsprop(p, g, v, buf, s);
 }

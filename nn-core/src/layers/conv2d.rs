@@ -260,14 +260,16 @@ impl<
         let rows = Self::rows("Conv2D::forward", batch);
         let (w, b) = params[..Self::PARAMS].split_at(Self::WEIGHTS);
         let y = &mut y[..rows * COUT];
-        for row in y.chunks_exact_mut(COUT) {
-            row.copy_from_slice(b);
-        }
+        kernels::par_rows(y, Self::OUT, Self::OUT, &|_, y| {
+            for row in y.chunks_exact_mut(COUT) {
+                row.copy_from_slice(b);
+            }
+        });
         let col: &[f32] = if Self::DIRECT {
             &x[..batch * Self::IN]
         } else {
             let col = &mut scratch[..rows * Self::PATCH];
-            Self::im2col(x, col, batch);
+            Self::im2col_batch(x, col);
             col
         };
         kernels::gemm_nn(rows, Self::PATCH, COUT, col, w, y, true);
@@ -296,17 +298,19 @@ impl<
             // x is the im2col matrix, and dx is dcol.
             &mut []
         } else {
-            Self::im2col(x, col, batch);
+            Self::im2col_batch(x, col);
             col
         };
         if let Some(grads) = grads {
             let (dw, db) = grads[..Self::PARAMS].split_at_mut(Self::WEIGHTS);
             db.fill(0.0);
-            for row in dy.chunks_exact(COUT) {
-                for (g, &d) in db.iter_mut().zip(row) {
-                    *g += d;
+            kernels::vectorized(|| {
+                for row in dy.chunks_exact(COUT) {
+                    for (g, &d) in db.iter_mut().zip(row) {
+                        *g += d;
+                    }
                 }
-            }
+            });
             let patches = if Self::DIRECT {
                 &x[..rows * CIN]
             } else {
@@ -319,7 +323,15 @@ impl<
                 Self::input_gradient(w, dy, &mut dx[..rows * CIN], spare);
             } else {
                 Self::input_gradient(w, dy, col, spare);
-                Self::col2im(col, dx, batch);
+                let dx = &mut dx[..batch * Self::IN];
+                let work = Self::SCRATCH_PER_SAMPLE;
+                kernels::par_rows(dx, Self::IN, work, &|first, dx| {
+                    let col = &col[first * Self::SCRATCH_PER_SAMPLE..];
+                    kernels::vectorized(
+                        #[inline(always)]
+                        || Self::col2im(col, dx, dx.len() / Self::IN),
+                    );
+                });
             }
         }
     }
@@ -367,9 +379,23 @@ impl<
         }
     }
 
+    /// [`im2col`](Self::im2col) of the `col.len() / SCRATCH_PER_SAMPLE` samples of `x`,
+    /// split by sample across the pool's threads.
+    fn im2col_batch(x: &[f32], col: &mut [f32]) {
+        let per_sample = Self::SCRATCH_PER_SAMPLE;
+        kernels::par_rows(col, per_sample, per_sample, &|first, col| {
+            let x = &x[first * Self::IN..];
+            kernels::vectorized(
+                #[inline(always)]
+                || Self::im2col(x, col, col.len() / per_sample),
+            );
+        });
+    }
+
     /// Writes the im2col matrix of `batch` samples: row `(s, oh, ow)` holds the receptive
     /// field of output pixel `(oh, ow)` of sample `s` in `[kh][kw][ci]` order, zero where the
     /// window leaves the image.
+    #[inline(always)]
     fn im2col(x: &[f32], col: &mut [f32], batch: usize) {
         let x = &x[..batch * Self::IN];
         let mut rows = col.chunks_exact_mut(Self::PATCH);
@@ -385,6 +411,13 @@ impl<
                             continue;
                         }
                         let ih = ih_lo + (kh - kh_lo);
+                        if kw_lo == 0 && kw_hi == KW {
+                            // The whole kernel row inside the image: a copy of a length
+                            // known at compile time, which the compiler inlines.
+                            let from = (ih * W + iw_lo) * CIN;
+                            seg.copy_from_slice(&xs[from..from + KW * CIN]);
+                            continue;
+                        }
                         let (before, rest) = seg.split_at_mut(kw_lo * CIN);
                         let (inside, after) = rest.split_at_mut((kw_hi - kw_lo) * CIN);
                         before.fill(0.0);
@@ -398,6 +431,7 @@ impl<
 
     /// The adjoint of [`im2col`](Self::im2col): `dx` (overwritten) receives the sum of the
     /// im2col-shaped gradient `col` over every window position that reads each input value.
+    #[inline(always)]
     fn col2im(col: &[f32], dx: &mut [f32], batch: usize) {
         let dx = &mut dx[..batch * Self::IN];
         dx.fill(0.0);

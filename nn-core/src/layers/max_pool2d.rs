@@ -83,6 +83,7 @@ impl<
     );
 
     /// One sample: `x` holds `H * W * C` values, `y` receives `OH * OW * C`.
+    #[inline(always)]
     fn pool_one(x: &[f32], y: &mut [f32]) {
         let () = Self::SHAPE_OK;
         let (x, y) = (&x[..Self::IN], &mut y[..Self::OUT]);
@@ -116,19 +117,22 @@ impl<
         let (x, y, dy) = (&x[..inputs], &y[..outputs], &dy[..outputs]);
         let work = Self::IN + Self::OUT * PH * PW;
         crate::kernels::par_rows(&mut dx[..inputs], Self::IN, work, &|first, dx| {
-            for (s, dxs) in dx.chunks_exact_mut(Self::IN).enumerate() {
-                let n = first + s;
-                let (xs, ys, dys) = (
-                    &x[n * Self::IN..][..Self::IN],
-                    &y[n * Self::OUT..][..Self::OUT],
-                    &dy[n * Self::OUT..][..Self::OUT],
-                );
-                Self::backward_one(xs, ys, dys, dxs);
-            }
+            crate::kernels::vectorized(|| {
+                for (s, dxs) in dx.chunks_exact_mut(Self::IN).enumerate() {
+                    let n = first + s;
+                    let (xs, ys, dys) = (
+                        &x[n * Self::IN..][..Self::IN],
+                        &y[n * Self::OUT..][..Self::OUT],
+                        &dy[n * Self::OUT..][..Self::OUT],
+                    );
+                    Self::backward_one(xs, ys, dys, dxs);
+                }
+            });
         });
     }
 
     /// One sample of [`backward_batch`](Self::backward_batch); vectorised along channels.
+    #[inline(always)]
     fn backward_one(x: &[f32], y: &[f32], dy: &[f32], dx: &mut [f32]) {
         dx.fill(0.0);
         for oh in 0..Self::OH {
@@ -190,12 +194,18 @@ impl<
             batch_values("MaxPool2D", f.batch, Self::IN),
             batch_values("MaxPool2D", f.batch, Self::OUT),
         );
-        for (xs, ys) in f.x[..inputs]
-            .chunks_exact(Self::IN)
-            .zip(f.y[..outputs].chunks_exact_mut(Self::OUT))
-        {
-            Self::pool_one(xs, ys);
-        }
+        let x = &f.x[..inputs];
+        let work = Self::OUT * PH * PW;
+        crate::kernels::par_rows(&mut f.y[..outputs], Self::OUT, work, &|first, y| {
+            crate::kernels::vectorized(|| {
+                for (xs, ys) in x[first * Self::IN..]
+                    .chunks_exact(Self::IN)
+                    .zip(y.chunks_exact_mut(Self::OUT))
+                {
+                    Self::pool_one(xs, ys);
+                }
+            });
+        });
     }
 
     fn backward(&self, b: Backward<'_>) {

@@ -3,12 +3,11 @@
 
 use alloc::vec::Vec;
 
-use super::gradient::{gradient_setters, GradOptions, GradTransform};
+use super::gradient::{gradient_setters, GradOptions};
 use super::settings::{check_epsilon, check_learning_rate, check_unit};
 use super::state::check_non_negative;
 use super::{ensure_len, Optimizer, OptimizerState};
 use crate::error::Result;
-use crate::math::sqrt;
 
 /// Hyperparameters and state shared by [`Adam`] and [`AdamW`](super::AdamW).
 #[derive(Clone, Debug)]
@@ -64,7 +63,7 @@ impl AdamCore {
         let decay = 1.0 - lr * decoupled_wd;
         let (ms, vs) = (&mut self.m[..], &mut self.v[..]);
         let k = [b1, b2, c1, c2, eps, lr, decay];
-        adam_parallel(crate::kernels::in_parallel(), params, grads, ms, vs, t, k);
+        crate::kernels::adam_update(params, grads, ms, vs, t, k);
     }
 
     /// The state: learning rate, step count, `exp_avg` and `exp_avg_sq` (PyTorch's names).
@@ -197,60 +196,6 @@ impl Optimizer for Adam {
     fn load_state(&mut self, state: &OptimizerState) -> Result<()> {
         self.core.load_state("Adam", state)
     }
-}
-
-/// Adam's element-wise update. A function of slices (not a closure over them) so that the
-/// compiler knows they do not alias and vectorises the loop.
-#[inline(always)]
-fn adam_update(
-    params: &mut [f32],
-    grads: &[f32],
-    ms: &mut [f32],
-    vs: &mut [f32],
-    t: GradTransform,
-    k: [f32; 7],
-) {
-    let [b1, b2, c1, c2, eps, lr, decay] = k;
-    for (((p, &g), m), v) in params
-        .iter_mut()
-        .zip(grads)
-        .zip(ms.iter_mut())
-        .zip(vs.iter_mut())
-    {
-        let g = t.apply(g, *p);
-        *m = b1 * *m + (1.0 - b1) * g;
-        *v = b2 * *v + (1.0 - b2) * g * g;
-        *p = *p * decay - lr * (*m * c1) / (sqrt(*v * c2) + eps);
-    }
-}
-
-/// [`adam_update`] split across `threads` (halves, recursively) for large parameter
-/// buffers; element-wise, so the result does not depend on the split.
-fn adam_parallel(
-    threads: usize,
-    params: &mut [f32],
-    grads: &[f32],
-    ms: &mut [f32],
-    vs: &mut [f32],
-    t: GradTransform,
-    k: [f32; 7],
-) {
-    let mid = params.len() / 2;
-    #[cfg(feature = "std")]
-    if threads >= 2 && mid >= 16 * 1024 {
-        let (p0, p1) = params.split_at_mut(mid);
-        let (m0, m1) = ms.split_at_mut(mid);
-        let (v0, v1) = vs.split_at_mut(mid);
-        let (g0, g1) = grads.split_at(mid);
-        let (t0, t1) = (threads / 2, threads - threads / 2);
-        rayon::join(
-            || adam_parallel(t0, p0, g0, m0, v0, t, k),
-            || adam_parallel(t1, p1, g1, m1, v1, t, k),
-        );
-        return;
-    }
-    let _ = (threads, mid);
-    crate::kernels::vectorized(|| adam_update(params, grads, ms, vs, t, k));
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 use super::settings::{check_weight_decay, setting};
 use crate::error::Result;
+use crate::kernels::GradTransform;
 
 /// Gradient clipping and L2 weight decay, as configured on an optimizer.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -78,22 +79,6 @@ impl GradOptions {
             scale,
             weight_decay: self.weight_decay,
         }
-    }
-}
-
-/// The effective gradient of one step, applied element by element.
-#[derive(Clone, Copy)]
-pub(super) struct GradTransform {
-    limit: f32,
-    scale: f32,
-    weight_decay: f32,
-}
-
-impl GradTransform {
-    /// Clipped gradient plus L2 penalty, for gradient component `g` of parameter `p`.
-    #[inline(always)]
-    pub(super) fn apply(self, g: f32, p: f32) -> f32 {
-        g.clamp(-self.limit, self.limit) * self.scale + self.weight_decay * p
     }
 }
 

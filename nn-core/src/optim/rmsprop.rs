@@ -7,7 +7,6 @@ use super::settings::{check_epsilon, check_learning_rate, check_unit};
 use super::state::check_non_negative;
 use super::{ensure_len, Optimizer, OptimizerState};
 use crate::error::Result;
-use crate::math::sqrt;
 
 /// RMSprop, with PyTorch's update rule (not centered).
 ///
@@ -74,27 +73,12 @@ impl RmsProp {
         let t = self.grad.prepare(params, grads);
         let n = params.len();
         ensure_len(&mut self.v, n);
-        let (rho, eps, lr, m) = (self.rho, self.epsilon, self.lr, self.momentum);
-        if m == 0.0 {
-            for ((p, &g), v) in params.iter_mut().zip(grads).zip(&mut self.v) {
-                let g = t.apply(g, *p);
-                *v = rho * *v + (1.0 - rho) * g * g;
-                *p -= lr * g / (sqrt(*v) + eps);
-            }
-            return;
-        }
-        ensure_len(&mut self.buf, n);
-        for (((p, &g), v), b) in params
-            .iter_mut()
-            .zip(grads)
-            .zip(&mut self.v)
-            .zip(&mut self.buf)
-        {
-            let g = t.apply(g, *p);
-            *v = rho * *v + (1.0 - rho) * g * g;
-            *b = m * *b + g / (sqrt(*v) + eps);
-            *p -= lr * *b;
-        }
+        let k = [self.rho, self.epsilon, self.lr, self.momentum];
+        let buf = (self.momentum != 0.0).then(|| {
+            ensure_len(&mut self.buf, n);
+            &mut self.buf[..]
+        });
+        crate::kernels::rmsprop_update(params, grads, &mut self.v, buf, t, k);
     }
 }
 

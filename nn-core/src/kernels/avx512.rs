@@ -1,0 +1,956 @@
+//! The AVX-512 level (x86-64 with `std`, AVX-512F on top of AVX2 and FMA): the blocked
+//! product, the dot product and the optimizers' updates in 16-lane intrinsics, fused
+//! multiply-adds everywhere else. Reached only through [`dispatch`](super::dispatch), which
+//! compiles the generic loops for these features and makes the [`Avx512`] token once the CPU
+//! was found to have them.
+//!
+//! # The blocked product
+//!
+//! A register tile of [`ROWS`] × [`COLS`] = 12 × 32 values of `C`: 24 of the 32 vector
+//! registers accumulate, two hold a row of `B`, one a broadcast value of `A`; per step of
+//! `k`, 24 fused multiply-adds for 2 loads of `B` and 12 broadcasts. Tiles that do not fit
+//! (the bottom rows, the right columns) are the same kernel with fewer rows (one copy per
+//! row count) and masked loads and stores of columns, so there are no edge loops: every
+//! value of `C` is computed the same way wherever it sits, which keeps results independent
+//! of how rows are split between threads.
+//!
+//! Blocking, without packing: `k` in blocks of [`KC`] (a `KC × COLS` panel of `B` is 32 KiB,
+//! L1), rows in blocks of [`MC`] (an `MC × KC` block of `A` is 144 KiB, L2). For each block
+//! of `k` and of rows, each panel of `B` serves every tile of the row block from L1, and the
+//! row block of `A` is read from memory once, then from L2. A product with `k > KC` adds
+//! each block's partial sums to `C` (in the same order whatever the split).
+//!
+//! # The optimizers' updates
+//!
+//! Adam and RMSprop divide by `sqrt(v) + eps` for every parameter. The square root and the
+//! division share one divider (measured: about 0.9 ns per parameter at 16 lanes, bound by
+//! it), so this level computes them from the 14-bit estimates `vrsqrt14ps` and `vrcp14ps`,
+//! each refined by one Newton step: the quotient is within about 2 units in the last place
+//! of the exact one (tested), and the parameters, which change by much less than their own
+//! size, mostly come out identical. Lanes where an estimate could fail (an infinite or NaN
+//! `v`, a denominator outside the normal range) take the exact operations. The moments are
+//! computed exactly as the portable level does.
+#![allow(
+    unsafe_code,
+    reason = "AVX-512 intrinsics: raw-pointer and masked loads and stores, calls into \
+              `#[target_feature]` functions, and the unsafe constructor of the token that \
+              proves the CPU has them"
+)]
+
+use super::portable::Isa;
+use super::update::{AdamStep, GradTransform, RmsPropStep};
+use core::arch::x86_64::{
+    __m512, __mmask16, _mm512_add_epi32, _mm512_add_ps, _mm512_cmp_ps_mask, _mm512_div_ps,
+    _mm512_fmadd_ps, _mm512_fmsub_ps, _mm512_fnmadd_ps, _mm512_loadu_ps, _mm512_mask_blend_ps,
+    _mm512_mask_cmp_ps_mask, _mm512_mask_compressstoreu_epi32, _mm512_mask_storeu_ps,
+    _mm512_maskz_compress_epi32, _mm512_maskz_fmadd_ps, _mm512_maskz_loadu_ps, _mm512_max_ps,
+    _mm512_min_ps, _mm512_mul_ps, _mm512_rcp14_ps, _mm512_reduce_add_ps, _mm512_rsqrt14_ps,
+    _mm512_set1_epi32, _mm512_set1_ps, _mm512_setr_epi32, _mm512_setzero_ps, _mm512_sqrt_ps,
+    _mm512_storeu_si512, _mm512_sub_ps, _mm_prefetch, _CMP_GT_OQ, _CMP_LT_OQ, _CMP_NEQ_UQ,
+    _MM_HINT_T0,
+};
+
+/// Proof that the CPU has AVX-512F, AVX2 and FMA: a value of this type exists only if it
+/// does, which makes the level's methods safe to call.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Avx512(());
+
+impl Avx512 {
+    /// The token.
+    ///
+    /// # Safety
+    /// The CPU must support AVX-512F, AVX2 and FMA.
+    #[inline(always)]
+    pub(super) const unsafe fn new_unchecked() -> Self {
+        Avx512(())
+    }
+}
+
+/// Rows of the register tile.
+pub(super) const ROWS: usize = 12;
+/// Columns of the register tile: two 16-lane registers.
+const COLS: usize = 32;
+/// Steps of `k` per block: a `KC × COLS` panel of `B` (32 KiB) stays in L1.
+const KC: usize = 256;
+/// Rows per block: an `MC × KC` block of `A` (144 KiB) stays in L2.
+const MC: usize = 144;
+const _: () = assert!(MC.is_multiple_of(ROWS));
+
+impl Isa for Avx512 {
+    const MR: usize = ROWS;
+
+    #[inline(always)]
+    fn mul_add(self, a: f32, b: f32, c: f32) -> f32 {
+        // Lowered to one FMA instruction inside `#[target_feature(enable = "fma")]` callers.
+        a.mul_add(b, c)
+    }
+
+    #[inline(always)]
+    fn dot(self, a: &[f32], b: &[f32]) -> f32 {
+        // SAFETY: `self` exists, so the CPU has AVX-512F (`Avx512::new_unchecked`).
+        unsafe { dot(a, b) }
+    }
+
+    #[inline(always)]
+    fn blocked(
+        self,
+        m: usize,
+        k: usize,
+        n: usize,
+        a: &[f32],
+        rsa: usize,
+        csa: usize,
+        b: &[f32],
+        c: &mut [f32],
+        accumulate: bool,
+    ) {
+        // SAFETY: `self` exists, so the CPU has AVX-512F and FMA (`Avx512::new_unchecked`).
+        unsafe { blocked(m, k, n, a, rsa, csa, b, c, accumulate) }
+    }
+
+    #[inline(always)]
+    fn sparse_rows<const OUT: usize>(
+        self,
+        x: &[f32],
+        w: &[f32],
+        first: usize,
+        nonzero: &mut [u32],
+        acc: &mut [f32; OUT],
+    ) {
+        if OUT > 16 * SPARSE_VECTORS || x.len() > SPARSE_INPUTS {
+            super::portable::sparse_rows(self, x, w, first, nonzero, acc);
+            return;
+        }
+        // SAFETY: `self` exists, so the CPU has AVX-512F and FMA (`Avx512::new_unchecked`).
+        unsafe { sparse_rows(x, w, first, nonzero, acc) }
+    }
+
+    #[inline(always)]
+    fn nn_small(self, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32], accumulate: bool) {
+        // The tile with its masked edges suits small products too (an output layer of 10
+        // values: one masked register per row, where a loop vectorised for 16 lanes runs
+        // one value at a time). Callers pass `a` of `m` rows and `c` of `m * n` values.
+        let m = a.len().checked_div(k).unwrap_or(0);
+        // SAFETY: `self` exists, so the CPU has AVX-512F and FMA (`Avx512::new_unchecked`).
+        unsafe { blocked(m, k, n, a, k, 1, b, c, accumulate) }
+    }
+
+    #[inline(always)]
+    fn tn_small(self, m: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32], accumulate: bool) {
+        // As `nn_small`: `a` holds `k` rows of `m`.
+        let k = a.len().checked_div(m).unwrap_or(0);
+        // SAFETY: `self` exists, so the CPU has AVX-512F and FMA (`Avx512::new_unchecked`).
+        unsafe { blocked(m, k, n, a, 1, m, b, c, accumulate) }
+    }
+
+    #[inline(always)]
+    fn nt(self, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32], accumulate: bool) {
+        // SAFETY: `self` exists, so the CPU has AVX-512F and FMA (`Avx512::new_unchecked`).
+        unsafe { nt(self, k, n, a, b, c, accumulate) }
+    }
+
+    #[inline(always)]
+    fn adam(self, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], s: AdamStep) {
+        // SAFETY: `self` exists, so the CPU has AVX-512F and FMA (`Avx512::new_unchecked`).
+        unsafe { adam(p, g, m, v, s) }
+    }
+
+    #[inline(always)]
+    fn rmsprop(
+        self,
+        p: &mut [f32],
+        g: &[f32],
+        v: &mut [f32],
+        buf: Option<&mut [f32]>,
+        s: RmsPropStep,
+    ) {
+        // SAFETY: `self` exists, so the CPU has AVX-512F and FMA (`Avx512::new_unchecked`).
+        unsafe { rmsprop(p, g, v, buf, s) }
+    }
+}
+
+/// The mask of the first `count` lanes (all 16 from 16 on).
+#[inline(always)]
+fn lanes(count: usize) -> __mmask16 {
+    if count >= 16 {
+        0xFFFF
+    } else {
+        (1u16 << count) - 1
+    }
+}
+
+/// `x * y + z`, or `None` if that overflows `usize`.
+#[inline(always)]
+const fn mul_add(x: usize, y: usize, z: usize) -> Option<usize> {
+    match x.checked_mul(y) {
+        Some(xy) => xy.checked_add(z),
+        None => None,
+    }
+}
+
+/// `C[m×n] (+)= A · B`, `A(i, p) = a[i * rsa + p * csa]`, `B` row-major `n` wide, `C`
+/// row-major `n` wide, blocked as the module docs say. The callers size the slices from
+/// checked products (`a` holds every `A(i, p)`, `b` at least `k * n` values, `c` at least
+/// `m * n`), so no index here wraps; every slice is indexed with bounds checks, and the tile
+/// checks its own bounds.
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+fn blocked(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    rsa: usize,
+    csa: usize,
+    b: &[f32],
+    c: &mut [f32],
+    accumulate: bool,
+) {
+    let kc = k_block(k);
+    let mut k0 = 0;
+    while k0 < k {
+        let kc = kc.min(k - k0);
+        let add = accumulate || k0 > 0;
+        for i_block in (0..m).step_by(MC) {
+            let rows = MC.min(m - i_block);
+            for j in (0..n).step_by(COLS) {
+                let cols = COLS.min(n - j);
+                for i in (i_block..i_block + rows).step_by(ROWS) {
+                    let a = &a[i * rsa + k0 * csa..];
+                    let b = &b[k0 * n + j..];
+                    let c = &mut c[i * n + j..];
+                    let t = Tile {
+                        k: kc,
+                        rsa,
+                        csa,
+                        rsb: n,
+                        cols,
+                        rsc: n,
+                        add,
+                    };
+                    run_rows(t, ROWS.min(m - i), a, b, c);
+                }
+            }
+        }
+        k0 += kc;
+    }
+}
+
+/// Steps of `k` per block: `k` in as few blocks of at most [`KC`] as possible, of equal
+/// length but the last (`k = 288` is two blocks of 144, not 256 and 32).
+#[inline(always)]
+fn k_block(k: usize) -> usize {
+    k.div_ceil(k.div_ceil(KC).max(1)).max(1)
+}
+
+/// Runs `t` on the tile of `rows` rows (1 to [`ROWS`]).
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[inline]
+fn run_rows(t: Tile, rows: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
+    match rows {
+        12 => t.run::<12>(a, b, c),
+        11 => t.run::<11>(a, b, c),
+        10 => t.run::<10>(a, b, c),
+        9 => t.run::<9>(a, b, c),
+        8 => t.run::<8>(a, b, c),
+        7 => t.run::<7>(a, b, c),
+        6 => t.run::<6>(a, b, c),
+        5 => t.run::<5>(a, b, c),
+        4 => t.run::<4>(a, b, c),
+        3 => t.run::<3>(a, b, c),
+        2 => t.run::<2>(a, b, c),
+        _ => t.run::<1>(a, b, c),
+    }
+}
+
+/// `C[m×n] (+)= A[m×k] · B[n×k]ᵀ`, `m = a.len() / k` (see `portable::nt`). Products with
+/// at least 16 columns and [`NT_TILED`] multiply-adds copy `Bᵀ` a panel of [`COLS`]
+/// columns at a time into a buffer on the stack and run the register tile over it (`k`
+/// blocked as in [`blocked`]); smaller ones are dot products.
+#[target_feature(enable = "avx512f,avx2,fma")]
+fn nt(isa: Avx512, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32], accumulate: bool) {
+    let m = a.len().checked_div(k).unwrap_or(0);
+    if n < 16 || m.saturating_mul(k).saturating_mul(n) < NT_TILED {
+        super::portable::nt_small(isa, k, n, a, b, c, accumulate);
+        return;
+    }
+    let (a, b, c) = (&a[..m * k], &b[..n * k], &mut c[..m * n]);
+    let kc = k_block(k);
+    let mut panel = [0.0f32; KC * COLS];
+    let mut k0 = 0;
+    while k0 < k {
+        let kc = kc.min(k - k0);
+        for j in (0..n).step_by(COLS) {
+            let cols = COLS.min(n - j);
+            // panel[p][jj] = B[j + jj][k0 + p]: `kc` rows of `COLS` (the last `cols` used).
+            for (jj, b_row) in b[j * k..].chunks_exact(k).take(cols).enumerate() {
+                for (p, &v) in b_row[k0..k0 + kc].iter().enumerate() {
+                    panel[p * COLS + jj] = v;
+                }
+            }
+            let t = Tile {
+                k: kc,
+                rsa: k,
+                csa: 1,
+                rsb: COLS,
+                cols,
+                rsc: n,
+                add: accumulate || k0 > 0,
+            };
+            for i in (0..m).step_by(ROWS) {
+                run_rows(
+                    t,
+                    ROWS.min(m - i),
+                    &a[i * k + k0..],
+                    &panel,
+                    &mut c[i * n + j..],
+                );
+            }
+        }
+        k0 += kc;
+    }
+}
+
+/// Most outputs [`sparse_rows`] keeps in registers: 8 vectors of 16.
+const SPARSE_VECTORS: usize = 8;
+/// Most inputs [`sparse_rows`] takes at once (the callers pass at most 1,024).
+const SPARSE_INPUTS: usize = 1024;
+/// Non-zero inputs ahead whose rows of weights [`sparse_rows`] prefetches.
+const PREFETCH_ROWS: usize = 8;
+
+/// `acc += Σ_j x[j] · W[first + j]` over the non-zero `x[j]` (`W` rows of `OUT`, at most
+/// `16 * SPARSE_VECTORS`; `x` at most [`SPARSE_INPUTS`] long; `nonzero` room for the indices,
+/// at least `x.len()`), as `portable::sparse_rows`
+/// computes it (the same fused multiply-adds in the same order): the indices of the non-zero
+/// inputs 16 at a time by a compare and a compress, then each row of weights into
+/// accumulators held in registers, the rows [`PREFETCH_ROWS`] indices ahead prefetched
+/// (their addresses, unlike a dense walk, are unknown to the hardware prefetcher).
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[inline]
+fn sparse_rows<const OUT: usize>(
+    x: &[f32],
+    w: &[f32],
+    first: usize,
+    nonzero: &mut [u32],
+    acc: &mut [f32; OUT],
+) {
+    let vectors = OUT.div_ceil(16);
+    assert!(
+        vectors <= SPARSE_VECTORS && x.len() <= SPARSE_INPUTS,
+        "sparse_rows: too many outputs or inputs"
+    );
+    // The rows used are `first + j` for `j < x.len()`: all of them inside `w`.
+    let rows_end = first
+        .checked_add(x.len())
+        .and_then(|rows| rows.checked_mul(OUT));
+    assert!(
+        matches!(rows_end, Some(end) if end <= w.len()),
+        "sparse_rows: W too short"
+    );
+    // Indices of the non-zero inputs (NaN counts as non-zero), 16 lanes at a time.
+    assert!(
+        nonzero.len() >= x.len(),
+        "sparse_rows: no room for the indices"
+    );
+    let steps = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    let mut count = 0;
+    let mut j = 0;
+    while j < x.len() {
+        let mask = lanes(x.len() - j);
+        // SAFETY: the lanes enabled are `j + l < x.len()`. The indices go to `count <= j`:
+        // 16 of them when that fits in `nonzero`, else only the `hit.count_ones() <=
+        // x.len() - j` found (the compressing store writes no more), also inside since
+        // `nonzero.len() >= x.len()` (asserted).
+        unsafe {
+            let xs = _mm512_maskz_loadu_ps(mask, x.as_ptr().add(j));
+            let hit = _mm512_mask_cmp_ps_mask::<_CMP_NEQ_UQ>(mask, xs, _mm512_setzero_ps());
+            let index = _mm512_add_epi32(_mm512_set1_epi32(j as i32), steps);
+            let at = nonzero.as_mut_ptr().add(count);
+            if count + 16 <= nonzero.len() {
+                _mm512_storeu_si512(at.cast(), _mm512_maskz_compress_epi32(hit, index));
+            } else {
+                _mm512_mask_compressstoreu_epi32(at.cast(), hit, index);
+            }
+            count += hit.count_ones() as usize;
+        }
+        j += 16;
+    }
+    // The accumulators: `vectors` registers, the last one masked to the outputs left.
+    let last = lanes(OUT - 16 * (vectors - 1));
+    let mask = |v: usize| if v + 1 == vectors { last } else { 0xFFFF };
+    let mut sums = [_mm512_setzero_ps(); SPARSE_VECTORS];
+    for (v, sum) in sums.iter_mut().enumerate().take(vectors) {
+        // SAFETY: the lanes enabled are `16 v + l < OUT`, inside `acc`.
+        *sum = unsafe { _mm512_maskz_loadu_ps(mask(v), acc.as_ptr().add(16 * v)) };
+    }
+    let w = w.as_ptr();
+    for k in 0..count {
+        let ahead = nonzero[(k + PREFETCH_ROWS).min(count - 1)] as usize;
+        let j = nonzero[k] as usize;
+        // SAFETY: `j` and `ahead` are indices of `x` (`< x.len()`, as every index the
+        // compress wrote below `count`), so `x[j]` exists and the rows
+        // `(first + j) * OUT .. + OUT` are inside `w` (asserted); the lanes enabled are
+        // `16 v + l < OUT`. A prefetch only hints, whatever the address.
+        unsafe {
+            let row = w.add((first + j) * OUT);
+            let next = w.add((first + ahead) * OUT);
+            let s = _mm512_set1_ps(*x.get_unchecked(j));
+            for (v, sum) in sums.iter_mut().enumerate().take(vectors) {
+                _mm_prefetch::<_MM_HINT_T0>(next.wrapping_add(16 * v).cast());
+                *sum = _mm512_fmadd_ps(s, _mm512_maskz_loadu_ps(mask(v), row.add(16 * v)), *sum);
+            }
+        }
+    }
+    for (v, sum) in sums.iter().enumerate().take(vectors) {
+        // SAFETY: as for the loads of `acc` above; `acc` is borrowed mutably.
+        unsafe { _mm512_mask_storeu_ps(acc.as_mut_ptr().add(16 * v), mask(v), *sum) };
+    }
+}
+
+/// Multiply-adds from which [`nt`] runs the register tile rather than dot products.
+const NT_TILED: usize = 4096;
+
+/// The shape of one register tile: `k` steps, strides of `A` (`rsa`, `csa`), `B` (`rsb`) and
+/// `C` (`rsc`), `cols` columns (1 to [`COLS`]), and whether to add to `C`.
+#[derive(Clone, Copy)]
+struct Tile {
+    k: usize,
+    rsa: usize,
+    csa: usize,
+    rsb: usize,
+    cols: usize,
+    rsc: usize,
+    add: bool,
+}
+
+impl Tile {
+    /// Runs the tile with `R` rows, its columns of `A` contiguous when `rsa` is 1.
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    #[inline]
+    fn run<const R: usize>(self, a: &[f32], b: &[f32], c: &mut [f32]) {
+        if self.rsa == 1 {
+            self.kernel::<R, true>(a, b, c);
+        } else {
+            self.kernel::<R, false>(a, b, c);
+        }
+    }
+
+    /// `C[r][j] (+)= Σ_p A(r, p) · B[p][j]` for `r < R`, `j < cols`, `p < k`, with
+    /// `A(r, p) = a[r * rsa + p * csa]` (`rsa` is 1 when `A_COLUMNS`), `B[p][j] = b[p * rsb +
+    /// j]`, `C[r][j] = c[r * rsc + j]`. Each value is summed from zero in the order of `p`,
+    /// then stored or added to `C`: the same arithmetic for every `R` and `cols`.
+    ///
+    /// # Panics
+    /// If `R` or `cols` is out of range, or a slice is too short for the tile (whatever the
+    /// strides: no bound wraps).
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    #[inline]
+    fn kernel<const R: usize, const A_COLUMNS: bool>(self, a: &[f32], b: &[f32], c: &mut [f32]) {
+        let Tile {
+            k,
+            rsa,
+            csa,
+            rsb,
+            cols,
+            rsc,
+            add,
+        } = self;
+        assert!(
+            (1..=ROWS).contains(&R) && (1..=COLS).contains(&cols) && (!A_COLUMNS || rsa == 1),
+            "tile: bad shape"
+        );
+        if k == 0 {
+            return;
+        }
+        // Every element read or written below is inside these bounds, computed without
+        // wrapping (a bound that overflows is out of every slice).
+        let a_last = match (k - 1).checked_mul(csa) {
+            Some(cols) => mul_add(R - 1, rsa, cols),
+            None => None,
+        };
+        assert!(
+            matches!(a_last, Some(i) if i < a.len()),
+            "tile: A too short"
+        );
+        let b_end = mul_add(k - 1, rsb, cols);
+        assert!(
+            matches!(b_end, Some(e) if e <= b.len()),
+            "tile: B too short"
+        );
+        let c_end = mul_add(R - 1, rsc, cols);
+        assert!(
+            matches!(c_end, Some(e) if e <= c.len()),
+            "tile: C too short"
+        );
+        // Lanes of the two column registers: `cols` in all.
+        let (m0, m1) = (lanes(cols), lanes(cols.saturating_sub(16)));
+        let (pa, pb, pc) = (a.as_ptr(), b.as_ptr(), c.as_mut_ptr());
+        let mut acc: [[__m512; 2]; R] = [[_mm512_setzero_ps(); 2]; R];
+        for p in 0..k {
+            // SAFETY: the lanes enabled in `m0` and `m1` are `p * rsb + j` for `j < cols`,
+            // at most `(k - 1) * rsb + cols <= b.len()` (asserted); masked-off lanes are not
+            // accessed, so `row + 16` may point past `b` when `cols <= 16` (it is made with
+            // `wrapping_add`, and `m1` is then empty).
+            let (b0, b1) = unsafe {
+                let row = pb.add(p * rsb);
+                (
+                    _mm512_maskz_loadu_ps(m0, row),
+                    _mm512_maskz_loadu_ps(m1, row.wrapping_add(16)),
+                )
+            };
+            for (r, acc_r) in acc.iter_mut().enumerate() {
+                let at = if A_COLUMNS {
+                    r + p * csa
+                } else {
+                    r * rsa + p * csa
+                };
+                // SAFETY: `at <= (R - 1) * rsa + (k - 1) * csa < a.len()` (asserted).
+                let av = _mm512_set1_ps(unsafe { *pa.add(at) });
+                acc_r[0] = _mm512_fmadd_ps(av, b0, acc_r[0]);
+                acc_r[1] = _mm512_fmadd_ps(av, b1, acc_r[1]);
+            }
+        }
+        for (r, acc_r) in acc.iter().enumerate() {
+            // SAFETY: the lanes enabled are `r * rsc + j` for `j < cols`, at most
+            // `(R - 1) * rsc + cols <= c.len()` (asserted); masked-off lanes are not
+            // accessed. `c` is borrowed mutably, so nothing else reads or writes them.
+            unsafe {
+                let out = pc.add(r * rsc);
+                let out1 = out.wrapping_add(16);
+                let (mut v0, mut v1) = (acc_r[0], acc_r[1]);
+                if add {
+                    v0 = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, out), v0);
+                    v1 = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, out1), v1);
+                }
+                _mm512_mask_storeu_ps(out, m0, v0);
+                _mm512_mask_storeu_ps(out1, m1, v1);
+            }
+        }
+    }
+}
+
+/// Dot product of the common length of `a` and `b`: two 16-lane accumulators over blocks
+/// of 32, the rest in masked loads, then a reduction of the lanes.
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[inline]
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let n = a.len().min(b.len());
+    let (pa, pb) = (a.as_ptr(), b.as_ptr());
+    let (mut acc0, mut acc1) = (_mm512_setzero_ps(), _mm512_setzero_ps());
+    let mut i = 0;
+    while i + 32 <= n {
+        // SAFETY: `i + 32 <= n`: inside both slices.
+        unsafe {
+            acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(pa.add(i)), _mm512_loadu_ps(pb.add(i)), acc0);
+            acc1 = _mm512_fmadd_ps(
+                _mm512_loadu_ps(pa.add(i + 16)),
+                _mm512_loadu_ps(pb.add(i + 16)),
+                acc1,
+            );
+        }
+        i += 32;
+    }
+    while i < n {
+        let mask = lanes(n - i);
+        // SAFETY: the lanes enabled are `i + j` for `j < n - i`: inside both slices.
+        unsafe {
+            acc0 = _mm512_fmadd_ps(
+                _mm512_maskz_loadu_ps(mask, pa.add(i)),
+                _mm512_maskz_loadu_ps(mask, pb.add(i)),
+                acc0,
+            );
+        }
+        i += 16;
+    }
+    _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1))
+}
+
+/// The divisor's constant of [`quotient`], and whether the estimates may be used with it.
+#[derive(Clone, Copy)]
+struct Consts {
+    /// Epsilon in every lane.
+    eps: __m512,
+    /// Whether epsilon is in [2^-40, 2^100], where the estimates keep their precision.
+    fast: bool,
+}
+
+impl Consts {
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    #[inline]
+    fn new(eps: f32) -> Self {
+        Consts {
+            eps: _mm512_set1_ps(eps),
+            fast: (f32::from_bits(87 << 23)..=f32::from_bits(227 << 23)).contains(&eps),
+        }
+    }
+}
+
+/// `a / (sqrt(x) + eps)` for `x >= 0`, from refined estimates (see the module docs): within
+/// 4 units in the last place of the exact value, as the exact f32 operations are within 2.5
+/// (tested); exact operations for lanes where the estimates fail, and for an epsilon where
+/// they could lose precision.
+///
+/// With epsilon in [2^-40, 2^100] (`Consts::fast`) and a finite `x`, every step below stays
+/// in the normal range (a subnormal `x`, whose estimated root is less precise, has a root
+/// below 2^-63, lost when added to epsilon), and the quotient overflows, or is NaN, exactly
+/// when `a` is infinite or NaN (then the exact quotient is too). Lanes with an infinite or
+/// NaN `x` are computed again exactly.
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[inline]
+fn quotient(a: __m512, x: __m512, k: Consts) -> __m512 {
+    if !k.fast {
+        return _mm512_div_ps(a, _mm512_add_ps(_mm512_sqrt_ps(x), k.eps));
+    }
+    // sqrt(x): `y` estimates 1 / sqrt(x) and `h = x y` sqrt(x), to 2^-14; one Newton step
+    // on the residual `x - h²` (exact in a fused multiply-add) gives `s` to about 2^-27
+    // before rounding. `x = 0` (infinite `y`) gives `s = 0`.
+    let y = _mm512_rsqrt14_ps(x);
+    let h = _mm512_mul_ps(x, y);
+    let half_y = _mm512_mul_ps(_mm512_set1_ps(0.5), y);
+    let positive = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(x, _mm512_setzero_ps());
+    let s = _mm512_maskz_fmadd_ps(positive, _mm512_fnmadd_ps(h, h, x), half_y, h);
+    let d = _mm512_add_ps(s, k.eps);
+    // a / d: the estimate `r` of 1 / d, one Newton step `r + r (1 - d r)`, then `a r`.
+    let r = _mm512_rcp14_ps(d);
+    let r = _mm512_fmadd_ps(r, _mm512_fnmadd_ps(d, r, _mm512_set1_ps(1.0)), r);
+    let q = _mm512_mul_ps(a, r);
+    let finite = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(x, _mm512_set1_ps(f32::INFINITY));
+    if finite == 0xFFFF {
+        return q;
+    }
+    let exact = _mm512_div_ps(a, _mm512_add_ps(_mm512_sqrt_ps(x), k.eps));
+    _mm512_mask_blend_ps(finite, exact, q)
+}
+
+/// The effective gradient (see [`GradTransform::apply`]) of 16 gradients `g` of parameters
+/// `p`: clamped (NaN passes through, as in `f32::clamp`), scaled, plus the L2 penalty; `g`
+/// itself when `PLAIN` (no clipping, no penalty).
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[inline]
+fn effective<const PLAIN: bool>(t: GradTransform, g: __m512, p: __m512) -> __m512 {
+    if PLAIN {
+        return g;
+    }
+    // `max(lo, g)` is `g` unless `lo > g` (so NaN stays), likewise `min(hi, .)`.
+    let clamped = _mm512_min_ps(
+        _mm512_set1_ps(t.limit),
+        _mm512_max_ps(_mm512_set1_ps(-t.limit), g),
+    );
+    _mm512_fmadd_ps(
+        clamped,
+        _mm512_set1_ps(t.scale),
+        _mm512_mul_ps(_mm512_set1_ps(t.weight_decay), p),
+    )
+}
+
+/// Whether `t` leaves the gradient as it is.
+fn plain(t: GradTransform) -> bool {
+    t.limit == f32::INFINITY && t.scale == 1.0 && t.weight_decay == 0.0
+}
+
+/// Runs `step(i, lanes)` for `i` in steps of 16 below `n`: whole vectors, then the last
+/// `n % 16` values with their mask.
+#[inline(always)]
+fn in_vectors(n: usize, mut step: impl FnMut(usize, __mmask16)) {
+    let whole = n - n % 16;
+    let mut i = 0;
+    while i < whole {
+        step(i, 0xFFFF);
+        i += 16;
+    }
+    if whole < n {
+        step(whole, lanes(n - whole));
+    }
+}
+
+/// Adam's update (see `update::adam`), 16 parameters at a time.
+#[target_feature(enable = "avx512f,avx2,fma")]
+fn adam(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], s: AdamStep) {
+    if plain(s.grad) {
+        adam_with::<true>(p, g, m, v, s);
+    } else {
+        adam_with::<false>(p, g, m, v, s);
+    }
+}
+
+/// [`adam`] for a plain gradient or not.
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[inline]
+fn adam_with<const PLAIN: bool>(
+    p: &mut [f32],
+    g: &[f32],
+    m: &mut [f32],
+    v: &mut [f32],
+    s: AdamStep,
+) {
+    let n = p.len();
+    assert!(
+        g.len() >= n && m.len() >= n && v.len() >= n,
+        "adam: slices too short"
+    );
+    let (b1, b2) = (_mm512_set1_ps(s.beta1), _mm512_set1_ps(s.beta2));
+    let (o1, o2) = (_mm512_set1_ps(1.0 - s.beta1), _mm512_set1_ps(1.0 - s.beta2));
+    let (lr_c1, c2) = (_mm512_set1_ps(s.lr * s.c1), _mm512_set1_ps(s.c2));
+    let decay = _mm512_set1_ps(s.decay);
+    let k = Consts::new(s.epsilon);
+    let (pp, pg, pm, pv) = (p.as_mut_ptr(), g.as_ptr(), m.as_mut_ptr(), v.as_mut_ptr());
+    in_vectors(n, |i, mask| {
+        // SAFETY: the lanes enabled are `i + j < n`, inside the four slices (`p` is `n`
+        // long, the others at least, asserted); the mutable ones are borrowed mutably and
+        // distinct, so nothing else reads or writes them.
+        unsafe {
+            let (at_p, at_g, at_m, at_v) = (pp.add(i), pg.add(i), pm.add(i), pv.add(i));
+            let p0 = _mm512_maskz_loadu_ps(mask, at_p);
+            let gv = effective::<PLAIN>(s.grad, _mm512_maskz_loadu_ps(mask, at_g), p0);
+            // m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g²
+            let mv = _mm512_fmadd_ps(b1, _mm512_maskz_loadu_ps(mask, at_m), _mm512_mul_ps(o1, gv));
+            let vv = _mm512_fmadd_ps(
+                b2,
+                _mm512_maskz_loadu_ps(mask, at_v),
+                _mm512_mul_ps(_mm512_mul_ps(o2, gv), gv),
+            );
+            _mm512_mask_storeu_ps(at_m, mask, mv);
+            _mm512_mask_storeu_ps(at_v, mask, vv);
+            // p = p decay - lr c1 m / (sqrt(v c2) + eps)
+            let step = quotient(_mm512_mul_ps(lr_c1, mv), _mm512_mul_ps(vv, c2), k);
+            _mm512_mask_storeu_ps(at_p, mask, _mm512_fmsub_ps(p0, decay, step));
+        }
+    });
+}
+
+/// RMSprop's update (see `update::rmsprop`), 16 parameters at a time.
+#[target_feature(enable = "avx512f,avx2,fma")]
+fn rmsprop(p: &mut [f32], g: &[f32], v: &mut [f32], buf: Option<&mut [f32]>, s: RmsPropStep) {
+    if plain(s.grad) {
+        rmsprop_with::<true>(p, g, v, buf, s);
+    } else {
+        rmsprop_with::<false>(p, g, v, buf, s);
+    }
+}
+
+/// [`rmsprop`] for a plain gradient or not.
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[inline]
+fn rmsprop_with<const PLAIN: bool>(
+    p: &mut [f32],
+    g: &[f32],
+    v: &mut [f32],
+    buf: Option<&mut [f32]>,
+    s: RmsPropStep,
+) {
+    let n = p.len();
+    assert!(
+        g.len() >= n && v.len() >= n && buf.as_ref().is_none_or(|b| b.len() >= n),
+        "rmsprop: slices too short"
+    );
+    let (rho, o) = (_mm512_set1_ps(s.rho), _mm512_set1_ps(1.0 - s.rho));
+    let (lr, momentum) = (_mm512_set1_ps(s.lr), _mm512_set1_ps(s.momentum));
+    let k = Consts::new(s.epsilon);
+    let (pp, pg, pv) = (p.as_mut_ptr(), g.as_ptr(), v.as_mut_ptr());
+    let pb = buf.map(<[f32]>::as_mut_ptr);
+    in_vectors(n, |i, mask| {
+        // SAFETY: the lanes enabled are `i + j < n`, inside every slice (`p` is `n` long,
+        // the others at least, asserted); the mutable ones are borrowed mutably and
+        // distinct, so nothing else reads or writes them.
+        unsafe {
+            let (at_p, at_g, at_v) = (pp.add(i), pg.add(i), pv.add(i));
+            let p0 = _mm512_maskz_loadu_ps(mask, at_p);
+            let gv = effective::<PLAIN>(s.grad, _mm512_maskz_loadu_ps(mask, at_g), p0);
+            // v = rho v + (1 - rho) g²
+            let vv = _mm512_fmadd_ps(
+                rho,
+                _mm512_maskz_loadu_ps(mask, at_v),
+                _mm512_mul_ps(_mm512_mul_ps(o, gv), gv),
+            );
+            _mm512_mask_storeu_ps(at_v, mask, vv);
+            let updated = match pb {
+                // p -= lr g / (sqrt(v) + eps)
+                None => _mm512_sub_ps(p0, quotient(_mm512_mul_ps(lr, gv), vv, k)),
+                // b = momentum b + g / (sqrt(v) + eps); p -= lr b
+                Some(pb) => {
+                    let at_b = pb.add(i);
+                    let bv = _mm512_fmadd_ps(
+                        momentum,
+                        _mm512_maskz_loadu_ps(mask, at_b),
+                        quotient(gv, vv, k),
+                    );
+                    _mm512_mask_storeu_ps(at_b, mask, bv);
+                    _mm512_fnmadd_ps(lr, bv, p0)
+                }
+            };
+            _mm512_mask_storeu_ps(at_p, mask, updated);
+        }
+    });
+}
+
+/// Independent chains of 16-lane fused multiply-adds in [`fma_chains`]: enough to keep two
+/// FMA units busy through a latency of 4 cycles (at least 8), without spilling.
+const CHAINS: usize = 12;
+
+/// `iterations` steps of [`CHAINS`] independent 16-lane fused multiply-adds (32
+/// floating-point operations each): the peak the register tile aims at. Returns the chains'
+/// sum, so that the work is not optimised away (see `kernels::fma_peak`).
+#[target_feature(enable = "avx512f,avx2,fma")]
+pub(super) fn fma_chains(iterations: u64) -> (f32, u64) {
+    let (x, y) = (_mm512_set1_ps(0.999_999), _mm512_set1_ps(1e-7));
+    let mut acc = [_mm512_setzero_ps(); CHAINS];
+    for _ in 0..iterations {
+        for a in &mut acc {
+            *a = _mm512_fmadd_ps(*a, x, y);
+        }
+    }
+    let sum = acc
+        .iter()
+        .fold(_mm512_setzero_ps(), |s, &a| _mm512_add_ps(s, a));
+    (_mm512_reduce_add_ps(sum), iterations * (CHAINS as u64) * 32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{quotient, Avx512, Consts, Isa};
+    use crate::rng::Rng;
+    use core::arch::x86_64::{_mm512_loadu_ps, _mm512_storeu_ps};
+    use std::vec::Vec;
+
+    /// The token, if this CPU has the level.
+    fn token() -> Option<Avx512> {
+        let has = std::is_x86_feature_detected!("avx512f")
+            && std::is_x86_feature_detected!("avx2")
+            && std::is_x86_feature_detected!("fma");
+        if !has {
+            std::eprintln!("no AVX-512F on this CPU: nothing to test");
+        }
+        // SAFETY: the CPU has AVX-512F, AVX2 and FMA (checked just above).
+        has.then(|| unsafe { Avx512::new_unchecked() })
+    }
+
+    /// `quotient` on 16 lanes.
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    fn quotients(a: &[f32; 16], x: &[f32; 16], eps: f32) -> [f32; 16] {
+        let mut out = [0.0f32; 16];
+        // SAFETY: each array holds the 16 values loaded or stored.
+        unsafe {
+            let q = quotient(
+                _mm512_loadu_ps(a.as_ptr()),
+                _mm512_loadu_ps(x.as_ptr()),
+                Consts::new(eps),
+            );
+            _mm512_storeu_ps(out.as_mut_ptr(), q);
+        }
+        out
+    }
+
+    /// Units in the last place of `want` between `got` and `want`.
+    fn ulps(got: f32, want: f64) -> f64 {
+        let w = want as f32;
+        let ulp = f64::from(f32::from_bits(w.abs().to_bits() + 1) - w.abs());
+        (f64::from(got) - want).abs() / ulp
+    }
+
+    /// The refined estimates against the exact quotient in f64, over magnitudes from
+    /// denormal to huge, zero and infinite `x`, and tiny, usual and huge `eps`.
+    #[test]
+    fn quotient_is_within_2_5_ulps_of_the_exact_one() {
+        let Some(_) = token() else { return };
+        let mut rng = Rng::new(5);
+        // The f32 operations round three times: the quotient is within 1.5 ulps of the
+        // value in f64, and the estimates within one more.
+        let (mut worst, mut worst_exact) = (0.0f64, 0.0f64);
+        let (mut same, mut total) = (0usize, 0usize);
+        for eps in [1e-8f32, 1e-7, 1e-3, 1e-30, 3.0] {
+            for round in 0..2000 {
+                let x: [f32; 16] = core::array::from_fn(|i| match (round + i) % 7 {
+                    0 => 0.0,
+                    1 => f32::INFINITY,
+                    2 => rng.uniform(0.0, 1.0) * 1e-40,
+                    _ => libm::exp2f(rng.uniform(-120.0, 120.0)) * rng.uniform(1.0, 2.0),
+                });
+                let a: [f32; 16] = core::array::from_fn(|_| {
+                    rng.uniform(-1.0, 1.0) * libm::exp2f(rng.uniform(-60.0, 60.0))
+                });
+                // SAFETY: the CPU has AVX-512F (`token`).
+                let q = unsafe { quotients(&a, &x, eps) };
+                for i in 0..16 {
+                    let want = f64::from(a[i]) / (f64::from(x[i]).sqrt() + f64::from(eps));
+                    let exact = a[i] / (x[i].sqrt() + eps);
+                    if !exact.is_normal() {
+                        // Zero or infinite exactly; a subnormal to its last place.
+                        let diff = (q[i] - exact).abs();
+                        assert!(
+                            q[i] == exact || diff <= f32::from_bits(1),
+                            "a {} x {} eps {eps}: {} vs {exact}",
+                            a[i],
+                            x[i],
+                            q[i]
+                        );
+                        continue;
+                    }
+                    let e = ulps(q[i], want);
+                    worst = worst.max(e);
+                    worst_exact = worst_exact.max(ulps(exact, want));
+                    same += usize::from(q[i] == exact);
+                    total += 1;
+                    assert!(
+                        e <= 2.5,
+                        "a {} x {} eps {eps}: {} vs {want} ({e} ulps)",
+                        a[i],
+                        x[i],
+                        q[i]
+                    );
+                }
+            }
+        }
+        std::eprintln!("worst: {worst:.2} ulps (exact f32 operations: {worst_exact:.2}); {same} of {total} identical");
+    }
+
+    /// Tiles of every height and width, against a plain triple loop: also where the tile
+    /// reads past neither `B` nor `C` (slices exactly as long as the tile needs).
+    #[test]
+    fn blocked_matches_the_reference_at_every_edge() {
+        let Some(isa) = token() else { return };
+        let mut rng = Rng::new(3);
+        for &(m, k, n) in &[
+            (1, 1, 1),
+            (12, 3, 32),
+            (13, 5, 33),
+            (11, 300, 17),
+            (25, 257, 70),
+            (150, 20, 64),
+        ] {
+            let a: Vec<f32> = (0..m * k).map(|_| rng.uniform(-1.0, 1.0)).collect();
+            let b: Vec<f32> = (0..k * n).map(|_| rng.uniform(-1.0, 1.0)).collect();
+            let c0: Vec<f32> = (0..m * n).map(|_| rng.uniform(-1.0, 1.0)).collect();
+            for accumulate in [false, true] {
+                let mut c = c0.clone();
+                isa.blocked(m, k, n, &a, k, 1, &b, &mut c, accumulate);
+                let mut at = std::vec![0.0f32; k * m];
+                for i in 0..m {
+                    for p in 0..k {
+                        at[p * m + i] = a[i * k + p];
+                    }
+                }
+                let mut ct = c0.clone();
+                isa.blocked(m, k, n, &at, 1, m, &b, &mut ct, accumulate);
+                assert_eq!(c, ct, "A by rows or by columns: the same sums");
+                for i in 0..m {
+                    for j in 0..n {
+                        let dot: f64 = (0..k)
+                            .map(|p| f64::from(a[i * k + p]) * f64::from(b[p * n + j]))
+                            .sum();
+                        let want = dot
+                            + if accumulate {
+                                f64::from(c0[i * n + j])
+                            } else {
+                                0.0
+                            };
+                        let got = f64::from(c[i * n + j]);
+                        assert!(
+                            (got - want).abs() <= 1e-4 * (1.0 + want.abs()),
+                            "{m}x{k}x{n} ({i}, {j}): {got} vs {want}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
