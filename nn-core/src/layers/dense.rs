@@ -185,14 +185,15 @@ impl<const IN: usize, const OUT: usize, A: ActivationFn> Dense<IN, OUT, A> {
             && batch.saturating_mul(IN).saturating_mul(OUT) >= kernels::LARGE_PRODUCT
     }
 
-    /// How the input gradient of `batch` samples is computed: dot products, or the blocked
-    /// kernel after transposing whichever is smaller, the weights (`IN * OUT` values) or the
-    /// output gradient and the result (`batch * (IN + OUT)`, with `batch` at least one
-    /// register tile wide).
+    /// How the input gradient of `batch` samples is computed: dot products, or (from one
+    /// register tile of samples on) the blocked kernel after transposing whichever is
+    /// smaller, the weights (`IN * OUT` values) or the output gradient and the result
+    /// (`batch * (IN + OUT)`). The scratch this needs never shrinks as the batch grows, so a
+    /// tape warmed up on its largest batch does not grow again on a smaller one.
     const fn input_gradient_path(batch: usize) -> InputGradient {
-        if !Self::transposes(batch) {
+        if !Self::transposes(batch) || batch < 16 {
             InputGradient::Dots
-        } else if batch >= 16 && batch.saturating_mul(IN + OUT) < IN * OUT {
+        } else if batch.saturating_mul(IN + OUT) < IN * OUT {
             InputGradient::TransposedProduct
         } else {
             InputGradient::TransposedWeights
@@ -366,6 +367,28 @@ mod tests {
         run::<200, 120>(20, true);
         run::<200, 120>(20, false);
         run::<130, 97>(17, true);
+        // Below a tile of samples, dot products (and no scratch).
+        assert!(Dense::<784, 128>::input_gradient_path(8) == super::InputGradient::Dots);
+        run::<784, 128>(8, true);
+    }
+
+    /// The scratch of a larger batch is never smaller: a warm tape never grows again.
+    #[test]
+    fn scratch_never_shrinks_as_the_batch_grows() {
+        fn run<const IN: usize, const OUT: usize>() {
+            for batch in 1..400 {
+                assert!(
+                    Dense::<IN, OUT>::batch_scratch(batch)
+                        <= Dense::<IN, OUT>::batch_scratch(batch + 1),
+                    "{IN}x{OUT} at batch {batch}"
+                );
+            }
+        }
+        run::<784, 128>();
+        run::<784, 512>();
+        run::<40, 48>();
+        run::<200, 120>();
+        run::<512, 2>();
     }
 
     #[test]
