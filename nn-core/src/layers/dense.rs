@@ -90,10 +90,10 @@ impl<const IN: usize, const OUT: usize, A: ActivationFn> Layer for Dense<IN, OUT
     /// Room for the transposed weights when the input gradient of `batch` samples is a large
     /// product (see [`backward`](Layer::backward)).
     fn batch_scratch(batch: usize) -> usize {
-        if Self::transposes(batch) {
-            Self::WEIGHTS
-        } else {
-            0
+        match Self::input_gradient_path(batch) {
+            InputGradient::Dots => 0,
+            InputGradient::TransposedWeights => Self::WEIGHTS,
+            InputGradient::TransposedProduct => batch * (IN + OUT),
         }
     }
 
@@ -150,14 +150,26 @@ impl<const IN: usize, const OUT: usize, A: ActivationFn> Layer for Dense<IN, OUT
         }
         if let Some(dx) = b.dx {
             let w = &b.params[..Self::WEIGHTS];
-            if Self::transposes(b.batch) && b.scratch.len() >= Self::WEIGHTS {
+            let path = Self::input_gradient_path(b.batch);
+            let room = b.scratch.len() >= Self::batch_scratch(b.batch);
+            match path {
                 // dX = dZ Wᵀ as a row-major product with the transposed weights: the
                 // register-blocked kernel instead of one dot product per value.
-                let wt = &mut b.scratch[..Self::WEIGHTS];
-                transpose(w, IN, OUT, wt);
-                kernels::gemm_nn(b.batch, OUT, IN, dz, wt, dx, false);
-            } else {
-                kernels::gemm_nt(b.batch, OUT, IN, dz, w, dx, false);
+                InputGradient::TransposedWeights if room => {
+                    let wt = &mut b.scratch[..Self::WEIGHTS];
+                    transpose(w, IN, OUT, wt);
+                    kernels::gemm_nn(b.batch, OUT, IN, dz, wt, dx, false);
+                }
+                // dXᵀ = W dZᵀ: for a small batch, transposing dZ and dXᵀ moves fewer values
+                // than transposing W.
+                InputGradient::TransposedProduct if room => {
+                    let (dzt, rest) = b.scratch.split_at_mut(b.batch * OUT);
+                    let dxt = &mut rest[..b.batch * IN];
+                    transpose(dz, b.batch, OUT, dzt);
+                    kernels::gemm_nn(IN, OUT, b.batch, w, dzt, dxt, false);
+                    transpose(dxt, IN, b.batch, dx);
+                }
+                _ => kernels::gemm_nt(b.batch, OUT, IN, dz, w, dx, false),
             }
         }
     }
@@ -172,6 +184,32 @@ impl<const IN: usize, const OUT: usize, A: ActivationFn> Dense<IN, OUT, A> {
             && IN >= 16
             && batch.saturating_mul(IN).saturating_mul(OUT) >= kernels::LARGE_PRODUCT
     }
+
+    /// How the input gradient of `batch` samples is computed: dot products, or (from one
+    /// register tile of samples on) the blocked kernel after transposing whichever is
+    /// smaller, the weights (`IN * OUT` values) or the output gradient and the result
+    /// (`batch * (IN + OUT)`). The scratch this needs never shrinks as the batch grows, so a
+    /// tape warmed up on its largest batch does not grow again on a smaller one.
+    const fn input_gradient_path(batch: usize) -> InputGradient {
+        if !Self::transposes(batch) || batch < 16 {
+            InputGradient::Dots
+        } else if batch.saturating_mul(IN + OUT) < IN * OUT {
+            InputGradient::TransposedProduct
+        } else {
+            InputGradient::TransposedWeights
+        }
+    }
+}
+
+/// The ways a dense layer computes its input gradient `dX = dZ Wᵀ`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum InputGradient {
+    /// One dot product per value (small products).
+    Dots,
+    /// `dZ (Wᵀ)` with the weights transposed into scratch.
+    TransposedWeights,
+    /// `(W dZᵀ)ᵀ` with the output gradient and the result transposed through scratch.
+    TransposedProduct,
 }
 
 /// `t[c × r] = mᵀ` for `m[r × c]`, both row-major, in square tiles (cache-friendly on both
@@ -316,9 +354,41 @@ mod tests {
         const { assert!(!Dense::<20, 8>::transposes(3)) };
         run::<20, 8>(3, true);
         const { assert!(Dense::<40, 48>::transposes(64) && !Dense::<40, 48>::transposes(1)) };
+        assert!(
+            Dense::<40, 48>::input_gradient_path(64) == super::InputGradient::TransposedWeights
+        );
         run::<40, 48>(64, true);
         run::<40, 48>(64, false);
         run::<37, 53>(61, true);
+        // A small batch through wide layers: dZ and dXᵀ are transposed instead.
+        assert!(
+            Dense::<200, 120>::input_gradient_path(20) == super::InputGradient::TransposedProduct
+        );
+        run::<200, 120>(20, true);
+        run::<200, 120>(20, false);
+        run::<130, 97>(17, true);
+        // Below a tile of samples, dot products (and no scratch).
+        assert!(Dense::<784, 128>::input_gradient_path(8) == super::InputGradient::Dots);
+        run::<784, 128>(8, true);
+    }
+
+    /// The scratch of a larger batch is never smaller: a warm tape never grows again.
+    #[test]
+    fn scratch_never_shrinks_as_the_batch_grows() {
+        fn run<const IN: usize, const OUT: usize>() {
+            for batch in 1..400 {
+                assert!(
+                    Dense::<IN, OUT>::batch_scratch(batch)
+                        <= Dense::<IN, OUT>::batch_scratch(batch + 1),
+                    "{IN}x{OUT} at batch {batch}"
+                );
+            }
+        }
+        run::<784, 128>();
+        run::<784, 512>();
+        run::<40, 48>();
+        run::<200, 120>();
+        run::<512, 2>();
     }
 
     #[test]
