@@ -65,6 +65,7 @@ pub struct Stack<'x, 's> {
 
 impl<'x, 's> Stack<'x, 's> {
     /// A stack whose current values are the caller's input `x`.
+    #[inline]
     pub fn new(x: &'x [f32], scratch: &'s mut [f32]) -> Self {
         Self {
             input: Some(x),
@@ -79,6 +80,7 @@ impl<'x, 's> Stack<'x, 's> {
     /// # Panics
     /// If the scratch is too small (the `SCRATCH` a model declares never is) or the current
     /// values are not the layer's input size.
+    #[inline]
     pub fn run<L: Layer>(&mut self, layer: LayerRef<'_, L>) {
         assert_eq!(self.len, L::INPUT, "{}: input size", L::KIND);
         if L::RESHAPE {
@@ -131,6 +133,7 @@ impl<'x, 's> Stack<'x, 's> {
     /// In that case, if the input does not fit the scratch (a model always has a layer
     /// that computes).
     #[must_use]
+    #[inline]
     pub fn output(self) -> &'s [f32] {
         let len = self.len;
         match self.input {

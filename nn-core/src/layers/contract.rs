@@ -83,6 +83,7 @@ impl<'a> Io<'a> {
     /// # Panics
     /// If given in place (only [`Layer::IN_PLACE`] layers get that).
     #[must_use]
+    #[inline]
     pub fn split(self) -> (&'a [f32], &'a mut [f32]) {
         match self {
             Self::Separate { x, y } => (x, y),
@@ -92,6 +93,7 @@ impl<'a> Io<'a> {
 
     /// The output, holding a copy of the input (`len` values): what an in-place layer
     /// transforms.
+    #[inline]
     pub fn into_output(self, len: usize) -> &'a mut [f32] {
         match self {
             Self::Separate { x, y } => {
