@@ -564,59 +564,6 @@ fn token_ids_have_no_input_gradient_to_check() {
     assert!(!report.passed(), "{report}");
 }
 
-/// A model whose input gradient is subtly wrong: every `BROKEN_STRIDE`-th value scaled.
-struct BrokenInput<M: Model> {
-    inner: M,
-}
-
-impl<M: Model> Model for BrokenInput<M> {
-    const NAME: &'static str = "BrokenInput";
-    const INPUT_SHAPE: &'static [usize] = M::INPUT_SHAPE;
-    const INPUT: usize = M::INPUT;
-    const OUTPUT: usize = M::OUTPUT;
-    const PARAMS: usize = M::PARAMS;
-    const LAYERS: &'static [nn::layers::LayerInfo] = M::LAYERS;
-    type OutputActivation = M::OutputActivation;
-    const OUTPUT_ACTIVATION: M::OutputActivation = M::OUTPUT_ACTIVATION;
-
-    fn init(seed: u64) -> Self {
-        Self {
-            inner: M::init(seed),
-        }
-    }
-    fn params(&self) -> &[f32] {
-        self.inner.params()
-    }
-    fn params_mut(&mut self) -> &mut [f32] {
-        self.inner.params_mut()
-    }
-    fn forward_batch<'t>(
-        &self,
-        tape: &'t mut Tape,
-        x: &[f32],
-        batch: usize,
-        pass: nn::layers::Pass<'_>,
-    ) -> &'t [f32] {
-        self.inner.forward_batch(tape, x, batch, pass)
-    }
-    fn backward_batch(
-        &self,
-        tape: &mut Tape,
-        x: &[f32],
-        d_logits: &mut [f32],
-        grads: Option<&mut [f32]>,
-        dx: Option<&mut [f32]>,
-    ) {
-        let dx = dx.expect("the input check asks for the input gradient");
-        assert!(grads.is_none(), "the input check freezes the parameters");
-        self.inner
-            .backward_batch(tape, x, d_logits, None, Some(&mut *dx));
-        for g in dx.iter_mut().step_by(BROKEN_STRIDE) {
-            *g *= BROKEN_FACTOR;
-        }
-    }
-}
-
 #[test]
 fn check_input_gradients_catches_a_broken_input_gradient() {
     for &s in &SEEDS[..5] {
@@ -656,14 +603,18 @@ fn checker_rejects_a_wrong_analytic_gradient() {
     assert!(!empty.passed(), "{empty}");
 }
 
-/// A model whose backward pass is subtly wrong: the check must catch it.
-/// Every `BROKEN_STRIDE`-th parameter gradient is scaled by `BROKEN_FACTOR`.
-struct Broken<M: Model> {
+/// A model whose backward pass is subtly wrong: the check must catch it. Every
+/// `BROKEN_STRIDE`-th value of the parameter gradient (or, with `INPUT`, of the input
+/// gradient) is scaled by `BROKEN_FACTOR`.
+struct Broken<M: Model, const INPUT: bool = false> {
     inner: M,
 }
 
-impl<M: Model> Model for Broken<M> {
-    const NAME: &'static str = "Broken";
+/// [`Broken`] in its input gradient, for the input check (which freezes the parameters).
+type BrokenInput<M> = Broken<M, true>;
+
+impl<M: Model, const INPUT: bool> Model for Broken<M, INPUT> {
+    const NAME: &'static str = if INPUT { "BrokenInput" } else { "Broken" };
     const INPUT_SHAPE: &'static [usize] = M::INPUT_SHAPE;
     const INPUT: usize = M::INPUT;
     const OUTPUT: usize = M::OUTPUT;
@@ -700,10 +651,16 @@ impl<M: Model> Model for Broken<M> {
         grads: Option<&mut [f32]>,
         dx: Option<&mut [f32]>,
     ) {
-        let grads = grads.expect("the check asks for parameter gradients");
+        let (mut grads, mut dx) = (grads, dx);
         self.inner
-            .backward_batch(tape, x, d_logits, Some(&mut *grads), dx);
-        for g in grads.iter_mut().step_by(BROKEN_STRIDE) {
+            .backward_batch(tape, x, d_logits, grads.as_deref_mut(), dx.as_deref_mut());
+        let corrupted = if INPUT {
+            assert!(grads.is_none(), "the input check freezes the parameters");
+            dx.expect("the input check asks for the input gradient")
+        } else {
+            grads.expect("the check asks for parameter gradients")
+        };
+        for g in corrupted.iter_mut().step_by(BROKEN_STRIDE) {
             *g *= BROKEN_FACTOR;
         }
     }
