@@ -126,7 +126,7 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
 
     // The buffers of every step, reused.
     let (mut g_ws, mut d_ws) = (Workspace::new(), Workspace::new());
-    let (mut g_grads, mut d_grads) = (Gradients::new(), Gradients::new());
+    let (g_grads, mut d_grads) = (Gradients::<Generator>::new(), Gradients::new());
     let (ones, zeros) = ([1.0f32; BATCH], [0.0f32; BATCH]);
     let mut real = vec![0.0f32; BATCH * PIXELS];
     let mut z = vec![0.0f32; BATCH * NOISE];
@@ -154,17 +154,16 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
             d_ws.backward(&d, &mut d_grads);
             d_ws.forward(&d, g_ws.outputs(), Pass::Train(&mut rng))?;
             d_loss += d_ws.loss(&bce, &zeros)?;
-            d_ws.backward(&d, &mut d_grads);
-            d_opt.apply(&mut d, &d_grads);
+            // backward, then d_opt.apply, in one pass (the update fused into the backward).
+            d_ws.backward_step(&mut d, &d_grads, &mut d_opt);
 
             // The generator's step: bce(D(fake), 1) through the updated, frozen discriminator.
-            g_grads.zero();
             d_ws.forward(&d, g_ws.outputs(), Pass::Train(&mut rng))?;
             g_loss = d_ws.loss(&bce, &ones)?;
             let d_fake = d_ws.backward_input(&d, None);
             g_ws.set_output_gradient(d_fake)?;
-            g_ws.backward(&g, &mut g_grads);
-            g_opt.apply(&mut g, &g_grads);
+            // No earlier gradient: `g_grads` stays zero.
+            g_ws.backward_step(&mut g, &g_grads, &mut g_opt);
         }
         let seconds = start.elapsed().as_secs_f64();
         epoch_seconds.push(seconds);

@@ -384,3 +384,85 @@ fn a_users_activation_and_loss_in_the_explicit_loop() {
     let (first, last) = (losses[0], *losses.last().unwrap());
     assert!(last < 0.2 * first, "log-cosh {first} -> {last}");
 }
+
+nn::model! {
+    /// Wide enough for the products to be split between threads (as the GAN's are).
+    pub struct Wide {
+        input: 300,
+        fc1: Dense(200, leaky_relu(0.2)),
+        fc2: Dense(70, tanh),
+        out: Dense(1),
+    }
+}
+
+/// Three steps of `backward_step` against `backward` then `apply`, on `threads` threads,
+/// each step two passes (the second's gradient added to the first's, as the GAN's
+/// discriminator step does) with `opt`: the parameters after each step.
+fn fused_and_separate<O: Optimizer + Clone>(opt: O, threads: usize) -> (Vec<f32>, Vec<f32>) {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
+    pool.install(|| {
+        let (x, y) = (data(5, 64 * 300), vec![1.0f32; 64]);
+        let bce = nn::loss::BinaryCrossentropyWithLogits;
+        let (mut fused, mut separate) = (Wide::new(1), Wide::new(1));
+        let (mut opt_fused, mut opt_separate) = (opt.clone(), opt);
+        let (mut ws, mut grads, mut grads_separate) =
+            (Workspace::new(), Gradients::new(), Gradients::new());
+        let (mut after_fused, mut after_separate) = (Vec::new(), Vec::new());
+        for _ in 0..3 {
+            grads.zero();
+            ws.forward(&fused, &x, Pass::Eval).unwrap();
+            ws.loss(&bce, &y).unwrap();
+            ws.backward(&fused, &mut grads);
+            ws.forward(&fused, &x[64 * 100..][..32 * 300], Pass::Eval)
+                .unwrap();
+            ws.loss(&bce, &y[..32]).unwrap();
+            ws.backward_step(&mut fused, &grads, &mut opt_fused);
+            after_fused.extend_from_slice(fused.params());
+
+            grads_separate.zero();
+            ws.forward(&separate, &x, Pass::Eval).unwrap();
+            ws.loss(&bce, &y).unwrap();
+            ws.backward(&separate, &mut grads_separate);
+            ws.forward(&separate, &x[64 * 100..][..32 * 300], Pass::Eval)
+                .unwrap();
+            ws.loss(&bce, &y[..32]).unwrap();
+            ws.backward(&separate, &mut grads_separate);
+            opt_separate.apply(&mut separate, &grads_separate);
+            after_separate.extend_from_slice(separate.params());
+        }
+        (after_fused, after_separate)
+    })
+}
+
+#[test]
+fn backward_step_updates_as_backward_then_apply_bit_for_bit() {
+    fn bits(v: &[f32]) -> Vec<u32> {
+        v.iter().map(|p| p.to_bits()).collect()
+    }
+    fn check<O: Optimizer + Clone>(name: &str, opt: O) {
+        let (fused, separate) = fused_and_separate(opt.clone(), 1);
+        assert!(bits(&fused) == bits(&separate), "{name}: fused differs");
+        let (fused2, _) = fused_and_separate(opt, 2);
+        assert!(
+            bits(&fused2) == bits(&fused),
+            "{name}: two threads differ from one"
+        );
+        assert_ne!(
+            &fused[..Wide::PARAMS],
+            Wide::new(1).params(),
+            "{name}: no update"
+        );
+    }
+    check("Adam", Adam::new(1e-3).beta1(0.5));
+    check("AdamW", AdamW::new(1e-3).weight_decay(0.1));
+    check("Adam, clipped", Adam::new(1e-3).clip_value(1e-3));
+    // Clipping by global norm needs the whole gradient: the separate passes, through the
+    // same call.
+    check("Adam, clip_norm", Adam::new(1e-3).clip_norm(0.01));
+    check("RMSprop", RmsProp::new(1e-3));
+    check("RMSprop with momentum", RmsProp::new(1e-3).momentum(0.9));
+    check("SGD", Sgd::new(0.1).momentum(0.9));
+}

@@ -238,11 +238,9 @@ impl ActivationFn for Tanh {
     }
     #[inline]
     fn forward(&self, values: &mut [f32], _width: usize) {
-        kernels::map(values, &|values| {
-            for v in values {
-                *v = math::tanh(*v);
-            }
-        });
+        // Branch-free (within a few ulp of the exact value), so that the loop runs at the
+        // kernels' vector width: libm's `tanhf`, one value at a time, was 8% of a GAN epoch.
+        kernels::map(values, &math::tanh_slice);
     }
     #[inline]
     fn backward(&self, _x: &[f32], y: &[f32], grad: &mut [f32], _width: usize) {

@@ -147,6 +147,39 @@ pub trait Model: Sized + Send + Sync {
         dx: Option<&mut [f32]>,
     );
 
+    /// [`backward_batch`](Self::backward_batch) with parameter gradients, then the
+    /// optimizer step `update` (begun by
+    /// [`Optimizer::begin_update`](crate::optim::Optimizer::begin_update) for `PARAMS`
+    /// values) on the gradient plus `prev` (the gradient of earlier passes, when given):
+    /// the parameters end as after `backward_batch`, the addition and
+    /// [`ParamUpdate::apply`](crate::kernels::ParamUpdate::apply). `grads` (`PARAMS`
+    /// values) is room for the gradient; its content afterwards is unspecified. The input
+    /// gradient `dx`, when asked, is that of the parameters before the update.
+    ///
+    /// This default does exactly that, in that order; models from `model!` update each
+    /// layer as soon as its gradient is complete ([`Tape::backward_update`]), and a dense
+    /// layer its weights tile by tile, so the gradient is never written out and read back.
+    #[allow(clippy::too_many_arguments)]
+    fn backward_update(
+        &mut self,
+        tape: &mut Tape,
+        x: &[f32],
+        d_logits: &mut [f32],
+        dx: Option<&mut [f32]>,
+        grads: &mut [f32],
+        prev: Option<&[f32]>,
+        mut update: crate::kernels::ParamUpdate<'_>,
+    ) {
+        let grads = &mut grads[..Self::PARAMS];
+        self.backward_batch(tape, x, d_logits, Some(&mut *grads), dx);
+        if let Some(prev) = prev {
+            for (g, p) in grads.iter_mut().zip(prev) {
+                *g += *p;
+            }
+        }
+        update.apply(self.params_mut(), grads);
+    }
+
     /// After a training step: takes the state the training-mode forward pass left in `tape`
     /// (batch normalisation's updated running statistics). Nothing for most models.
     fn update_state(&mut self, tape: &Tape) {

@@ -39,7 +39,7 @@
 use alloc::vec::Vec;
 
 use crate::layers::contract::batch_values;
-use crate::layers::{Backward, Forward, Layer, LayerRef, Pass};
+use crate::layers::{Backward, Forward, Layer, LayerRef, LayerUpdate, Pass};
 
 /// What the tape knows of one layer after a forward pass.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -196,6 +196,52 @@ impl Tape {
             dx,
             params,
             state,
+        }
+    }
+
+    /// [`backward`](Self::backward) with parameter gradients that takes an optimizer step
+    /// as it goes: each layer with parameters gets its slice of `params` (the model's, in
+    /// order), of `grads` (room for the gradients, whose content afterwards is
+    /// unspecified), of `prev` (the gradient of earlier passes, added before the update)
+    /// and of `update` (see [`Layer::backward_update`]). Layers are handed back by value
+    /// ([`UpdateRun::layer`]), in reverse order.
+    ///
+    /// # Panics
+    /// Without a forward pass, or if `params`, `grads`, `prev` or `update` is shorter than
+    /// the parameters of the forward pass's layers.
+    #[allow(clippy::too_many_arguments)]
+    pub fn backward_update<'t, 'x>(
+        &'t mut self,
+        x: &'x [f32],
+        d_output: &'x mut [f32],
+        dx: Option<&'x mut [f32]>,
+        params: &'x mut [f32],
+        grads: &'x mut [f32],
+        prev: Option<&'x [f32]>,
+        update: crate::kernels::ParamUpdate<'x>,
+    ) -> UpdateRun<'t, 'x> {
+        let total: usize = self.steps.iter().map(|s| s.params).sum();
+        assert!(
+            params.len() >= total
+                && grads.len() >= total
+                && update.len() >= total
+                && prev.is_none_or(|g| g.len() >= total),
+            "Tape::backward_update: buffers shorter than the model's {total} parameters"
+        );
+        let run = self.backward(x, d_output, None, dx);
+        // As with gradients asked: every layer above one with parameters needs its dx.
+        let mut below = run.dx.is_some();
+        run.tape.needs_dx.clear();
+        for step in &run.tape.steps {
+            run.tape.needs_dx.push(below);
+            below = below || step.params > 0;
+        }
+        UpdateRun {
+            run,
+            params,
+            grads,
+            prev,
+            update,
         }
     }
 }
@@ -361,5 +407,84 @@ impl BackwardRun<'_, '_> {
             batch,
             training: tape.training,
         });
+    }
+}
+
+/// The backward pass of [`Tape::backward_update`]: hand it the layers in reverse order.
+#[derive(Debug)]
+pub struct UpdateRun<'t, 'x> {
+    run: BackwardRun<'t, 'x>,
+    params: &'x mut [f32],
+    grads: &'x mut [f32],
+    prev: Option<&'x [f32]>,
+    update: crate::kernels::ParamUpdate<'x>,
+}
+
+impl UpdateRun<'_, '_> {
+    /// The backward pass of the next layer down, with the update of its parameters.
+    ///
+    /// # Panics
+    /// If the layers do not match the forward pass's, in reverse order.
+    pub fn layer<L: Layer>(&mut self, layer: L) {
+        let run = &mut self.run;
+        assert!(run.step > 0, "more layers than in the forward pass");
+        run.step -= 1;
+        let i = run.step;
+        let tape = &mut *run.tape;
+        let (step, batch) = (tape.steps[i], tape.batch);
+        assert!(
+            step.output_width == L::OUTPUT && step.params == L::PARAMS,
+            "{}: not the layer of the forward pass",
+            L::KIND
+        );
+        run.params -= L::PARAMS;
+        run.state -= L::STATE;
+        let wants_dx = tape.needs_dx[i];
+        if step.reshape || !(L::PARAMS > 0 || wants_dx) {
+            return;
+        }
+        let last = tape.steps.last().map_or(0, |s| s.output);
+        let (low, high) = tape.grads.split_at_mut(step.output);
+        let dy: &mut [f32] = if step.output == last {
+            &mut run.d_output[..batch * L::OUTPUT]
+        } else {
+            &mut high[0][..batch * L::OUTPUT]
+        };
+        let dx: Option<&mut [f32]> = match (wants_dx, step.input) {
+            (false, _) => None,
+            (true, 0) => run.dx.as_deref_mut(),
+            (true, b) => Some(room(&mut low[b], batch * L::INPUT)),
+        };
+        let x: &[f32] = match step.input {
+            0 => run.x,
+            b => &tape.values[b][..batch * L::INPUT],
+        };
+        let b = Backward {
+            params: &[],
+            state: &tape.state[run.state..run.state + L::STATE],
+            x,
+            y: &tape.values[step.output][..batch * L::OUTPUT],
+            cache: &tape.caches[i][..batch * L::CACHE],
+            dy,
+            dx,
+            grads: None,
+            scratch: room(&mut tape.scratch, L::batch_scratch(batch)),
+            batch,
+            training: tape.training,
+        };
+        if L::PARAMS == 0 {
+            layer.backward(b);
+            return;
+        }
+        let range = run.params..run.params + L::PARAMS;
+        layer.backward_update(
+            b,
+            LayerUpdate {
+                params: &mut self.params[range.clone()],
+                grads: &mut self.grads[range.clone()],
+                prev: self.prev.map(|g| &g[range.clone()]),
+                update: self.update.range(range.start, L::PARAMS),
+            },
+        );
     }
 }

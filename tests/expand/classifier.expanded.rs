@@ -275,5 +275,34 @@ const _: () = ::nn::__private::check_layers(
             __run.layer(self.hidden2());
             __run.layer(self.hidden1());
         }
+        fn backward_update(
+            &mut self,
+            __tape: &mut ::nn::tape::Tape,
+            __input: &[f32],
+            __d_output: &mut [f32],
+            __d_input: ::core::option::Option<&mut [f32]>,
+            __grads: &mut [f32],
+            __prev: ::core::option::Option<&[f32]>,
+            __update: ::nn::kernels::ParamUpdate<'_>,
+        ) {
+            let __layers = (
+                self.output().logits().layer,
+                self.hidden2().layer,
+                self.hidden1().layer,
+            );
+            let mut __run = __tape
+                .backward_update(
+                    __input,
+                    __d_output,
+                    __d_input,
+                    self.params.as_mut_slice(),
+                    __grads,
+                    __prev,
+                    __update,
+                );
+            __run.layer(__layers.0);
+            __run.layer(__layers.1);
+            __run.layer(__layers.2);
+        }
     }
 }

@@ -509,6 +509,47 @@ const _: () = ::nn::__private::check_layers(
             __run.layer(self.maxpool2d_0());
             __run.layer(self.conv1());
         }
+        fn backward_update(
+            &mut self,
+            __tape: &mut ::nn::tape::Tape,
+            __input: &[f32],
+            __d_output: &mut [f32],
+            __d_input: ::core::option::Option<&mut [f32]>,
+            __grads: &mut [f32],
+            __prev: ::core::option::Option<&[f32]>,
+            __update: ::nn::kernels::ParamUpdate<'_>,
+        ) {
+            let __layers = (
+                self.output().logits().layer,
+                self.hidden().layer,
+                self.flatten_0().layer,
+                self.maxpool2d_2().layer,
+                self.conv3().layer,
+                self.maxpool2d_1().layer,
+                self.conv2().layer,
+                self.maxpool2d_0().layer,
+                self.conv1().layer,
+            );
+            let mut __run = __tape
+                .backward_update(
+                    __input,
+                    __d_output,
+                    __d_input,
+                    self.params.as_mut_slice(),
+                    __grads,
+                    __prev,
+                    __update,
+                );
+            __run.layer(__layers.0);
+            __run.layer(__layers.1);
+            __run.layer(__layers.2);
+            __run.layer(__layers.3);
+            __run.layer(__layers.4);
+            __run.layer(__layers.5);
+            __run.layer(__layers.6);
+            __run.layer(__layers.7);
+            __run.layer(__layers.8);
+        }
     }
 }
 #[cfg(target_pointer_width = "16")]

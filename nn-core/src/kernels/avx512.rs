@@ -38,7 +38,7 @@
 )]
 
 use super::portable::Isa;
-use super::update::{AdamStep, GradTransform, RmsPropStep};
+use super::update::{AdamStep, GradTransform, RmsPropStep, Rule};
 use core::arch::x86_64::{
     __m512, __mmask16, _mm512_add_epi32, _mm512_add_ps, _mm512_cmp_ps_mask, _mm512_div_ps,
     _mm512_fmadd_ps, _mm512_fmsub_ps, _mm512_fnmadd_ps, _mm512_loadu_ps, _mm512_mask_blend_ps,
@@ -446,24 +446,66 @@ impl Tile {
     #[target_feature(enable = "avx512f,avx2,fma")]
     #[inline]
     fn kernel<const R: usize, const A_COLUMNS: bool>(self, a: &[f32], b: &[f32], c: &mut [f32]) {
+        let Tile { cols, rsc, add, .. } = self;
+        let c_end = mul_add(R - 1, rsc, cols);
+        assert!(
+            matches!(c_end, Some(e) if e <= c.len()),
+            "tile: C too short"
+        );
+        let Some(acc) = self.sums::<R, A_COLUMNS>(a, b) else {
+            return;
+        };
+        // Lanes of the two column registers: `cols` in all.
+        let (m0, m1) = (lanes(cols), lanes(cols.saturating_sub(16)));
+        let pc = c.as_mut_ptr();
+        for (r, acc_r) in acc.iter().enumerate() {
+            // SAFETY: the lanes enabled are `r * rsc + j` for `j < cols`, at most
+            // `(R - 1) * rsc + cols <= c.len()` (asserted); masked-off lanes are not
+            // accessed. `c` is borrowed mutably, so nothing else reads or writes them.
+            unsafe {
+                let out = pc.add(r * rsc);
+                let out1 = out.wrapping_add(16);
+                let (mut v0, mut v1) = (acc_r[0], acc_r[1]);
+                if add {
+                    v0 = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, out), v0);
+                    v1 = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, out1), v1);
+                }
+                _mm512_mask_storeu_ps(out, m0, v0);
+                _mm512_mask_storeu_ps(out1, m1, v1);
+            }
+        }
+    }
+
+    /// The tile's sums `Σ_p A(r, p) · B[p][j]` (see [`kernel`](Self::kernel)), row `r` in
+    /// two registers (columns `j < 16` and `16 <= j < 32`), each summed from zero in the
+    /// order of `p`; `None` when `k` is 0.
+    ///
+    /// # Panics
+    /// If `R` or `cols` is out of range, or `a` or `b` is too short for the tile.
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    #[inline]
+    fn sums<const R: usize, const A_COLUMNS: bool>(
+        self,
+        a: &[f32],
+        b: &[f32],
+    ) -> Option<[[__m512; 2]; R]> {
         let Tile {
             k,
             rsa,
             csa,
             rsb,
             cols,
-            rsc,
-            add,
+            ..
         } = self;
         assert!(
             (1..=ROWS).contains(&R) && (1..=COLS).contains(&cols) && (!A_COLUMNS || rsa == 1),
             "tile: bad shape"
         );
         if k == 0 {
-            return;
+            return None;
         }
-        // Every element read or written below is inside these bounds, computed without
-        // wrapping (a bound that overflows is out of every slice).
+        // Every element read below is inside these bounds, computed without wrapping (a
+        // bound that overflows is out of every slice).
         let a_last = match (k - 1).checked_mul(csa) {
             Some(cols) => mul_add(R - 1, rsa, cols),
             None => None,
@@ -477,14 +519,9 @@ impl Tile {
             matches!(b_end, Some(e) if e <= b.len()),
             "tile: B too short"
         );
-        let c_end = mul_add(R - 1, rsc, cols);
-        assert!(
-            matches!(c_end, Some(e) if e <= c.len()),
-            "tile: C too short"
-        );
         // Lanes of the two column registers: `cols` in all.
         let (m0, m1) = (lanes(cols), lanes(cols.saturating_sub(16)));
-        let (pa, pb, pc) = (a.as_ptr(), b.as_ptr(), c.as_mut_ptr());
+        let (pa, pb) = (a.as_ptr(), b.as_ptr());
         let mut acc: [[__m512; 2]; R] = [[_mm512_setzero_ps(); 2]; R];
         for p in 0..k {
             // SAFETY: the lanes enabled in `m0` and `m1` are `p * rsb + j` for `j < cols`,
@@ -510,22 +547,7 @@ impl Tile {
                 acc_r[1] = _mm512_fmadd_ps(av, b1, acc_r[1]);
             }
         }
-        for (r, acc_r) in acc.iter().enumerate() {
-            // SAFETY: the lanes enabled are `r * rsc + j` for `j < cols`, at most
-            // `(R - 1) * rsc + cols <= c.len()` (asserted); masked-off lanes are not
-            // accessed. `c` is borrowed mutably, so nothing else reads or writes them.
-            unsafe {
-                let out = pc.add(r * rsc);
-                let out1 = out.wrapping_add(16);
-                let (mut v0, mut v1) = (acc_r[0], acc_r[1]);
-                if add {
-                    v0 = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, out), v0);
-                    v1 = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, out1), v1);
-                }
-                _mm512_mask_storeu_ps(out, m0, v0);
-                _mm512_mask_storeu_ps(out1, m1, v1);
-            }
-        }
+        Some(acc)
     }
 }
 
@@ -688,20 +710,80 @@ fn adam_with<const PLAIN: bool>(
         g.len() >= n && m.len() >= n && v.len() >= n,
         "adam: slices too short"
     );
-    let (b1, b2) = (_mm512_set1_ps(s.beta1), _mm512_set1_ps(s.beta2));
-    let (o1, o2) = (_mm512_set1_ps(1.0 - s.beta1), _mm512_set1_ps(1.0 - s.beta2));
-    let (lr_c1, c2) = (_mm512_set1_ps(s.lr * s.c1), _mm512_set1_ps(s.c2));
-    let decay = _mm512_set1_ps(s.decay);
-    let k = Consts::new(s.epsilon);
+    let k = AdamConsts::new(s);
     let (pp, pg, pm, pv) = (p.as_mut_ptr(), g.as_ptr(), m.as_mut_ptr(), v.as_mut_ptr());
     in_vectors(n, |i, mask| {
         // SAFETY: the lanes enabled are `i + j < n`, inside the four slices (`p` is `n`
         // long, the others at least, asserted); the mutable ones are borrowed mutably and
         // distinct, so nothing else reads or writes them.
         unsafe {
-            let (at_p, at_g, at_m, at_v) = (pp.add(i), pg.add(i), pm.add(i), pv.add(i));
+            let gv = _mm512_maskz_loadu_ps(mask, pg.add(i));
+            k.update::<PLAIN>(mask, gv, pp.add(i), pm.add(i), pv.add(i));
+        }
+    });
+}
+
+/// The constants of one Adam step in vector registers.
+#[derive(Clone, Copy)]
+struct AdamConsts {
+    s: AdamStep,
+    b1: __m512,
+    b2: __m512,
+    o1: __m512,
+    o2: __m512,
+    lr_c1: __m512,
+    c2: __m512,
+    decay: __m512,
+    k: Consts,
+}
+
+impl AdamConsts {
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    #[inline]
+    fn new(s: AdamStep) -> Self {
+        AdamConsts {
+            s,
+            b1: _mm512_set1_ps(s.beta1),
+            b2: _mm512_set1_ps(s.beta2),
+            o1: _mm512_set1_ps(1.0 - s.beta1),
+            o2: _mm512_set1_ps(1.0 - s.beta2),
+            lr_c1: _mm512_set1_ps(s.lr * s.c1),
+            c2: _mm512_set1_ps(s.c2),
+            decay: _mm512_set1_ps(s.decay),
+            k: Consts::new(s.epsilon),
+        }
+    }
+
+    /// The update of the 16 parameters at `at_p` (their moments at `at_m`, `at_v`) from
+    /// their gradients `g`, in the lanes of `mask`.
+    ///
+    /// # Safety
+    /// The lanes of `mask` must be inside the three buffers, which nothing else accesses.
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    #[inline]
+    unsafe fn update<const PLAIN: bool>(
+        &self,
+        mask: __mmask16,
+        g: __m512,
+        at_p: *mut f32,
+        at_m: *mut f32,
+        at_v: *mut f32,
+    ) {
+        let AdamConsts {
+            s,
+            b1,
+            b2,
+            o1,
+            o2,
+            lr_c1,
+            c2,
+            decay,
+            k,
+        } = *self;
+        // SAFETY: the caller's contract.
+        unsafe {
             let p0 = _mm512_maskz_loadu_ps(mask, at_p);
-            let gv = effective::<PLAIN>(s.grad, _mm512_maskz_loadu_ps(mask, at_g), p0);
+            let gv = effective::<PLAIN>(s.grad, g, p0);
             // m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g²
             let mv = _mm512_fmadd_ps(b1, _mm512_maskz_loadu_ps(mask, at_m), _mm512_mul_ps(o1, gv));
             let vv = _mm512_fmadd_ps(
@@ -715,7 +797,7 @@ fn adam_with<const PLAIN: bool>(
             let step = quotient(_mm512_mul_ps(lr_c1, mv), _mm512_mul_ps(vv, c2), k);
             _mm512_mask_storeu_ps(at_p, mask, _mm512_fmsub_ps(p0, decay, step));
         }
-    });
+    }
 }
 
 /// RMSprop's update (see `update::rmsprop`), 16 parameters at a time.
@@ -743,9 +825,7 @@ fn rmsprop_with<const PLAIN: bool>(
         g.len() >= n && v.len() >= n && buf.as_ref().is_none_or(|b| b.len() >= n),
         "rmsprop: slices too short"
     );
-    let (rho, o) = (_mm512_set1_ps(s.rho), _mm512_set1_ps(1.0 - s.rho));
-    let (lr, momentum) = (_mm512_set1_ps(s.lr), _mm512_set1_ps(s.momentum));
-    let k = Consts::new(s.epsilon);
+    let k = RmsPropConsts::new(s);
     let (pp, pg, pv) = (p.as_mut_ptr(), g.as_ptr(), v.as_mut_ptr());
     let pb = buf.map(<[f32]>::as_mut_ptr);
     in_vectors(n, |i, mask| {
@@ -753,9 +833,64 @@ fn rmsprop_with<const PLAIN: bool>(
         // the others at least, asserted); the mutable ones are borrowed mutably and
         // distinct, so nothing else reads or writes them.
         unsafe {
-            let (at_p, at_g, at_v) = (pp.add(i), pg.add(i), pv.add(i));
+            let gv = _mm512_maskz_loadu_ps(mask, pg.add(i));
+            k.update::<PLAIN>(mask, gv, pp.add(i), pv.add(i), pb.map(|b| b.add(i)));
+        }
+    });
+}
+
+/// The constants of one RMSprop step in vector registers.
+#[derive(Clone, Copy)]
+struct RmsPropConsts {
+    s: RmsPropStep,
+    rho: __m512,
+    o: __m512,
+    lr: __m512,
+    momentum: __m512,
+    k: Consts,
+}
+
+impl RmsPropConsts {
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    #[inline]
+    fn new(s: RmsPropStep) -> Self {
+        RmsPropConsts {
+            s,
+            rho: _mm512_set1_ps(s.rho),
+            o: _mm512_set1_ps(1.0 - s.rho),
+            lr: _mm512_set1_ps(s.lr),
+            momentum: _mm512_set1_ps(s.momentum),
+            k: Consts::new(s.epsilon),
+        }
+    }
+
+    /// The update of the 16 parameters at `at_p` (their mean squares at `at_v`, momentum
+    /// buffer at `at_b` when used) from their gradients `g`, in the lanes of `mask`.
+    ///
+    /// # Safety
+    /// The lanes of `mask` must be inside the buffers, which nothing else accesses.
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    #[inline]
+    unsafe fn update<const PLAIN: bool>(
+        &self,
+        mask: __mmask16,
+        g: __m512,
+        at_p: *mut f32,
+        at_v: *mut f32,
+        at_b: Option<*mut f32>,
+    ) {
+        let RmsPropConsts {
+            s,
+            rho,
+            o,
+            lr,
+            momentum,
+            k,
+        } = *self;
+        // SAFETY: the caller's contract.
+        unsafe {
             let p0 = _mm512_maskz_loadu_ps(mask, at_p);
-            let gv = effective::<PLAIN>(s.grad, _mm512_maskz_loadu_ps(mask, at_g), p0);
+            let gv = effective::<PLAIN>(s.grad, g, p0);
             // v = rho v + (1 - rho) g²
             let vv = _mm512_fmadd_ps(
                 rho,
@@ -763,12 +898,11 @@ fn rmsprop_with<const PLAIN: bool>(
                 _mm512_mul_ps(_mm512_mul_ps(o, gv), gv),
             );
             _mm512_mask_storeu_ps(at_v, mask, vv);
-            let updated = match pb {
+            let updated = match at_b {
                 // p -= lr g / (sqrt(v) + eps)
                 None => _mm512_sub_ps(p0, quotient(_mm512_mul_ps(lr, gv), vv, k)),
                 // b = momentum b + g / (sqrt(v) + eps); p -= lr b
-                Some(pb) => {
-                    let at_b = pb.add(i);
+                Some(at_b) => {
                     let bv = _mm512_fmadd_ps(
                         momentum,
                         _mm512_maskz_loadu_ps(mask, at_b),
@@ -780,7 +914,215 @@ fn rmsprop_with<const PLAIN: bool>(
             };
             _mm512_mask_storeu_ps(at_p, mask, updated);
         }
-    });
+    }
+}
+
+/// Where [`tn_update`] applies each gradient it computes.
+enum Apply<'a> {
+    /// Adam's update of the parameters and their two moments.
+    Adam(AdamConsts, &'a mut [f32], &'a mut [f32]),
+    /// RMSprop's update of the parameters, their mean squares and (with momentum) the
+    /// momentum buffer.
+    RmsProp(RmsPropConsts, &'a mut [f32], Option<&'a mut [f32]>),
+}
+
+/// `G = Aᵀ B` for `A` of `k` rows of `m` (`A(i, p) = a[i + p * lda]`), `B` of `k` rows of
+/// `n` (`k` at most [`KC`]: one block), plus `prev` when given (`prev + G`, as the product adds to `C`), applied at once
+/// by `rule` to the parameters `p` (`m * n` values, `G`'s layout) and the optimizer's
+/// buffers of the same length: each tile of `G` is summed in registers exactly as
+/// [`blocked`] sums it (so the values are those `blocked` would store) and updates its
+/// parameters right away; `G` itself is never stored. Returns `false`, doing nothing, when
+/// `k` exceeds one block or a slice is shorter than `m * n`.
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+pub(super) fn tn_update(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    lda: usize,
+    b: &[f32],
+    prev: Option<&[f32]>,
+    p: &mut [f32],
+    rule: Rule<'_>,
+) -> bool {
+    let Some(len) = m.checked_mul(n) else {
+        return false;
+    };
+    let a_ok = lda >= m && mul_add(k.saturating_sub(1), lda, m).is_some_and(|l| l <= a.len());
+    let b_ok = n.checked_mul(k).is_some_and(|l| l <= b.len());
+    if k == 0 || k > KC || !a_ok || !b_ok || p.len() < len || prev.is_some_and(|g| g.len() < len) {
+        return false;
+    }
+    let plain_grad = match &rule {
+        Rule::Adam(s, ..) => plain(s.grad),
+        Rule::RmsProp(s, ..) => plain(s.grad),
+    };
+    let mut apply = match rule {
+        Rule::Adam(s, m1, v) if m1.len() >= len && v.len() >= len => {
+            Apply::Adam(AdamConsts::new(s), m1, v)
+        }
+        Rule::RmsProp(s, v, buf)
+            if v.len() >= len && buf.as_ref().is_none_or(|b| b.len() >= len) =>
+        {
+            Apply::RmsProp(RmsPropConsts::new(s), v, buf)
+        }
+        _ => return false,
+    };
+    if plain_grad {
+        tn_update_with::<true>(m, k, n, a, lda, b, prev, p, &mut apply);
+    } else {
+        tn_update_with::<false>(m, k, n, a, lda, b, prev, p, &mut apply);
+    }
+    true
+}
+
+/// [`tn_update`] after its checks, for a plain gradient or not.
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[inline]
+#[allow(clippy::too_many_arguments)]
+fn tn_update_with<const PLAIN: bool>(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    lda: usize,
+    b: &[f32],
+    prev: Option<&[f32]>,
+    p: &mut [f32],
+    apply: &mut Apply<'_>,
+) {
+    // Tiles in the order of the parameters (rows of `G` outer, columns inner), so that the
+    // parameters and the optimizer's buffers stream through memory in order; each tile
+    // prefetches the next one's.
+    let tiles = (0..m)
+        .step_by(ROWS)
+        .flat_map(|i| (0..n).step_by(COLS).map(move |j| (i, j)));
+    let mut next = tiles.clone().skip(1);
+    for (i, j) in tiles {
+        let t = Tile {
+            k,
+            rsa: 1,
+            csa: lda,
+            rsb: n,
+            cols: COLS.min(n - j),
+            rsc: n,
+            add: false,
+        };
+        let ahead = next.next().map(|(i, j)| (i * n + j, ROWS.min(m - i)));
+        let (a, b) = (&a[i..], &b[j..]);
+        let at = i * n + j;
+        match ROWS.min(m - i) {
+            12 => t.update::<12, PLAIN>(a, b, at, ahead, prev, p, apply),
+            11 => t.update::<11, PLAIN>(a, b, at, ahead, prev, p, apply),
+            10 => t.update::<10, PLAIN>(a, b, at, ahead, prev, p, apply),
+            9 => t.update::<9, PLAIN>(a, b, at, ahead, prev, p, apply),
+            8 => t.update::<8, PLAIN>(a, b, at, ahead, prev, p, apply),
+            7 => t.update::<7, PLAIN>(a, b, at, ahead, prev, p, apply),
+            6 => t.update::<6, PLAIN>(a, b, at, ahead, prev, p, apply),
+            5 => t.update::<5, PLAIN>(a, b, at, ahead, prev, p, apply),
+            4 => t.update::<4, PLAIN>(a, b, at, ahead, prev, p, apply),
+            3 => t.update::<3, PLAIN>(a, b, at, ahead, prev, p, apply),
+            2 => t.update::<2, PLAIN>(a, b, at, ahead, prev, p, apply),
+            _ => t.update::<1, PLAIN>(a, b, at, ahead, prev, p, apply),
+        }
+    }
+}
+
+impl Tile {
+    /// The tile's sums (see [`sums`](Self::sums), `A` by columns), plus `prev` when given,
+    /// applied as the gradients of the parameters at `at + r * rsc + j` (`r < R`,
+    /// `j < cols`) of `p` and of `apply`'s buffers.
+    ///
+    /// # Panics
+    /// If a slice is too short for the tile.
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    #[inline]
+    #[allow(clippy::too_many_arguments)]
+    fn update<const R: usize, const PLAIN: bool>(
+        self,
+        a: &[f32],
+        b: &[f32],
+        at: usize,
+        ahead: Option<(usize, usize)>,
+        prev: Option<&[f32]>,
+        p: &mut [f32],
+        apply: &mut Apply<'_>,
+    ) {
+        let end = mul_add(R - 1, self.rsc, self.cols).and_then(|e| e.checked_add(at));
+        let fits = |len: usize| matches!(end, Some(e) if e <= len);
+        let buffers_fit = match apply {
+            Apply::Adam(_, m, v) => fits(m.len()) && fits(v.len()),
+            Apply::RmsProp(_, v, buf) => {
+                fits(v.len()) && buf.as_ref().is_none_or(|b| fits(b.len()))
+            }
+        };
+        assert!(
+            fits(p.len()) && prev.is_none_or(|g| fits(g.len())) && buffers_fit,
+            "tile: parameters too short"
+        );
+        let pp = p.as_mut_ptr();
+        // The next tile's parameters and buffers (`rows` rows of 32 values at `next`),
+        // fetched while this one's sums are computed. A prefetch only hints, whatever the
+        // address: the pointers are made with `wrapping_add`.
+        if let Some((next, rows)) = ahead {
+            let (s1, s2) = match apply {
+                Apply::Adam(_, m, v) => (m.as_ptr(), Some(v.as_ptr())),
+                Apply::RmsProp(_, v, buf) => (v.as_ptr(), buf.as_ref().map(|b| b.as_ptr())),
+            };
+            for r in 0..rows {
+                let i = next + r * self.rsc;
+                for at in [i, i + 16] {
+                    _mm_prefetch::<_MM_HINT_T0>(pp.wrapping_add(at).cast_const().cast());
+                    _mm_prefetch::<_MM_HINT_T0>(s1.wrapping_add(at).cast());
+                    if let Some(s2) = s2 {
+                        _mm_prefetch::<_MM_HINT_T0>(s2.wrapping_add(at).cast());
+                    }
+                    if let Some(g) = prev {
+                        _mm_prefetch::<_MM_HINT_T0>(g.as_ptr().wrapping_add(at).cast());
+                    }
+                }
+            }
+        }
+        let Some(acc) = self.sums::<R, true>(a, b) else {
+            return;
+        };
+        let (m0, m1) = (lanes(self.cols), lanes(self.cols.saturating_sub(16)));
+        let pg = prev.map(<[f32]>::as_ptr);
+        for (r, acc_r) in acc.iter().enumerate() {
+            for (half, (&sum, mask)) in acc_r.iter().zip([m0, m1]).enumerate() {
+                if mask == 0 {
+                    continue;
+                }
+                let i = at + r * self.rsc + 16 * half;
+                // SAFETY: the lanes enabled are `at + r * rsc + j` for `j < cols`, at most
+                // `at + (R - 1) * rsc + cols`, inside every buffer (asserted); the mutable
+                // ones are borrowed mutably and distinct.
+                unsafe {
+                    let g = match pg {
+                        Some(pg) => _mm512_add_ps(_mm512_maskz_loadu_ps(mask, pg.add(i)), sum),
+                        None => sum,
+                    };
+                    match apply {
+                        Apply::Adam(k, m, v) => k.update::<PLAIN>(
+                            mask,
+                            g,
+                            pp.add(i),
+                            m.as_mut_ptr().add(i),
+                            v.as_mut_ptr().add(i),
+                        ),
+                        Apply::RmsProp(k, v, buf) => k.update::<PLAIN>(
+                            mask,
+                            g,
+                            pp.add(i),
+                            v.as_mut_ptr().add(i),
+                            buf.as_mut().map(|b| b.as_mut_ptr().add(i)),
+                        ),
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Independent chains of 16-lane fused multiply-adds in [`fma_chains`]: enough to keep two

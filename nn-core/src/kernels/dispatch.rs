@@ -228,6 +228,30 @@ dispatch! {
     pub(super) fn rmsprop(p: &mut [f32], g: &[f32], v: &mut [f32], buf: Option<&mut [f32]>, s: RmsPropStep) => rmsprop;
 }
 
+/// The fused product and update of [`avx512::tn_update`](super::avx512) at the AVX-512
+/// level; `false` (nothing done) at the other levels, or where that function declines.
+#[cfg(feature = "alloc")]
+#[allow(clippy::too_many_arguments)]
+pub(super) fn tn_update(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    lda: usize,
+    b: &[f32],
+    prev: Option<&[f32]>,
+    p: &mut [f32],
+    rule: super::update::Rule<'_>,
+) -> bool {
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    if level() >= Level::Avx512 {
+        // SAFETY: `level()` returned `Avx512`, so the CPU has AVX-512F, AVX2 and FMA.
+        return unsafe { super::avx512::tn_update(m, k, n, a, lda, b, prev, p, rule) };
+    }
+    let _ = (m, k, n, a, lda, b, prev, p, rule);
+    false
+}
+
 /// Runs `f` inside a function compiled for AVX-512F or AVX2 when the kernels run at that
 /// level (see [`level`]), so that plain element-wise loops in `f` are vectorised 16 or 8
 /// lanes wide in a default build. No fused multiply-adds are introduced (Rust never

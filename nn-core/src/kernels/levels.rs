@@ -16,7 +16,9 @@
 //! optimizers.
 
 use super::{adam_update, rmsprop_update, GradTransform};
-use super::{available, dense_forward_one, gemm_nn, gemm_nt, gemm_tn, level, Level};
+use super::{
+    available, dense_forward_one, gemm_nn, gemm_nt, gemm_tn, gemm_tn_update, level, Level,
+};
 use crate::activations::{ActivationFn, LeakyRelu, Relu, Sigmoid, Tanh};
 use crate::optim::{Adam, AdamW, Optimizer, RmsProp, Sgd};
 use crate::rng::Rng;
@@ -27,6 +29,60 @@ use std::vec::Vec;
 
 /// Named results of a workload.
 type Results = BTreeMap<String, Vec<f32>>;
+
+/// The weight-gradient products of [`PRODUCTS`] (kind `'t'`) fused with an optimizer's
+/// update ([`gemm_tn_update`]), with and without the gradient of an earlier pass, for
+/// Adam (plain, and with clipping and an L2 penalty), AdamW and RMSprop (with and without
+/// momentum), two steps each from the same state: checked bit for bit against the product,
+/// the addition and the optimizer's own `step`; returns the parameters' bits.
+fn fused_updates() -> Vec<u32> {
+    fn opts() -> Vec<std::boxed::Box<dyn Optimizer>> {
+        std::vec![
+            std::boxed::Box::new(Adam::new(1e-3)),
+            std::boxed::Box::new(Adam::new(1e-3).clip_value(0.5).weight_decay(0.1)),
+            std::boxed::Box::new(AdamW::new(1e-3).beta1(0.5)),
+            std::boxed::Box::new(RmsProp::new(1e-3)),
+            std::boxed::Box::new(RmsProp::new(1e-3).momentum(0.9)),
+        ]
+    }
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    let mut all = Vec::new();
+    for (i, &(kind, m, k, n)) in PRODUCTS.iter().enumerate() {
+        if kind != 't' {
+            continue;
+        }
+        let (a, b, prev) = operands(i);
+        let start = random(m * n, &mut Rng::new(i as u64));
+        for (o, (mut fused, mut plain)) in opts().into_iter().zip(opts()).enumerate() {
+            for with_prev in [false, true] {
+                let prev = with_prev.then_some(&prev[..]);
+                let (mut p_fused, mut p_plain) = (start.clone(), start.clone());
+                for _ in 0..2 {
+                    let mut room = std::vec![0.0; m * n];
+                    let mut update = fused.begin_update(m * n).expect("an element-wise update");
+                    gemm_tn_update(m, k, n, &a, &b, prev, &mut room, &mut p_fused, &mut update);
+                    let mut g = std::vec![0.0; m * n];
+                    gemm_tn(m, k, n, &a, &b, &mut g, false);
+                    if let Some(prev) = prev {
+                        for (g, p) in g.iter_mut().zip(prev) {
+                            *g += *p;
+                        }
+                    }
+                    plain.step(&mut p_plain, &g);
+                }
+                assert!(
+                    bits(&p_fused) == bits(&p_plain),
+                    "product {i} optimizer {o} (earlier gradient: {with_prev}): the fused \
+                     update differs from the product and the step at level {:?}",
+                    level()
+                );
+                assert!(p_fused != start, "product {i} optimizer {o}: no update");
+                all.extend(bits(&p_fused));
+            }
+        }
+    }
+    all
+}
 
 /// The environment variable that makes the test a child, naming the file to write.
 const OUT: &str = "NN_LEVELS_OUT";
@@ -374,6 +430,13 @@ fn check_product(level: Level, name: &str, got: &[f32], want: &[f64]) {
 fn every_level_computes_what_the_portable_level_does() {
     let this = "kernels::levels::every_level_computes_what_the_portable_level_does";
     if let Some(path) = std::env::var_os(OUT) {
+        let fused_one = on_threads(1, fused_updates);
+        let fused_two = on_threads(2, fused_updates);
+        assert!(
+            fused_one == fused_two,
+            "fused updates: two threads differ from one at level {:?}",
+            level()
+        );
         let one = on_threads(1, workload);
         let two = on_threads(2, workload);
         for (name, values) in &one {

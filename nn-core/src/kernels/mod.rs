@@ -60,7 +60,9 @@ pub use dispatch::available;
 pub use dispatch::{level, vectorized, Level};
 use portable::NR;
 #[cfg(feature = "alloc")]
-pub(crate) use update::{adam_update, rmsprop_update, GradTransform};
+pub use update::ParamUpdate;
+#[cfg(feature = "alloc")]
+pub(crate) use update::{adam_update, rmsprop_update, AdamStep, GradTransform, RmsPropStep};
 
 /// Products with at least this many multiply-adds use the register-blocked kernel (below it,
 /// the simple loops win: no tile edges to handle).
@@ -91,6 +93,58 @@ pub fn in_parallel() -> usize {
         return rayon::current_num_threads();
     }
     1
+}
+
+/// `rayon::join(a, b)`, after which the pool's other threads keep looking for work for a
+/// moment ([`stay_warm`]): a training step runs many short parallel parts (each product
+/// and activation of each layer) with serial work between them, and a thread that went to
+/// sleep in between takes tens of microseconds to wake (more on a virtual machine), which
+/// was a large part of a small product's time.
+#[cfg(feature = "std")]
+pub(crate) fn join<A, B, RA, RB>(a: A, b: B) -> (RA, RB)
+where
+    A: FnOnce() -> RA + Send,
+    B: FnOnce() -> RB + Send,
+    RA: Send,
+    RB: Send,
+{
+    let results = rayon::join(a, b);
+    stay_warm();
+    results
+}
+
+/// Whether a [`stay_warm`] task is pending or running (one at a time, in the whole process).
+#[cfg(feature = "std")]
+static WARM: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// How long a [`stay_warm`] task looks for work after the last it found.
+#[cfg(feature = "std")]
+const WARM_FOR: std::time::Duration = std::time::Duration::from_micros(500);
+
+/// Inside a pool of two or more threads: gives the pool a task that runs the pool's pending
+/// work as it comes (`rayon::yield_now`) and ends [`WARM_FOR`] after the last it found, so
+/// that the next parallel part finds a thread awake. The task ends at once if the thread
+/// that made it picks it up itself. Results do not change: the same work runs, split the
+/// same way.
+#[cfg(feature = "std")]
+fn stay_warm() {
+    use core::sync::atomic::Ordering;
+    let spawner = rayon::current_thread_index();
+    if spawner.is_none() || rayon::current_num_threads() < 2 || WARM.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    rayon::spawn(move || {
+        if rayon::current_thread_index() != spawner {
+            let mut last = std::time::Instant::now();
+            while last.elapsed() < WARM_FOR {
+                match rayon::yield_now() {
+                    Some(rayon::Yield::Executed) => last = std::time::Instant::now(),
+                    _ => core::hint::spin_loop(),
+                }
+            }
+        }
+        WARM.store(false, Ordering::Release);
+    });
 }
 
 /// Rows of `C` are split between threads at multiples of this, a multiple of the portable
@@ -152,7 +206,7 @@ fn split_rows(
     if threads >= 2 && top > 0 && m.saturating_mul(k).saturating_mul(n) >= PARALLEL_PRODUCT {
         let (c_top, c_bottom) = c.split_at_mut(top * n);
         let (t_top, t_bottom) = (threads / 2, threads - threads / 2);
-        rayon::join(
+        join(
             || split_rows(t_top, top, k, n, a, rsa, csa, b, c_top, accumulate),
             || {
                 split_rows(
@@ -202,7 +256,7 @@ fn split_out(
         let half = rows / 2;
         let (top, bottom) = out.split_at_mut(half * row_len);
         let (t_top, t_bottom) = (threads / 2, threads - threads / 2);
-        rayon::join(
+        join(
             || split_out(t_top, first, top, row_len, work_per_row, f),
             || split_out(t_bottom, first + half, bottom, row_len, work_per_row, f),
         );
@@ -448,6 +502,113 @@ pub fn gemm_tn(
     } else {
         dispatch::tn_small(m, n, a, b, c, accumulate);
     }
+}
+
+/// [`gemm_tn`]`(m, k, n, a, b, grads, false)`, the weight gradient `Aᵀ B` of a layer, plus
+/// `prev` when given (`prev + Aᵀ B`, the gradient of earlier passes accumulated), applied at
+/// once to `params` by `update` (all `m * n` long, the gradient's layout): the result is that
+/// of the product, the addition and [`ParamUpdate::apply`] in turn. At the AVX-512 level,
+/// for `k` up to one block of the kernel and at least 2 columns, each tile of the gradient
+/// updates its parameters while in registers, and `grads` is not used (its values are then
+/// unspecified); elsewhere the gradient goes through `grads`. Rows are split across the
+/// pool's threads as in the products; results do not depend on the number of threads.
+///
+/// # Panics
+/// If a size overflows, or a slice is shorter than its shape.
+#[cfg(feature = "alloc")]
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_tn_update(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    b: &[f32],
+    prev: Option<&[f32]>,
+    grads: &mut [f32],
+    params: &mut [f32],
+    update: &mut ParamUpdate<'_>,
+) {
+    let a_len = size("gemm_tn_update", "k * m", k, m);
+    let b_len = size("gemm_tn_update", "k * n", k, n);
+    let c_len = size("gemm_tn_update", "m * n", m, n);
+    check("gemm_tn_update A", a.len(), a_len);
+    check("gemm_tn_update B", b.len(), b_len);
+    check("gemm_tn_update gradients", grads.len(), c_len);
+    check("gemm_tn_update parameters", params.len(), c_len);
+    check("gemm_tn_update update", update.len(), c_len);
+    if let Some(prev) = prev {
+        check("gemm_tn_update previous gradients", prev.len(), c_len);
+    }
+    let (a, b, params) = (&a[..a_len], &b[..b_len], &mut params[..c_len]);
+    let prev = prev.map(|g| &g[..c_len]);
+    let mut update = update.range(0, c_len);
+    if n >= 2 && k > 0 && level() >= Level::Avx512 {
+        let done = split_update(in_parallel(), m, k, n, a, m, b, prev, params, &mut update);
+        if done {
+            return;
+        }
+    }
+    let grads = &mut grads[..c_len];
+    gemm_tn(m, k, n, a, b, grads, false);
+    if let Some(prev) = prev {
+        for (g, p) in grads.iter_mut().zip(prev) {
+            *g += *p;
+        }
+    }
+    update.apply(params, grads);
+}
+
+/// [`dispatch::tn_update`] with the rows of the gradient split across threads as
+/// [`split_rows`] splits a product's; `false` if it declined (then before doing anything:
+/// its checks do not depend on the split).
+#[cfg(feature = "alloc")]
+#[allow(clippy::too_many_arguments)]
+fn split_update(
+    threads: usize,
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    lda: usize,
+    b: &[f32],
+    prev: Option<&[f32]>,
+    params: &mut [f32],
+    update: &mut ParamUpdate<'_>,
+) -> bool {
+    let align = split_align();
+    let top = (m / 2 / align) * align;
+    #[cfg(feature = "std")]
+    if threads >= 2 && top > 0 && m.saturating_mul(k).saturating_mul(n) >= PARALLEL_PRODUCT {
+        let at = top * n;
+        let (p_top, p_bottom) = params.split_at_mut(at);
+        let (g_top, g_bottom) = match prev {
+            Some(g) => (Some(&g[..at]), Some(&g[at..])),
+            None => (None, None),
+        };
+        let (t_top, t_bottom) = (threads / 2, threads - threads / 2);
+        let (mut u_top, mut u_bottom) = update.split_at(at);
+        let (done_top, done_bottom) = join(
+            || split_update(t_top, top, k, n, a, lda, b, g_top, p_top, &mut u_top),
+            || {
+                split_update(
+                    t_bottom,
+                    m - top,
+                    k,
+                    n,
+                    &a[top..],
+                    lda,
+                    b,
+                    g_bottom,
+                    p_bottom,
+                    &mut u_bottom,
+                )
+            },
+        );
+        assert_eq!(done_top, done_bottom, "gemm_tn_update: halves disagree");
+        return done_top;
+    }
+    let _ = (threads, top);
+    dispatch::tn_update(m, k, n, a, lda, b, prev, params, update.rule())
 }
 
 #[cfg(test)]

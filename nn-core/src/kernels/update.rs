@@ -149,6 +149,172 @@ pub(crate) fn rmsprop_update(
     });
 }
 
+/// The optimizer of a fused product ([`dispatch::tn_update`]): its step's constants and
+/// buffers, as long as the parameters updated.
+#[cfg_attr(
+    not(all(feature = "std", target_arch = "x86_64")),
+    allow(dead_code, reason = "read by the AVX-512 level only")
+)]
+pub(super) enum Rule<'a> {
+    /// Adam: the step, the first and the second moments.
+    Adam(AdamStep, &'a mut [f32], &'a mut [f32]),
+    /// RMSprop: the step, the mean squares and the momentum buffer (when used).
+    RmsProp(RmsPropStep, &'a mut [f32], Option<&'a mut [f32]>),
+}
+
+/// The constants of one step of an element-wise rule.
+#[derive(Clone, Copy, Debug)]
+enum Step {
+    Adam(AdamStep),
+    RmsProp(RmsPropStep),
+}
+
+/// One optimizer step, begun by [`Optimizer::begin_update`](crate::optim::Optimizer::begin_update)
+/// and applied piece by piece: each parameter is updated from its own gradient, so the
+/// pieces can be updated as soon as their gradients are known, in any order, with the
+/// results of one [`Optimizer::step`](crate::optim::Optimizer::step) over the whole buffer.
+/// The training passes apply it layer by layer during the backward pass (a dense layer's
+/// weights tile by tile, while each tile of the gradient is still in registers), so the
+/// gradient is never written out and read back.
+///
+/// It holds the optimizer's buffers (moments, mean squares) for the parameters it covers;
+/// [`range`](Self::range) narrows it to a part of them.
+#[derive(Debug)]
+pub struct ParamUpdate<'a> {
+    step: Step,
+    first: &'a mut [f32],
+    second: Option<&'a mut [f32]>,
+}
+
+impl<'a> ParamUpdate<'a> {
+    /// Adam's step `s` over the moments `m` and `v` (of equal length).
+    pub(crate) fn adam(s: AdamStep, m: &'a mut [f32], v: &'a mut [f32]) -> Self {
+        assert_eq!(
+            m.len(),
+            v.len(),
+            "ParamUpdate: moments of different lengths"
+        );
+        ParamUpdate {
+            step: Step::Adam(s),
+            first: m,
+            second: Some(v),
+        }
+    }
+
+    /// RMSprop's step `s` over the mean squares `v` and the momentum buffer `buf` (when
+    /// used; of the same length).
+    pub(crate) fn rmsprop(s: RmsPropStep, v: &'a mut [f32], buf: Option<&'a mut [f32]>) -> Self {
+        assert!(
+            buf.as_ref().is_none_or(|b| b.len() == v.len()),
+            "ParamUpdate: buffers of different lengths"
+        );
+        ParamUpdate {
+            step: Step::RmsProp(s),
+            first: v,
+            second: buf,
+        }
+    }
+
+    /// The number of parameters covered.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.first.len()
+    }
+
+    /// Whether it covers no parameter.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.first.is_empty()
+    }
+
+    /// The same step for the `len` parameters from `offset` (of those covered).
+    ///
+    /// # Panics
+    /// If that range is not inside the parameters covered.
+    pub fn range(&mut self, offset: usize, len: usize) -> ParamUpdate<'_> {
+        let end = offset
+            .checked_add(len)
+            .filter(|&end| end <= self.len())
+            .expect("ParamUpdate::range: outside the parameters covered");
+        ParamUpdate {
+            step: self.step,
+            first: &mut self.first[offset..end],
+            second: self.second.as_deref_mut().map(|s| &mut s[offset..end]),
+        }
+    }
+
+    /// The same step for the first `mid` parameters covered, and for the rest.
+    ///
+    /// # Panics
+    /// If `mid` is more than the parameters covered.
+    pub(crate) fn split_at(&mut self, mid: usize) -> (ParamUpdate<'_>, ParamUpdate<'_>) {
+        let (f0, f1) = self.first.split_at_mut(mid);
+        let (s0, s1) = match self.second.as_deref_mut() {
+            Some(s) => {
+                let (s0, s1) = s.split_at_mut(mid);
+                (Some(s0), Some(s1))
+            }
+            None => (None, None),
+        };
+        (
+            ParamUpdate {
+                step: self.step,
+                first: f0,
+                second: s0,
+            },
+            ParamUpdate {
+                step: self.step,
+                first: f1,
+                second: s1,
+            },
+        )
+    }
+
+    /// Updates `params` from their gradients `grads` (all three of the same length).
+    ///
+    /// # Panics
+    /// If `params`, `grads` and the parameters covered differ in length.
+    pub fn apply(&mut self, params: &mut [f32], grads: &[f32]) {
+        let n = self.len();
+        assert!(
+            params.len() == n && grads.len() == n,
+            "ParamUpdate::apply: {} parameters and {} gradients for an update of {n}",
+            params.len(),
+            grads.len()
+        );
+        match self.step {
+            Step::Adam(s) => {
+                let v = self.second.as_deref_mut().expect("Adam has two moments");
+                split(
+                    super::in_parallel(),
+                    (params, grads, &mut *self.first, v),
+                    &|(p, g, m, v)| dispatch::adam(p, g, m, v, s),
+                );
+            }
+            Step::RmsProp(s) => {
+                let buf = self.second.as_deref_mut();
+                split(
+                    super::in_parallel(),
+                    (params, grads, &mut *self.first, buf),
+                    &|(p, g, v, b)| dispatch::rmsprop(p, g, v, b, s),
+                );
+            }
+        }
+    }
+
+    /// The rule for [`dispatch::tn_update`] over this update's buffers.
+    pub(super) fn rule(&mut self) -> Rule<'_> {
+        match self.step {
+            Step::Adam(s) => Rule::Adam(
+                s,
+                &mut *self.first,
+                self.second.as_deref_mut().expect("Adam has two moments"),
+            ),
+            Step::RmsProp(s) => Rule::RmsProp(s, &mut *self.first, self.second.as_deref_mut()),
+        }
+    }
+}
+
 /// The portable Adam loop (see [`adam_update`]). A function of slices (not a closure over
 /// them) so that the compiler knows they do not alias and vectorises it.
 #[inline(always)]
@@ -269,7 +435,7 @@ fn split<P: Split + Send>(threads: usize, parts: P, f: &(impl Fn(P) + Sync)) {
     if threads >= 2 && mid >= 16 * 1024 {
         let (first, second) = parts.split(mid);
         let (t0, t1) = (threads / 2, threads - threads / 2);
-        rayon::join(|| split(t0, first, f), || split(t1, second, f));
+        super::join(|| split(t0, first, f), || split(t1, second, f));
         return;
     }
     let _ = (threads, mid);

@@ -149,28 +149,78 @@ impl<const IN: usize, const OUT: usize, A: ActivationFn> Layer for Dense<IN, OUT
             }
         }
         if let Some(dx) = b.dx {
-            let w = &b.params[..Self::WEIGHTS];
-            let path = Self::input_gradient_path(b.batch);
-            let room = b.scratch.len() >= Self::batch_scratch(b.batch);
-            match path {
-                // dX = dZ Wᵀ as a row-major product with the transposed weights: the
-                // register-blocked kernel instead of one dot product per value.
-                InputGradient::TransposedWeights if room => {
-                    let wt = &mut b.scratch[..Self::WEIGHTS];
-                    transpose(w, IN, OUT, wt);
-                    kernels::gemm_nn(b.batch, OUT, IN, dz, wt, dx, false);
-                }
-                // dXᵀ = W dZᵀ: for a small batch, transposing dZ and dXᵀ moves fewer values
-                // than transposing W.
-                InputGradient::TransposedProduct if room => {
-                    let (dzt, rest) = b.scratch.split_at_mut(b.batch * OUT);
-                    let dxt = &mut rest[..b.batch * IN];
-                    transpose(dz, b.batch, OUT, dzt);
-                    kernels::gemm_nn(IN, OUT, b.batch, w, dzt, dxt, false);
-                    transpose(dxt, IN, b.batch, dx);
-                }
-                _ => kernels::gemm_nt(b.batch, OUT, IN, dz, w, dx, false),
+            Self::input_gradient(&b.params[..Self::WEIGHTS], dz, dx, b.scratch, b.batch);
+        }
+    }
+
+    /// The input gradient first, from the weights before the update; then the weight
+    /// gradient, each tile applied to its weights as it is computed
+    /// ([`kernels::gemm_tn_update`]), and the biases'.
+    #[cfg(feature = "alloc")]
+    fn backward_update(&self, b: Backward<'_>, u: super::LayerUpdate<'_>) {
+        let n = batch_values("Dense", b.batch, OUT);
+        let z: &[f32] = if A::USES_INPUT { &b.cache[..n] } else { &[] };
+        let dz = &mut b.dy[..n];
+        self.activation.backward(z, &b.y[..n], dz, OUT);
+        let super::LayerUpdate {
+            params,
+            grads,
+            prev,
+            mut update,
+        } = u;
+        if let Some(dx) = b.dx {
+            Self::input_gradient(&params[..Self::WEIGHTS], dz, dx, b.scratch, b.batch);
+        }
+        let (w, bias) = params[..Self::PARAMS].split_at_mut(Self::WEIGHTS);
+        let (dw, db) = grads[..Self::PARAMS].split_at_mut(Self::WEIGHTS);
+        let (prev_w, prev_b) = match prev {
+            Some(g) => {
+                let (pw, pb) = g[..Self::PARAMS].split_at(Self::WEIGHTS);
+                (Some(pw), Some(pb))
             }
+            None => (None, None),
+        };
+        let (mut update_w, mut update_b) = update.split_at(Self::WEIGHTS);
+        kernels::gemm_tn_update(IN, b.batch, OUT, b.x, dz, prev_w, dw, w, &mut update_w);
+        db.fill(0.0);
+        for row in dz.chunks_exact(OUT) {
+            for (g, &d) in db.iter_mut().zip(row) {
+                *g += d;
+            }
+        }
+        if let Some(prev) = prev_b {
+            for (g, p) in db.iter_mut().zip(prev) {
+                *g += *p;
+            }
+        }
+        update_b.apply(bias, db);
+    }
+}
+
+impl<const IN: usize, const OUT: usize, A: ActivationFn> Dense<IN, OUT, A> {
+    /// `dx = dz Wᵀ` for `batch` samples, by the path [`input_gradient_path`](Self::input_gradient_path)
+    /// chooses (dot products without room in `scratch`).
+    fn input_gradient(w: &[f32], dz: &[f32], dx: &mut [f32], scratch: &mut [f32], batch: usize) {
+        let path = Self::input_gradient_path(batch);
+        let room = scratch.len() >= Self::batch_scratch(batch);
+        match path {
+            // dX = dZ Wᵀ as a row-major product with the transposed weights: the
+            // register-blocked kernel instead of one dot product per value.
+            InputGradient::TransposedWeights if room => {
+                let wt = &mut scratch[..Self::WEIGHTS];
+                transpose(w, IN, OUT, wt);
+                kernels::gemm_nn(batch, OUT, IN, dz, wt, dx, false);
+            }
+            // dXᵀ = W dZᵀ: for a small batch, transposing dZ and dXᵀ moves fewer values
+            // than transposing W.
+            InputGradient::TransposedProduct if room => {
+                let (dzt, rest) = scratch.split_at_mut(batch * OUT);
+                let dxt = &mut rest[..batch * IN];
+                transpose(dz, batch, OUT, dzt);
+                kernels::gemm_nn(IN, OUT, batch, w, dzt, dxt, false);
+                transpose(dxt, IN, batch, dx);
+            }
+            _ => kernels::gemm_nt(batch, OUT, IN, dz, w, dx, false),
         }
     }
 }

@@ -49,6 +49,8 @@ pub use activation::Activation;
 pub use avg_pool1d::AvgPool1D;
 pub use avg_pool2d::AvgPool2D;
 pub use batchnorm::{batch_norm_flops, BatchNorm};
+#[cfg(feature = "alloc")]
+pub use contract::LayerUpdate;
 pub use contract::{
     Backward, Forward, Io, Layer, LayerAt, LayerInfo, LayerMut, LayerRef, Pass, Step,
 };

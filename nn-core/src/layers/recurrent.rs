@@ -485,7 +485,7 @@ fn chunk_range<S: Split + Send>(
         let middle = chunk_start(first + half, chunks, batch);
         let (a, b) = parts.split(middle - start);
         let (ta, tb) = (threads / 2, threads - threads / 2);
-        rayon::join(
+        crate::kernels::join(
             || chunk_range(ta, first, half, batch, chunks, a, f),
             || chunk_range(tb, first + half, count - half, batch, chunks, b, f),
         );

@@ -8,6 +8,7 @@ use super::settings::{check_epsilon, check_learning_rate, check_unit};
 use super::state::check_non_negative;
 use super::{ensure_len, Optimizer, OptimizerState};
 use crate::error::Result;
+use crate::kernels::{AdamStep, GradTransform, ParamUpdate};
 
 /// Hyperparameters and state shared by [`Adam`] and [`AdamW`](super::AdamW).
 #[derive(Clone, Debug)]
@@ -49,7 +50,27 @@ impl AdamCore {
     /// `1 - lr * wd` for AdamW's decoupled weight decay).
     pub(super) fn step(&mut self, params: &mut [f32], grads: &[f32], decoupled_wd: f32) {
         let t = self.grad.prepare(params, grads);
-        let n = params.len();
+        let s = self.advance(params.len(), t, decoupled_wd);
+        let (ms, vs) = (&mut self.m[..], &mut self.v[..]);
+        let k = [s.beta1, s.beta2, s.c1, s.c2, s.epsilon, s.lr, s.decay];
+        crate::kernels::adam_update(params, grads, ms, vs, t, k);
+    }
+
+    /// [`step`](Self::step) as a [`ParamUpdate`] of `len` parameters, when the gradient
+    /// transform needs no pass over the gradient (no clipping by norm).
+    pub(super) fn begin_update(
+        &mut self,
+        len: usize,
+        decoupled_wd: f32,
+    ) -> Option<ParamUpdate<'_>> {
+        let t = self.grad.elementwise()?;
+        let s = self.advance(len, t, decoupled_wd);
+        Some(ParamUpdate::adam(s, &mut self.m, &mut self.v))
+    }
+
+    /// Sizes the moments to `n` parameters (zero, the step count reset, if they were not),
+    /// counts the step and returns its constants.
+    fn advance(&mut self, n: usize, t: GradTransform, decoupled_wd: f32) -> AdamStep {
         if ensure_len(&mut self.m, n) | ensure_len(&mut self.v, n) {
             self.m.fill(0.0);
             self.v.fill(0.0);
@@ -61,9 +82,16 @@ impl AdamCore {
         let c1 = (1.0 / (1.0 - libm::pow(f64::from(b1), step))) as f32;
         let c2 = (1.0 / (1.0 - libm::pow(f64::from(b2), step))) as f32;
         let decay = 1.0 - lr * decoupled_wd;
-        let (ms, vs) = (&mut self.m[..], &mut self.v[..]);
-        let k = [b1, b2, c1, c2, eps, lr, decay];
-        crate::kernels::adam_update(params, grads, ms, vs, t, k);
+        AdamStep {
+            grad: t,
+            beta1: b1,
+            beta2: b2,
+            c1,
+            c2,
+            epsilon: eps,
+            lr,
+            decay,
+        }
     }
 
     /// The state: learning rate, step count, `exp_avg` and `exp_avg_sq` (PyTorch's names).
@@ -170,6 +198,10 @@ impl Adam {
 impl Optimizer for Adam {
     fn step(&mut self, params: &mut [f32], grads: &[f32]) {
         self.core.step(params, grads, 0.0);
+    }
+
+    fn begin_update(&mut self, len: usize) -> Option<ParamUpdate<'_>> {
+        self.core.begin_update(len, 0.0)
     }
 
     fn learning_rate(&self) -> f32 {

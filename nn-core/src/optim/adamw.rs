@@ -45,6 +45,10 @@ impl Optimizer for AdamW {
         self.core.step(params, grads, self.weight_decay);
     }
 
+    fn begin_update(&mut self, len: usize) -> Option<crate::kernels::ParamUpdate<'_>> {
+        self.core.begin_update(len, self.weight_decay)
+    }
+
     fn learning_rate(&self) -> f32 {
         self.core.lr
     }

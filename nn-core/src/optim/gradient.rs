@@ -46,6 +46,16 @@ impl GradOptions {
         check_weight_decay(owner, self.weight_decay)
     }
 
+    /// The per-step constants when they need no pass over the gradient (no clipping by
+    /// norm): what lets an update run piece by piece as the gradient is computed.
+    pub(super) fn elementwise(&self) -> Option<GradTransform> {
+        self.clip_norm.is_none().then_some(GradTransform {
+            limit: self.clip_value,
+            scale: 1.0,
+            weight_decay: self.weight_decay,
+        })
+    }
+
     /// Checks the lengths and computes the per-step constants (the clip-norm scale needs one
     /// pass over the gradient).
     pub(super) fn prepare(&self, params: &[f32], grads: &[f32]) -> GradTransform {

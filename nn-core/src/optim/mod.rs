@@ -94,6 +94,7 @@ pub use state::OptimizerState;
 use alloc::vec::Vec;
 
 use crate::error::Result;
+pub use crate::kernels::ParamUpdate;
 
 /// Updates parameters from gradients. Implemented by every optimizer.
 ///
@@ -107,6 +108,19 @@ pub trait Optimizer: Send {
     /// # Panics
     /// The optimizers of this module panic if `params` and `grads` differ in length.
     fn step(&mut self, params: &mut [f32], grads: &[f32]);
+
+    /// Begins one step over `len` parameters whose gradients are not known yet, to be
+    /// applied piece by piece as they become known (see [`ParamUpdate`]): counts the step,
+    /// sizes the state as [`step`](Self::step) does, and returns the update, whose pieces
+    /// together do exactly what `step` would. `None` (nothing done) when the optimizer
+    /// needs the whole gradient first (clipping by global norm) or does not support it (the
+    /// default); then call `step`. The training passes use it to update each layer during
+    /// the backward pass while its gradient is in cache (`Trainer::fit`,
+    /// `Workspace::backward_step`).
+    fn begin_update(&mut self, len: usize) -> Option<ParamUpdate<'_>> {
+        let _ = len;
+        None
+    }
 
     /// Current learning rate.
     fn learning_rate(&self) -> f32;

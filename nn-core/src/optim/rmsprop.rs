@@ -7,6 +7,7 @@ use super::settings::{check_epsilon, check_learning_rate, check_unit};
 use super::state::check_non_negative;
 use super::{ensure_len, Optimizer, OptimizerState};
 use crate::error::Result;
+use crate::kernels::{ParamUpdate, RmsPropStep};
 
 /// RMSprop, with PyTorch's update rule (not centered).
 ///
@@ -85,6 +86,23 @@ impl RmsProp {
 impl Optimizer for RmsProp {
     fn step(&mut self, params: &mut [f32], grads: &[f32]) {
         crate::kernels::vectorized(|| self.update(params, grads));
+    }
+
+    fn begin_update(&mut self, len: usize) -> Option<ParamUpdate<'_>> {
+        let grad = self.grad.elementwise()?;
+        ensure_len(&mut self.v, len);
+        let s = RmsPropStep {
+            grad,
+            rho: self.rho,
+            epsilon: self.epsilon,
+            lr: self.lr,
+            momentum: self.momentum,
+        };
+        let buf = (self.momentum != 0.0).then(|| {
+            ensure_len(&mut self.buf, len);
+            &mut self.buf[..]
+        });
+        Some(ParamUpdate::rmsprop(s, &mut self.v, buf))
     }
 
     fn learning_rate(&self) -> f32 {

@@ -8,6 +8,7 @@ use crate::layers::Pass;
 use crate::loss::LossFn;
 use crate::metrics::{Metric, Tally};
 use crate::model::Model;
+use crate::optim::Optimizer;
 use crate::rng::Rng;
 use crate::tape::Tape;
 
@@ -69,7 +70,7 @@ impl Worker {
     }
 
     /// Forward pass, loss and metric tallies (into `self.totals`, reset first) on `batch`
-    /// samples, then (when `learn`) the backward pass. With per-sample `weights`, the loss
+    /// samples, with (when `learn`) the gradient of the loss for [`learn`](Self::learn). With per-sample `weights`, the loss
     /// is Keras' weighted mean `sum_i w_i l_i / batch` and its gradient that of it; the
     /// metrics flagged in `metrics.1` are weighted too. Returns the loss; when it is not
     /// finite, nothing else is done.
@@ -127,16 +128,26 @@ impl Worker {
             let w = if w { weights } else { None };
             m.update(tally, &self.outputs, &y[..batch * width], M::OUTPUT, w);
         }
-        if learn {
-            model.backward_batch(
-                &mut self.tape,
-                x,
-                &mut self.d_logits,
-                Some(&mut self.grads),
-                None,
-            );
-        }
         value
+    }
+
+    /// The backward pass after [`run`](Self::run) with `learn` on the same `x`, and the
+    /// optimizer's step: during the backward pass, layer by layer, when the optimizer
+    /// supports it ([`Optimizer::begin_update`]), else after it.
+    pub(super) fn learn<M: Model, O: Optimizer + ?Sized>(
+        &mut self,
+        model: &mut M,
+        optimizer: &mut O,
+        x: &[f32],
+    ) {
+        let (tape, d_logits, grads) = (&mut self.tape, &mut self.d_logits, &mut self.grads);
+        match optimizer.begin_update(M::PARAMS) {
+            Some(update) => model.backward_update(tape, x, d_logits, None, grads, None, update),
+            None => {
+                model.backward_batch(tape, x, d_logits, Some(&mut grads[..]), None);
+                optimizer.step(model.params_mut(), grads);
+            }
+        }
     }
 }
 

@@ -313,7 +313,7 @@ impl<M: Model, O: Optimizer, L: LossFn> Trainer<M, O, L> {
         }
         totals.merge(&w.totals);
         if learn {
-            self.optimizer.step(self.model.params_mut(), &w.grads);
+            w.learn(&mut self.model, &mut self.optimizer, x);
             self.model.update_state(&w.tape);
         }
         value

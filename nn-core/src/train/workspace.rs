@@ -12,6 +12,7 @@
 //! | a frozen model (`requires_grad_(False)` on its parameters) | [`ws.backward_input(&model, None)`](Workspace::backward_input): no parameter-gradient work at all |
 //! | `out.backward(grad)` | [`ws.set_output_gradient(&grad)`](Workspace::set_output_gradient), then a backward |
 //! | `opt.step()` | [`opt.apply(&mut model, &grads)`](Apply::apply) |
+//! | `loss.backward(); opt.step()` | [`ws.backward_step(&mut model, &grads, &mut opt)`](Workspace::backward_step): the same update, fused into the backward pass |
 //!
 //! A [`Workspace`] holds the buffers of one model's passes (its [`Tape`], a copy of the
 //! batch, the outputs and their gradient); [`Gradients`] holds a model's parameter
@@ -398,6 +399,59 @@ impl<M: Model> Workspace<M> {
     #[must_use]
     pub fn input_gradient(&self) -> &[f32] {
         &self.dx[..(self.batch * M::INPUT).min(self.dx.len())]
+    }
+
+    /// [`backward`](Self::backward) and [`opt.apply`](Apply::apply) in one pass: the
+    /// gradient of this pass plus `grads` (what earlier passes accumulated since
+    /// [`Gradients::zero`]; zero gradients for none) is applied by `opt` as PyTorch's
+    /// `loss.backward(); opt.step()` would, with the same parameters as those two calls.
+    /// With an optimizer that updates element by element (Adam, AdamW and RMSprop without
+    /// `clip_norm`: [`Optimizer::begin_update`]), each layer's parameters are updated as
+    /// soon as its gradient is complete, a dense layer's weights tile by tile while their
+    /// gradient is in registers: the gradient is never written out and read back, and the
+    /// optimizer's pass costs less. `grads` is read, not changed (this pass's gradient is
+    /// not kept: call [`backward`](Self::backward) and [`Apply::apply`] to see it).
+    pub fn backward_step<O: Optimizer + ?Sized>(
+        &mut self,
+        model: &mut M,
+        grads: &Gradients<M>,
+        opt: &mut O,
+    ) {
+        assert!(
+            self.stage == Stage::Gradient,
+            "Workspace::backward_step: no gradient to propagate; call `loss` or \
+             `set_output_gradient` after `forward` (once per backward pass)"
+        );
+        self.stage = Stage::Forward;
+        self.partial.resize(M::PARAMS, 0.0);
+        let prev = (!grads.zeroed).then_some(&grads.values[..]);
+        match opt.begin_update(M::PARAMS) {
+            Some(update) => model.backward_update(
+                &mut self.tape,
+                &self.x,
+                &mut self.d_logits,
+                None,
+                &mut self.partial,
+                prev,
+                update,
+            ),
+            None => {
+                let partial = &mut self.partial[..];
+                model.backward_batch(
+                    &mut self.tape,
+                    &self.x,
+                    &mut self.d_logits,
+                    Some(&mut *partial),
+                    None,
+                );
+                if let Some(prev) = prev {
+                    for (g, p) in partial.iter_mut().zip(prev) {
+                        *g += *p;
+                    }
+                }
+                opt.step(model.params_mut(), partial);
+            }
+        }
     }
 
     fn run_backward(&mut self, model: &M, grads: Option<&mut Gradients<M>>, input: bool) {

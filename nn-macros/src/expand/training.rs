@@ -25,6 +25,7 @@ pub fn items(model: &Model, plan: &Plan) -> TokenStream {
             let accessor = names::accessor(&l.name, "_mut", l.kind.span());
             quote!(#model_var.#accessor().init(&mut #rng);)
         });
+    let (prev, update, layers) = (local("prev"), local("update"), local("layers"));
     let (tape, x, batch, pass, run, d, grads, dx) = (
         local("tape"),
         local("input"),
@@ -51,6 +52,10 @@ pub fn items(model: &Model, plan: &Plan) -> TokenStream {
         .collect();
     let forward = calls.iter().map(|c| quote!(#run.layer(#c);));
     let backward = calls.iter().rev().map(|c| quote!(#run.layer(#c);));
+    // The layers' values (their configuration), taken before the parameters are borrowed
+    // mutably for the update.
+    let update_layers: Vec<TokenStream> = calls.iter().rev().map(|c| quote!(#c.layer)).collect();
+    let layer_index = (0..update_layers.len()).map(syn::Index::from);
     let last = model.layers.last().expect("a model has layers");
     let (act_ty, act_value) = match &last.built.activation {
         Some(a) => (a.ty.clone(), a.value.clone()),
@@ -151,6 +156,21 @@ pub fn items(model: &Model, plan: &Plan) -> TokenStream {
                 ) {
                     let mut #run = #tape.backward(#x, #d, #grads, #dx);
                     #(#backward)*
+                }
+
+                fn backward_update(
+                    &mut self,
+                    #tape: &mut #k::tape::Tape,
+                    #x: &[f32],
+                    #d: &mut [f32],
+                    #dx: ::core::option::Option<&mut [f32]>,
+                    #grads: &mut [f32],
+                    #prev: ::core::option::Option<&[f32]>,
+                    #update: #k::kernels::ParamUpdate<'_>,
+                ) {
+                    let #layers = (#(#update_layers,)*);
+                    let mut #run = #tape.backward_update(#x, #d, #dx, self.params.as_mut_slice(), #grads, #prev, #update);
+                    #(#run.layer(#layers.#layer_index);)*
                 }
             }
         }
