@@ -32,9 +32,10 @@ type Results = BTreeMap<String, Vec<f32>>;
 
 /// The weight-gradient products of [`PRODUCTS`] (kind `'t'`) fused with an optimizer's
 /// update ([`gemm_tn_update`]), with and without the gradient of an earlier pass, for
-/// Adam (plain, and with clipping and an L2 penalty), AdamW and RMSprop (with and without
-/// momentum), two steps each from the same state: checked bit for bit against the product,
-/// the addition and the optimizer's own `step`; returns the parameters' bits.
+/// Adam (plain, with clipping and an L2 penalty, and flushing subnormals), AdamW and
+/// RMSprop (with and without momentum, and flushing), two steps each from the same state:
+/// checked bit for bit against the product, the addition and the optimizer's own `step`;
+/// returns the parameters' bits.
 fn fused_updates() -> Vec<u32> {
     fn opts() -> Vec<std::boxed::Box<dyn Optimizer>> {
         std::vec![
@@ -43,6 +44,8 @@ fn fused_updates() -> Vec<u32> {
             std::boxed::Box::new(AdamW::new(1e-3).beta1(0.5)),
             std::boxed::Box::new(RmsProp::new(1e-3)),
             std::boxed::Box::new(RmsProp::new(1e-3).momentum(0.9)),
+            std::boxed::Box::new(Adam::new(1e-3).flush_subnormals(true)),
+            std::boxed::Box::new(RmsProp::new(1e-3).momentum(0.9).flush_subnormals(true)),
         ]
     }
     let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
@@ -226,11 +229,13 @@ const TRANSFORMS: [GradTransform; 2] = [
         limit: f32::INFINITY,
         scale: 1.0,
         weight_decay: 0.0,
+        flush: false,
     },
     GradTransform {
         limit: 0.5,
         scale: 0.8,
         weight_decay: 0.01,
+        flush: false,
     },
 ];
 

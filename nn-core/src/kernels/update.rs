@@ -24,6 +24,9 @@ pub(crate) struct GradTransform {
     pub(crate) scale: f32,
     /// L2 penalty coefficient.
     pub(crate) weight_decay: f32,
+    /// Whether the AVX-512 level flushes subnormal values to zero in the update (see the
+    /// optimizers' `flush_subnormals`); the other levels ignore it.
+    pub(crate) flush: bool,
 }
 
 impl GradTransform {

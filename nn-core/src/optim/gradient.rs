@@ -14,6 +14,8 @@ pub(super) struct GradOptions {
     clip_norm: Option<f32>,
     /// L2 penalty coefficient added to the gradient (`g += wd * p`).
     weight_decay: f32,
+    /// Whether the update flushes subnormal values to zero (at the AVX-512 level).
+    flush: bool,
 }
 
 impl GradOptions {
@@ -21,6 +23,7 @@ impl GradOptions {
         clip_value: f32::INFINITY,
         clip_norm: None,
         weight_decay: 0.0,
+        flush: false,
     };
 
     pub(super) fn set_clip_value(&mut self, c: f32) {
@@ -33,6 +36,10 @@ impl GradOptions {
 
     pub(super) fn set_weight_decay(&mut self, wd: f32) {
         self.weight_decay = wd;
+    }
+
+    pub(super) fn set_flush(&mut self, on: bool) {
+        self.flush = on;
     }
 
     /// Checks the clipping bounds and the L2 penalty of optimizer `owner`.
@@ -53,6 +60,7 @@ impl GradOptions {
             limit: self.clip_value,
             scale: 1.0,
             weight_decay: self.weight_decay,
+            flush: self.flush,
         })
     }
 
@@ -88,6 +96,7 @@ impl GradOptions {
             limit,
             scale,
             weight_decay: self.weight_decay,
+            flush: self.flush,
         }
     }
 }

