@@ -12,7 +12,10 @@
 //! last line, two sequence models run in the same bare tier: an LSTM reading the same digits
 //! row by row (`examples/mnist_lstm.rs`, weights `data/mnist_lstm.bin`) gives its score, and a
 //! small model with every non-recurrent sequence layer gives its output against the value
-//! worked out by hand, and the error a value that is not a token id gives.
+//! worked out by hand, and the error a value that is not a token id gives; and two scalers
+//! fitted by the alloc tier (a standard and a min-max one, on the quickstart's training
+//! split, saved with `ScalerFile::save`; `tests/baked.rs` checks the files) scale three
+//! test rows (`data/scaler_rows.bin`), exactly as the alloc tier does.
 //!
 //! What makes it freestanding, for x86-64 Linux (see `.cargo/config.toml` for the link flags):
 //! - `_start` is ours (a few instructions of assembly that align the stack), so no C runtime;
@@ -32,6 +35,7 @@
 mod models;
 use core::fmt::Write;
 use models::{MnistMlp, RowReader};
+use nn::bake::Scaler;
 
 /// The trained parameters, decoded at compile time: nothing is parsed at run time.
 static WEIGHTS: [f32; MnistMlp::PARAMS] =
@@ -89,6 +93,28 @@ static LSTM_WEIGHTS: [f32; RowReader::PARAMS] =
 static LSTM_MODEL: RowReader = RowReader::from_static(&LSTM_WEIGHTS);
 const _: () = assert!(RowReader::PARAM_BYTES + RowReader::SCRATCH_BYTES <= 512 * 1024);
 
+/// The quickstart's scalers, decoded at compile time (a bad file is a compile error).
+static STANDARD: Scaler<20> = Scaler::from_le_bytes(include_bytes!("../data/standard_scaler.bin"));
+static MIN_MAX: Scaler<20> = Scaler::from_le_bytes(include_bytes!("../data/minmax_scaler.bin"));
+/// Three rows of the quickstart's test split, unscaled.
+static SCALER_ROWS: [f32; 3 * 20] = nn::bake::f32_array(include_bytes!("../data/scaler_rows.bin"));
+
+/// Each scaler on each row: one line of scaled values per row.
+fn scalers(out: &mut Stdout) {
+    for (name, scaler) in [("standard", &STANDARD), ("min-max", &MIN_MAX)] {
+        for (i, row) in SCALER_ROWS.chunks_exact(20).enumerate() {
+            let mut x = [0.0f32; 20];
+            x.copy_from_slice(row);
+            scaler.transform(&mut x);
+            let _ = write!(out, "{name} scaler, row {i}:");
+            for v in x {
+                let _ = write!(out, " {v}");
+            }
+            let _ = writeln!(out);
+        }
+    }
+}
+
 fn run() -> i32 {
     let mut out = Stdout;
     let mut pixels = [0.0f32; MnistMlp::INPUT];
@@ -123,6 +149,7 @@ fn run() -> i32 {
     }
     let _ = writeln!(out, "row-reading LSTM: correct={lstm_correct}/100");
     sequence(&mut out);
+    scalers(&mut out);
     let _ = writeln!(out, "correct={correct}/100");
     0
 }
