@@ -90,22 +90,23 @@ impl Output {
         self.written = Instant::now();
     }
 
-    /// A live bar for the current epoch, drawn on standard error after the buffer.
-    fn live_bar(&mut self, batches: usize) {
+    /// A live bar for the current epoch showing `message`, drawn on standard error after
+    /// the buffer (first when its position is set).
+    fn live_bar(&mut self, batches: usize, message: String) -> &indicatif::ProgressBar {
         self.flush();
         let style = self.style.get_or_insert_with(|| {
             indicatif::ProgressStyle::with_template(TEMPLATE)
                 .map(|s| s.progress_chars("=> "))
                 .ok()
         });
-        let bar = indicatif::ProgressBar::with_draw_target(
+        let mut bar = indicatif::ProgressBar::with_draw_target(
             Some(batches as u64),
             indicatif::ProgressDrawTarget::stderr(),
         );
         if let Some(style) = style {
-            bar.set_style(style.clone());
+            bar = bar.with_style(style.clone());
         }
-        self.bar = Some(bar);
+        self.bar.insert(bar.with_message(message))
     }
 }
 
@@ -204,13 +205,15 @@ impl Progress {
                 return;
             }
             out.drawn = now;
-            if out.bar.is_none() {
-                out.live_bar(self.batches);
-            }
-            if let Some(bar) = &out.bar {
-                bar.set_message(alloc::format!("loss: {_loss:.4}"));
-                bar.set_position(_done as u64);
-            }
+            let message = alloc::format!("loss: {_loss:.4}");
+            let bar = match out.bar.take() {
+                Some(bar) => {
+                    bar.set_message(message);
+                    out.bar.insert(bar)
+                }
+                None => out.live_bar(self.batches, message),
+            };
+            bar.set_position(_done as u64);
         }
     }
 
