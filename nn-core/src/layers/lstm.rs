@@ -119,28 +119,31 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Lstm<T, F,
             },
             gates,
         );
-        let work = &mut f.scratch[..batch * (H + w)];
+        // The recurrent kernel, packed once for every step of every chunk.
+        let (w_hh, work) = f.scratch.split_at_mut(kernels::packed_len(H, w));
+        let w_hh = &kernels::pack_b(H, w, p.w_hh, false, w_hh);
+        let work = &mut work[..batch * (H + w)];
         let parts = (
             Rows::new(gates, T * w),
             (Rows::new(c_all, T * H), Rows::new(tc_all, T * H)),
             (Rows::new(h_all, T * H), last),
             Rows::new(work, H + w),
         );
-        for_chunks(batch, T * H * w, parts, &|first,
-                                              n,
-                                              (
-            gates,
-            (c, tc),
-            (h, last),
-            work,
-        )| {
-            kernels::vectorized(
-                #[inline(always)]
-                || {
-                    Self::forward_chunk(p.w_hh, first, n, start, gates, c, tc, h, last, work);
-                },
-            );
-        });
+        for_chunks(
+            batch,
+            T * H * w,
+            parts,
+            &|first, n, (gates, (c, tc), (h, last), work), threads| {
+                kernels::vectorized(
+                    #[inline(always)]
+                    || {
+                        Self::forward_chunk(
+                            w_hh, first, n, threads, start, gates, c, tc, h, last, work,
+                        );
+                    },
+                );
+            },
+        );
     }
 
     /// The recurrence of samples `first..first + n` (their rows of the cache and output).
@@ -149,9 +152,10 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Lstm<T, F,
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     fn forward_chunk(
-        w_hh: &[f32],
+        w_hh: &kernels::PackedB<'_>,
         first: usize,
         n: usize,
+        threads: usize,
         start: RecurrentState<'_>,
         gates: Rows<'_>,
         c_all: Rows<'_>,
@@ -171,7 +175,7 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Lstm<T, F,
         for t in 0..T {
             let recurrent = t > 0 || start.h.is_some();
             if recurrent {
-                kernels::gemm_nn(n, H, w, hw, w_hh, tmp, false);
+                kernels::gemm_nn_packed(n, hw, w_hh, tmp, false, threads);
             }
             for b in 0..n {
                 let r = b * T + t;
@@ -284,57 +288,55 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Lstm<T, F,
             &rest[..rows * H]
         };
         let dy = &b.dy[..batch_values("LSTM", batch, Self::OUTPUT)];
-        let (w_hh_t, scratch) = b.scratch.split_at_mut(w * H);
+        let (w_hh_t, scratch) = b.scratch.split_at_mut(kernels::packed_len(w, H));
         let (w_ih_t, scratch) = scratch.split_at_mut(w * F);
         let (d_gates, scratch) = scratch.split_at_mut(rows * w);
         let (h_prev, work) = scratch.split_at_mut(rows * H);
         let p = Self::DIMS.params(b.params);
-        recurrent::transpose(p.w_hh, H, w, w_hh_t);
-        let w_hh_t = &*w_hh_t;
+        // `W_hhᵀ`, packed once for every step of every chunk.
+        let w_hh_t = &kernels::pack_b(w, H, p.w_hh, true, w_hh_t);
         let RecurrentGrad { h: dh0, c: dc0 } = d_start;
         let parts = (
             Rows::new(&mut *d_gates, T * w),
             Rows::new(&mut work[..batch * (2 * H + w)], 2 * H + w),
             (dh0.map(|v| Rows::new(v, H)), dc0.map(|v| Rows::new(v, H))),
         );
-        for_chunks(batch, 2 * T * H * w, parts, &|first,
-                                                  n,
-                                                  (
-            d_gates,
-            work,
-            (dh0, dc0),
-        )| {
-            kernels::vectorized(
-                #[inline(always)]
-                || {
-                    let (dh, rest) = work.values.split_at_mut(n * H);
-                    let (dc, dg) = rest.split_at_mut(n * H);
-                    let cache = Cache {
-                        gates,
-                        c: c_all,
-                        tc: tc_all,
-                    };
-                    Self::backward_chunk(
-                        w_hh_t,
-                        first,
-                        n,
-                        &cache,
-                        dy,
-                        start.c,
-                        d_end,
-                        d_gates.values,
-                        (dh, dc, dg),
-                        dh0.is_some(),
-                    );
-                    if let Some(dh0) = dh0 {
-                        dh0.values.copy_from_slice(dh);
-                    }
-                    if let Some(dc0) = dc0 {
-                        dc0.values.copy_from_slice(dc);
-                    }
-                },
-            );
-        });
+        for_chunks(
+            batch,
+            2 * T * H * w,
+            parts,
+            &|first, n, (d_gates, work, (dh0, dc0)), threads| {
+                kernels::vectorized(
+                    #[inline(always)]
+                    || {
+                        let (dh, rest) = work.values.split_at_mut(n * H);
+                        let (dc, dg) = rest.split_at_mut(n * H);
+                        let cache = Cache {
+                            gates,
+                            c: c_all,
+                            tc: tc_all,
+                        };
+                        Self::backward_chunk(
+                            w_hh_t,
+                            (first, n, threads),
+                            &cache,
+                            dy,
+                            start.c,
+                            d_end,
+                            d_gates.values,
+                            (dh, dc, dg),
+                            dh0.is_some(),
+                        );
+                        if let Some(dh0) = dh0 {
+                            dh0.values.copy_from_slice(dh);
+                        }
+                        if let Some(dc0) = dc0 {
+                            dc0.values.copy_from_slice(dc);
+                        }
+                    },
+                );
+            },
+        );
         let h_prev = &mut h_prev[..rows * H];
         if b.grads.is_some() {
             recurrent::previous_states(d, batch, h_all, start.h, h_prev);
@@ -352,9 +354,8 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Lstm<T, F,
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     fn backward_chunk(
-        w_hh_t: &[f32],
-        first: usize,
-        n: usize,
+        w_hh_t: &kernels::PackedB<'_>,
+        (first, n, threads): (usize, usize, usize),
         cache: &Cache<'_>,
         dy: &[f32],
         c0: Option<&[f32]>,
@@ -433,7 +434,7 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Lstm<T, F,
                 d_gates[row * w..(row + 1) * w].copy_from_slice(da);
             }
             if t > 0 || want_dh0 {
-                kernels::gemm_nn(n, w, H, dg, w_hh_t, dh, false);
+                kernels::gemm_nn_packed(n, dg, w_hh_t, dh, false, threads);
             }
         }
     }
@@ -489,13 +490,14 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Layer for 
         },
     ];
 
-    /// Scratch for the recurrent kernel and the input kernel transposed, the gradients with
-    /// respect to every step's gates and the states before every step, and per sample the
-    /// running state gradients and one step's gates (the forward pass needs less).
+    /// Scratch for the recurrent kernel (packed) and the input kernel transposed, the
+    /// gradients with respect to every step's gates and the states before every step, and
+    /// per sample the running state gradients and one step's gates (the forward pass needs
+    /// less).
     fn batch_scratch(batch: usize) -> usize {
         let w = Self::W;
         let rows = batch_values("LSTM", batch, T);
-        w * (H + F) + rows * (w + H) + batch * (2 * H + w)
+        kernels::packed_len(w, H) + w * F + rows * (w + H) + batch * (2 * H + w)
     }
 
     /// Keras' initialisation: Glorot-uniform input kernel, orthogonal recurrent kernel, zero
