@@ -25,10 +25,12 @@
 //! # The batched passes
 //!
 //! The input projections of every step of every sample are one product, `[batch·T, F] ×
-//! [F, G·H]`; only the recurrent product, `[rows, H] × [H, G·H]`, runs step by step. The batch
-//! is cut into chunks of at most [`CHUNK`] samples, each running its whole sequence on its
-//! own (in parallel when the caller runs in a thread pool); the chunks depend only on the
-//! batch size, so results are identical for any number of threads. Caches and gradients keep
+//! [F, G·H]` (the LSTM makes one per chunk, inside the chunk's thread); only the recurrent
+//! product, `[rows, H] × [H, G·H]`, runs step by step, on the recurrent kernel packed once per
+//! pass ([`kernels::pack_b`]). The batch is cut into chunks of at most [`CHUNK`] samples
+//! (`chunk_len`), each running its whole sequence on its own (in parallel when the caller
+//! runs in a thread pool); the chunks depend only on the batch size, so results are
+//! identical for any number of threads. Caches and gradients keep
 //! the sample-major order of the input (`[batch][T][..]`), so that the backward pass's weight
 //! gradients are again single products over all `batch·T` rows.
 
