@@ -14,11 +14,13 @@
 //! value of `C` is computed the same way wherever it sits, which keeps results independent
 //! of how rows are split between threads.
 //!
-//! Blocking, without packing: `k` in blocks of [`KC`] (a `KC × COLS` panel of `B` is 32 KiB,
-//! L1), rows in blocks of [`MC`] (an `MC × KC` block of `A` is 144 KiB, L2). For each block
-//! of `k` and of rows, each panel of `B` serves every tile of the row block from L1, and the
-//! row block of `A` is read from memory once, then from L2. A product with `k > KC` adds
-//! each block's partial sums to `C` (in the same order whatever the split).
+//! Blocking: `k` in blocks of [`KC`] (a `KC × COLS` panel of `B` is 32 KiB, L1), rows in
+//! blocks of [`MC`] (an `MC × KC` block of `A` is 144 KiB, L2). For each block of `k` and of
+//! rows, each panel of `B` serves every tile of the row block from L1 (copied into a
+//! contiguous buffer first when it serves several tiles; a `B` used for many products is
+//! packed once by the caller, see `packed`), and the row block of `A` is read from memory
+//! once, then from L2. A product with `k > KC` adds each block's partial sums to `C` (in
+//! the same order whatever the split).
 //!
 //! # The optimizers' updates
 //!
@@ -69,7 +71,7 @@ impl Avx512 {
 /// Rows of the register tile.
 pub(super) const ROWS: usize = 12;
 /// Columns of the register tile: two 16-lane registers.
-const COLS: usize = 32;
+pub(super) const COLS: usize = 32;
 /// Steps of `k` per block: a `KC × COLS` panel of `B` (32 KiB) stays in L1.
 const KC: usize = 256;
 /// Rows per block: an `MC × KC` block of `A` (144 KiB) stays in L2.
@@ -169,6 +171,26 @@ impl Isa for Avx512 {
     }
 }
 
+impl Avx512 {
+    /// `C[m×n] (+)= A[m×k] · B`, `A` row-major, `B` packed in panels of [`COLS`] columns
+    /// (see `super::pack_b`).
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn packed(
+        self,
+        m: usize,
+        k: usize,
+        n: usize,
+        a: &[f32],
+        b: &[f32],
+        c: &mut [f32],
+        accumulate: bool,
+    ) {
+        // SAFETY: `self` exists, so the CPU has AVX-512F and FMA (`Avx512::new_unchecked`).
+        unsafe { packed(m, k, n, a, b, c, accumulate) }
+    }
+}
+
 /// The mask of the first `count` lanes (all 16 from 16 on).
 #[inline(always)]
 fn lanes(count: usize) -> __mmask16 {
@@ -206,6 +228,35 @@ fn blocked(
     c: &mut [f32],
     accumulate: bool,
 ) {
+    if m > ROWS && k.saturating_mul(n) >= KC * COLS {
+        let mut panel = [0.0f32; KC * COLS];
+        blocked_with(m, k, n, a, rsa, csa, b, c, accumulate, Some(&mut panel));
+    } else {
+        blocked_with(m, k, n, a, rsa, csa, b, c, accumulate, None);
+    }
+}
+
+/// [`blocked`], with a `panel` each block of `B` that serves several tiles (`kc × COLS`) first
+/// copied into a contiguous panel on the stack: the tiles then read it from L1, where rows of
+/// `B` `4 n` bytes apart fall into few cache sets (with `n = 512`, a block of 64 rows did not
+/// stay there). The same tiles and additions either way, so the same values; `PACK` is for
+/// products large enough that the copies (a `1 / tiles` share of the reads of `B`) and the
+/// 32 KiB panel are worth it.
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn blocked_with(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    rsa: usize,
+    csa: usize,
+    b: &[f32],
+    c: &mut [f32],
+    accumulate: bool,
+    mut panel: Option<&mut [f32; KC * COLS]>,
+) {
     let kc = k_block(k);
     let mut k0 = 0;
     while k0 < k {
@@ -215,20 +266,72 @@ fn blocked(
             let rows = MC.min(m - i_block);
             for j in (0..n).step_by(COLS) {
                 let cols = COLS.min(n - j);
+                let (b, rsb) = match panel.as_deref_mut() {
+                    Some(panel) if rows > ROWS => {
+                        for (p, row) in panel.chunks_exact_mut(COLS).take(kc).enumerate() {
+                            let from = (k0 + p) * n + j;
+                            row[..cols].copy_from_slice(&b[from..from + cols]);
+                        }
+                        (&panel[..], COLS)
+                    }
+                    _ => (&b[k0 * n + j..], n),
+                };
                 for i in (i_block..i_block + rows).step_by(ROWS) {
                     let a = &a[i * rsa + k0 * csa..];
-                    let b = &b[k0 * n + j..];
                     let c = &mut c[i * n + j..];
                     let t = Tile {
                         k: kc,
                         rsa,
                         csa,
-                        rsb: n,
+                        rsb,
                         cols,
                         rsc: n,
                         add,
                     };
                     run_rows(t, ROWS.min(m - i), a, b, c);
+                }
+            }
+        }
+        k0 += kc;
+    }
+}
+
+/// [`blocked`] with `A` row-major (`rsa = k`, `csa = 1`) and `B` packed: panel `j / COLS`
+/// holds `k` rows of [`COLS`] contiguous values from `j * k` on (the last panel padded), so a
+/// tile reads its `kc × COLS` block of `B` as one contiguous run, which stays in L1 for the
+/// next tile (rows of a row-major `B` `4 n` bytes apart fall into few cache sets: with
+/// `n = 512`, a panel of 128 rows did not fit). The same tiles, blocks and order of
+/// additions as [`blocked`], so the same values. The callers size the slices: `a` at least
+/// `m * k` values, `b` `k` rows of every panel, `c` `m * n`.
+#[target_feature(enable = "avx512f,avx2,fma")]
+fn packed(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32], accumulate: bool) {
+    let kc = k_block(k);
+    let mut k0 = 0;
+    while k0 < k {
+        let kc = kc.min(k - k0);
+        let add = accumulate || k0 > 0;
+        for i_block in (0..m).step_by(MC) {
+            let rows = MC.min(m - i_block);
+            for j in (0..n).step_by(COLS) {
+                let cols = COLS.min(n - j);
+                let panel = &b[j * k + k0 * COLS..];
+                for i in (i_block..i_block + rows).step_by(ROWS) {
+                    let t = Tile {
+                        k: kc,
+                        rsa: k,
+                        csa: 1,
+                        rsb: COLS,
+                        cols,
+                        rsc: n,
+                        add,
+                    };
+                    run_rows(
+                        t,
+                        ROWS.min(m - i),
+                        &a[i * k + k0..],
+                        panel,
+                        &mut c[i * n + j..],
+                    );
                 }
             }
         }
