@@ -5,7 +5,7 @@
 //! the MNIST convolutional network.
 //!
 //! ```text
-//! cargo run --release --example mnist_cnn -- --epochs 3 --save cnn.safetensors
+//! cargo run --release --example mnist_cnn -- --epochs 8 --save cnn.safetensors
 //! cargo run --release --example adversarial_mnist -- --save mlp.safetensors
 //! cargo run --release --example score_digits -- --classifier cnn.safetensors gan.idx torch.idx
 //! ```
