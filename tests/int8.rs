@@ -178,7 +178,7 @@ fn reference_affine(
     for c in 0..channels {
         for i in 0..k {
             assert_eq!(
-                i32::from(block[w0 + c * k + i] as i8),
+                i32::from(block[w0 + i * channels + c] as i8),
                 r.w[c * k + i],
                 "weight {c} {i}"
             );

@@ -572,8 +572,9 @@ impl<
         Self::convolve_one(params, x, y);
     }
 
-    /// Per output pixel and channel, the in-image part of each kernel row is one contiguous
-    /// run of `x` and of the channel's weights (`[kh][kw][ci]`).
+    /// Per output pixel, the in-image part of each kernel row is one contiguous run of `x`
+    /// and of the weight rows (`[kh][kw][ci]`, the channels adjacent), accumulated for
+    /// [`CHUNK`](affine::CHUNK) channels at a time.
     fn infer_i8(&self, block: &[u8], io: Io<'_, i8>) {
         let () = Self::SHAPE_OK;
         let (x, y) = io.split();
@@ -585,26 +586,33 @@ impl<
             header.output.zero_point,
             b.bounds(),
         );
-        for oh in 0..Self::OH {
-            let (kh_lo, kh_hi, ih_lo) = window(oh, H, KH, SH, Self::PT);
-            for ow in 0..Self::OW {
-                let (kw_lo, kw_hi, iw_lo) = window(ow, W, KW, SW, Self::PL);
-                let len = (kw_hi - kw_lo) * CIN;
-                let out = &mut y[(oh * Self::OW + ow) * COUT..][..COUT];
-                for (c, out) in out.iter_mut().enumerate() {
-                    let (bias, m, e) = b.requant(c);
-                    let w = b.weights(c);
-                    let mut acc = bias;
-                    for kh in kh_lo..kh_hi {
-                        let ih = ih_lo + (kh - kh_lo);
-                        let xs = &x[(ih * W + iw_lo) * CIN..][..len];
-                        let ws = &w[(kh * KW + kw_lo) * CIN..][..len];
-                        acc = acc.wrapping_add(affine::dot(xs, ws, zx));
+        crate::kernels::vectorized(|| {
+            for oh in 0..Self::OH {
+                let (kh_lo, kh_hi, ih_lo) = window(oh, H, KH, SH, Self::PT);
+                for ow in 0..Self::OW {
+                    let (kw_lo, kw_hi, iw_lo) = window(ow, W, KW, SW, Self::PL);
+                    let len = (kw_hi - kw_lo) * CIN;
+                    let out = &mut y[(oh * Self::OW + ow) * COUT..][..COUT];
+                    for c0 in (0..COUT).step_by(affine::CHUNK) {
+                        let n = affine::CHUNK.min(COUT - c0);
+                        let mut acc = [0i32; affine::CHUNK];
+                        let acc = &mut acc[..n];
+                        for (c, a) in acc.iter_mut().enumerate() {
+                            *a = b.requant(c0 + c).0;
+                        }
+                        for kh in kh_lo..kh_hi {
+                            let ih = ih_lo + (kh - kh_lo);
+                            let xs = &x[(ih * W + iw_lo) * CIN..][..len];
+                            affine::accumulate(acc, xs, zx, &b, (kh * KW + kw_lo) * CIN, c0);
+                        }
+                        for (c, (&a, y)) in acc.iter().zip(&mut out[c0..c0 + n]).enumerate() {
+                            let (_, m, e) = b.requant(c0 + c);
+                            *y = affine::output(a, m, e, zy, bounds);
+                        }
                     }
-                    *out = affine::output(acc, m, e, zy, bounds);
                 }
             }
-        }
+        });
     }
 
     fn finish(&self, y: &mut [f32]) {

@@ -257,11 +257,22 @@ impl<const IN: usize, const OUT: usize, A: ActivationFn> Quantize for Dense<IN, 
             header.output.zero_point,
             b.bounds(),
         );
-        for (c, y) in y.iter_mut().enumerate() {
-            let (bias, m, e) = b.requant(c);
-            let acc = bias.wrapping_add(affine::dot(x, b.weights(c), zx));
-            *y = affine::output(acc, m, e, zy, bounds);
-        }
+        // The portable loops; on x86-64 with `std`, compiled for the kernels' level too.
+        crate::kernels::vectorized(|| {
+            for c0 in (0..OUT).step_by(affine::CHUNK) {
+                let n = affine::CHUNK.min(OUT - c0);
+                let mut acc = [0i32; affine::CHUNK];
+                let acc = &mut acc[..n];
+                for (c, a) in acc.iter_mut().enumerate() {
+                    *a = b.requant(c0 + c).0;
+                }
+                affine::accumulate(acc, x, zx, &b, 0, c0);
+                for (c, (&a, y)) in acc.iter().zip(&mut y[c0..c0 + n]).enumerate() {
+                    let (_, m, e) = b.requant(c0 + c);
+                    *y = affine::output(a, m, e, zy, bounds);
+                }
+            }
+        });
     }
 
     fn finish(&self, y: &mut [f32]) {

@@ -7,7 +7,7 @@
 //! |---|---|
 //! | 16 | [`Header`](super::Header): input and output scale and zero point |
 //! | 4 + 4 | the clamp's bounds, int32 (`z_out..=127` with a fused ReLU, `-128..=127` without) |
-//! | `channels · inputs` | the weights, int8, one channel after another (PyTorch's `[out][in]`; a convolution's `[out][kh][kw][in]`) |
+//! | `inputs · channels` | the weights, int8, one input after another, the channels adjacent (the f32 layer's layout, Keras': a dense layer's `[in][out]`, a convolution's `[kh][kw][in][out]`) |
 //! | `4 · channels` | the biases, int32, scale `s_in · s_w[c]` |
 //! | `4 · channels` | the weight scales `s_w[c]`, f32 (kept for dequantizing and inspection) |
 //! | `4 · channels` | the Q31 multipliers of `s_in · s_w[c] / s_out` |
@@ -86,12 +86,19 @@ impl<'a> Block<'a> {
         (i32_at(self.bytes, HEADER), i32_at(self.bytes, HEADER + 4))
     }
 
-    /// The weights of channel `c`.
+    /// The weights of input `i` (one per channel).
     #[must_use]
     #[inline]
-    pub fn weights(&self, c: usize) -> &'a [u8] {
-        let at = offsets(self.inputs, self.channels).weights + c * self.inputs;
-        &self.bytes[at..at + self.inputs]
+    pub fn row(&self, i: usize) -> &'a [u8] {
+        let at = offsets(self.inputs, self.channels).weights + i * self.channels;
+        &self.bytes[at..at + self.channels]
+    }
+
+    /// All the weights, `inputs` rows of `channels`.
+    #[must_use]
+    pub fn weights(&self) -> &'a [u8] {
+        let o = offsets(self.inputs, self.channels);
+        &self.bytes[o.weights..o.bias]
     }
 
     /// Channel `c`'s bias, multiplier and shift.
@@ -116,15 +123,37 @@ impl<'a> Block<'a> {
     }
 }
 
-/// `Σ (x[i] − zero) · w[i]` over `x` and the int8 weights `w` (as bytes), in int32.
+/// Channels accumulated at a time: the accumulators of one block (`4 · CHUNK` bytes on the
+/// stack, whatever the layer's size).
+pub const CHUNK: usize = 64;
+
+/// Adds `(x[i] − zero) · w[i][c]` for every input `i` of `x` and channel `c` of `acc` (the
+/// rows of `rows` starting at row `first`, channels `c0..c0 + acc.len()`), skipping inputs
+/// at the zero point (they add nothing: an image's background, a ReLU that is off). Each
+/// `x[i] − zero` is in `−255..=255` and each weight in `−127..=127`, so each product is
+/// formed in 16 bits (for a valid block; other bytes give wrong values, never a panic).
 #[inline(always)]
-#[must_use]
-pub fn dot(x: &[i8], w: &[u8], zero: i32) -> i32 {
-    let mut acc = 0i32;
-    for (&x, &w) in x.iter().zip(w) {
-        acc += (i32::from(x) - zero) * i32::from(w.cast_signed());
+pub fn accumulate(
+    acc: &mut [i32],
+    x: &[i8],
+    zero: i32,
+    block: &Block<'_>,
+    first: usize,
+    c0: usize,
+) {
+    #[allow(clippy::cast_possible_truncation)]
+    let zero = zero as i16;
+    for (i, &x) in x.iter().enumerate() {
+        let v = i16::from(x).wrapping_sub(zero);
+        if v == 0 {
+            continue;
+        }
+        let row = &block.row(first + i)[c0..c0 + acc.len()];
+        for (a, &w) in acc.iter_mut().zip(row) {
+            // |v · w| <= 255 · 127 < 2^15: a 16-bit product, widened.
+            *a = a.wrapping_add(i32::from(v.wrapping_mul(i16::from(w.cast_signed()))));
+        }
     }
-    acc
 }
 
 /// The output value from a channel's accumulator (bias included): requantized, moved to the
@@ -152,10 +181,10 @@ pub fn check(block: &[u8], inputs: usize, channels: usize) -> Result<(), &'stati
     if !(-128..=127).contains(&lo) || !(-128..=127).contains(&hi) || lo > hi {
         return Err("the activation bounds are not an int8 range");
     }
+    if b.weights().contains(&0x80) {
+        return Err("a weight is -128 (symmetric int8 weights are in -127..=127)");
+    }
     for c in 0..channels {
-        if b.weights(c).contains(&0x80) {
-            return Err("a weight is -128 (symmetric int8 weights are in -127..=127)");
-        }
         let s = b.weight_scale(c);
         if !(s.is_finite() && s > 0.0) {
             return Err("a weight scale is not positive and finite");

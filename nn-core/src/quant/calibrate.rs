@@ -256,7 +256,7 @@ fn write_affine(block: &mut [u8], p: &Pending, output: QParams) {
             let w = p.weights[i * p.channels + c];
             #[allow(clippy::cast_possible_truncation)]
             let q = round_i32(f64::from(w) / f64::from(scale)).clamp(-127, 127) as i8;
-            block[o.weights + c * p.inputs + i] = q.cast_unsigned();
+            block[o.weights + i * p.channels + c] = q.cast_unsigned();
         }
         let acc_scale = f64::from(p.input.scale) * f64::from(scale);
         let bias = round_i32(f64::from(p.bias[c]) / acc_scale);
