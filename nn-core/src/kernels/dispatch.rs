@@ -293,6 +293,20 @@ pub fn vectorized<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
+/// Runs `s` on AVX-512's kernel (`avx512::lstm_step`) if that is the level, or gives it
+/// back.
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+#[inline(always)]
+pub(super) fn lstm_step_avx512(s: super::LstmStep<'_>) -> Option<super::LstmStep<'_>> {
+    if level() >= Level::Avx512 {
+        // SAFETY: `level()` returned `Avx512`, so the CPU has AVX-512F, AVX2 and FMA
+        // (`supported`).
+        unsafe { super::avx512::lstm_step(s) };
+        return None;
+    }
+    Some(s)
+}
+
 /// `iterations` steps of independent fused multiply-add chains at `level`'s vector width
 /// (`avx2`: 256 bits, `avx512`: 512): their sum and the floating-point operations done, or
 /// `None` if this CPU lacks the level (or it has no such loop: `portable`).

@@ -361,6 +361,83 @@ fn split_out(
     f(first, out);
 }
 
+/// One step of an LSTM cell for one sample, `H` units: what [`lstm_step`] reads and writes.
+#[derive(Debug)]
+pub struct LstmStep<'a> {
+    /// The gates' pre-activations `[i f g o]` (`4H` values) without the recurrent term; left
+    /// holding the activated gates.
+    pub gates: &'a mut [f32],
+    /// The recurrent term `h W_hh` added to the pre-activations (`4H` values), if any.
+    pub recurrent: Option<&'a [f32]>,
+    /// The previous cell state (`H` values); none stands for zeros.
+    pub c_prev: Option<&'a [f32]>,
+    /// The new cell state `c' = f ⊙ c + i ⊙ g`.
+    pub c: &'a mut [f32],
+    /// `tanh(c')`.
+    pub tc: &'a mut [f32],
+    /// The new hidden state `h' = o ⊙ tanh(c')`.
+    pub h: &'a mut [f32],
+    /// A second copy of `h'` (the next step's input to the recurrent product).
+    pub h_copy: &'a mut [f32],
+}
+
+/// One LSTM step of one sample (see [`LstmStep`]): the gates activated (sigmoid, tanh of
+/// the candidate), the cell and hidden states updated, in one pass over the units. AVX-512
+/// has a kernel in intrinsics that replaces the divisions of the logistic function and the
+/// hyperbolic tangent by refined reciprocal estimates (within a few units in the last place
+/// of [`math::sigmoid_poly`](crate::math::sigmoid_poly) and
+/// [`math::tanh_poly`](crate::math::tanh_poly)); the other levels compute exactly those,
+/// at the vector width of the caller (inline this into [`vectorized`]).
+///
+/// # Panics
+/// If a slice does not hold `H` values (`4H` for the gates and the recurrent term).
+#[inline(always)]
+pub fn lstm_step(s: LstmStep<'_>) {
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    let Some(s) = dispatch::lstm_step_avx512(s) else {
+        return;
+    };
+    let h = s.c.len();
+    let LstmStep {
+        gates: g,
+        recurrent,
+        c_prev,
+        c,
+        tc,
+        h: out,
+        h_copy,
+    } = s;
+    if let Some(r) = recurrent {
+        for (v, &a) in g.iter_mut().zip(r) {
+            *v += a;
+        }
+    }
+    crate::math::sigmoid_slice(&mut g[..2 * h]);
+    crate::math::tanh_slice(&mut g[2 * h..3 * h]);
+    crate::math::sigmoid_slice(&mut g[3 * h..4 * h]);
+    let (gi, rest) = g.split_at(h);
+    let (gf, rest) = rest.split_at(h);
+    let (gg, go) = rest.split_at(h);
+    match c_prev {
+        Some(cp) => {
+            for j in 0..h {
+                c[j] = gf[j] * cp[j] + gi[j] * gg[j];
+            }
+        }
+        None => {
+            for j in 0..h {
+                c[j] = gi[j] * gg[j];
+            }
+        }
+    }
+    tc.copy_from_slice(c);
+    crate::math::tanh_slice(tc);
+    for j in 0..h {
+        out[j] = go[j] * tc[j];
+    }
+    h_copy.copy_from_slice(out);
+}
+
 /// Below this many values, [`map`] and [`map_with`] run `f` as it is: no thread, no level
 /// check (single-sample inference stays as cheap as the plain loop).
 const MAP_SMALL: usize = 4096;

@@ -184,44 +184,21 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Lstm<T, F,
             for b in 0..n {
                 let r = b * T + t;
                 let g = &mut gates[r * w..(r + 1) * w];
-                if recurrent {
-                    for (v, &a) in g.iter_mut().zip(&tmp[b * w..(b + 1) * w]) {
-                        *v += a;
-                    }
-                }
-                math::sigmoid_slice(&mut g[..2 * H]);
-                math::tanh_slice(&mut g[2 * H..3 * H]);
-                math::sigmoid_slice(&mut g[3 * H..]);
-                let (gi, rest) = g.split_at(H);
-                let (gf, rest) = rest.split_at(H);
-                let (gg, go) = rest.split_at(H);
                 let (c_before, c_now) = c_all.split_at_mut(r * H);
-                let c = &mut c_now[..H];
                 let c_prev = if t > 0 {
                     Some(&c_before[(r - 1) * H..r * H])
                 } else {
                     start.c.map(|c0| &c0[(first + b) * H..(first + b + 1) * H])
                 };
-                match c_prev {
-                    Some(cp) => {
-                        for j in 0..H {
-                            c[j] = gf[j] * cp[j] + gi[j] * gg[j];
-                        }
-                    }
-                    None => {
-                        for j in 0..H {
-                            c[j] = gi[j] * gg[j];
-                        }
-                    }
-                }
-                let tc = &mut tc_all[r * H..(r + 1) * H];
-                tc.copy_from_slice(c);
-                math::tanh_slice(tc);
-                let h = &mut h_all[r * H..(r + 1) * H];
-                for j in 0..H {
-                    h[j] = go[j] * tc[j];
-                }
-                hw[b * H..(b + 1) * H].copy_from_slice(h);
+                kernels::lstm_step(kernels::LstmStep {
+                    gates: g,
+                    recurrent: recurrent.then(|| &tmp[b * w..(b + 1) * w]),
+                    c_prev,
+                    c: &mut c_now[..H],
+                    tc: &mut tc_all[r * H..(r + 1) * H],
+                    h: &mut h_all[r * H..(r + 1) * H],
+                    h_copy: &mut hw[b * H..(b + 1) * H],
+                });
             }
         }
         if let Some(last) = last {
