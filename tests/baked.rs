@@ -2,13 +2,31 @@
 //! the std build of the same model, with the same baked weights, classifies the same 100
 //! digits exactly as the freestanding binary does, its row-reading LSTM scores the same, and
 //! its sequence model gives the same output and error (CI runs that binary and compares its output with the same
-//! `expected.txt`).
+//! `expected.txt`), and its baked scalers scale as the alloc tier's scalers they were saved
+//! from, bit for bit.
 
 #[path = "../examples/support/models.rs"]
 mod models;
 use models::{MnistMlp, RowReader};
+use nn::bake::Scaler;
 use nn::model::Model;
+use nn::prelude::*;
 use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+/// The freestanding program's scalers: fitted on the quickstart's training split and saved
+/// by the alloc tier (`ScalerFile::save`; see `scalers_are_the_alloc_tiers_saved_ones`),
+/// decoded at compile time.
+static STANDARD: Scaler<20> = Scaler::from_le_bytes(include_bytes!(
+    "../examples/freestanding/data/standard_scaler.bin"
+));
+static MIN_MAX: Scaler<20> = Scaler::from_le_bytes(include_bytes!(
+    "../examples/freestanding/data/minmax_scaler.bin"
+));
+/// The first three test rows of the quickstart's split, unscaled.
+static SCALER_ROWS: [f32; 3 * 20] = nn::bake::f32_array(include_bytes!(
+    "../examples/freestanding/data/scaler_rows.bin"
+));
 
 /// Decoded at compile time from the raw file `mnist_lstm --save-raw` wrote.
 static LSTM_WEIGHTS: [f32; RowReader::PARAMS] = nn::bake::f32_array(include_bytes!(
@@ -74,8 +92,99 @@ fn transcript(model: &MnistMlp, lstm: &RowReader) -> String {
     .unwrap();
     let bad = nn::Vector::<6>::from([0.0, 1.0, 7.0, 3.0, 4.0, 0.0]);
     writeln!(out, "sequence: {}", SEQUENCE.try_forward(&bad).unwrap_err()).unwrap();
+    // The alloc tier's scalers, loaded from the files the freestanding program bakes.
+    let standard = StandardScaler::load(data("standard_scaler.bin")).unwrap();
+    let min_max = MinMaxScaler::load(data("minmax_scaler.bin")).unwrap();
+    let (mut a, mut b) = (SCALER_ROWS.to_vec(), SCALER_ROWS.to_vec());
+    standard.transform(&mut a).unwrap();
+    min_max.transform(&mut b).unwrap();
+    for (name, rows) in [("standard", a), ("min-max", b)] {
+        for (i, row) in rows.chunks_exact(20).enumerate() {
+            write!(out, "{name} scaler, row {i}:").unwrap();
+            for v in row {
+                write!(out, " {v}").unwrap();
+            }
+            writeln!(out).unwrap();
+        }
+    }
     writeln!(out, "correct={correct}/100").unwrap();
     out
+}
+
+fn data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples/freestanding/data")
+        .join(name)
+}
+
+/// The quickstart's data and split (`examples/quickstart.rs`).
+fn quickstart_split() -> Split {
+    let (x, y) = Classification::new(1000, 20)
+        .classes(2)
+        .seed(42)
+        .generate()
+        .unwrap();
+    train_test_split(&x, &y, 20, 1, 0.2, 42).unwrap()
+}
+
+/// The scaler files are what the alloc tier saves for scalers fitted on the quickstart's
+/// training split (`NN_BAKE_OVERWRITE=1` writes them anew, e.g. after a change to the
+/// synthetic data); saved and loaded back they are the same scalers; and the baked ones
+/// scale every test row exactly as the alloc tier's do.
+#[test]
+fn scalers_are_the_alloc_tiers_saved_ones_and_bake_bit_for_bit() {
+    let split = quickstart_split();
+    let standard = StandardScaler::fit(&split.x_train, 20).unwrap();
+    let min_max = MinMaxScaler::fit(&split.x_train, 20).unwrap();
+    if std::env::var_os("NN_BAKE_OVERWRITE").is_some() {
+        standard.save(data("standard_scaler.bin")).unwrap();
+        min_max.save(data("minmax_scaler.bin")).unwrap();
+        std::fs::write(
+            data("scaler_rows.bin"),
+            nn::bake::to_le_bytes(&split.x_test[..60]),
+        )
+        .unwrap();
+    }
+    let saved = |name| std::fs::read(data(name)).unwrap();
+    assert_eq!(saved("standard_scaler.bin"), standard.to_le_bytes());
+    assert_eq!(saved("minmax_scaler.bin"), min_max.to_le_bytes());
+    assert_eq!(SCALER_ROWS[..], split.x_test[..60]);
+    assert_eq!(
+        StandardScaler::load(data("standard_scaler.bin")).unwrap(),
+        standard
+    );
+    assert_eq!(
+        MinMaxScaler::load(data("minmax_scaler.bin")).unwrap(),
+        min_max
+    );
+    assert_eq!(STANDARD, Scaler::<20>::try_from(&standard).unwrap());
+    assert_eq!(MIN_MAX, Scaler::<20>::try_from(&min_max).unwrap());
+    assert_eq!(STANDARD.offset()[..], *standard.mean());
+    assert_eq!(MIN_MAX.scale()[..], *min_max.range());
+
+    for (baked, alloc) in [
+        (
+            &STANDARD,
+            Box::new(|x: &mut [f32]| standard.transform(x))
+                as Box<dyn Fn(&mut [f32]) -> nn::Result<()>>,
+        ),
+        (&MIN_MAX, Box::new(|x: &mut [f32]| min_max.transform(x))),
+    ] {
+        let mut expected = split.x_test.clone();
+        alloc(&mut expected).unwrap();
+        for (row, want) in split.x_test.chunks_exact(20).zip(expected.chunks_exact(20)) {
+            let mut x: [f32; 20] = row.try_into().unwrap();
+            baked.transform(&mut x);
+            assert_eq!(
+                x.map(f32::to_bits)[..],
+                want.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+            );
+            baked.inverse_transform(&mut x);
+            for (a, b) in x.iter().zip(row) {
+                assert!((a - b).abs() <= 1e-5 * b.abs().max(1.0), "{a} {b}");
+            }
+        }
+    }
 }
 
 #[test]

@@ -1,8 +1,15 @@
 //! Pictures: a history's panels and a confusion matrix, as PNG (size from the header) and
-//! SVG (its text and lines), and the errors for what cannot be drawn.
+//! SVG (its text and lines), and the errors for what cannot be drawn; an example with a
+//! loop of its own (`regression`) plots the history it records.
 #![cfg(feature = "plots")]
 
+#[path = "../examples/regression.rs"]
+#[allow(dead_code)]
+mod regression;
+
 use std::path::PathBuf;
+
+use clap::Parser;
 
 use nn::metrics::ConfusionMatrix;
 use nn::prelude::*;
@@ -104,4 +111,28 @@ fn a_confusion_matrix_draws_its_counts_and_class_names() {
             "{count}"
         );
     }
+}
+
+#[test]
+fn the_regression_example_plots_the_losses_of_its_own_loop() {
+    let dir = temp("regression");
+    let plots = dir.0.to_str().unwrap();
+    let args = regression::Args::parse_from(["regression", "--steps", "40", "--plots", plots]);
+    let report = regression::run(&args).unwrap();
+    let loss = report.history.get("loss").unwrap();
+    assert_eq!((loss.len(), report.history.epochs()), (40, 40));
+    assert_eq!(report.history.names(), ["loss"]);
+    // The first step sees the initial weights, the last one is the loop's last loss.
+    let first = (loss[0] - report.initial_loss).abs();
+    assert!(
+        first <= 1e-6 * report.initial_loss,
+        "{} {}",
+        loss[0],
+        report.initial_loss
+    );
+    assert_eq!(loss[39], report.last_step_loss);
+    assert!(loss[39] < loss[0], "{loss:?}");
+    // One panel: the loss.
+    let png = std::fs::read(dir.0.join("history.png")).unwrap();
+    assert_eq!(png_size(&png), (480, 320));
 }

@@ -1,5 +1,6 @@
 //! The flags every training example shares (clap derive, flattened into each example's own
-//! `Args`): `--verbose 0|1|2` (Keras' levels) and `--plots DIR` (pictures of the training).
+//! `Args`): `--verbose 0|1|2` (Keras' levels) and `--plots DIR` (pictures of the training);
+//! an example with a loop of its own (no progress output) takes [`Plots`] alone.
 // Each includer uses only some of it.
 #![allow(dead_code)]
 
@@ -15,6 +16,14 @@ pub struct Output {
     /// (default: a bar on a terminal, lines otherwise).
     #[arg(long, value_parser = clap::value_parser!(u8).range(0..=2))]
     pub verbose: Option<u8>,
+    /// `--plots DIR`.
+    #[command(flatten)]
+    pub pictures: Plots,
+}
+
+/// `--plots DIR`.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct Plots {
     /// Write pictures of the training into this directory: `history.png` (loss and
     /// metrics, training and validation), and `confusion.png` for classifiers.
     #[arg(long, value_name = "DIR")]
@@ -33,6 +42,24 @@ impl Output {
         }
     }
 
+    /// Draws `history` to `DIR/history.png` when `--plots DIR` was given.
+    pub fn history(&self, history: &History) -> nn::Result<()> {
+        self.pictures.history(history)
+    }
+
+    /// Draws the confusion matrix of `truth` against `predicted` to `DIR/confusion.png`
+    /// when `--plots DIR` was given.
+    pub fn confusion(
+        &self,
+        truth: &[usize],
+        predicted: &[usize],
+        names: &[String],
+    ) -> nn::Result<()> {
+        self.pictures.confusion(truth, predicted, names)
+    }
+}
+
+impl Plots {
     /// Draws `history` to `DIR/history.png` when `--plots DIR` was given.
     pub fn history(&self, history: &History) -> nn::Result<()> {
         match &self.plots {

@@ -110,7 +110,7 @@ pub fn run<M: Model>(
     let train_seconds = start.elapsed().as_secs_f64();
     let test = trainer.evaluate(&x_test, &y_test)?;
     args.output.history(&history)?;
-    if args.output.plots.is_some() {
+    if args.output.pictures.plots.is_some() {
         let truth = if loss == Loss::CategoricalCrossentropy {
             argmax_rows(&y_test, 10)?
         } else {

@@ -52,6 +52,7 @@ pub mod kernels;
 pub mod layers;
 pub mod math;
 pub mod params;
+pub mod quant;
 pub mod rng;
 pub mod scratch;
 

@@ -152,6 +152,18 @@ pub fn tanh_slice(values: &mut [f32]) {
     }
 }
 
+/// `x` rounded to the nearest integer, half away from zero (C's `round`).
+#[must_use]
+pub fn round_f64(x: f64) -> f64 {
+    libm::round(x)
+}
+
+/// `x = m · 2^e` with `m` in `[0.5, 1)` (C's `frexp`); `(0, 0)` for 0.
+#[must_use]
+pub fn frexp(x: f64) -> (f64, i32) {
+    libm::frexp(x)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -379,13 +379,17 @@ mod tests {
     #[test]
     fn panels_pair_training_and_validation_and_skip_lr() {
         let mut h = History::default();
-        h.push(&[
-            ("loss".into(), 1.0),
-            ("accuracy".into(), 0.5),
-            ("val_loss".into(), 1.2),
-            ("val_accuracy".into(), 0.4),
-            ("lr".into(), 0.01),
-        ]);
+        let mut logs = crate::train::Logs::default();
+        for (name, value) in [
+            ("loss", 1.0),
+            ("accuracy", 0.5),
+            ("val_loss", 1.2),
+            ("val_accuracy", 0.4),
+            ("lr", 0.01),
+        ] {
+            logs.insert(name, value);
+        }
+        h.record(&logs);
         let p = panels(&h);
         assert_eq!(p.len(), 2);
         assert_eq!(p[0].0, "loss");

@@ -34,6 +34,7 @@
 pub use crate::layers::contract::Step;
 
 use crate::layers::{Io, Layer, LayerRef};
+use crate::quant::Quantize;
 
 /// The scratch that running `steps` in order needs: the largest [`Step::need`], with the
 /// first layers reading the caller's input until one writes into the scratch.
@@ -51,22 +52,24 @@ pub const fn size(steps: &[Step]) -> usize {
     most
 }
 
-/// Runs layers one after another in a scratch buffer (see the [module documentation](self)).
+/// Runs layers one after another in a scratch buffer (see the [module documentation](self)):
+/// `f32` layers ([`run`](Self::run)), or the int8 variants of a quantized model
+/// ([`run_i8`](Stack::run_i8)).
 #[derive(Debug)]
-pub struct Stack<'x, 's> {
+pub struct Stack<'x, 's, T = f32> {
     /// The caller's input, while no layer has written into the scratch yet.
-    input: Option<&'x [f32]>,
-    scratch: &'s mut [f32],
+    input: Option<&'x [T]>,
+    scratch: &'s mut [T],
     /// Where the current values are in the scratch: at its start or at its end.
     at_start: bool,
     /// How many values there are.
     len: usize,
 }
 
-impl<'x, 's> Stack<'x, 's> {
+impl<'x, 's, T: Copy> Stack<'x, 's, T> {
     /// A stack whose current values are the caller's input `x`.
     #[inline]
-    pub fn new(x: &'x [f32], scratch: &'s mut [f32]) -> Self {
+    pub fn new(x: &'x [T], scratch: &'s mut [T]) -> Self {
         Self {
             input: Some(x),
             scratch,
@@ -75,13 +78,14 @@ impl<'x, 's> Stack<'x, 's> {
         }
     }
 
-    /// Runs one layer on the current values.
+    /// Runs one step of layer type `L` on the current values: `infer` gets the input and the
+    /// output and the layer's own scratch.
     ///
     /// # Panics
     /// If the scratch is too small (the `SCRATCH` a model declares never is) or the current
     /// values are not the layer's input size.
     #[inline]
-    pub fn run<L: Layer>(&mut self, layer: LayerRef<'_, L>) {
+    fn step<L: Layer>(&mut self, infer: impl FnOnce(Io<'_, T>, &mut [T])) {
         assert_eq!(self.len, L::INPUT, "{}: input size", L::KIND);
         if L::RESHAPE {
             self.len = L::OUTPUT;
@@ -98,7 +102,7 @@ impl<'x, 's> Stack<'x, 's> {
         if let Some(x) = self.input.take() {
             // Output at the start, own scratch after it.
             let (y, rest) = self.scratch.split_at_mut(out);
-            layer.infer(Io::Separate { x, y }, &mut rest[..own]);
+            infer(Io::Separate { x, y }, &mut rest[..own]);
             self.at_start = true;
         } else if L::IN_PLACE {
             let (values, rest) = if self.at_start {
@@ -108,7 +112,7 @@ impl<'x, 's> Stack<'x, 's> {
                 let (rest, v) = self.scratch.split_at_mut(total - self.len);
                 (v, rest)
             };
-            layer.infer(Io::InPlace(values), &mut rest[..own]);
+            infer(Io::InPlace(values), &mut rest[..own]);
         } else {
             let len = self.len;
             let (x, middle, y) = if self.at_start {
@@ -120,7 +124,7 @@ impl<'x, 's> Stack<'x, 's> {
                 let (y, middle) = rest.split_at_mut(out);
                 (&*x, middle, y)
             };
-            layer.infer(Io::Separate { x, y }, &mut middle[..own]);
+            infer(Io::Separate { x, y }, &mut middle[..own]);
             self.at_start = !self.at_start;
         }
         self.len = out;
@@ -134,7 +138,7 @@ impl<'x, 's> Stack<'x, 's> {
     /// that computes).
     #[must_use]
     #[inline]
-    pub fn output(self) -> &'s [f32] {
+    pub fn output(self) -> &'s [T] {
         let len = self.len;
         match self.input {
             Some(x) => {
@@ -147,6 +151,29 @@ impl<'x, 's> Stack<'x, 's> {
                 &self.scratch[n - len..]
             }
         }
+    }
+}
+
+impl<'x, 's> Stack<'x, 's> {
+    /// Runs one layer on the current values.
+    ///
+    /// # Panics
+    /// If the scratch is too small (the `SCRATCH` a model declares never is) or the current
+    /// values are not the layer's input size.
+    #[inline]
+    pub fn run<L: Layer>(&mut self, layer: LayerRef<'_, L>) {
+        self.step::<L>(|io, scratch| layer.infer(io, scratch));
+    }
+}
+
+impl<'x, 's> Stack<'x, 's, i8> {
+    /// Runs the int8 variant of `layer` with its block of a quantized model's bytes.
+    ///
+    /// # Panics
+    /// As [`run`](Stack::run).
+    #[inline]
+    pub fn run_i8<L: Quantize>(&mut self, layer: L, block: &[u8]) {
+        self.step::<L>(|io, _| layer.infer_i8(block, io));
     }
 }
 

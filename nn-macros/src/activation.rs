@@ -46,6 +46,9 @@ pub struct Activation {
     pub softmax: bool,
     /// Whether it is the identity.
     pub linear: bool,
+    /// Whether it is one of `nn`'s (not a type of the user's, whose contract the compiler
+    /// checks, so that a layer with one gets no int8 variant to report errors on too).
+    pub built_in: bool,
 }
 
 impl Activation {
@@ -81,6 +84,7 @@ fn built_in(name: &str, slope: Option<f32>) -> Activation {
     Activation {
         softmax: name == "softmax",
         linear: name == "linear",
+        built_in: true,
         name,
         ty,
         value,
@@ -137,6 +141,7 @@ pub fn read(expr: &Expr, diag: &mut Diagnostics) -> Option<Activation> {
                 ty: path.clone(),
                 value: path,
                 softmax: false,
+                built_in: false,
                 linear: false,
             });
         }

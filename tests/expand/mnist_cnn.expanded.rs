@@ -552,6 +552,199 @@ const _: () = ::nn::__private::check_layers(
         }
     }
 }
+#[cfg(not(any(target_pointer_width = "16")))]
+/// [`MnistCnn`] quantized to int8 (post-training, TensorFlow Lite's scheme; see [`nn::quant`](::nn::quant)): made by [`MnistCnn::quantize`], saved and loaded with [`Quantized`](::nn::quant::Quantized), or baked with [`from_static`](Self::from_static). Inference is integer arithmetic in a byte buffer of [`SCRATCH_BYTES`](Self::SCRATCH_BYTES).
+#[derive(::core::clone::Clone, ::core::fmt::Debug)]
+pub struct MnistCnnInt8 {
+    bytes: ::nn::quant::Bytes,
+}
+#[cfg(not(any(target_pointer_width = "16")))]
+impl MnistCnnInt8 {
+    /// Values per input sample.
+    pub const INPUT: usize = 784;
+    /// Values per output sample.
+    pub const OUTPUT: usize = 10;
+    /// Bytes of each layer's block, in order (see [`nn::quant`](::nn::quant)).
+    pub const BLOCKS: [usize; 9] = [
+        <<MnistCnn as ::nn::layers::LayerAt<0>>::Layer as ::nn::quant::Quantize>::QBYTES,
+        <<MnistCnn as ::nn::layers::LayerAt<1>>::Layer as ::nn::quant::Quantize>::QBYTES,
+        <<MnistCnn as ::nn::layers::LayerAt<2>>::Layer as ::nn::quant::Quantize>::QBYTES,
+        <<MnistCnn as ::nn::layers::LayerAt<3>>::Layer as ::nn::quant::Quantize>::QBYTES,
+        <<MnistCnn as ::nn::layers::LayerAt<4>>::Layer as ::nn::quant::Quantize>::QBYTES,
+        <<MnistCnn as ::nn::layers::LayerAt<5>>::Layer as ::nn::quant::Quantize>::QBYTES,
+        <<MnistCnn as ::nn::layers::LayerAt<6>>::Layer as ::nn::quant::Quantize>::QBYTES,
+        <<MnistCnn as ::nn::layers::LayerAt<7>>::Layer as ::nn::quant::Quantize>::QBYTES,
+        <<MnistCnn as ::nn::layers::LayerAt<8>>::Layer as ::nn::quant::Quantize>::QBYTES,
+    ];
+    /// Where each layer's block starts.
+    const AT: [usize; 9] = ::nn::quant::starts(Self::BLOCKS);
+    /// Bytes of parameters: int8 weights, int32 biases, and every scale, zero point,
+    /// multiplier and shift.
+    pub const PARAM_BYTES: usize = ::nn::quant::total(Self::BLOCKS);
+    /// Values (int8) of scratch one inference needs (see
+    /// [`forward_into`](Self::forward_into)).
+    pub const SCRATCH: usize = 27040;
+    /// Bytes of scratch one inference needs.
+    pub const SCRATCH_BYTES: usize = 27040;
+    /// The model on baked bytes (e.g. `include_bytes!` of a file of its
+    /// [`bytes`](Self::bytes)): no allocation, usable in `const` and `static`
+    /// initialisers.
+    ///
+    /// # Panics
+    /// If `bytes` does not hold [`PARAM_BYTES`](Self::PARAM_BYTES) (a compile error
+    /// in a `static`).
+    #[must_use]
+    pub const fn from_static(bytes: &'static [u8]) -> Self {
+        Self {
+            bytes: ::nn::quant::baked(bytes, Self::PARAM_BYTES),
+        }
+    }
+    /// The parameters: every layer's block, in order.
+    #[must_use]
+    pub fn bytes(&self) -> &[u8] {
+        self.bytes.as_slice()
+    }
+    /// The block of layer `i`.
+    fn block(&self, i: usize) -> &[u8] {
+        &self.bytes.as_slice()[Self::AT[i]..][..Self::BLOCKS[i]]
+    }
+    /// The input's scale and zero point.
+    #[must_use]
+    pub fn input_params(&self) -> ::nn::quant::QParams {
+        ::nn::quant::Header::read(self.block(0)).input
+    }
+    /// The output's scale and zero point.
+    #[must_use]
+    pub fn output_params(&self) -> ::nn::quant::QParams {
+        ::nn::quant::Header::read(self.block(8)).output
+    }
+    /// Inference for one int8 sample in a caller-provided scratch buffer of
+    /// [`SCRATCH`](Self::SCRATCH) values: integer arithmetic only. Returns the
+    /// [`OUTPUT`](Self::OUTPUT) int8 outputs (before a last activation other than
+    /// ReLU, e.g. the logits under a softmax), which live in `scratch`.
+    pub fn forward_into<'s>(
+        &self,
+        input: &[i8; 784],
+        scratch: &'s mut [i8; 27040],
+    ) -> &'s [i8] {
+        let mut __stack = ::nn::scratch::Stack::new(input, scratch);
+        __stack.run_i8(<MnistCnn as ::nn::layers::LayerAt<0>>::LAYER, self.block(0));
+        __stack.run_i8(<MnistCnn as ::nn::layers::LayerAt<1>>::LAYER, self.block(1));
+        __stack.run_i8(<MnistCnn as ::nn::layers::LayerAt<2>>::LAYER, self.block(2));
+        __stack.run_i8(<MnistCnn as ::nn::layers::LayerAt<3>>::LAYER, self.block(3));
+        __stack.run_i8(<MnistCnn as ::nn::layers::LayerAt<4>>::LAYER, self.block(4));
+        __stack.run_i8(<MnistCnn as ::nn::layers::LayerAt<5>>::LAYER, self.block(5));
+        __stack.run_i8(<MnistCnn as ::nn::layers::LayerAt<6>>::LAYER, self.block(6));
+        __stack.run_i8(<MnistCnn as ::nn::layers::LayerAt<7>>::LAYER, self.block(7));
+        __stack.run_i8(<MnistCnn as ::nn::layers::LayerAt<8>>::LAYER, self.block(8));
+        __stack.output()
+    }
+    /// Inference for one f32 sample: quantized with [`input_params`](Self::input_params),
+    /// run in int8 on the stack, dequantized, and the last layer's activation (a
+    /// softmax) applied in f32. Allocation-free; available without `std`.
+    #[must_use]
+    pub fn forward(&self, input: &::nn::Vector<784>) -> ::nn::Vector<10> {
+        let mut __x = [0i8; 784];
+        ::nn::quant::quantize_into(self.input_params(), input.as_slice(), &mut __x);
+        let mut __scratch = [0i8; 27040];
+        let __q = self.forward_into(&__x, &mut __scratch);
+        let mut __out = ::nn::Vector::<10>::zeros();
+        ::nn::quant::dequantize_into(self.output_params(), __q, __out.as_mut_slice());
+        ::nn::quant::Quantize::finish(
+            &<MnistCnn as ::nn::layers::LayerAt<8>>::LAYER,
+            __out.as_mut_slice(),
+        );
+        __out
+    }
+}
+#[cfg(not(any(target_pointer_width = "16")))]
+impl ::nn::quant::Quantized for MnistCnnInt8 {
+    const PARAM_BYTES: usize = Self::PARAM_BYTES;
+    fn bytes(&self) -> &[u8] {
+        self.bytes.as_slice()
+    }
+    fn from_bytes_unchecked(bytes: ::nn::quant::Bytes) -> Self {
+        Self { bytes }
+    }
+    fn check_blocks(
+        __bytes: &[u8],
+    ) -> ::core::result::Result<(), (&'static str, &'static str)> {
+        ::nn::quant::Quantize::check_block(
+                &<MnistCnn as ::nn::layers::LayerAt<0>>::LAYER,
+                &__bytes[Self::AT[0]..][..Self::BLOCKS[0]],
+            )
+            .map_err(|reason| ("conv1", reason))?;
+        ::nn::quant::Quantize::check_block(
+                &<MnistCnn as ::nn::layers::LayerAt<1>>::LAYER,
+                &__bytes[Self::AT[1]..][..Self::BLOCKS[1]],
+            )
+            .map_err(|reason| ("maxpool2d_0", reason))?;
+        ::nn::quant::Quantize::check_block(
+                &<MnistCnn as ::nn::layers::LayerAt<2>>::LAYER,
+                &__bytes[Self::AT[2]..][..Self::BLOCKS[2]],
+            )
+            .map_err(|reason| ("conv2", reason))?;
+        ::nn::quant::Quantize::check_block(
+                &<MnistCnn as ::nn::layers::LayerAt<3>>::LAYER,
+                &__bytes[Self::AT[3]..][..Self::BLOCKS[3]],
+            )
+            .map_err(|reason| ("maxpool2d_1", reason))?;
+        ::nn::quant::Quantize::check_block(
+                &<MnistCnn as ::nn::layers::LayerAt<4>>::LAYER,
+                &__bytes[Self::AT[4]..][..Self::BLOCKS[4]],
+            )
+            .map_err(|reason| ("conv3", reason))?;
+        ::nn::quant::Quantize::check_block(
+                &<MnistCnn as ::nn::layers::LayerAt<5>>::LAYER,
+                &__bytes[Self::AT[5]..][..Self::BLOCKS[5]],
+            )
+            .map_err(|reason| ("maxpool2d_2", reason))?;
+        ::nn::quant::Quantize::check_block(
+                &<MnistCnn as ::nn::layers::LayerAt<6>>::LAYER,
+                &__bytes[Self::AT[6]..][..Self::BLOCKS[6]],
+            )
+            .map_err(|reason| ("flatten_0", reason))?;
+        ::nn::quant::Quantize::check_block(
+                &<MnistCnn as ::nn::layers::LayerAt<7>>::LAYER,
+                &__bytes[Self::AT[7]..][..Self::BLOCKS[7]],
+            )
+            .map_err(|reason| ("hidden", reason))?;
+        ::nn::quant::Quantize::check_block(
+                &<MnistCnn as ::nn::layers::LayerAt<8>>::LAYER,
+                &__bytes[Self::AT[8]..][..Self::BLOCKS[8]],
+            )
+            .map_err(|reason| ("output", reason))?;
+        ::core::result::Result::Ok(())
+    }
+}
+::nn::__private::with_alloc! {
+    impl MnistCnn {
+        /// Post-training quantization to int8 ([`MnistCnnInt8`]): the model runs over `samples` (a few hundred representative inputs, [`INPUT`](Self::INPUT) values each), and every tensor's scale and zero point come from the range it takes.
+        ///
+        /// # Errors
+        /// [`Error::EmptyData`](::nn::Error::EmptyData), [`Error::FeatureCount`](::nn::Error::FeatureCount)
+        /// or [`Error::NonFinite`](::nn::Error::NonFinite) for bad samples;
+        /// [`Error::Format`](::nn::Error::Format) naming a layer that cannot be quantized (an
+        /// activation other than `linear` or `relu` before the last layer, a batch
+        /// normalisation that follows no `Dense` or `Conv2D` without activation).
+        pub fn quantize(&self, samples: &[f32]) -> ::nn::Result<MnistCnnInt8> {
+            let mut __quantizer = ::nn::quant::Quantizer::new(samples, Self::INPUT, 9)?;
+            __quantizer.layer("conv1", self.conv1())?;
+            __quantizer.layer("maxpool2d_0", self.maxpool2d_0())?;
+            __quantizer.layer("conv2", self.conv2())?;
+            __quantizer.layer("maxpool2d_1", self.maxpool2d_1())?;
+            __quantizer.layer("conv3", self.conv3())?;
+            __quantizer.layer("maxpool2d_2", self.maxpool2d_2())?;
+            __quantizer.layer("flatten_0", self.flatten_0())?;
+            __quantizer.layer("hidden", self.hidden())?;
+            __quantizer.layer("output", self.output())?;
+            let __y = __quantizer.finish()?;
+            ::core::result::Result::Ok(MnistCnnInt8 {
+                bytes: ::nn::quant::Bytes::Owned(__y),
+            })
+        }
+    }
+}
 #[cfg(target_pointer_width = "16")]
 ::core::compile_error! {
     "the output of `conv1` has 21632 values (86528 bytes), more than a 16-bit target can address"

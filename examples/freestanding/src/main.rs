@@ -12,7 +12,17 @@
 //! last line, two sequence models run in the same bare tier: an LSTM reading the same digits
 //! row by row (`examples/mnist_lstm.rs`, weights `data/mnist_lstm.bin`) gives its score, and a
 //! small model with every non-recurrent sequence layer gives its output against the value
-//! worked out by hand, and the error a value that is not a token id gives.
+//! worked out by hand, and the error a value that is not a token id gives; and two scalers
+//! fitted by the alloc tier (a standard and a min-max one, on the quickstart's training
+//! split, saved with `ScalerFile::save`; `tests/baked.rs` checks the files) scale three
+//! test rows (`data/scaler_rows.bin`), exactly as the alloc tier does.
+//!
+//! With `--features int8` (`cargo run --release --features int8`), the program is the same
+//! MLP quantized to int8 instead (`data/mnist_mlp_int8.bin`, written by
+//! `cargo run --release --example quantize_mnist -- --save-raw
+//! examples/freestanding/data/mnist_mlp_int8.bin`): a quarter of the weights, integer
+//! arithmetic only, the same 100 digits, one line each and `correct=N/100`, as
+//! `expected_int8.txt` and the std build (`tests/int8.rs`) have it.
 //!
 //! What makes it freestanding, for x86-64 Linux (see `.cargo/config.toml` for the link flags):
 //! - `_start` is ours (a few instructions of assembly that align the stack), so no C runtime;
@@ -31,111 +41,22 @@
 #[path = "../../support/models.rs"]
 mod models;
 use core::fmt::Write;
-use models::{MnistMlp, RowReader};
 
-/// The trained parameters, decoded at compile time: nothing is parsed at run time.
-static WEIGHTS: [f32; MnistMlp::PARAMS] =
-    nn::bake::f32_array(include_bytes!("../data/mnist_mlp.bin"));
-/// The model, in read-only memory.
-static MODEL: MnistMlp = MnistMlp::from_static(&WEIGHTS);
+#[cfg(not(feature = "int8"))]
+mod float;
+#[cfg(feature = "int8")]
+mod int8;
+
 /// The first 100 test digits (28x28 bytes each) and their labels.
 static DIGITS: &[u8; 100 * 784] = include_bytes!("../data/digits.bin");
 static LABELS: &[u8; 100] = include_bytes!("../data/labels.bin");
 
-// The memory this program needs, known at compile time.
-const _: () = assert!(MnistMlp::PARAM_BYTES + MnistMlp::SCRATCH_BYTES <= 512 * 1024);
-
-nn::model! {
-    /// The sequence layers in the bare tier: token ids, [6, 2], [6, 2], [3, 2], [3, 2] (a dense
-    /// layer per step), [1, 2], [2], 1.
-    pub struct Sequence {
-        input: 6,
-        Embedding(5, 2),
-        Conv1D(2, 3, padding = same),
-        MaxPool1D(2),
-        Dense(2),
-        AvgPool1D(2),
-        GlobalAvgPool1D,
-        Dense(1),
-    }
-}
-
-/// Every weight and bias 1/4: the output is exact in `f32` and follows by hand.
-static SEQUENCE_WEIGHTS: [f32; Sequence::PARAMS] = [0.25; Sequence::PARAMS];
-static SEQUENCE: Sequence = Sequence::from_static(&SEQUENCE_WEIGHTS);
-
-/// The sequence model on valid ids, then on a value that is not an id.
-fn sequence(out: &mut Stdout) {
-    let ids = nn::Vector::<6>::from([0.0, 1.0, 2.0, 3.0, 4.0, 0.0]);
-    // Vectors of 1/4; the convolution: 1/4 + 6/16 inside, 1/4 + 4/16 at the ends; pooled
-    // 5/8; dense: 1/4 + 2 * 5/32 = 9/16; averaged and pooled 9/16; out: 1/4 + 2 * 9/64.
-    let y = SEQUENCE.forward(&ids)[0];
-    let _ = writeln!(
-        out,
-        "sequence: output {y} (by hand {})",
-        0.25 + 2.0 * 9.0 / 64.0
-    );
-    let bad = nn::Vector::<6>::from([0.0, 1.0, 7.0, 3.0, 4.0, 0.0]);
-    if let Err(e) = SEQUENCE.try_forward(&bad) {
-        let _ = writeln!(out, "sequence: {e}");
-    }
-}
-
-/// Trained by `cargo run --release --example mnist_lstm -- --epochs 1 --save-raw
-/// data/mnist_lstm.bin`: the recurrent state lives in the scratch, so a sequence model runs
-/// here as the MLP does.
-static LSTM_WEIGHTS: [f32; RowReader::PARAMS] =
-    nn::bake::f32_array(include_bytes!("../data/mnist_lstm.bin"));
-static LSTM_MODEL: RowReader = RowReader::from_static(&LSTM_WEIGHTS);
-const _: () = assert!(RowReader::PARAM_BYTES + RowReader::SCRATCH_BYTES <= 512 * 1024);
-
+/// The f32 models, or with the `int8` feature the int8 MLP.
 fn run() -> i32 {
-    let mut out = Stdout;
-    let mut pixels = [0.0f32; MnistMlp::INPUT];
-    let mut scratch = [0.0f32; MnistMlp::SCRATCH];
-    let mut correct = 0;
-    for (i, (digit, &label)) in DIGITS
-        .chunks_exact(MnistMlp::INPUT)
-        .zip(LABELS.iter())
-        .enumerate()
-    {
-        for (p, &b) in pixels.iter_mut().zip(digit) {
-            *p = f32::from(b) / 255.0;
-        }
-        let probabilities = MODEL.forward_into(&pixels, &mut scratch);
-        let predicted = argmax(probabilities);
-        if predicted == usize::from(label) {
-            correct += 1;
-        }
-        let _ = writeln!(out, "digit {i:>2}: predicted {predicted}, label {label}");
-    }
-    // The same digits read row by row by the LSTM: one line with its score.
-    let mut lstm_scratch = [0.0f32; RowReader::SCRATCH];
-    let mut lstm_correct = 0;
-    for (digit, &label) in DIGITS.chunks_exact(RowReader::INPUT).zip(LABELS.iter()) {
-        for (p, &b) in pixels.iter_mut().zip(digit) {
-            *p = f32::from(b) / 255.0;
-        }
-        let probabilities = LSTM_MODEL.forward_into(&pixels, &mut lstm_scratch);
-        if argmax(probabilities) == usize::from(label) {
-            lstm_correct += 1;
-        }
-    }
-    let _ = writeln!(out, "row-reading LSTM: correct={lstm_correct}/100");
-    sequence(&mut out);
-    let _ = writeln!(out, "correct={correct}/100");
-    0
-}
-
-/// Index of the largest value (the first one on ties).
-fn argmax(values: &[f32]) -> usize {
-    let mut best = 0;
-    for (i, &v) in values.iter().enumerate() {
-        if v > values[best] {
-            best = i;
-        }
-    }
-    best
+    #[cfg(not(feature = "int8"))]
+    return float::run();
+    #[cfg(feature = "int8")]
+    return int8::run();
 }
 
 /// Standard output through the `write` system call.

@@ -250,7 +250,8 @@ impl Dataset {
     /// `seed`; both sets are in a shuffled order.
     ///
     /// # Errors
-    /// As [`split`](Self::split).
+    /// As [`split`](Self::split), and [`Error::InvalidArgument`] for targets that are not
+    /// class ids (e.g. a regression's).
     #[allow(
         clippy::cast_precision_loss,
         clippy::cast_possible_truncation,
@@ -259,11 +260,24 @@ impl Dataset {
     pub fn stratified_split(&self, test_size: f32, seed: u64) -> Result<(Self, Self)> {
         let n = self.len();
         let n_test = test_count(test_size, n)?;
+        if self.target_width == 1 && self.y.iter().any(|&v| v < 0.0 || v != libm::truncf(v)) {
+            return Err(Error::InvalidArgument {
+                name: "stratified_split",
+                reason: "stratifies by class, so the targets must be class ids (whole numbers \
+                         from 0) or one-hot rows; `split` takes any targets",
+            });
+        }
         let labels = self.labels();
-        let classes = labels.iter().max().map_or(0, |m| m + 1);
+        // The class ids present, in order (ids need not be dense).
+        let mut ids = labels.clone();
+        ids.sort_unstable();
+        ids.dedup();
+        let classes = ids.len();
         let mut by_class: Vec<Vec<usize>> = alloc::vec![Vec::new(); classes];
-        for (i, &c) in labels.iter().enumerate() {
-            by_class[c].push(i);
+        for (i, c) in labels.iter().enumerate() {
+            if let Ok(k) = ids.binary_search(c) {
+                by_class[k].push(i);
+            }
         }
         let mut rng = Rng::new(seed);
         for members in &mut by_class {
@@ -446,6 +460,23 @@ mod tests {
         }
         assert!(d.stratified_split(1.0, 0).is_err());
         assert!(d.stratified_split(0.0, 0).is_err());
+    }
+
+    #[test]
+    fn a_stratified_split_wants_class_ids_however_sparse() {
+        let x: Vec<f32> = (0..8).map(|i| i as f32).collect();
+        // A regression's targets: an error that says to use `split`.
+        let r = Dataset::from_slices(&x, &[0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0], &[1], 1);
+        let e = r.unwrap().stratified_split(0.25, 0).unwrap_err();
+        assert!(alloc::format!("{e}").contains("`split`"), "{e}");
+        let negative = Dataset::from_slices(&x, &[-1.0; 8], &[1], 1).unwrap();
+        assert!(negative.stratified_split(0.25, 0).is_err());
+        // Two classes with ids far apart (no table of a billion classes): half each.
+        let y = [0.0, 1e9, 0.0, 1e9, 0.0, 1e9, 0.0, 1e9];
+        let d = Dataset::from_slices(&x, &y, &[1], 1).unwrap();
+        let (train, test) = d.stratified_split(0.5, 3).unwrap();
+        let zeros = |d: &Dataset| d.y().iter().filter(|&&v| v == 0.0).count();
+        assert_eq!((zeros(&train), zeros(&test), test.len()), (2, 2, 4));
     }
 
     #[test]

@@ -183,6 +183,40 @@ impl StandardScaler {
     }
 }
 
+/// Bakes a fitted scaler for the bare tier ([`bake::Scaler`](crate::bake::Scaler)), e.g. to
+/// check it against the alloc tier's.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] when the scaler was fitted on a number of features other
+/// than `N`.
+impl<const N: usize> TryFrom<&StandardScaler> for crate::bake::Scaler<N> {
+    type Error = Error;
+    fn try_from(s: &StandardScaler) -> Result<Self> {
+        baked(s.mean(), s.scale())
+    }
+}
+
+/// As for [`StandardScaler`].
+impl<const N: usize> TryFrom<&MinMaxScaler> for crate::bake::Scaler<N> {
+    type Error = Error;
+    fn try_from(s: &MinMaxScaler) -> Result<Self> {
+        baked(&s.min, &s.range)
+    }
+}
+
+fn baked<const N: usize>(offset: &[f32], scale: &[f32]) -> Result<crate::bake::Scaler<N>> {
+    let invalid = |reason| Error::InvalidArgument {
+        name: "bake::Scaler<N>",
+        reason,
+    };
+    match (<[f32; N]>::try_from(offset), <[f32; N]>::try_from(scale)) {
+        (Ok(offset), Ok(scale)) => crate::bake::Scaler::check(offset, scale).map_err(invalid),
+        _ => Err(invalid(
+            "the scaler was fitted on a number of features other than N",
+        )),
+    }
+}
+
 /// Saving and loading a scaler's raw values ([`to_le_bytes`](MinMaxScaler::to_le_bytes)).
 #[cfg(feature = "std")]
 pub trait ScalerFile: Sized {
@@ -312,5 +346,30 @@ mod tests {
         assert!(StandardScaler::from_le_bytes(&[0; 16]).is_err());
         assert!(MinMaxScaler::from_parts(&[1.0], &[1.0, 2.0]).is_err());
         assert!(MinMaxScaler::from_parts(&[1.0], &[-1.0]).is_err());
+    }
+
+    #[test]
+    fn fitted_scalers_bake_into_the_bare_tier_and_transform_alike() {
+        let x = [1.0, 2.0, 3.0, 6.0, 5.0, 7.0, -3.0, 1.5];
+        let standard = StandardScaler::fit(&x, 2).unwrap();
+        let minmax = MinMaxScaler::fit(&x, 2).unwrap();
+        let baked = [
+            crate::bake::Scaler::<2>::try_from(&standard).unwrap(),
+            crate::bake::Scaler::<2>::try_from(&minmax).unwrap(),
+        ];
+        let mut a = x;
+        standard.transform(&mut a[..]).unwrap();
+        let mut b = x;
+        minmax.transform(&mut b[..]).unwrap();
+        for (expected, scaler) in [a, b].iter().zip(baked) {
+            for (row, want) in x.chunks_exact(2).zip(expected.chunks_exact(2)) {
+                let mut v = [row[0], row[1]];
+                scaler.transform(&mut v);
+                assert_eq!(v.map(f32::to_bits), [want[0].to_bits(), want[1].to_bits()]);
+            }
+        }
+        assert_eq!(baked[0].offset(), &[1.5, 4.125]);
+        let e = crate::bake::Scaler::<3>::try_from(&standard).unwrap_err();
+        assert!(alloc::format!("{e}").contains("number of features"), "{e}");
     }
 }

@@ -14,11 +14,13 @@
 //! value of `C` is computed the same way wherever it sits, which keeps results independent
 //! of how rows are split between threads.
 //!
-//! Blocking, without packing: `k` in blocks of [`KC`] (a `KC × COLS` panel of `B` is 32 KiB,
-//! L1), rows in blocks of [`MC`] (an `MC × KC` block of `A` is 144 KiB, L2). For each block
-//! of `k` and of rows, each panel of `B` serves every tile of the row block from L1, and the
-//! row block of `A` is read from memory once, then from L2. A product with `k > KC` adds
-//! each block's partial sums to `C` (in the same order whatever the split).
+//! Blocking: `k` in blocks of [`KC`] (a `KC × COLS` panel of `B` is 32 KiB, L1), rows in
+//! blocks of [`MC`] (an `MC × KC` block of `A` is 144 KiB, L2). For each block of `k` and of
+//! rows, each panel of `B` serves every tile of the row block from L1 (copied into a
+//! contiguous buffer first when it serves several tiles; a `B` used for many products is
+//! packed once by the caller, see `packed`), and the row block of `A` is read from memory
+//! once, then from L2. A product with `k > KC` adds each block's partial sums to `C` (in
+//! the same order whatever the split).
 //!
 //! # The optimizers' updates
 //!
@@ -40,14 +42,16 @@
 use super::portable::Isa;
 use super::update::{AdamStep, GradTransform, RmsPropStep, Rule};
 use core::arch::x86_64::{
-    __m512, __mmask16, _mm512_add_epi32, _mm512_add_ps, _mm512_cmp_ps_mask, _mm512_div_ps,
-    _mm512_fmadd_ps, _mm512_fmsub_ps, _mm512_fnmadd_ps, _mm512_loadu_ps, _mm512_mask_blend_ps,
+    __m512, __mmask16, _mm512_add_epi32, _mm512_add_ps, _mm512_and_si512, _mm512_andnot_si512,
+    _mm512_castps_si512, _mm512_castsi512_ps, _mm512_cmp_ps_mask, _mm512_div_ps, _mm512_fmadd_ps,
+    _mm512_fmsub_ps, _mm512_fnmadd_ps, _mm512_loadu_ps, _mm512_mask_blend_ps,
     _mm512_mask_cmp_ps_mask, _mm512_mask_compressstoreu_epi32, _mm512_mask_storeu_ps,
     _mm512_maskz_compress_epi32, _mm512_maskz_fmadd_ps, _mm512_maskz_loadu_ps, _mm512_max_ps,
-    _mm512_min_ps, _mm512_mul_ps, _mm512_rcp14_ps, _mm512_reduce_add_ps, _mm512_rsqrt14_ps,
-    _mm512_set1_epi32, _mm512_set1_ps, _mm512_setr_epi32, _mm512_setzero_ps, _mm512_sqrt_ps,
-    _mm512_storeu_si512, _mm512_sub_ps, _mm_prefetch, _CMP_GT_OQ, _CMP_LT_OQ, _CMP_NEQ_UQ,
-    _MM_HINT_T0,
+    _mm512_min_ps, _mm512_mul_ps, _mm512_or_si512, _mm512_rcp14_ps, _mm512_reduce_add_ps,
+    _mm512_roundscale_ps, _mm512_rsqrt14_ps, _mm512_scalef_ps, _mm512_set1_epi32, _mm512_set1_ps,
+    _mm512_setr_epi32, _mm512_setzero_ps, _mm512_sqrt_ps, _mm512_storeu_si512, _mm512_sub_ps,
+    _mm_prefetch, _CMP_GT_OQ, _CMP_LT_OQ, _CMP_NEQ_UQ, _MM_FROUND_NO_EXC,
+    _MM_FROUND_TO_NEAREST_INT, _MM_HINT_T0,
 };
 
 /// Proof that the CPU has AVX-512F, AVX2 and FMA: a value of this type exists only if it
@@ -69,7 +73,7 @@ impl Avx512 {
 /// Rows of the register tile.
 pub(super) const ROWS: usize = 12;
 /// Columns of the register tile: two 16-lane registers.
-const COLS: usize = 32;
+pub(super) const COLS: usize = 32;
 /// Steps of `k` per block: a `KC × COLS` panel of `B` (32 KiB) stays in L1.
 const KC: usize = 256;
 /// Rows per block: an `MC × KC` block of `A` (144 KiB) stays in L2.
@@ -169,6 +173,26 @@ impl Isa for Avx512 {
     }
 }
 
+impl Avx512 {
+    /// `C[m×n] (+)= A[m×k] · B`, `A` row-major, `B` packed in panels of [`COLS`] columns
+    /// (see `super::pack_b`).
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn packed(
+        self,
+        m: usize,
+        k: usize,
+        n: usize,
+        a: &[f32],
+        b: &[f32],
+        c: &mut [f32],
+        accumulate: bool,
+    ) {
+        // SAFETY: `self` exists, so the CPU has AVX-512F and FMA (`Avx512::new_unchecked`).
+        unsafe { packed(m, k, n, a, b, c, accumulate) }
+    }
+}
+
 /// The mask of the first `count` lanes (all 16 from 16 on).
 #[inline(always)]
 fn lanes(count: usize) -> __mmask16 {
@@ -206,6 +230,35 @@ fn blocked(
     c: &mut [f32],
     accumulate: bool,
 ) {
+    if m > ROWS && k.saturating_mul(n) >= KC * COLS {
+        let mut panel = [0.0f32; KC * COLS];
+        blocked_with(m, k, n, a, rsa, csa, b, c, accumulate, Some(&mut panel));
+    } else {
+        blocked_with(m, k, n, a, rsa, csa, b, c, accumulate, None);
+    }
+}
+
+/// [`blocked`], with a `panel` each block of `B` that serves several tiles (`kc × COLS`) first
+/// copied into a contiguous panel on the stack: the tiles then read it from L1, where rows of
+/// `B` `4 n` bytes apart fall into few cache sets (with `n = 512`, a block of 64 rows did not
+/// stay there). The same tiles and additions either way, so the same values; `PACK` is for
+/// products large enough that the copies (a `1 / tiles` share of the reads of `B`) and the
+/// 32 KiB panel are worth it.
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn blocked_with(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    rsa: usize,
+    csa: usize,
+    b: &[f32],
+    c: &mut [f32],
+    accumulate: bool,
+    mut panel: Option<&mut [f32; KC * COLS]>,
+) {
     let kc = k_block(k);
     let mut k0 = 0;
     while k0 < k {
@@ -215,20 +268,72 @@ fn blocked(
             let rows = MC.min(m - i_block);
             for j in (0..n).step_by(COLS) {
                 let cols = COLS.min(n - j);
+                let (b, rsb) = match panel.as_deref_mut() {
+                    Some(panel) if rows > ROWS => {
+                        for (p, row) in panel.chunks_exact_mut(COLS).take(kc).enumerate() {
+                            let from = (k0 + p) * n + j;
+                            row[..cols].copy_from_slice(&b[from..from + cols]);
+                        }
+                        (&panel[..], COLS)
+                    }
+                    _ => (&b[k0 * n + j..], n),
+                };
                 for i in (i_block..i_block + rows).step_by(ROWS) {
                     let a = &a[i * rsa + k0 * csa..];
-                    let b = &b[k0 * n + j..];
                     let c = &mut c[i * n + j..];
                     let t = Tile {
                         k: kc,
                         rsa,
                         csa,
-                        rsb: n,
+                        rsb,
                         cols,
                         rsc: n,
                         add,
                     };
                     run_rows(t, ROWS.min(m - i), a, b, c);
+                }
+            }
+        }
+        k0 += kc;
+    }
+}
+
+/// [`blocked`] with `A` row-major (`rsa = k`, `csa = 1`) and `B` packed: panel `j / COLS`
+/// holds `k` rows of [`COLS`] contiguous values from `j * k` on (the last panel padded), so a
+/// tile reads its `kc × COLS` block of `B` as one contiguous run, which stays in L1 for the
+/// next tile (rows of a row-major `B` `4 n` bytes apart fall into few cache sets: with
+/// `n = 512`, a panel of 128 rows did not fit). The same tiles, blocks and order of
+/// additions as [`blocked`], so the same values. The callers size the slices: `a` at least
+/// `m * k` values, `b` `k` rows of every panel, `c` `m * n`.
+#[target_feature(enable = "avx512f,avx2,fma")]
+fn packed(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32], accumulate: bool) {
+    let kc = k_block(k);
+    let mut k0 = 0;
+    while k0 < k {
+        let kc = kc.min(k - k0);
+        let add = accumulate || k0 > 0;
+        for i_block in (0..m).step_by(MC) {
+            let rows = MC.min(m - i_block);
+            for j in (0..n).step_by(COLS) {
+                let cols = COLS.min(n - j);
+                let panel = &b[j * k + k0 * COLS..];
+                for i in (i_block..i_block + rows).step_by(ROWS) {
+                    let t = Tile {
+                        k: kc,
+                        rsa: k,
+                        csa: 1,
+                        rsb: COLS,
+                        cols,
+                        rsc: n,
+                        add,
+                    };
+                    run_rows(
+                        t,
+                        ROWS.min(m - i),
+                        &a[i * k + k0..],
+                        panel,
+                        &mut c[i * n + j..],
+                    );
                 }
             }
         }
@@ -736,6 +841,134 @@ impl Drop for Flushing {
             core::arch::x86_64::_mm_setcsr(self.0);
         }
     }
+}
+
+/// `e^x` as `math::exp_poly` computes it (Cephes' range reduction and polynomial, `x`
+/// clamped to `[-87, 88]`), with fused multiply-adds and `2^n` by `vscalefps`.
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[inline]
+fn exp_poly(x: __m512) -> __m512 {
+    let x = _mm512_min_ps(
+        _mm512_max_ps(x, _mm512_set1_ps(-87.0)),
+        _mm512_set1_ps(88.0),
+    );
+    let n = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
+        _mm512_mul_ps(x, _mm512_set1_ps(core::f32::consts::LOG2_E)),
+    );
+    let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693_359_4), x);
+    let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.121_944_4e-4), r);
+    let mut p = _mm512_set1_ps(1.987_569_1e-4);
+    for c in [
+        1.398_199_9e-3,
+        8.333_452e-3,
+        4.166_579_6e-2,
+        1.666_666_5e-1,
+        5e-1,
+    ] {
+        p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(c));
+    }
+    let y = _mm512_add_ps(
+        _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r),
+        _mm512_set1_ps(1.0),
+    );
+    _mm512_scalef_ps(y, n)
+}
+
+/// `1 / d` for `d` in `[1, 2^128)`: the 14-bit estimate `vrcp14ps` refined by one Newton
+/// step (within about 2 units in the last place), instead of the divider.
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[inline]
+fn reciprocal(d: __m512) -> __m512 {
+    let r = _mm512_rcp14_ps(d);
+    _mm512_fmadd_ps(r, _mm512_fnmadd_ps(d, r, _mm512_set1_ps(1.0)), r)
+}
+
+/// The logistic function, as `math::sigmoid_poly` but with [`reciprocal`].
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[inline]
+fn sigmoid(x: __m512) -> __m512 {
+    let e = exp_poly(_mm512_sub_ps(_mm512_setzero_ps(), x));
+    reciprocal(_mm512_add_ps(e, _mm512_set1_ps(1.0)))
+}
+
+/// The hyperbolic tangent, as `math::tanh_poly` (an odd polynomial below `|x| = 0.625`,
+/// `1 - 2 / (e^{2|x|} + 1)` above, with the sign of `x`) but with [`reciprocal`].
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[inline]
+fn tanh(x: __m512) -> __m512 {
+    let sign = _mm512_set1_epi32(i32::MIN);
+    let bits = _mm512_castps_si512(x);
+    let a = _mm512_castsi512_ps(_mm512_andnot_si512(sign, bits));
+    let z = _mm512_mul_ps(x, x);
+    let mut p = _mm512_set1_ps(-5.704_988_7e-3);
+    for c in [2.063_909e-2, -5.373_971_6e-2, 1.333_144_2e-1, -3.333_328e-1] {
+        p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(c));
+    }
+    let small = _mm512_fmadd_ps(_mm512_mul_ps(p, z), x, x);
+    let two_a = _mm512_add_ps(
+        _mm512_min_ps(a, _mm512_set1_ps(10.0)),
+        _mm512_min_ps(a, _mm512_set1_ps(10.0)),
+    );
+    let q = reciprocal(_mm512_add_ps(exp_poly(two_a), _mm512_set1_ps(1.0)));
+    let large = _mm512_fnmadd_ps(_mm512_set1_ps(2.0), q, _mm512_set1_ps(1.0));
+    let large = _mm512_castsi512_ps(_mm512_or_si512(
+        _mm512_castps_si512(large),
+        _mm512_and_si512(sign, bits),
+    ));
+    let is_small = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(a, _mm512_set1_ps(0.625));
+    _mm512_mask_blend_ps(is_small, large, small)
+}
+
+/// One LSTM step of one sample (see `super::lstm_step`), 16 units at a time.
+#[target_feature(enable = "avx512f,avx2,fma")]
+pub(super) fn lstm_step(s: super::LstmStep<'_>) {
+    let h = s.c.len();
+    assert!(
+        s.gates.len() == 4 * h
+            && s.recurrent.is_none_or(|r| r.len() == 4 * h)
+            && s.c_prev.is_none_or(|c| c.len() == h)
+            && s.tc.len() == h
+            && s.h.len() == h
+            && s.h_copy.len() == h,
+        "lstm_step: slices of the wrong length"
+    );
+    let g = s.gates.as_mut_ptr();
+    in_vectors(h, |j, mask| {
+        // SAFETY: `j + lanes <= h` for the lanes of `mask`, and every slice holds `h` values
+        // per gate (asserted above); masked-off lanes are neither read nor written.
+        unsafe {
+            let load = |k: usize| {
+                let v = _mm512_maskz_loadu_ps(mask, g.add(k * h + j));
+                match s.recurrent {
+                    Some(r) => {
+                        _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, r.as_ptr().add(k * h + j)))
+                    }
+                    None => v,
+                }
+            };
+            let (i, f, gg, o) = (
+                sigmoid(load(0)),
+                sigmoid(load(1)),
+                tanh(load(2)),
+                sigmoid(load(3)),
+            );
+            _mm512_mask_storeu_ps(g.add(j), mask, i);
+            _mm512_mask_storeu_ps(g.add(h + j), mask, f);
+            _mm512_mask_storeu_ps(g.add(2 * h + j), mask, gg);
+            _mm512_mask_storeu_ps(g.add(3 * h + j), mask, o);
+            let ig = _mm512_mul_ps(i, gg);
+            let c = match s.c_prev {
+                Some(cp) => _mm512_fmadd_ps(f, _mm512_maskz_loadu_ps(mask, cp.as_ptr().add(j)), ig),
+                None => ig,
+            };
+            _mm512_mask_storeu_ps(s.c.as_mut_ptr().add(j), mask, c);
+            let tc = tanh(c);
+            _mm512_mask_storeu_ps(s.tc.as_mut_ptr().add(j), mask, tc);
+            let out = _mm512_mul_ps(o, tc);
+            _mm512_mask_storeu_ps(s.h.as_mut_ptr().add(j), mask, out);
+            _mm512_mask_storeu_ps(s.h_copy.as_mut_ptr().add(j), mask, out);
+        }
+    });
 }
 
 /// Adam's update (see `update::adam`), 16 parameters at a time.
@@ -1389,6 +1622,84 @@ mod tests {
                         );
                     }
                 }
+            }
+        }
+    }
+
+    /// The LSTM step at this level against the same step in f64 with exact functions: the
+    /// gates (pre-activations from -100 to 100, and near 0 where tanh switches formulas) and
+    /// the states within a few units in the last place of their size; 21 units, so that a
+    /// masked tail runs too.
+    #[test]
+    fn lstm_step_is_within_a_few_ulp_of_exact_math() {
+        if token().is_none() {
+            return;
+        }
+        const H: usize = 21;
+        let mut rng = Rng::new(7);
+        for round in 0..200 {
+            let scale = [0.7, 3.0, 12.0, 100.0][round % 4];
+            let pre: Vec<f32> = (0..4 * H).map(|_| rng.uniform(-scale, scale)).collect();
+            let rec: Vec<f32> = (0..4 * H).map(|_| rng.uniform(-0.1, 0.1)).collect();
+            let cp: Vec<f32> = (0..H).map(|_| rng.uniform(-3.0, 3.0)).collect();
+            let mut gates = pre.clone();
+            let (mut c, mut tc, mut h, mut h2) = ([0.0; H], [0.0; H], [0.0; H], [0.0; H]);
+            let with_prev = round % 3 != 0;
+            let step = super::super::LstmStep {
+                gates: &mut gates,
+                recurrent: with_prev.then_some(&rec[..]),
+                c_prev: with_prev.then_some(&cp[..]),
+                c: &mut c,
+                tc: &mut tc,
+                h: &mut h,
+                h_copy: &mut h2,
+            };
+            // SAFETY: the CPU has AVX-512F, AVX2 and FMA (`token`).
+            unsafe { super::lstm_step(step) };
+            let sigmoid = |x: f64| 1.0 / (1.0 + (-x).exp());
+            for j in 0..H {
+                let a = |k: usize| {
+                    // The sum rounded to f32 as the kernel does (at -58, one rounding moves
+                    // e^x by 1e-6 of itself).
+                    let r = if with_prev { rec[k * H + j] } else { 0.0 };
+                    f64::from(pre[k * H + j] + r)
+                };
+                let want = [sigmoid(a(0)), sigmoid(a(1)), a(2).tanh(), sigmoid(a(3))];
+                for (k, &w) in want.iter().enumerate() {
+                    let got = gates[k * H + j];
+                    let tol = 4.0 * f64::from(f32::EPSILON) * w.abs().max(1e-30) + 1e-38;
+                    assert!(
+                        (f64::from(got) - w).abs() <= tol,
+                        "gate {k} unit {j}: {got} vs {w}"
+                    );
+                }
+                // The states from this level's gates, each operation exact, then compared at
+                // the size of their terms.
+                let (i, f, g, o) = (
+                    f64::from(gates[j]),
+                    f64::from(gates[H + j]),
+                    f64::from(gates[2 * H + j]),
+                    f64::from(gates[3 * H + j]),
+                );
+                let prev = if with_prev { f64::from(cp[j]) } else { 0.0 };
+                let cw = f * prev + i * g;
+                let size = (f * prev).abs() + (i * g).abs();
+                let eps = f64::from(f32::EPSILON);
+                assert!(
+                    (f64::from(c[j]) - cw).abs() <= 2.0 * eps * size + 1e-38,
+                    "c {j}"
+                );
+                let tw = f64::from(c[j]).tanh();
+                assert!(
+                    (f64::from(tc[j]) - tw).abs() <= 4.0 * eps * tw.abs() + 1e-38,
+                    "tanh(c) {j}"
+                );
+                let hw = o * f64::from(tc[j]);
+                assert!(
+                    (f64::from(h[j]) - hw).abs() <= eps * hw.abs() + 1e-38,
+                    "h {j}"
+                );
+                assert_eq!(h[j].to_bits(), h2[j].to_bits());
             }
         }
     }

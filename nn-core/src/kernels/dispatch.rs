@@ -252,6 +252,38 @@ pub(super) fn tn_update(
     false
 }
 
+/// Whether products on a packed `B` read it in panels (see `super::pack_b`): at AVX-512.
+#[inline]
+pub(super) fn panels() -> bool {
+    cfg!(all(feature = "std", target_arch = "x86_64")) && level() >= Level::Avx512
+}
+
+/// `C[m×n] (+)= A[m×k] · B` with `B` packed in panels (see `super::pack_b`).
+///
+/// # Panics
+/// If the level is not AVX-512 (the layout was packed for it).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn packed(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    b: &[f32],
+    c: &mut [f32],
+    accumulate: bool,
+) {
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    if level() >= Level::Avx512 {
+        // SAFETY: `level()` returned `Avx512`, so the CPU has AVX-512F, AVX2 and FMA
+        // (`supported`): what the token needs.
+        let isa = unsafe { Avx512::new_unchecked() };
+        isa.packed(m, k, n, a, b, c, accumulate);
+        return;
+    }
+    let _ = (m, k, n, a, b, c, accumulate);
+    panic!("packed: B was packed in panels, which only the AVX-512 level reads");
+}
+
 /// Runs `f` inside a function compiled for AVX-512F or AVX2 when the kernels run at that
 /// level (see [`level`]), so that plain element-wise loops in `f` are vectorised 16 or 8
 /// lanes wide in a default build. No fused multiply-adds are introduced (Rust never
@@ -283,6 +315,20 @@ pub fn vectorized<R>(f: impl FnOnce() -> R) -> R {
         return unsafe { wide(f) };
     }
     f()
+}
+
+/// Runs `s` on AVX-512's kernel (`avx512::lstm_step`) if that is the level, or gives it
+/// back.
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+#[inline(always)]
+pub(super) fn lstm_step_avx512(s: super::LstmStep<'_>) -> Option<super::LstmStep<'_>> {
+    if level() >= Level::Avx512 {
+        // SAFETY: `level()` returned `Avx512`, so the CPU has AVX-512F, AVX2 and FMA
+        // (`supported`).
+        unsafe { super::avx512::lstm_step(s) };
+        return None;
+    }
+    Some(s)
 }
 
 /// `iterations` steps of independent fused multiply-add chains at `level`'s vector width

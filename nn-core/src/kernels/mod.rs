@@ -19,7 +19,7 @@
 //! The loops are written once, generic over the instruction-set [`Level`], and compiled once
 //! per level. With `std` on x86-64 the highest level the CPU has is chosen at run time
 //! ([`level`]): AVX-512 (a 12 × 32 tile with masked edges and blocking along `k` and the
-//! rows, no packing), else AVX2+FMA (a 6 × 16 tile), else the portable loops, so a default
+//! rows, panels of `B` copied where they serve several tiles), else AVX2+FMA (a 6 × 16 tile), else the portable loops, so a default
 //! `cargo build --release` uses the widest fused multiply-adds of the machine. The
 //! environment variable `NN_ISA` caps the level (`NN_ISA=avx2` runs what an AVX2-only CPU
 //! runs, `NN_ISA=portable` the portable loops everywhere); see [`level`]. The levels round
@@ -229,6 +229,155 @@ fn split_rows(
     dispatch::blocked(m, k, n, a, rsa, csa, b, c, accumulate);
 }
 
+/// Columns per panel of a packed `B` at the AVX-512 level (see [`pack_b`]).
+const PANEL: usize = 32;
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+const _: () = assert!(PANEL == avx512::COLS);
+
+/// Values that [`pack_b`] writes for a `k × n` matrix: `k` rows of `n` rounded up to whole
+/// panels of 32 columns (enough at every level).
+///
+/// # Panics
+/// If that overflows `usize`.
+#[must_use]
+pub const fn packed_len(k: usize, n: usize) -> usize {
+    match k.checked_mul(n.div_ceil(PANEL) * PANEL) {
+        Some(len) => len,
+        None => panic!("packed_len: k * n overflows usize"),
+    }
+}
+
+/// A `k × n` matrix `B` laid out for [`gemm_nn_packed`] by [`pack_b`].
+#[derive(Clone, Copy, Debug)]
+pub struct PackedB<'a> {
+    values: &'a [f32],
+    k: usize,
+    n: usize,
+    /// In panels (AVX-512), else row-major.
+    panels: bool,
+}
+
+/// Lays out `B` (`k × n`: `b` holds it row-major, or with `transposed` holds `Bᵀ`, `n` rows
+/// of `k`) in `out` (at least [`packed_len`]`(k, n)` values) for [`gemm_nn_packed`]: at the
+/// AVX-512 level in panels of 32 columns, each `k` rows of 32 contiguous values (the last
+/// panel padded with zeros), which the register tile streams from L1 (rows of a row-major
+/// `B`, `4 n` bytes apart, share few cache sets: a block of 128 rows of 512 columns did
+/// not stay there); at the other levels row-major. Packing once pays when one `B` serves
+/// many products, as a recurrent kernel does at every step of a sequence.
+///
+/// # Panics
+/// If `b` or `out` is shorter than the sizes need.
+pub fn pack_b<'a>(
+    k: usize,
+    n: usize,
+    b: &[f32],
+    transposed: bool,
+    out: &'a mut [f32],
+) -> PackedB<'a> {
+    let len = size("pack_b", "k * n", k, n);
+    check("pack_b B", b.len(), len);
+    let panels = dispatch::panels();
+    let out_len = if panels { packed_len(k, n) } else { len };
+    check("pack_b out", out.len(), out_len);
+    let (b, out) = (&b[..len], &mut out[..out_len]);
+    match (panels, transposed) {
+        (false, false) => out.copy_from_slice(b),
+        (false, true) => {
+            for (j, column) in b.chunks_exact(k.max(1)).take(n).enumerate() {
+                for (p, &v) in column.iter().enumerate() {
+                    out[p * n + j] = v;
+                }
+            }
+        }
+        (true, _) => {
+            for (panel, j0) in out
+                .chunks_exact_mut((k * PANEL).max(1))
+                .zip((0..n).step_by(PANEL))
+            {
+                let cols = PANEL.min(n - j0);
+                if cols < PANEL {
+                    panel.fill(0.0);
+                }
+                if transposed {
+                    // Row `j` of `b` is column `j` of `B`.
+                    for (jj, column) in b[j0 * k..].chunks_exact(k).take(cols).enumerate() {
+                        for (p, &v) in column.iter().enumerate() {
+                            panel[p * PANEL + jj] = v;
+                        }
+                    }
+                } else {
+                    for (row, b_row) in panel.chunks_exact_mut(PANEL).zip(b.chunks_exact(n)) {
+                        row[..cols].copy_from_slice(&b_row[j0..j0 + cols]);
+                    }
+                }
+            }
+        }
+    }
+    PackedB {
+        values: out,
+        k,
+        n,
+        panels,
+    }
+}
+
+/// `C[m×n] = A[m×k] · B` (or `+=` with `accumulate`), `A` and `C` row-major, `B` packed by
+/// [`pack_b`]: the same values as [`gemm_nn`] at the AVX-512 level (the same tiles and order
+/// of additions), split by rows across up to `threads` threads of the pool the caller runs
+/// in (as [`gemm_nn`] splits across all of them); at the other levels, [`gemm_nn`] itself.
+///
+/// # Panics
+/// If a slice is shorter than its shape.
+pub fn gemm_nn_packed(
+    m: usize,
+    a: &[f32],
+    b: &PackedB<'_>,
+    c: &mut [f32],
+    accumulate: bool,
+    threads: usize,
+) {
+    let (k, n) = (b.k, b.n);
+    if !b.panels {
+        gemm_nn(m, k, n, a, b.values, c, accumulate);
+        return;
+    }
+    let a_len = size("gemm_nn_packed", "m * k", m, k);
+    let c_len = size("gemm_nn_packed", "m * n", m, n);
+    check("gemm_nn_packed A", a.len(), a_len);
+    check("gemm_nn_packed C", c.len(), c_len);
+    let (a, c) = (&a[..a_len], &mut c[..c_len]);
+    if empty(k, c, accumulate) {
+        return;
+    }
+    split_packed(threads.min(in_parallel()), m, a, b, c, accumulate);
+}
+
+/// [`split_rows`] for [`gemm_nn_packed`] (at AVX-512, where any split gives the same values).
+fn split_packed(
+    threads: usize,
+    m: usize,
+    a: &[f32],
+    b: &PackedB<'_>,
+    c: &mut [f32],
+    accumulate: bool,
+) {
+    let (k, n) = (b.k, b.n);
+    let top = (m / 2 / 4) * 4;
+    #[cfg(feature = "std")]
+    if threads >= 2 && top > 0 && m.saturating_mul(k).saturating_mul(n) >= PARALLEL_PRODUCT {
+        let (c_top, c_bottom) = c.split_at_mut(top * n);
+        let (a_top, a_bottom) = a.split_at(top * k);
+        let (t_top, t_bottom) = (threads / 2, threads - threads / 2);
+        rayon::join(
+            || split_packed(t_top, top, a_top, b, c_top, accumulate),
+            || split_packed(t_bottom, m - top, a_bottom, b, c_bottom, accumulate),
+        );
+        return;
+    }
+    let _ = (threads, top);
+    dispatch::packed(m, k, n, a, b.values, c, accumulate);
+}
+
 /// Runs `f(first, out)` on consecutive chunks of `out` (rows of `row_len` values), split
 /// across the current pool's threads when the work is large enough; `f` gets the index of
 /// its chunk's first row. Each row is written by one call, so results do not depend on the
@@ -264,6 +413,83 @@ fn split_out(
     }
     let _ = (threads, rows, work_per_row);
     f(first, out);
+}
+
+/// One step of an LSTM cell for one sample, `H` units: what [`lstm_step`] reads and writes.
+#[derive(Debug)]
+pub struct LstmStep<'a> {
+    /// The gates' pre-activations `[i f g o]` (`4H` values) without the recurrent term; left
+    /// holding the activated gates.
+    pub gates: &'a mut [f32],
+    /// The recurrent term `h W_hh` added to the pre-activations (`4H` values), if any.
+    pub recurrent: Option<&'a [f32]>,
+    /// The previous cell state (`H` values); none stands for zeros.
+    pub c_prev: Option<&'a [f32]>,
+    /// The new cell state `c' = f ⊙ c + i ⊙ g`.
+    pub c: &'a mut [f32],
+    /// `tanh(c')`.
+    pub tc: &'a mut [f32],
+    /// The new hidden state `h' = o ⊙ tanh(c')`.
+    pub h: &'a mut [f32],
+    /// A second copy of `h'` (the next step's input to the recurrent product).
+    pub h_copy: &'a mut [f32],
+}
+
+/// One LSTM step of one sample (see [`LstmStep`]): the gates activated (sigmoid, tanh of
+/// the candidate), the cell and hidden states updated, in one pass over the units. AVX-512
+/// has a kernel in intrinsics that replaces the divisions of the logistic function and the
+/// hyperbolic tangent by refined reciprocal estimates (within a few units in the last place
+/// of [`math::sigmoid_poly`](crate::math::sigmoid_poly) and
+/// [`math::tanh_poly`](crate::math::tanh_poly)); the other levels compute exactly those,
+/// at the vector width of the caller (inline this into [`vectorized`]).
+///
+/// # Panics
+/// If a slice does not hold `H` values (`4H` for the gates and the recurrent term).
+#[inline(always)]
+pub fn lstm_step(s: LstmStep<'_>) {
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    let Some(s) = dispatch::lstm_step_avx512(s) else {
+        return;
+    };
+    let h = s.c.len();
+    let LstmStep {
+        gates: g,
+        recurrent,
+        c_prev,
+        c,
+        tc,
+        h: out,
+        h_copy,
+    } = s;
+    if let Some(r) = recurrent {
+        for (v, &a) in g.iter_mut().zip(r) {
+            *v += a;
+        }
+    }
+    crate::math::sigmoid_slice(&mut g[..2 * h]);
+    crate::math::tanh_slice(&mut g[2 * h..3 * h]);
+    crate::math::sigmoid_slice(&mut g[3 * h..4 * h]);
+    let (gi, rest) = g.split_at(h);
+    let (gf, rest) = rest.split_at(h);
+    let (gg, go) = rest.split_at(h);
+    match c_prev {
+        Some(cp) => {
+            for j in 0..h {
+                c[j] = gf[j] * cp[j] + gi[j] * gg[j];
+            }
+        }
+        None => {
+            for j in 0..h {
+                c[j] = gi[j] * gg[j];
+            }
+        }
+    }
+    tc.copy_from_slice(c);
+    crate::math::tanh_slice(tc);
+    for j in 0..h {
+        out[j] = go[j] * tc[j];
+    }
+    h_copy.copy_from_slice(out);
 }
 
 /// Below this many values, [`map`] and [`map_with`] run `f` as it is: no thread, no level
@@ -611,6 +837,106 @@ fn split_update(
     dispatch::tn_update(m, k, n, a, lda, b, prev, params, update.rule())
 }
 
+/// `C[m×n] = A[k×m]ᵀ · B[k×n]` as a sum over the `k` rows in blocks of `block` rows, each
+/// block's product ([`gemm_tn`]'s) added to the sum of the blocks before it, in order: a
+/// weight gradient summed over many rows (every step of every sample of a recurrent layer)
+/// with each block's operands in cache. Large products are split by rows of `C` across the
+/// threads of the pool the caller runs in once, for all the blocks (one rendezvous instead
+/// of one per block), at the same row boundaries as [`gemm_tn`], so the values are those of
+/// one [`gemm_tn`] per block on any number of threads.
+///
+/// # Panics
+/// If `k * m`, `k * n` or `m * n` overflows `usize`, a slice is shorter than its shape, or
+/// `block` is 0.
+pub fn gemm_tn_sum(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    b: &[f32],
+    c: &mut [f32],
+    block: usize,
+) {
+    assert!(block > 0, "gemm_tn_sum: blocks of 0 rows");
+    let a_len = size("gemm_tn_sum", "k * m", k, m);
+    let b_len = size("gemm_tn_sum", "k * n", k, n);
+    let c_len = size("gemm_tn_sum", "m * n", m, n);
+    check("gemm_tn_sum A", a.len(), a_len);
+    check("gemm_tn_sum B", b.len(), b_len);
+    check("gemm_tn_sum C", c.len(), c_len);
+    let (a, b, c) = (&a[..a_len], &b[..b_len], &mut c[..c_len]);
+    if empty(k, c, false) {
+        return;
+    }
+    // When every block, the last and shortest too, takes the blocked kernel in `gemm_tn`,
+    // split once; otherwise one `gemm_tn` per block.
+    let last = k - (k - 1) / block * block;
+    if n >= NR && m.saturating_mul(last).saturating_mul(n) >= LARGE_PRODUCT {
+        split_sum(in_parallel(), 0, m, k, n, a, b, c, block);
+    } else {
+        for (i, first) in (0..k).step_by(block).enumerate() {
+            let rows = block.min(k - first);
+            gemm_tn(m, rows, n, &a[first * m..], &b[first * n..], c, i > 0);
+        }
+    }
+}
+
+/// Rows `first..first + rows` of [`gemm_tn_sum`]'s `C` (in `c`), split across `threads`.
+#[allow(clippy::too_many_arguments)]
+fn split_sum(
+    threads: usize,
+    first: usize,
+    rows: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    b: &[f32],
+    c: &mut [f32],
+    block: usize,
+) {
+    let m = a.len() / k;
+    let align = split_align();
+    let top = (rows / 2 / align) * align;
+    #[cfg(feature = "std")]
+    if threads >= 2 && top > 0 && rows.saturating_mul(k).saturating_mul(n) >= PARALLEL_PRODUCT {
+        let (c_top, c_bottom) = c.split_at_mut(top * n);
+        let (t_top, t_bottom) = (threads / 2, threads - threads / 2);
+        rayon::join(
+            || split_sum(t_top, first, top, k, n, a, b, c_top, block),
+            || {
+                split_sum(
+                    t_bottom,
+                    first + top,
+                    rows - top,
+                    k,
+                    n,
+                    a,
+                    b,
+                    c_bottom,
+                    block,
+                )
+            },
+        );
+        return;
+    }
+    let _ = (threads, top, align);
+    for (i, p0) in (0..k).step_by(block).enumerate() {
+        let kb = block.min(k - p0);
+        // A(i, p) = a[(p0 + p) * m + first + i]: columns `first..` of the block's rows.
+        dispatch::blocked(
+            rows,
+            kb,
+            n,
+            &a[p0 * m + first..],
+            1,
+            m,
+            &b[p0 * n..],
+            c,
+            i > 0,
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{gemm_nn, gemm_nt, gemm_tn, LARGE_PRODUCT};
@@ -688,6 +1014,48 @@ mod tests {
         }
         // The last shape must take the blocked path.
         const { assert!(64 * 70 * 50 >= LARGE_PRODUCT) };
+    }
+
+    #[test]
+    fn packed_products_match_the_reference_and_gemm_nn_exactly() {
+        let mut rng = Rng::new(12);
+        // Panels whole and partial, `k` over one block (KC = 256), one row to several tiles.
+        for &(m, k, n) in &[
+            (1, 1, 1),
+            (3, 5, 7),
+            (18, 128, 512),
+            (14, 512, 128),
+            (13, 300, 45),
+            (40, 33, 96),
+        ] {
+            let a = random(m * k, &mut rng);
+            let b = random(k * n, &mut rng);
+            let mut bt = std::vec![0.0; n * k];
+            for p in 0..k {
+                for j in 0..n {
+                    bt[j * k + p] = b[p * n + j];
+                }
+            }
+            let want = reference(m, k, n, |i, p| a[i * k + p], |p, j| b[p * n + j]);
+            let mut plain = random(m * n, &mut rng);
+            let start = plain.clone();
+            gemm_nn(m, k, n, &a, &b, &mut plain, true);
+            for (transposed, src) in [(false, &b), (true, &bt)] {
+                let mut room = std::vec![f32::NAN; super::packed_len(k, n)];
+                let packed = super::pack_b(k, n, src, transposed, &mut room);
+                for threads in [1, 2] {
+                    let mut c = start.clone();
+                    super::gemm_nn_packed(m, &a, &packed, &mut c, true, threads);
+                    let with_start: Vec<f32> =
+                        want.iter().zip(&start).map(|(w, s)| w + s).collect();
+                    assert_close(&c, &with_start);
+                    assert!(c == plain, "{m}x{k}x{n} transposed {transposed}");
+                    let mut c = random(m * n, &mut rng);
+                    super::gemm_nn_packed(m, &a, &packed, &mut c, false, threads);
+                    assert_close(&c, &want);
+                }
+            }
+        }
     }
 
     #[test]

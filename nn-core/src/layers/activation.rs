@@ -13,6 +13,7 @@
 use super::contract::batch_values;
 use super::{Backward, Forward, Io, Layer, Pass};
 use crate::activations::ActivationFn;
+use crate::quant::{clamp_i8, Fuse, Header, Quantize, Role};
 
 /// The activation `A` applied to `N` values per sample (softmax over all `N`).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -53,5 +54,35 @@ impl<const N: usize, A: ActivationFn> Layer for Activation<N, A> {
         dx.copy_from_slice(&b.dy[..n]);
         let x: &[f32] = if A::USES_INPUT { &b.x[..n] } else { &[] };
         self.function.backward(x, &b.y[..n], dx, N);
+    }
+}
+
+/// int8: ReLU clamps at the zero point in place (the scale is kept); `linear` is the identity;
+/// any other function only as the last layer, in f32 after dequantizing ([`finish`](Quantize::finish)).
+impl<const N: usize, A: ActivationFn> Quantize for Activation<N, A> {
+    const ROLE: Role = Role::SameScale;
+
+    fn fuse(&self) -> Fuse {
+        Fuse::of(&self.function)
+    }
+
+    fn preactivation(&self, _params: &[f32], _state: &[f32], x: &[f32], y: &mut [f32]) {
+        y[..N].copy_from_slice(&x[..N]);
+    }
+
+    fn infer_i8(&self, block: &[u8], io: Io<'_, i8>) {
+        let y = io.into_output(N);
+        if self.fuse() == Fuse::Relu {
+            let zero = Header::read(block).output.zero_point;
+            for v in y {
+                *v = clamp_i8(i32::from(*v), zero, 127);
+            }
+        }
+    }
+
+    fn finish(&self, y: &mut [f32]) {
+        if let Fuse::Other(_) = self.fuse() {
+            self.function.forward(y, N);
+        }
     }
 }

@@ -24,6 +24,7 @@
 use super::contract::batch_values;
 use super::window::{axis_ok, pool_output_len};
 use super::{Backward, Forward, Io, Layer, Pass};
+use crate::quant::{Quantize, Role};
 
 /// Average pooling of an `H × W × C` image (HWC) with `PH × PW` windows and strides
 /// `SH × SW`, no padding, floor mode: an `OH × OW × C` image with `OH = (H − PH) / SH + 1`
@@ -157,6 +158,48 @@ impl<
     fn backward(&self, b: Backward<'_>) {
         if let Some(dx) = b.dx {
             Self::pool_backward(b.dy, dx, b.batch);
+        }
+    }
+}
+
+/// int8: TFLite's rounded integer mean, in the input's scale (see [`quant`](crate::quant)).
+impl<
+        const H: usize,
+        const W: usize,
+        const C: usize,
+        const PH: usize,
+        const PW: usize,
+        const SH: usize,
+        const SW: usize,
+    > Quantize for AvgPool2D<H, W, C, PH, PW, SH, SW>
+{
+    const ROLE: Role = Role::SameScale;
+
+    fn infer_i8(&self, _block: &[u8], io: Io<'_, i8>) {
+        let () = Self::SHAPE_OK;
+        let (x, y) = io.split();
+        let (x, y) = (&x[..Self::IN], &mut y[..Self::OUT]);
+        for oh in 0..Self::OH {
+            for ow in 0..Self::OW {
+                let corner = (oh * SH * W + ow * SW) * C;
+                for c in 0..C {
+                    let mut sum = 0i32;
+                    for ph in 0..PH {
+                        for pw in 0..PW {
+                            sum += i32::from(x[corner + (ph * W + pw) * C + c]);
+                        }
+                    }
+                    // TFLite's rounded mean: half away from zero.
+                    #[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
+                    let count = (PH * PW) as i32;
+                    let mean = if sum > 0 {
+                        (sum + count / 2) / count
+                    } else {
+                        (sum - count / 2) / count
+                    };
+                    y[(oh * Self::OW + ow) * C + c] = crate::quant::clamp_i8(mean, -128, 127);
+                }
+            }
         }
     }
 }

@@ -73,6 +73,7 @@
 use super::contract::batch_values;
 use super::contract::{product, to_u64};
 use super::{Backward, Forward, Io, Layer, LayerRef, Pass, Tensor, TensorLayout};
+use crate::quant::{Quantize, Role};
 use crate::{math, rng::Rng};
 use nalgebra::SVectorView;
 
@@ -469,6 +470,17 @@ impl<'a, const C: usize, const P: usize> LayerRef<'a, BatchNorm<C, P>> {
     #[must_use]
     pub fn running_var(&self) -> SVectorView<'a, f32, C> {
         SVectorView::<f32, C>::from_slice(&self.state[C..])
+    }
+}
+
+/// int8: folded into the `Dense` or `Conv2D` before it when quantizing (see
+/// [`quant`](crate::quant)); the identity in the quantized model.
+impl<const C: usize, const P: usize> Quantize for BatchNorm<C, P> {
+    const ROLE: Role = Role::Folded { channels: C };
+
+    fn infer_i8(&self, _block: &[u8], io: Io<'_, i8>) {
+        let (x, y) = io.split();
+        y[..C * P].copy_from_slice(&x[..C * P]);
     }
 }
 

@@ -62,29 +62,30 @@ impl<'a> From<Option<&'a mut Rng>> for Pass<'a> {
     }
 }
 
-/// Where single-sample inference finds a layer's input and puts its output.
+/// Where single-sample inference finds a layer's input and puts its output: `f32` values,
+/// or int8 ones in a quantized model ([`quant`](crate::quant)).
 #[derive(Debug)]
-pub enum Io<'a> {
+pub enum Io<'a, T = f32> {
     /// The input, and room for the output elsewhere.
     Separate {
         /// [`Layer::INPUT`] values.
-        x: &'a [f32],
+        x: &'a [T],
         /// [`Layer::OUTPUT`] values to write.
-        y: &'a mut [f32],
+        y: &'a mut [T],
     },
     /// The input, to be overwritten by the output: given only to layers that declare
     /// [`Layer::IN_PLACE`].
-    InPlace(&'a mut [f32]),
+    InPlace(&'a mut [T]),
 }
 
-impl<'a> Io<'a> {
+impl<'a, T: Copy> Io<'a, T> {
     /// The input and the output of a layer that works from one to the other.
     ///
     /// # Panics
     /// If given in place (only [`Layer::IN_PLACE`] layers get that).
     #[must_use]
     #[inline]
-    pub fn split(self) -> (&'a [f32], &'a mut [f32]) {
+    pub fn split(self) -> (&'a [T], &'a mut [T]) {
         match self {
             Self::Separate { x, y } => (x, y),
             Self::InPlace(_) => panic!("this layer does not work in place"),
@@ -94,7 +95,7 @@ impl<'a> Io<'a> {
     /// The output, holding a copy of the input (`len` values): what an in-place layer
     /// transforms.
     #[inline]
-    pub fn into_output(self, len: usize) -> &'a mut [f32] {
+    pub fn into_output(self, len: usize) -> &'a mut [T] {
         match self {
             Self::Separate { x, y } => {
                 y[..len].copy_from_slice(&x[..len]);

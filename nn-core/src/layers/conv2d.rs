@@ -72,6 +72,7 @@ use super::window::{conv_output_len, conv_padding_before};
 use super::TensorLayout;
 use super::{Backward, Forward, Io, Layer, LayerMut, LayerRef, Pass, Tensor};
 use crate::activations::{ActivationFn, Linear};
+use crate::quant::{affine, Fuse, Header, Quantize, Role};
 use crate::{kernels, rng::Rng};
 use nalgebra::{SMatrixView, SMatrixViewMut, SVectorView, SVectorViewMut};
 
@@ -538,6 +539,90 @@ impl<
         let z: &[f32] = if A::USES_INPUT { &b.cache[..n] } else { &[] };
         self.activation.backward(z, &b.y[..n], &mut b.dy[..n], COUT);
         Self::convolve_backward(b.params, b.x, b.dy, b.dx, b.grads, b.batch, b.scratch);
+    }
+}
+
+/// int8: weights per output channel, the activation fused into the clamp (see
+/// [`quant`](crate::quant)); zero padding is the input's zero point, so windows skip it.
+impl<
+        const H: usize,
+        const W: usize,
+        const CIN: usize,
+        const COUT: usize,
+        const KH: usize,
+        const KW: usize,
+        const SH: usize,
+        const SW: usize,
+        const SAME: bool,
+        A: ActivationFn,
+    > Quantize for Conv2D<H, W, CIN, COUT, KH, KW, SH, SW, SAME, A>
+{
+    const QBYTES: usize = affine::bytes(Self::PATCH, COUT);
+    const ROLE: Role = Role::Affine {
+        inputs: Self::PATCH,
+        channels: COUT,
+    };
+
+    fn fuse(&self) -> Fuse {
+        Fuse::of(&self.activation)
+    }
+
+    fn preactivation(&self, params: &[f32], _state: &[f32], x: &[f32], y: &mut [f32]) {
+        let () = Self::SHAPE_OK;
+        Self::convolve_one(params, x, y);
+    }
+
+    /// Per output pixel, the in-image part of each kernel row is one contiguous run of `x`
+    /// and of the weight rows (`[kh][kw][ci]`, the channels adjacent), accumulated for
+    /// [`CHUNK`](affine::CHUNK) channels at a time.
+    fn infer_i8(&self, block: &[u8], io: Io<'_, i8>) {
+        let () = Self::SHAPE_OK;
+        let (x, y) = io.split();
+        let (x, y) = (&x[..Self::IN], &mut y[..Self::OUT]);
+        let header = Header::read(block);
+        let b = affine::Block::new(block, Self::PATCH, COUT);
+        let (zx, zy, bounds) = (
+            header.input.zero_point,
+            header.output.zero_point,
+            b.bounds(),
+        );
+        crate::kernels::vectorized(|| {
+            for oh in 0..Self::OH {
+                let (kh_lo, kh_hi, ih_lo) = window(oh, H, KH, SH, Self::PT);
+                for ow in 0..Self::OW {
+                    let (kw_lo, kw_hi, iw_lo) = window(ow, W, KW, SW, Self::PL);
+                    let len = (kw_hi - kw_lo) * CIN;
+                    let out = &mut y[(oh * Self::OW + ow) * COUT..][..COUT];
+                    for c0 in (0..COUT).step_by(affine::CHUNK) {
+                        let n = affine::CHUNK.min(COUT - c0);
+                        let mut acc = [0i32; affine::CHUNK];
+                        let acc = &mut acc[..n];
+                        for (c, a) in acc.iter_mut().enumerate() {
+                            *a = b.requant(c0 + c).0;
+                        }
+                        for kh in kh_lo..kh_hi {
+                            let ih = ih_lo + (kh - kh_lo);
+                            let xs = &x[(ih * W + iw_lo) * CIN..][..len];
+                            affine::accumulate(acc, xs, zx, &b, (kh * KW + kw_lo) * CIN, c0);
+                        }
+                        for (c, (&a, y)) in acc.iter().zip(&mut out[c0..c0 + n]).enumerate() {
+                            let (_, m, e) = b.requant(c0 + c);
+                            *y = affine::output(a, m, e, zy, bounds);
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    fn finish(&self, y: &mut [f32]) {
+        if let Fuse::Other(_) = self.fuse() {
+            self.activation.forward(y, COUT);
+        }
+    }
+
+    fn check_block(&self, block: &[u8]) -> Result<(), &'static str> {
+        affine::check(block, Self::PATCH, COUT)
     }
 }
 

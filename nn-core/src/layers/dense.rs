@@ -20,6 +20,7 @@ use super::contract::{product, sum, to_u64, to_usize};
 use super::TensorLayout;
 use super::{Backward, Forward, Io, Layer, LayerMut, LayerRef, Pass, Tensor};
 use crate::activations::{ActivationFn, Linear};
+use crate::quant::{affine, Fuse, Header, Quantize, Role};
 use crate::{kernels, rng::Rng};
 use nalgebra::{SMatrixView, SMatrixViewMut, SVectorView, SVectorViewMut};
 
@@ -274,6 +275,64 @@ fn transpose(m: &[f32], rows: usize, cols: usize, t: &mut [f32]) {
                 }
             }
         }
+    }
+}
+
+/// int8: weights per output channel, the activation fused into the clamp (see
+/// [`quant`](crate::quant)).
+impl<const IN: usize, const OUT: usize, A: ActivationFn> Quantize for Dense<IN, OUT, A> {
+    const QBYTES: usize = affine::bytes(IN, OUT);
+    const ROLE: Role = Role::Affine {
+        inputs: IN,
+        channels: OUT,
+    };
+
+    fn fuse(&self) -> Fuse {
+        Fuse::of(&self.activation)
+    }
+
+    fn preactivation(&self, params: &[f32], state: &[f32], x: &[f32], y: &mut [f32]) {
+        self.logits()
+            .infer(params, state, Io::Separate { x, y }, &mut []);
+    }
+
+    #[inline]
+    fn infer_i8(&self, block: &[u8], io: Io<'_, i8>) {
+        let (x, y) = io.split();
+        let (x, y) = (&x[..IN], &mut y[..OUT]);
+        let header = Header::read(block);
+        let b = affine::Block::new(block, IN, OUT);
+        let (zx, zy, bounds) = (
+            header.input.zero_point,
+            header.output.zero_point,
+            b.bounds(),
+        );
+        // The portable loops; on x86-64 with `std`, compiled for the kernels' level too.
+        crate::kernels::vectorized(|| {
+            for c0 in (0..OUT).step_by(affine::CHUNK) {
+                let n = affine::CHUNK.min(OUT - c0);
+                let mut acc = [0i32; affine::CHUNK];
+                let acc = &mut acc[..n];
+                for (c, a) in acc.iter_mut().enumerate() {
+                    *a = b.requant(c0 + c).0;
+                }
+                affine::accumulate(acc, x, zx, &b, 0, c0);
+                for (c, (&a, y)) in acc.iter().zip(&mut y[c0..c0 + n]).enumerate() {
+                    let (_, m, e) = b.requant(c0 + c);
+                    *y = affine::output(a, m, e, zy, bounds);
+                }
+            }
+        });
+    }
+
+    fn finish(&self, y: &mut [f32]) {
+        if let Fuse::Other(_) = self.fuse() {
+            self.activation.forward(y, OUT);
+        }
+    }
+
+    fn check_block(&self, block: &[u8]) -> Result<(), &'static str> {
+        affine::check(block, IN, OUT)
     }
 }
 

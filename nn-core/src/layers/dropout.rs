@@ -15,6 +15,7 @@
 
 use super::contract::batch_values;
 use super::{Backward, Forward, Io, Layer, Pass};
+use crate::quant::{Quantize, Role};
 
 /// Inverted dropout of `N` values per sample with a fixed rate in `[0, 1)`.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -80,6 +81,15 @@ impl<const N: usize> Layer for Dropout<N> {
         } else {
             dx[..n].copy_from_slice(&b.dy[..n]);
         }
+    }
+}
+
+/// int8: the identity, as in inference.
+impl<const N: usize> Quantize for Dropout<N> {
+    const ROLE: Role = Role::SameScale;
+
+    fn infer_i8(&self, _block: &[u8], io: Io<'_, i8>) {
+        io.into_output(N);
     }
 }
 

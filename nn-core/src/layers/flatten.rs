@@ -6,6 +6,7 @@
 
 use super::contract::batch_values;
 use super::{Backward, Forward, Io, Layer, Pass};
+use crate::quant::{Quantize, Role};
 
 /// Reads `N` values per sample as a flat vector.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -32,5 +33,14 @@ impl<const N: usize> Layer for Flatten<N> {
             let n = batch_values("Flatten", b.batch, N);
             dx[..n].copy_from_slice(&b.dy[..n]);
         }
+    }
+}
+
+/// int8: the identity (never called, as in f32).
+impl<const N: usize> Quantize for Flatten<N> {
+    const ROLE: Role = Role::SameScale;
+
+    fn infer_i8(&self, _block: &[u8], io: Io<'_, i8>) {
+        io.into_output(N);
     }
 }

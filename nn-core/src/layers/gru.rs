@@ -129,7 +129,7 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Gru<T, F, 
             batch,
             T * H * w,
             parts,
-            &|first, n, (gates, hn, (h, last), work)| {
+            &|first, n, (gates, hn, (h, last), work), _threads| {
                 kernels::vectorized(
                     #[inline(always)]
                     || {
@@ -267,7 +267,7 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Gru<T, F, 
             batch,
             2 * T * H * w,
             parts,
-            &|first, n, (d_in, d_rec, work, dh0)| {
+            &|first, n, (d_in, d_rec, work, dh0), _threads| {
                 kernels::vectorized(
                     #[inline(always)]
                     || {

@@ -107,40 +107,47 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Lstm<T, F,
         } else {
             (&mut rest[..rows * H], Some(Rows::new(y, H)))
         };
-        recurrent::project_inputs(
-            d,
-            rows,
-            f.x,
-            p.w_ih,
-            |row| {
-                for ((v, &a), &b) in row.iter_mut().zip(p.b_ih).zip(p.b_hh) {
-                    *v = a + b;
-                }
-            },
-            gates,
-        );
-        let work = &mut f.scratch[..batch * (H + w)];
+        // The kernels packed once for every chunk (and, `W_hh`, every step), the two biases
+        // summed once.
+        let (w_hh, scratch) = f.scratch.split_at_mut(kernels::packed_len(H, w));
+        let w_hh = &kernels::pack_b(H, w, p.w_hh, false, w_hh);
+        let (w_ih, scratch) = scratch.split_at_mut(kernels::packed_len(F, w));
+        let w_ih = &kernels::pack_b(F, w, p.w_ih, false, w_ih);
+        let (bias, work) = scratch.split_at_mut(w);
+        for ((v, &a), &b) in bias.iter_mut().zip(p.b_ih).zip(p.b_hh) {
+            *v = a + b;
+        }
+        let (bias, x) = (&*bias, &f.x[..batch_values("LSTM", batch, Self::INPUT)]);
+        let work = &mut work[..batch * (H + w)];
         let parts = (
             Rows::new(gates, T * w),
             (Rows::new(c_all, T * H), Rows::new(tc_all, T * H)),
             (Rows::new(h_all, T * H), last),
             Rows::new(work, H + w),
         );
-        for_chunks(batch, T * H * w, parts, &|first,
-                                              n,
-                                              (
-            gates,
-            (c, tc),
-            (h, last),
-            work,
-        )| {
-            kernels::vectorized(
-                #[inline(always)]
-                || {
-                    Self::forward_chunk(p.w_hh, first, n, start, gates, c, tc, h, last, work);
-                },
-            );
-        });
+        for_chunks(
+            batch,
+            T * (F + H) * w,
+            parts,
+            &|first, n, (gates, (c, tc), (h, last), work), threads| {
+                // The chunk's input projections, every step at once: the bias, then `x W_ih`
+                // added (in the chunk, so that threads share this work too).
+                let g = &mut *gates.values;
+                for row in g.chunks_exact_mut(w) {
+                    row.copy_from_slice(bias);
+                }
+                let x = &x[first * T * F..(first + n) * T * F];
+                kernels::gemm_nn_packed(n * T, x, w_ih, g, true, threads);
+                kernels::vectorized(
+                    #[inline(always)]
+                    || {
+                        Self::forward_chunk(
+                            w_hh, first, n, threads, start, gates, c, tc, h, last, work,
+                        );
+                    },
+                );
+            },
+        );
     }
 
     /// The recurrence of samples `first..first + n` (their rows of the cache and output).
@@ -149,9 +156,10 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Lstm<T, F,
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     fn forward_chunk(
-        w_hh: &[f32],
+        w_hh: &kernels::PackedB<'_>,
         first: usize,
         n: usize,
+        threads: usize,
         start: RecurrentState<'_>,
         gates: Rows<'_>,
         c_all: Rows<'_>,
@@ -171,49 +179,26 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Lstm<T, F,
         for t in 0..T {
             let recurrent = t > 0 || start.h.is_some();
             if recurrent {
-                kernels::gemm_nn(n, H, w, hw, w_hh, tmp, false);
+                kernels::gemm_nn_packed(n, hw, w_hh, tmp, false, threads);
             }
             for b in 0..n {
                 let r = b * T + t;
                 let g = &mut gates[r * w..(r + 1) * w];
-                if recurrent {
-                    for (v, &a) in g.iter_mut().zip(&tmp[b * w..(b + 1) * w]) {
-                        *v += a;
-                    }
-                }
-                math::sigmoid_slice(&mut g[..2 * H]);
-                math::tanh_slice(&mut g[2 * H..3 * H]);
-                math::sigmoid_slice(&mut g[3 * H..]);
-                let (gi, rest) = g.split_at(H);
-                let (gf, rest) = rest.split_at(H);
-                let (gg, go) = rest.split_at(H);
                 let (c_before, c_now) = c_all.split_at_mut(r * H);
-                let c = &mut c_now[..H];
                 let c_prev = if t > 0 {
                     Some(&c_before[(r - 1) * H..r * H])
                 } else {
                     start.c.map(|c0| &c0[(first + b) * H..(first + b + 1) * H])
                 };
-                match c_prev {
-                    Some(cp) => {
-                        for j in 0..H {
-                            c[j] = gf[j] * cp[j] + gi[j] * gg[j];
-                        }
-                    }
-                    None => {
-                        for j in 0..H {
-                            c[j] = gi[j] * gg[j];
-                        }
-                    }
-                }
-                let tc = &mut tc_all[r * H..(r + 1) * H];
-                tc.copy_from_slice(c);
-                math::tanh_slice(tc);
-                let h = &mut h_all[r * H..(r + 1) * H];
-                for j in 0..H {
-                    h[j] = go[j] * tc[j];
-                }
-                hw[b * H..(b + 1) * H].copy_from_slice(h);
+                kernels::lstm_step(kernels::LstmStep {
+                    gates: g,
+                    recurrent: recurrent.then(|| &tmp[b * w..(b + 1) * w]),
+                    c_prev,
+                    c: &mut c_now[..H],
+                    tc: &mut tc_all[r * H..(r + 1) * H],
+                    h: &mut h_all[r * H..(r + 1) * H],
+                    h_copy: &mut hw[b * H..(b + 1) * H],
+                });
             }
         }
         if let Some(last) = last {
@@ -284,61 +269,64 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Lstm<T, F,
             &rest[..rows * H]
         };
         let dy = &b.dy[..batch_values("LSTM", batch, Self::OUTPUT)];
-        let (w_hh_t, scratch) = b.scratch.split_at_mut(w * H);
+        let (w_hh_t, scratch) = b.scratch.split_at_mut(kernels::packed_len(w, H));
         let (w_ih_t, scratch) = scratch.split_at_mut(w * F);
         let (d_gates, scratch) = scratch.split_at_mut(rows * w);
         let (h_prev, work) = scratch.split_at_mut(rows * H);
         let p = Self::DIMS.params(b.params);
-        recurrent::transpose(p.w_hh, H, w, w_hh_t);
-        let w_hh_t = &*w_hh_t;
+        // `W_hhᵀ`, packed once for every step of every chunk.
+        let w_hh_t = &kernels::pack_b(w, H, p.w_hh, true, w_hh_t);
         let RecurrentGrad { h: dh0, c: dc0 } = d_start;
+        // The states before every step, for the recurrent kernel's gradient (each chunk
+        // writes its samples').
+        let h_prev = &mut h_prev[..rows * H];
         let parts = (
             Rows::new(&mut *d_gates, T * w),
             Rows::new(&mut work[..batch * (2 * H + w)], 2 * H + w),
             (dh0.map(|v| Rows::new(v, H)), dc0.map(|v| Rows::new(v, H))),
+            b.grads.is_some().then(|| Rows::new(&mut *h_prev, T * H)),
         );
-        for_chunks(batch, 2 * T * H * w, parts, &|first,
-                                                  n,
-                                                  (
-            d_gates,
-            work,
-            (dh0, dc0),
-        )| {
-            kernels::vectorized(
-                #[inline(always)]
-                || {
-                    let (dh, rest) = work.values.split_at_mut(n * H);
-                    let (dc, dg) = rest.split_at_mut(n * H);
-                    let cache = Cache {
-                        gates,
-                        c: c_all,
-                        tc: tc_all,
-                    };
-                    Self::backward_chunk(
-                        w_hh_t,
-                        first,
-                        n,
-                        &cache,
-                        dy,
-                        start.c,
-                        d_end,
-                        d_gates.values,
-                        (dh, dc, dg),
-                        dh0.is_some(),
-                    );
-                    if let Some(dh0) = dh0 {
-                        dh0.values.copy_from_slice(dh);
-                    }
-                    if let Some(dc0) = dc0 {
-                        dc0.values.copy_from_slice(dc);
-                    }
-                },
-            );
-        });
-        let h_prev = &mut h_prev[..rows * H];
-        if b.grads.is_some() {
-            recurrent::previous_states(d, batch, h_all, start.h, h_prev);
-        }
+        for_chunks(
+            batch,
+            2 * T * H * w,
+            parts,
+            &|first, n, (d_gates, work, (dh0, dc0), h_prev), threads| {
+                if let Some(h_prev) = h_prev {
+                    let h0 = start.h.map(|h0| &h0[first * H..(first + n) * H]);
+                    let h_all = &h_all[first * T * H..(first + n) * T * H];
+                    recurrent::previous_states(d, n, h_all, h0, h_prev.values);
+                }
+                kernels::vectorized(
+                    #[inline(always)]
+                    || {
+                        let (dh, rest) = work.values.split_at_mut(n * H);
+                        let (dc, dg) = rest.split_at_mut(n * H);
+                        let cache = Cache {
+                            gates,
+                            c: c_all,
+                            tc: tc_all,
+                        };
+                        Self::backward_chunk(
+                            w_hh_t,
+                            (first, n, threads),
+                            &cache,
+                            dy,
+                            start.c,
+                            d_end,
+                            d_gates.values,
+                            (dh, dc, dg),
+                            dh0.is_some(),
+                        );
+                        if let Some(dh0) = dh0 {
+                            dh0.values.copy_from_slice(dh);
+                        }
+                        if let Some(dc0) = dc0 {
+                            dc0.values.copy_from_slice(dc);
+                        }
+                    },
+                );
+            },
+        );
         recurrent::weight_and_input_grads(
             d, rows, b.x, b.params, d_gates, d_gates, h_prev, b.grads, b.dx, w_ih_t,
         );
@@ -352,9 +340,8 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Lstm<T, F,
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     fn backward_chunk(
-        w_hh_t: &[f32],
-        first: usize,
-        n: usize,
+        w_hh_t: &kernels::PackedB<'_>,
+        (first, n, threads): (usize, usize, usize),
         cache: &Cache<'_>,
         dy: &[f32],
         c0: Option<&[f32]>,
@@ -433,7 +420,7 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Lstm<T, F,
                 d_gates[row * w..(row + 1) * w].copy_from_slice(da);
             }
             if t > 0 || want_dh0 {
-                kernels::gemm_nn(n, w, H, dg, w_hh_t, dh, false);
+                kernels::gemm_nn_packed(n, dg, w_hh_t, dh, false, threads);
             }
         }
     }
@@ -489,13 +476,17 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Layer for 
         },
     ];
 
-    /// Scratch for the recurrent kernel and the input kernel transposed, the gradients with
-    /// respect to every step's gates and the states before every step, and per sample the
-    /// running state gradients and one step's gates (the forward pass needs less).
+    /// Scratch of the backward pass: the recurrent kernel (packed) and the input kernel
+    /// transposed, the gradients with respect to every step's gates and the states before
+    /// every step, and per sample the running state gradients and one step's gates; or that
+    /// of the forward pass (both kernels packed, the biases summed, per sample one step's
+    /// state and gates) where larger.
     fn batch_scratch(batch: usize) -> usize {
         let w = Self::W;
         let rows = batch_values("LSTM", batch, T);
-        w * (H + F) + rows * (w + H) + batch * (2 * H + w)
+        let forward = kernels::packed_len(H, w) + kernels::packed_len(F, w) + w + batch * (H + w);
+        let backward = kernels::packed_len(w, H) + w * F + rows * (w + H) + batch * (2 * H + w);
+        forward.max(backward)
     }
 
     /// Keras' initialisation: Glorot-uniform input kernel, orthogonal recurrent kernel, zero

@@ -36,6 +36,7 @@
 use super::contract::batch_values;
 use super::window::{axis_ok, pool_output_len};
 use super::{Backward, Forward, Io, Layer, Pass};
+use crate::quant::{Quantize, Role};
 
 /// Whether `v` replaces the running maximum `best`: strictly greater (so the first of equal
 /// values wins), or NaN (propagated), exactly PyTorch's rule.
@@ -211,6 +212,41 @@ impl<
     fn backward(&self, b: Backward<'_>) {
         if let Some(dx) = b.dx {
             Self::pool_backward(b.x, b.y, b.dy, dx, b.batch);
+        }
+    }
+}
+
+/// int8: the integer maximum, in the input's scale (see [`quant`](crate::quant)).
+impl<
+        const H: usize,
+        const W: usize,
+        const C: usize,
+        const PH: usize,
+        const PW: usize,
+        const SH: usize,
+        const SW: usize,
+    > Quantize for MaxPool2D<H, W, C, PH, PW, SH, SW>
+{
+    const ROLE: Role = Role::SameScale;
+
+    fn infer_i8(&self, _block: &[u8], io: Io<'_, i8>) {
+        let () = Self::SHAPE_OK;
+        let (x, y) = io.split();
+        let (x, y) = (&x[..Self::IN], &mut y[..Self::OUT]);
+        for oh in 0..Self::OH {
+            for ow in 0..Self::OW {
+                let out = &mut y[(oh * Self::OW + ow) * C..][..C];
+                let corner = (oh * SH * W + ow * SW) * C;
+                out.copy_from_slice(&x[corner..corner + C]);
+                for ph in 0..PH {
+                    for pw in 0..PW {
+                        let row = &x[corner + (ph * W + pw) * C..][..C];
+                        for (o, &v) in out.iter_mut().zip(row) {
+                            *o = (*o).max(v);
+                        }
+                    }
+                }
+            }
         }
     }
 }

@@ -25,10 +25,12 @@
 //! # The batched passes
 //!
 //! The input projections of every step of every sample are one product, `[batch·T, F] ×
-//! [F, G·H]`; only the recurrent product, `[rows, H] × [H, G·H]`, runs step by step. The batch
-//! is cut into chunks of at most [`CHUNK`] samples, each running its whole sequence on its
-//! own (in parallel when the caller runs in a thread pool); the chunks depend only on the
-//! batch size, so results are identical for any number of threads. Caches and gradients keep
+//! [F, G·H]` (the LSTM makes one per chunk, inside the chunk's thread); only the recurrent
+//! product, `[rows, H] × [H, G·H]`, runs step by step, on the recurrent kernel packed once per
+//! pass ([`kernels::pack_b`]). The batch is cut into chunks of at most [`CHUNK`] samples
+//! (`chunk_len`), each running its whole sequence on its own (in parallel when the caller
+//! runs in a thread pool); the chunks depend only on the batch size, so results are
+//! identical for any number of threads. Caches and gradients keep
 //! the sample-major order of the input (`[batch][T][..]`), so that the backward pass's weight
 //! gradients are again single products over all `batch·T` rows.
 
@@ -39,11 +41,27 @@ use nalgebra::{DMatrixView, DVectorView};
 
 use super::contract::{product, sum};
 
-/// Samples per chunk of a batched pass (see the [module documentation](self)); the last
-/// chunk takes the rest. A multiple of 6, the height of the AVX2 kernel's register tile: the
+/// Most samples per chunk of a batched pass (see the [module documentation](self)). A
+/// multiple of 6, the height of the AVX2 kernel's register tile: below AVX-512 the
 /// step-by-step products of a chunk then run in whole tiles (with 16 rows, the 4 rows left
 /// over took as long as the 12 in tiles).
 pub const CHUNK: usize = 18;
+
+/// Samples per chunk for a batch of `batch` (every chunk but the last has this many): as
+/// few chunks of at most [`CHUNK`] as cover the batch, of equal size, rounded up to a
+/// multiple of 6 below AVX-512 (whole AVX2 tiles). AVX-512 computes every row of a product
+/// alike, so its chunks are as even as can be: a batch of 32 is two chunks of 16, not 18 and
+/// 14 (two threads then share the recurrence evenly). The chunks depend only on the batch
+/// (and the level), never on the threads.
+pub(super) fn chunk_len(batch: usize) -> usize {
+    let chunks = batch.div_ceil(CHUNK).max(1);
+    let even = batch.div_ceil(chunks).max(1);
+    if kernels::level() >= kernels::Level::Avx512 {
+        even
+    } else {
+        even.next_multiple_of(6).min(CHUNK)
+    }
+}
 
 /// Parameters of a recurrent layer with `gates` gates from `features` to `units` values:
 /// two kernels and two biases.
@@ -239,8 +257,13 @@ pub(super) fn project_inputs(
     out: &mut [f32],
 ) {
     let w = d.width();
-    for row in out[..rows * w].chunks_exact_mut(w) {
-        bias(row);
+    // The bias once, then copied to every row.
+    if rows > 0 {
+        let (first, rest) = out[..rows * w].split_at_mut(w);
+        bias(first);
+        for row in rest.chunks_exact_mut(w) {
+            row.copy_from_slice(first);
+        }
     }
     kernels::gemm_nn(rows, d.features, w, x, w_ih, out, true);
 }
@@ -305,14 +328,20 @@ pub(super) fn transpose(src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) 
     }
 }
 
-/// `out` = the sum of the rows (of `out.len()` values) of `rows`.
+/// `out` = the sum of the rows (of `out.len()` values) of `rows`, vectorised at the
+/// kernels' width.
 pub(super) fn column_sums(rows: &[f32], out: &mut [f32]) {
     out.fill(0.0);
-    for row in rows.chunks_exact(out.len()) {
-        for (o, &v) in out.iter_mut().zip(row) {
-            *o += v;
-        }
-    }
+    kernels::vectorized(
+        #[inline(always)]
+        || {
+            for row in rows.chunks_exact(out.len()) {
+                for (o, &v) in out.iter_mut().zip(row) {
+                    *o += v;
+                }
+            }
+        },
+    );
 }
 
 /// The state before each step of each sample, `[batch][T][H]`: the initial state `h0` (or
@@ -363,7 +392,12 @@ pub(super) fn weight_and_input_grads(
         sum_over_rows(f, rows, w, x, d_in, dw_ih);
         sum_over_rows(h, rows, w, h_prev, d_rec, dw_hh);
         column_sums(&d_in[..rows * w], db_ih);
-        column_sums(&d_rec[..rows * w], db_hh);
+        if core::ptr::eq(d_in, d_rec) {
+            // One gradient for both biases (a layer that sums them before its gates).
+            db_hh.copy_from_slice(db_ih);
+        } else {
+            column_sums(&d_rec[..rows * w], db_hh);
+        }
     }
     if let Some(dx) = dx {
         transpose(&d.params(params).w_ih[..f * w], f, w, w_ih_t);
@@ -371,20 +405,21 @@ pub(super) fn weight_and_input_grads(
     }
 }
 
-/// Rows per block of [`sum_over_rows`].
-const SUM_ROWS: usize = 64;
+/// Rows per block of [`sum_over_rows`]: the AVX-512 kernel's block along `k` (its panels
+/// of `B` are copied where they serve several tiles, so a block this long still reads `B`
+/// from L1, and `C` is read and written once per block: blocks of 64 rows took about 2%
+/// more time per LSTM epoch).
+const SUM_ROWS: usize = 256;
 
 /// `C[m×n] = A[rows×m]ᵀ · B[rows×n]`, a sum over the `batch·T` rows of every step, in blocks
-/// of [`SUM_ROWS`] rows whose operands stay in cache (the kernels do not pack them: one
-/// product over all rows runs at about half the speed, measured for `128 × 896 × 512`).
+/// of [`SUM_ROWS`] rows whose operands stay in cache (before the panels were copied, one
+/// product over all rows ran at about half the speed, measured for `128 × 896 × 512`),
+/// split across threads once for all the blocks ([`kernels::gemm_tn_sum`]).
 fn sum_over_rows(m: usize, rows: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
     if rows == 0 {
         c[..m * n].fill(0.0);
     }
-    for (i, first) in (0..rows).step_by(SUM_ROWS).enumerate() {
-        let k = SUM_ROWS.min(rows - first);
-        kernels::gemm_tn(m, k, n, &a[first * m..], &b[first * n..], c, i > 0);
-    }
+    kernels::gemm_tn_sum(m, rows, n, a, b, c, SUM_ROWS);
 }
 
 /// Something split between consecutive ranges of samples (the buffers of a chunk).
@@ -441,31 +476,34 @@ split_tuple!(A, B);
 split_tuple!(A, B, C);
 split_tuple!(A, B, C, D);
 
-/// Runs `f(first, count, parts)` on every chunk of a batch of `batch` samples (see the
-/// [module documentation](self)), `parts` split accordingly; chunks run in parallel when the
-/// caller is in a thread pool and the work (`work_per_sample` multiply-adds) is worth it.
+/// Runs `f(first, count, parts, threads)` on every chunk of a batch of `batch` samples (see
+/// the [module documentation](self)), `parts` split accordingly; chunks run in parallel when
+/// the caller is in a thread pool and the work (`work_per_sample` multiply-adds) is worth
+/// it. `threads` is what a chunk may use within itself: more than 1 only when there are
+/// more threads than chunks (a product split further would only queue work for threads that
+/// are busy with their own chunks).
 pub(super) fn for_chunks<S: Split + Send>(
     batch: usize,
     work_per_sample: usize,
     parts: S,
-    f: &(impl Fn(usize, usize, S) + Sync),
+    f: &(impl Fn(usize, usize, S, usize) + Sync),
 ) {
-    let chunks = batch.div_ceil(CHUNK);
+    let len = chunk_len(batch);
+    let chunks = batch.div_ceil(len);
     let threads = if batch.saturating_mul(work_per_sample) >= 256 * 1024 {
         kernels::in_parallel()
     } else {
         1
     };
-    chunk_range(threads, 0, chunks, batch, chunks, parts, f);
+    chunk_range(threads, 0, chunks, batch, len, parts, f);
 }
 
-/// The first sample of chunk `i` of `chunks` over `batch` samples: chunks of [`CHUNK`], the
-/// last one shorter.
-const fn chunk_start(i: usize, chunks: usize, batch: usize) -> usize {
-    if i >= chunks {
-        batch
-    } else {
-        i * CHUNK
+/// The first sample of chunk `i` over `batch` samples in chunks of `len`, the last one
+/// shorter (`batch` from the last chunk on).
+const fn chunk_start(i: usize, len: usize, batch: usize) -> usize {
+    match i.checked_mul(len) {
+        Some(start) if start < batch => start,
+        _ => batch,
     }
 }
 
@@ -474,39 +512,39 @@ fn chunk_range<S: Split + Send>(
     first: usize,
     count: usize,
     batch: usize,
-    chunks: usize,
+    len: usize,
     parts: S,
-    f: &(impl Fn(usize, usize, S) + Sync),
+    f: &(impl Fn(usize, usize, S, usize) + Sync),
 ) {
     #[cfg(feature = "std")]
     if threads >= 2 && count >= 2 {
         let half = count / 2;
-        let start = chunk_start(first, chunks, batch);
-        let middle = chunk_start(first + half, chunks, batch);
+        let start = chunk_start(first, len, batch);
+        let middle = chunk_start(first + half, len, batch);
         let (a, b) = parts.split(middle - start);
         let (ta, tb) = (threads / 2, threads - threads / 2);
         crate::kernels::join(
-            || chunk_range(ta, first, half, batch, chunks, a, f),
-            || chunk_range(tb, first + half, count - half, batch, chunks, b, f),
+            || chunk_range(ta, first, half, batch, len, a, f),
+            || chunk_range(tb, first + half, count - half, batch, len, b, f),
         );
         return;
     }
-    let _ = threads;
+    // One chunk keeps the threads it was given; several share one thread.
+    let inner = if count == 1 { threads } else { 1 };
     let mut parts = parts;
     for i in first..first + count {
-        let (start, end) = (
-            chunk_start(i, chunks, batch),
-            chunk_start(i + 1, chunks, batch),
-        );
+        let (start, end) = (chunk_start(i, len, batch), chunk_start(i + 1, len, batch));
         let (head, rest) = parts.split(end - start);
-        f(start, end - start, head);
+        f(start, end - start, head, inner);
         parts = rest;
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{chunk_start, orthogonal_rows, recurrent_flops, recurrent_params, CHUNK};
+    use super::{
+        chunk_len, chunk_start, orthogonal_rows, recurrent_flops, recurrent_params, CHUNK,
+    };
     use crate::rng::Rng;
 
     #[test]
@@ -518,15 +556,37 @@ mod tests {
     }
 
     #[test]
-    fn chunks_cover_the_batch() {
-        for batch in [1usize, 17, 18, 19, 32, 36, 100] {
-            let chunks = batch.div_ceil(CHUNK);
-            assert_eq!(chunk_start(0, chunks, batch), 0);
-            assert_eq!(chunk_start(chunks, chunks, batch), batch);
-            for i in 0..chunks {
-                let n = chunk_start(i + 1, chunks, batch) - chunk_start(i, chunks, batch);
-                assert!(n > 0 && (n == CHUNK || i + 1 == chunks), "{batch}: {n}");
+    fn chunks_cover_the_batch_evenly() {
+        let avx512 = crate::kernels::level() >= crate::kernels::Level::Avx512;
+        for batch in [1usize, 5, 17, 18, 19, 32, 36, 37, 100] {
+            let len = chunk_len(batch);
+            let chunks = batch.div_ceil(len);
+            // As few chunks as chunks of CHUNK would make, none larger.
+            assert!(
+                len <= CHUNK && chunks == batch.div_ceil(CHUNK),
+                "{batch}: {len}"
+            );
+            assert_eq!(chunk_start(0, len, batch), 0);
+            assert_eq!(chunk_start(chunks, len, batch), batch);
+            let sizes: std::vec::Vec<usize> = (0..chunks)
+                .map(|i| chunk_start(i + 1, len, batch) - chunk_start(i, len, batch))
+                .collect();
+            assert!(
+                sizes[..chunks - 1].iter().all(|&n| n == len),
+                "{batch}: {sizes:?}"
+            );
+            let last = sizes[chunks - 1];
+            assert!(last > 0 && last <= len, "{batch}: {sizes:?}");
+            if avx512 {
+                // Even: the last chunk is short by less than a sample per chunk.
+                assert!(len - last < chunks, "{batch}: {sizes:?}");
+            } else {
+                // Whole AVX2 tiles but in the last chunk.
+                assert!(len.is_multiple_of(6) || chunks == 1, "{batch}: {sizes:?}");
             }
+        }
+        if avx512 {
+            assert_eq!(chunk_len(32), 16);
         }
     }
 

@@ -132,7 +132,7 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool, A: Activat
             batch,
             T * H * H,
             parts,
-            &|first, n, (z, (h, last), work)| {
+            &|first, n, (z, (h, last), work), _threads| {
                 kernels::vectorized(
                     #[inline(always)]
                     || {
@@ -237,7 +237,7 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool, A: Activat
             batch,
             2 * T * H * H,
             parts,
-            &|first, n, (d_pre, work, dh0)| {
+            &|first, n, (d_pre, work, dh0), _threads| {
                 kernels::vectorized(
                     #[inline(always)]
                     || {

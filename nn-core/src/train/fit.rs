@@ -375,7 +375,7 @@ impl<M: Model, O: Optimizer, L: LossFn> Trainer<M, O, L> {
                     }
                 }
             }
-            history.push(logs.entries());
+            history.record(&logs);
             progress.epoch_end(&logs);
             if let Some(e) = failed {
                 return Err(e);

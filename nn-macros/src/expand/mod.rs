@@ -11,6 +11,7 @@
 
 mod docs;
 mod inference;
+mod int8;
 mod model;
 mod names;
 mod plan;
@@ -32,6 +33,7 @@ pub fn expand(ir: &Model) -> TokenStream {
     let inference = inference::items(ir, &plan);
     let check = model::check(ir);
     let training = training::items(ir, &plan);
+    let int8 = int8::items(ir, &plan);
     let items = quote! {
         #definition
 
@@ -48,6 +50,8 @@ pub fn expand(ir: &Model) -> TokenStream {
         #check
 
         #training
+
+        #int8
     };
     targets::for_targets(ir, items)
 }

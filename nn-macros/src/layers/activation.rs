@@ -96,6 +96,7 @@ fn layer(kind: &'static str, function: Activation, input: &Input<'_>) -> Result<
     };
     built.detail = function.name.clone();
     built.activation_only = true;
+    built.int8 = function.built_in;
     built.activation = (!function.linear).then_some(function);
     Ok(built)
 }

@@ -62,6 +62,7 @@ pub fn window_layer(
         reshape: false,
         activation: None,
         activation_only: false,
+        int8: true,
         order: Order::ChannelsFirst,
         summary_kind: name,
         base_name,

@@ -67,6 +67,7 @@ fn build(args: &Args<'_>, input: &Input<'_>) -> Result<Built, Problem> {
         reshape: false,
         activation: None,
         activation_only: false,
+        int8: true,
         order: Order::Keeps,
         summary_kind: "BatchNorm",
         base_name: "batchnorm",

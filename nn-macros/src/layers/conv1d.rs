@@ -72,6 +72,7 @@ fn build(args: &Args<'_>, input: &Input<'_>) -> Result<Built, Problem> {
         reshape: false,
         activation: (!activation.linear).then_some(activation),
         activation_only: false,
+        int8: false,
         order: Order::ChannelsFirst,
         summary_kind: "Conv1D",
         base_name: "conv1d",

@@ -40,6 +40,7 @@ fn build(args: &Args<'_>, input: &Input<'_>) -> Result<Built, Problem> {
         conv_output_len(h, kh, sh, same),
         conv_output_len(w, kw, sw, same),
     );
+    let built_in = activation.built_in;
     let k = krate();
     let dims = [h, w, cin, cout, kh, kw, sh, sw].map(lit);
     let (ty, value) = if activation.linear {
@@ -73,6 +74,7 @@ fn build(args: &Args<'_>, input: &Input<'_>) -> Result<Built, Problem> {
         reshape: false,
         activation: (!activation.linear).then_some(activation),
         activation_only: false,
+        int8: built_in,
         order: Order::ChannelsFirst,
         summary_kind: "Conv2D",
         base_name: "conv2d",

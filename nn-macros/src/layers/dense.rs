@@ -44,6 +44,7 @@ fn build(args: &Args<'_>, input: &Input<'_>) -> Result<Built, Problem> {
             "`softmax` at each step of a sequence is not supported; reduce the sequence first (e.g. `GlobalAvgPool1D` or `Flatten`), then `Dense(.., softmax)`".to_owned(),
         ));
     }
+    let built_in = activation.built_in;
     let k = krate();
     let (i, o) = (lit(inputs), lit(units));
     let (dense_ty, dense_value) = if activation.linear {
@@ -96,6 +97,7 @@ fn build(args: &Args<'_>, input: &Input<'_>) -> Result<Built, Problem> {
         reshape: false,
         activation: (!activation.linear).then_some(activation),
         activation_only: false,
+        int8: steps.is_none() && built_in,
         order: Order::Fresh,
         summary_kind: "Dense",
         base_name: "dense",

@@ -25,5 +25,6 @@ fn build(args: &Args<'_>, input: &Input<'_>) -> Result<Built, Problem> {
     built.summary_kind = "Dropout";
     built.base_name = "dropout";
     built.detail = format!("rate {rate}");
+    built.int8 = true;
     Ok(built)
 }

@@ -48,6 +48,7 @@ fn build(args: &Args<'_>, input: &Input<'_>) -> Result<Built, Problem> {
         reshape: false,
         activation: None,
         activation_only: false,
+        int8: false,
         order: Order::Fresh,
         summary_kind: "Embedding",
         base_name: "embedding",

@@ -26,5 +26,6 @@ fn build(_args: &Args<'_>, input: &Input<'_>) -> Result<Built, Problem> {
     built.order = Order::Flattens;
     built.summary_kind = "Flatten";
     built.base_name = "flatten";
+    built.int8 = true;
     Ok(built)
 }

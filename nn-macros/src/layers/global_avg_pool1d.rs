@@ -46,6 +46,7 @@ pub fn global_layer(
         reshape: false,
         activation: None,
         activation_only: false,
+        int8: false,
         order: Order::Fresh,
         summary_kind: name,
         base_name,

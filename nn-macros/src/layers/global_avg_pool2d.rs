@@ -29,6 +29,7 @@ fn build(_args: &Args<'_>, input: &Input<'_>) -> Result<Built, Problem> {
         reshape: false,
         activation: None,
         activation_only: false,
+        int8: false,
         order: Order::Fresh,
         summary_kind: "GlobalAvgPool2D",
         base_name: "globalavgpool2d",

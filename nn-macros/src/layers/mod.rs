@@ -264,6 +264,9 @@ pub struct Built {
     /// Whether the layer is an activation and nothing else (`ReLU`, `Softmax`): a trailing
     /// one is the model's output activation, which the loss applies.
     pub activation_only: bool,
+    /// Whether the layer has an int8 variant (`nn::quant::Quantize`): a model all of whose
+    /// layers have one also gets a quantized type.
+    pub int8: bool,
     pub order: Order,
     /// Keras' name of the layer type, for the summary (`Dense`, `ReLU`).
     pub summary_kind: &'static str,
@@ -289,6 +292,7 @@ impl Built {
             reshape: false,
             activation: None,
             activation_only: false,
+            int8: false,
             order: Order::Keeps,
             summary_kind: "",
             base_name: "",

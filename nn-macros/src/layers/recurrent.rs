@@ -72,6 +72,7 @@ pub fn build(
         // Its activations are inside the recurrence: none is left to the loss.
         activation: None,
         activation_only: false,
+        int8: false,
         order: Order::Fresh,
         summary_kind: kind,
         base_name,
