@@ -530,6 +530,25 @@ fn argmax(v: &[f32]) -> usize {
     (0..v.len()).fold(0, |best, i| if v[i] > v[best] { i } else { best })
 }
 
+/// On the first `n` MNIST test digits: how many the f32 classifier gets right, how many the
+/// int8 one gets right, and on how many they agree.
+fn right_and_agreeing(
+    n: usize,
+    f32_class: impl Fn(&nn::Vector<784>) -> usize,
+    int8_class: impl Fn(&nn::Vector<784>) -> usize,
+) -> (usize, usize, usize) {
+    let d = mnist();
+    let (mut f32_right, mut int8_right, mut agree) = (0, 0, 0);
+    for (x, &y) in d.test_x.chunks_exact(784).zip(&d.test_y).take(n) {
+        let v = nn::Vector::<784>::from_column_slice(x);
+        let (a, b) = (f32_class(&v), int8_class(&v));
+        f32_right += usize::from(a == y as usize);
+        int8_right += usize::from(b == y as usize);
+        agree += usize::from(a == b);
+    }
+    (f32_right, int8_right, agree)
+}
+
 /// The trained MLP of `examples/freestanding` (baked weights), quantized on 300 training
 /// digits, on the first 1,000 test digits: int8 agrees with f32 on nearly every digit and
 /// loses at most half a point of accuracy. Wrong scales or rounding collapse it (a wrong
@@ -542,18 +561,12 @@ fn int8_mlp_keeps_the_f32_accuracy_on_mnist() {
     let model = MnistMlp::from_static(&WEIGHTS);
     let d = mnist();
     let int8 = model.quantize(&d.train_x[..300 * 784]).unwrap();
-    let (mut f32_right, mut int8_right, mut agree) = (0, 0, 0);
     let n = 1000;
-    for (x, &y) in d.test_x.chunks_exact(784).zip(&d.test_y).take(n) {
-        let v = nn::Vector::<784>::from_column_slice(x);
-        let (a, b) = (
-            argmax(model.forward(&v).as_slice()),
-            argmax(int8.forward(&v).as_slice()),
-        );
-        f32_right += usize::from(a == y as usize);
-        int8_right += usize::from(b == y as usize);
-        agree += usize::from(a == b);
-    }
+    let (f32_right, int8_right, agree) = right_and_agreeing(
+        n,
+        |v| argmax(model.forward(v).as_slice()),
+        |v| argmax(int8.forward(v).as_slice()),
+    );
     assert!(f32_right > 950, "the f32 model: {f32_right}/{n}");
     assert!(
         int8_right + 5 >= f32_right,
@@ -615,18 +628,12 @@ fn int8_cnn_keeps_the_f32_accuracy_on_mnist() {
     let model = MnistCnn::from_static(&WEIGHTS);
     let d = mnist();
     let int8 = model.quantize(&d.train_x[..300 * 784]).unwrap();
-    let (mut f32_right, mut int8_right, mut agree) = (0, 0, 0);
     let n = 500;
-    for (x, &y) in d.test_x.chunks_exact(784).zip(&d.test_y).take(n) {
-        let v = nn::Vector::<784>::from_column_slice(x);
-        let (a, b) = (
-            argmax(model.forward(&v).as_slice()),
-            argmax(int8.forward(&v).as_slice()),
-        );
-        f32_right += usize::from(a == y as usize);
-        int8_right += usize::from(b == y as usize);
-        agree += usize::from(a == b);
-    }
+    let (f32_right, int8_right, agree) = right_and_agreeing(
+        n,
+        |v| argmax(model.forward(v).as_slice()),
+        |v| argmax(int8.forward(v).as_slice()),
+    );
     assert!(f32_right > 480, "the f32 model: {f32_right}/{n}");
     assert!(
         int8_right + 3 >= f32_right,
