@@ -127,20 +127,65 @@ fn latency(rounds: u64, samples: &[f32], width: usize, mut f: impl FnMut(&[f32])
     times[times.len() / 2]
 }
 
+/// Test digits the latencies are timed on (the first ones).
+const TIMED: usize = 1000;
+
+/// Parameter and scratch bytes of a model and of its int8 version.
+struct Footprint {
+    f32_bytes: usize,
+    int8_bytes: usize,
+    f32_scratch: usize,
+    int8_scratch: usize,
+}
+
+/// The three ways of classifying a test digit with one model: its f32 `forward` (on the
+/// digit's pixels), its int8 model's `forward` (the same), and the int8 model's integer-only
+/// `forward_into` (on the `i`-th timed digit, quantized beforehand).
+struct Runs<F, Q, I> {
+    f32: F,
+    int8: Q,
+    integer_only: I,
+}
+
+impl<F, Q, I> Runs<F, Q, I>
+where
+    F: Fn(&[f32]) -> usize,
+    Q: Fn(&[f32]) -> usize,
+    I: FnMut(usize) -> usize,
+{
+    /// Accuracy over the test set and latency over the first [`TIMED`] digits.
+    fn report(
+        mut self,
+        name: &'static str,
+        footprint: Footprint,
+        x: &[f32],
+        y: &[f32],
+        rounds: u64,
+    ) -> Report {
+        let timed = &x[..TIMED * 784];
+        let index: Vec<f32> = (0..TIMED).map(|i| i as f32).collect();
+        Report {
+            name,
+            f32_accuracy: accuracy(x, y, 784, &self.f32),
+            int8_accuracy: accuracy(x, y, 784, &self.int8),
+            footprint,
+            f32_ns: latency(rounds, timed, 784, &self.f32),
+            int8_ns: latency(rounds, timed, 784, &self.int8),
+            int8_integer_ns: latency(rounds, &index, 1, |i| (self.integer_only)(i[0] as usize)),
+        }
+    }
+}
+
 /// One model's line pair: accuracy, bytes, latency.
 struct Report {
     name: &'static str,
     f32_accuracy: f64,
     int8_accuracy: f64,
-    f32_bytes: usize,
-    int8_bytes: usize,
-    f32_scratch: usize,
-    int8_scratch: usize,
+    footprint: Footprint,
     f32_ns: f64,
     int8_ns: f64,
     int8_integer_ns: f64,
 }
-
 impl Report {
     fn print(&self) {
         println!(
@@ -151,11 +196,11 @@ impl Report {
             self.f32_accuracy,
             self.int8_accuracy,
             100.0 * (self.int8_accuracy - self.f32_accuracy),
-            self.f32_bytes,
-            self.int8_bytes,
-            self.int8_bytes as f64 / self.f32_bytes as f64,
-            self.f32_scratch,
-            self.int8_scratch,
+            self.footprint.f32_bytes,
+            self.footprint.int8_bytes,
+            self.footprint.int8_bytes as f64 / self.footprint.f32_bytes as f64,
+            self.footprint.f32_scratch,
+            self.footprint.int8_scratch,
             self.f32_ns,
             self.int8_ns,
             self.int8_integer_ns,
@@ -169,7 +214,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mnist = Mnist::load(&args.data)?;
     let (train_x, test_x, test_y) = (mnist.train_x(), mnist.test_x(), mnist.test_y());
     let calibration = &train_x[..args.calibration as usize * 784];
-    let timed = &test_x[..1000 * 784];
 
     let mut mlp = MnistMlp::new(0);
     load(&mut mlp, &args.mlp)?;
@@ -177,32 +221,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut scratch = [0i8; MnistMlpInt8::SCRATCH];
     // The pixels quantized outside the timing of the integer-only path: what a sensor
     // giving int8 values hands over.
-    let inputs = quantized(mlp8.input_params(), timed);
-    let index: Vec<f32> = (0..inputs.len()).map(|i| i as f32).collect();
+    let inputs = quantized(mlp8.input_params(), &test_x[..TIMED * 784]);
     let vector = |x: &[f32]| nn::Vector::<784>::from_column_slice(x);
-    Report {
-        name: "mlp",
-        f32_accuracy: accuracy(&test_x, &test_y, 784, |x| {
-            argmax(mlp.forward(&vector(x)).as_slice())
-        }),
-        int8_accuracy: accuracy(&test_x, &test_y, 784, |x| {
-            argmax(mlp8.forward(&vector(x)).as_slice())
-        }),
+    let footprint = Footprint {
         f32_bytes: MnistMlp::PARAM_BYTES,
         int8_bytes: MnistMlpInt8::PARAM_BYTES,
         f32_scratch: MnistMlp::SCRATCH_BYTES,
         int8_scratch: MnistMlpInt8::SCRATCH_BYTES,
-        f32_ns: latency(args.rounds, timed, 784, |x| {
-            argmax(mlp.forward(&vector(x)).as_slice())
-        }),
-        int8_ns: latency(args.rounds, timed, 784, |x| {
-            argmax(mlp8.forward(&vector(x)).as_slice())
-        }),
-        int8_integer_ns: latency(args.rounds, &index, 1, |i| {
-            argmax_i8(mlp8.forward_into(&inputs[i[0] as usize], &mut scratch))
-        }),
-    }
-    .print();
+    };
+    let runs = Runs {
+        f32: |x: &[f32]| argmax(mlp.forward(&vector(x)).as_slice()),
+        int8: |x: &[f32]| argmax(mlp8.forward(&vector(x)).as_slice()),
+        integer_only: |i: usize| argmax_i8(mlp8.forward_into(&inputs[i], &mut scratch)),
+    };
+    runs.report("mlp", footprint, &test_x, &test_y, args.rounds)
+        .print();
     if let Some(path) = &args.save_raw {
         std::fs::write(path, mlp8.bytes())?;
         eprintln!(
@@ -227,29 +260,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     load(&mut cnn, cnn_path)?;
     let cnn8 = cnn.quantize(calibration)?;
     let mut scratch = [0i8; MnistCnnInt8::SCRATCH];
-    let inputs = quantized(cnn8.input_params(), timed);
-    Report {
-        name: "cnn",
-        f32_accuracy: accuracy(&test_x, &test_y, 784, |x| {
-            argmax(cnn.forward(&vector(x)).as_slice())
-        }),
-        int8_accuracy: accuracy(&test_x, &test_y, 784, |x| {
-            argmax(cnn8.forward(&vector(x)).as_slice())
-        }),
+    let inputs = quantized(cnn8.input_params(), &test_x[..TIMED * 784]);
+    let footprint = Footprint {
         f32_bytes: MnistCnn::PARAM_BYTES,
         int8_bytes: MnistCnnInt8::PARAM_BYTES,
         f32_scratch: MnistCnn::SCRATCH_BYTES,
         int8_scratch: MnistCnnInt8::SCRATCH_BYTES,
-        f32_ns: latency(args.rounds, timed, 784, |x| {
-            argmax(cnn.forward(&vector(x)).as_slice())
-        }),
-        int8_ns: latency(args.rounds, timed, 784, |x| {
-            argmax(cnn8.forward(&vector(x)).as_slice())
-        }),
-        int8_integer_ns: latency(args.rounds, &index, 1, |i| {
-            argmax_i8(cnn8.forward_into(&inputs[i[0] as usize], &mut scratch))
-        }),
-    }
-    .print();
+    };
+    let runs = Runs {
+        f32: |x: &[f32]| argmax(cnn.forward(&vector(x)).as_slice()),
+        int8: |x: &[f32]| argmax(cnn8.forward(&vector(x)).as_slice()),
+        integer_only: |i: usize| argmax_i8(cnn8.forward_into(&inputs[i], &mut scratch)),
+    };
+    runs.report("cnn", footprint, &test_x, &test_y, args.rounds)
+        .print();
     Ok(())
 }
