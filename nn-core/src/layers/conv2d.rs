@@ -752,13 +752,16 @@ impl<
         if let Some(grads) = grads {
             let (dw, db) = grads[..Self::PARAMS].split_at_mut(Self::WEIGHTS);
             db.fill(0.0);
-            kernels::vectorized(|| {
-                for row in dy.chunks_exact(COUT) {
-                    for (g, &d) in db.iter_mut().zip(row) {
-                        *g += d;
+            kernels::vectorized(
+                #[inline(always)]
+                || {
+                    for row in dy.chunks_exact(COUT) {
+                        for (g, &d) in db.iter_mut().zip(row) {
+                            *g += d;
+                        }
                     }
-                }
-            });
+                },
+            );
             let patches = if Self::DIRECT {
                 &x[..rows * CIN]
             } else {
