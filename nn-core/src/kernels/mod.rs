@@ -89,10 +89,36 @@ pub const PARALLEL_PRODUCT: usize = 256 * 1024;
 #[must_use]
 pub fn in_parallel() -> usize {
     #[cfg(feature = "std")]
-    if rayon::current_thread_index().is_some() {
+    if rayon::current_thread_index().is_some() && !ALONE.with(core::cell::Cell::get) {
         return rayon::current_num_threads();
     }
     1
+}
+
+#[cfg(feature = "std")]
+std::thread_local! {
+    /// Whether [`alone`] runs on this thread.
+    static ALONE: core::cell::Cell<bool> = const { core::cell::Cell::new(false) };
+}
+
+/// Runs `f` with the kernels on the calling thread only ([`in_parallel`] is 1 inside it):
+/// for a caller that splits its work across the pool's threads itself, in parts whose
+/// products and passes are not worth splitting again. Results are the same either way.
+pub fn alone<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(feature = "std")]
+    {
+        /// Restores the flag, also when `f` panics.
+        struct Restore(bool);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                ALONE.with(|a| a.set(self.0));
+            }
+        }
+        let _restore = Restore(ALONE.with(|a| a.replace(true)));
+        f()
+    }
+    #[cfg(not(feature = "std"))]
+    f()
 }
 
 /// `rayon::join(a, b)`, after which the pool's other threads keep looking for work for a
@@ -413,6 +439,61 @@ fn split_out(
     }
     let _ = (threads, rows, work_per_row);
     f(first, out);
+}
+
+/// [`par_rows`] over two outputs split at the same rows: `f(first, a_part, b_part)` on
+/// consecutive chunks of `a` (rows of `a_row` values) and the matching rows of `b` (rows of
+/// `b_row` values; `b` may end in a shorter last row or stop early: each part gets what
+/// there is). Each row is written by one call, so results do not depend on the number of
+/// threads.
+pub fn par_rows2(
+    a: &mut [f32],
+    a_row: usize,
+    b: &mut [f32],
+    b_row: usize,
+    work_per_row: usize,
+    f: &(impl Fn(usize, &mut [f32], &mut [f32]) + Sync),
+) {
+    split_out2(in_parallel(), 0, a, a_row, b, b_row, work_per_row, f);
+}
+
+#[allow(clippy::too_many_arguments)]
+fn split_out2(
+    threads: usize,
+    first: usize,
+    a: &mut [f32],
+    a_row: usize,
+    b: &mut [f32],
+    b_row: usize,
+    work_per_row: usize,
+    f: &(impl Fn(usize, &mut [f32], &mut [f32]) + Sync),
+) {
+    let rows = a.len() / a_row.max(1);
+    #[cfg(feature = "std")]
+    if threads >= 2 && rows >= 2 && rows.saturating_mul(work_per_row) >= 64 * 1024 {
+        let half = rows / 2;
+        let (a_top, a_bottom) = a.split_at_mut(half * a_row);
+        let (b_top, b_bottom) = b.split_at_mut(half.saturating_mul(b_row).min(b.len()));
+        let (t_top, t_bottom) = (threads / 2, threads - threads / 2);
+        join(
+            || split_out2(t_top, first, a_top, a_row, b_top, b_row, work_per_row, f),
+            || {
+                split_out2(
+                    t_bottom,
+                    first + half,
+                    a_bottom,
+                    a_row,
+                    b_bottom,
+                    b_row,
+                    work_per_row,
+                    f,
+                );
+            },
+        );
+        return;
+    }
+    let _ = (threads, rows, work_per_row, b_row);
+    f(first, a, b);
 }
 
 /// One step of an LSTM cell for one sample, `H` units: what [`lstm_step`] reads and writes.

@@ -45,6 +45,29 @@ fn beats(v: f32, best: f32) -> bool {
     v > best || v.is_nan()
 }
 
+/// The first `width` (at most 16) values of `src` in an array, zeros after: a copy of known
+/// length when `width` is 16 (no call to `memcpy`).
+#[inline(always)]
+fn load16(src: &[f32], width: usize) -> [f32; 16] {
+    let mut v = [0.0f32; 16];
+    if width == 16 {
+        v.copy_from_slice(&src[..16]);
+    } else {
+        v[..width].copy_from_slice(&src[..width]);
+    }
+    v
+}
+
+/// The first `width` (at most 16) values of `v` into `dst`, as [`load16`] reads them.
+#[inline(always)]
+fn store16(v: &[f32; 16], dst: &mut [f32], width: usize) {
+    if width == 16 {
+        dst[..16].copy_from_slice(v);
+    } else {
+        dst[..width].copy_from_slice(&v[..width]);
+    }
+}
+
 /// Max pooling of an `H × W × C` image (HWC) with `PH × PW` windows and strides `SH × SW`,
 /// no padding, floor mode: an `OH × OW × C` image with `OH = (H − PH) / SH + 1` and
 /// `OW = (W − PW) / SW + 1` (checked at compile time when the layer is used).
@@ -92,17 +115,23 @@ impl<
             for ow in 0..Self::OW {
                 let out = &mut y[(oh * Self::OW + ow) * C..][..C];
                 let corner = (oh * SH * W + ow * SW) * C;
-                out.copy_from_slice(&x[corner..corner + C]);
-                for ph in 0..PH {
-                    for pw in 0..PW {
-                        if ph == 0 && pw == 0 {
-                            continue;
-                        }
-                        let row = &x[corner + (ph * W + pw) * C..][..C];
-                        for (o, &v) in out.iter_mut().zip(row) {
-                            *o = if beats(v, *o) { v } else { *o };
+                // 16 channels at a time in a local array, which the compiler knows aliases
+                // nothing, so the loop vectorises at every level.
+                for c0 in (0..C).step_by(16) {
+                    let width = (C - c0).min(16);
+                    let mut best = load16(&x[corner + c0..], width);
+                    for ph in 0..PH {
+                        for pw in 0..PW {
+                            if ph == 0 && pw == 0 {
+                                continue;
+                            }
+                            let v = load16(&x[corner + (ph * W + pw) * C + c0..], width);
+                            for (o, &v) in best.iter_mut().zip(&v) {
+                                *o = if beats(v, *o) { v } else { *o };
+                            }
                         }
                     }
+                    store16(&best, &mut out[c0..], width);
                 }
             }
         }
@@ -118,18 +147,71 @@ impl<
         let (x, y, dy) = (&x[..inputs], &y[..outputs], &dy[..outputs]);
         let work = Self::IN + Self::OUT * PH * PW;
         crate::kernels::par_rows(&mut dx[..inputs], Self::IN, work, &|first, dx| {
-            crate::kernels::vectorized(|| {
-                for (s, dxs) in dx.chunks_exact_mut(Self::IN).enumerate() {
-                    let n = first + s;
-                    let (xs, ys, dys) = (
-                        &x[n * Self::IN..][..Self::IN],
-                        &y[n * Self::OUT..][..Self::OUT],
-                        &dy[n * Self::OUT..][..Self::OUT],
-                    );
-                    Self::backward_one(xs, ys, dys, dxs);
-                }
-            });
+            // Inlined into the level's copy (a closure left out of line runs 4 lanes wide).
+            crate::kernels::vectorized(
+                #[inline(always)]
+                || {
+                    for (s, dxs) in dx.chunks_exact_mut(Self::IN).enumerate() {
+                        let n = first + s;
+                        let (xs, ys, dys) = (
+                            &x[n * Self::IN..][..Self::IN],
+                            &y[n * Self::OUT..][..Self::OUT],
+                            &dy[n * Self::OUT..][..Self::OUT],
+                        );
+                        if SH == PH && SW == PW {
+                            Self::backward_tiled(xs, ys, dys, dxs);
+                        } else {
+                            Self::backward_one(xs, ys, dys, dxs);
+                        }
+                    }
+                },
+            );
         });
+    }
+
+    /// [`backward_one`](Self::backward_one) for windows that tile the image (strides equal
+    /// to the window): each input in a window is written once, the gradient where it is
+    /// its window's first maximum and zero elsewhere, and only the rows and columns no
+    /// window reaches are zeroed beforehand (instead of all of `dx`, then added to).
+    #[inline(always)]
+    fn backward_tiled(x: &[f32], y: &[f32], dy: &[f32], dx: &mut [f32]) {
+        let (x, y, dy, dx) = (
+            &x[..Self::IN],
+            &y[..Self::OUT],
+            &dy[..Self::OUT],
+            &mut dx[..Self::IN],
+        );
+        // The rows below the last window, and the columns right of it.
+        dx[Self::OH * PH * W * C..].fill(0.0);
+        for row in dx[..Self::OH * PH * W * C].chunks_exact_mut(W * C) {
+            row[Self::OW * PW * C..].fill(0.0);
+        }
+        for oh in 0..Self::OH {
+            for ow in 0..Self::OW {
+                let corner = (oh * PH * W + ow * PW) * C;
+                let o = (oh * Self::OW + ow) * C;
+                // 16 channels at a time in local arrays, which the compiler knows alias
+                // nothing, so the loops vectorise.
+                for c0 in (0..C).step_by(16) {
+                    let width = (C - c0).min(16);
+                    let (m, mut left) = (load16(&y[o + c0..], width), load16(&dy[o + c0..], width));
+                    for ph in 0..PH {
+                        for pw in 0..PW {
+                            let i = corner + (ph * W + pw) * C + c0;
+                            let v = load16(&x[i..], width);
+                            let mut d = [0.0f32; 16];
+                            for (((d, &v), &m), l) in d.iter_mut().zip(&v).zip(&m).zip(&mut left) {
+                                // A NaN maximum (NaN propagates forward) is found at the NaN.
+                                let hit = (v == m) | (v.is_nan() & m.is_nan());
+                                *d = if hit { *l } else { 0.0 };
+                                *l = if hit { 0.0 } else { *l };
+                            }
+                            store16(&d, &mut dx[i..], width);
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// One sample of [`backward_batch`](Self::backward_batch); vectorised along channels.
@@ -198,14 +280,17 @@ impl<
         let x = &f.x[..inputs];
         let work = Self::OUT * PH * PW;
         crate::kernels::par_rows(&mut f.y[..outputs], Self::OUT, work, &|first, y| {
-            crate::kernels::vectorized(|| {
-                for (xs, ys) in x[first * Self::IN..]
-                    .chunks_exact(Self::IN)
-                    .zip(y.chunks_exact_mut(Self::OUT))
-                {
-                    Self::pool_one(xs, ys);
-                }
-            });
+            crate::kernels::vectorized(
+                #[inline(always)]
+                || {
+                    for (xs, ys) in x[first * Self::IN..]
+                        .chunks_exact(Self::IN)
+                        .zip(y.chunks_exact_mut(Self::OUT))
+                    {
+                        Self::pool_one(xs, ys);
+                    }
+                },
+            );
         });
     }
 

@@ -142,9 +142,22 @@ fn rectangular_windows_and_strides() {
     pool_case!(3; 5, 7, 2, 2, 3, 1, 2);
 }
 
+/// Windows that tile the image (strides equal to the window) take a path of their own in
+/// the backward pass: channels in groups of 16 and a remainder (20), and a last row and
+/// column that no window reads (7 × 5), whose gradient must be zero.
+#[test]
+fn tiling_windows_with_more_than_16_channels() {
+    pool_case!(4; 7, 5, 20, 2, 2, 2, 2);
+}
+
 #[test]
 fn max_ties_go_to_the_first_and_nan_propagates() {
-    type M = MaxPool2D<2, 2, 1, 2, 2, 1, 1>;
+    max_ties_and_nan::<MaxPool2D<2, 2, 1, 2, 2, 1, 1>>();
+    // The same window as one that tiles the image.
+    max_ties_and_nan::<MaxPool2D<2, 2, 1, 2, 2, 2, 2>>();
+}
+
+fn max_ties_and_nan<M: Layer + Default>() {
     let x = [1.0, 3.0, 3.0, 3.0];
     let mut y = [0.0];
     forward_batch::<M>(&x, &mut y, 1);
