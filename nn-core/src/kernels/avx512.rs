@@ -425,11 +425,19 @@ const PREFETCH_ROWS: usize = 8;
 
 /// `acc += Σ_j x[j] · W[first + j]` over the non-zero `x[j]` (`W` rows of `OUT`, at most
 /// `16 * SPARSE_VECTORS`; `x` at most [`SPARSE_INPUTS`] long; `nonzero` room for the indices,
-/// at least `x.len()`), as `portable::sparse_rows`
-/// computes it (the same fused multiply-adds in the same order): the indices of the non-zero
-/// inputs 16 at a time by a compare and a compress, then each row of weights into
-/// accumulators held in registers, the rows [`PREFETCH_ROWS`] indices ahead prefetched
-/// (their addresses, unlike a dense walk, are unknown to the hardware prefetcher).
+/// at least `x.len()`): the indices of the non-zero inputs 16 at a time by a compare and a
+/// compress, then each row of weights into accumulators held in registers, the rows
+/// [`PREFETCH_ROWS`] indices ahead prefetched (their addresses, unlike a dense walk, are
+/// unknown to the hardware prefetcher).
+///
+/// Each row adds one fused multiply-add to each of the `OUT / 16` (rounded up) vectors of
+/// outputs, which depends on the one of the row before: in a narrow layer, that
+/// chain (4 cycles a step) and not the weights bounded the time (a 128 → 10 layer: one
+/// vector, one multiply-add every 4 cycles). So layers of one or two vectors (up to 32
+/// outputs) spread the rows over [`SETS`] sets of accumulators ([`narrow_rows`]), summed at
+/// the end, and round differently from the portable level, within
+/// the kernels' tolerance (see `levels.rs`). Wider layers use one set: the same fused
+/// multiply-adds in the same order as `portable::sparse_rows` computes them.
 #[target_feature(enable = "avx512f,avx2,fma")]
 #[inline]
 fn sparse_rows<const OUT: usize>(
@@ -480,6 +488,10 @@ fn sparse_rows<const OUT: usize>(
         }
         j += 16;
     }
+    if OUT <= 16 * NARROW_VECTORS {
+        narrow_rows(x, w, first, &nonzero[..count], acc);
+        return;
+    }
     // The accumulators: `vectors` registers, the last one masked to the outputs left.
     let last = lanes(OUT - 16 * (vectors - 1));
     let mask = |v: usize| if v + 1 == vectors { last } else { 0xFFFF };
@@ -509,6 +521,89 @@ fn sparse_rows<const OUT: usize>(
     for (v, sum) in sums.iter().enumerate().take(vectors) {
         // SAFETY: as for the loads of `acc` above; `acc` is borrowed mutably.
         unsafe { _mm512_mask_storeu_ps(acc.as_mut_ptr().add(16 * v), mask(v), *sum) };
+    }
+}
+
+/// Most outputs of a layer [`narrow_rows`] takes: 2 vectors of 16.
+const NARROW_VECTORS: usize = 2;
+/// Sets of accumulators of [`narrow_rows`]: 4 or 8 chains of multiply-adds.
+const SETS: usize = 4;
+
+/// [`sparse_rows`] for a layer of at most `16 * NARROW_VECTORS` outputs (`OUT`), after its
+/// list `nonzero` of the non-zero inputs (indices of `x`; the rows `first + j` of `W`): row
+/// `k` of the list into set `k mod SETS` of accumulators, the sets summed pairwise at the
+/// end, `(0 + 2) + (1 + 3)` (set 0 starts from `acc`, the others from `-0.0`, which adds
+/// nothing, not even to a `-0.0`).
+///
+/// # Panics
+/// If an index is not one of `x` or `W` lacks its row.
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[inline]
+fn narrow_rows<const OUT: usize>(
+    x: &[f32],
+    w: &[f32],
+    first: usize,
+    nonzero: &[u32],
+    acc: &mut [f32; OUT],
+) {
+    let vectors = OUT.div_ceil(16);
+    assert!(vectors <= NARROW_VECTORS, "narrow_rows: too many outputs");
+    // Every row `first + j` with `j < x.len()` is inside `w`.
+    let rows_end = first
+        .checked_add(x.len())
+        .and_then(|rows| rows.checked_mul(OUT));
+    assert!(
+        matches!(rows_end, Some(end) if end <= w.len()),
+        "narrow_rows: W too short"
+    );
+    let last = lanes(OUT - 16 * (vectors - 1));
+    let mask = |v: usize| if v + 1 == vectors { last } else { 0xFFFF };
+    let mut sums = [[_mm512_set1_ps(-0.0); NARROW_VECTORS]; SETS];
+    for (v, sum) in sums[0].iter_mut().enumerate().take(vectors) {
+        // SAFETY: the lanes enabled are `16 v + l < OUT`, inside `acc`.
+        *sum = unsafe { _mm512_maskz_loadu_ps(mask(v), acc.as_ptr().add(16 * v)) };
+    }
+    let count = nonzero.len();
+    let w = w.as_ptr();
+    // Row `k` of the list into `sums`.
+    let row = |k: usize, sums: &mut [__m512; NARROW_VECTORS]| {
+        let ahead = nonzero[(k + PREFETCH_ROWS).min(count - 1)] as usize;
+        let j = nonzero[k] as usize;
+        let s = _mm512_set1_ps(x[j]);
+        // SAFETY: `j` is an index of `x` (checked just above), so the row
+        // `(first + j) * OUT .. + OUT` is inside `w` (asserted); the lanes enabled are
+        // `16 v + l < OUT`. A prefetch only hints, whatever the address (`wrapping_add`).
+        unsafe {
+            let row = w.add((first + j) * OUT);
+            let next = w.wrapping_add(first.wrapping_add(ahead).wrapping_mul(OUT));
+            for (v, sum) in sums.iter_mut().enumerate().take(vectors) {
+                _mm_prefetch::<_MM_HINT_T0>(next.wrapping_add(16 * v).cast());
+                *sum = _mm512_fmadd_ps(s, _mm512_maskz_loadu_ps(mask(v), row.add(16 * v)), *sum);
+            }
+        }
+    };
+    let mut k = 0;
+    while k + SETS <= count {
+        for (s, sums) in sums.iter_mut().enumerate() {
+            row(k + s, sums);
+        }
+        k += SETS;
+    }
+    for (s, sums) in sums.iter_mut().enumerate().take(count - k) {
+        row(k + s, sums);
+    }
+    let [zero, one, two, three] = sums;
+    for (v, (((&s0, &s1), &s2), &s3)) in zero
+        .iter()
+        .zip(&one)
+        .zip(&two)
+        .zip(&three)
+        .enumerate()
+        .take(vectors)
+    {
+        let sum = _mm512_add_ps(_mm512_add_ps(s0, s2), _mm512_add_ps(s1, s3));
+        // SAFETY: as for the loads of `acc` above; `acc` is borrowed mutably.
+        unsafe { _mm512_mask_storeu_ps(acc.as_mut_ptr().add(16 * v), mask(v), sum) };
     }
 }
 

@@ -1173,5 +1173,29 @@ mod tests {
         run::<50, 130>(&mut rng);
         run::<600, 16>(&mut rng);
         run::<2100, 16>(&mut rng);
+        // The MNIST MLP's layers, and three vectors with a masked last one.
+        run::<784, 128>(&mut rng);
+        run::<128, 10>(&mut rng);
+        run::<40, 40>(&mut rng);
+    }
+
+    /// All inputs zero: every row skipped, the outputs are the biases bit for bit (a `-0.0`
+    /// too, whatever the accumulators start from).
+    #[test]
+    fn dense_forward_one_of_zeros_is_the_bias_exactly() {
+        fn run<const IN: usize, const OUT: usize>() {
+            let mut rng = Rng::new(3);
+            let w = random(IN * OUT, &mut rng);
+            let mut b = random(OUT, &mut rng);
+            b[0] = -0.0;
+            let mut y = [f32::NAN; OUT];
+            super::dense_forward_one::<IN, OUT>(&w, &b, &[0.0; IN], &mut y);
+            let bits = |v: &[f32]| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&y), bits(&b), "{IN} -> {OUT}");
+        }
+        run::<128, 10>();
+        run::<20, 64>();
+        run::<40, 40>();
+        run::<784, 128>();
     }
 }
