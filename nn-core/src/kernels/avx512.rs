@@ -43,14 +43,16 @@ use super::portable::Isa;
 use super::update::{AdamStep, GradTransform, RmsPropStep, Rule};
 use core::arch::x86_64::{
     __m512, __mmask16, _mm512_add_epi32, _mm512_add_ps, _mm512_and_si512, _mm512_andnot_si512,
-    _mm512_castps_si512, _mm512_castsi512_ps, _mm512_cmp_ps_mask, _mm512_div_ps, _mm512_fmadd_ps,
-    _mm512_fmsub_ps, _mm512_fnmadd_ps, _mm512_loadu_ps, _mm512_mask_blend_ps,
-    _mm512_mask_cmp_ps_mask, _mm512_mask_compressstoreu_epi32, _mm512_mask_storeu_ps,
-    _mm512_maskz_compress_epi32, _mm512_maskz_fmadd_ps, _mm512_maskz_loadu_ps, _mm512_max_ps,
+    _mm512_castps_si512, _mm512_castsi512_ps, _mm512_cmp_ps_mask, _mm512_cmpge_epu32_mask,
+    _mm512_cmpgt_epu32_mask, _mm512_cvtepi32_ps, _mm512_cvttps_epi32, _mm512_div_ps,
+    _mm512_fmadd_ps, _mm512_fmsub_ps, _mm512_fnmadd_ps, _mm512_loadu_ps, _mm512_mask_blend_epi32,
+    _mm512_mask_blend_ps, _mm512_mask_cmp_ps_mask, _mm512_mask_cmpge_epu32_mask,
+    _mm512_mask_compressstoreu_epi32, _mm512_mask_storeu_ps, _mm512_maskz_compress_epi32,
+    _mm512_maskz_fmadd_ps, _mm512_maskz_loadu_ps, _mm512_maskz_mov_epi32, _mm512_max_ps,
     _mm512_min_ps, _mm512_mul_ps, _mm512_or_si512, _mm512_rcp14_ps, _mm512_reduce_add_ps,
     _mm512_roundscale_ps, _mm512_rsqrt14_ps, _mm512_scalef_ps, _mm512_set1_epi32, _mm512_set1_ps,
-    _mm512_setr_epi32, _mm512_setzero_ps, _mm512_sqrt_ps, _mm512_storeu_si512, _mm512_sub_ps,
-    _mm_prefetch, _CMP_GT_OQ, _CMP_LT_OQ, _CMP_NEQ_UQ, _MM_FROUND_NO_EXC,
+    _mm512_setr_epi32, _mm512_setzero_ps, _mm512_slli_epi32, _mm512_sqrt_ps, _mm512_storeu_si512,
+    _mm512_sub_ps, _mm_prefetch, _CMP_GT_OQ, _CMP_LT_OQ, _CMP_NEQ_UQ, _MM_FROUND_NO_EXC,
     _MM_FROUND_TO_NEAREST_INT, _MM_HINT_T0,
 };
 
@@ -870,6 +872,72 @@ fn plain(t: GradTransform) -> bool {
     t.limit == f32::INFINITY && t.scale == 1.0 && t.weight_decay == 0.0
 }
 
+/// `values[i] = libm::expf(values[i])` for every value, bit for bit: 16 lanes at a time by
+/// [`expf_lanes`], or one at a time by `libm::expf` where a vector holds a value it leaves
+/// out (`|x| >= 87.34`, infinite or NaN: `expf`'s special cases and scaling steps).
+#[target_feature(enable = "avx512f,avx2,fma")]
+pub(super) fn exp_in_place(values: &mut [f32]) {
+    in_vectors(values.len(), |i, mask| {
+        // SAFETY: the lanes enabled are `i + l < values.len()`.
+        let x = unsafe { _mm512_maskz_loadu_ps(mask, values.as_ptr().add(i)) };
+        let magnitude = _mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32(0x7fff_ffff));
+        let special = _mm512_mask_cmpge_epu32_mask(mask, magnitude, _mm512_set1_epi32(0x42ae_ac50));
+        if special == 0 {
+            // SAFETY: as for the load.
+            unsafe { _mm512_mask_storeu_ps(values.as_mut_ptr().add(i), mask, expf_lanes(x)) };
+        } else {
+            let end = (i + 16).min(values.len());
+            for v in &mut values[i..end] {
+                *v = libm::expf(*v);
+            }
+        }
+    });
+}
+
+/// `libm::expf` (FreeBSD's `e_expf.c`) on 16 lanes of magnitude below `0x42aeac50` (87.34,
+/// where its special cases start), bit for bit: the same operations in the same order,
+/// its branches as selects, without fused multiply-adds. There `k` is within ±126, so the
+/// final `scalbnf(y, k)` is the single multiply by `2^k`.
+#[target_feature(enable = "avx512f,avx2,fma")]
+fn expf_lanes(x: __m512) -> __m512 {
+    // expf's constants, by their bits.
+    const LN2_HI: f32 = f32::from_bits(0x3f31_7200);
+    const LN2_LO: f32 = f32::from_bits(0x35bf_be8e);
+    const INV_LN2: f32 = f32::from_bits(0x3fb8_aa3b);
+    const P1: f32 = f32::from_bits(0x3e2a_aa8f);
+    const P2: f32 = f32::from_bits(0xbb35_5215);
+    let bits = _mm512_castps_si512(x);
+    let magnitude = _mm512_and_si512(bits, _mm512_set1_epi32(0x7fff_ffff));
+    let negative = _mm512_cmpge_epu32_mask(bits, _mm512_set1_epi32(i32::MIN));
+    let above = |bound: i32| _mm512_cmpgt_epu32_mask(magnitude, _mm512_set1_epi32(bound));
+    // |x| > 1.5 ln 2: k = (x / ln 2 ± 0.5) truncated; |x| > 0.5 ln 2: k = ±1; else k = 0.
+    let half = _mm512_mask_blend_ps(negative, _mm512_set1_ps(0.5), _mm512_set1_ps(-0.5));
+    let rounded = _mm512_cvttps_epi32(_mm512_add_ps(
+        _mm512_mul_ps(_mm512_set1_ps(INV_LN2), x),
+        half,
+    ));
+    let one = _mm512_mask_blend_epi32(negative, _mm512_set1_epi32(1), _mm512_set1_epi32(-1));
+    let k = _mm512_mask_blend_epi32(above(0x3f85_1592), one, rounded);
+    let k = _mm512_maskz_mov_epi32(above(0x3eb1_7218), k);
+    // hi = x - k ln2_hi, lo = k ln2_lo, x = hi - lo (with k = 0: hi = x, lo = 0, x itself).
+    let kf = _mm512_cvtepi32_ps(k);
+    let hi = _mm512_sub_ps(x, _mm512_mul_ps(kf, _mm512_set1_ps(LN2_HI)));
+    let lo = _mm512_mul_ps(kf, _mm512_set1_ps(LN2_LO));
+    let r = _mm512_sub_ps(hi, lo);
+    let rr = _mm512_mul_ps(r, r);
+    let p = _mm512_add_ps(_mm512_set1_ps(P1), _mm512_mul_ps(rr, _mm512_set1_ps(P2)));
+    let c = _mm512_sub_ps(r, _mm512_mul_ps(rr, p));
+    let q = _mm512_div_ps(_mm512_mul_ps(r, c), _mm512_sub_ps(_mm512_set1_ps(2.0), c));
+    let y = _mm512_add_ps(_mm512_set1_ps(1.0), _mm512_add_ps(_mm512_sub_ps(q, lo), hi));
+    let scale = _mm512_castsi512_ps(_mm512_slli_epi32::<23>(_mm512_add_epi32(
+        k,
+        _mm512_set1_epi32(0x7f),
+    )));
+    let y = _mm512_mul_ps(y, scale);
+    // |x| <= 2^-14: 1 + x.
+    _mm512_mask_blend_ps(above(0x3900_0000), _mm512_add_ps(_mm512_set1_ps(1.0), x), y)
+}
+
 /// Runs `step(i, lanes)` for `i` in steps of 16 below `n`: whole vectors, then the last
 /// `n % 16` values with their mask.
 #[inline(always)]
@@ -1589,6 +1657,30 @@ mod tests {
         }
         // SAFETY: the CPU has AVX-512F, AVX2 and FMA (checked just above).
         has.then(|| unsafe { Avx512::new_unchecked() })
+    }
+
+    /// `exp_in_place` against `libm::expf`, bit for bit: every 257th bit pattern (both signs,
+    /// zeros, subnormals, the special cases, infinities, NaNs) and every 31st in [-88, 88]
+    /// (vectors of lanes from both sides of each branch of `expf`), in slices of 1,000
+    /// values (masked tails; vectors mixing special values with others).
+    #[test]
+    fn exp_in_place_is_libm_expf_bit_for_bit() {
+        let Some(_) = token() else { return };
+        let all = (0..=u32::MAX).step_by(257).map(f32::from_bits);
+        let near = (0..=88.0f32.to_bits()).step_by(31).map(f32::from_bits);
+        let values: Vec<f32> = all.chain(near.clone()).chain(near.map(|v| -v)).collect();
+        let mut got = values.clone();
+        for part in got.chunks_mut(1000) {
+            // SAFETY: the CPU has AVX-512F, AVX2 and FMA (`token`).
+            unsafe { super::exp_in_place(part) };
+        }
+        for (&x, &g) in values.iter().zip(&got) {
+            let want = libm::expf(x);
+            assert!(
+                g.to_bits() == want.to_bits() || (g.is_nan() && want.is_nan()),
+                "exp({x:e}) = {g:e}, libm says {want:e}"
+            );
+        }
     }
 
     /// `quotient` on 16 lanes.
