@@ -266,10 +266,14 @@ impl ActivationFn for Softmax {
     fn forward(&self, values: &mut [f32], width: usize) {
         for row in values.chunks_exact_mut(width) {
             let max = row.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
-            let mut sum = 0.0;
             for v in row.iter_mut() {
-                *v = math::exp(*v - max);
-                sum += *v;
+                *v -= max;
+            }
+            // `math::exp` of each, bit for bit, a vector at a time where the level has one.
+            kernels::exp_in_place(row);
+            let mut sum = 0.0;
+            for &v in row.iter() {
+                sum += v;
             }
             let inv = 1.0 / sum;
             for v in row.iter_mut() {

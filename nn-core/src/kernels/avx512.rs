@@ -43,14 +43,16 @@ use super::portable::Isa;
 use super::update::{AdamStep, GradTransform, RmsPropStep, Rule};
 use core::arch::x86_64::{
     __m512, __mmask16, _mm512_add_epi32, _mm512_add_ps, _mm512_and_si512, _mm512_andnot_si512,
-    _mm512_castps_si512, _mm512_castsi512_ps, _mm512_cmp_ps_mask, _mm512_div_ps, _mm512_fmadd_ps,
-    _mm512_fmsub_ps, _mm512_fnmadd_ps, _mm512_loadu_ps, _mm512_mask_blend_ps,
-    _mm512_mask_cmp_ps_mask, _mm512_mask_compressstoreu_epi32, _mm512_mask_storeu_ps,
-    _mm512_maskz_compress_epi32, _mm512_maskz_fmadd_ps, _mm512_maskz_loadu_ps, _mm512_max_ps,
+    _mm512_castps_si512, _mm512_castsi512_ps, _mm512_cmp_ps_mask, _mm512_cmpge_epu32_mask,
+    _mm512_cmpgt_epu32_mask, _mm512_cvtepi32_ps, _mm512_cvttps_epi32, _mm512_div_ps,
+    _mm512_fmadd_ps, _mm512_fmsub_ps, _mm512_fnmadd_ps, _mm512_loadu_ps, _mm512_mask_blend_epi32,
+    _mm512_mask_blend_ps, _mm512_mask_cmp_ps_mask, _mm512_mask_cmpge_epu32_mask,
+    _mm512_mask_compressstoreu_epi32, _mm512_mask_storeu_ps, _mm512_maskz_compress_epi32,
+    _mm512_maskz_fmadd_ps, _mm512_maskz_loadu_ps, _mm512_maskz_mov_epi32, _mm512_max_ps,
     _mm512_min_ps, _mm512_mul_ps, _mm512_or_si512, _mm512_rcp14_ps, _mm512_reduce_add_ps,
     _mm512_roundscale_ps, _mm512_rsqrt14_ps, _mm512_scalef_ps, _mm512_set1_epi32, _mm512_set1_ps,
-    _mm512_setr_epi32, _mm512_setzero_ps, _mm512_sqrt_ps, _mm512_storeu_si512, _mm512_sub_ps,
-    _mm_prefetch, _CMP_GT_OQ, _CMP_LT_OQ, _CMP_NEQ_UQ, _MM_FROUND_NO_EXC,
+    _mm512_setr_epi32, _mm512_setzero_ps, _mm512_slli_epi32, _mm512_sqrt_ps, _mm512_storeu_si512,
+    _mm512_sub_ps, _mm_prefetch, _CMP_GT_OQ, _CMP_LT_OQ, _CMP_NEQ_UQ, _MM_FROUND_NO_EXC,
     _MM_FROUND_TO_NEAREST_INT, _MM_HINT_T0,
 };
 
@@ -425,11 +427,19 @@ const PREFETCH_ROWS: usize = 8;
 
 /// `acc += Σ_j x[j] · W[first + j]` over the non-zero `x[j]` (`W` rows of `OUT`, at most
 /// `16 * SPARSE_VECTORS`; `x` at most [`SPARSE_INPUTS`] long; `nonzero` room for the indices,
-/// at least `x.len()`), as `portable::sparse_rows`
-/// computes it (the same fused multiply-adds in the same order): the indices of the non-zero
-/// inputs 16 at a time by a compare and a compress, then each row of weights into
-/// accumulators held in registers, the rows [`PREFETCH_ROWS`] indices ahead prefetched
-/// (their addresses, unlike a dense walk, are unknown to the hardware prefetcher).
+/// at least `x.len()`): the indices of the non-zero inputs 16 at a time by a compare and a
+/// compress, then each row of weights into accumulators held in registers, the rows
+/// [`PREFETCH_ROWS`] indices ahead prefetched (their addresses, unlike a dense walk, are
+/// unknown to the hardware prefetcher).
+///
+/// Each row adds one fused multiply-add to each of the `OUT / 16` (rounded up) vectors of
+/// outputs, which depends on the one of the row before: in a narrow layer, that
+/// chain (4 cycles a step) and not the weights bounded the time (a 128 → 10 layer: one
+/// vector, one multiply-add every 4 cycles). So layers of one or two vectors (up to 32
+/// outputs) spread the rows over [`SETS`] sets of accumulators ([`narrow_rows`]), summed at
+/// the end, and round differently from the portable level, within
+/// the kernels' tolerance (see `levels.rs`). Wider layers use one set: the same fused
+/// multiply-adds in the same order as `portable::sparse_rows` computes them.
 #[target_feature(enable = "avx512f,avx2,fma")]
 #[inline]
 fn sparse_rows<const OUT: usize>(
@@ -480,6 +490,10 @@ fn sparse_rows<const OUT: usize>(
         }
         j += 16;
     }
+    if OUT <= 16 * NARROW_VECTORS {
+        narrow_rows(x, w, first, &nonzero[..count], acc);
+        return;
+    }
     // The accumulators: `vectors` registers, the last one masked to the outputs left.
     let last = lanes(OUT - 16 * (vectors - 1));
     let mask = |v: usize| if v + 1 == vectors { last } else { 0xFFFF };
@@ -509,6 +523,89 @@ fn sparse_rows<const OUT: usize>(
     for (v, sum) in sums.iter().enumerate().take(vectors) {
         // SAFETY: as for the loads of `acc` above; `acc` is borrowed mutably.
         unsafe { _mm512_mask_storeu_ps(acc.as_mut_ptr().add(16 * v), mask(v), *sum) };
+    }
+}
+
+/// Most outputs of a layer [`narrow_rows`] takes: 2 vectors of 16.
+const NARROW_VECTORS: usize = 2;
+/// Sets of accumulators of [`narrow_rows`]: 4 or 8 chains of multiply-adds.
+const SETS: usize = 4;
+
+/// [`sparse_rows`] for a layer of at most `16 * NARROW_VECTORS` outputs (`OUT`), after its
+/// list `nonzero` of the non-zero inputs (indices of `x`; the rows `first + j` of `W`): row
+/// `k` of the list into set `k mod SETS` of accumulators, the sets summed pairwise at the
+/// end, `(0 + 2) + (1 + 3)` (set 0 starts from `acc`, the others from `-0.0`, which adds
+/// nothing, not even to a `-0.0`).
+///
+/// # Panics
+/// If an index is not one of `x` or `W` lacks its row.
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[inline]
+fn narrow_rows<const OUT: usize>(
+    x: &[f32],
+    w: &[f32],
+    first: usize,
+    nonzero: &[u32],
+    acc: &mut [f32; OUT],
+) {
+    let vectors = OUT.div_ceil(16);
+    assert!(vectors <= NARROW_VECTORS, "narrow_rows: too many outputs");
+    // Every row `first + j` with `j < x.len()` is inside `w`.
+    let rows_end = first
+        .checked_add(x.len())
+        .and_then(|rows| rows.checked_mul(OUT));
+    assert!(
+        matches!(rows_end, Some(end) if end <= w.len()),
+        "narrow_rows: W too short"
+    );
+    let last = lanes(OUT - 16 * (vectors - 1));
+    let mask = |v: usize| if v + 1 == vectors { last } else { 0xFFFF };
+    let mut sums = [[_mm512_set1_ps(-0.0); NARROW_VECTORS]; SETS];
+    for (v, sum) in sums[0].iter_mut().enumerate().take(vectors) {
+        // SAFETY: the lanes enabled are `16 v + l < OUT`, inside `acc`.
+        *sum = unsafe { _mm512_maskz_loadu_ps(mask(v), acc.as_ptr().add(16 * v)) };
+    }
+    let count = nonzero.len();
+    let w = w.as_ptr();
+    // Row `k` of the list into `sums`.
+    let row = |k: usize, sums: &mut [__m512; NARROW_VECTORS]| {
+        let ahead = nonzero[(k + PREFETCH_ROWS).min(count - 1)] as usize;
+        let j = nonzero[k] as usize;
+        let s = _mm512_set1_ps(x[j]);
+        // SAFETY: `j` is an index of `x` (checked just above), so the row
+        // `(first + j) * OUT .. + OUT` is inside `w` (asserted); the lanes enabled are
+        // `16 v + l < OUT`. A prefetch only hints, whatever the address (`wrapping_add`).
+        unsafe {
+            let row = w.add((first + j) * OUT);
+            let next = w.wrapping_add(first.wrapping_add(ahead).wrapping_mul(OUT));
+            for (v, sum) in sums.iter_mut().enumerate().take(vectors) {
+                _mm_prefetch::<_MM_HINT_T0>(next.wrapping_add(16 * v).cast());
+                *sum = _mm512_fmadd_ps(s, _mm512_maskz_loadu_ps(mask(v), row.add(16 * v)), *sum);
+            }
+        }
+    };
+    let mut k = 0;
+    while k + SETS <= count {
+        for (s, sums) in sums.iter_mut().enumerate() {
+            row(k + s, sums);
+        }
+        k += SETS;
+    }
+    for (s, sums) in sums.iter_mut().enumerate().take(count - k) {
+        row(k + s, sums);
+    }
+    let [zero, one, two, three] = sums;
+    for (v, (((&s0, &s1), &s2), &s3)) in zero
+        .iter()
+        .zip(&one)
+        .zip(&two)
+        .zip(&three)
+        .enumerate()
+        .take(vectors)
+    {
+        let sum = _mm512_add_ps(_mm512_add_ps(s0, s2), _mm512_add_ps(s1, s3));
+        // SAFETY: as for the loads of `acc` above; `acc` is borrowed mutably.
+        unsafe { _mm512_mask_storeu_ps(acc.as_mut_ptr().add(16 * v), mask(v), sum) };
     }
 }
 
@@ -773,6 +870,72 @@ fn effective<const PLAIN: bool>(t: GradTransform, g: __m512, p: __m512) -> __m51
 /// Whether `t` leaves the gradient as it is.
 fn plain(t: GradTransform) -> bool {
     t.limit == f32::INFINITY && t.scale == 1.0 && t.weight_decay == 0.0
+}
+
+/// `values[i] = libm::expf(values[i])` for every value, bit for bit: 16 lanes at a time by
+/// [`expf_lanes`], or one at a time by `libm::expf` where a vector holds a value it leaves
+/// out (`|x| >= 87.34`, infinite or NaN: `expf`'s special cases and scaling steps).
+#[target_feature(enable = "avx512f,avx2,fma")]
+pub(super) fn exp_in_place(values: &mut [f32]) {
+    in_vectors(values.len(), |i, mask| {
+        // SAFETY: the lanes enabled are `i + l < values.len()`.
+        let x = unsafe { _mm512_maskz_loadu_ps(mask, values.as_ptr().add(i)) };
+        let magnitude = _mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32(0x7fff_ffff));
+        let special = _mm512_mask_cmpge_epu32_mask(mask, magnitude, _mm512_set1_epi32(0x42ae_ac50));
+        if special == 0 {
+            // SAFETY: as for the load.
+            unsafe { _mm512_mask_storeu_ps(values.as_mut_ptr().add(i), mask, expf_lanes(x)) };
+        } else {
+            let end = (i + 16).min(values.len());
+            for v in &mut values[i..end] {
+                *v = libm::expf(*v);
+            }
+        }
+    });
+}
+
+/// `libm::expf` (FreeBSD's `e_expf.c`) on 16 lanes of magnitude below `0x42aeac50` (87.34,
+/// where its special cases start), bit for bit: the same operations in the same order,
+/// its branches as selects, without fused multiply-adds. There `k` is within ±126, so the
+/// final `scalbnf(y, k)` is the single multiply by `2^k`.
+#[target_feature(enable = "avx512f,avx2,fma")]
+fn expf_lanes(x: __m512) -> __m512 {
+    // expf's constants, by their bits.
+    const LN2_HI: f32 = f32::from_bits(0x3f31_7200);
+    const LN2_LO: f32 = f32::from_bits(0x35bf_be8e);
+    const INV_LN2: f32 = f32::from_bits(0x3fb8_aa3b);
+    const P1: f32 = f32::from_bits(0x3e2a_aa8f);
+    const P2: f32 = f32::from_bits(0xbb35_5215);
+    let bits = _mm512_castps_si512(x);
+    let magnitude = _mm512_and_si512(bits, _mm512_set1_epi32(0x7fff_ffff));
+    let negative = _mm512_cmpge_epu32_mask(bits, _mm512_set1_epi32(i32::MIN));
+    let above = |bound: i32| _mm512_cmpgt_epu32_mask(magnitude, _mm512_set1_epi32(bound));
+    // |x| > 1.5 ln 2: k = (x / ln 2 ± 0.5) truncated; |x| > 0.5 ln 2: k = ±1; else k = 0.
+    let half = _mm512_mask_blend_ps(negative, _mm512_set1_ps(0.5), _mm512_set1_ps(-0.5));
+    let rounded = _mm512_cvttps_epi32(_mm512_add_ps(
+        _mm512_mul_ps(_mm512_set1_ps(INV_LN2), x),
+        half,
+    ));
+    let one = _mm512_mask_blend_epi32(negative, _mm512_set1_epi32(1), _mm512_set1_epi32(-1));
+    let k = _mm512_mask_blend_epi32(above(0x3f85_1592), one, rounded);
+    let k = _mm512_maskz_mov_epi32(above(0x3eb1_7218), k);
+    // hi = x - k ln2_hi, lo = k ln2_lo, x = hi - lo (with k = 0: hi = x, lo = 0, x itself).
+    let kf = _mm512_cvtepi32_ps(k);
+    let hi = _mm512_sub_ps(x, _mm512_mul_ps(kf, _mm512_set1_ps(LN2_HI)));
+    let lo = _mm512_mul_ps(kf, _mm512_set1_ps(LN2_LO));
+    let r = _mm512_sub_ps(hi, lo);
+    let rr = _mm512_mul_ps(r, r);
+    let p = _mm512_add_ps(_mm512_set1_ps(P1), _mm512_mul_ps(rr, _mm512_set1_ps(P2)));
+    let c = _mm512_sub_ps(r, _mm512_mul_ps(rr, p));
+    let q = _mm512_div_ps(_mm512_mul_ps(r, c), _mm512_sub_ps(_mm512_set1_ps(2.0), c));
+    let y = _mm512_add_ps(_mm512_set1_ps(1.0), _mm512_add_ps(_mm512_sub_ps(q, lo), hi));
+    let scale = _mm512_castsi512_ps(_mm512_slli_epi32::<23>(_mm512_add_epi32(
+        k,
+        _mm512_set1_epi32(0x7f),
+    )));
+    let y = _mm512_mul_ps(y, scale);
+    // |x| <= 2^-14: 1 + x.
+    _mm512_mask_blend_ps(above(0x3900_0000), _mm512_add_ps(_mm512_set1_ps(1.0), x), y)
 }
 
 /// Runs `step(i, lanes)` for `i` in steps of 16 below `n`: whole vectors, then the last
@@ -1494,6 +1657,30 @@ mod tests {
         }
         // SAFETY: the CPU has AVX-512F, AVX2 and FMA (checked just above).
         has.then(|| unsafe { Avx512::new_unchecked() })
+    }
+
+    /// `exp_in_place` against `libm::expf`, bit for bit: every 257th bit pattern (both signs,
+    /// zeros, subnormals, the special cases, infinities, NaNs) and every 31st in [-88, 88]
+    /// (vectors of lanes from both sides of each branch of `expf`), in slices of 1,000
+    /// values (masked tails; vectors mixing special values with others).
+    #[test]
+    fn exp_in_place_is_libm_expf_bit_for_bit() {
+        let Some(_) = token() else { return };
+        let all = (0..=u32::MAX).step_by(257).map(f32::from_bits);
+        let near = (0..=88.0f32.to_bits()).step_by(31).map(f32::from_bits);
+        let values: Vec<f32> = all.chain(near.clone()).chain(near.map(|v| -v)).collect();
+        let mut got = values.clone();
+        for part in got.chunks_mut(1000) {
+            // SAFETY: the CPU has AVX-512F, AVX2 and FMA (`token`).
+            unsafe { super::exp_in_place(part) };
+        }
+        for (&x, &g) in values.iter().zip(&got) {
+            let want = libm::expf(x);
+            assert!(
+                g.to_bits() == want.to_bits() || (g.is_nan() && want.is_nan()),
+                "exp({x:e}) = {g:e}, libm says {want:e}"
+            );
+        }
     }
 
     /// `quotient` on 16 lanes.

@@ -349,6 +349,8 @@ fn workload() -> Results {
     dense::<64, 1>(&mut r);
     dense::<784, 128>(&mut r);
     dense::<64, 10>(&mut r);
+    dense::<128, 10>(&mut r);
+    dense::<40, 40>(&mut r);
     dense::<200, 300>(&mut r);
     let mut rng = Rng::new(9);
     let x: Vec<f32> = (0..10_000).map(|_| rng.uniform(-4.0, 4.0)).collect();
