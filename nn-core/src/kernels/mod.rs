@@ -418,10 +418,14 @@ fn split_out(
 /// One step of an LSTM cell for one sample, `H` units: what [`lstm_step`] reads and writes.
 #[derive(Debug)]
 pub struct LstmStep<'a> {
-    /// The gates' pre-activations `[i f g o]` (`4H` values) without the recurrent term; left
-    /// holding the activated gates.
+    /// The gates' pre-activations `[i f g o]` (`4H` values) without the bias and the recurrent
+    /// term; left holding the activated gates.
     pub gates: &'a mut [f32],
-    /// The recurrent term `h W_hh` added to the pre-activations (`4H` values), if any.
+    /// The bias added to the pre-activations first (`4H` values), if any: adding it here
+    /// rather than writing it into every row of `gates` before the input product saves a
+    /// pass over all the gates of a sequence (the same sums, in the same order).
+    pub bias: Option<&'a [f32]>,
+    /// The recurrent term `h W_hh` added to the pre-activations next (`4H` values), if any.
     pub recurrent: Option<&'a [f32]>,
     /// The previous cell state (`H` values); none stands for zeros.
     pub c_prev: Option<&'a [f32]>,
@@ -454,6 +458,7 @@ pub fn lstm_step(s: LstmStep<'_>) {
     let h = s.c.len();
     let LstmStep {
         gates: g,
+        bias,
         recurrent,
         c_prev,
         c,
@@ -461,6 +466,11 @@ pub fn lstm_step(s: LstmStep<'_>) {
         h: out,
         h_copy,
     } = s;
+    if let Some(b) = bias {
+        for (v, &a) in g.iter_mut().zip(b) {
+            *v += a;
+        }
+    }
     if let Some(r) = recurrent {
         for (v, &a) in g.iter_mut().zip(r) {
             *v += a;

@@ -130,19 +130,15 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Lstm<T, F,
             T * (F + H) * w,
             parts,
             &|first, n, (gates, (c, tc), (h, last), work), threads| {
-                // The chunk's input projections, every step at once: the bias, then `x W_ih`
-                // added (in the chunk, so that threads share this work too).
-                let g = &mut *gates.values;
-                for row in g.chunks_exact_mut(w) {
-                    row.copy_from_slice(bias);
-                }
+                // The chunk's input projections `x W_ih`, every step at once (in the chunk,
+                // so that threads share this work too); each step adds the bias.
                 let x = &x[first * T * F..(first + n) * T * F];
-                kernels::gemm_nn_packed(n * T, x, w_ih, g, true, threads);
+                kernels::gemm_nn_packed(n * T, x, w_ih, gates.values, false, threads);
                 kernels::vectorized(
                     #[inline(always)]
                     || {
                         Self::forward_chunk(
-                            w_hh, first, n, threads, start, gates, c, tc, h, last, work,
+                            w_hh, bias, first, n, threads, start, gates, c, tc, h, last, work,
                         );
                     },
                 );
@@ -150,13 +146,15 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Lstm<T, F,
         );
     }
 
-    /// The recurrence of samples `first..first + n` (their rows of the cache and output).
+    /// The recurrence of samples `first..first + n` (their rows of the cache and output),
+    /// `gates` holding their input projections without the (summed) `bias`.
     // Inlined into the caller's `kernels::vectorized` closure: compiled there, its loops
     // get that level's vector width (a separate function would be baseline SSE2).
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     fn forward_chunk(
         w_hh: &kernels::PackedB<'_>,
+        bias: &[f32],
         first: usize,
         n: usize,
         threads: usize,
@@ -192,6 +190,7 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Lstm<T, F,
                 };
                 kernels::lstm_step(kernels::LstmStep {
                     gates: g,
+                    bias: Some(bias),
                     recurrent: recurrent.then(|| &tmp[b * w..(b + 1) * w]),
                     c_prev,
                     c: &mut c_now[..H],
