@@ -76,8 +76,11 @@ pub(super) const ROWS: usize = 12;
 pub(super) const COLS: usize = 32;
 /// Steps of `k` per block: a `KC × COLS` panel of `B` (32 KiB) stays in L1.
 const KC: usize = 256;
-/// Rows per block: an `MC × KC` block of `A` (144 KiB) stays in L2.
-const MC: usize = 144;
+/// Rows per block: an `MC × KC` block of `A` (192 KiB) stays in L2. Each block copies the
+/// panels of `B` it reads, so products of up to this many rows copy them once: a recurrent
+/// layer's kernel gradient over `F + H` rows (156 for an LSTM reading 28 features with 128
+/// units) is one block. The blocks do not change the sums (only `k` is summed in blocks).
+const MC: usize = 192;
 const _: () = assert!(MC.is_multiple_of(ROWS));
 
 impl Isa for Avx512 {

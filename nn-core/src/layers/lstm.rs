@@ -271,35 +271,37 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Lstm<T, F,
         let (w_hh_t, scratch) = b.scratch.split_at_mut(kernels::packed_len(w, H));
         let (w_ih_t, scratch) = scratch.split_at_mut(w * F);
         let (d_gates, scratch) = scratch.split_at_mut(rows * w);
-        let (h_prev, work) = scratch.split_at_mut(rows * H);
+        let (xh, work) = scratch.split_at_mut(rows * (F + H));
         let p = Self::DIMS.params(b.params);
         // `W_hhᵀ`, packed once for every step of every chunk.
         let w_hh_t = &kernels::pack_b(w, H, p.w_hh, true, w_hh_t);
         let RecurrentGrad { h: dh0, c: dc0 } = d_start;
-        // The states before every step, for the recurrent kernel's gradient (each chunk
-        // writes its samples').
-        let h_prev = &mut h_prev[..rows * H];
+        // Each chunk keeps its rows of `d_gates` step by step (`[T][n]`, see
+        // `backward_chunk`); the inputs and the states before every step, for the kernels'
+        // gradient, are gathered in that order too (each chunk its samples').
+        let xh = &mut xh[..rows * (F + H)];
+        let x = &b.x[..batch_values("LSTM", batch, Self::INPUT)];
         let parts = (
             Rows::new(&mut *d_gates, T * w),
-            Rows::new(&mut work[..batch * (2 * H + w)], 2 * H + w),
+            Rows::new(&mut work[..batch * 2 * H], 2 * H),
             (dh0.map(|v| Rows::new(v, H)), dc0.map(|v| Rows::new(v, H))),
-            b.grads.is_some().then(|| Rows::new(&mut *h_prev, T * H)),
+            b.grads.is_some().then(|| Rows::new(&mut *xh, T * (F + H))),
         );
         for_chunks(
             batch,
             2 * T * H * w,
             parts,
-            &|first, n, (d_gates, work, (dh0, dc0), h_prev), threads| {
-                if let Some(h_prev) = h_prev {
+            &|first, n, (d_gates, work, (dh0, dc0), xh), threads| {
+                if let Some(xh) = xh {
                     let h0 = start.h.map(|h0| &h0[first * H..(first + n) * H]);
                     let h_all = &h_all[first * T * H..(first + n) * T * H];
-                    recurrent::previous_states(d, n, h_all, h0, h_prev.values);
+                    let x = &x[first * T * F..(first + n) * T * F];
+                    recurrent::inputs_and_states_by_step(d, n, x, h_all, h0, xh.values);
                 }
                 kernels::vectorized(
                     #[inline(always)]
                     || {
-                        let (dh, rest) = work.values.split_at_mut(n * H);
-                        let (dc, dg) = rest.split_at_mut(n * H);
+                        let (dh, dc) = work.values.split_at_mut(n * H);
                         let cache = Cache {
                             gates,
                             c: c_all,
@@ -313,7 +315,7 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Lstm<T, F,
                             start.c,
                             d_end,
                             d_gates.values,
-                            (dh, dc, dg),
+                            (dh, dc),
                             dh0.is_some(),
                         );
                         if let Some(dh0) = dh0 {
@@ -326,14 +328,28 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Lstm<T, F,
                 );
             },
         );
-        recurrent::weight_and_input_grads(
-            d, rows, b.x, b.params, d_gates, d_gates, h_prev, b.grads, b.dx, w_ih_t,
-        );
+        if let Some(grads) = b.grads {
+            recurrent::kernel_and_bias_grads(d, rows, xh, d_gates, grads);
+        }
+        if let Some(dx) = b.dx {
+            // `dx = d_gates W_ihᵀ`, in the chunks' step order (into `xh`, read by now), then
+            // back to the samples' order.
+            recurrent::transpose(p.w_ih, F, w, w_ih_t);
+            let dx_steps = &mut xh[..rows * F];
+            kernels::gemm_nn(rows, w, F, d_gates, w_ih_t, dx_steps, false);
+            let dx = &mut dx[..batch_values("LSTM", batch, Self::INPUT)];
+            let parts = (Rows::new(dx_steps, T * F), Rows::new(dx, T * F));
+            for_chunks(batch, 0, parts, &|_, n, (steps, dx), _| {
+                recurrent::by_sample(n, T, F, steps.values, dx.values);
+            });
+        }
     }
 
     /// Backpropagation through time for samples `first..first + n`: the gradients with
-    /// respect to the gates' pre-activations of every step into `d_gates` (their rows), and
-    /// those with respect to the initial `h` and `c` left in `dh` and `dc`.
+    /// respect to the gates' pre-activations of every step into `d_gates`, the chunk's
+    /// `n × T` rows step by step (row `t n + b` for sample `first + b` at step `t`: each
+    /// step's rows are written in place and read as they are by the recurrent product, with
+    /// no copy), and those with respect to the initial `h` and `c` left in `dh` and `dc`.
     // Inlined into the caller's `kernels::vectorized` closure: compiled there, its loops
     // get that level's vector width (a separate function would be baseline SSE2).
     #[inline(always)]
@@ -346,7 +362,7 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Lstm<T, F,
         c0: Option<&[f32]>,
         d_end: RecurrentState<'_>,
         d_gates: &mut [f32],
-        (dh, dc, dg): (&mut [f32], &mut [f32], &mut [f32]),
+        (dh, dc): (&mut [f32], &mut [f32]),
         want_dh0: bool,
     ) {
         let w = Self::W;
@@ -360,6 +376,7 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Lstm<T, F,
             None => dc.fill(0.0),
         }
         for t in (0..T).rev() {
+            let dg = &mut d_gates[t * n * w..(t + 1) * n * w];
             for b in 0..n {
                 let s = first + b;
                 let r = s * T + t;
@@ -415,8 +432,6 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Lstm<T, F,
                 for (d_c, &f) in dc.iter_mut().zip(gf) {
                     *d_c *= f;
                 }
-                let row = b * T + t;
-                d_gates[row * w..(row + 1) * w].copy_from_slice(da);
             }
             if t > 0 || want_dh0 {
                 kernels::gemm_nn_packed(n, dg, w_hh_t, dh, false, threads);
@@ -476,15 +491,16 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Layer for 
     ];
 
     /// Scratch of the backward pass: the recurrent kernel (packed) and the input kernel
-    /// transposed, the gradients with respect to every step's gates and the states before
-    /// every step, and per sample the running state gradients and one step's gates; or that
+    /// transposed, the gradients with respect to every step's gates, the inputs and the
+    /// states before every step side by side (in the chunks' step order), and per sample
+    /// the running state gradients; or that
     /// of the forward pass (both kernels packed, the biases summed, per sample one step's
     /// state and gates) where larger.
     fn batch_scratch(batch: usize) -> usize {
         let w = Self::W;
         let rows = batch_values("LSTM", batch, T);
         let forward = kernels::packed_len(H, w) + kernels::packed_len(F, w) + w + batch * (H + w);
-        let backward = kernels::packed_len(w, H) + w * F + rows * (w + H) + batch * (2 * H + w);
+        let backward = kernels::packed_len(w, H) + w * F + rows * (w + H + F) + batch * 2 * H;
         forward.max(backward)
     }
 
