@@ -234,6 +234,9 @@ const PANEL: usize = 32;
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 const _: () = assert!(PANEL == avx512::COLS);
 
+/// Rows of a panel that [`pack_b`] fills at a time from a transposed `B` (8 KiB).
+const PACK_ROWS: usize = 64;
+
 /// Values that [`pack_b`] writes for a `k × n` matrix: `k` rows of `n` rounded up to whole
 /// panels of 32 columns (enough at every level).
 ///
@@ -299,10 +302,19 @@ pub fn pack_b<'a>(
                     panel.fill(0.0);
                 }
                 if transposed {
-                    // Row `j` of `b` is column `j` of `B`.
-                    for (jj, column) in b[j0 * k..].chunks_exact(k).take(cols).enumerate() {
-                        for (p, &v) in column.iter().enumerate() {
-                            panel[p * PANEL + jj] = v;
+                    // Row `j` of `b` is column `j` of `B`; `PACK_ROWS` rows of the panel at a
+                    // time, so that the rows written (the whole panel is `4 k PANEL` bytes,
+                    // more than L1 holds for a large `k`) stay in cache while every column
+                    // fills its place in them.
+                    for p0 in (0..k).step_by(PACK_ROWS) {
+                        let rows = PACK_ROWS.min(k - p0);
+                        let block = &mut panel[p0 * PANEL..(p0 + rows) * PANEL];
+                        for (jj, column) in b[j0 * k..].chunks_exact(k).take(cols).enumerate() {
+                            for (row, &v) in
+                                block.chunks_exact_mut(PANEL).zip(&column[p0..p0 + rows])
+                            {
+                                row[jj] = v;
+                            }
                         }
                     }
                 } else {
