@@ -928,8 +928,8 @@ pub(super) fn lstm_step(s: super::LstmStep<'_>) {
     let h = s.c.len();
     assert!(
         s.gates.len() == 4 * h
-            && s.bias.is_none_or(|b| b.len() == 4 * h)
-            && s.recurrent.is_none_or(|r| r.len() == 4 * h)
+            && s.pre.len() == 4 * h
+            && s.bias.len() == 4 * h
             && s.c_prev.is_none_or(|c| c.len() == h)
             && s.tc.len() == h
             && s.h.len() == h
@@ -942,19 +942,11 @@ pub(super) fn lstm_step(s: super::LstmStep<'_>) {
         // per gate (asserted above); masked-off lanes are neither read nor written.
         unsafe {
             let load = |k: usize| {
-                let v = _mm512_maskz_loadu_ps(mask, g.add(k * h + j));
-                let v = match s.bias {
-                    Some(b) => {
-                        _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, b.as_ptr().add(k * h + j)))
-                    }
-                    None => v,
-                };
-                match s.recurrent {
-                    Some(r) => {
-                        _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, r.as_ptr().add(k * h + j)))
-                    }
-                    None => v,
-                }
+                let at = k * h + j;
+                _mm512_add_ps(
+                    _mm512_maskz_loadu_ps(mask, s.pre.as_ptr().add(at)),
+                    _mm512_maskz_loadu_ps(mask, s.bias.as_ptr().add(at)),
+                )
             };
             let (i, f, gg, o) = (
                 sigmoid(load(0)),
@@ -1650,17 +1642,15 @@ mod tests {
         for round in 0..200 {
             let scale = [0.7, 3.0, 12.0, 100.0][round % 4];
             let pre: Vec<f32> = (0..4 * H).map(|_| rng.uniform(-scale, scale)).collect();
-            let rec: Vec<f32> = (0..4 * H).map(|_| rng.uniform(-0.1, 0.1)).collect();
             let bias: Vec<f32> = (0..4 * H).map(|_| rng.uniform(-0.5, 0.5)).collect();
-            let with_bias = round % 2 == 0;
             let cp: Vec<f32> = (0..H).map(|_| rng.uniform(-3.0, 3.0)).collect();
-            let mut gates = pre.clone();
+            let mut gates = [f32::NAN; 4 * H];
             let (mut c, mut tc, mut h, mut h2) = ([0.0; H], [0.0; H], [0.0; H], [0.0; H]);
             let with_prev = round % 3 != 0;
             let step = super::super::LstmStep {
+                pre: &pre,
+                bias: &bias,
                 gates: &mut gates,
-                bias: with_bias.then_some(&bias[..]),
-                recurrent: with_prev.then_some(&rec[..]),
                 c_prev: with_prev.then_some(&cp[..]),
                 c: &mut c,
                 tc: &mut tc,
@@ -1674,9 +1664,7 @@ mod tests {
                 let a = |k: usize| {
                     // The sum rounded to f32 as the kernel does (at -58, one rounding moves
                     // e^x by 1e-6 of itself).
-                    let b = if with_bias { bias[k * H + j] } else { 0.0 };
-                    let r = if with_prev { rec[k * H + j] } else { 0.0 };
-                    f64::from(pre[k * H + j] + b + r)
+                    f64::from(pre[k * H + j] + bias[k * H + j])
                 };
                 let want = [sigmoid(a(0)), sigmoid(a(1)), a(2).tanh(), sigmoid(a(3))];
                 for (k, &w) in want.iter().enumerate() {

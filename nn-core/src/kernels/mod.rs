@@ -430,15 +430,13 @@ fn split_out(
 /// One step of an LSTM cell for one sample, `H` units: what [`lstm_step`] reads and writes.
 #[derive(Debug)]
 pub struct LstmStep<'a> {
-    /// The gates' pre-activations `[i f g o]` (`4H` values) without the bias and the recurrent
-    /// term; left holding the activated gates.
+    /// The gates' pre-activations `[i f g o]` (`4H` values) without the bias: `x W_ih + h
+    /// W_hh`, one product's row.
+    pub pre: &'a [f32],
+    /// The bias added to the pre-activations (`4H` values, `b_ih + b_hh`).
+    pub bias: &'a [f32],
+    /// Receives the activated gates (`4H` values).
     pub gates: &'a mut [f32],
-    /// The bias added to the pre-activations first (`4H` values), if any: adding it here
-    /// rather than writing it into every row of `gates` before the input product saves a
-    /// pass over all the gates of a sequence (the same sums, in the same order).
-    pub bias: Option<&'a [f32]>,
-    /// The recurrent term `h W_hh` added to the pre-activations next (`4H` values), if any.
-    pub recurrent: Option<&'a [f32]>,
     /// The previous cell state (`H` values); none stands for zeros.
     pub c_prev: Option<&'a [f32]>,
     /// The new cell state `c' = f ⊙ c + i ⊙ g`.
@@ -460,7 +458,7 @@ pub struct LstmStep<'a> {
 /// at the vector width of the caller (inline this into [`vectorized`]).
 ///
 /// # Panics
-/// If a slice does not hold `H` values (`4H` for the gates and the recurrent term).
+/// If a slice does not hold `H` values (`4H` for the pre-activations, bias and gates).
 #[inline(always)]
 pub fn lstm_step(s: LstmStep<'_>) {
     #[cfg(all(feature = "std", target_arch = "x86_64"))]
@@ -469,24 +467,17 @@ pub fn lstm_step(s: LstmStep<'_>) {
     };
     let h = s.c.len();
     let LstmStep {
-        gates: g,
+        pre,
         bias,
-        recurrent,
+        gates: g,
         c_prev,
         c,
         tc,
         h: out,
         h_copy,
     } = s;
-    if let Some(b) = bias {
-        for (v, &a) in g.iter_mut().zip(b) {
-            *v += a;
-        }
-    }
-    if let Some(r) = recurrent {
-        for (v, &a) in g.iter_mut().zip(r) {
-            *v += a;
-        }
+    for ((v, &p), &b) in g.iter_mut().zip(pre).zip(bias) {
+        *v = p + b;
     }
     crate::math::sigmoid_slice(&mut g[..2 * h]);
     crate::math::tanh_slice(&mut g[2 * h..3 * h]);
