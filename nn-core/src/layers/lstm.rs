@@ -277,7 +277,8 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Lstm<T, F,
         let (w_hh_t, scratch) = b.scratch.split_at_mut(kernels::packed_len(w, H));
         let (w_ih_t, scratch) = scratch.split_at_mut(w * F);
         let (d_gates, scratch) = scratch.split_at_mut(rows * w);
-        let (xh, work) = scratch.split_at_mut(rows * (F + H));
+        let (xh, scratch) = scratch.split_at_mut(rows * (F + H));
+        let (sums, work) = scratch.split_at_mut(batch * w);
         let p = Self::DIMS.params(b.params);
         // `W_hhᵀ`, packed once for every step of every chunk.
         let w_hh_t = &kernels::pack_b(w, H, p.w_hh, true, w_hh_t);
@@ -289,7 +290,10 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Lstm<T, F,
         let x = &b.x[..batch_values("LSTM", batch, Self::INPUT)];
         let parts = (
             Rows::new(&mut *d_gates, T * w),
-            Rows::new(&mut work[..batch * 2 * H], 2 * H),
+            (
+                Rows::new(&mut work[..batch * 2 * H], 2 * H),
+                Rows::new(&mut sums[..batch * w], w),
+            ),
             (dh0.map(|v| Rows::new(v, H)), dc0.map(|v| Rows::new(v, H))),
             b.grads.is_some().then(|| Rows::new(&mut *xh, T * (F + H))),
         );
@@ -297,7 +301,7 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Lstm<T, F,
             batch,
             2 * T * H * w,
             parts,
-            &|first, n, (d_gates, work, (dh0, dc0), xh), threads| {
+            &|first, n, (d_gates, (work, sums), (dh0, dc0), xh), threads| {
                 if let Some(xh) = xh {
                     let h0 = start.h.map(|h0| &h0[first * H..(first + n) * H]);
                     let h_all = &h_all[first * T * H..(first + n) * T * H];
@@ -321,7 +325,7 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Lstm<T, F,
                             start.c,
                             d_end,
                             d_gates.values,
-                            (dh, dc),
+                            (dh, dc, sums.values),
                             dh0.is_some(),
                         );
                         if let Some(dh0) = dh0 {
@@ -335,7 +339,7 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Lstm<T, F,
             },
         );
         if let Some(grads) = b.grads {
-            recurrent::kernel_and_bias_grads(d, rows, xh, d_gates, grads);
+            recurrent::kernel_and_bias_grads(d, rows, xh, d_gates, &sums[..batch * w], grads);
         }
         if let Some(dx) = b.dx {
             // `dx = d_gates W_ihᵀ`, in the chunks' step order (into `xh`, read by now), then
@@ -355,7 +359,10 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Lstm<T, F,
     /// respect to the gates' pre-activations of every step into `d_gates`, the chunk's
     /// `n × T` rows step by step (row `t n + b` for sample `first + b` at step `t`: each
     /// step's rows are written in place and read as they are by the recurrent product, with
-    /// no copy), and those with respect to the initial `h` and `c` left in `dh` and `dc`.
+    /// no copy), and those with respect to the initial `h` and `c` left in `dh` and `dc`;
+    /// `db` receives each sample's gate gradients summed over its steps (the bias gradient,
+    /// summed in the chunk's thread while its rows are in L1, rather than over all rows of
+    /// the batch afterwards, on one thread).
     // Inlined into the caller's `kernels::vectorized` closure: compiled there, its loops
     // get that level's vector width (a separate function would be baseline SSE2).
     #[inline(always)]
@@ -368,7 +375,7 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Lstm<T, F,
         c0: Option<&[f32]>,
         d_end: RecurrentState<'_>,
         d_gates: &mut [f32],
-        (dh, dc): (&mut [f32], &mut [f32]),
+        (dh, dc, db): (&mut [f32], &mut [f32], &mut [f32]),
         want_dh0: bool,
     ) {
         let w = Self::W;
@@ -381,6 +388,7 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Lstm<T, F,
             Some(v) => dc.copy_from_slice(&v[span]),
             None => dc.fill(0.0),
         }
+        db.fill(0.0);
         for t in (0..T).rev() {
             let dg = &mut d_gates[t * n * w..(t + 1) * n * w];
             for b in 0..n {
@@ -437,6 +445,9 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Lstm<T, F,
                 }
                 for (d_c, &f) in dc.iter_mut().zip(gf) {
                     *d_c *= f;
+                }
+                for (sum, &a) in db[b * w..(b + 1) * w].iter_mut().zip(&*da) {
+                    *sum += a;
                 }
             }
             if t > 0 || want_dh0 {
@@ -499,14 +510,14 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Layer for 
     /// Scratch of the backward pass: the recurrent kernel (packed) and the input kernel
     /// transposed, the gradients with respect to every step's gates, the inputs and the
     /// states before every step side by side (in the chunks' step order), and per sample
-    /// the running state gradients; or that
-    /// of the forward pass (both kernels packed, the biases summed, per sample one step's
+    /// the running state gradients and the sum of its gate gradients; or that of the
+    /// forward pass (both kernels packed, the biases summed, per sample one step's
     /// input and state and its gates) where larger.
     fn batch_scratch(batch: usize) -> usize {
         let w = Self::W;
         let rows = batch_values("LSTM", batch, T);
         let forward = kernels::packed_len(F + H, w) + w + batch * (F + H + w);
-        let backward = kernels::packed_len(w, H) + w * F + rows * (w + H + F) + batch * 2 * H;
+        let backward = kernels::packed_len(w, H) + w * F + rows * (w + H + F) + batch * (2 * H + w);
         forward.max(backward)
     }
 

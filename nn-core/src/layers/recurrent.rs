@@ -400,12 +400,14 @@ pub(super) fn inputs_and_states_by_step(
 /// share their gradient (its biases summed before the gates), `d_gates` (`rows × G·H`), from
 /// the inputs and previous states `xh` of the same rows side by side (`rows × (F + H)`, see
 /// [`inputs_and_states_by_step`]): both kernels' in one product over all the rows (one pass
-/// over `d_gates` instead of two), the biases' the sums of the rows.
+/// over `d_gates` instead of two); the biases' the sum of the rows of `d_gates`, from
+/// `per_sample` (`G·H` values per sample: its rows summed).
 pub(super) fn kernel_and_bias_grads(
     d: Dims,
     rows: usize,
     xh: &[f32],
     d_gates: &[f32],
+    per_sample: &[f32],
     grads: &mut [f32],
 ) {
     let w = d.width();
@@ -413,7 +415,7 @@ pub(super) fn kernel_and_bias_grads(
     let (kernels, biases) = grads[..end].split_at_mut(b_ih);
     sum_over_rows(d.features + d.units, rows, w, xh, d_gates, kernels);
     let (db_ih, db_hh) = biases.split_at_mut(b_hh - b_ih);
-    column_sums(&d_gates[..rows * w], db_ih);
+    column_sums(per_sample, db_ih);
     db_hh.copy_from_slice(db_ih);
 }
 
