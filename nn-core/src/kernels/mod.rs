@@ -267,6 +267,9 @@ const PANEL: usize = 32;
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 const _: () = assert!(PANEL == avx512::COLS);
 
+/// Rows of a panel that [`pack_b`] fills at a time from a transposed `B` (8 KiB).
+const PACK_ROWS: usize = 64;
+
 /// Values that [`pack_b`] writes for a `k × n` matrix: `k` rows of `n` rounded up to whole
 /// panels of 32 columns (enough at every level).
 ///
@@ -322,29 +325,7 @@ pub fn pack_b<'a>(
                 }
             }
         }
-        (true, _) => {
-            for (panel, j0) in out
-                .chunks_exact_mut((k * PANEL).max(1))
-                .zip((0..n).step_by(PANEL))
-            {
-                let cols = PANEL.min(n - j0);
-                if cols < PANEL {
-                    panel.fill(0.0);
-                }
-                if transposed {
-                    // Row `j` of `b` is column `j` of `B`.
-                    for (jj, column) in b[j0 * k..].chunks_exact(k).take(cols).enumerate() {
-                        for (p, &v) in column.iter().enumerate() {
-                            panel[p * PANEL + jj] = v;
-                        }
-                    }
-                } else {
-                    for (row, b_row) in panel.chunks_exact_mut(PANEL).zip(b.chunks_exact(n)) {
-                        row[..cols].copy_from_slice(&b_row[j0..j0 + cols]);
-                    }
-                }
-            }
-        }
+        (true, _) => pack_panels(in_parallel(), k, n, b, transposed, 0, out),
     }
     PackedB {
         values: out,
@@ -353,6 +334,67 @@ pub fn pack_b<'a>(
         panels,
     }
 }
+
+/// The panels of [`pack_b`] from column `first` on into `out` (whole panels), the panels
+/// split between `threads` threads of the pool the caller runs in when there are enough
+/// values (the other threads would otherwise wait for this copy: every training step packs
+/// a recurrent kernel, before its passes split across threads).
+fn pack_panels(
+    threads: usize,
+    k: usize,
+    n: usize,
+    b: &[f32],
+    transposed: bool,
+    first: usize,
+    out: &mut [f32],
+) {
+    let panel_len = (k * PANEL).max(1);
+    let panels = out.len() / panel_len;
+    #[cfg(feature = "std")]
+    if threads >= 2 && panels >= 2 && out.len() >= PARALLEL_PACK {
+        let half = panels / 2;
+        let (top, bottom) = out.split_at_mut(half * panel_len);
+        let (t_top, t_bottom) = (threads / 2, threads - threads / 2);
+        join(
+            || pack_panels(t_top, k, n, b, transposed, first, top),
+            || pack_panels(t_bottom, k, n, b, transposed, first + half * PANEL, bottom),
+        );
+        return;
+    }
+    let _ = (threads, panels);
+    for (panel, j0) in out
+        .chunks_exact_mut(panel_len)
+        .zip((first..n).step_by(PANEL))
+    {
+        let cols = PANEL.min(n - j0);
+        if cols < PANEL {
+            panel.fill(0.0);
+        }
+        if transposed {
+            // Row `j` of `b` is column `j` of `B`; `PACK_ROWS` rows of the panel at a
+            // time, so that the rows written (the whole panel is `4 k PANEL` bytes,
+            // more than L1 holds for a large `k`) stay in cache while every column
+            // fills its place in them.
+            for p0 in (0..k).step_by(PACK_ROWS) {
+                let rows = PACK_ROWS.min(k - p0);
+                let block = &mut panel[p0 * PANEL..(p0 + rows) * PANEL];
+                for (jj, column) in b[j0 * k..].chunks_exact(k).take(cols).enumerate() {
+                    for (row, &v) in block.chunks_exact_mut(PANEL).zip(&column[p0..p0 + rows]) {
+                        row[jj] = v;
+                    }
+                }
+            }
+        } else {
+            for (row, b_row) in panel.chunks_exact_mut(PANEL).zip(b.chunks_exact(n)) {
+                row[..cols].copy_from_slice(&b_row[j0..j0 + cols]);
+            }
+        }
+    }
+}
+
+/// Packed values from which [`pack_panels`] splits its work across threads.
+#[cfg(feature = "std")]
+const PARALLEL_PACK: usize = 32 * 1024;
 
 /// `C[m×n] = A[m×k] · B` (or `+=` with `accumulate`), `A` and `C` row-major, `B` packed by
 /// [`pack_b`]: the same values as [`gemm_nn`] at the AVX-512 level (the same tiles and order
@@ -506,11 +548,13 @@ fn split_out2(
 /// One step of an LSTM cell for one sample, `H` units: what [`lstm_step`] reads and writes.
 #[derive(Debug)]
 pub struct LstmStep<'a> {
-    /// The gates' pre-activations `[i f g o]` (`4H` values) without the recurrent term; left
-    /// holding the activated gates.
+    /// The gates' pre-activations `[i f g o]` (`4H` values) without the bias: `x W_ih + h
+    /// W_hh`, one product's row.
+    pub pre: &'a [f32],
+    /// The bias added to the pre-activations (`4H` values, `b_ih + b_hh`).
+    pub bias: &'a [f32],
+    /// Receives the activated gates (`4H` values).
     pub gates: &'a mut [f32],
-    /// The recurrent term `h W_hh` added to the pre-activations (`4H` values), if any.
-    pub recurrent: Option<&'a [f32]>,
     /// The previous cell state (`H` values); none stands for zeros.
     pub c_prev: Option<&'a [f32]>,
     /// The new cell state `c' = f ⊙ c + i ⊙ g`.
@@ -532,7 +576,7 @@ pub struct LstmStep<'a> {
 /// at the vector width of the caller (inline this into [`vectorized`]).
 ///
 /// # Panics
-/// If a slice does not hold `H` values (`4H` for the gates and the recurrent term).
+/// If a slice does not hold `H` values (`4H` for the pre-activations, bias and gates).
 #[inline(always)]
 pub fn lstm_step(s: LstmStep<'_>) {
     #[cfg(all(feature = "std", target_arch = "x86_64"))]
@@ -541,18 +585,17 @@ pub fn lstm_step(s: LstmStep<'_>) {
     };
     let h = s.c.len();
     let LstmStep {
+        pre,
+        bias,
         gates: g,
-        recurrent,
         c_prev,
         c,
         tc,
         h: out,
         h_copy,
     } = s;
-    if let Some(r) = recurrent {
-        for (v, &a) in g.iter_mut().zip(r) {
-            *v += a;
-        }
+    for ((v, &p), &b) in g.iter_mut().zip(pre).zip(bias) {
+        *v = p + b;
     }
     crate::math::sigmoid_slice(&mut g[..2 * h]);
     crate::math::tanh_slice(&mut g[2 * h..3 * h]);
@@ -1102,6 +1145,32 @@ mod tests {
         }
         // The last shape must take the blocked path.
         const { assert!(64 * 70 * 50 >= LARGE_PRODUCT) };
+    }
+
+    /// Packing split across the threads of a pool lays out the same values as on one.
+    #[cfg(feature = "std")]
+    #[test]
+    fn packing_in_a_pool_gives_the_same_panels() {
+        let mut rng = Rng::new(13);
+        for &(k, n, transposed) in &[(128, 512, false), (512, 128, true), (300, 200, true)] {
+            let b = random(k * n, &mut rng);
+            let mut one = std::vec![f32::NAN; super::packed_len(k, n)];
+            let mut two = one.clone();
+            let _ = super::pack_b(k, n, &b, transposed, &mut one);
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(2)
+                .build()
+                .expect("a pool");
+            pool.install(|| {
+                let _ = super::pack_b(k, n, &b, transposed, &mut two);
+            });
+            assert!(
+                one.iter()
+                    .zip(&two)
+                    .all(|(a, b)| a.to_bits() == b.to_bits()),
+                "{k} x {n}, transposed: {transposed}"
+            );
+        }
     }
 
     #[test]

@@ -107,42 +107,33 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Lstm<T, F,
         } else {
             (&mut rest[..rows * H], Some(Rows::new(y, H)))
         };
-        // The kernels packed once for every chunk (and, `W_hh`, every step), the two biases
-        // summed once.
-        let (w_hh, scratch) = f.scratch.split_at_mut(kernels::packed_len(H, w));
-        let w_hh = &kernels::pack_b(H, w, p.w_hh, false, w_hh);
-        let (w_ih, scratch) = scratch.split_at_mut(kernels::packed_len(F, w));
-        let w_ih = &kernels::pack_b(F, w, p.w_ih, false, w_ih);
+        // Both kernels packed once, as one (`W_ih` then `W_hh`, as the parameters hold them:
+        // `[x h] [W_ih; W_hh]` is every step's product), the two biases summed once.
+        let (w_xh, scratch) = f.scratch.split_at_mut(kernels::packed_len(F + H, w));
+        let w_xh = &kernels::pack_b(F + H, w, &f.params[..(F + H) * w], false, w_xh);
         let (bias, work) = scratch.split_at_mut(w);
         for ((v, &a), &b) in bias.iter_mut().zip(p.b_ih).zip(p.b_hh) {
             *v = a + b;
         }
         let (bias, x) = (&*bias, &f.x[..batch_values("LSTM", batch, Self::INPUT)]);
-        let work = &mut work[..batch * (H + w)];
+        let work = &mut work[..batch * (F + H + w)];
         let parts = (
             Rows::new(gates, T * w),
             (Rows::new(c_all, T * H), Rows::new(tc_all, T * H)),
             (Rows::new(h_all, T * H), last),
-            Rows::new(work, H + w),
+            Rows::new(work, F + H + w),
         );
         for_chunks(
             batch,
             T * (F + H) * w,
             parts,
             &|first, n, (gates, (c, tc), (h, last), work), threads| {
-                // The chunk's input projections, every step at once: the bias, then `x W_ih`
-                // added (in the chunk, so that threads share this work too).
-                let g = &mut *gates.values;
-                for row in g.chunks_exact_mut(w) {
-                    row.copy_from_slice(bias);
-                }
                 let x = &x[first * T * F..(first + n) * T * F];
-                kernels::gemm_nn_packed(n * T, x, w_ih, g, true, threads);
                 kernels::vectorized(
                     #[inline(always)]
                     || {
                         Self::forward_chunk(
-                            w_hh, first, n, threads, start, gates, c, tc, h, last, work,
+                            w_xh, bias, x, first, n, threads, start, gates, c, tc, h, last, work,
                         );
                     },
                 );
@@ -150,13 +141,21 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Lstm<T, F,
         );
     }
 
-    /// The recurrence of samples `first..first + n` (their rows of the cache and output).
+    /// The recurrence of samples `first..first + n` (their rows of the cache and output, and
+    /// their inputs `x`): at each step, one product `[x_t h] [W_ih; W_hh]` over the
+    /// samples' inputs and states side by side (`work` holds them, then the product), which
+    /// the step kernel reads with the `bias`. (One product per step rather than the input
+    /// projections of every step at once, then the recurrent ones: the pre-activations stay
+    /// in L1 instead of making a round trip through memory, and `k = F + H` amortises the
+    /// tiles' edges better.)
     // Inlined into the caller's `kernels::vectorized` closure: compiled there, its loops
     // get that level's vector width (a separate function would be baseline SSE2).
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     fn forward_chunk(
-        w_hh: &kernels::PackedB<'_>,
+        w_xh: &kernels::PackedB<'_>,
+        bias: &[f32],
+        x: &[f32],
         first: usize,
         n: usize,
         threads: usize,
@@ -168,22 +167,25 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Lstm<T, F,
         last: Option<Rows<'_>>,
         work: Rows<'_>,
     ) {
-        let w = Self::W;
-        let (hw, tmp) = work.values.split_at_mut(n * H);
+        let (w, k) = (Self::W, F + H);
+        let (xh, pre) = work.values.split_at_mut(n * k);
         let (gates, c_all, tc_all, h_all) =
             (gates.values, c_all.values, tc_all.values, h_all.values);
-        match start.h {
-            Some(h0) => hw.copy_from_slice(&h0[first * H..(first + n) * H]),
-            None => hw.fill(0.0),
+        for (b, row) in xh.chunks_exact_mut(k).enumerate() {
+            let h = &mut row[F..];
+            match start.h {
+                Some(h0) => h.copy_from_slice(&h0[(first + b) * H..(first + b + 1) * H]),
+                None => h.fill(0.0),
+            }
         }
         for t in 0..T {
-            let recurrent = t > 0 || start.h.is_some();
-            if recurrent {
-                kernels::gemm_nn_packed(n, hw, w_hh, tmp, false, threads);
+            for (b, row) in xh.chunks_exact_mut(k).enumerate() {
+                let r = b * T + t;
+                row[..F].copy_from_slice(&x[r * F..(r + 1) * F]);
             }
+            kernels::gemm_nn_packed(n, xh, w_xh, pre, false, threads);
             for b in 0..n {
                 let r = b * T + t;
-                let g = &mut gates[r * w..(r + 1) * w];
                 let (c_before, c_now) = c_all.split_at_mut(r * H);
                 let c_prev = if t > 0 {
                     Some(&c_before[(r - 1) * H..r * H])
@@ -191,18 +193,21 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Lstm<T, F,
                     start.c.map(|c0| &c0[(first + b) * H..(first + b + 1) * H])
                 };
                 kernels::lstm_step(kernels::LstmStep {
-                    gates: g,
-                    recurrent: recurrent.then(|| &tmp[b * w..(b + 1) * w]),
+                    pre: &pre[b * w..(b + 1) * w],
+                    bias,
+                    gates: &mut gates[r * w..(r + 1) * w],
                     c_prev,
                     c: &mut c_now[..H],
                     tc: &mut tc_all[r * H..(r + 1) * H],
                     h: &mut h_all[r * H..(r + 1) * H],
-                    h_copy: &mut hw[b * H..(b + 1) * H],
+                    h_copy: &mut xh[b * k + F..(b + 1) * k],
                 });
             }
         }
         if let Some(last) = last {
-            last.values.copy_from_slice(hw);
+            for (out, row) in last.values.chunks_exact_mut(H).zip(xh.chunks_exact(k)) {
+                out.copy_from_slice(&row[F..]);
+            }
         }
     }
 
@@ -272,35 +277,41 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Lstm<T, F,
         let (w_hh_t, scratch) = b.scratch.split_at_mut(kernels::packed_len(w, H));
         let (w_ih_t, scratch) = scratch.split_at_mut(w * F);
         let (d_gates, scratch) = scratch.split_at_mut(rows * w);
-        let (h_prev, work) = scratch.split_at_mut(rows * H);
+        let (xh, scratch) = scratch.split_at_mut(rows * (F + H));
+        let (sums, work) = scratch.split_at_mut(batch * w);
         let p = Self::DIMS.params(b.params);
         // `W_hhᵀ`, packed once for every step of every chunk.
         let w_hh_t = &kernels::pack_b(w, H, p.w_hh, true, w_hh_t);
         let RecurrentGrad { h: dh0, c: dc0 } = d_start;
-        // The states before every step, for the recurrent kernel's gradient (each chunk
-        // writes its samples').
-        let h_prev = &mut h_prev[..rows * H];
+        // Each chunk keeps its rows of `d_gates` step by step (`[T][n]`, see
+        // `backward_chunk`); the inputs and the states before every step, for the kernels'
+        // gradient, are gathered in that order too (each chunk its samples').
+        let xh = &mut xh[..rows * (F + H)];
+        let x = &b.x[..batch_values("LSTM", batch, Self::INPUT)];
         let parts = (
             Rows::new(&mut *d_gates, T * w),
-            Rows::new(&mut work[..batch * (2 * H + w)], 2 * H + w),
+            (
+                Rows::new(&mut work[..batch * 2 * H], 2 * H),
+                Rows::new(&mut sums[..batch * w], w),
+            ),
             (dh0.map(|v| Rows::new(v, H)), dc0.map(|v| Rows::new(v, H))),
-            b.grads.is_some().then(|| Rows::new(&mut *h_prev, T * H)),
+            b.grads.is_some().then(|| Rows::new(&mut *xh, T * (F + H))),
         );
         for_chunks(
             batch,
             2 * T * H * w,
             parts,
-            &|first, n, (d_gates, work, (dh0, dc0), h_prev), threads| {
-                if let Some(h_prev) = h_prev {
+            &|first, n, (d_gates, (work, sums), (dh0, dc0), xh), threads| {
+                if let Some(xh) = xh {
                     let h0 = start.h.map(|h0| &h0[first * H..(first + n) * H]);
                     let h_all = &h_all[first * T * H..(first + n) * T * H];
-                    recurrent::previous_states(d, n, h_all, h0, h_prev.values);
+                    let x = &x[first * T * F..(first + n) * T * F];
+                    recurrent::inputs_and_states_by_step(d, n, x, h_all, h0, xh.values);
                 }
                 kernels::vectorized(
                     #[inline(always)]
                     || {
-                        let (dh, rest) = work.values.split_at_mut(n * H);
-                        let (dc, dg) = rest.split_at_mut(n * H);
+                        let (dh, dc) = work.values.split_at_mut(n * H);
                         let cache = Cache {
                             gates,
                             c: c_all,
@@ -314,7 +325,7 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Lstm<T, F,
                             start.c,
                             d_end,
                             d_gates.values,
-                            (dh, dc, dg),
+                            (dh, dc, sums.values),
                             dh0.is_some(),
                         );
                         if let Some(dh0) = dh0 {
@@ -327,14 +338,31 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Lstm<T, F,
                 );
             },
         );
-        recurrent::weight_and_input_grads(
-            d, rows, b.x, b.params, d_gates, d_gates, h_prev, b.grads, b.dx, w_ih_t,
-        );
+        if let Some(grads) = b.grads {
+            recurrent::kernel_and_bias_grads(d, rows, xh, d_gates, &sums[..batch * w], grads);
+        }
+        if let Some(dx) = b.dx {
+            // `dx = d_gates W_ihᵀ`, in the chunks' step order (into `xh`, read by now), then
+            // back to the samples' order.
+            recurrent::transpose(p.w_ih, F, w, w_ih_t);
+            let dx_steps = &mut xh[..rows * F];
+            kernels::gemm_nn(rows, w, F, d_gates, w_ih_t, dx_steps, false);
+            let dx = &mut dx[..batch_values("LSTM", batch, Self::INPUT)];
+            let parts = (Rows::new(dx_steps, T * F), Rows::new(dx, T * F));
+            for_chunks(batch, 0, parts, &|_, n, (steps, dx), _| {
+                recurrent::by_sample(n, T, F, steps.values, dx.values);
+            });
+        }
     }
 
     /// Backpropagation through time for samples `first..first + n`: the gradients with
-    /// respect to the gates' pre-activations of every step into `d_gates` (their rows), and
-    /// those with respect to the initial `h` and `c` left in `dh` and `dc`.
+    /// respect to the gates' pre-activations of every step into `d_gates`, the chunk's
+    /// `n × T` rows step by step (row `t n + b` for sample `first + b` at step `t`: each
+    /// step's rows are written in place and read as they are by the recurrent product, with
+    /// no copy), and those with respect to the initial `h` and `c` left in `dh` and `dc`;
+    /// `db` receives each sample's gate gradients summed over its steps (the bias gradient,
+    /// summed in the chunk's thread while its rows are in L1, rather than over all rows of
+    /// the batch afterwards, on one thread).
     // Inlined into the caller's `kernels::vectorized` closure: compiled there, its loops
     // get that level's vector width (a separate function would be baseline SSE2).
     #[inline(always)]
@@ -347,7 +375,7 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Lstm<T, F,
         c0: Option<&[f32]>,
         d_end: RecurrentState<'_>,
         d_gates: &mut [f32],
-        (dh, dc, dg): (&mut [f32], &mut [f32], &mut [f32]),
+        (dh, dc, db): (&mut [f32], &mut [f32], &mut [f32]),
         want_dh0: bool,
     ) {
         let w = Self::W;
@@ -360,7 +388,9 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Lstm<T, F,
             Some(v) => dc.copy_from_slice(&v[span]),
             None => dc.fill(0.0),
         }
+        db.fill(0.0);
         for t in (0..T).rev() {
+            let dg = &mut d_gates[t * n * w..(t + 1) * n * w];
             for b in 0..n {
                 let s = first + b;
                 let r = s * T + t;
@@ -416,8 +446,9 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Lstm<T, F,
                 for (d_c, &f) in dc.iter_mut().zip(gf) {
                     *d_c *= f;
                 }
-                let row = b * T + t;
-                d_gates[row * w..(row + 1) * w].copy_from_slice(da);
+                for (sum, &a) in db[b * w..(b + 1) * w].iter_mut().zip(&*da) {
+                    *sum += a;
+                }
             }
             if t > 0 || want_dh0 {
                 kernels::gemm_nn_packed(n, dg, w_hh_t, dh, false, threads);
@@ -477,15 +508,16 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Layer for 
     ];
 
     /// Scratch of the backward pass: the recurrent kernel (packed) and the input kernel
-    /// transposed, the gradients with respect to every step's gates and the states before
-    /// every step, and per sample the running state gradients and one step's gates; or that
-    /// of the forward pass (both kernels packed, the biases summed, per sample one step's
-    /// state and gates) where larger.
+    /// transposed, the gradients with respect to every step's gates, the inputs and the
+    /// states before every step side by side (in the chunks' step order), and per sample
+    /// the running state gradients and the sum of its gate gradients; or that of the
+    /// forward pass (both kernels packed, the biases summed, per sample one step's
+    /// input and state and its gates) where larger.
     fn batch_scratch(batch: usize) -> usize {
         let w = Self::W;
         let rows = batch_values("LSTM", batch, T);
-        let forward = kernels::packed_len(H, w) + kernels::packed_len(F, w) + w + batch * (H + w);
-        let backward = kernels::packed_len(w, H) + w * F + rows * (w + H) + batch * (2 * H + w);
+        let forward = kernels::packed_len(F + H, w) + w + batch * (F + H + w);
+        let backward = kernels::packed_len(w, H) + w * F + rows * (w + H + F) + batch * (2 * H + w);
         forward.max(backward)
     }
 

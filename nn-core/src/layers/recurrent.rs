@@ -364,6 +364,74 @@ pub(super) fn previous_states(
     }
 }
 
+/// What the kernels' gradient multiplies for one chunk of `batch` samples, in step order:
+/// row `t · batch + s` of `out` (`[T][batch][F + H]`) is the input of sample `s` at step `t`
+/// (from `x`, `[batch][T][F]`) followed by its state before that step (`h0`, or zeros,
+/// before step 0; then from `h_all`, `[batch][T][H]`). Since the parameters hold `W_ih`
+/// then `W_hh`, `outᵀ · d_gates` is the gradient of both kernels at once
+/// ([`kernel_and_bias_grads`]).
+pub(super) fn inputs_and_states_by_step(
+    d: Dims,
+    batch: usize,
+    x: &[f32],
+    h_all: &[f32],
+    h0: Option<&[f32]>,
+    out: &mut [f32],
+) {
+    let (steps, f, h) = (d.steps, d.features, d.units);
+    let width = f + h;
+    for (i, row) in out[..steps * batch * width]
+        .chunks_exact_mut(width.max(1))
+        .enumerate()
+    {
+        let (t, s) = (i / batch, i % batch);
+        let (x_row, h_row) = row.split_at_mut(f);
+        let at = s * steps + t;
+        x_row.copy_from_slice(&x[at * f..(at + 1) * f]);
+        match (t, h0) {
+            (0, Some(h0)) => h_row.copy_from_slice(&h0[s * h..(s + 1) * h]),
+            (0, None) => h_row.fill(0.0),
+            _ => h_row.copy_from_slice(&h_all[(at - 1) * h..at * h]),
+        }
+    }
+}
+
+/// The parameter gradients of a recurrent layer whose input and recurrent projections
+/// share their gradient (its biases summed before the gates), `d_gates` (`rows × G·H`), from
+/// the inputs and previous states `xh` of the same rows side by side (`rows × (F + H)`, see
+/// [`inputs_and_states_by_step`]): both kernels' in one product over all the rows (one pass
+/// over `d_gates` instead of two); the biases' the sum of the rows of `d_gates`, from
+/// `per_sample` (`G·H` values per sample: its rows summed).
+pub(super) fn kernel_and_bias_grads(
+    d: Dims,
+    rows: usize,
+    xh: &[f32],
+    d_gates: &[f32],
+    per_sample: &[f32],
+    grads: &mut [f32],
+) {
+    let w = d.width();
+    let [_, b_ih, b_hh, end] = d.offsets();
+    let (kernels, biases) = grads[..end].split_at_mut(b_ih);
+    sum_over_rows(d.features + d.units, rows, w, xh, d_gates, kernels);
+    let (db_ih, db_hh) = biases.split_at_mut(b_hh - b_ih);
+    column_sums(per_sample, db_ih);
+    db_hh.copy_from_slice(db_ih);
+}
+
+/// `dst[s][t] = src[t][s]` for `samples` samples of `steps` rows of `width` values: from the
+/// steps' order (`[steps][samples][width]`) to the samples' (`[samples][steps][width]`).
+pub(super) fn by_sample(samples: usize, steps: usize, width: usize, src: &[f32], dst: &mut [f32]) {
+    for (i, row) in dst[..samples * steps * width]
+        .chunks_exact_mut(width.max(1))
+        .enumerate()
+    {
+        let (s, t) = (i / steps, i % steps);
+        let at = (t * samples + s) * width;
+        row.copy_from_slice(&src[at..at + width]);
+    }
+}
+
 /// The parameter and input gradients of a recurrent layer, from the gradients with respect to
 /// the input projections `d_in` and the recurrent projections `d_rec` of every step
 /// (`[batch·T][G·H]` each; the same for a layer whose biases are summed before its gates)
