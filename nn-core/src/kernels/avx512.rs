@@ -17,7 +17,8 @@
 //! Blocking: `k` in blocks of [`KC`] (a `KC × COLS` panel of `B` is 32 KiB, L1), rows in
 //! blocks of [`MC`] (an `MC × KC` block of `A` is 144 KiB, L2). For each block of `k` and of
 //! rows, each panel of `B` serves every tile of the row block from L1 (copied into a
-//! contiguous buffer first when it serves several tiles; a `B` used for many products is
+//! contiguous buffer first when it serves several tiles: from [`PACK_ROWS`] rows on the
+//! whole block of `B` at once, its rows read in order; a `B` used for many products is
 //! packed once by the caller, see `packed`), and the row block of `A` is read from memory
 //! once, then from L2. A product with `k > KC` adds each block's partial sums to `C` (in
 //! the same order whatever the split).
@@ -49,9 +50,9 @@ use core::arch::x86_64::{
     _mm512_maskz_compress_epi32, _mm512_maskz_fmadd_ps, _mm512_maskz_loadu_ps, _mm512_max_ps,
     _mm512_min_ps, _mm512_mul_ps, _mm512_or_si512, _mm512_rcp14_ps, _mm512_reduce_add_ps,
     _mm512_roundscale_ps, _mm512_rsqrt14_ps, _mm512_scalef_ps, _mm512_set1_epi32, _mm512_set1_ps,
-    _mm512_setr_epi32, _mm512_setzero_ps, _mm512_sqrt_ps, _mm512_storeu_si512, _mm512_sub_ps,
-    _mm_prefetch, _CMP_GT_OQ, _CMP_LT_OQ, _CMP_NEQ_UQ, _MM_FROUND_NO_EXC,
-    _MM_FROUND_TO_NEAREST_INT, _MM_HINT_T0,
+    _mm512_setr_epi32, _mm512_setzero_ps, _mm512_sqrt_ps, _mm512_storeu_ps, _mm512_storeu_si512,
+    _mm512_sub_ps, _mm_prefetch, _CMP_GT_OQ, _CMP_LT_OQ, _CMP_NEQ_UQ, _MM_FROUND_NO_EXC,
+    _MM_FROUND_TO_NEAREST_INT, _MM_HINT_T0, _MM_HINT_T1,
 };
 
 /// Proof that the CPU has AVX-512F, AVX2 and FMA: a value of this type exists only if it
@@ -76,6 +77,11 @@ pub(super) const ROWS: usize = 12;
 pub(super) const COLS: usize = 32;
 /// Steps of `k` per block: a `KC × COLS` panel of `B` (32 KiB) stays in L1.
 const KC: usize = 256;
+/// Products with at least this many rows pack each block of `B` whole before its tiles run
+/// (`blocked_packing`); from 2 tiles of rows to this, each panel is copied as the tiles
+/// reach it (measured: packing whole blocks saved CPU time in a GAN's products of 64 rows,
+/// and cost some in an MLP's of 32, whose block then took more room in L2).
+const PACK_ROWS: usize = 4 * ROWS;
 /// Rows per block: an `MC × KC` block of `A` (144 KiB) stays in L2.
 const MC: usize = 144;
 const _: () = assert!(MC.is_multiple_of(ROWS));
@@ -230,11 +236,123 @@ fn blocked(
     c: &mut [f32],
     accumulate: bool,
 ) {
-    if m > ROWS && k.saturating_mul(n) >= KC * COLS {
+    if m >= PACK_ROWS && k.saturating_mul(n) >= KC * COLS {
+        // Every panel of a block of `k` rows of `B`, packed at once by reading its rows in
+        // order (the prefetchers follow them; panel by panel, each row's 128 bytes came from
+        // memory on their own), in a buffer kept by the thread.
+        std::thread_local! {
+            static PANELS: core::cell::RefCell<std::vec::Vec<f32>> =
+                const { core::cell::RefCell::new(std::vec::Vec::new()) };
+        }
+        let len = k_block(k) * n.div_ceil(COLS) * COLS;
+        let done = PANELS.with(|cell| {
+            let Ok(mut buffer) = cell.try_borrow_mut() else {
+                return false;
+            };
+            if buffer.len() < len {
+                buffer.resize(len, 0.0);
+            }
+            blocked_packing(m, k, n, a, rsa, csa, b, c, accumulate, &mut buffer[..len]);
+            true
+        });
+        if !done {
+            let mut panel = [0.0f32; KC * COLS];
+            blocked_with(m, k, n, a, rsa, csa, b, c, accumulate, Some(&mut panel));
+        }
+    } else if m > ROWS && k.saturating_mul(n) >= KC * COLS {
         let mut panel = [0.0f32; KC * COLS];
         blocked_with(m, k, n, a, rsa, csa, b, c, accumulate, Some(&mut panel));
     } else {
         blocked_with(m, k, n, a, rsa, csa, b, c, accumulate, None);
+    }
+}
+
+/// [`blocked_with`] for products whose every row block takes several tiles: each block of
+/// `kc` rows of `B` is first packed in panels of [`COLS`] columns into `panels` (at least
+/// `kc * n` rounded up to whole panels), which the tiles then read as `packed` does. The
+/// same tiles and order of additions as [`blocked_with`], so the same values.
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+fn blocked_packing(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    rsa: usize,
+    csa: usize,
+    b: &[f32],
+    c: &mut [f32],
+    accumulate: bool,
+    panels: &mut [f32],
+) {
+    let kc = k_block(k);
+    let mut k0 = 0;
+    while k0 < k {
+        let kc = kc.min(k - k0);
+        let add = accumulate || k0 > 0;
+        pack_rows(&b[k0 * n..], kc, n, panels);
+        for i_block in (0..m).step_by(MC) {
+            let rows = MC.min(m - i_block);
+            for j in (0..n).step_by(COLS) {
+                let cols = COLS.min(n - j);
+                let panel = &panels[j * kc..];
+                for i in (i_block..i_block + rows).step_by(ROWS) {
+                    let t = Tile {
+                        k: kc,
+                        rsa,
+                        csa,
+                        rsb: COLS,
+                        cols,
+                        rsc: n,
+                        add,
+                    };
+                    run_rows(
+                        t,
+                        ROWS.min(m - i),
+                        &a[i * rsa + k0 * csa..],
+                        panel,
+                        &mut c[i * n + j..],
+                    );
+                }
+            }
+        }
+        k0 += kc;
+    }
+}
+
+/// Packs `rows` rows of `n` values of `b` (row-major) into `out` in panels of [`COLS`]
+/// columns: panel `j / COLS` holds from `j * rows` on `rows` rows of [`COLS`] values (the
+/// last panel padded with zeros). Reads `b` in order.
+///
+/// # Panics
+/// If `b` holds fewer than `rows * n` values or `out` fewer than `rows * n` rounded up to
+/// whole panels.
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[inline]
+fn pack_rows(b: &[f32], rows: usize, n: usize, out: &mut [f32]) {
+    let panels = n.div_ceil(COLS);
+    assert!(
+        b.len() >= rows * n && out.len() >= rows * panels * COLS,
+        "pack_rows: slices too short"
+    );
+    let (pb, po) = (b.as_ptr(), out.as_mut_ptr());
+    for p in 0..rows {
+        for panel in 0..panels {
+            let j = panel * COLS;
+            let cols = COLS.min(n - j);
+            let (m0, m1) = (lanes(cols), lanes(cols.saturating_sub(16)));
+            // SAFETY: the lanes read are `p * n + j + jj` for `jj < cols`, below `rows * n
+            // <= b.len()` (asserted; `row + 16` is made with `wrapping_add` and read only
+            // through `m1`, empty when `cols <= 16`); the 32 values written at `(panel *
+            // rows + p) * COLS` are below `rows * panels * COLS <= out.len()` (asserted), and
+            // `out` is borrowed mutably. Masked-off lanes are not read.
+            unsafe {
+                let row = pb.add(p * n + j);
+                let to = po.add((panel * rows + p) * COLS);
+                _mm512_storeu_ps(to, _mm512_maskz_loadu_ps(m0, row));
+                _mm512_storeu_ps(to.add(16), _mm512_maskz_loadu_ps(m1, row.wrapping_add(16)));
+            }
+        }
     }
 }
 
@@ -270,10 +388,7 @@ fn blocked_with(
                 let cols = COLS.min(n - j);
                 let (b, rsb) = match panel.as_deref_mut() {
                     Some(panel) if rows > ROWS => {
-                        for (p, row) in panel.chunks_exact_mut(COLS).take(kc).enumerate() {
-                            let from = (k0 + p) * n + j;
-                            row[..cols].copy_from_slice(&b[from..from + cols]);
-                        }
+                        copy_panel(&b[k0 * n + j..], n, cols, &mut panel[..kc * COLS]);
                         (&panel[..], COLS)
                     }
                     _ => (&b[k0 * n + j..], n),
@@ -295,6 +410,42 @@ fn blocked_with(
             }
         }
         k0 += kc;
+    }
+}
+
+/// Copies the first `cols` (at most [`COLS`]) values of rows `p * rsb` of `b` into the rows
+/// of [`COLS`] values of `panel` (as many as it holds), in two masked register moves per
+/// row: a call to `memcpy` per row of 128 bytes took a tenth of a GAN's training time.
+///
+/// # Panics
+/// If `cols` is out of range or `b` is too short for the rows.
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[inline]
+fn copy_panel(b: &[f32], rsb: usize, cols: usize, panel: &mut [f32]) {
+    let rows = panel.len() / COLS;
+    assert!((1..=COLS).contains(&cols), "copy_panel: bad width");
+    if rows == 0 {
+        return;
+    }
+    let end = mul_add(rows - 1, rsb, cols);
+    assert!(
+        matches!(end, Some(e) if e <= b.len()),
+        "copy_panel: B too short"
+    );
+    let (m0, m1) = (lanes(cols), lanes(cols.saturating_sub(16)));
+    let (pb, pp) = (b.as_ptr(), panel.as_mut_ptr());
+    for p in 0..rows {
+        // SAFETY: the lanes read are `p * rsb + j` for `j < cols`, at most `(rows - 1) * rsb
+        // + cols <= b.len()` (asserted; `row + 16` is made with `wrapping_add` and read only
+        // through `m1`, empty when `cols <= 16`); the lanes written are `p * COLS + j` for
+        // `j < COLS`, inside `panel` (`rows * COLS <= panel.len()`), which is borrowed
+        // mutably. Masked-off lanes are not accessed (loaded as zeros, stored as zeros).
+        unsafe {
+            let row = pb.add(p * rsb);
+            let out = pp.add(p * COLS);
+            _mm512_storeu_ps(out, _mm512_maskz_loadu_ps(m0, row));
+            _mm512_storeu_ps(out.add(16), _mm512_maskz_loadu_ps(m1, row.wrapping_add(16)));
+        }
     }
 }
 
@@ -1378,7 +1529,10 @@ impl Tile {
         );
         let pp = p.as_mut_ptr();
         // The next tile's parameters and buffers (`rows` rows of 32 values at `next`),
-        // fetched while this one's sums are computed. A prefetch only hints, whatever the
+        // fetched into L2 while this one's sums are computed (into L1, the prefetches of 72
+        // lines a tile held up the loads of the update: an MNIST MLP's step took 5% more
+        // CPU time than with none; into L2 as fast as none, and they help where the buffers
+        // do not fit in L2). A prefetch only hints, whatever the
         // address: the pointers are made with `wrapping_add`.
         if let Some((next, rows)) = ahead {
             let (s1, s2) = match apply {
@@ -1388,13 +1542,13 @@ impl Tile {
             for r in 0..rows {
                 let i = next + r * self.rsc;
                 for at in [i, i + 16] {
-                    _mm_prefetch::<_MM_HINT_T0>(pp.wrapping_add(at).cast_const().cast());
-                    _mm_prefetch::<_MM_HINT_T0>(s1.wrapping_add(at).cast());
+                    _mm_prefetch::<_MM_HINT_T1>(pp.wrapping_add(at).cast_const().cast());
+                    _mm_prefetch::<_MM_HINT_T1>(s1.wrapping_add(at).cast());
                     if let Some(s2) = s2 {
-                        _mm_prefetch::<_MM_HINT_T0>(s2.wrapping_add(at).cast());
+                        _mm_prefetch::<_MM_HINT_T1>(s2.wrapping_add(at).cast());
                     }
                     if let Some(g) = prev {
-                        _mm_prefetch::<_MM_HINT_T0>(g.as_ptr().wrapping_add(at).cast());
+                        _mm_prefetch::<_MM_HINT_T1>(g.as_ptr().wrapping_add(at).cast());
                     }
                 }
             }
