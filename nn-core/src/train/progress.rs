@@ -185,6 +185,16 @@ impl Progress {
         }
     }
 
+    /// Whether [`batch_end`](Self::batch_end) may draw anything (a live progress bar).
+    pub(super) fn draws_batches(&self) -> bool {
+        #[cfg(feature = "std")]
+        {
+            self.verbose == Verbose::ProgressBar && self.out.live
+        }
+        #[cfg(not(feature = "std"))]
+        false
+    }
+
     pub(super) fn batch_end(&mut self, _done: usize, _loss: f32) {
         #[cfg(feature = "std")]
         {
