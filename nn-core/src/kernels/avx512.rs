@@ -412,8 +412,8 @@ unsafe fn columns(
     let kc = k_block(k);
     let width = (hi - lo).div_ceil(COLS) * COLS;
     let whole = m >= PACK_ROWS;
-    let mut panel = [0.0f32; KC * COLS];
-    let mut run = |packed: &mut [f32]| {
+    // `packed`: the block packed whole; `panel`: room for one panel otherwise.
+    let run = |packed: &mut [f32], panel: &mut [f32]| {
         let mut k0 = 0;
         while k0 < k {
             let kc = kc.min(k - k0);
@@ -461,7 +461,7 @@ unsafe fn columns(
         }
     };
     if !whole {
-        run(&mut []);
+        run(&mut [], &mut [0.0; KC * COLS]);
         return;
     }
     let done = COLUMNS.with(|cell| {
@@ -471,11 +471,11 @@ unsafe fn columns(
         if buffer.len() < kc * width {
             buffer.resize(kc * width, 0.0);
         }
-        run(&mut buffer[..kc * width]);
+        run(&mut buffer[..kc * width], &mut []);
         true
     });
     if !done {
-        run(&mut std::vec![0.0; kc * width]);
+        run(&mut std::vec![0.0; kc * width], &mut []);
     }
 }
 

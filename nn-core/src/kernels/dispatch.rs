@@ -255,6 +255,7 @@ pub(super) fn tn_update(
 /// The blocked product split by columns of `C` across up to `threads` threads of the pool
 /// the caller runs in (see [`avx512::blocked_columns`](super::avx512)) at the AVX-512 level;
 /// `false` (nothing done) at the other levels.
+#[cfg(feature = "std")]
 #[allow(clippy::too_many_arguments)]
 pub(super) fn blocked_columns(
     threads: usize,

@@ -238,13 +238,14 @@ fn split_rows(
         );
         return;
     }
-    let _ = (threads, top);
+    let _ = (threads, top, large);
     dispatch::blocked(m, k, n, a, rsa, csa, b, c, accumulate);
 }
 
 /// Products with fewer rows than this are split between threads by columns at the AVX-512
 /// level (see [`split_rows`]): below it, halves of the rows would take fewer than 4 register
 /// tiles of 12 rows each.
+#[cfg(feature = "std")]
 const COLUMN_SPLIT_ROWS: usize = 96;
 
 /// Columns per panel of a packed `B` at the AVX-512 level (see [`pack_b`]).
