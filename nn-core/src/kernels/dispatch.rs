@@ -252,6 +252,32 @@ pub(super) fn tn_update(
     false
 }
 
+/// The blocked product split by columns of `C` across up to `threads` threads of the pool
+/// the caller runs in (see [`avx512::blocked_columns`](super::avx512)) at the AVX-512 level;
+/// `false` (nothing done) at the other levels.
+#[cfg(feature = "std")]
+#[allow(clippy::too_many_arguments)]
+pub(super) fn blocked_columns(
+    threads: usize,
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    rsa: usize,
+    csa: usize,
+    b: &[f32],
+    c: &mut [f32],
+    accumulate: bool,
+) -> bool {
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    if level() >= Level::Avx512 {
+        super::avx512::blocked_columns(threads, m, k, n, a, rsa, csa, b, c, accumulate);
+        return true;
+    }
+    let _ = (threads, m, k, n, a, rsa, csa, b, c, accumulate);
+    false
+}
+
 /// Whether products on a packed `B` read it in panels (see `super::pack_b`): at AVX-512.
 #[inline]
 pub(super) fn panels() -> bool {

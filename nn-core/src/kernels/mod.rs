@@ -235,8 +235,21 @@ fn split_rows(
     // `top * n` and `top * rsa` cannot wrap: they are at most the lengths of `c` and `a`.
     let align = split_align();
     let top = (m / 2 / align) * align;
+    let large = m.saturating_mul(k).saturating_mul(n) >= PARALLEL_PRODUCT;
+    // Few rows (a batch of 32 or 64 samples times the weights): split by columns at
+    // AVX-512, where each thread then reads and packs only its columns of `B` and the
+    // tiles keep their rows; the values are those of any other split there.
     #[cfg(feature = "std")]
-    if threads >= 2 && top > 0 && m.saturating_mul(k).saturating_mul(n) >= PARALLEL_PRODUCT {
+    if threads >= 2
+        && large
+        && m < COLUMN_SPLIT_ROWS
+        && n >= 2 * PANEL
+        && dispatch::blocked_columns(threads, m, k, n, a, rsa, csa, b, c, accumulate)
+    {
+        return;
+    }
+    #[cfg(feature = "std")]
+    if threads >= 2 && top > 0 && large {
         let (c_top, c_bottom) = c.split_at_mut(top * n);
         let (t_top, t_bottom) = (threads / 2, threads - threads / 2);
         join(
@@ -258,9 +271,15 @@ fn split_rows(
         );
         return;
     }
-    let _ = (threads, top);
+    let _ = (threads, top, large);
     dispatch::blocked(m, k, n, a, rsa, csa, b, c, accumulate);
 }
+
+/// Products with fewer rows than this are split between threads by columns at the AVX-512
+/// level (see [`split_rows`]): below it, halves of the rows would take fewer than 4 register
+/// tiles of 12 rows each.
+#[cfg(feature = "std")]
+const COLUMN_SPLIT_ROWS: usize = 96;
 
 /// Columns per panel of a packed `B` at the AVX-512 level (see [`pack_b`]).
 const PANEL: usize = 32;

@@ -4,6 +4,7 @@
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 
+use super::batch::Totals;
 use super::callbacks::{Callback, Context, Control, Logs, StepSchedule};
 use super::check::check_data;
 use super::history::History;
@@ -260,7 +261,6 @@ impl<M: Model, O: Optimizer, L: LossFn> Trainer<M, O, L> {
         fit: &mut Fit<'_>,
         history: &mut History,
     ) -> Result<()> {
-        let tw = self.loss.target_width(M::OUTPUT);
         let n_train = x_train.len() / M::INPUT;
         let mut rng = Rng::new(fit.seed);
         // Each epoch draws its dropout masks from a generator of its own, so that a `fit`
@@ -288,22 +288,34 @@ impl<M: Model, O: Optimizer, L: LossFn> Trainer<M, O, L> {
             progress.epoch_begin(epoch);
             let mut totals = core::mem::take(&mut self.totals);
             totals.reset(self.metrics.len());
-            let mut batch_x = core::mem::take(&mut self.batch_x);
-            let mut batch_y = core::mem::take(&mut self.batch_y);
-            let mut batch_w = core::mem::take(&mut self.batch_w);
-            let order = core::mem::take(&mut self.order);
-            let mut diverged = None;
-            for (b, chunk) in order.chunks(fit.batch_size).enumerate() {
-                let mut failed = None;
-                for cb in &mut fit.callbacks {
-                    let step = first_step + b as u64;
-                    let mut ctx = Context::new(&mut self.model, &mut self.optimizer, epochs, step);
-                    if let Err(e) = cb.on_batch_begin(&mut ctx) {
-                        failed = Some(e);
-                        break;
-                    }
-                }
-                if let Some(e) = failed {
+            let mut epoch_batches = Batches {
+                x: core::mem::take(&mut self.batch_x),
+                y: core::mem::take(&mut self.batch_y),
+                w: core::mem::take(&mut self.batch_w),
+                order: core::mem::take(&mut self.order),
+                train: (x_train, y_train),
+                weights,
+                batch_size: fit.batch_size,
+                first_step,
+            };
+            let run = self.run_batches(
+                &mut epoch_batches,
+                &mut fit.callbacks,
+                epochs,
+                &mut dropout_rng,
+                &mut totals,
+                &mut progress,
+            );
+            let Batches {
+                x: batch_x,
+                y: batch_y,
+                w: batch_w,
+                order,
+                ..
+            } = epoch_batches;
+            let diverged = match run {
+                Ok(diverged) => diverged,
+                Err(e) => {
                     self.batch_x = batch_x;
                     self.batch_y = batch_y;
                     self.batch_w = batch_w;
@@ -312,31 +324,7 @@ impl<M: Model, O: Optimizer, L: LossFn> Trainer<M, O, L> {
                     progress.abort();
                     return Err(e);
                 }
-                batch_x.clear();
-                batch_y.clear();
-                batch_w.clear();
-                for &i in chunk {
-                    batch_x.extend_from_slice(&x_train[i * M::INPUT..(i + 1) * M::INPUT]);
-                    batch_y.extend_from_slice(&y_train[i * tw..(i + 1) * tw]);
-                    if let Some(w) = weights {
-                        batch_w.push(w[i]);
-                    }
-                }
-                let loss = self.run_batch(
-                    &batch_x,
-                    &batch_y,
-                    weights.map(|_| batch_w.as_slice()),
-                    chunk.len(),
-                    Some(&mut dropout_rng),
-                    true,
-                    &mut totals,
-                );
-                if !loss.is_finite() {
-                    diverged = Some(b);
-                    break;
-                }
-                progress.batch_end(b + 1, totals.mean_loss());
-            }
+            };
             self.batch_x = batch_x;
             self.batch_y = batch_y;
             self.batch_w = batch_w;
@@ -386,6 +374,107 @@ impl<M: Model, O: Optimizer, L: LossFn> Trainer<M, O, L> {
             }
         }
         Ok(())
+    }
+}
+
+/// One epoch's batches as [`Trainer::run_batches`] runs them: the buffers they are gathered
+/// into, the order of the samples, and the training data.
+struct Batches<'d> {
+    x: Vec<f32>,
+    y: Vec<f32>,
+    w: Vec<f32>,
+    order: Vec<usize>,
+    train: (&'d [f32], &'d [f32]),
+    weights: Option<&'d [f32]>,
+    batch_size: usize,
+    first_step: u64,
+}
+
+impl<M: Model, O: Optimizer, L: LossFn> Trainer<M, O, L> {
+    /// Runs one epoch's batches: `Ok(Some(b))` if batch `b`'s loss was not finite (then the
+    /// epoch stops there), an error if a callback's `on_batch_begin` failed. With a pool of
+    /// threads, no callback and no live progress bar (neither need be `Send`), the whole
+    /// loop runs inside the pool: each step then starts on a pool thread, where handing
+    /// every step to the pool from outside cost a wake-up and a sleep of the calling thread
+    /// per batch.
+    fn run_batches(
+        &mut self,
+        batches: &mut Batches<'_>,
+        callbacks: &mut [Box<dyn Callback + '_>],
+        epochs: usize,
+        dropout_rng: &mut Rng,
+        totals: &mut Totals,
+        progress: &mut Progress,
+    ) -> Result<Option<usize>> {
+        #[cfg(feature = "std")]
+        if callbacks.is_empty() && !progress.draws_batches() {
+            if let Some(pool) = self.pool.take() {
+                let run = pool.install(|| {
+                    self.batch_loop(
+                        batches,
+                        &mut |_, _| Ok(()),
+                        dropout_rng,
+                        totals,
+                        &mut |_, _| {},
+                    )
+                });
+                self.pool = Some(pool);
+                return run;
+            }
+        }
+        let mut begin = |trainer: &mut Self, step: u64| -> Result<()> {
+            for cb in callbacks.iter_mut() {
+                let mut ctx =
+                    Context::new(&mut trainer.model, &mut trainer.optimizer, epochs, step);
+                cb.on_batch_begin(&mut ctx)?;
+            }
+            Ok(())
+        };
+        let mut end = |done: usize, loss: f32| progress.batch_end(done, loss);
+        self.batch_loop(batches, &mut begin, dropout_rng, totals, &mut end)
+    }
+
+    /// The loop of [`run_batches`](Self::run_batches), `begin` called before each batch
+    /// with its step, `end` after it with the batches done and the mean loss so far.
+    fn batch_loop(
+        &mut self,
+        batches: &mut Batches<'_>,
+        begin: &mut impl FnMut(&mut Self, u64) -> Result<()>,
+        dropout_rng: &mut Rng,
+        totals: &mut Totals,
+        end: &mut impl FnMut(usize, f32),
+    ) -> Result<Option<usize>> {
+        let tw = self.loss.target_width(M::OUTPUT);
+        let (x_train, y_train) = batches.train;
+        for (b, chunk) in batches.order.chunks(batches.batch_size).enumerate() {
+            begin(self, batches.first_step + b as u64)?;
+            batches.x.clear();
+            batches.y.clear();
+            batches.w.clear();
+            for &i in chunk {
+                batches
+                    .x
+                    .extend_from_slice(&x_train[i * M::INPUT..(i + 1) * M::INPUT]);
+                batches.y.extend_from_slice(&y_train[i * tw..(i + 1) * tw]);
+                if let Some(w) = batches.weights {
+                    batches.w.push(w[i]);
+                }
+            }
+            let loss = self.run_batch(
+                &batches.x,
+                &batches.y,
+                batches.weights.map(|_| batches.w.as_slice()),
+                chunk.len(),
+                Some(&mut *dropout_rng),
+                true,
+                totals,
+            );
+            if !loss.is_finite() {
+                return Ok(Some(b));
+            }
+            end(b + 1, totals.mean_loss());
+        }
+        Ok(None)
     }
 }
 

@@ -185,6 +185,12 @@ impl Progress {
         }
     }
 
+    /// Whether [`batch_end`](Self::batch_end) may draw anything (a live progress bar).
+    #[cfg(feature = "std")]
+    pub(super) fn draws_batches(&self) -> bool {
+        self.verbose == Verbose::ProgressBar && self.out.live
+    }
+
     pub(super) fn batch_end(&mut self, _done: usize, _loss: f32) {
         #[cfg(feature = "std")]
         {
