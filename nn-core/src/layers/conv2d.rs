@@ -194,7 +194,7 @@ impl<
     /// the product, and at most 256 filters (the sums of one pixel are on the stack).
     const SLIDING: bool = !Self::DIRECT && Self::PATCH < 16 && COUT <= 256;
     /// Scratch values per sample of the batched passes: the sample's im2col rows, and for a
-    /// [`SLIDING`](Self::SLIDING) layer at least its parameter gradient (summed per sample
+    /// sliding layer (`KH * KW * CIN < 16`) at least its parameter gradient (summed per sample
     /// first).
     pub const SCRATCH_PER_SAMPLE: usize = if Self::SLIDING && Self::PARAMS > Self::COL_PER_SAMPLE {
         Self::PARAMS
