@@ -568,7 +568,7 @@ fn split_out2(
 #[derive(Debug)]
 pub struct LstmStep<'a> {
     /// The gates' pre-activations `[i f g o]` (`4H` values) without the bias: `x W_ih + h
-    /// W_hh`, one product's row.
+    /// W_hh` (the input projection, plus the recurrent product after the first step).
     pub pre: &'a [f32],
     /// The bias added to the pre-activations (`4H` values, `b_ih + b_hh`).
     pub bias: &'a [f32],

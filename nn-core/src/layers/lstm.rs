@@ -107,33 +107,38 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Lstm<T, F,
         } else {
             (&mut rest[..rows * H], Some(Rows::new(y, H)))
         };
-        // Both kernels packed once, as one (`W_ih` then `W_hh`, as the parameters hold them:
-        // `[x h] [W_ih; W_hh]` is every step's product), the two biases summed once.
-        let (w_xh, scratch) = f.scratch.split_at_mut(kernels::packed_len(F + H, w));
-        let w_xh = &kernels::pack_b(F + H, w, &f.params[..(F + H) * w], false, w_xh);
+        // The kernels packed once for every chunk (and, `W_hh`, every step), the two biases
+        // summed once.
+        let (w_hh, scratch) = f.scratch.split_at_mut(kernels::packed_len(H, w));
+        let w_hh = &kernels::pack_b(H, w, p.w_hh, false, w_hh);
+        let (w_ih, scratch) = scratch.split_at_mut(kernels::packed_len(F, w));
+        let w_ih = &kernels::pack_b(F, w, p.w_ih, false, w_ih);
         let (bias, work) = scratch.split_at_mut(w);
         for ((v, &a), &b) in bias.iter_mut().zip(p.b_ih).zip(p.b_hh) {
             *v = a + b;
         }
         let (bias, x) = (&*bias, &f.x[..batch_values("LSTM", batch, Self::INPUT)]);
-        let work = &mut work[..batch * (F + H + w)];
+        let work = &mut work[..batch * (H + w)];
         let parts = (
             Rows::new(gates, T * w),
             (Rows::new(c_all, T * H), Rows::new(tc_all, T * H)),
             (Rows::new(h_all, T * H), last),
-            Rows::new(work, F + H + w),
+            Rows::new(work, H + w),
         );
         for_chunks(
             batch,
             T * (F + H) * w,
             parts,
             &|first, n, (gates, (c, tc), (h, last), work), threads| {
+                // The chunk's input projections `x W_ih`, every step at once (in the chunk,
+                // so that threads share this work too).
                 let x = &x[first * T * F..(first + n) * T * F];
+                kernels::gemm_nn_packed(n * T, x, w_ih, gates.values, false, threads);
                 kernels::vectorized(
                     #[inline(always)]
                     || {
                         Self::forward_chunk(
-                            w_xh, bias, x, first, n, threads, start, gates, c, tc, h, last, work,
+                            w_hh, bias, first, n, threads, start, gates, c, tc, h, last, work,
                         );
                     },
                 );
@@ -141,21 +146,18 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Lstm<T, F,
         );
     }
 
-    /// The recurrence of samples `first..first + n` (their rows of the cache and output, and
-    /// their inputs `x`): at each step, one product `[x_t h] [W_ih; W_hh]` over the
-    /// samples' inputs and states side by side (`work` holds them, then the product), which
-    /// the step kernel reads with the `bias`. (One product per step rather than the input
-    /// projections of every step at once, then the recurrent ones: the pre-activations stay
-    /// in L1 instead of making a round trip through memory, and `k = F + H` amortises the
-    /// tiles' edges better.)
+    /// The recurrence of samples `first..first + n` (their rows of the cache and output),
+    /// `gates` holding their input projections: at each step the projections of the step,
+    /// plus the recurrent product `h W_hh` (from the second step, or the first with an
+    /// initial state), are the pre-activations the step kernel reads with the `bias`; it
+    /// writes the activated gates over the projections.
     // Inlined into the caller's `kernels::vectorized` closure: compiled there, its loops
     // get that level's vector width (a separate function would be baseline SSE2).
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     fn forward_chunk(
-        w_xh: &kernels::PackedB<'_>,
+        w_hh: &kernels::PackedB<'_>,
         bias: &[f32],
-        x: &[f32],
         first: usize,
         n: usize,
         threads: usize,
@@ -167,23 +169,22 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Lstm<T, F,
         last: Option<Rows<'_>>,
         work: Rows<'_>,
     ) {
-        let (w, k) = (Self::W, F + H);
-        let (xh, pre) = work.values.split_at_mut(n * k);
+        let w = Self::W;
+        let (hw, pre) = work.values.split_at_mut(n * H);
         let (gates, c_all, tc_all, h_all) =
             (gates.values, c_all.values, tc_all.values, h_all.values);
-        for (b, row) in xh.chunks_exact_mut(k).enumerate() {
-            let h = &mut row[F..];
-            match start.h {
-                Some(h0) => h.copy_from_slice(&h0[(first + b) * H..(first + b + 1) * H]),
-                None => h.fill(0.0),
-            }
+        match start.h {
+            Some(h0) => hw.copy_from_slice(&h0[first * H..(first + n) * H]),
+            None => hw.fill(0.0),
         }
         for t in 0..T {
-            for (b, row) in xh.chunks_exact_mut(k).enumerate() {
+            for (b, row) in pre.chunks_exact_mut(w).enumerate() {
                 let r = b * T + t;
-                row[..F].copy_from_slice(&x[r * F..(r + 1) * F]);
+                row.copy_from_slice(&gates[r * w..(r + 1) * w]);
             }
-            kernels::gemm_nn_packed(n, xh, w_xh, pre, false, threads);
+            if t > 0 || start.h.is_some() {
+                kernels::gemm_nn_packed(n, hw, w_hh, pre, true, threads);
+            }
             for b in 0..n {
                 let r = b * T + t;
                 let (c_before, c_now) = c_all.split_at_mut(r * H);
@@ -200,14 +201,12 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Lstm<T, F,
                     c: &mut c_now[..H],
                     tc: &mut tc_all[r * H..(r + 1) * H],
                     h: &mut h_all[r * H..(r + 1) * H],
-                    h_copy: &mut xh[b * k + F..(b + 1) * k],
+                    h_copy: &mut hw[b * H..(b + 1) * H],
                 });
             }
         }
         if let Some(last) = last {
-            for (out, row) in last.values.chunks_exact_mut(H).zip(xh.chunks_exact(k)) {
-                out.copy_from_slice(&row[F..]);
-            }
+            last.values.copy_from_slice(hw);
         }
     }
 
@@ -511,12 +510,12 @@ impl<const T: usize, const F: usize, const H: usize, const SEQ: bool> Layer for 
     /// transposed, the gradients with respect to every step's gates, the inputs and the
     /// states before every step side by side (in the chunks' step order), and per sample
     /// the running state gradients and the sum of its gate gradients; or that of the
-    /// forward pass (both kernels packed, the biases summed, per sample one step's
-    /// input and state and its gates) where larger.
+    /// forward pass (both kernels packed, the biases summed, per sample one step's state
+    /// and pre-activations) where larger.
     fn batch_scratch(batch: usize) -> usize {
         let w = Self::W;
         let rows = batch_values("LSTM", batch, T);
-        let forward = kernels::packed_len(F + H, w) + w + batch * (F + H + w);
+        let forward = kernels::packed_len(H, w) + kernels::packed_len(F, w) + w + batch * (H + w);
         let backward = kernels::packed_len(w, H) + w * F + rows * (w + H + F) + batch * (2 * H + w);
         forward.max(backward)
     }

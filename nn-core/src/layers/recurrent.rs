@@ -24,12 +24,10 @@
 //!
 //! # The batched passes
 //!
-//! The GRU and SimpleRNN make the input projections of every step of every sample one
-//! product, `[batch·T, F] × [F, G·H]`; only their recurrent product, `[rows, H] × [H, G·H]`,
-//! runs step by step, on the recurrent kernel packed once per pass ([`kernels::pack_b`]). The
-//! LSTM instead runs one product per step over each sample's input and state side by side,
-//! `[x_t h] × [W_ih; W_hh]` (both kernels packed once as one), so that the pre-activations
-//! stay in L1 for its step kernel. The batch is cut into chunks of at most [`CHUNK`] samples
+//! The input projections of every step of every sample are one product, `[batch·T, F] ×
+//! [F, G·H]` (the LSTM makes one per chunk, inside the chunk's thread); only the recurrent
+//! product, `[rows, H] × [H, G·H]`, runs step by step, on the recurrent kernel packed once per
+//! pass ([`kernels::pack_b`]). The batch is cut into chunks of at most [`CHUNK`] samples
 //! (`chunk_len`), each running its whole sequence on its own (in parallel when the caller
 //! runs in a thread pool); the chunks depend only on the batch size, so results are
 //! identical for any number of threads. The GRU's and SimpleRNN's caches and gradients keep
