@@ -24,25 +24,31 @@
 mod models;
 use models::MnistMlp;
 
+use clap::Parser;
 use nn::data::Mnist;
 use nn::prelude::*;
 use std::time::Instant;
 
 const BATCH: usize = 32;
 
+/// The update's share of an MNIST MLP step.
+#[derive(Parser, Debug)]
+#[command(name = "update_share")]
+struct Args {
+    /// Directory holding MNIST's four IDX files (gzipped or not).
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist"))]
+    data: String,
+    /// Rounds of one epoch of each kind of step (the medians are printed).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+    rounds: u64,
+    /// Threads of the pool the steps run in.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    threads: u64,
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut data = concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist").to_string();
-    let (mut rounds, mut threads) = (5usize, 1usize);
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        let value = args.next().ok_or(format!("`{flag}` needs a value"))?;
-        match flag.as_str() {
-            "--data" => data = value,
-            "--rounds" => rounds = value.parse::<usize>()?.max(1),
-            "--threads" => threads = value.parse::<usize>()?.max(1),
-            _ => return Err("usage: update_share [--data DIR] [--rounds N] [--threads N]".into()),
-        }
-    }
+    let args = Args::parse();
+    let (data, rounds, threads) = (args.data, args.rounds as usize, args.threads as usize);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()?;
