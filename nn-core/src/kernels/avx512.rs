@@ -295,7 +295,7 @@ fn blocked_packing(
     while k0 < k {
         let kc = kc.min(k - k0);
         let add = accumulate || k0 > 0;
-        pack_rows(&b[k0 * n..], kc, n, panels);
+        pack_columns(&b[k0 * n..], kc, n, (0, n), panels);
         for i_block in (0..m).step_by(MC) {
             let rows = MC.min(m - i_block);
             for j in (0..n).step_by(COLS) {
@@ -512,42 +512,6 @@ fn pack_columns(b: &[f32], rows: usize, n: usize, (lo, hi): (usize, usize), out:
             // values written at `(panel * rows + p) * COLS` are below `rows * panels * COLS
             // <= out.len()` (asserted), and `out` is borrowed mutably. Masked-off lanes are
             // not read.
-            unsafe {
-                let row = pb.add(p * n + j);
-                let to = po.add((panel * rows + p) * COLS);
-                _mm512_storeu_ps(to, _mm512_maskz_loadu_ps(m0, row));
-                _mm512_storeu_ps(to.add(16), _mm512_maskz_loadu_ps(m1, row.wrapping_add(16)));
-            }
-        }
-    }
-}
-
-/// Packs `rows` rows of `n` values of `b` (row-major) into `out` in panels of [`COLS`]
-/// columns: panel `j / COLS` holds from `j * rows` on `rows` rows of [`COLS`] values (the
-/// last panel padded with zeros). Reads `b` in order.
-///
-/// # Panics
-/// If `b` holds fewer than `rows * n` values or `out` fewer than `rows * n` rounded up to
-/// whole panels.
-#[target_feature(enable = "avx512f,avx2,fma")]
-#[inline]
-fn pack_rows(b: &[f32], rows: usize, n: usize, out: &mut [f32]) {
-    let panels = n.div_ceil(COLS);
-    assert!(
-        b.len() >= rows * n && out.len() >= rows * panels * COLS,
-        "pack_rows: slices too short"
-    );
-    let (pb, po) = (b.as_ptr(), out.as_mut_ptr());
-    for p in 0..rows {
-        for panel in 0..panels {
-            let j = panel * COLS;
-            let cols = COLS.min(n - j);
-            let (m0, m1) = (lanes(cols), lanes(cols.saturating_sub(16)));
-            // SAFETY: the lanes read are `p * n + j + jj` for `jj < cols`, below `rows * n
-            // <= b.len()` (asserted; `row + 16` is made with `wrapping_add` and read only
-            // through `m1`, empty when `cols <= 16`); the 32 values written at `(panel *
-            // rows + p) * COLS` are below `rows * panels * COLS <= out.len()` (asserted), and
-            // `out` is borrowed mutably. Masked-off lanes are not read.
             unsafe {
                 let row = pb.add(p * n + j);
                 let to = po.add((panel * rows + p) * COLS);
