@@ -143,7 +143,8 @@ fn capped(supported: Level, nn_isa: Option<&str>) -> Level {
 fn supported() -> Level {
     #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-        if std::is_x86_feature_detected!("avx512f") {
+        // POPCNT: part of the AVX-512 level's token (every CPU with AVX-512F has it).
+        if std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("popcnt") {
             return Level::Avx512;
         }
         return Level::Avx2;

@@ -355,6 +355,9 @@ fn workload() -> Results {
     dense::<128, 10>(&mut r);
     dense::<40, 40>(&mut r);
     dense::<200, 300>(&mut r);
+    // Two masked vectors of outputs (the narrow kernel's widest), and inputs in two chunks.
+    dense::<100, 20>(&mut r);
+    dense::<1100, 24>(&mut r);
     let mut rng = Rng::new(9);
     let x: Vec<f32> = (0..10_000).map(|_| rng.uniform(-4.0, 4.0)).collect();
     let dy = random(x.len(), &mut rng);
