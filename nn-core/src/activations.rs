@@ -264,22 +264,7 @@ impl ActivationFn for Softmax {
         Some(ActivationKind::Softmax)
     }
     fn forward(&self, values: &mut [f32], width: usize) {
-        for row in values.chunks_exact_mut(width) {
-            let max = row.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
-            for v in row.iter_mut() {
-                *v -= max;
-            }
-            // `math::exp` of each, bit for bit, a vector at a time where the level has one.
-            kernels::exp_in_place(row);
-            let mut sum = 0.0;
-            for &v in row.iter() {
-                sum += v;
-            }
-            let inv = 1.0 / sum;
-            for v in row.iter_mut() {
-                *v *= inv;
-            }
-        }
+        kernels::softmax_in_place(values, width);
     }
     fn backward(&self, _x: &[f32], y: &[f32], grad: &mut [f32], width: usize) {
         for (g, y) in grad.chunks_exact_mut(width).zip(y.chunks_exact(width)) {

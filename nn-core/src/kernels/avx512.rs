@@ -48,13 +48,14 @@ use core::arch::x86_64::{
     _mm512_cmpgt_epu32_mask, _mm512_cvtepi32_ps, _mm512_cvttps_epi32, _mm512_div_ps,
     _mm512_fmadd_ps, _mm512_fmsub_ps, _mm512_fnmadd_ps, _mm512_loadu_ps, _mm512_mask_blend_epi32,
     _mm512_mask_blend_ps, _mm512_mask_cmp_ps_mask, _mm512_mask_cmpge_epu32_mask,
-    _mm512_mask_compressstoreu_epi32, _mm512_mask_storeu_ps, _mm512_maskz_compress_epi32,
-    _mm512_maskz_fmadd_ps, _mm512_maskz_loadu_ps, _mm512_maskz_mov_epi32, _mm512_max_ps,
-    _mm512_min_ps, _mm512_mul_ps, _mm512_or_si512, _mm512_rcp14_ps, _mm512_reduce_add_ps,
-    _mm512_roundscale_ps, _mm512_rsqrt14_ps, _mm512_scalef_ps, _mm512_set1_epi32, _mm512_set1_ps,
-    _mm512_setr_epi32, _mm512_setzero_ps, _mm512_slli_epi32, _mm512_sqrt_ps, _mm512_storeu_ps,
-    _mm512_storeu_si512, _mm512_sub_ps, _mm_prefetch, _CMP_GT_OQ, _CMP_LT_OQ, _CMP_NEQ_UQ,
-    _MM_FROUND_NO_EXC, _MM_FROUND_TO_NEAREST_INT, _MM_HINT_T1,
+    _mm512_mask_compressstoreu_epi32, _mm512_mask_reduce_max_ps, _mm512_mask_storeu_ps,
+    _mm512_maskz_compress_epi32, _mm512_maskz_fmadd_ps, _mm512_maskz_loadu_ps,
+    _mm512_maskz_mov_epi32, _mm512_max_ps, _mm512_min_ps, _mm512_mul_ps, _mm512_or_si512,
+    _mm512_rcp14_ps, _mm512_reduce_add_ps, _mm512_roundscale_ps, _mm512_rsqrt14_ps,
+    _mm512_scalef_ps, _mm512_set1_epi32, _mm512_set1_ps, _mm512_setr_epi32, _mm512_setzero_ps,
+    _mm512_slli_epi32, _mm512_sqrt_ps, _mm512_storeu_ps, _mm512_storeu_si512, _mm512_sub_ps,
+    _mm_prefetch, _CMP_GT_OQ, _CMP_LT_OQ, _CMP_NEQ_UQ, _MM_FROUND_NO_EXC,
+    _MM_FROUND_TO_NEAREST_INT, _MM_HINT_T1,
 };
 
 /// Proof that the CPU has AVX-512F, AVX2, FMA and POPCNT: a value of this type exists only
@@ -869,10 +870,19 @@ unsafe fn sparse_rows<const OUT: usize>(
     }
     let mut sums = [_mm512_setzero_ps(); SPARSE_VECTORS];
     load_sums(&mut sums, acc);
-    for &j in nonzero {
-        // SAFETY: `j` is an index of `x` (every index the compress wrote below `count` is),
-        // so the row `first + j` is inside `w` (asserted above).
-        unsafe { add_row::<OUT, SPARSE_VECTORS>(&mut sums, x, w, first, j as usize) };
+    if count == x.len() {
+        // No zero input: the list is `0, 1, 2, ...`, and the rows are read without it, in
+        // the same order (measured on 784 → 128, dense inputs: 3.08 us rather than 3.37).
+        for j in 0..count {
+            // SAFETY: `j < x.len()`, so the row `first + j` is inside `w` (asserted above).
+            unsafe { add_row::<OUT, SPARSE_VECTORS>(&mut sums, x, w, first, j) };
+        }
+    } else {
+        for &j in nonzero {
+            // SAFETY: `j` is an index of `x` (every index the compress wrote below `count`
+            // is), so the row `first + j` is inside `w` (asserted above).
+            unsafe { add_row::<OUT, SPARSE_VECTORS>(&mut sums, x, w, first, j as usize) };
+        }
     }
     store_sums(&sums, acc);
 }
@@ -1279,6 +1289,55 @@ pub(super) fn exp_in_place(values: &mut [f32]) {
             }
         }
     });
+}
+
+/// The softmax of each row of `width` values, in place (see [`super::softmax_in_place`]):
+/// a row of at most 16 values in one masked register (its maximum, the exponentials by
+/// [`expf_lanes`] unless a lane needs `libm::expf`'s special cases, their sum in order, the
+/// products by its inverse: bit for bit the portable level's), wider rows by
+/// `portable::softmax_row` with [`exp_in_place`].
+/// On the MNIST MLP's 10 outputs: about 65 ns one value at a time, the vector path cuts the
+/// three passes and the dependent chains of the maximum and the sum.
+#[target_feature(enable = "avx512f,avx2,fma")]
+pub(super) fn softmax_rows(values: &mut [f32], width: usize) {
+    for row in values.chunks_exact_mut(width) {
+        if width > 16 {
+            super::portable::softmax_row(row, |row| exp_in_place(row));
+            continue;
+        }
+        let mask = lanes(width);
+        // SAFETY: the lanes enabled are `l < width = row.len()`.
+        let x = unsafe { _mm512_maskz_loadu_ps(mask, row.as_ptr()) };
+        // A NaN in the row may or may not come out as the maximum: either way it reaches
+        // the sum, and the row comes out all NaN, as at the other levels.
+        let max = _mm512_mask_reduce_max_ps(mask, x);
+        let shifted = _mm512_sub_ps(x, _mm512_set1_ps(max));
+        let magnitude =
+            _mm512_and_si512(_mm512_castps_si512(shifted), _mm512_set1_epi32(0x7fff_ffff));
+        let special = _mm512_mask_cmpge_epu32_mask(mask, magnitude, _mm512_set1_epi32(0x42ae_ac50));
+        let e = if special == 0 {
+            expf_lanes(shifted)
+        } else {
+            // SAFETY: as for the load; the values are read back from `row`.
+            unsafe {
+                _mm512_mask_storeu_ps(row.as_mut_ptr(), mask, shifted);
+                exp_in_place(row);
+                _mm512_maskz_loadu_ps(mask, row.as_ptr())
+            }
+        };
+        // The sum in order, as the portable level adds (one whole store, read back lane by
+        // lane).
+        let mut lanes_of_e = [0.0f32; 16];
+        // SAFETY: `lanes_of_e` holds 16 values.
+        unsafe { _mm512_storeu_ps(lanes_of_e.as_mut_ptr(), e) };
+        let mut sum = 0.0;
+        for &v in &lanes_of_e[..width] {
+            sum += v;
+        }
+        let y = _mm512_mul_ps(e, _mm512_set1_ps(1.0 / sum));
+        // SAFETY: as for the load; `row` is borrowed mutably.
+        unsafe { _mm512_mask_storeu_ps(row.as_mut_ptr(), mask, y) };
+    }
 }
 
 /// `libm::expf` (FreeBSD's `e_expf.c`) on 16 lanes of magnitude below `0x42aeac50` (87.34,

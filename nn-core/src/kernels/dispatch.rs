@@ -360,6 +360,27 @@ pub(super) fn exp_in_place(values: &mut [f32]) {
     }
 }
 
+/// The softmax of each row of `width` values, in place (see [`super::softmax_in_place`]):
+/// `avx512::softmax_rows` at the AVX-512 level, `portable::softmax_row` on each row
+/// otherwise.
+#[inline]
+pub(super) fn softmax_in_place(values: &mut [f32], width: usize) {
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    if level() >= Level::Avx512 {
+        // SAFETY: `level()` returned `Avx512`, so the CPU has AVX-512F, AVX2 and FMA
+        // (`supported`).
+        unsafe { super::avx512::softmax_rows(values, width) };
+        return;
+    }
+    for row in values.chunks_exact_mut(width) {
+        portable::softmax_row(row, |row| {
+            for v in row {
+                *v = crate::math::exp(*v);
+            }
+        });
+    }
+}
+
 /// Runs `s` on AVX-512's kernel (`avx512::lstm_step`) if that is the level, or gives it
 /// back.
 #[cfg(all(feature = "std", target_arch = "x86_64"))]

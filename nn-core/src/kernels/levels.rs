@@ -17,9 +17,10 @@
 
 use super::{adam_update, rmsprop_update, GradTransform};
 use super::{
-    available, dense_forward_one, gemm_nn, gemm_nt, gemm_tn, gemm_tn_update, level, Level,
+    available, dense_forward_one, gemm_nn, gemm_nt, gemm_tn, gemm_tn_update, level,
+    softmax_in_place, Level,
 };
-use crate::activations::{ActivationFn, LeakyRelu, Relu, Sigmoid, Tanh};
+use crate::activations::{ActivationFn, LeakyRelu, Relu, Sigmoid, Softmax, Tanh};
 use crate::optim::{Adam, AdamW, Optimizer, RmsProp, Sgd};
 use crate::rng::Rng;
 use std::collections::BTreeMap;
@@ -373,6 +374,14 @@ fn workload() -> Results {
     activation(&mut r, "leaky_relu", LeakyRelu(0.2), &x, &dy);
     activation(&mut r, "sigmoid", Sigmoid, &x, &dy);
     activation(&mut r, "tanh", Tanh, &x, &dy);
+    activation(&mut r, "softmax", Softmax, &x, &dy);
+    // Softmax rows of one value, of a whole vector, of more than one vector, and rows 40
+    // times as spread (exponentials in `expf`'s special cases: underflow to zero).
+    for (width, scale) in [(1, 1.0), (16, 1.0), (20, 1.0), (10, 40.0), (13, 40.0)] {
+        let mut y: Vec<f32> = x[..width * 50].iter().map(|v| v * scale).collect();
+        softmax_in_place(&mut y, width);
+        r.insert(format!("softmax {width} x{scale}"), y);
+    }
     updates(&mut r);
     r.insert("sgd".into(), steps(Sgd::new(0.1).momentum(0.9)));
     r.insert("adam".into(), steps(Adam::new(1e-3)));

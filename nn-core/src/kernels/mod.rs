@@ -87,6 +87,16 @@ pub fn exp_in_place(values: &mut [f32]) {
     dispatch::exp_in_place(values);
 }
 
+/// The softmax of each row of `width` values, in place: `e^(v - max) / Σ e^(v - max)` (the
+/// maximum of the row subtracted first, so that nothing overflows; a row with a NaN comes
+/// out all NaN). Bit for bit at every level: the exponentials are
+/// [`math::exp`](crate::math::exp)'s and the sum runs in order (rows of at most 16 values in
+/// one register at the AVX-512 level). Allocation-free.
+#[inline]
+pub fn softmax_in_place(values: &mut [f32], width: usize) {
+    dispatch::softmax_in_place(values, width);
+}
+
 /// Products with at least this many multiply-adds are split across the threads of the
 /// current rayon pool (see [`in_parallel`]).
 pub const PARALLEL_PRODUCT: usize = 256 * 1024;

@@ -341,6 +341,26 @@ pub(super) fn sparse_rows<F: Isa, const OUT: usize>(
     }
 }
 
+/// The softmax of one row in place, `exp` the exponential of each value of a slice:
+/// the maximum subtracted (ignoring NaN), the exponentials, their sum in order, each value
+/// times its inverse.
+#[inline]
+pub(super) fn softmax_row(row: &mut [f32], exp: impl FnOnce(&mut [f32])) {
+    let max = row.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+    for v in row.iter_mut() {
+        *v -= max;
+    }
+    exp(row);
+    let mut sum = 0.0;
+    for &v in row.iter() {
+        sum += v;
+    }
+    let inv = 1.0 / sum;
+    for v in row.iter_mut() {
+        *v *= inv;
+    }
+}
+
 /// `y = W x + b` for one sample, `W` stored as `IN` rows of `OUT` (see [`crate::layers::Dense`]).
 #[inline(always)]
 pub(super) fn dense_one<F: Isa, const IN: usize, const OUT: usize>(
