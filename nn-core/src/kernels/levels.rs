@@ -93,7 +93,7 @@ const OUT: &str = "NN_LEVELS_OUT";
 
 /// Products `(kind, m, k, n)`: small ones, tiles with every kind of edge, blocks of `k`
 /// (over 256), thread splits (over `PARALLEL_PRODUCT`), and `gemm_nt`'s tiled path.
-const PRODUCTS: [(char, usize, usize, usize); 16] = [
+const PRODUCTS: [(char, usize, usize, usize); 17] = [
     ('n', 1, 1, 1),
     // Few rows, split by columns at AVX-512: 25 panels, the last partial; 4 panels.
     ('n', 64, 300, 784),
@@ -107,6 +107,8 @@ const PRODUCTS: [(char, usize, usize, usize); 16] = [
     ('t', 290, 64, 65),
     ('t', 784, 32, 128),
     ('t', 5, 9, 1),
+    // Rows too long for the fused update's gradient block (tile by tile).
+    ('t', 13, 40, 350),
     ('T', 32, 10, 128),
     ('T', 32, 64, 64),
     ('T', 7, 300, 20),
