@@ -386,9 +386,6 @@ unsafe fn columns(
         let add = accumulate || k0 > 0;
         for i_block in (0..m).step_by(MC) {
             let rows = MC.min(m - i_block);
-            // Tiles of balanced heights, at most `ROWS` each.
-            let tiles = rows.div_ceil(ROWS);
-            let (base, taller) = (rows / tiles, rows % tiles);
             for j in (lo..hi).step_by(NR) {
                 let t = Tile {
                     k: kc,
@@ -399,16 +396,15 @@ unsafe fn columns(
                     rsc: n,
                     add,
                 };
-                let b = &b[k0 * n + j..];
-                let mut i = i_block;
-                for tile in 0..tiles {
-                    let height = base + usize::from(tile < taller);
-                    // SAFETY: the tile's values are in rows `i..i + height` (below `m`) and
-                    // columns `j..j + t.cols` of `C`, inside `lo..hi`: the caller's contract.
-                    unsafe {
-                        t.run_rows(height, &a[i * rsa + k0 * csa..], b, c.from(i * n + j));
-                    }
-                    i += height;
+                // SAFETY: the tiles' values are in rows `i_block..i_block + rows` (below `m`)
+                // and columns `j..j + t.cols` of `C`, inside `lo..hi`: the caller's contract.
+                unsafe {
+                    t.column(
+                        rows,
+                        &a[i_block * rsa + k0 * csa..],
+                        &b[k0 * n + j..],
+                        c.from(i_block * n + j),
+                    );
                 }
             }
         }
@@ -430,62 +426,40 @@ struct Tile {
 }
 
 impl Tile {
-    /// Runs the tile on `rows` rows (1 to [`ROWS`]).
+    /// The tiles of `rows` rows (from the first of `a` and `c`): heights balanced, at most
+    /// [`ROWS`] each (32 rows: 6, 6, 5, 5, 5, 5).
+    ///
+    /// # Panics
+    /// If `cols` is out of range, or a slice (or `c.len`) is too short for the rows (whatever
+    /// the strides: no bound wraps).
     ///
     /// # Safety
-    /// The tile's values of `C` (row `r < rows` at `r * rsc`, columns `j < cols`) must be
-    /// writable through `c` and accessed by nothing else while this runs.
+    /// The values of `C` (row `r < rows` at `r * rsc`, columns `j < cols`) must be writable
+    /// through `c` and accessed by nothing else while this runs.
     #[target_feature(enable = "avx2,fma")]
     #[inline]
-    unsafe fn run_rows(self, rows: usize, a: &[f32], b: &[f32], c: Out) {
-        // SAFETY: the caller's contract.
-        unsafe {
-            match rows {
-                6 => self.run::<6>(a, b, c),
-                5 => self.run::<5>(a, b, c),
-                4 => self.run::<4>(a, b, c),
-                3 => self.run::<3>(a, b, c),
-                2 => self.run::<2>(a, b, c),
-                _ => self.run::<1>(a, b, c),
-            }
-        }
-    }
-
-    /// Runs the tile with `R` rows: its columns of `A` contiguous when `rsa` is 1, its
-    /// columns all there (no masks) when `cols` is [`NR`].
-    ///
-    /// # Safety
-    /// As [`run_rows`](Self::run_rows)'s.
-    #[target_feature(enable = "avx2,fma")]
-    #[inline]
-    unsafe fn run<const R: usize>(self, a: &[f32], b: &[f32], c: Out) {
+    unsafe fn column(self, rows: usize, a: &[f32], b: &[f32], c: Out) {
         // SAFETY: the caller's contract.
         unsafe {
             match (self.rsa == 1, self.cols == NR) {
-                (true, true) => self.kernel::<R, true, true>(a, b, c),
-                (true, false) => self.kernel::<R, true, false>(a, b, c),
-                (false, true) => self.kernel::<R, false, true>(a, b, c),
-                (false, false) => self.kernel::<R, false, false>(a, b, c),
+                (true, true) => self.column_with::<true, true>(rows, a, b, c),
+                (true, false) => self.column_with::<true, false>(rows, a, b, c),
+                (false, true) => self.column_with::<false, true>(rows, a, b, c),
+                (false, false) => self.column_with::<false, false>(rows, a, b, c),
             }
         }
     }
 
-    /// `C[r][j] (+)= Σ_p A(r, p) · B[p][j]` for `r < R`, `j < cols`, `p < k`, with
-    /// `A(r, p) = a[r * rsa + p * csa]` (`rsa` is 1 when `A_COLUMNS`), `B[p][j] = b[p * rsb +
-    /// j]`, `C[r][j] = c[r * rsc + j]`; with `FULL`, `cols` is [`NR`]. Each value is summed
-    /// from zero in the order of `p`, then stored or added to `C`: the same arithmetic for
-    /// every `R` and `cols` (and as [`tile_6x16`]'s).
-    ///
-    /// # Panics
-    /// If `R` or `cols` is out of range, or a slice (or `c.len`) is too short for the tile
-    /// (whatever the strides: no bound wraps).
+    /// [`column`](Self::column), `rsa` 1 when `A_COLUMNS`, `cols` [`NR`] when `FULL`: checks
+    /// the bounds of all the tiles at once, then runs them.
     ///
     /// # Safety
-    /// As [`run_rows`](Self::run_rows)'s.
+    /// As [`column`](Self::column)'s.
     #[target_feature(enable = "avx2,fma")]
     #[inline]
-    unsafe fn kernel<const R: usize, const A_COLUMNS: bool, const FULL: bool>(
+    unsafe fn column_with<const A_COLUMNS: bool, const FULL: bool>(
         self,
+        rows: usize,
         a: &[f32],
         b: &[f32],
         c: Out,
@@ -497,22 +471,19 @@ impl Tile {
             rsb,
             cols,
             rsc,
-            add,
+            ..
         } = self;
         assert!(
-            (1..=ROWS).contains(&R)
-                && (1..=NR).contains(&cols)
-                && (!A_COLUMNS || rsa == 1)
-                && (!FULL || cols == NR),
+            (1..=NR).contains(&cols) && (!A_COLUMNS || rsa == 1) && (!FULL || cols == NR),
             "tile: bad shape"
         );
-        if k == 0 {
+        if k == 0 || rows == 0 {
             return;
         }
-        // Every element read or written below is inside these bounds, computed without
-        // wrapping (a bound that overflows is out of every slice).
+        // Every element read or written by the tiles is inside these bounds, computed
+        // without wrapping (a bound that overflows is out of every slice).
         let a_last = match (k - 1).checked_mul(csa) {
-            Some(cols) => mul_add(R - 1, rsa, cols),
+            Some(cols) => mul_add(rows - 1, rsa, cols),
             None => None,
         };
         assert!(
@@ -524,18 +495,65 @@ impl Tile {
             "tile: B too short"
         );
         assert!(
-            matches!(mul_add(R - 1, rsc, cols), Some(e) if e <= c.len),
+            matches!(mul_add(rows - 1, rsc, cols), Some(e) if e <= c.len),
             "tile: C too short"
         );
+        let tiles = rows.div_ceil(ROWS);
+        let (base, taller) = (rows / tiles, rows % tiles);
+        let (pa, pb) = (a.as_ptr(), b.as_ptr());
+        let mut i = 0;
+        for tile in 0..tiles {
+            let height = base + usize::from(tile < taller);
+            // SAFETY: rows `i..i + height` are below `rows`, whose elements are inside the
+            // slices (asserted) and `C`'s writable through `c` alone (the caller's contract).
+            unsafe {
+                let (a, c) = (pa.add(i * rsa), c.ptr.add(i * rsc));
+                match height {
+                    6 => self.kernel::<6, A_COLUMNS, FULL>(a, pb, c),
+                    5 => self.kernel::<5, A_COLUMNS, FULL>(a, pb, c),
+                    4 => self.kernel::<4, A_COLUMNS, FULL>(a, pb, c),
+                    3 => self.kernel::<3, A_COLUMNS, FULL>(a, pb, c),
+                    2 => self.kernel::<2, A_COLUMNS, FULL>(a, pb, c),
+                    _ => self.kernel::<1, A_COLUMNS, FULL>(a, pb, c),
+                }
+            }
+            i += height;
+        }
+    }
+
+    /// `C[r][j] (+)= Σ_p A(r, p) · B[p][j]` for `r < R`, `j < cols`, `p < k`, with
+    /// `A(r, p) = *pa.add(r * rsa + p * csa)` (`rsa` is 1 when `A_COLUMNS`), `B[p][j] =
+    /// *pb.add(p * rsb + j)`, `C[r][j] = *pc.add(r * rsc + j)`; with `FULL`, `cols` is
+    /// [`NR`]. Each value is summed from zero in the order of `p`, then stored or added to
+    /// `C`: the same arithmetic for every `R` and `cols` (and as [`tile_6x16`]'s).
+    ///
+    /// # Safety
+    /// `R` in `1..=ROWS`, `cols` in `1..=NR`, `k >= 1`; every `A(r, p)` and `B[p][j]` above
+    /// readable, every `C[r][j]` writable and accessed by nothing else while this runs.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    unsafe fn kernel<const R: usize, const A_COLUMNS: bool, const FULL: bool>(
+        self,
+        pa: *const f32,
+        pb: *const f32,
+        pc: *mut f32,
+    ) {
+        let Tile {
+            k,
+            rsa,
+            csa,
+            rsb,
+            cols,
+            rsc,
+            add,
+        } = self;
         // Lanes of the two column registers: `cols` in all.
         let (m0, m1) = (lanes(cols), lanes(cols.saturating_sub(8)));
-        let (pa, pb) = (a.as_ptr(), b.as_ptr());
         let mut acc: [[__m256; 2]; R] = [[_mm256_setzero_ps(); 2]; R];
         for p in 0..k {
-            // SAFETY: the lanes read are `p * rsb + j` for `j < cols`, at most `(k - 1) *
-            // rsb + cols <= b.len()` (asserted); without `FULL`, masked-off lanes are not
-            // accessed, so `row + 8` may point past `b` when `cols <= 8` (it is made with
-            // `wrapping_add`, and `m1` is then empty).
+            // SAFETY: the lanes read are `B[p][j]` for `j < cols` (the caller's contract);
+            // without `FULL`, masked-off lanes are not accessed, so `row + 8` may point past
+            // `B` when `cols <= 8` (it is made with `wrapping_add`, and `m1` is then empty).
             let (b0, b1) = unsafe {
                 let row = pb.add(p * rsb);
                 if FULL {
@@ -553,18 +571,16 @@ impl Tile {
                 } else {
                     r * rsa + p * csa
                 };
-                // SAFETY: `at <= (R - 1) * rsa + (k - 1) * csa < a.len()` (asserted).
+                // SAFETY: `A(r, p)`, readable (the caller's contract).
                 let av = _mm256_set1_ps(unsafe { *pa.add(at) });
                 acc_r[0] = _mm256_fmadd_ps(av, b0, acc_r[0]);
                 acc_r[1] = _mm256_fmadd_ps(av, b1, acc_r[1]);
             }
         }
-        let pc = c.ptr;
         for (r, acc_r) in acc.iter().enumerate() {
-            // SAFETY: the lanes written are `r * rsc + j` for `j < cols`, at most `(R - 1) *
-            // rsc + cols <= c.len` (asserted): the tile's values, writable through `c` and
-            // accessed by nothing else (the caller's contract); without `FULL`, masked-off
-            // lanes are not accessed (`out + 8` is made with `wrapping_add`).
+            // SAFETY: the lanes written are `C[r][j]` for `j < cols`, writable and accessed
+            // by nothing else (the caller's contract); without `FULL`, masked-off lanes are
+            // not accessed (`out + 8` is made with `wrapping_add`).
             unsafe {
                 let out = pc.add(r * rsc);
                 let (mut v0, mut v1) = (acc_r[0], acc_r[1]);
