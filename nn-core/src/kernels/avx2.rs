@@ -1,18 +1,38 @@
-//! The AVX2 + FMA level (x86-64 with `std`): the 6 × 16 register tile and the dot product in
-//! intrinsics, fused multiply-adds everywhere else. Reached only through
-//! [`dispatch`](super::dispatch), which compiles the generic loops for AVX2 and FMA and makes
-//! the [`Avx2`] token once the CPU was found to have both.
+//! The AVX2 + FMA level (x86-64 with `std`): the blocked product (a 6 × 16 register tile),
+//! the narrow products and the dot product in intrinsics, fused multiply-adds everywhere
+//! else. Reached only through [`dispatch`](super::dispatch), which compiles the generic loops
+//! for AVX2 and FMA and makes the [`Avx2`] token once the CPU was found to have both.
+//!
+//! # The blocked product
+//!
+//! A register tile of [`ROWS`] × [`NR`] = 6 × 16 values of `C`: 12 of the 16 vector
+//! registers accumulate, two hold a row of `B`, one a broadcast value of `A`. Tiles that do
+//! not fit (the bottom rows, the right columns) are the same kernel with fewer rows (one
+//! copy per row count) and masked loads and stores of columns, so there are no edge loops:
+//! every value of `C` is computed the same way wherever it sits, and results do not depend
+//! on how rows or columns are split between threads. The rows of a block are shared out
+//! between tiles of balanced heights (32 rows: two tiles of 6 and four of 5, not five of 6
+//! and one of 2).
+//!
+//! Blocking: `k` in blocks of [`KC`], rows in blocks of [`MC`]; for each block of `k` and
+//! of rows, each 16 columns of the block of `B` serve every tile of the row block from L1,
+//! and the row block of `A` is read from memory once, then from L1 and L2. A product with
+//! `k > KC` adds each block's partial sums to `C` (in the same order whatever the split).
+//! `B` is read in place: packing it in panels (as the AVX-512 level does) measured slower
+//! at this width on the products of the examples (32 × 784 × 128: 63 GFLOP/s packed whole,
+//! 70 a panel at a time, 78 in place, on one thread of a Xeon at 110 GFLOP/s peak).
 #![allow(
     unsafe_code,
     reason = "AVX2 intrinsics: raw-pointer loads and stores, calls into `#[target_feature]` \
               functions, and the unsafe constructor of the token that proves the CPU has them"
 )]
 
+use super::avx512::Out;
 use super::portable::{Isa, NR};
 use core::arch::x86_64::{
-    __m256, __m256i, _mm256_add_ps, _mm256_cvtss_f32, _mm256_fmadd_ps, _mm256_loadu_ps,
-    _mm256_loadu_si256, _mm256_maskload_ps, _mm256_maskstore_ps, _mm256_set1_epi32, _mm256_set1_ps,
-    _mm256_setzero_ps, _mm256_storeu_ps,
+    __m256, __m256i, _mm256_add_ps, _mm256_cmpgt_epi32, _mm256_cvtss_f32, _mm256_fmadd_ps,
+    _mm256_loadu_ps, _mm256_loadu_si256, _mm256_maskload_ps, _mm256_maskstore_ps,
+    _mm256_set1_epi32, _mm256_set1_ps, _mm256_setr_epi32, _mm256_setzero_ps, _mm256_storeu_ps,
 };
 
 /// Proof that the CPU has AVX2 and FMA: a value of this type exists only if it does, which
@@ -72,6 +92,23 @@ impl Isa for Avx2 {
         let k = a.len().checked_div(m).unwrap_or(0);
         // SAFETY: `self` exists, so the CPU has AVX2 and FMA (`Avx2::new_unchecked`).
         unsafe { narrow(m, k, n, a, 1, m, b, n, c, n, accumulate) }
+    }
+
+    #[inline(always)]
+    fn blocked(
+        self,
+        m: usize,
+        k: usize,
+        n: usize,
+        a: &[f32],
+        rsa: usize,
+        csa: usize,
+        b: &[f32],
+        c: &mut [f32],
+        accumulate: bool,
+    ) {
+        // SAFETY: `self` exists, so the CPU has AVX2 and FMA (`Avx2::new_unchecked`).
+        unsafe { blocked(m, k, n, a, rsa, csa, b, c, accumulate) }
     }
 
     #[inline(always)]
@@ -179,6 +216,390 @@ fn tile_6x16(
             } else {
                 _mm256_storeu_ps(out, acc_r[0]);
                 _mm256_storeu_ps(out.add(8), acc_r[1]);
+            }
+        }
+    }
+}
+
+/// Steps of `k` per block of the blocked product: `KC` rows of 16 columns of `B` are 16 KiB
+/// (without blocking, 64 × 784 × 512 ran at 50 GFLOP/s, with it at 72).
+const KC: usize = 256;
+/// Rows of `C` per block of the blocked product: an `MC × KC` block of `A` is 96 KiB (L2).
+const MC: usize = 96;
+
+/// Steps of `k` per block: `k` in as few blocks of at most [`KC`] as possible, of equal
+/// length but the last (`k = 784` is three blocks of 262, 262 and 260).
+#[inline(always)]
+fn k_block(k: usize) -> usize {
+    k.div_ceil(k.div_ceil(KC).max(1)).max(1)
+}
+
+/// The mask of the first `count` lanes of 8 (all from 8 on).
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn lanes(count: usize) -> __m256i {
+    // `count.min(8)` fits an `i32`.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
+    let count = count.min(8) as i32;
+    _mm256_cmpgt_epi32(
+        _mm256_set1_epi32(count),
+        _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+    )
+}
+
+/// `C[m×n] (+)= A · B`, `A(i, p) = a[i * rsa + p * csa]`, `B` row-major `n` wide, `C`
+/// row-major `n` wide, blocked as the module docs say. The callers size the slices from
+/// checked products (`a` holds every `A(i, p)`, `b` at least `k * n` values, `c` at least
+/// `m * n`), so no index here wraps; every slice is indexed with bounds checks, and the tile
+/// checks its own bounds.
+#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+fn blocked(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    rsa: usize,
+    csa: usize,
+    b: &[f32],
+    c: &mut [f32],
+    accumulate: bool,
+) {
+    // SAFETY: `c` is borrowed mutably: every value of `C` is writable through it and nothing
+    // else accesses them.
+    unsafe { columns(m, k, n, a, rsa, csa, b, Out::of(c), accumulate, 0, n) }
+}
+
+/// [`blocked`] on up to `threads` threads of the current rayon pool, split by columns of `C`
+/// at multiples of [`NR`] (halves, each again while threads remain): for products of few
+/// rows, where each thread then reads only its own columns of `B` and the tiles keep their
+/// rows (split by rows, 32 rows were 12 and 20 at tile-aligned multiples). Every
+/// value of `C` is computed as [`blocked`] computes it, so results do not depend on the
+/// split. The callers size the slices as for [`blocked`].
+#[allow(clippy::too_many_arguments)]
+pub(super) fn blocked_columns(
+    isa: Avx2,
+    threads: usize,
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    rsa: usize,
+    csa: usize,
+    b: &[f32],
+    c: &mut [f32],
+    accumulate: bool,
+) {
+    /// The columns `lo..hi` of `C` on `threads` threads.
+    #[allow(clippy::too_many_arguments)]
+    fn split(
+        isa: Avx2,
+        threads: usize,
+        (lo, hi): (usize, usize),
+        (m, k, n): (usize, usize, usize),
+        (a, rsa, csa): (&[f32], usize, usize),
+        b: &[f32],
+        c: Out,
+        accumulate: bool,
+    ) {
+        let panels = (hi - lo).div_ceil(NR);
+        if threads >= 2 && panels >= 2 {
+            let mid = lo + panels / 2 * NR;
+            let (t0, t1) = (threads / 2, threads - threads / 2);
+            super::join(
+                || {
+                    split(
+                        isa,
+                        t0,
+                        (lo, mid),
+                        (m, k, n),
+                        (a, rsa, csa),
+                        b,
+                        c,
+                        accumulate,
+                    )
+                },
+                || {
+                    split(
+                        isa,
+                        t1,
+                        (mid, hi),
+                        (m, k, n),
+                        (a, rsa, csa),
+                        b,
+                        c,
+                        accumulate,
+                    )
+                },
+            );
+        } else {
+            let _ = isa;
+            // SAFETY: `isa` exists, so the CPU has AVX2 and FMA; this call writes the
+            // columns `lo..hi` of `C`, which no other call of `split` writes (the ranges are
+            // disjoint halves), through `c`, made from `C`'s mutable borrow, which lasts
+            // until every call returned.
+            unsafe { columns(m, k, n, a, rsa, csa, b, c, accumulate, lo, hi) };
+        }
+    }
+    split(
+        isa,
+        threads,
+        (0, n),
+        (m, k, n),
+        (a, rsa, csa),
+        b,
+        Out::of(c),
+        accumulate,
+    );
+}
+
+/// Columns `lo..hi` of [`blocked`]'s `C` (`lo` a multiple of [`NR`], `hi` too or `n`),
+/// written through `c`: blocks of `k` and of rows, then the tiles of each row block 16
+/// columns at a time.
+///
+/// # Safety
+/// The values of columns `lo..hi` of `C` (`m` rows of `n`) must be writable through `c`
+/// and accessed by nothing else while this runs.
+#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn columns(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    rsa: usize,
+    csa: usize,
+    b: &[f32],
+    c: Out,
+    accumulate: bool,
+    lo: usize,
+    hi: usize,
+) {
+    assert!(
+        lo.is_multiple_of(NR) && lo <= hi && hi <= n,
+        "columns: bad range"
+    );
+    let kc = k_block(k);
+    let mut k0 = 0;
+    while k0 < k {
+        let kc = kc.min(k - k0);
+        let add = accumulate || k0 > 0;
+        for i_block in (0..m).step_by(MC) {
+            let rows = MC.min(m - i_block);
+            for j in (lo..hi).step_by(NR) {
+                let t = Tile {
+                    k: kc,
+                    rsa,
+                    csa,
+                    rsb: n,
+                    cols: NR.min(hi - j),
+                    rsc: n,
+                    add,
+                };
+                // SAFETY: the tiles' values are in rows `i_block..i_block + rows` (below `m`)
+                // and columns `j..j + t.cols` of `C`, inside `lo..hi`: the caller's contract.
+                unsafe {
+                    t.column(
+                        rows,
+                        &a[i_block * rsa + k0 * csa..],
+                        &b[k0 * n + j..],
+                        c.from(i_block * n + j),
+                    );
+                }
+            }
+        }
+        k0 += kc;
+    }
+}
+
+/// The shape of one register tile of [`blocked`]: `k` steps, strides of `A` (`rsa`, `csa`),
+/// `B` (`rsb`) and `C` (`rsc`), `cols` columns (1 to [`NR`]), and whether to add to `C`.
+#[derive(Clone, Copy)]
+struct Tile {
+    k: usize,
+    rsa: usize,
+    csa: usize,
+    rsb: usize,
+    cols: usize,
+    rsc: usize,
+    add: bool,
+}
+
+impl Tile {
+    /// The tiles of `rows` rows (from the first of `a` and `c`): heights balanced, at most
+    /// [`ROWS`] each (32 rows: 6, 6, 5, 5, 5, 5).
+    ///
+    /// # Panics
+    /// If `cols` is out of range, or a slice (or `c.len`) is too short for the rows (whatever
+    /// the strides: no bound wraps).
+    ///
+    /// # Safety
+    /// The values of `C` (row `r < rows` at `r * rsc`, columns `j < cols`) must be writable
+    /// through `c` and accessed by nothing else while this runs.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    unsafe fn column(self, rows: usize, a: &[f32], b: &[f32], c: Out) {
+        // SAFETY: the caller's contract.
+        unsafe {
+            match (self.rsa == 1, self.cols == NR) {
+                (true, true) => self.column_with::<true, true>(rows, a, b, c),
+                (true, false) => self.column_with::<true, false>(rows, a, b, c),
+                (false, true) => self.column_with::<false, true>(rows, a, b, c),
+                (false, false) => self.column_with::<false, false>(rows, a, b, c),
+            }
+        }
+    }
+
+    /// [`column`](Self::column), `rsa` 1 when `A_COLUMNS`, `cols` [`NR`] when `FULL`: checks
+    /// the bounds of all the tiles at once, then runs them.
+    ///
+    /// # Safety
+    /// As [`column`](Self::column)'s.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    unsafe fn column_with<const A_COLUMNS: bool, const FULL: bool>(
+        self,
+        rows: usize,
+        a: &[f32],
+        b: &[f32],
+        c: Out,
+    ) {
+        let Tile {
+            k,
+            rsa,
+            csa,
+            rsb,
+            cols,
+            rsc,
+            ..
+        } = self;
+        assert!(
+            (1..=NR).contains(&cols) && (!A_COLUMNS || rsa == 1) && (!FULL || cols == NR),
+            "tile: bad shape"
+        );
+        if k == 0 || rows == 0 {
+            return;
+        }
+        // Every element read or written by the tiles is inside these bounds, computed
+        // without wrapping (a bound that overflows is out of every slice).
+        let a_last = match (k - 1).checked_mul(csa) {
+            Some(cols) => mul_add(rows - 1, rsa, cols),
+            None => None,
+        };
+        assert!(
+            matches!(a_last, Some(i) if i < a.len()),
+            "tile: A too short"
+        );
+        assert!(
+            matches!(mul_add(k - 1, rsb, cols), Some(e) if e <= b.len()),
+            "tile: B too short"
+        );
+        assert!(
+            matches!(mul_add(rows - 1, rsc, cols), Some(e) if e <= c.len),
+            "tile: C too short"
+        );
+        let tiles = rows.div_ceil(ROWS);
+        let (base, taller) = (rows / tiles, rows % tiles);
+        let (pa, pb) = (a.as_ptr(), b.as_ptr());
+        let mut i = 0;
+        for tile in 0..tiles {
+            let height = base + usize::from(tile < taller);
+            // SAFETY: rows `i..i + height` are below `rows`, whose elements are inside the
+            // slices (asserted) and `C`'s writable through `c` alone (the caller's contract).
+            unsafe {
+                let (a, c) = (pa.add(i * rsa), c.ptr.add(i * rsc));
+                match height {
+                    6 => self.kernel::<6, A_COLUMNS, FULL>(a, pb, c),
+                    5 => self.kernel::<5, A_COLUMNS, FULL>(a, pb, c),
+                    4 => self.kernel::<4, A_COLUMNS, FULL>(a, pb, c),
+                    3 => self.kernel::<3, A_COLUMNS, FULL>(a, pb, c),
+                    2 => self.kernel::<2, A_COLUMNS, FULL>(a, pb, c),
+                    _ => self.kernel::<1, A_COLUMNS, FULL>(a, pb, c),
+                }
+            }
+            i += height;
+        }
+    }
+
+    /// `C[r][j] (+)= Σ_p A(r, p) · B[p][j]` for `r < R`, `j < cols`, `p < k`, with
+    /// `A(r, p) = *pa.add(r * rsa + p * csa)` (`rsa` is 1 when `A_COLUMNS`), `B[p][j] =
+    /// *pb.add(p * rsb + j)`, `C[r][j] = *pc.add(r * rsc + j)`; with `FULL`, `cols` is
+    /// [`NR`]. Each value is summed from zero in the order of `p`, then stored or added to
+    /// `C`: the same arithmetic for every `R` and `cols` (and as [`tile_6x16`]'s).
+    ///
+    /// # Safety
+    /// `R` in `1..=ROWS`, `cols` in `1..=NR`, `k >= 1`; every `A(r, p)` and `B[p][j]` above
+    /// readable, every `C[r][j]` writable and accessed by nothing else while this runs.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    unsafe fn kernel<const R: usize, const A_COLUMNS: bool, const FULL: bool>(
+        self,
+        pa: *const f32,
+        pb: *const f32,
+        pc: *mut f32,
+    ) {
+        let Tile {
+            k,
+            rsa,
+            csa,
+            rsb,
+            cols,
+            rsc,
+            add,
+        } = self;
+        // Lanes of the two column registers: `cols` in all.
+        let (m0, m1) = (lanes(cols), lanes(cols.saturating_sub(8)));
+        let mut acc: [[__m256; 2]; R] = [[_mm256_setzero_ps(); 2]; R];
+        for p in 0..k {
+            // SAFETY: the lanes read are `B[p][j]` for `j < cols` (the caller's contract);
+            // without `FULL`, masked-off lanes are not accessed, so `row + 8` may point past
+            // `B` when `cols <= 8` (it is made with `wrapping_add`, and `m1` is then empty).
+            let (b0, b1) = unsafe {
+                let row = pb.add(p * rsb);
+                if FULL {
+                    (_mm256_loadu_ps(row), _mm256_loadu_ps(row.add(8)))
+                } else {
+                    (
+                        _mm256_maskload_ps(row, m0),
+                        _mm256_maskload_ps(row.wrapping_add(8), m1),
+                    )
+                }
+            };
+            for (r, acc_r) in acc.iter_mut().enumerate() {
+                let at = if A_COLUMNS {
+                    r + p * csa
+                } else {
+                    r * rsa + p * csa
+                };
+                // SAFETY: `A(r, p)`, readable (the caller's contract).
+                let av = _mm256_set1_ps(unsafe { *pa.add(at) });
+                acc_r[0] = _mm256_fmadd_ps(av, b0, acc_r[0]);
+                acc_r[1] = _mm256_fmadd_ps(av, b1, acc_r[1]);
+            }
+        }
+        for (r, acc_r) in acc.iter().enumerate() {
+            // SAFETY: the lanes written are `C[r][j]` for `j < cols`, writable and accessed
+            // by nothing else (the caller's contract); without `FULL`, masked-off lanes are
+            // not accessed (`out + 8` is made with `wrapping_add`).
+            unsafe {
+                let out = pc.add(r * rsc);
+                let (mut v0, mut v1) = (acc_r[0], acc_r[1]);
+                if FULL {
+                    if add {
+                        v0 = _mm256_add_ps(_mm256_loadu_ps(out), v0);
+                        v1 = _mm256_add_ps(_mm256_loadu_ps(out.add(8)), v1);
+                    }
+                    _mm256_storeu_ps(out, v0);
+                    _mm256_storeu_ps(out.add(8), v1);
+                } else {
+                    let out1 = out.wrapping_add(8);
+                    if add {
+                        v0 = _mm256_add_ps(_mm256_maskload_ps(out, m0), v0);
+                        v1 = _mm256_add_ps(_mm256_maskload_ps(out1, m1), v1);
+                    }
+                    _mm256_maskstore_ps(out, m0, v0);
+                    _mm256_maskstore_ps(out1, m1, v1);
+                }
             }
         }
     }
@@ -450,9 +871,95 @@ pub(super) fn fma_chains(iterations: u64) -> (f32, u64) {
 
 #[cfg(test)]
 mod tests {
-    use super::{Avx2, Isa};
+    use super::{blocked_columns, Avx2, Isa};
+    use crate::rng::Rng;
     use std::panic::{catch_unwind, AssertUnwindSafe};
     use std::string::String;
+    use std::vec::Vec;
+
+    /// The token, if this CPU has the level.
+    fn token() -> Option<Avx2> {
+        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+            // SAFETY: the CPU has AVX2 and FMA (checked just above).
+            Some(unsafe { Avx2::new_unchecked() })
+        } else {
+            std::eprintln!("no AVX2+FMA on this CPU: nothing to test");
+            None
+        }
+    }
+
+    /// The blocked product against an f64 reference, for tiles of every height (1 to 6
+    /// rows), partial columns, blocks of `k` and of rows, `A` by rows and by columns; then
+    /// the same bits split by columns on 2 and 3 threads and by rows at any row (a split
+    /// at row 7 cuts a tile of 6 rows in two).
+    #[test]
+    fn blocked_matches_the_reference_at_every_edge_and_split() {
+        let Some(isa) = token() else { return };
+        let mut rng = Rng::new(3);
+        for &(m, k, n) in &[
+            (1, 1, 1),
+            (6, 3, 16),
+            (13, 5, 33),
+            (11, 300, 17),
+            (32, 784, 40),
+            (25, 513, 70),
+            (200, 20, 64),
+        ] {
+            let a: Vec<f32> = (0..m * k).map(|_| rng.uniform(-1.0, 1.0)).collect();
+            let b: Vec<f32> = (0..k * n).map(|_| rng.uniform(-1.0, 1.0)).collect();
+            let c0: Vec<f32> = (0..m * n).map(|_| rng.uniform(-1.0, 1.0)).collect();
+            for accumulate in [false, true] {
+                let mut c = c0.clone();
+                isa.blocked(m, k, n, &a, k, 1, &b, &mut c, accumulate);
+                let mut at = std::vec![0.0f32; k * m];
+                for i in 0..m {
+                    for p in 0..k {
+                        at[p * m + i] = a[i * k + p];
+                    }
+                }
+                let mut ct = c0.clone();
+                isa.blocked(m, k, n, &at, 1, m, &b, &mut ct, accumulate);
+                assert_eq!(c, ct, "A by rows or by columns: the same sums");
+                for i in 0..m {
+                    for j in 0..n {
+                        let dot: f64 = (0..k)
+                            .map(|p| f64::from(a[i * k + p]) * f64::from(b[p * n + j]))
+                            .sum();
+                        let want = dot
+                            + if accumulate {
+                                f64::from(c0[i * n + j])
+                            } else {
+                                0.0
+                            };
+                        let got = f64::from(c[i * n + j]);
+                        assert!(
+                            (got - want).abs() <= 1e-4 * (1.0 + want.abs()),
+                            "{m}x{k}x{n} ({i}, {j}): {got} vs {want}"
+                        );
+                    }
+                }
+                for threads in [2, 3] {
+                    let mut split = c0.clone();
+                    rayon::ThreadPoolBuilder::new()
+                        .num_threads(threads)
+                        .build()
+                        .expect("a thread pool")
+                        .install(|| {
+                            blocked_columns(
+                                isa, threads, m, k, n, &a, k, 1, &b, &mut split, accumulate,
+                            );
+                        });
+                    assert_eq!(c, split, "{m}x{k}x{n} on {threads} threads by columns");
+                }
+                let top = m.min(7);
+                let mut rows = c0.clone();
+                let (c_top, c_bottom) = rows.split_at_mut(top * n);
+                isa.blocked(top, k, n, &a, k, 1, &b, c_top, accumulate);
+                isa.blocked(m - top, k, n, &a[top * k..], k, 1, &b, c_bottom, accumulate);
+                assert_eq!(c, rows, "{m}x{k}x{n} split by rows at {top}");
+            }
+        }
+    }
 
     /// The message of the panic `f` raises (empty if it returns).
     fn panic_message(f: impl FnOnce()) -> String {

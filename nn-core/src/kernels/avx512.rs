@@ -723,9 +723,9 @@ unsafe fn run_rows_to(t: Tile, rows: usize, a: &[f32], b: &[f32], c: Out) {
 /// bounds checked against `len`. Threads that write disjoint columns of one `C` share it
 /// (rows of `C` interleave their columns, so no slice can be split between them).
 #[derive(Clone, Copy)]
-struct Out {
-    ptr: *mut f32,
-    len: usize,
+pub(super) struct Out {
+    pub(super) ptr: *mut f32,
+    pub(super) len: usize,
 }
 
 // SAFETY: an `Out` is only a place; the functions that write through it require (unsafe
@@ -736,7 +736,7 @@ unsafe impl Sync for Out {}
 
 impl Out {
     /// The values of `c`.
-    fn of(c: &mut [f32]) -> Self {
+    pub(super) fn of(c: &mut [f32]) -> Self {
         Out {
             ptr: c.as_mut_ptr(),
             len: c.len(),
@@ -744,7 +744,7 @@ impl Out {
     }
 
     /// The values from `at` on (none if `at` is past the end).
-    fn from(self, at: usize) -> Self {
+    pub(super) fn from(self, at: usize) -> Self {
         let at = at.min(self.len);
         Out {
             ptr: self.ptr.wrapping_add(at),

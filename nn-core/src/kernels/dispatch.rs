@@ -32,7 +32,8 @@ pub enum Level {
     /// at compile time.
     Portable,
     /// AVX2 and FMA, chosen at run time on x86-64 with `std`: fused multiply-adds, a 6 × 16
-    /// register tile and an intrinsic dot product.
+    /// register tile with masked edges and blocking along `k` (see `avx2.rs`), and an
+    /// intrinsic dot product.
     Avx2,
     /// AVX-512F (with AVX2 and FMA), chosen at run time on x86-64 with `std`: 16-lane fused
     /// multiply-adds, a 12 × 32 register tile with masked edges and blocking along `k`, and
@@ -254,8 +255,8 @@ pub(super) fn tn_update(
 }
 
 /// The blocked product split by columns of `C` across up to `threads` threads of the pool
-/// the caller runs in (see [`avx512::blocked_columns`](super::avx512)) at the AVX-512 level;
-/// `false` (nothing done) at the other levels.
+/// the caller runs in (see `avx512::blocked_columns` and `avx2::blocked_columns`) at the
+/// AVX-512 and AVX2 levels; `false` (nothing done) at the portable level.
 #[cfg(feature = "std")]
 #[allow(clippy::too_many_arguments)]
 pub(super) fn blocked_columns(
@@ -273,6 +274,14 @@ pub(super) fn blocked_columns(
     #[cfg(all(feature = "std", target_arch = "x86_64"))]
     if level() >= Level::Avx512 {
         super::avx512::blocked_columns(threads, m, k, n, a, rsa, csa, b, c, accumulate);
+        return true;
+    }
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    if level() >= Level::Avx2 {
+        // SAFETY: `level()` returned `Avx2` or higher, so the CPU has AVX2 and FMA
+        // (`supported`): what the token needs.
+        let isa = unsafe { Avx2::new_unchecked() };
+        super::avx2::blocked_columns(isa, threads, m, k, n, a, rsa, csa, b, c, accumulate);
         return true;
     }
     let _ = (threads, m, k, n, a, rsa, csa, b, c, accumulate);

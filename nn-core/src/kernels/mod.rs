@@ -19,7 +19,8 @@
 //! The loops are written once, generic over the instruction-set [`Level`], and compiled once
 //! per level. With `std` on x86-64 the highest level the CPU has is chosen at run time
 //! ([`level`]): AVX-512 (a 12 × 32 tile with masked edges and blocking along `k` and the
-//! rows, panels of `B` copied where they serve several tiles), else AVX2+FMA (a 6 × 16 tile), else the portable loops, so a default
+//! rows, panels of `B` copied where they serve several tiles), else AVX2+FMA (a 6 × 16 tile
+//! with masked edges and blocking along `k` and the rows), else the portable loops, so a default
 //! `cargo build --release` uses the widest fused multiply-adds of the machine. The
 //! environment variable `NN_ISA` caps the level (`NN_ISA=avx2` runs what an AVX2-only CPU
 //! runs, `NN_ISA=portable` the portable loops everywhere); see [`level`]. The levels round
@@ -190,21 +191,19 @@ fn stay_warm() {
     });
 }
 
-/// Rows of `C` are split between threads at multiples of this, a multiple of the portable
-/// and AVX2 levels' tile heights (4 and 6), so that the same rows end up in tiles or in the
-/// edge loops (which round differently when accumulating) whatever the number of threads:
+/// Rows of `C` are split between threads at multiples of this at the portable level, a
+/// multiple of its tile height (4), so that the same rows end up in tiles or in the edge
+/// loops (which round differently when accumulating) whatever the number of threads:
 /// results stay bit-identical.
 const ALIGN: usize = 12;
 const _: () = assert!(ALIGN.is_multiple_of(<portable::Portable as portable::Isa>::MR));
-#[cfg(all(feature = "std", target_arch = "x86_64"))]
-const _: () = assert!(ALIGN.is_multiple_of(<avx2::Avx2 as portable::Isa>::MR));
 
-/// The multiple of rows at which [`split_rows`] splits at the current level: [`ALIGN`],
-/// except at AVX-512, which computes every value of `C` the same way wherever it sits (no
-/// edge loops), so any split gives the same results; there, multiples of 4 balance small
-/// products better (32 rows: 16 and 16, not 12 and 20).
+/// The multiple of rows at which [`split_rows`] splits at the current level: [`ALIGN`] at
+/// the portable level; the AVX2 and AVX-512 levels compute every value of `C` the same way
+/// wherever it sits (no edge loops), so any split gives the same results; there, multiples
+/// of 4 balance small products better (32 rows: 16 and 16, not 12 and 20).
 fn split_align() -> usize {
-    if level() >= Level::Avx512 {
+    if level() >= Level::Avx2 {
         4
     } else {
         ALIGN
@@ -247,8 +246,8 @@ fn split_rows(
     let top = (m / 2 / align) * align;
     let large = m.saturating_mul(k).saturating_mul(n) >= PARALLEL_PRODUCT;
     // Few rows (a batch of 32 or 64 samples times the weights): split by columns at
-    // AVX-512, where each thread then reads and packs only its columns of `B` and the
-    // tiles keep their rows; the values are those of any other split there.
+    // AVX-512 and AVX2, where each thread then reads and packs only its columns of `B` and
+    // the tiles keep their rows; the values are those of any other split there.
     #[cfg(feature = "std")]
     if threads >= 2
         && large
@@ -286,8 +285,8 @@ fn split_rows(
 }
 
 /// Products with fewer rows than this are split between threads by columns at the AVX-512
-/// level (see [`split_rows`]): below it, halves of the rows would take fewer than 4 register
-/// tiles of 12 rows each.
+/// and AVX2 levels (see [`split_rows`]): below it, halves of the rows would take fewer than 4
+/// register tiles of 12 rows each at AVX-512 (8 of 6 at AVX2).
 #[cfg(feature = "std")]
 const COLUMN_SPLIT_ROWS: usize = 96;
 
