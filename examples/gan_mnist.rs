@@ -5,9 +5,13 @@
 //! Generator 100 -> 256 -> 512 -> 784 (leaky ReLU 0.2, tanh out), discriminator 784 -> 512
 //! -> 256 -> 1 (leaky ReLU 0.2, a logit out), PyTorch's default initialisation, Adam 2e-4
 //! with beta1 0.5, batch 64, binary cross-entropy on logits, the non-saturating generator
-//! loss, pixels in [-1, 1]. Per step: one discriminator update (real and fake batches,
-//! gradients accumulated) and one generator update through the frozen discriminator (which
-//! then does no parameter-gradient work).
+//! loss, pixels in [-1, 1]. Per step: one discriminator update and one generator update
+//! through the frozen discriminator (which then does no parameter-gradient work). PyTorch's
+//! `bce(D(real), ones) + bce(D(fake), zeros)` runs as one pass over a batch of 128 holding
+//! both halves, with twice the mean loss (`Scaled`, a loss of the user's): the same
+//! gradient for each sample as two passes of 64 with their gradients accumulated (the
+//! weight gradient sums the 128 samples in one order rather than two halves), one
+//! product per layer instead of two.
 //!
 //! ```text
 //! cargo run --release --example gan_mnist -- --epochs 20 --samples gan.idx --grid gan.png
