@@ -5,9 +5,13 @@
 //! Generator 100 -> 256 -> 512 -> 784 (leaky ReLU 0.2, tanh out), discriminator 784 -> 512
 //! -> 256 -> 1 (leaky ReLU 0.2, a logit out), PyTorch's default initialisation, Adam 2e-4
 //! with beta1 0.5, batch 64, binary cross-entropy on logits, the non-saturating generator
-//! loss, pixels in [-1, 1]. Per step: one discriminator update (real and fake batches,
-//! gradients accumulated) and one generator update through the frozen discriminator (which
-//! then does no parameter-gradient work).
+//! loss, pixels in [-1, 1]. Per step: one discriminator update and one generator update
+//! through the frozen discriminator (which then does no parameter-gradient work). PyTorch's
+//! `bce(D(real), ones) + bce(D(fake), zeros)` runs as one pass over a batch of 128 holding
+//! both halves, with twice the mean loss (`Scaled`, a loss of the user's): the same
+//! gradient for each sample as two passes of 64 with their gradients accumulated (the
+//! weight gradient sums the 128 samples in one order rather than two halves), one
+//! product per layer instead of two.
 //!
 //! ```text
 //! cargo run --release --example gan_mnist -- --epochs 20 --samples gan.idx --grid gan.png
@@ -16,7 +20,9 @@
 //! line with the mean epoch time, the instruction set of the kernels and the threads.
 
 use clap::Parser;
+use nn::activations::ActivationFn;
 use nn::data::Mnist;
+use nn::loss::{LossFn, Targets};
 use nn::prelude::*;
 use nn::train::check_chain;
 use std::io::Write;
@@ -126,9 +132,15 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
 
     // The buffers of every step, reused.
     let (mut g_ws, mut d_ws) = (Workspace::new(), Workspace::new());
-    let (g_grads, mut d_grads) = (Gradients::<Generator>::new(), Gradients::new());
-    let (ones, zeros) = ([1.0f32; BATCH], [0.0f32; BATCH]);
-    let mut real = vec![0.0f32; BATCH * PIXELS];
+    // No gradients from earlier passes: each backward_step applies its own pass's.
+    let (no_g_grads, no_d_grads) = (Gradients::<Generator>::new(), Gradients::new());
+    let ones = [1.0f32; BATCH];
+    // The discriminator's batch: real digits, then fake ones; its targets and loss.
+    let mut both = vec![0.0f32; 2 * BATCH * PIXELS];
+    let real_then_fake: Vec<f32> = (0..2 * BATCH)
+        .map(|i| f32::from(u8::from(i < BATCH)))
+        .collect();
+    let twice_bce = Scaled(2.0, bce);
     let mut z = vec![0.0f32; BATCH * NOISE];
     let mut order: Vec<usize> = (0..n).collect();
 
@@ -138,32 +150,28 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         let start = Instant::now();
         let (mut d_loss, mut g_loss) = (f32::NAN, f32::NAN);
         for chunk in order.chunks_exact(BATCH) {
-            for (row, &i) in real.chunks_exact_mut(PIXELS).zip(chunk) {
+            // Real digits in the first half of the discriminator's batch.
+            for (row, &i) in both.chunks_exact_mut(PIXELS).zip(chunk) {
                 row.copy_from_slice(&x[i * PIXELS..(i + 1) * PIXELS]);
             }
-            for v in &mut z {
-                *v = rng.normal();
-            }
-            // fake = G(z)
+            rng.fill_normal(&mut z);
+            // fake = G(z), the second half.
             g_ws.forward(&g, &z, Pass::Train(&mut rng))?;
+            both[BATCH * PIXELS..].copy_from_slice(g_ws.outputs());
 
-            // The discriminator's step: bce(D(real), 1) + bce(D(fake.detach()), 0).
-            d_grads.zero();
-            d_ws.forward(&d, &real, Pass::Train(&mut rng))?;
-            d_loss = d_ws.loss(&bce, &ones)?;
-            d_ws.backward(&d, &mut d_grads);
-            d_ws.forward(&d, g_ws.outputs(), Pass::Train(&mut rng))?;
-            d_loss += d_ws.loss(&bce, &zeros)?;
-            // backward, then d_opt.apply, in one pass (the update fused into the backward).
-            d_ws.backward_step(&mut d, &d_grads, &mut d_opt);
+            // The discriminator's step: bce(D(real), 1) + bce(D(fake.detach()), 0), which is
+            // twice the mean loss over both halves, in one pass; backward, then d_opt.step(),
+            // fused (the update of each weight tile applied as its gradient is computed).
+            d_ws.forward(&d, &both, Pass::Train(&mut rng))?;
+            d_loss = d_ws.loss(&twice_bce, &real_then_fake)?;
+            d_ws.backward_step(&mut d, &no_d_grads, &mut d_opt);
 
             // The generator's step: bce(D(fake), 1) through the updated, frozen discriminator.
             d_ws.forward(&d, g_ws.outputs(), Pass::Train(&mut rng))?;
             g_loss = d_ws.loss(&bce, &ones)?;
             let d_fake = d_ws.backward_input(&d, None);
             g_ws.set_output_gradient(d_fake)?;
-            // No earlier gradient: `g_grads` stays zero.
-            g_ws.backward_step(&mut g, &g_grads, &mut g_opt);
+            g_ws.backward_step(&mut g, &no_g_grads, &mut g_opt);
         }
         let seconds = start.elapsed().as_secs_f64();
         epoch_seconds.push(seconds);
@@ -203,10 +211,48 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+/// A loss times a constant factor (PyTorch's `factor * loss(...)`): the value and the
+/// gradient both scaled. With a factor of 2, the mean loss of a batch of two equal halves
+/// is the sum of the halves' means, each half's gradient exactly as in two separate passes.
+struct Scaled<L>(f32, L);
+
+impl<L: LossFn> LossFn for Scaled<L> {
+    fn name(&self) -> &'static str {
+        "scaled"
+    }
+
+    fn targets(&self) -> Targets {
+        self.1.targets()
+    }
+
+    fn check_targets(&self, targets: &[f32], outputs: usize) -> nn::Result<()> {
+        self.1.check_targets(targets, outputs)
+    }
+
+    fn forward_backward<A: ActivationFn>(
+        &self,
+        activation: &A,
+        logits: &[f32],
+        outputs: &[f32],
+        targets: &[f32],
+        width: usize,
+        d_logits: &mut [f32],
+    ) -> f32 {
+        let mean = self
+            .1
+            .forward_backward(activation, logits, outputs, targets, width, d_logits);
+        for d in d_logits.iter_mut() {
+            *d *= self.0;
+        }
+        self.0 * mean
+    }
+}
+
 /// `count` digits from the generator in inference mode, as bytes: `(x + 1) * 127.5`,
 /// clamped to [0, 255] and truncated, as the PyTorch script converts them.
 fn generate(g: &Generator, rng: &mut Rng, count: usize) -> nn::Result<Vec<u8>> {
-    let z: Vec<f32> = (0..count * NOISE).map(|_| rng.normal()).collect();
+    let mut z = vec![0.0; count * NOISE];
+    rng.fill_normal(&mut z);
     let mut ws = Workspace::new();
     let images = ws.forward(g, &z, Pass::Eval)?;
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]

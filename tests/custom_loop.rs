@@ -190,9 +190,78 @@ fn composed_gan_step_matches_finite_differences_end_to_end() {
         1e-2,
         1e-3,
         1e-6,
-        d_objective,
+        &d_objective,
     );
     assert!(report.passed(), "discriminator, real + fake: {report}");
+
+    // The same step as `examples/gan_mnist.rs` runs it: both halves in one batch, twice
+    // the mean loss. Each sample's gradient is the same (a power of two), so the sums
+    // differ from the accumulated ones only in the order of their additions.
+    let both: Vec<f32> = real.iter().chain(&fake).copied().collect();
+    let targets = [1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0];
+    let mut one_pass = Gradients::<Disc>::new();
+    d_ws.forward(&d, &both, Pass::Eval).unwrap();
+    let twice = d_ws
+        .loss(&Scaled(2.0, Loss::BinaryCrossentropy), &targets)
+        .unwrap();
+    d_ws.backward(&d, &mut one_pass);
+    assert!((f64::from(twice) - d_objective(&d_params)).abs() < 1e-5);
+    for (i, (a, b)) in one_pass
+        .as_slice()
+        .iter()
+        .zip(d_grads.as_slice())
+        .enumerate()
+    {
+        assert!(
+            (a - b).abs() <= 1e-6 * (1.0 + b.abs()),
+            "parameter {i}: {a} vs {b}"
+        );
+    }
+    let report = gradcheck::check(
+        &d_params,
+        one_pass.as_slice(),
+        0..Disc::PARAMS,
+        1e-2,
+        1e-3,
+        1e-6,
+        &d_objective,
+    );
+    assert!(
+        report.passed(),
+        "discriminator, both halves in one batch: {report}"
+    );
+}
+
+/// A loss times a constant (as `examples/gan_mnist.rs` defines it).
+struct Scaled<L>(f32, L);
+
+impl<L: LossFn> LossFn for Scaled<L> {
+    fn name(&self) -> &'static str {
+        "scaled"
+    }
+    fn targets(&self) -> nn::loss::Targets {
+        self.1.targets()
+    }
+    fn check_targets(&self, targets: &[f32], outputs: usize) -> nn::Result<()> {
+        self.1.check_targets(targets, outputs)
+    }
+    fn forward_backward<A: nn::activations::ActivationFn>(
+        &self,
+        activation: &A,
+        logits: &[f32],
+        outputs: &[f32],
+        targets: &[f32],
+        width: usize,
+        d_logits: &mut [f32],
+    ) -> f32 {
+        let mean = self
+            .1
+            .forward_backward(activation, logits, outputs, targets, width, d_logits);
+        for d in d_logits.iter_mut() {
+            *d *= self.0;
+        }
+        self.0 * mean
+    }
 }
 
 /// A model that counts the backward passes asked for parameter gradients.

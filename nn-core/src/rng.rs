@@ -16,6 +16,13 @@
 //! assert!((-1.0..1.0).contains(&u));
 //! ```
 
+/// SplitMix64's increment of the state per draw.
+const GOLDEN_GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// Samples from which [`Rng::fill_normal`] splits its work between two threads.
+#[cfg(feature = "std")]
+const PARALLEL_NORMALS: usize = 2048;
+
 /// Seeded SplitMix64 generator.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rng {
@@ -31,7 +38,7 @@ impl Rng {
 
     /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        self.state = self.state.wrapping_add(GOLDEN_GAMMA);
         let mut z = self.state;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
@@ -66,6 +73,39 @@ impl Rng {
         #[allow(clippy::cast_possible_truncation)]
         let z = (libm::sqrt(-2.0 * libm::log(u1)) * libm::cos(core::f64::consts::TAU * u2)) as f32;
         z
+    }
+
+    /// Fills `out` with standard normal samples: the values of as many calls of
+    /// [`normal`](Self::normal) in turn, and the generator ends where those calls leave it.
+    /// Inside a rayon pool of two or more threads (with `std`), a large fill is split in
+    /// halves computed on two threads, the second from a copy of the generator moved ahead
+    /// past the first half's draws ([`skip`](Self::skip)): the same values as one thread's
+    /// (the logarithm and cosine of each sample are most of the time, so a generator's
+    /// noise batch, `torch.randn`, need not wait on one core).
+    pub fn fill_normal(&mut self, out: &mut [f32]) {
+        #[cfg(feature = "std")]
+        if out.len() >= PARALLEL_NORMALS
+            && rayon::current_thread_index().is_some()
+            && rayon::current_num_threads() >= 2
+        {
+            let (first, second) = out.split_at_mut(out.len() / 2);
+            let mut ahead = self.clone();
+            // Two draws per sample.
+            ahead.skip(2 * first.len() as u64);
+            rayon::join(|| self.fill_normal(first), || ahead.fill_normal(second));
+            *self = ahead;
+            return;
+        }
+        for v in out {
+            *v = self.normal();
+        }
+    }
+
+    /// Moves the generator `draws` outputs ahead, as that many calls of
+    /// [`next_u64`](Self::next_u64) would (SplitMix64's state advances by a constant per
+    /// draw), at once.
+    pub fn skip(&mut self, draws: u64) {
+        self.state = self.state.wrapping_add(draws.wrapping_mul(GOLDEN_GAMMA));
     }
 
     /// An integer uniformly distributed in `0..n` (Lemire's multiply-shift, unbiased enough
@@ -104,6 +144,40 @@ mod tests {
         let sc: [u64; 4] = core::array::from_fn(|_| c.next_u64());
         assert_eq!(sa, sb);
         assert_ne!(sa, sc);
+    }
+
+    #[test]
+    fn skipping_lands_where_drawing_does() {
+        let (mut a, mut b) = (Rng::new(5), Rng::new(5));
+        for _ in 0..1000 {
+            a.next_u64();
+        }
+        b.skip(1000);
+        assert_eq!(a.next_u64(), b.next_u64());
+    }
+
+    #[test]
+    #[cfg(feature = "std")]
+    fn filled_normals_are_those_of_one_call_each_on_any_thread_count() {
+        let mut serial = Rng::new(21);
+        let want: std::vec::Vec<f32> = (0..10_001).map(|_| serial.normal()).collect();
+        let after = serial.next_u64();
+        for threads in [1, 2, 3] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let mut r = Rng::new(21);
+            let mut got = std::vec![f32::NAN; want.len()];
+            pool.install(|| r.fill_normal(&mut got));
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<std::vec::Vec<_>>();
+            assert_eq!(bits(&got), bits(&want), "{threads} threads");
+            assert_eq!(
+                r.next_u64(),
+                after,
+                "{threads} threads: the generator's end"
+            );
+        }
     }
 
     #[test]

@@ -59,17 +59,18 @@ use core::arch::x86_64::{
 };
 use core::arch::x86_64::{
     __m512, __mmask16, _mm512_add_epi32, _mm512_add_ps, _mm512_and_si512, _mm512_andnot_si512,
-    _mm512_castps_si512, _mm512_castsi512_ps, _mm512_cmp_ps_mask, _mm512_cmpge_epu32_mask,
-    _mm512_cmpgt_epu32_mask, _mm512_cvtepi32_ps, _mm512_cvttps_epi32, _mm512_div_ps,
-    _mm512_fmadd_ps, _mm512_fmsub_ps, _mm512_fnmadd_ps, _mm512_loadu_ps, _mm512_mask_blend_epi32,
-    _mm512_mask_blend_ps, _mm512_mask_cmp_ps_mask, _mm512_mask_cmpge_epu32_mask,
-    _mm512_mask_compressstoreu_epi32, _mm512_mask_reduce_max_ps, _mm512_mask_storeu_ps,
-    _mm512_maskz_compress_epi32, _mm512_maskz_fmadd_ps, _mm512_maskz_loadu_ps,
-    _mm512_maskz_mov_epi32, _mm512_max_ps, _mm512_min_ps, _mm512_mul_ps, _mm512_or_si512,
-    _mm512_rcp14_ps, _mm512_reduce_add_ps, _mm512_roundscale_ps, _mm512_rsqrt14_ps,
-    _mm512_scalef_ps, _mm512_set1_epi32, _mm512_set1_ps, _mm512_setr_epi32, _mm512_setzero_ps,
-    _mm512_slli_epi32, _mm512_sqrt_ps, _mm512_storeu_ps, _mm512_storeu_si512, _mm512_sub_ps,
-    _mm_prefetch, _CMP_GT_OQ, _CMP_LT_OQ, _CMP_NEQ_UQ, _MM_FROUND_NO_EXC,
+    _mm512_castpd_ps, _mm512_castps_pd, _mm512_castps_si512, _mm512_castsi512_ps,
+    _mm512_cmp_ps_mask, _mm512_cmpge_epu32_mask, _mm512_cmpgt_epu32_mask, _mm512_cvtepi32_ps,
+    _mm512_cvttps_epi32, _mm512_div_ps, _mm512_fmadd_ps, _mm512_fmsub_ps, _mm512_fnmadd_ps,
+    _mm512_loadu_ps, _mm512_mask_blend_epi32, _mm512_mask_blend_ps, _mm512_mask_cmp_ps_mask,
+    _mm512_mask_cmpge_epu32_mask, _mm512_mask_compressstoreu_epi32, _mm512_mask_reduce_max_ps,
+    _mm512_mask_storeu_ps, _mm512_maskz_compress_epi32, _mm512_maskz_fmadd_ps,
+    _mm512_maskz_loadu_ps, _mm512_maskz_mov_epi32, _mm512_max_ps, _mm512_min_ps, _mm512_mul_ps,
+    _mm512_or_si512, _mm512_rcp14_ps, _mm512_reduce_add_ps, _mm512_roundscale_ps,
+    _mm512_rsqrt14_ps, _mm512_scalef_ps, _mm512_set1_epi32, _mm512_set1_ps, _mm512_setr_epi32,
+    _mm512_setzero_ps, _mm512_shuffle_f32x4, _mm512_slli_epi32, _mm512_sqrt_ps, _mm512_storeu_ps,
+    _mm512_storeu_si512, _mm512_sub_ps, _mm512_unpackhi_pd, _mm512_unpackhi_ps, _mm512_unpacklo_pd,
+    _mm512_unpacklo_ps, _mm_prefetch, _CMP_GT_OQ, _CMP_LT_OQ, _CMP_NEQ_UQ, _MM_FROUND_NO_EXC,
     _MM_FROUND_TO_NEAREST_INT, _MM_HINT_T1,
 };
 
@@ -799,6 +800,120 @@ fn nt(isa: Avx512, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32], accu
         }
         k0 += kc;
     }
+}
+
+/// Rows `c0..c1` of the transpose of `m` (`rows × cols`, row-major) into `t` (`(c1 - c0) ×
+/// rows`, row-major): columns `c0..c1` of `m` (see [`transpose_to`]).
+///
+/// # Panics
+/// If `m` holds fewer than `rows * cols` values, the columns are out of range, or `t` is
+/// shorter than `(c1 - c0) * rows`.
+#[target_feature(enable = "avx512f,avx2,fma")]
+pub(super) fn transpose_columns(
+    m: &[f32],
+    rows: usize,
+    cols: usize,
+    (c0, c1): (usize, usize),
+    t: &mut [f32],
+) {
+    let len = mul_add(rows, cols, 0).expect("transpose: rows * cols overflows");
+    assert!(
+        m.len() >= len && c0 <= c1 && c1 <= cols && t.len() >= (c1 - c0) * rows,
+        "transpose: slices too short"
+    );
+    // SAFETY: the values read are `r * cols + c` for `r < rows`, `c0 <= c < c1 <= cols`,
+    // inside `m`; those written `(c - c0) * rows + r`, inside `t` (asserted), which is
+    // borrowed mutably and cannot overlap `m`.
+    unsafe {
+        transpose_to(
+            m.as_ptr().add(c0),
+            rows,
+            c1 - c0,
+            cols,
+            t.as_mut_ptr(),
+            rows,
+        );
+    }
+}
+
+/// `T[c][r] = M[r][c]` for `r < rows`, `c < cols`, `M[r][c]` at `src + r * src_stride + c`,
+/// `T[c][r]` at `dst + c * dst_stride + r`: whole 16 × 16 blocks in registers (16 rows
+/// loaded, four rounds of 16 shuffles, 16 columns stored), the edges one value at a time.
+///
+/// # Safety
+/// Those values of `M` must be readable, those of `T` writable and accessed by nothing else
+/// meanwhile, and the two must not overlap.
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn transpose_to(
+    src: *const f32,
+    rows: usize,
+    cols: usize,
+    src_stride: usize,
+    dst: *mut f32,
+    dst_stride: usize,
+) {
+    const B: usize = 16;
+    let (full_rows, full_cols) = (rows - rows % B, cols - cols % B);
+    // SAFETY (every access below): `r < rows` and `c < cols`, the caller's contract.
+    unsafe {
+        for r0 in (0..full_rows).step_by(B) {
+            for c0 in (0..full_cols).step_by(B) {
+                let mut r = [_mm512_setzero_ps(); B];
+                for (i, v) in r.iter_mut().enumerate() {
+                    *v = _mm512_loadu_ps(src.add((r0 + i) * src_stride + c0));
+                }
+                for (j, v) in transpose16(r).iter().enumerate() {
+                    _mm512_storeu_ps(dst.add((c0 + j) * dst_stride + r0), *v);
+                }
+            }
+        }
+        // The edges: the columns right of the blocks, then the rows below them.
+        for r in 0..full_rows {
+            for c in full_cols..cols {
+                *dst.add(c * dst_stride + r) = *src.add(r * src_stride + c);
+            }
+        }
+        for r in full_rows..rows {
+            for c in 0..cols {
+                *dst.add(c * dst_stride + r) = *src.add(r * src_stride + c);
+            }
+        }
+    }
+}
+
+/// The transpose of the 16 × 16 block whose rows are `r`: its columns. Unpacking pairs of
+/// rows (values, then pairs of values) gives in register `4 g + c`, 128-bit lane `l`, rows
+/// `4 g..4 g + 4` of column `4 l + c`; two rounds of lane shuffles gather each column's
+/// four lanes.
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[inline]
+fn transpose16(r: [__m512; 16]) -> [__m512; 16] {
+    let mut t = [_mm512_setzero_ps(); 16];
+    for g in 0..4 {
+        let q = 4 * g;
+        let lo01 = _mm512_unpacklo_ps(r[q], r[q + 1]);
+        let hi01 = _mm512_unpackhi_ps(r[q], r[q + 1]);
+        let lo23 = _mm512_unpacklo_ps(r[q + 2], r[q + 3]);
+        let hi23 = _mm512_unpackhi_ps(r[q + 2], r[q + 3]);
+        let pd = _mm512_castps_pd;
+        t[q] = _mm512_castpd_ps(_mm512_unpacklo_pd(pd(lo01), pd(lo23)));
+        t[q + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(pd(lo01), pd(lo23)));
+        t[q + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(pd(hi01), pd(hi23)));
+        t[q + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(pd(hi01), pd(hi23)));
+    }
+    let mut out = [_mm512_setzero_ps(); 16];
+    for c in 0..4 {
+        // Columns c and 8 + c (lanes 0, 2 of each), then 4 + c and 12 + c (lanes 1, 3).
+        let a = _mm512_shuffle_f32x4::<0x88>(t[c], t[4 + c]);
+        let b = _mm512_shuffle_f32x4::<0xDD>(t[c], t[4 + c]);
+        let a2 = _mm512_shuffle_f32x4::<0x88>(t[8 + c], t[12 + c]);
+        let b2 = _mm512_shuffle_f32x4::<0xDD>(t[8 + c], t[12 + c]);
+        out[c] = _mm512_shuffle_f32x4::<0x88>(a, a2);
+        out[8 + c] = _mm512_shuffle_f32x4::<0xDD>(a, a2);
+        out[4 + c] = _mm512_shuffle_f32x4::<0x88>(b, b2);
+        out[12 + c] = _mm512_shuffle_f32x4::<0xDD>(b, b2);
+    }
+    out
 }
 
 /// Most outputs [`sparse_rows`] keeps in registers: 8 vectors of 16.

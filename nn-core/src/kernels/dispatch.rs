@@ -390,6 +390,28 @@ pub(super) fn softmax_in_place(values: &mut [f32], width: usize) {
     }
 }
 
+/// Rows `c0..c1` of `mᵀ` into `t` (see `super::transpose`): in 16 × 16 blocks of
+/// registers at the AVX-512 level (`avx512::transpose_columns`), else `false` (nothing
+/// done).
+#[inline]
+pub(super) fn transpose_columns(
+    m: &[f32],
+    rows: usize,
+    cols: usize,
+    range: (usize, usize),
+    t: &mut [f32],
+) -> bool {
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    if level() >= Level::Avx512 {
+        // SAFETY: `level()` returned `Avx512`, so the CPU has AVX-512F, AVX2 and FMA
+        // (`supported`).
+        unsafe { super::avx512::transpose_columns(m, rows, cols, range, t) };
+        return true;
+    }
+    let _ = (m, rows, cols, range, t);
+    false
+}
+
 /// Runs `s` on AVX-512's kernel (`avx512::lstm_step`) if that is the level, or gives it
 /// back.
 #[cfg(all(feature = "std", target_arch = "x86_64"))]

@@ -284,6 +284,72 @@ fn split_rows(
     dispatch::blocked(m, k, n, a, rsa, csa, b, c, accumulate);
 }
 
+/// `t[c × r] = mᵀ` for `m[r × c]`, both row-major. Rows of `t` (columns of `m`) are split
+/// across the threads of the pool the caller runs in when there are enough values (a
+/// layer's input gradient transposes its output gradient and its result between products
+/// that run on every thread, and the other threads would wait for these copies); at the
+/// AVX-512 level each part moves 16 × 16 blocks through registers. Values are only moved,
+/// so the result is the same however the work is split.
+///
+/// # Panics
+/// If `m` or `t` holds fewer than `rows * cols` values.
+pub fn transpose(m: &[f32], rows: usize, cols: usize, t: &mut [f32]) {
+    let len = size("transpose", "rows * cols", rows, cols);
+    check("transpose m", m.len(), len);
+    check("transpose t", t.len(), len);
+    transpose_split(
+        in_parallel(),
+        &m[..len],
+        rows,
+        cols,
+        (0, cols),
+        &mut t[..len],
+    );
+}
+
+/// Columns `c0..c1` of `m` (`rows × cols`) as the rows of `t` (`(c1 - c0) × rows`), on up
+/// to `threads` threads.
+fn transpose_split(
+    threads: usize,
+    m: &[f32],
+    rows: usize,
+    cols: usize,
+    (c0, c1): (usize, usize),
+    t: &mut [f32],
+) {
+    // Halves at multiples of 16 columns (whole register blocks).
+    let mid = c0 + (c1 - c0) / 32 * 16;
+    #[cfg(feature = "std")]
+    if threads >= 2 && mid > c0 && (c1 - c0) * rows >= PARALLEL_TRANSPOSE {
+        let (top, bottom) = t.split_at_mut((mid - c0) * rows);
+        let (t_top, t_bottom) = (threads / 2, threads - threads / 2);
+        join(
+            || transpose_split(t_top, m, rows, cols, (c0, mid), top),
+            || transpose_split(t_bottom, m, rows, cols, (mid, c1), bottom),
+        );
+        return;
+    }
+    let _ = (threads, mid);
+    if dispatch::transpose_columns(m, rows, cols, (c0, c1), t) {
+        return;
+    }
+    // A tile of 16 rows at a time: the rows read stay in cache while their values go out
+    // to 16 places each.
+    const TILE: usize = 16;
+    for r0 in (0..rows).step_by(TILE) {
+        let r1 = (r0 + TILE).min(rows);
+        for (c, out) in t.chunks_exact_mut(rows).take(c1 - c0).enumerate() {
+            for (r, o) in out[r0..r1].iter_mut().enumerate() {
+                *o = m[(r0 + r) * cols + c0 + c];
+            }
+        }
+    }
+}
+
+/// Values from which [`transpose`] splits its work across threads.
+#[cfg(feature = "std")]
+const PARALLEL_TRANSPOSE: usize = 16 * 1024;
+
 /// Products with fewer rows than this are split between threads by columns at the AVX-512
 /// and AVX2 levels (see [`split_rows`]): below it, halves of the rows would take fewer than 4
 /// register tiles of 12 rows each at AVX-512 (8 of 6 at AVX2).
@@ -1131,6 +1197,48 @@ mod tests {
                 (g - w).abs() <= 1e-4 * (1.0 + w.abs()),
                 "index {i}: {g} vs {w}"
             );
+        }
+    }
+
+    #[test]
+    fn transposes_move_every_value_to_its_place_on_any_thread_count() {
+        let mut rng = Rng::new(4);
+        // Whole 16 × 16 blocks, edges of columns, of rows, of both, and empty matrices;
+        // the large ones split between threads.
+        for &(rows, cols) in &[
+            (16, 16),
+            (64, 784),
+            (784, 64),
+            (17, 33),
+            (33, 17),
+            (1, 40),
+            (40, 1),
+            (15, 15),
+            (0, 5),
+            (129, 301),
+        ] {
+            let m = random(rows * cols, &mut rng);
+            for threads in [1, 2, 3] {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap();
+                let mut t = alloc::vec![f32::NAN; rows * cols + 3];
+                pool.install(|| super::transpose(&m, rows, cols, &mut t));
+                for r in 0..rows {
+                    for c in 0..cols {
+                        assert_eq!(
+                            t[c * rows + r].to_bits(),
+                            m[r * cols + c].to_bits(),
+                            "{rows} x {cols}, {threads} threads: row {r}, column {c}"
+                        );
+                    }
+                }
+                assert!(
+                    t[rows * cols..].iter().all(|v| v.is_nan()),
+                    "wrote past the end"
+                );
+            }
         }
     }
 

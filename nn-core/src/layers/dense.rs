@@ -209,7 +209,7 @@ impl<const IN: usize, const OUT: usize, A: ActivationFn> Dense<IN, OUT, A> {
             // register-blocked kernel instead of one dot product per value.
             InputGradient::TransposedWeights if room => {
                 let wt = &mut scratch[..Self::WEIGHTS];
-                transpose(w, IN, OUT, wt);
+                kernels::transpose(w, IN, OUT, wt);
                 kernels::gemm_nn(batch, OUT, IN, dz, wt, dx, false);
             }
             // dXᵀ = W dZᵀ: for a small batch, transposing dZ and dXᵀ moves fewer values
@@ -217,9 +217,9 @@ impl<const IN: usize, const OUT: usize, A: ActivationFn> Dense<IN, OUT, A> {
             InputGradient::TransposedProduct if room => {
                 let (dzt, rest) = scratch.split_at_mut(batch * OUT);
                 let dxt = &mut rest[..batch * IN];
-                transpose(dz, batch, OUT, dzt);
+                kernels::transpose(dz, batch, OUT, dzt);
                 kernels::gemm_nn(IN, OUT, batch, w, dzt, dxt, false);
-                transpose(dxt, IN, batch, dx);
+                kernels::transpose(dxt, IN, batch, dx);
             }
             _ => kernels::gemm_nt(batch, OUT, IN, dz, w, dx, false),
         }
@@ -261,38 +261,6 @@ enum InputGradient {
     TransposedWeights,
     /// `(W dZᵀ)ᵀ` with the output gradient and the result transposed through scratch.
     TransposedProduct,
-}
-
-/// `t[c × r] = mᵀ` for `m[r × c]`, both row-major, in square tiles (cache-friendly on both
-/// sides); a whole tile is read into a local block first, row by row, and written out
-/// column by column without bounds checks in the loops (measured: half the time per value
-/// of the index-by-index loop, which a GAN's input gradients ran between their products).
-fn transpose(m: &[f32], rows: usize, cols: usize, t: &mut [f32]) {
-    const TILE: usize = 16;
-    let (m, t) = (&m[..rows * cols], &mut t[..rows * cols]);
-    for r0 in (0..rows).step_by(TILE) {
-        let h = TILE.min(rows - r0);
-        for c0 in (0..cols).step_by(TILE) {
-            let w = TILE.min(cols - c0);
-            if h == TILE && w == TILE {
-                let mut block = [[0.0f32; TILE]; TILE];
-                for (r, row) in block.iter_mut().enumerate() {
-                    row.copy_from_slice(&m[(r0 + r) * cols + c0..][..TILE]);
-                }
-                for (c, out) in t[c0 * rows..].chunks_mut(rows).take(TILE).enumerate() {
-                    for (o, row) in out[r0..r0 + TILE].iter_mut().zip(&block) {
-                        *o = row[c];
-                    }
-                }
-            } else {
-                for r in r0..r0 + h {
-                    for c in c0..c0 + w {
-                        t[c * rows + r] = m[r * cols + c];
-                    }
-                }
-            }
-        }
-    }
 }
 
 /// int8: weights per output channel, the activation fused into the clamp (see
