@@ -875,7 +875,6 @@ mod tests {
     use crate::rng::Rng;
     use std::panic::{catch_unwind, AssertUnwindSafe};
     use std::string::String;
-    use std::vec::Vec;
 
     /// The token, if this CPU has the level.
     fn token() -> Option<Avx2> {
@@ -896,7 +895,7 @@ mod tests {
     fn blocked_matches_the_reference_at_every_edge_and_split() {
         let Some(isa) = token() else { return };
         let mut rng = Rng::new(3);
-        for &(m, k, n) in &[
+        for &shape in &[
             (1, 1, 1),
             (6, 3, 16),
             (13, 5, 33),
@@ -905,59 +904,34 @@ mod tests {
             (25, 513, 70),
             (200, 20, 64),
         ] {
-            let a: Vec<f32> = (0..m * k).map(|_| rng.uniform(-1.0, 1.0)).collect();
-            let b: Vec<f32> = (0..k * n).map(|_| rng.uniform(-1.0, 1.0)).collect();
-            let c0: Vec<f32> = (0..m * n).map(|_| rng.uniform(-1.0, 1.0)).collect();
-            for accumulate in [false, true] {
-                let mut c = c0.clone();
-                isa.blocked(m, k, n, &a, k, 1, &b, &mut c, accumulate);
-                let mut at = std::vec![0.0f32; k * m];
-                for i in 0..m {
-                    for p in 0..k {
-                        at[p * m + i] = a[i * k + p];
-                    }
-                }
-                let mut ct = c0.clone();
-                isa.blocked(m, k, n, &at, 1, m, &b, &mut ct, accumulate);
-                assert_eq!(c, ct, "A by rows or by columns: the same sums");
-                for i in 0..m {
-                    for j in 0..n {
-                        let dot: f64 = (0..k)
-                            .map(|p| f64::from(a[i * k + p]) * f64::from(b[p * n + j]))
-                            .sum();
-                        let want = dot
-                            + if accumulate {
-                                f64::from(c0[i * n + j])
-                            } else {
-                                0.0
-                            };
-                        let got = f64::from(c[i * n + j]);
-                        assert!(
-                            (got - want).abs() <= 1e-4 * (1.0 + want.abs()),
-                            "{m}x{k}x{n} ({i}, {j}): {got} vs {want}"
-                        );
-                    }
-                }
+            let (m, k, n) = shape;
+            let splits = |a: &[f32], b: &[f32], c0: &[f32], c: &[f32], accumulate: bool| {
                 for threads in [2, 3] {
-                    let mut split = c0.clone();
+                    let mut split = c0.to_vec();
                     rayon::ThreadPoolBuilder::new()
                         .num_threads(threads)
                         .build()
                         .expect("a thread pool")
                         .install(|| {
                             blocked_columns(
-                                isa, threads, m, k, n, &a, k, 1, &b, &mut split, accumulate,
+                                isa, threads, m, k, n, a, k, 1, b, &mut split, accumulate,
                             );
                         });
                     assert_eq!(c, split, "{m}x{k}x{n} on {threads} threads by columns");
                 }
                 let top = m.min(7);
-                let mut rows = c0.clone();
+                let mut rows = c0.to_vec();
                 let (c_top, c_bottom) = rows.split_at_mut(top * n);
-                isa.blocked(top, k, n, &a, k, 1, &b, c_top, accumulate);
-                isa.blocked(m - top, k, n, &a[top * k..], k, 1, &b, c_bottom, accumulate);
+                isa.blocked(top, k, n, a, k, 1, b, c_top, accumulate);
+                isa.blocked(m - top, k, n, &a[top * k..], k, 1, b, c_bottom, accumulate);
                 assert_eq!(c, rows, "{m}x{k}x{n} split by rows at {top}");
-            }
+            };
+            super::super::check_blocked(
+                &mut rng,
+                shape,
+                |a, rsa, csa, b, c, accumulate| isa.blocked(m, k, n, a, rsa, csa, b, c, accumulate),
+                splits,
+            );
         }
     }
 

@@ -2636,7 +2636,7 @@ mod tests {
     fn blocked_matches_the_reference_at_every_edge() {
         let Some(isa) = token() else { return };
         let mut rng = Rng::new(3);
-        for &(m, k, n) in &[
+        for &shape in &[
             (1, 1, 1),
             (12, 3, 32),
             (13, 5, 33),
@@ -2644,40 +2644,13 @@ mod tests {
             (25, 257, 70),
             (150, 20, 64),
         ] {
-            let a: Vec<f32> = (0..m * k).map(|_| rng.uniform(-1.0, 1.0)).collect();
-            let b: Vec<f32> = (0..k * n).map(|_| rng.uniform(-1.0, 1.0)).collect();
-            let c0: Vec<f32> = (0..m * n).map(|_| rng.uniform(-1.0, 1.0)).collect();
-            for accumulate in [false, true] {
-                let mut c = c0.clone();
-                isa.blocked(m, k, n, &a, k, 1, &b, &mut c, accumulate);
-                let mut at = std::vec![0.0f32; k * m];
-                for i in 0..m {
-                    for p in 0..k {
-                        at[p * m + i] = a[i * k + p];
-                    }
-                }
-                let mut ct = c0.clone();
-                isa.blocked(m, k, n, &at, 1, m, &b, &mut ct, accumulate);
-                assert_eq!(c, ct, "A by rows or by columns: the same sums");
-                for i in 0..m {
-                    for j in 0..n {
-                        let dot: f64 = (0..k)
-                            .map(|p| f64::from(a[i * k + p]) * f64::from(b[p * n + j]))
-                            .sum();
-                        let want = dot
-                            + if accumulate {
-                                f64::from(c0[i * n + j])
-                            } else {
-                                0.0
-                            };
-                        let got = f64::from(c[i * n + j]);
-                        assert!(
-                            (got - want).abs() <= 1e-4 * (1.0 + want.abs()),
-                            "{m}x{k}x{n} ({i}, {j}): {got} vs {want}"
-                        );
-                    }
-                }
-            }
+            let (m, k, n) = shape;
+            super::super::check_blocked(
+                &mut rng,
+                shape,
+                |a, rsa, csa, b, c, accumulate| isa.blocked(m, k, n, a, rsa, csa, b, c, accumulate),
+                |_, _, _, _, _| {},
+            );
         }
     }
 

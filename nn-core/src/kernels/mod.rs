@@ -1162,6 +1162,56 @@ fn split_sum(
     }
 }
 
+/// Checks a level's blocked product `blocked(a, rsa, csa, b, c, accumulate)` on `m × k × n`
+/// random operands against an f64 reference, writing `C` and adding to it, with `A` by rows
+/// (`rsa = k`, `csa = 1`) and by columns (`rsa = 1`, `csa = m`, which must give the same
+/// bits); then calls `more(a, b, c0, c, accumulate)` with `A` by rows, the `C` it started
+/// from and the result, for the level's own checks.
+#[cfg(all(test, feature = "std", target_arch = "x86_64"))]
+fn check_blocked(
+    rng: &mut crate::rng::Rng,
+    (m, k, n): (usize, usize, usize),
+    blocked: impl Fn(&[f32], usize, usize, &[f32], &mut [f32], bool),
+    mut more: impl FnMut(&[f32], &[f32], &[f32], &[f32], bool),
+) {
+    use std::vec::Vec;
+    let a: Vec<f32> = (0..m * k).map(|_| rng.uniform(-1.0, 1.0)).collect();
+    let b: Vec<f32> = (0..k * n).map(|_| rng.uniform(-1.0, 1.0)).collect();
+    let c0: Vec<f32> = (0..m * n).map(|_| rng.uniform(-1.0, 1.0)).collect();
+    let mut at = std::vec![0.0f32; k * m];
+    for i in 0..m {
+        for p in 0..k {
+            at[p * m + i] = a[i * k + p];
+        }
+    }
+    for accumulate in [false, true] {
+        let mut c = c0.clone();
+        blocked(&a, k, 1, &b, &mut c, accumulate);
+        let mut ct = c0.clone();
+        blocked(&at, 1, m, &b, &mut ct, accumulate);
+        assert_eq!(c, ct, "A by rows or by columns: the same sums");
+        for i in 0..m {
+            for j in 0..n {
+                let dot: f64 = (0..k)
+                    .map(|p| f64::from(a[i * k + p]) * f64::from(b[p * n + j]))
+                    .sum();
+                let want = dot
+                    + if accumulate {
+                        f64::from(c0[i * n + j])
+                    } else {
+                        0.0
+                    };
+                let got = f64::from(c[i * n + j]);
+                assert!(
+                    (got - want).abs() <= 1e-4 * (1.0 + want.abs()),
+                    "{m}x{k}x{n} ({i}, {j}): {got} vs {want}"
+                );
+            }
+        }
+        more(&a, &b, &c0, &c, accumulate);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{gemm_nn, gemm_nt, gemm_tn, LARGE_PRODUCT};
