@@ -1269,12 +1269,15 @@ mod tests {
         ] {
             let m = random(rows * cols, &mut rng);
             for threads in [1, 2, 3] {
-                let pool = rayon::ThreadPoolBuilder::new()
+                let mut t = alloc::vec![f32::NAN; rows * cols + 3];
+                #[cfg(feature = "std")]
+                rayon::ThreadPoolBuilder::new()
                     .num_threads(threads)
                     .build()
-                    .unwrap();
-                let mut t = alloc::vec![f32::NAN; rows * cols + 3];
-                pool.install(|| super::transpose(&m, rows, cols, &mut t));
+                    .unwrap()
+                    .install(|| super::transpose(&m, rows, cols, &mut t));
+                #[cfg(not(feature = "std"))]
+                super::transpose(&m, rows, cols, &mut t);
                 for r in 0..rows {
                     for c in 0..cols {
                         assert_eq!(
