@@ -290,67 +290,15 @@ pub(super) fn blocked_columns(
     c: &mut [f32],
     accumulate: bool,
 ) {
-    /// The columns `lo..hi` of `C` on `threads` threads.
-    #[allow(clippy::too_many_arguments)]
-    fn split(
-        isa: Avx2,
-        threads: usize,
-        (lo, hi): (usize, usize),
-        (m, k, n): (usize, usize, usize),
-        (a, rsa, csa): (&[f32], usize, usize),
-        b: &[f32],
-        c: Out,
-        accumulate: bool,
-    ) {
-        let panels = (hi - lo).div_ceil(NR);
-        if threads >= 2 && panels >= 2 {
-            let mid = lo + panels / 2 * NR;
-            let (t0, t1) = (threads / 2, threads - threads / 2);
-            super::join(
-                || {
-                    split(
-                        isa,
-                        t0,
-                        (lo, mid),
-                        (m, k, n),
-                        (a, rsa, csa),
-                        b,
-                        c,
-                        accumulate,
-                    )
-                },
-                || {
-                    split(
-                        isa,
-                        t1,
-                        (mid, hi),
-                        (m, k, n),
-                        (a, rsa, csa),
-                        b,
-                        c,
-                        accumulate,
-                    )
-                },
-            );
-        } else {
-            let _ = isa;
-            // SAFETY: `isa` exists, so the CPU has AVX2 and FMA; this call writes the
-            // columns `lo..hi` of `C`, which no other call of `split` writes (the ranges are
-            // disjoint halves), through `c`, made from `C`'s mutable borrow, which lasts
-            // until every call returned.
-            unsafe { columns(m, k, n, a, rsa, csa, b, c, accumulate, lo, hi) };
-        }
-    }
-    split(
-        isa,
-        threads,
-        (0, n),
-        (m, k, n),
-        (a, rsa, csa),
-        b,
-        Out::of(c),
-        accumulate,
-    );
+    let _ = isa;
+    let c = Out::of(c);
+    super::split_columns(threads, (0, n), NR, &|lo, hi| {
+        // SAFETY: `isa` exists, so the CPU has AVX2 and FMA; each call writes the columns
+        // `lo..hi` of `C`, which no other call writes (`split_columns` gives disjoint
+        // ranges), through `c`, made from `C`'s mutable borrow, which lasts until every call
+        // returned.
+        unsafe { columns(m, k, n, a, rsa, csa, b, c, accumulate, lo, hi) };
+    });
 }
 
 /// Columns `lo..hi` of [`blocked`]'s `C` (`lo` a multiple of [`NR`], `hi` too or `n`),

@@ -363,43 +363,14 @@ pub(super) fn blocked_columns(
     c: &mut [f32],
     accumulate: bool,
 ) {
-    /// The columns `lo..hi` of `C` on `threads` threads.
-    #[allow(clippy::too_many_arguments)]
-    fn split(
-        threads: usize,
-        (lo, hi): (usize, usize),
-        (m, k, n): (usize, usize, usize),
-        (a, rsa, csa): (&[f32], usize, usize),
-        b: &[f32],
-        c: Out,
-        accumulate: bool,
-    ) {
-        let panels = (hi - lo).div_ceil(COLS);
-        if threads >= 2 && panels >= 2 {
-            let mid = lo + panels / 2 * COLS;
-            let (t0, t1) = (threads / 2, threads - threads / 2);
-            super::join(
-                || split(t0, (lo, mid), (m, k, n), (a, rsa, csa), b, c, accumulate),
-                || split(t1, (mid, hi), (m, k, n), (a, rsa, csa), b, c, accumulate),
-            );
-        } else {
-            // SAFETY: `blocked_columns` exists only at the AVX-512 level (its caller checks
-            // `level()`), so the CPU has the features; this call writes the columns
-            // `lo..hi` of `C`, which no other call of `split` writes (the ranges are
-            // disjoint halves), through `c`, made from `C`'s mutable borrow, which lasts
-            // until every call returned.
-            unsafe { columns(m, k, n, a, rsa, csa, b, c, accumulate, lo, hi) };
-        }
-    }
-    split(
-        threads,
-        (0, n),
-        (m, k, n),
-        (a, rsa, csa),
-        b,
-        Out::of(c),
-        accumulate,
-    );
+    let c = Out::of(c);
+    super::split_columns(threads, (0, n), COLS, &|lo, hi| {
+        // SAFETY: `blocked_columns` exists only at the AVX-512 level (its caller checks
+        // `level()`), so the CPU has the features; each call writes the columns `lo..hi` of
+        // `C`, which no other call writes (`split_columns` gives disjoint ranges), through
+        // `c`, made from `C`'s mutable borrow, which lasts until every call returned.
+        unsafe { columns(m, k, n, a, rsa, csa, b, c, accumulate, lo, hi) };
+    });
 }
 
 /// Columns `lo..hi` of [`blocked`]'s `C` (`lo` a multiple of [`COLS`], `hi` too or `n`),

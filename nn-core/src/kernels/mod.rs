@@ -157,6 +157,30 @@ where
     results
 }
 
+/// Runs `run(lo, hi)` on disjoint ranges of columns that cover `lo..hi`: halves at
+/// multiples of `width` (a panel of the caller's tile), each again while threads remain, on
+/// up to `threads` threads of the current pool ([`join`]); one range when there is a single
+/// thread or panel. The column splits of the levels' blocked products.
+#[cfg(feature = "std")]
+pub(super) fn split_columns(
+    threads: usize,
+    (lo, hi): (usize, usize),
+    width: usize,
+    run: &(impl Fn(usize, usize) + Sync),
+) {
+    let panels = (hi - lo).div_ceil(width);
+    if threads >= 2 && panels >= 2 {
+        let mid = lo + panels / 2 * width;
+        let (t0, t1) = (threads / 2, threads - threads / 2);
+        join(
+            || split_columns(t0, (lo, mid), width, run),
+            || split_columns(t1, (mid, hi), width, run),
+        );
+    } else {
+        run(lo, hi);
+    }
+}
+
 /// Whether a [`stay_warm`] task is pending or running (one at a time, in the whole process).
 #[cfg(feature = "std")]
 static WARM: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
