@@ -8,7 +8,7 @@
 //! loss, pixels in [-1, 1]. Per step: one discriminator update and one generator update
 //! through the frozen discriminator (which then does no parameter-gradient work). PyTorch's
 //! `bce(D(real), ones) + bce(D(fake), zeros)` runs as one pass over a batch of 128 holding
-//! both halves, with twice the mean loss (`Scaled`, a loss of the user's): the same
+//! both halves, with twice the mean loss (`nn::loss::Scaled`): the same
 //! gradient for each sample as two passes of 64 with their gradients accumulated (the
 //! weight gradient sums the 128 samples in one order rather than two halves), one
 //! product per layer instead of two.
@@ -20,9 +20,8 @@
 //! line with the mean epoch time, the instruction set of the kernels and the threads.
 
 use clap::Parser;
-use nn::activations::ActivationFn;
 use nn::data::Mnist;
-use nn::loss::{LossFn, Targets};
+use nn::loss::Scaled;
 use nn::prelude::*;
 use nn::train::check_chain;
 use std::io::Write;
@@ -140,7 +139,7 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let real_then_fake: Vec<f32> = (0..2 * BATCH)
         .map(|i| f32::from(u8::from(i < BATCH)))
         .collect();
-    let twice_bce = Scaled(2.0, bce);
+    let twice_bce = Scaled::new(2.0, bce);
     let mut z = vec![0.0f32; BATCH * NOISE];
     let mut order: Vec<usize> = (0..n).collect();
 
@@ -209,43 +208,6 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         args.threads
     );
     Ok(())
-}
-
-/// A loss times a constant factor (PyTorch's `factor * loss(...)`): the value and the
-/// gradient both scaled. With a factor of 2, the mean loss of a batch of two equal halves
-/// is the sum of the halves' means, each half's gradient exactly as in two separate passes.
-struct Scaled<L>(f32, L);
-
-impl<L: LossFn> LossFn for Scaled<L> {
-    fn name(&self) -> &'static str {
-        "scaled"
-    }
-
-    fn targets(&self) -> Targets {
-        self.1.targets()
-    }
-
-    fn check_targets(&self, targets: &[f32], outputs: usize) -> nn::Result<()> {
-        self.1.check_targets(targets, outputs)
-    }
-
-    fn forward_backward<A: ActivationFn>(
-        &self,
-        activation: &A,
-        logits: &[f32],
-        outputs: &[f32],
-        targets: &[f32],
-        width: usize,
-        d_logits: &mut [f32],
-    ) -> f32 {
-        let mean = self
-            .1
-            .forward_backward(activation, logits, outputs, targets, width, d_logits);
-        for d in d_logits.iter_mut() {
-            *d *= self.0;
-        }
-        self.0 * mean
-    }
 }
 
 /// `count` digits from the generator in inference mode, as bytes: `(x + 1) * 127.5`,

@@ -4,6 +4,7 @@
 //! parameter-gradient work, and clear errors for misuse.
 
 use nn::gradcheck;
+use nn::loss::Scaled;
 use nn::prelude::*;
 use nn::tape::Tape;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -202,7 +203,7 @@ fn composed_gan_step_matches_finite_differences_end_to_end() {
     let mut one_pass = Gradients::<Disc>::new();
     d_ws.forward(&d, &both, Pass::Eval).unwrap();
     let twice = d_ws
-        .loss(&Scaled(2.0, Loss::BinaryCrossentropy), &targets)
+        .loss(&Scaled::new(2.0, Loss::BinaryCrossentropy), &targets)
         .unwrap();
     d_ws.backward(&d, &mut one_pass);
     assert!((f64::from(twice) - d_objective(&d_params)).abs() < 1e-5);
@@ -230,38 +231,6 @@ fn composed_gan_step_matches_finite_differences_end_to_end() {
         report.passed(),
         "discriminator, both halves in one batch: {report}"
     );
-}
-
-/// A loss times a constant (as `examples/gan_mnist.rs` defines it).
-struct Scaled<L>(f32, L);
-
-impl<L: LossFn> LossFn for Scaled<L> {
-    fn name(&self) -> &'static str {
-        "scaled"
-    }
-    fn targets(&self) -> nn::loss::Targets {
-        self.1.targets()
-    }
-    fn check_targets(&self, targets: &[f32], outputs: usize) -> nn::Result<()> {
-        self.1.check_targets(targets, outputs)
-    }
-    fn forward_backward<A: nn::activations::ActivationFn>(
-        &self,
-        activation: &A,
-        logits: &[f32],
-        outputs: &[f32],
-        targets: &[f32],
-        width: usize,
-        d_logits: &mut [f32],
-    ) -> f32 {
-        let mean = self
-            .1
-            .forward_backward(activation, logits, outputs, targets, width, d_logits);
-        for d in d_logits.iter_mut() {
-            *d *= self.0;
-        }
-        self.0 * mean
-    }
 }
 
 /// A model that counts the backward passes asked for parameter gradients.

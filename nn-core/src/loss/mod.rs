@@ -97,6 +97,7 @@ mod margin;
 mod mse;
 mod reduce;
 mod robust;
+mod scaled;
 
 pub use binary::{
     binary_crossentropy, binary_crossentropy_from_logits, BinaryCrossentropyWithLogits,
@@ -110,6 +111,7 @@ pub use divergence::KlDivergence;
 pub use margin::Hinge;
 pub use mse::mse;
 pub use robust::{Huber, MeanAbsoluteError};
+pub use scaled::Scaled;
 
 use alloc::vec;
 
