@@ -19,9 +19,10 @@ use alloc::{boxed::Box, vec::Vec};
 ///
 /// An owned buffer starts on a 64-byte boundary (a cache line, one AVX-512 register), so
 /// that the rows of a layer whose weights start there (the first layer's, and any layer at
-/// an offset that is a multiple of 16 values) are read whole lines at a time: on a Xeon
-/// (Emerald Rapids), reading the 401 KB of a 784 x 128 layer from L2 took 2.9 us aligned
-/// and 5.1 us 16 bytes off, the alignment the allocator gives large buffers.
+/// an offset that is a multiple of 16 values) are read whole lines at a time: on the Xeon
+/// of README's measurements (AVX-512), reading the 401 KB of a 784 x 128 layer from L2
+/// took 2.9 us aligned and 5.1 us 16 bytes off, the alignment the allocator gives large
+/// buffers.
 #[derive(Clone)]
 pub struct Params {
     repr: Repr,
