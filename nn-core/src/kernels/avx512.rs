@@ -30,9 +30,10 @@
 //! it), so this level computes them from the 14-bit estimates `vrsqrt14ps` and `vrcp14ps`,
 //! each refined by one Newton step: the quotient is within about 2 units in the last place
 //! of the exact one (tested), and the parameters, which change by much less than their own
-//! size, mostly come out identical. Lanes where an estimate could fail (an infinite or NaN
-//! `v`, a denominator outside the normal range) take the exact operations. The moments are
-//! computed exactly as the portable level does.
+//! size, mostly come out identical. Where an estimate fails (a zero, infinite or NaN `v`,
+//! an infinite denominator) the result is fixed up from the operand's class, as the exact
+//! operations give it (`vfixupimmps`, no branch); an epsilon outside [2^-40, 2^100] takes
+//! the exact operations. The moments are computed exactly as the portable level does.
 //!
 //! A first moment whose gradient stays zero (an MNIST pixel blank in every image of the
 //! batch) decays into the subnormal range after some hundred steps and stays there, and
@@ -41,7 +42,9 @@
 //! 1,500 steps as with such values flushed). Vectors of zero gradients with first moments
 //! below 2^-90 take `AdamConsts::idle`, which gives the same bits without a floating-point
 //! operation on a subnormal value: the moment's product in f64 and rounded by an integer
-//! conversion, the parameter left as the step (bounded) leaves it.
+//! conversion, the parameter left as the step (bounded) leaves it. Vectors of zero
+//! gradients whose moments are all zero (a pixel blank in every batch so far) are left as
+//! they are, which is what the update gives them.
 #![allow(
     unsafe_code,
     reason = "AVX-512 intrinsics: raw-pointer and masked loads and stores, calls into \
@@ -54,8 +57,9 @@ use super::update::{AdamStep, GradTransform, RmsPropStep, Rule};
 use core::arch::x86_64::{
     __m256i, _mm512_castsi256_si512, _mm512_castsi512_si256, _mm512_cmpeq_epi32_mask,
     _mm512_cmplt_epi32_mask, _mm512_cvtepi32_pd, _mm512_cvtpd_epi32, _mm512_extracti64x4_epi64,
-    _mm512_inserti64x4, _mm512_maskz_mov_ps, _mm512_mul_pd, _mm512_set1_pd, _mm512_setzero_si512,
-    _CMP_EQ_OQ,
+    _mm512_fixupimm_ps, _mm512_inserti64x4, _mm512_mask_cmplt_epi32_mask,
+    _mm512_mask_test_epi32_mask, _mm512_maskz_mov_ps, _mm512_mul_pd, _mm512_set1_pd,
+    _mm512_setzero_si512, _CMP_EQ_OQ, _CMP_UNORD_Q,
 };
 use core::arch::x86_64::{
     __m512, __mmask16, _mm512_add_epi32, _mm512_add_ps, _mm512_and_si512, _mm512_andnot_si512,
@@ -64,14 +68,14 @@ use core::arch::x86_64::{
     _mm512_cvttps_epi32, _mm512_div_ps, _mm512_fmadd_ps, _mm512_fmsub_ps, _mm512_fnmadd_ps,
     _mm512_loadu_ps, _mm512_mask_blend_epi32, _mm512_mask_blend_ps, _mm512_mask_cmp_ps_mask,
     _mm512_mask_cmpge_epu32_mask, _mm512_mask_compressstoreu_epi32, _mm512_mask_reduce_max_ps,
-    _mm512_mask_storeu_ps, _mm512_maskz_compress_epi32, _mm512_maskz_fmadd_ps,
-    _mm512_maskz_loadu_ps, _mm512_maskz_mov_epi32, _mm512_max_ps, _mm512_min_ps, _mm512_mul_ps,
-    _mm512_or_si512, _mm512_rcp14_ps, _mm512_reduce_add_ps, _mm512_roundscale_ps,
-    _mm512_rsqrt14_ps, _mm512_scalef_ps, _mm512_set1_epi32, _mm512_set1_ps, _mm512_setr_epi32,
-    _mm512_setzero_ps, _mm512_shuffle_f32x4, _mm512_slli_epi32, _mm512_sqrt_ps, _mm512_storeu_ps,
-    _mm512_storeu_si512, _mm512_sub_ps, _mm512_unpackhi_pd, _mm512_unpackhi_ps, _mm512_unpacklo_pd,
-    _mm512_unpacklo_ps, _mm_prefetch, _CMP_GT_OQ, _CMP_LT_OQ, _CMP_NEQ_UQ, _MM_FROUND_NO_EXC,
-    _MM_FROUND_TO_NEAREST_INT, _MM_HINT_T1,
+    _mm512_mask_storeu_ps, _mm512_maskz_compress_epi32, _mm512_maskz_loadu_ps,
+    _mm512_maskz_mov_epi32, _mm512_max_ps, _mm512_min_ps, _mm512_mul_ps, _mm512_or_si512,
+    _mm512_rcp14_ps, _mm512_reduce_add_ps, _mm512_roundscale_ps, _mm512_rsqrt14_ps,
+    _mm512_scalef_ps, _mm512_set1_epi32, _mm512_set1_ps, _mm512_setr_epi32, _mm512_setzero_ps,
+    _mm512_shuffle_f32x4, _mm512_slli_epi32, _mm512_sqrt_ps, _mm512_storeu_ps, _mm512_storeu_si512,
+    _mm512_sub_ps, _mm512_unpackhi_pd, _mm512_unpackhi_ps, _mm512_unpacklo_pd, _mm512_unpacklo_ps,
+    _mm_prefetch, _CMP_LT_OQ, _CMP_NEQ_UQ, _MM_FROUND_NO_EXC, _MM_FROUND_TO_NEAREST_INT,
+    _MM_HINT_T1,
 };
 
 /// Proof that the CPU has AVX-512F, AVX2, FMA and POPCNT: a value of this type exists only
@@ -1309,14 +1313,15 @@ impl Consts {
 
 /// `a / (sqrt(x) + eps)` for `x >= 0`, from refined estimates (see the module docs): within
 /// 4 units in the last place of the exact value, as the exact f32 operations are within 2.5
-/// (tested); exact operations for lanes where the estimates fail, and for an epsilon where
-/// they could lose precision.
+/// (tested); exact operations for an epsilon where the estimates could lose precision.
 ///
-/// With epsilon in [2^-40, 2^100] (`Consts::fast`) and a finite `x`, every step below stays
-/// in the normal range (a subnormal `x`, whose estimated root is less precise, has a root
-/// below 2^-63, lost when added to epsilon), and the quotient overflows, or is NaN, exactly
-/// when `a` is infinite or NaN (then the exact quotient is too). Lanes with an infinite or
-/// NaN `x` are computed again exactly.
+/// With epsilon in [2^-40, 2^100] (`Consts::fast`) and a finite positive `x`, every step
+/// below stays in the normal range (a subnormal `x`, whose estimated root is less precise,
+/// has a root below 2^-63, lost when added to epsilon), and the quotient overflows, or is
+/// NaN, exactly when `a` is infinite or NaN (then the exact quotient is too). The special
+/// values of `x` and of the divisor, where the estimates give NaN, are fixed up from their
+/// classes (one instruction each, no comparison and no branch): the root of a zero is that
+/// zero, of infinity infinity, of NaN NaN; the inverse of an infinite divisor is zero.
 #[target_feature(enable = "avx512f,avx2,fma")]
 #[inline]
 fn quotient(a: __m512, x: __m512, k: Consts) -> __m512 {
@@ -1325,24 +1330,31 @@ fn quotient(a: __m512, x: __m512, k: Consts) -> __m512 {
     }
     // sqrt(x): `y` estimates 1 / sqrt(x) and `h = x y` sqrt(x), to 2^-14; one Newton step
     // on the residual `x - h²` (exact in a fused multiply-add) gives `s` to about 2^-27
-    // before rounding. `x = 0` (infinite `y`) gives `s = 0`.
+    // before rounding.
     let y = _mm512_rsqrt14_ps(x);
     let h = _mm512_mul_ps(x, y);
     let half_y = _mm512_mul_ps(_mm512_set1_ps(0.5), y);
-    let positive = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(x, _mm512_setzero_ps());
-    let s = _mm512_maskz_fmadd_ps(positive, _mm512_fnmadd_ps(h, h, x), half_y, h);
+    let s = _mm512_fmadd_ps(_mm512_fnmadd_ps(h, h, x), half_y, h);
+    let s = _mm512_fixupimm_ps::<0>(s, x, _mm512_set1_epi32(ROOT_FIXUP));
     let d = _mm512_add_ps(s, k.eps);
     // a / d: the estimate `r` of 1 / d, one Newton step `r + r (1 - d r)`, then `a r`.
     let r = _mm512_rcp14_ps(d);
     let r = _mm512_fmadd_ps(r, _mm512_fnmadd_ps(d, r, _mm512_set1_ps(1.0)), r);
-    let q = _mm512_mul_ps(a, r);
-    let finite = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(x, _mm512_set1_ps(f32::INFINITY));
-    if finite == 0xFFFF {
-        return q;
-    }
-    let exact = _mm512_div_ps(a, _mm512_add_ps(_mm512_sqrt_ps(x), k.eps));
-    _mm512_mask_blend_ps(finite, exact, q)
+    let r = _mm512_fixupimm_ps::<0>(r, d, _mm512_set1_epi32(INVERSE_FIXUP));
+    _mm512_mul_ps(a, r)
 }
+
+/// The table of `vfixupimmps` (a response of 4 bits for each class of the value
+/// classified: quiet NaN, signalling NaN, zero, one, -infinity, +infinity, negative,
+/// positive, from the lowest bits) that gives [`quotient`]'s root of `x` as `sqrt` does in
+/// its special cases: `x` itself for a quiet NaN or a zero (1), `x` made quiet for a
+/// signalling NaN (2), +infinity for +infinity (5); the estimate otherwise (0: kept; a
+/// negative `x`, outside the contract, gives NaN as `sqrt` does).
+const ROOT_FIXUP: i32 = 1 | 2 << 4 | 1 << 8 | 5 << 20;
+
+/// The table of `vfixupimmps` (see [`ROOT_FIXUP`]) that gives [`quotient`]'s inverse of an
+/// infinite divisor, +0 (8), as the division does (the Newton step gives NaN there).
+const INVERSE_FIXUP: i32 = 8 << 20;
 
 /// The effective gradient (see [`GradTransform::apply`]) of 16 gradients `g` of parameters
 /// `p`: clamped (NaN passes through, as in `f32::clamp`), scaled, plus the L2 penalty; `g`
@@ -1747,6 +1759,9 @@ struct AdamConsts {
 #[derive(Clone, Copy)]
 struct IdleBound {
     p_min: i32,
+    /// Whether the step of a zero first moment is +0 (`lr c1` not negative), so that
+    /// [`AdamConsts::quiet`] may skip the vectors of zero moments and gradients.
+    zero_step: bool,
 }
 
 /// First moments below 2^-90 (biased exponent below 37) are "tiny" for
@@ -1796,6 +1811,7 @@ impl AdamConsts {
             .then(|| IdleBound {
                 #[allow(clippy::cast_possible_wrap, reason = "a positive finite f32's bits")]
                 p_min: p_min32.max(f32::MIN_POSITIVE).to_bits() as i32,
+                zero_step: lr_c1.is_sign_positive(),
             });
         AdamConsts {
             s,
@@ -1808,6 +1824,52 @@ impl AdamConsts {
             decay: _mm512_set1_ps(s.decay),
             k: Consts::new(s.epsilon),
             idle,
+        }
+    }
+
+    /// The update of 16 parameters whose gradients are all zero (`g`, in the lanes of
+    /// `mask`) when it needs no arithmetic: nothing to do where both moments are +0 (the
+    /// update leaves them and the parameter as they are: `m' = b1 0 + (1 - b1) 0 = +0`,
+    /// likewise `v'`, and the step `lr c1 0 / (0 + eps)` is +0, which subtracted from a
+    /// parameter gives it back, a NaN excepted, checked); [`idle`](Self::idle) where some
+    /// first moments are tiny. Returns `false`, having written nothing, otherwise: then
+    /// `update` runs. Only integer tests, and no call, for the vectors of zero gradients
+    /// that need the arithmetic (an MNIST pixel blank in the batch only).
+    ///
+    /// # Safety
+    /// As [`update`](Self::update)'s.
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    #[inline]
+    unsafe fn quiet(
+        &self,
+        bound: IdleBound,
+        mask: __mmask16,
+        g: __m512,
+        at_p: *mut f32,
+        at_m: *mut f32,
+        at_v: *mut f32,
+    ) -> bool {
+        // SAFETY: the caller's contract.
+        unsafe {
+            let m = _mm512_castps_si512(_mm512_maskz_loadu_ps(mask, at_m));
+            let v = _mm512_castps_si512(_mm512_maskz_loadu_ps(mask, at_v));
+            let state =
+                _mm512_mask_test_epi32_mask(mask, _mm512_or_si512(m, v), _mm512_set1_epi32(-1));
+            if state == 0 && bound.zero_step {
+                let p = _mm512_maskz_loadu_ps(mask, at_p);
+                if _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(p, p) == 0 {
+                    return true;
+                }
+            }
+            // Tiny first moments: magnitudes (the bits of non-negative floats are in the
+            // order of their values) below `TINY`, not zero.
+            let magnitude = _mm512_and_si512(m, _mm512_set1_epi32(0x7FFF_FFFF));
+            let tiny = _mm512_mask_cmplt_epi32_mask(
+                _mm512_mask_test_epi32_mask(mask, magnitude, magnitude),
+                magnitude,
+                _mm512_set1_epi32(TINY),
+            );
+            tiny != 0 && self.idle(bound, mask, g, at_p, at_m, at_v)
         }
     }
 
@@ -1826,7 +1888,8 @@ impl AdamConsts {
     /// place (checked from the bound [`IdleBound`] of `|q|`), so that `update` leaves the
     /// parameter as it is; these lanes run `update`'s operations with a first moment of
     /// zero, which leaves it too, and gives the same `v'` (the second moments are checked
-    /// to be zero or at least 2^-125, so that `b2 v` is normal). The other lanes run
+    /// to be zero or at least 2^-125, so that `b2 v` is normal); when every lane is tiny,
+    /// only the moments are computed and stored. The other lanes run
     /// `update`'s operations on their own values. Returns `false`, having written nothing,
     /// when no first moment is tiny or a check fails (a subnormal or non-finite parameter
     /// or second moment, a step not small enough): then `update` runs.
@@ -1879,6 +1942,13 @@ impl AdamConsts {
             if deep != 0 {
                 let low = scaled(self.s.beta1, _mm512_maskz_mov_ps(deep, m));
                 m_exact = _mm512_mask_blend_ps(deep, m_exact, low);
+            }
+            if tiny == mask {
+                // Every parameter stays as it is: the second moments as `rule` gives them.
+                let v1 = _mm512_fmadd_ps(self.b2, v, _mm512_mul_ps(_mm512_mul_ps(self.o2, g), g));
+                _mm512_mask_storeu_ps(at_m, mask, m_exact);
+                _mm512_mask_storeu_ps(at_v, mask, v1);
+                return true;
             }
             let (p1, m1, v1) = self.rule::<true>(g, p, _mm512_maskz_mov_ps(!tiny, m), v);
             _mm512_mask_storeu_ps(at_m, mask, _mm512_mask_blend_ps(tiny, m1, m_exact));
@@ -1939,7 +2009,7 @@ impl AdamConsts {
         unsafe {
             if let Some(bound) = self.idle {
                 if _mm512_cmp_ps_mask::<_CMP_EQ_OQ>(g, _mm512_setzero_ps()) & mask == mask
-                    && self.idle(bound, mask, g, at_p, at_m, at_v)
+                    && self.quiet(bound, mask, g, at_p, at_m, at_v)
                 {
                     return;
                 }
@@ -2244,7 +2314,11 @@ fn tn_update_with<const PLAIN: bool>(
         0
     };
     if block_rows > 0 {
-        let mut g = [0.0f32; UPDATE_BLOCK];
+        // On a cache line, as the parameters and the optimizer's buffers are.
+        #[repr(align(64))]
+        struct Block([f32; UPDATE_BLOCK]);
+        let mut block = Block([0.0; UPDATE_BLOCK]);
+        let g = &mut block.0;
         for i0 in (0..m).step_by(block_rows) {
             let rows = block_rows.min(m - i0);
             let len = rows * n;
@@ -2690,7 +2764,7 @@ mod tests {
         let pick = |rng: &mut Rng, n: usize| rng.below(n);
         let sign = |rng: &mut Rng, x: f32| if rng.below(2) == 0 { x } else { -x };
         let n = 16 * 600 + 7;
-        let (mut taken, mut eligible) = (0usize, 0usize);
+        let (mut taken, mut eligible, mut skipped, mut shortcut) = (0usize, 0usize, 0, 0);
         for (b1, b2, lr, eps, t) in [
             (0.9f32, 0.999f32, 1e-3f32, 1e-8f32, 1000i32),
             (0.9, 0.999, 1e-3, 1e-7, 1),
@@ -2720,7 +2794,16 @@ mod tests {
             let mut g = Vec::with_capacity(n);
             for i in 0..n {
                 let kind = (i / 16) % 8;
+                // Vectors of zero moments (kind 0: left as they are, but, one time in four
+                // each, for a -0 first or second moment or a NaN parameter in one lane) and
+                // of tiny first moments only (kind 1).
+                let (still, all_tiny) = (kind == 0, kind == 1);
+                let odd = |what: usize| still && i % 16 == 5 && (i / 128) % 4 == what;
                 let mv = match pick(&mut rng, 9) {
+                    _ if odd(1) => -0.0,
+                    _ if still => 0.0,
+                    k if all_tiny && k % 2 == 0 => f32::from_bits(1 + (rng.below(8) as u32)),
+                    _ if all_tiny => libm::exp2f(rng.uniform(-125.0, -91.0)),
                     0 => 0.0,
                     1 => f32::from_bits(1 + (rng.below(8) as u32)),
                     2 => f32::from_bits(1 + (rng.below((1 << 23) - 1) as u32)),
@@ -2730,8 +2813,10 @@ mod tests {
                     6 if kind == 7 => f32::INFINITY,
                     _ => libm::exp2f(rng.uniform(-40.0, -5.0)),
                 };
-                m.push(sign(&mut rng, mv));
+                m.push(if still { mv } else { sign(&mut rng, mv) });
                 v.push(match pick(&mut rng, 8) {
+                    _ if odd(2) => -0.0,
+                    _ if still => 0.0,
                     0 => 0.0,
                     1 if kind >= 6 => f32::from_bits(1 + (rng.below(1 << 23) as u32)),
                     2 => f32::from_bits((1 << 23) + (rng.below(3 << 23) as u32)),
@@ -2739,6 +2824,8 @@ mod tests {
                     _ => libm::exp2f(rng.uniform(-60.0, -5.0)),
                 });
                 let pv = match pick(&mut rng, 12) {
+                    _ if odd(3) => f32::NAN,
+                    0 if still => 0.0,
                     0 if kind >= 5 => 0.0,
                     1 if kind >= 5 => f32::from_bits(1 + (rng.below(1 << 23) as u32)),
                     2 => libm::exp2f(rng.uniform(-60.0, -10.0)),
@@ -2784,9 +2871,19 @@ mod tests {
                             && m[i + j] != 0.0
                             && m[i + j].abs() < libm::exp2f(-90.0)
                     });
-                    eligible += usize::from(zero && tiny);
-                    if zero && k.idle(bound, mask, gv, pp, pm, pv) {
+                    let moments = (0..16).all(|j| {
+                        (mask >> j) & 1 == 0
+                            || (m[i + j].to_bits() | v[i + j].to_bits() == 0 && !p[i + j].is_nan())
+                    });
+                    eligible += usize::from(zero && (tiny || moments));
+                    let every_tiny = (0..16).all(|j| {
+                        (mask >> j) & 1 == 0
+                            || (m[i + j] != 0.0 && m[i + j].abs() < libm::exp2f(-90.0))
+                    });
+                    if zero && k.quiet(bound, mask, gv, pp, pm, pv) {
                         taken += 1;
+                        skipped += usize::from(moments);
+                        shortcut += usize::from(every_tiny);
                     } else {
                         plain.update::<true>(mask, gv, pp, pm, pv);
                     }
@@ -2812,8 +2909,9 @@ mod tests {
             }
         }
         assert!(
-            taken * 4 >= eligible && taken > 100,
-            "the idle path took {taken} of {eligible} vectors"
+            taken * 4 >= eligible && taken > 100 && skipped > 50 && shortcut > 50,
+            "the idle path took {taken} of {eligible} vectors ({skipped} of zero moments, \
+             {shortcut} of tiny first moments only)"
         );
     }
 
