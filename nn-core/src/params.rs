@@ -37,8 +37,12 @@ enum Repr {
 
 /// Values on the heap whose first one sits on a [`LINE`]-byte boundary: a buffer
 /// [`PAD`](Aligned::PAD) values longer than needed, used from the first aligned value on.
+/// Also the optimizers' buffers (moments, mean squares), which the updates stream through
+/// with the parameters: a 16-lane access 16 bytes off a line touches two lines (measured
+/// on the Xeon of README's figures: Adam's update of 101,770 parameters 15% slower with
+/// its moments 16 bytes off).
 #[cfg(feature = "alloc")]
-struct Aligned {
+pub(crate) struct Aligned {
     buffer: Box<[f32]>,
     start: usize,
     len: usize,
@@ -54,7 +58,7 @@ impl Aligned {
     const PAD: usize = LINE / size_of::<f32>() - 1;
 
     /// `len` zeros (allocated zeroed on the heap, never on the stack).
-    fn zeros(len: usize) -> Self {
+    pub(crate) fn zeros(len: usize) -> Self {
         let padded = len
             .checked_add(Self::PAD)
             .expect("Params: the parameter count overflows usize");
@@ -67,18 +71,48 @@ impl Aligned {
     }
 
     /// A copy of `values`.
-    fn copy(values: &[f32]) -> Self {
+    pub(crate) fn copy(values: &[f32]) -> Self {
         let mut aligned = Self::zeros(values.len());
         aligned.as_mut_slice().copy_from_slice(values);
         aligned
     }
 
-    fn as_slice(&self) -> &[f32] {
+    pub(crate) fn as_slice(&self) -> &[f32] {
         &self.buffer[self.start..self.start + self.len]
     }
 
-    fn as_mut_slice(&mut self) -> &mut [f32] {
+    pub(crate) fn as_mut_slice(&mut self) -> &mut [f32] {
         &mut self.buffer[self.start..self.start + self.len]
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl Default for Aligned {
+    /// No values.
+    fn default() -> Self {
+        Self::zeros(0)
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl core::ops::Deref for Aligned {
+    type Target = [f32];
+    fn deref(&self) -> &[f32] {
+        self.as_slice()
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl core::ops::DerefMut for Aligned {
+    fn deref_mut(&mut self) -> &mut [f32] {
+        self.as_mut_slice()
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl core::fmt::Debug for Aligned {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_list().entries(self.as_slice()).finish()
     }
 }
 

@@ -1,7 +1,7 @@
 //! Adam, and the core it shares with [`AdamW`](super::AdamW): moments, bias correction and
 //! the element-wise update, split across threads for large models.
 
-use alloc::vec::Vec;
+use crate::params::Aligned;
 
 use super::gradient::{gradient_setters, GradOptions};
 use super::settings::{check_epsilon, check_learning_rate, check_unit};
@@ -19,8 +19,8 @@ pub(super) struct AdamCore {
     pub(super) epsilon: f32,
     pub(super) grad: GradOptions,
     pub(super) step: u64,
-    pub(super) m: Vec<f32>,
-    pub(super) v: Vec<f32>,
+    pub(super) m: Aligned,
+    pub(super) v: Aligned,
 }
 
 impl AdamCore {
@@ -32,8 +32,8 @@ impl AdamCore {
             epsilon: 1e-7,
             grad: GradOptions::NONE,
             step: 0,
-            m: Vec::new(),
-            v: Vec::new(),
+            m: Aligned::default(),
+            v: Aligned::default(),
         }
     }
 
@@ -119,18 +119,16 @@ impl AdamCore {
                 ),
             });
         }
-        self.m.clear();
-        self.m.extend_from_slice(m);
-        self.v.clear();
-        self.v.extend_from_slice(v);
+        self.m = Aligned::copy(m);
+        self.v = Aligned::copy(v);
         self.step = state.step;
         self.lr = state.learning_rate;
         Ok(())
     }
 
     pub(super) fn reset(&mut self) {
-        self.m.clear();
-        self.v.clear();
+        self.m = Aligned::default();
+        self.v = Aligned::default();
         self.step = 0;
     }
 }
@@ -251,6 +249,27 @@ mod tests {
 
     use super::*;
     use std::vec;
+
+    #[test]
+    fn moments_start_on_a_cache_line_after_every_way_of_filling_them() {
+        let on_line = |core: &AdamCore| {
+            (core.m.as_ptr() as usize).is_multiple_of(64)
+                && (core.v.as_ptr() as usize).is_multiple_of(64)
+        };
+        let mut opt = Adam::new(1e-3);
+        for n in [1, 17, 1000] {
+            let mut p = vec![1.0_f32; n];
+            opt.step(&mut p, &vec![0.5; n]);
+            assert!(on_line(&opt.core) && opt.core.m.len() == n, "{n} values");
+        }
+        let state = opt.state();
+        let mut loaded = Adam::new(1e-3);
+        loaded.load_state(&state).unwrap();
+        assert!(on_line(&loaded.core) && loaded.core.v.len() == 1000);
+        let update = loaded.begin_update(64).expect("no clipping by norm");
+        assert_eq!(update.len(), 64);
+        assert!(on_line(&loaded.core) && loaded.core.m.len() == 64);
+    }
 
     #[test]
     fn flush_subnormals_zeroes_only_subnormal_moments_at_the_avx512_level() {

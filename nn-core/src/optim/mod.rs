@@ -91,7 +91,7 @@ pub use schedules::{CosineDecay, ExponentialDecay, LearningRateSchedule, Piecewi
 pub use sgd::Sgd;
 pub use state::OptimizerState;
 
-use alloc::vec::Vec;
+use crate::params::Aligned;
 
 use crate::error::Result;
 pub use crate::kernels::ParamUpdate;
@@ -165,12 +165,11 @@ pub trait Optimizer: Send {
 
 /// Resizes optimizer state to `len` zeros if it does not have that length (first step, after
 /// [`Optimizer::reset`], or when the parameter buffer changed). Returns whether it did.
-fn ensure_len(state: &mut Vec<f32>, len: usize) -> bool {
+fn ensure_len(state: &mut Aligned, len: usize) -> bool {
     if state.len() == len {
         return false;
     }
-    state.clear();
-    state.resize(len, 0.0);
+    *state = Aligned::zeros(len);
     true
 }
 

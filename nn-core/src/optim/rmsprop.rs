@@ -1,6 +1,6 @@
 //! RMSprop, with optional momentum.
 
-use alloc::vec::Vec;
+use crate::params::Aligned;
 
 use super::gradient::{gradient_setters, GradOptions};
 use super::settings::{check_epsilon, check_learning_rate, check_unit};
@@ -21,8 +21,8 @@ pub struct RmsProp {
     epsilon: f32,
     momentum: f32,
     grad: GradOptions,
-    v: Vec<f32>,
-    buf: Vec<f32>,
+    v: Aligned,
+    buf: Aligned,
 }
 
 impl RmsProp {
@@ -36,8 +36,8 @@ impl RmsProp {
             epsilon: 1e-7,
             momentum: 0.0,
             grad: GradOptions::NONE,
-            v: Vec::new(),
-            buf: Vec::new(),
+            v: Aligned::default(),
+            buf: Aligned::default(),
         }
     }
 
@@ -129,8 +129,8 @@ impl Optimizer for RmsProp {
     }
 
     fn reset(&mut self) {
-        self.v.clear();
-        self.buf.clear();
+        self.v = Aligned::default();
+        self.buf = Aligned::default();
     }
 
     fn validate(&self) -> Result<()> {
@@ -163,10 +163,8 @@ impl Optimizer for RmsProp {
             (v, buf)
         };
         check_non_negative("RmsProp", "square_avg", v)?;
-        self.v.clear();
-        self.v.extend_from_slice(v);
-        self.buf.clear();
-        self.buf.extend_from_slice(buf);
+        self.v = Aligned::copy(v);
+        self.buf = Aligned::copy(buf);
         self.lr = state.learning_rate;
         Ok(())
     }

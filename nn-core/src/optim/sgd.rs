@@ -1,6 +1,6 @@
 //! Stochastic gradient descent, with optional (Nesterov) momentum.
 
-use alloc::vec::Vec;
+use crate::params::Aligned;
 
 use super::gradient::{gradient_setters, GradOptions};
 use super::settings::{check_learning_rate, check_unit};
@@ -18,7 +18,7 @@ pub struct Sgd {
     momentum: f32,
     nesterov: bool,
     grad: GradOptions,
-    buf: Vec<f32>,
+    buf: Aligned,
 }
 
 impl Sgd {
@@ -31,7 +31,7 @@ impl Sgd {
             momentum: 0.0,
             nesterov: false,
             grad: GradOptions::NONE,
-            buf: Vec::new(),
+            buf: Aligned::default(),
         }
     }
 
@@ -69,7 +69,7 @@ impl Sgd {
         let m = self.momentum;
         // Update direction `g_coef * g + b_coef * b`: `g + m b` (Nesterov) or `b`.
         let (g_coef, b_coef) = if self.nesterov { (1.0, m) } else { (0.0, 1.0) };
-        for ((p, &g), b) in params.iter_mut().zip(grads).zip(&mut self.buf) {
+        for ((p, &g), b) in params.iter_mut().zip(grads).zip(self.buf.iter_mut()) {
             let g = t.apply(g, *p);
             *b = m * *b + g;
             *p -= lr * (g_coef * g + b_coef * *b);
@@ -91,7 +91,7 @@ impl Optimizer for Sgd {
     }
 
     fn reset(&mut self) {
-        self.buf.clear();
+        self.buf = Aligned::default();
     }
 
     fn validate(&self) -> Result<()> {
@@ -112,11 +112,10 @@ impl Optimizer for Sgd {
     fn load_state(&mut self, state: &OptimizerState) -> Result<()> {
         if self.momentum == 0.0 {
             state.expect("Sgd", [])?;
-            self.buf.clear();
+            self.buf = Aligned::default();
         } else {
             let [buf] = state.expect("Sgd", ["momentum_buffer"])?;
-            self.buf.clear();
-            self.buf.extend_from_slice(buf);
+            self.buf = Aligned::copy(buf);
         }
         self.lr = state.learning_rate;
         Ok(())
