@@ -7,9 +7,11 @@
 //! ```text
 //! cargo run --release --example update_probe -- [--rounds N]
 //! ```
-//! Each line is e.g. `n=2048 ns_per_param=0.120 us_per_mlp_step=12.2`: the median over the
-//! rounds, and that cost times the MLP's parameters (what the update would add to a step).
-//! The gradients are random and nonzero (no parameter takes the path of idle first moments).
+//! The lines are e.g. `call_ns=150.0` (a call's own cost, from a step over 16 parameters),
+//! then `l1 n=2048 ns_per_param=0.300 us_per_mlp_step=30.5` and the same for `l2`: the
+//! median over the rounds less the call's cost, per parameter, and that cost times the
+//! MLP's parameters (what the update adds to a step). The gradients are random and nonzero
+//! (no parameter takes the path of idle first moments).
 
 use clap::Parser;
 use nn::prelude::*;
@@ -44,34 +46,47 @@ fn cpu_seconds() -> f64 {
         )
 }
 
+/// The median CPU time of one `Adam::step` over `n` parameters, in nanoseconds.
+fn per_call(n: usize, rounds: u64) -> f64 {
+    let mut rng = Rng::new(0);
+    // On cache lines, as a model's parameters and the optimizer's moments are.
+    let mut params = nn::Params::zeros(n);
+    let mut grads = nn::Params::zeros(n);
+    for (p, g) in params.as_mut_slice().iter_mut().zip(grads.as_mut_slice()) {
+        *p = rng.uniform(-0.1, 0.1);
+        *g = rng.uniform(-1e-2, 1e-2) + 1e-4;
+    }
+    let (params, grads) = (params.as_mut_slice(), grads.as_slice());
+    let mut opt = Adam::new(1e-3);
+    // About 2e8 parameters (and at least 1e5 calls) a round.
+    let steps = (200_000_000 / n).max(100_000);
+    let mut per_call = Vec::new();
+    for round in 0..=rounds {
+        let start = cpu_seconds();
+        for _ in 0..steps {
+            opt.step(params, grads);
+        }
+        // Round 0 warms up (the optimizer's buffers).
+        if round > 0 {
+            per_call.push((cpu_seconds() - start) * 1e9 / steps as f64);
+        }
+    }
+    std::hint::black_box(&params);
+    per_call.sort_by(f64::total_cmp);
+    per_call[per_call.len() / 2]
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build()?;
     pool.install(|| {
-        for n in [2048, 8192, MLP_PARAMS] {
-            let mut rng = Rng::new(0);
-            let mut params: Vec<f32> = (0..n).map(|_| rng.uniform(-0.1, 0.1)).collect();
-            let grads: Vec<f32> = (0..n).map(|_| rng.uniform(-1e-2, 1e-2) + 1e-4).collect();
-            let mut opt = Adam::new(1e-3);
-            // About 2e8 parameters updated per round.
-            let steps = (200_000_000 / n).max(1);
-            let mut per_param = Vec::new();
-            for round in 0..=args.rounds {
-                let start = cpu_seconds();
-                for _ in 0..steps {
-                    opt.step(&mut params, &grads);
-                }
-                let ns = (cpu_seconds() - start) * 1e9 / (steps * n) as f64;
-                // Round 0 warms up (the optimizer's buffers).
-                if round > 0 {
-                    per_param.push(ns);
-                }
-            }
-            std::hint::black_box(&params);
-            per_param.sort_by(f64::total_cmp);
-            let ns = per_param[per_param.len() / 2];
+        // The cost of a call (bias corrections, dispatch), subtracted from the others.
+        let call = per_call(16, args.rounds);
+        println!("call_ns={call:.1}");
+        for (name, n) in [("l1", 2048), ("l2", MLP_PARAMS)] {
+            let ns = (per_call(n, args.rounds) - call) / (n - 16) as f64;
             println!(
-                "n={n} ns_per_param={ns:.3} us_per_mlp_step={:.1} isa={:?}",
+                "{name} n={n} ns_per_param={ns:.3} us_per_mlp_step={:.1} isa={:?}",
                 ns * MLP_PARAMS as f64 * 1e-3,
                 nn::kernels::level()
             );
