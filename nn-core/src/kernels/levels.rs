@@ -93,11 +93,13 @@ const OUT: &str = "NN_LEVELS_OUT";
 
 /// Products `(kind, m, k, n)`: small ones, tiles with every kind of edge, blocks of `k`
 /// (over 256), thread splits (over `PARALLEL_PRODUCT`), and `gemm_nt`'s tiled path.
-const PRODUCTS: [(char, usize, usize, usize); 17] = [
+const PRODUCTS: [(char, usize, usize, usize); 18] = [
     ('n', 1, 1, 1),
-    // Few rows, split by columns at AVX-512: 25 panels, the last partial; 4 panels.
+    // Few rows, split by columns at AVX-512: 25 panels, the last partial; 4 panels; 128
+    // rows, split by columns at AVX-512 (7 panels) and by rows at AVX2.
     ('n', 64, 300, 784),
     ('n', 32, 784, 128),
+    ('n', 128, 300, 200),
     ('n', 3, 5, 7),
     ('n', 33, 17, 9),
     ('n', 13, 300, 33),
