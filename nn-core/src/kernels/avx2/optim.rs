@@ -1,12 +1,12 @@
-//! The optimizers' element-wise updates at the AVX2 level (Adam and AdamW, RMSprop without
-//! momentum), 8 parameters at a time: bit for bit the portable loops of `update.rs` (the
+//! The optimizers' element-wise updates at the AVX2 level (Adam and AdamW, RMSprop with or
+//! without momentum), 8 parameters at a time: bit for bit the portable loops of `update.rs` (the
 //! same multiplies, adds, square roots and divisions, in the same order, never fused),
 //! without a floating-point operation on a subnormal value in the common case.
 //!
 //! A moment whose gradient stays zero decays geometrically: the first moment of Adam by
 //! `beta1` per step (the weight of an MNIST pixel that is blank in the batch reaches the
 //! subnormal range after some hundred steps and stays there), RMSprop's mean square by
-//! `rho`. Every vector operation with a subnormal operand or result takes a microcode
+//! `rho`, RMSprop's momentum buffer by `momentum`. Every vector operation with a subnormal operand or result takes a microcode
 //! assist of about 130 cycles on the Xeon we measure on (and is slow on AMD too): the
 //! portable loop, which multiplies such moments, took twice as long per step of the MNIST
 //! MLP's update after an epoch as on normal values. So a vector with a tiny moment computes
@@ -16,10 +16,11 @@
 //!   integers and f64 ([`scaled`]), then the portable loop's addition of the gradient's
 //!   term: that term if it is at least 2^-90 (the moment is then below a quarter of its last
 //!   place), the zero rule of IEEE addition if it is zero (anything else: the plain path);
-//! - Adam's step from a first moment below 2^-90 (and a zero gradient term) is computed
-//!   from a moment of zero, which gives the same parameter when the parameter (times AdamW's
-//!   decay) is at least [`AdamLanes::p_min`], a bound such that the true step is below a
-//!   quarter of its last place (the parameter comes out unchanged either way);
+//! - Adam's step from a first moment below 2^-90 (and a zero gradient term), or RMSprop's
+//!   from a momentum buffer below 2^-90, is computed from a moment of zero, which gives the
+//!   same parameter when the parameter (times AdamW's decay) is at least a bound
+//!   (`p_min`) such that the true step is below a quarter of its last place (the parameter
+//!   comes out unchanged either way);
 //! - RMSprop's square root of a subnormal mean square is computed in f64 and rounded to
 //!   f32 (double rounding is harmless for a square root from 53 to 24 bits).
 //!
@@ -378,7 +379,7 @@ pub(super) fn adam(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], s: Ad
     );
 }
 
-/// The constants of one RMSprop step (without momentum) in vector registers.
+/// The constants of one RMSprop step in vector registers.
 #[derive(Clone, Copy)]
 struct RmsPropLanes {
     t: GradTransform,
@@ -386,71 +387,151 @@ struct RmsPropLanes {
     o: __m256,
     eps: __m256,
     lr: __m256,
-    /// `rho` in f64, for [`scaled`]; `None` if the tiny lanes may not take their own path
-    /// (see [`RmsPropLanes::new`]).
+    momentum: __m256,
+    /// `rho` in f64, for [`scaled`]; `None` if tiny mean squares may not take their own
+    /// path (see [`RmsPropLanes::new`]).
     rho_64: Option<f64>,
+    /// `momentum` in f64 and the bits of the smallest `|p|` (normal) for which `lr b`, from
+    /// a momentum buffer `b` below 2^-90, is below a quarter of its last place; `None` if
+    /// tiny buffers may not take their own path.
+    momentum_64: Option<(f64, i32)>,
 }
 
 impl RmsPropLanes {
     #[target_feature(enable = "avx2,fma")]
     #[inline]
     fn new(s: RmsPropStep) -> Self {
-        let usable = default_mode() && (0.5..1.0).contains(&s.rho);
+        let default = default_mode();
+        // `|b| < 2^-90` gives `|round(lr b)| <= |lr| 2^-90 (1 + 2^-24) + 2^-150`; below a
+        // quarter of the last place of `p` (more than |p| 2^-26) from `q_max 2^26` on.
+        let lr = f64::from(s.lr).abs();
+        let q_max = 1.01 * lr * 2f64.powi(-90) + 2f64.powi(-149);
+        let p_min = q_max * 2f64.powi(26);
+        #[allow(clippy::cast_possible_truncation, reason = "rounded up below")]
+        let mut p_min32 = p_min as f32;
+        if f64::from(p_min32) < p_min {
+            p_min32 = f32::from_bits(p_min32.to_bits() + 1);
+        }
+        let momentum_ok = default && (0.5..1.0).contains(&s.momentum) && p_min32 < f32::MAX;
+        #[allow(clippy::cast_possible_wrap, reason = "a positive finite f32's bits")]
+        let p_min = p_min32.max(f32::MIN_POSITIVE).to_bits() as i32;
         RmsPropLanes {
             t: s.grad,
             rho: _mm256_set1_ps(s.rho),
             o: _mm256_set1_ps(1.0 - s.rho),
             eps: _mm256_set1_ps(s.epsilon),
             lr: _mm256_set1_ps(s.lr),
-            rho_64: usable.then_some(f64::from(s.rho)),
+            momentum: _mm256_set1_ps(s.momentum),
+            rho_64: (default && (0.5..1.0).contains(&s.rho)).then_some(f64::from(s.rho)),
+            momentum_64: momentum_ok.then_some((f64::from(s.momentum), p_min)),
         }
     }
 
-    /// The update of the 8 parameters at `at_p` (mean squares at `at_v`) from their
-    /// gradients at `at_g`.
+    /// The update of the 8 parameters at `at_p` (mean squares at `at_v`, momentum buffers
+    /// at `at_b` if used) from their gradients at `at_g`.
     ///
     /// # Safety
-    /// As [`AdamLanes::update`]'s.
+    /// As [`AdamLanes::update`]'s, for `at_b` too.
     #[target_feature(enable = "avx2,fma")]
     #[inline]
-    unsafe fn update(&self, at_g: *const f32, at_p: *mut f32, at_v: *mut f32) {
+    unsafe fn update(
+        &self,
+        at_g: *const f32,
+        at_p: *mut f32,
+        at_v: *mut f32,
+        at_b: Option<*mut f32>,
+    ) {
         // SAFETY: the caller's contract.
-        let (g, p, v) = unsafe {
+        let (g, p, v, b) = unsafe {
             (
                 _mm256_loadu_ps(at_g),
                 _mm256_loadu_ps(at_p),
                 _mm256_loadu_ps(at_v),
+                at_b.map(|at_b| _mm256_loadu_ps(at_b)),
             )
         };
-        let ([p1, v1], _) = self.lanes(g, p, v);
+        let ([p1, v1, b1], _) = self.lanes(g, p, v, b);
         // SAFETY: the caller's contract.
         unsafe {
             _mm256_storeu_ps(at_v, v1);
+            if let Some(at_b) = at_b {
+                _mm256_storeu_ps(at_b, b1);
+            }
             _mm256_storeu_ps(at_p, p1);
         }
     }
 
-    /// The parameters and the mean squares after the step from `p`, `v` and the gradients
-    /// `g`, and whether tiny mean squares took their own path ([`tiny_lanes`](Self::tiny_lanes)).
+    /// The parameters, the mean squares and the momentum buffers (`b`, if used; else the
+    /// third result is meaningless) after the step from `p`, `v` and the gradients `g`, and
+    /// whether tiny mean squares, and tiny buffers, took their own paths
+    /// ([`tiny_squares`](Self::tiny_squares), [`tiny_buffers`](Self::tiny_buffers)).
     #[target_feature(enable = "avx2,fma")]
     #[inline]
-    fn lanes(&self, g: __m256, p: __m256, v: __m256) -> ([__m256; 2], bool) {
+    fn lanes(
+        &self,
+        g: __m256,
+        p: __m256,
+        v: __m256,
+        b: Option<__m256>,
+    ) -> ([__m256; 3], [bool; 2]) {
         let ge = effective(self.t, g, p);
         // v = rho v + (1 - rho) g g
         let t = _mm256_mul_ps(_mm256_mul_ps(self.o, ge), ge);
         let tiny = _mm256_and_si256(below(v, TINY), nonzero(v));
         let mut out = None;
         if let Some(rho) = self.rho_64.filter(|_| any(tiny)) {
-            out = self.tiny_lanes(rho, tiny, v, t);
+            out = self.tiny_squares(rho, tiny, v, t);
         }
-        let took = out.is_some();
+        let squares = out.is_some();
         let (v1, root) = out.unwrap_or_else(|| {
             let v1 = _mm256_add_ps(_mm256_mul_ps(self.rho, v), t);
             (v1, _mm256_sqrt_ps(v1))
         });
-        // p -= lr * g / (sqrt(v) + eps)
-        let q = _mm256_div_ps(_mm256_mul_ps(self.lr, ge), _mm256_add_ps(root, self.eps));
-        ([_mm256_sub_ps(p, q), v1], took)
+        let den = _mm256_add_ps(root, self.eps);
+        let Some(b) = b else {
+            // p -= lr * g / (sqrt(v) + eps)
+            let q = _mm256_div_ps(_mm256_mul_ps(self.lr, ge), den);
+            return ([_mm256_sub_ps(p, q), v1, v1], [squares, false]);
+        };
+        // b = momentum b + g / (sqrt(v) + eps); p -= lr * b
+        let u = _mm256_div_ps(ge, den);
+        let tiny = _mm256_and_si256(below(b, TINY), nonzero(b));
+        let mut out = None;
+        if let Some((momentum, p_min)) = self.momentum_64.filter(|_| any(tiny)) {
+            out = self.tiny_buffers(momentum, p_min, tiny, p, b, u);
+        }
+        let buffers = out.is_some();
+        let (p1, b1) = out.unwrap_or_else(|| {
+            let b1 = _mm256_add_ps(_mm256_mul_ps(self.momentum, b), u);
+            (_mm256_sub_ps(p, _mm256_mul_ps(self.lr, b1)), b1)
+        });
+        ([p1, v1, b1], [squares, buffers])
+    }
+
+    /// The new parameters and momentum buffers of a vector with tiny buffers (the lanes
+    /// `tiny`), without operating on subnormal values (as Adam's first moments, see the
+    /// module's documentation), or `None` if a check fails.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    fn tiny_buffers(
+        &self,
+        momentum: f64,
+        p_min: i32,
+        tiny: Mask,
+        p: __m256,
+        b: __m256,
+        u: __m256,
+    ) -> Option<(__m256, __m256)> {
+        let big = zero_or_big(u, tiny)?;
+        let b1 = decayed(self.momentum, momentum, b, u, tiny, big);
+        // Below 2^-90 where the gradient's term is zero: `lr b` is taken as zero, which
+        // needs `|p| >= p_min` (or NaN: then both are NaN).
+        let small = and_not(tiny, big);
+        if any(_mm256_and_si256(small, below(p, p_min))) {
+            return None;
+        }
+        let b_step = select(small, _mm256_setzero_ps(), b1);
+        Some((_mm256_sub_ps(p, _mm256_mul_ps(self.lr, b_step)), b1))
     }
 
     /// The new mean squares and their square roots in a vector with tiny mean squares (the
@@ -458,7 +539,7 @@ impl RmsPropLanes {
     /// documentation), or `None` if a check fails.
     #[target_feature(enable = "avx2,fma")]
     #[inline]
-    fn tiny_lanes(&self, rho: f64, tiny: Mask, v: __m256, t: __m256) -> Option<(__m256, __m256)> {
+    fn tiny_squares(&self, rho: f64, tiny: Mask, v: __m256, t: __m256) -> Option<(__m256, __m256)> {
         let big = zero_or_big(t, tiny)?;
         let v1 = decayed(self.rho, rho, v, t, tiny, big);
         // Where `v1` may be subnormal: its root in f64 (the value `k 2^-149`, `k` its
@@ -488,31 +569,35 @@ impl RmsPropLanes {
     }
 }
 
-/// RMSprop's update of one range of parameters (see `update::rmsprop`), bit for bit; with
-/// momentum, the portable loop.
+/// RMSprop's update of one range of parameters (see `update::rmsprop`), bit for bit.
 #[target_feature(enable = "avx2,fma")]
 pub(super) fn rmsprop(
     p: &mut [f32],
     g: &[f32],
     v: &mut [f32],
-    buf: Option<&mut [f32]>,
+    mut buf: Option<&mut [f32]>,
     s: RmsPropStep,
 ) {
     let n = p.len();
-    if buf.is_some() || !clamp_bounds_ok(s.grad) || g.len() < n || v.len() < n {
+    if !clamp_bounds_ok(s.grad)
+        || g.len() < n
+        || v.len() < n
+        || buf.as_ref().is_some_and(|b| b.len() < n)
+    {
         update::rmsprop(p, g, v, buf, s);
         return;
     }
     let k = RmsPropLanes::new(s);
     let whole = n - n % LANES;
     let (pp, pg, pv) = (p.as_mut_ptr(), g.as_ptr(), v.as_mut_ptr());
+    let pb = buf.as_deref_mut().map(<[f32]>::as_mut_ptr);
     for i in (0..whole).step_by(LANES) {
-        // SAFETY: `i + 8 <= n`, inside the three slices (`p` is `n` long, the others at
-        // least, checked); the mutable ones are borrowed mutably, so nothing else accesses
-        // them.
-        unsafe { k.update(pg.add(i), pp.add(i), pv.add(i)) };
+        // SAFETY: `i + 8 <= n`, inside every slice (`p` is `n` long, the others at least,
+        // checked); the mutable ones are borrowed mutably, so nothing else accesses them.
+        unsafe { k.update(pg.add(i), pp.add(i), pv.add(i), pb.map(|b| b.add(i))) };
     }
-    update::rmsprop(&mut p[whole..], &g[whole..n], &mut v[whole..n], None, s);
+    let buf = buf.map(|b| &mut b[whole..n]);
+    update::rmsprop(&mut p[whole..], &g[whole..n], &mut v[whole..n], buf, s);
 }
 
 #[cfg(test)]
@@ -750,12 +835,13 @@ mod tests {
         );
     }
 
-    /// RMSprop's steps (without momentum) at this level and the portable loop, bit for
-    /// bit, as for Adam: random states with zero, subnormal, tiny and normal mean squares,
-    /// then a trajectory whose mean squares decay through the subnormal range. With
-    /// momentum (the portable loop at this level), one random step.
+    /// RMSprop's steps (with and without momentum) at this level and the portable loop,
+    /// bit for bit, as for Adam: random states with zero, subnormal, tiny and normal mean
+    /// squares and momentum buffers, then trajectories whose mean squares (and buffers)
+    /// decay through the subnormal range. The tiny lanes' own paths must take most of the
+    /// vectors that have some.
     #[test]
-    fn rmsprop_on_tiny_mean_squares_is_the_portable_loop_bit_for_bit() {
+    fn rmsprop_on_tiny_moments_is_the_portable_loop_bit_for_bit() {
         if !has_avx2() {
             return;
         }
@@ -777,22 +863,28 @@ mod tests {
             step(0.5, 1e-3, 0.1, 0.0, 0.5),
             step(0.9, 1e-30, 1e3, 0.0, f32::INFINITY),
             step(0.9, 1e-8, 1e-3, 0.9, f32::INFINITY),
+            step(0.9, 1e-3, 0.1, 0.5, 0.5),
         ];
         let mut rng = Rng::new(23);
-        let (mut taken, mut eligible) = (0usize, 0usize);
-        let mut count = |s: RmsPropStep, p: &[f32], g: &[f32], v: &[f32]| {
+        // Vectors with tiny mean squares, with tiny buffers, and those that took the paths.
+        let (mut taken, mut eligible) = ([0usize; 2], [0usize; 2]);
+        let mut count = |s: RmsPropStep, p: &[f32], g: &[f32], v: &[f32], b: Option<&[f32]>| {
             // SAFETY: the CPU has AVX2 and FMA (`has_avx2`); each load reads 8 values
             // inside the slices.
             unsafe {
                 let k = RmsPropLanes::new(s);
                 for i in (0..p.len() - p.len() % LANES).step_by(LANES) {
-                    let tiny = v[i..i + LANES]
-                        .iter()
-                        .any(|&v| v != 0.0 && v.abs() < libm::exp2f(-90.0));
+                    let tiny = |x: &[f32]| {
+                        x[i..i + LANES]
+                            .iter()
+                            .any(|&x| x != 0.0 && x.abs() < libm::exp2f(-90.0))
+                    };
                     let at = |x: &[f32]| _mm256_loadu_ps(x.as_ptr().add(i));
-                    let (_, took) = k.lanes(at(g), at(p), at(v));
-                    eligible += usize::from(tiny);
-                    taken += usize::from(took);
+                    let (_, took) = k.lanes(at(g), at(p), at(v), b.map(at));
+                    for (j, tiny) in [tiny(v), b.is_some_and(tiny)].into_iter().enumerate() {
+                        eligible[j] += usize::from(tiny);
+                        taken[j] += usize::from(took[j]);
+                    }
                 }
             }
         };
@@ -825,12 +917,10 @@ mod tests {
                 })
                 .collect();
             let b: Vec<f32> = (0..n).map(|_| moment(&mut rng)).collect();
-            if s.momentum == 0.0 {
-                count(s, &p, &g, &v);
-            }
+            let used = s.momentum != 0.0;
+            count(s, &p, &g, &v, used.then_some(&b[..]));
             let (mut p1, mut v1, mut b1) = (p.clone(), v.clone(), b.clone());
             let (mut p2, mut v2, mut b2) = (p.clone(), v.clone(), b.clone());
-            let used = s.momentum != 0.0;
             update::rmsprop(&mut p1, &g, &mut v1, used.then_some(&mut b1[..]), s);
             // SAFETY: the CPU has AVX2 and FMA (`has_avx2`).
             unsafe { rmsprop(&mut p2, &g, &mut v2, used.then_some(&mut b2[..]), s) };
@@ -850,10 +940,11 @@ mod tests {
             }
         }
         let n = LANES * 64 + 3;
-        for s in [steps[0], steps[3]] {
+        for s in [steps[0], steps[3], steps[4]] {
+            let used = s.momentum != 0.0;
             let mut p: Vec<f32> = (0..n).map(|_| rng.uniform(-0.1, 0.1)).collect();
-            let mut v = std::vec![0.0f32; n];
-            let (mut p2, mut v2) = (p.clone(), v.clone());
+            let (mut v, mut b) = (std::vec![0.0f32; n], std::vec![0.0f32; n]);
+            let (mut p2, mut v2, mut b2) = (p.clone(), v.clone(), b.clone());
             for t in 1..=1500 {
                 let g: Vec<f32> = (0..n)
                     .map(|i| {
@@ -864,23 +955,29 @@ mod tests {
                         }
                     })
                     .collect();
-                count(s, &p2, &g, &v2);
-                update::rmsprop(&mut p, &g, &mut v, None, s);
+                count(s, &p2, &g, &v2, used.then_some(&b2[..]));
+                update::rmsprop(&mut p, &g, &mut v, used.then_some(&mut b[..]), s);
                 // SAFETY: the CPU has AVX2 and FMA (`has_avx2`).
-                unsafe { rmsprop(&mut p2, &g, &mut v2, None, s) };
+                unsafe { rmsprop(&mut p2, &g, &mut v2, used.then_some(&mut b2[..]), s) };
                 assert!(
-                    bits(&p) == bits(&p2) && bits(&v) == bits(&v2),
+                    bits(&p) == bits(&p2) && bits(&v) == bits(&v2) && bits(&b) == bits(&b2),
                     "trajectory, step {t}: not the portable loop's bits"
                 );
             }
+            let subnormal = |x: &[f32]| x.iter().filter(|x| x.is_subnormal()).count();
             assert!(
-                v.iter().filter(|v| v.is_subnormal()).count() > n / 2,
-                "the trajectory drives the mean squares into the subnormal range"
+                subnormal(&v) > n / 2 && (!used || subnormal(&b) > n / 2),
+                "the trajectory drives the mean squares (and buffers) into the subnormal range"
             );
         }
-        assert!(
-            taken * 10 >= eligible * 8 && taken > 1000,
-            "the tiny lanes' path took {taken} of {eligible} vectors"
-        );
+        for (what, taken, eligible) in [
+            ("squares", taken[0], eligible[0]),
+            ("buffers", taken[1], eligible[1]),
+        ] {
+            assert!(
+                taken * 10 >= eligible * 8 && taken > 1000,
+                "the path of tiny {what} took {taken} of {eligible} vectors"
+            );
+        }
     }
 }
