@@ -112,6 +112,13 @@ fn select(mask: Mask, a: __m256, b: __m256) -> __m256 {
     _mm256_blendv_ps(b, a, _mm256_castsi256_ps(mask))
 }
 
+/// The integers `x` in the lanes of `mask`, zero in the others.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn select_bits(mask: Mask, x: __m256i) -> __m256i {
+    _mm256_and_si256(mask, x)
+}
+
 /// The lanes of `a` but not of `b`.
 #[target_feature(enable = "avx2,fma")]
 #[inline]
@@ -544,14 +551,22 @@ impl RmsPropLanes {
         let v1 = decayed(self.rho, rho, v, t, tiny, big);
         // Where `v1` may be subnormal: its root in f64 (the value `k 2^-149`, `k` its
         // magnitude's bits, is exact there; the root rounded to 53 bits then to 24 is the
-        // root rounded to 24, a negative value's root the same default NaN).
+        // root rounded to 24).
         let low = and_not(_mm256_and_si256(below(v1, DEEP), nonzero(v1)), big);
         let root = _mm256_sqrt_ps(select(low, _mm256_setzero_ps(), v1));
         if !any(low) {
             return Some((v1, root));
         }
-        let k = magnitude(select(low, v1, _mm256_setzero_ps()));
-        let negative = _mm256_and_ps(v1, _mm256_castsi256_ps(_mm256_set1_epi32(i32::MIN)));
+        // A negative subnormal (sign bit set, as an integer below zero): its root is NaN,
+        // left to the plain path (a rare assist).
+        let v1_bits = _mm256_castps_si256(v1);
+        if any(_mm256_and_si256(
+            low,
+            _mm256_cmpgt_epi32(_mm256_setzero_si256(), v1_bits),
+        )) {
+            return None;
+        }
+        let k = select_bits(low, v1_bits);
         let unit = |half: __m256d| _mm256_mul_pd(half, _mm256_set1_pd(2f64.powi(-149)));
         let root_of = |k| {
             let x = unit(_mm256_cvtepi32_pd(k));
@@ -561,10 +576,6 @@ impl RmsPropLanes {
             root_of(_mm256_extracti128_si256::<1>(k)),
             root_of(_mm256_castsi256_si128(k)),
         );
-        // A negative subnormal's root: NaN (the square root of -x, made negative, is not
-        // it), so such lanes take the plain square root (a rare assist).
-        let plain = _mm256_sqrt_ps(select(low, v1, _mm256_setzero_ps()));
-        let exact = select(_mm256_castps_si256(negative), plain, exact);
         Some((v1, select(low, exact, root)))
     }
 }
