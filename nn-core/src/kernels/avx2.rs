@@ -27,8 +27,11 @@
               functions, and the unsafe constructor of the token that proves the CPU has them"
 )]
 
+mod optim;
+
 use super::avx512::Out;
 use super::portable::{Isa, NR};
+use super::update::{AdamStep, RmsPropStep};
 use core::arch::x86_64::{
     __m256, __m256i, _mm256_add_ps, _mm256_cmpgt_epi32, _mm256_cvtss_f32, _mm256_fmadd_ps,
     _mm256_loadu_ps, _mm256_loadu_si256, _mm256_maskload_ps, _mm256_maskstore_ps,
@@ -132,6 +135,25 @@ impl Isa for Avx2 {
     fn dot(self, a: &[f32], b: &[f32]) -> f32 {
         // SAFETY: `self` exists, so the CPU has AVX2 and FMA (`Avx2::new_unchecked`).
         unsafe { dot(a, b) }
+    }
+
+    #[inline(always)]
+    fn adam(self, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], s: AdamStep) {
+        // SAFETY: `self` exists, so the CPU has AVX2 and FMA (`Avx2::new_unchecked`).
+        unsafe { optim::adam(p, g, m, v, s) }
+    }
+
+    #[inline(always)]
+    fn rmsprop(
+        self,
+        p: &mut [f32],
+        g: &[f32],
+        v: &mut [f32],
+        buf: Option<&mut [f32]>,
+        s: RmsPropStep,
+    ) {
+        // SAFETY: `self` exists, so the CPU has AVX2 and FMA (`Avx2::new_unchecked`).
+        unsafe { optim::rmsprop(p, g, v, buf, s) }
     }
 }
 
