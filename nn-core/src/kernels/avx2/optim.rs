@@ -642,6 +642,21 @@ mod tests {
         }
     }
 
+    /// The gradients of step `t` (from 1) of a trajectory into the subnormal range: random
+    /// at the first step, then zeros of either sign but for a kick every 500 steps in a
+    /// quarter of the `n` lanes.
+    fn kicks(rng: &mut Rng, n: usize, t: usize) -> Vec<f32> {
+        (0..n)
+            .map(|i| {
+                if (i.is_multiple_of(4) && (t + i).is_multiple_of(500)) || t == 1 {
+                    rng.uniform(-0.1, 0.1)
+                } else {
+                    sign(rng, 0.0)
+                }
+            })
+            .collect()
+    }
+
     /// A moment: zero, a few units of 2^-149, subnormal, in the lowest normal binade,
     /// tiny (2^-125 to 2^-89), around 2^-90, or normal, of either sign.
     fn moment(rng: &mut Rng) -> f32 {
@@ -804,23 +819,14 @@ mod tests {
                 }
             }
         }
-        // A trajectory: gradients zero after the first step but for a kick every 500 steps
-        // in a quarter of the lanes.
+        // A trajectory of `kicks`: most first moments end up subnormal.
         let n = LANES * 64 + 3;
         for s0 in [steps[0], steps[2]] {
             let mut p: Vec<f32> = (0..n).map(|_| rng.uniform(-0.1, 0.1)).collect();
             let (mut m, mut v) = (std::vec![0.0f32; n], std::vec![0.0f32; n]);
             let (mut p2, mut m2, mut v2) = (p.clone(), m.clone(), v.clone());
             for t in 1..=1500 {
-                let g: Vec<f32> = (0..n)
-                    .map(|i| {
-                        if (i % 4 == 0 && (t + i) % 500 == 0) || t == 1 {
-                            rng.uniform(-0.1, 0.1)
-                        } else {
-                            sign(&mut rng, 0.0)
-                        }
-                    })
-                    .collect();
+                let g = kicks(&mut rng, n, t);
                 let s = AdamStep {
                     c1: 1.0 / (1.0 - s0.beta1.powi(t as i32)),
                     c2: 1.0 / (1.0 - s0.beta2.powi(t as i32)),
@@ -957,15 +963,7 @@ mod tests {
             let (mut v, mut b) = (std::vec![0.0f32; n], std::vec![0.0f32; n]);
             let (mut p2, mut v2, mut b2) = (p.clone(), v.clone(), b.clone());
             for t in 1..=1500 {
-                let g: Vec<f32> = (0..n)
-                    .map(|i| {
-                        if (i % 4 == 0 && (t + i) % 500 == 0) || t == 1 {
-                            rng.uniform(-0.1, 0.1)
-                        } else {
-                            sign(&mut rng, 0.0)
-                        }
-                    })
-                    .collect();
+                let g = kicks(&mut rng, n, t);
                 count(s, &p2, &g, &v2, used.then_some(&b2[..]));
                 update::rmsprop(&mut p, &g, &mut v, used.then_some(&mut b[..]), s);
                 // SAFETY: the CPU has AVX2 and FMA (`has_avx2`).
