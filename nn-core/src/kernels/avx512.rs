@@ -1520,6 +1520,40 @@ fn in_vectors(n: usize, mut step: impl FnMut(usize, __mmask16)) {
 /// MXCSR's flush-to-zero and denormals-are-zero bits.
 const FTZ_DAZ: u32 = 0x8040;
 
+/// MXCSR's rounding-control bits (all zero: round to nearest).
+const ROUNDING: u32 = 0x6000;
+
+/// Whether this thread's MXCSR has the default rounding and subnormal handling (round to
+/// nearest, gradual underflow): the mode the optimizers' paths for tiny moments reproduce
+/// without operating on subnormal values, here and at the AVX2 level.
+#[inline(always)]
+pub(super) fn default_mode() -> bool {
+    #[allow(
+        deprecated,
+        reason = "no replacement in `core::arch`; inline assembly is not worth it"
+    )]
+    // SAFETY: reading MXCSR has no effect.
+    let csr = unsafe { core::arch::x86_64::_mm_getcsr() };
+    csr & (FTZ_DAZ | ROUNDING) == 0
+}
+
+/// The bits of the smallest `|p|` (at least the smallest normal f32) whose unit in the last
+/// place is more than four times `q_max`, so that a step of at most `q_max` leaves `p`
+/// unchanged: `q_max 2^26` (a quarter of the last place of `p` is more than `|p| 2^-26`)
+/// rounded up to an f32; `None` unless that is below `f32::MAX`. The optimizers' paths
+/// for tiny moments (here and at the AVX2 level) take a tiny moment's step as zero for
+/// parameters from this bound on.
+pub(super) fn quarter_ulp_bound(q_max: f64) -> Option<i32> {
+    let p_min = q_max * 2f64.powi(26);
+    #[allow(clippy::cast_possible_truncation, reason = "rounded up below")]
+    let mut p_min32 = p_min as f32;
+    if f64::from(p_min32) < p_min {
+        p_min32 = f32::from_bits(p_min32.to_bits() + 1);
+    }
+    #[allow(clippy::cast_possible_wrap, reason = "a positive finite f32's bits")]
+    (p_min32 < f32::MAX).then(|| p_min32.max(f32::MIN_POSITIVE).to_bits() as i32)
+}
+
 /// While it lives, the floating-point unit of this thread flushes subnormal results to zero
 /// and reads subnormal inputs as zero (MXCSR's FTZ and DAZ, as `torch.set_flush_denormal`
 /// sets them); dropped, it restores the caller's setting.
@@ -1783,27 +1817,14 @@ impl AdamConsts {
         // most 1), `|a| = |round(lr_c1 m')| <= |lr_c1| |m'| (1 + 2^-23) + 2^-150`, and a
         // step `|q| <= |a| / eps (1 + 2^-19)` (the quotient is within a few units in the
         // last place, its divisor at least eps); the factor 1.01 covers these roundings.
-        // Below a quarter of the unit in the last place of `p` (more than |p| 2^-26) when
-        // `|p| >= q_max 2^26`, rounded up to an f32 and at least the smallest normal one.
+        // Below a quarter of the unit in the last place of `p` from `quarter_ulp_bound` on.
         let lr = f64::from(lr_c1).abs();
         let q_max = 1.01 * (lr * 2f64.powi(-90) + (lr + 1.0) * 2f64.powi(-149))
             / f64::from(s.epsilon)
             + 2f64.powi(-149);
-        let p_min = q_max * 2f64.powi(26);
-        #[allow(clippy::cast_possible_truncation, reason = "rounded up below")]
-        let mut p_min32 = p_min as f32;
-        if f64::from(p_min32) < p_min {
-            p_min32 = f32::from_bits(p_min32.to_bits() + 1);
-        }
         // The rounding mode and the handling of subnormal values must be the default ones
         // (those `scaled` reproduces).
-        #[allow(
-            deprecated,
-            reason = "no replacement in `core::arch`; inline assembly is not worth it"
-        )]
-        // SAFETY: reading MXCSR has no effect.
-        let default_mode = unsafe { core::arch::x86_64::_mm_getcsr() } & (FTZ_DAZ | 0x6000) == 0;
-        let idle = (default_mode
+        let usable = default_mode()
             && s.decay == 1.0
             && plain(s.grad)
             && !s.grad.flush
@@ -1811,11 +1832,11 @@ impl AdamConsts {
             && (0.5..1.0).contains(&s.beta2)
             && s.c2.is_finite()
             && lr.is_finite()
-            && s.epsilon > 0.0
-            && p_min32 < f32::MAX)
-            .then(|| IdleBound {
-                #[allow(clippy::cast_possible_wrap, reason = "a positive finite f32's bits")]
-                p_min: p_min32.max(f32::MIN_POSITIVE).to_bits() as i32,
+            && s.epsilon > 0.0;
+        let idle = quarter_ulp_bound(q_max)
+            .filter(|_| usable)
+            .map(|p_min| IdleBound {
+                p_min,
                 zero_step: lr_c1.is_sign_positive(),
             });
         AdamConsts {
@@ -2714,6 +2735,39 @@ mod tests {
     /// gradual underflow) for every subnormal `k` 2^-149 up to 2^16 units, then spread over
     /// the rest of the range below 2^-125 (the lowest normal binade included), both signs,
     /// with factors that make ties (0.5, 0.75) and others.
+    /// `quarter_ulp_bound`: exact powers of two, rounding up (0.7 rounds down to an f32),
+    /// the floor at the smallest normal value, the refusal of bounds that overflow; and the
+    /// property the optimizers rely on, for every bound computed here.
+    #[test]
+    fn quarter_ulp_bound_is_the_smallest_parameter_a_step_leaves_unchanged() {
+        let at = |x: f64| x * 2f64.powi(-26);
+        assert_eq!(
+            super::quarter_ulp_bound(at(1.0)),
+            Some(1f32.to_bits() as i32)
+        );
+        assert_eq!(
+            super::quarter_ulp_bound(at(2f64.powi(-100))),
+            Some(2f32.powi(-100).to_bits() as i32)
+        );
+        let up = f32::from_bits(0.7f32.to_bits() + 1);
+        assert!(f64::from(0.7f32) < 0.7 && f64::from(up) > 0.7);
+        assert_eq!(super::quarter_ulp_bound(at(0.7)), Some(up.to_bits() as i32));
+        assert_eq!(
+            super::quarter_ulp_bound(2f64.powi(-200)),
+            Some(f32::MIN_POSITIVE.to_bits() as i32)
+        );
+        assert_eq!(super::quarter_ulp_bound(at(f64::from(f32::MAX))), None);
+        assert_eq!(super::quarter_ulp_bound(f64::INFINITY), None);
+        assert_eq!(super::quarter_ulp_bound(f64::NAN), None);
+        for q_max in [1e-30, 3.7e-20, 1e-9, 0.123, 5e20] {
+            let p = f32::from_bits(super::quarter_ulp_bound(q_max).unwrap() as u32);
+            let ulp = f64::from(f32::from_bits(p.to_bits() + 1) - p);
+            assert!(ulp / 4.0 > q_max, "{q_max}: p {p}");
+            // The next smaller parameter is not far below the bound (the bound is tight).
+            assert!(f64::from(f32::from_bits(p.to_bits() - 1)) < q_max * 2f64.powi(26));
+        }
+    }
+
     #[test]
     fn scaled_rounds_as_the_multiply_add_does() {
         if token().is_none() {

@@ -28,6 +28,7 @@
 //! rounding mode or subnormal handling other than the default in MXCSR), the vector takes
 //! the plain path: the portable operations on the values as they are (exact, only slower).
 
+use super::super::avx512::{default_mode, quarter_ulp_bound};
 use super::super::update::{self, AdamStep, GradTransform, RmsPropStep};
 use core::arch::x86_64::{
     __m256, __m256d, __m256i, _mm256_add_ps, _mm256_and_ps, _mm256_and_si256, _mm256_andnot_si256,
@@ -50,22 +51,6 @@ const TINY: i32 = 37 << 23;
 /// The bits of 2^-125: a moment below it times a decay of at least 0.5 may be subnormal
 /// (and is computed by [`scaled`]); from it on, the product is normal.
 const DEEP: i32 = 2 << 23;
-
-/// MXCSR's flush-to-zero, denormals-are-zero and rounding-control bits: all zero in the
-/// default mode (round to nearest, gradual underflow), the one [`scaled`] reproduces.
-const NOT_DEFAULT: u32 = 0x8040 | 0x6000;
-
-/// Whether this thread's MXCSR has the default rounding and subnormal handling.
-#[inline(always)]
-fn default_mode() -> bool {
-    #[allow(
-        deprecated,
-        reason = "no replacement in `core::arch`; inline assembly is not worth it"
-    )]
-    // SAFETY: reading MXCSR has no effect.
-    let csr = unsafe { core::arch::x86_64::_mm_getcsr() };
-    csr & NOT_DEFAULT == 0
-}
 
 /// Lanes as a mask (all ones or all zeros per lane, from a comparison).
 type Mask = __m256i;
@@ -236,27 +221,18 @@ impl AdamLanes {
         // a step `|q| = |round(a / d)| <= |a| / eps (1 + 2^-24) + 2^-150` (the divisor
         // `d = sqrt(v c2) + eps` is at least eps, or NaN, then both steps are that NaN);
         // the factor 1.01 covers these roundings. Below a quarter of the last place of
-        // `p decay` (more than |p decay| 2^-26) when `|p decay| >= q_max 2^26`, rounded
-        // up to an f32 and at least the smallest normal one.
+        // `p decay` from `quarter_ulp_bound` on.
         let (lr, c1) = (f64::from(s.lr).abs(), f64::from(s.c1));
         let q_max = 1.01 * (lr * c1 * 2f64.powi(-90) + (lr + 1.0) * 2f64.powi(-149))
             / f64::from(s.epsilon)
             + 2f64.powi(-149);
-        let p_min = q_max * 2f64.powi(26);
-        #[allow(clippy::cast_possible_truncation, reason = "rounded up below")]
-        let mut p_min32 = p_min as f32;
-        if f64::from(p_min32) < p_min {
-            p_min32 = f32::from_bits(p_min32.to_bits() + 1);
-        }
         let usable = default_mode()
             && (0.5..1.0).contains(&s.beta1)
             && s.epsilon > 0.0
             && lr.is_finite()
             && c1 > 0.0
-            && c1.is_finite()
-            && p_min32 < f32::MAX;
-        #[allow(clippy::cast_possible_wrap, reason = "a positive finite f32's bits")]
-        let p_min = usable.then(|| p_min32.max(f32::MIN_POSITIVE).to_bits() as i32);
+            && c1.is_finite();
+        let p_min = quarter_ulp_bound(q_max).filter(|_| usable);
         AdamLanes {
             t: s.grad,
             b1: _mm256_set1_ps(s.beta1),
@@ -410,18 +386,12 @@ impl RmsPropLanes {
     fn new(s: RmsPropStep) -> Self {
         let default = default_mode();
         // `|b| < 2^-90` gives `|round(lr b)| <= |lr| 2^-90 (1 + 2^-24) + 2^-150`; below a
-        // quarter of the last place of `p` (more than |p| 2^-26) from `q_max 2^26` on.
+        // quarter of the last place of `p` from `quarter_ulp_bound` on.
         let lr = f64::from(s.lr).abs();
         let q_max = 1.01 * lr * 2f64.powi(-90) + 2f64.powi(-149);
-        let p_min = q_max * 2f64.powi(26);
-        #[allow(clippy::cast_possible_truncation, reason = "rounded up below")]
-        let mut p_min32 = p_min as f32;
-        if f64::from(p_min32) < p_min {
-            p_min32 = f32::from_bits(p_min32.to_bits() + 1);
-        }
-        let momentum_ok = default && (0.5..1.0).contains(&s.momentum) && p_min32 < f32::MAX;
-        #[allow(clippy::cast_possible_wrap, reason = "a positive finite f32's bits")]
-        let p_min = p_min32.max(f32::MIN_POSITIVE).to_bits() as i32;
+        let momentum_64 = quarter_ulp_bound(q_max)
+            .filter(|_| default && (0.5..1.0).contains(&s.momentum))
+            .map(|p_min| (f64::from(s.momentum), p_min));
         RmsPropLanes {
             t: s.grad,
             rho: _mm256_set1_ps(s.rho),
@@ -430,7 +400,7 @@ impl RmsPropLanes {
             lr: _mm256_set1_ps(s.lr),
             momentum: _mm256_set1_ps(s.momentum),
             rho_64: (default && (0.5..1.0).contains(&s.rho)).then_some(f64::from(s.rho)),
-            momentum_64: momentum_ok.then_some((f64::from(s.momentum), p_min)),
+            momentum_64,
         }
     }
 
