@@ -108,6 +108,14 @@ pub trait ActivationFn: Copy + Send + Sync + 'static {
     fn builtin(&self) -> Option<ActivationKind> {
         None
     }
+
+    /// Whether each output depends only on the input in its place (every built-in but
+    /// softmax), so that [`forward`](Self::forward) may run on any part of a row: a dense
+    /// layer then applies it to each part of its output as its product computes the part,
+    /// on that part's thread. `false` unless said: the activation then gets whole rows.
+    fn elementwise(&self) -> bool {
+        false
+    }
 }
 
 /// Identity: `f(x) = x`.
@@ -115,6 +123,9 @@ pub trait ActivationFn: Copy + Send + Sync + 'static {
 pub struct Linear;
 
 impl ActivationFn for Linear {
+    fn elementwise(&self) -> bool {
+        true
+    }
     fn name(&self) -> &'static str {
         "linear"
     }
@@ -132,6 +143,9 @@ impl ActivationFn for Linear {
 pub struct Relu;
 
 impl ActivationFn for Relu {
+    fn elementwise(&self) -> bool {
+        true
+    }
     fn name(&self) -> &'static str {
         "relu"
     }
@@ -169,6 +183,9 @@ impl Default for LeakyRelu {
 }
 
 impl ActivationFn for LeakyRelu {
+    fn elementwise(&self) -> bool {
+        true
+    }
     fn name(&self) -> &'static str {
         "leaky_relu"
     }
@@ -201,6 +218,9 @@ impl ActivationFn for LeakyRelu {
 pub struct Sigmoid;
 
 impl ActivationFn for Sigmoid {
+    fn elementwise(&self) -> bool {
+        true
+    }
     fn name(&self) -> &'static str {
         "sigmoid"
     }
@@ -230,6 +250,9 @@ impl ActivationFn for Sigmoid {
 pub struct Tanh;
 
 impl ActivationFn for Tanh {
+    fn elementwise(&self) -> bool {
+        true
+    }
     fn name(&self) -> &'static str {
         "tanh"
     }
@@ -287,6 +310,9 @@ fn normal_cdf(x: f32) -> f32 {
 }
 
 impl ActivationFn for Gelu {
+    fn elementwise(&self) -> bool {
+        true
+    }
     const USES_INPUT: bool = true;
     fn name(&self) -> &'static str {
         "gelu"
@@ -319,6 +345,9 @@ impl Default for Elu {
 }
 
 impl ActivationFn for Elu {
+    fn elementwise(&self) -> bool {
+        true
+    }
     fn name(&self) -> &'static str {
         "elu"
     }
@@ -350,6 +379,9 @@ impl Selu {
 }
 
 impl ActivationFn for Selu {
+    fn elementwise(&self) -> bool {
+        true
+    }
     fn name(&self) -> &'static str {
         "selu"
     }
@@ -379,6 +411,9 @@ impl ActivationFn for Selu {
 pub struct Silu;
 
 impl ActivationFn for Silu {
+    fn elementwise(&self) -> bool {
+        true
+    }
     const USES_INPUT: bool = true;
     fn name(&self) -> &'static str {
         "silu"
@@ -401,6 +436,9 @@ impl ActivationFn for Silu {
 pub struct Softplus;
 
 impl ActivationFn for Softplus {
+    fn elementwise(&self) -> bool {
+        true
+    }
     fn name(&self) -> &'static str {
         "softplus"
     }
@@ -423,6 +461,9 @@ impl ActivationFn for Softplus {
 pub struct HardSigmoid;
 
 impl ActivationFn for HardSigmoid {
+    fn elementwise(&self) -> bool {
+        true
+    }
     fn name(&self) -> &'static str {
         "hard_sigmoid"
     }
@@ -439,6 +480,9 @@ impl ActivationFn for HardSigmoid {
 }
 
 impl ActivationFn for ActivationKind {
+    fn elementwise(&self) -> bool {
+        !matches!(self, Self::Softmax)
+    }
     fn name(&self) -> &'static str {
         match self {
             Self::Linear => "linear",

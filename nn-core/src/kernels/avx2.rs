@@ -29,7 +29,7 @@
 
 mod optim;
 
-use super::avx512::Out;
+use super::avx512::{edged_columns, Out};
 use super::portable::{Isa, NR};
 use super::update::{AdamStep, RmsPropStep};
 use core::arch::x86_64::{
@@ -311,15 +311,21 @@ pub(super) fn blocked_columns(
     b: &[f32],
     c: &mut [f32],
     accumulate: bool,
+    (edges, keep): (Option<&super::Edges<'_>>, Option<&mut [f32]>),
 ) {
     let _ = isa;
     let c = Out::of(c);
+    let keep = keep.map(Out::of);
     super::split_columns(threads, (0, n), NR, &|lo, hi| {
         // SAFETY: `isa` exists, so the CPU has AVX2 and FMA; each call writes the columns
-        // `lo..hi` of `C`, which no other call writes (`split_columns` gives disjoint
-        // ranges), through `c`, made from `C`'s mutable borrow, which lasts until every call
-        // returned.
-        unsafe { columns(m, k, n, a, rsa, csa, b, c, accumulate, lo, hi) };
+        // `lo..hi` of `C` (and of `keep`), which no other call writes (`split_columns` gives
+        // disjoint ranges), through `c` (and `keep`), made from mutable borrows, which last
+        // until every call returned.
+        unsafe {
+            edged_columns(m, n, (lo, hi), c, (edges, keep), &|add| {
+                columns(m, k, n, a, rsa, csa, b, c, accumulate || add, lo, hi);
+            })
+        };
     });
 }
 
@@ -884,7 +890,18 @@ mod tests {
                         .expect("a thread pool")
                         .install(|| {
                             blocked_columns(
-                                isa, threads, m, k, n, a, k, 1, b, &mut split, accumulate,
+                                isa,
+                                threads,
+                                m,
+                                k,
+                                n,
+                                a,
+                                k,
+                                1,
+                                b,
+                                &mut split,
+                                accumulate,
+                                (None, None),
                             );
                         });
                     assert_eq!(c, split, "{m}x{k}x{n} on {threads} threads by columns");

@@ -368,14 +368,68 @@ pub(super) fn blocked_columns(
     b: &[f32],
     c: &mut [f32],
     accumulate: bool,
+    (edges, keep): (Option<&super::Edges<'_>>, Option<&mut [f32]>),
 ) {
     let c = Out::of(c);
+    let keep = keep.map(Out::of);
     super::split_columns(threads, (0, n), COLS, &|lo, hi| {
         // SAFETY: `blocked_columns` exists only at the AVX-512 level (its caller checks
         // `level()`), so the CPU has the features; each call writes the columns `lo..hi` of
-        // `C`, which no other call writes (`split_columns` gives disjoint ranges), through
-        // `c`, made from `C`'s mutable borrow, which lasts until every call returned.
-        unsafe { columns(m, k, n, a, rsa, csa, b, c, accumulate, lo, hi) };
+        // `C` (and of `keep`), which no other call writes (`split_columns` gives disjoint
+        // ranges), through `c` (and `keep`), made from mutable borrows, which last until
+        // every call returned.
+        unsafe {
+            edged_columns(m, n, (lo, hi), c, (edges, keep), &|add| {
+                columns(m, k, n, a, rsa, csa, b, c, accumulate || add, lo, hi);
+            })
+        };
+    });
+}
+
+/// Runs `product(edges.is_some())` on columns `lo..hi` of the `m` rows of `n` values of
+/// `C` (`c`), with [`affine`](super::affine)'s edges around it when given: the values
+/// start from the bias, and after the product (which then accumulates) they are copied to
+/// `keep` and the edges' `then` runs on each row's part. Shared by the AVX-512 and AVX2
+/// levels' column splits.
+///
+/// # Safety
+/// Columns `lo..hi` of `C` and of `keep` (both `m * n` values) must be writable through
+/// `c` and `keep` and accessed by nothing else while this runs.
+///
+/// # Panics
+/// If `lo..hi` is not inside `0..n`, or `C` or `keep` is shorter than `m * n` values.
+pub(super) unsafe fn edged_columns(
+    m: usize,
+    n: usize,
+    (lo, hi): (usize, usize),
+    c: Out,
+    (edges, keep): (Option<&super::Edges<'_>>, Option<Out>),
+    product: &dyn Fn(bool),
+) {
+    let Some(edges) = edges else {
+        product(false);
+        return;
+    };
+    assert!(
+        lo <= hi && hi <= n && edges.bias.len() == n && c.len >= m * n,
+        "edged_columns: bad shape"
+    );
+    let width = hi - lo;
+    for i in 0..m {
+        // SAFETY: in bounds (asserted), and the caller's contract makes the access unique.
+        unsafe { c.from(i * n + lo).values(width) }.copy_from_slice(&edges.bias[lo..hi]);
+    }
+    product(true);
+    super::alone(|| {
+        for i in 0..m {
+            // SAFETY: as above.
+            let part = unsafe { c.from(i * n + lo).values(width) };
+            if let Some(keep) = keep {
+                // SAFETY: as above, `keep` checked by `values`.
+                unsafe { keep.from(i * n + lo).values(width) }.copy_from_slice(part);
+            }
+            (edges.then)(part);
+        }
     });
 }
 
@@ -731,6 +785,21 @@ impl Out {
             ptr: self.ptr.wrapping_add(at),
             len: self.len - at,
         }
+    }
+
+    /// The first `len` values as a slice.
+    ///
+    /// # Safety
+    /// Nothing else may access those values while the slice lives, and the borrow the
+    /// `Out` was made from must last as long.
+    ///
+    /// # Panics
+    /// If there are fewer than `len` values.
+    #[allow(clippy::mut_from_ref)]
+    pub(super) unsafe fn values<'a>(self, len: usize) -> &'a mut [f32] {
+        assert!(len <= self.len, "Out::values: past the end");
+        // SAFETY: in bounds (asserted); the caller's contract makes the access unique.
+        unsafe { core::slice::from_raw_parts_mut(self.ptr, len) }
     }
 }
 

@@ -256,10 +256,12 @@ pub(super) fn tn_update(
 
 /// The blocked product split by columns of `C` across up to `threads` threads of the pool
 /// the caller runs in (see `avx512::blocked_columns` and `avx2::blocked_columns`) at the
-/// AVX-512 and AVX2 levels; `false` (nothing done) at the portable level.
+/// AVX-512 and AVX2 levels, with [`affine`](super::affine)'s edges around each part when
+/// given; `None` when done, `Some(keep)` (nothing done, `keep` handed back) at the portable
+/// level.
 #[cfg(feature = "std")]
 #[allow(clippy::too_many_arguments)]
-pub(super) fn blocked_columns(
+pub(super) fn blocked_columns<'k>(
     threads: usize,
     m: usize,
     k: usize,
@@ -270,22 +272,48 @@ pub(super) fn blocked_columns(
     b: &[f32],
     c: &mut [f32],
     accumulate: bool,
-) -> bool {
+    (edges, keep): (Option<&super::Edges<'_>>, Option<&'k mut [f32]>),
+) -> Option<Option<&'k mut [f32]>> {
     #[cfg(all(feature = "std", target_arch = "x86_64"))]
     if level() >= Level::Avx512 {
-        super::avx512::blocked_columns(threads, m, k, n, a, rsa, csa, b, c, accumulate);
-        return true;
+        super::avx512::blocked_columns(
+            threads,
+            m,
+            k,
+            n,
+            a,
+            rsa,
+            csa,
+            b,
+            c,
+            accumulate,
+            (edges, keep),
+        );
+        return None;
     }
     #[cfg(all(feature = "std", target_arch = "x86_64"))]
     if level() >= Level::Avx2 {
         // SAFETY: `level()` returned `Avx2` or higher, so the CPU has AVX2 and FMA
         // (`supported`): what the token needs.
         let isa = unsafe { Avx2::new_unchecked() };
-        super::avx2::blocked_columns(isa, threads, m, k, n, a, rsa, csa, b, c, accumulate);
-        return true;
+        super::avx2::blocked_columns(
+            isa,
+            threads,
+            m,
+            k,
+            n,
+            a,
+            rsa,
+            csa,
+            b,
+            c,
+            accumulate,
+            (edges, keep),
+        );
+        return None;
     }
-    let _ = (threads, m, k, n, a, rsa, csa, b, c, accumulate);
-    false
+    let _ = (threads, m, k, n, a, rsa, csa, b, c, accumulate, edges);
+    Some(keep)
 }
 
 /// Whether products on a packed `B` read it in panels (see `super::pack_b`): at AVX-512.

@@ -17,7 +17,7 @@
 
 use super::{adam_update, rmsprop_update, GradTransform};
 use super::{
-    available, dense_forward_one, gemm_nn, gemm_nt, gemm_tn, gemm_tn_update, level,
+    affine, available, dense_forward_one, gemm_nn, gemm_nt, gemm_tn, gemm_tn_update, level,
     softmax_in_place, Level,
 };
 use crate::activations::{ActivationFn, LeakyRelu, Relu, Sigmoid, Softmax, Tanh};
@@ -84,6 +84,47 @@ fn fused_updates() -> Vec<u32> {
                 all.extend(bits(&p_fused));
             }
         }
+    }
+    all
+}
+
+/// The products of [`PRODUCTS`] (kind `'n'`) as a dense layer's forward pass ([`affine`]):
+/// from a bias, the pre-activations kept, then tanh, and without keeping them: checked bit
+/// for bit against filling `C` with the bias, the product accumulating, the copy and tanh
+/// on the whole of `C`; returns the outputs' and kept values' bits.
+fn affines() -> Vec<u32> {
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    let tanh = |part: &mut [f32]| Tanh.forward(part, part.len());
+    let mut all = Vec::new();
+    for (i, &(kind, m, k, n)) in PRODUCTS.iter().enumerate() {
+        if kind != 'n' {
+            continue;
+        }
+        let (a, b, _) = operands(i);
+        let bias = random(n, &mut Rng::new(200 + i as u64));
+        let mut want = std::vec![0.0; m * n];
+        for row in want.chunks_exact_mut(n) {
+            row.copy_from_slice(&bias);
+        }
+        gemm_nn(m, k, n, &a, &b, &mut want, true);
+        let want_kept = want.clone();
+        tanh(&mut want);
+        let (mut y, mut kept) = (std::vec![f32::NAN; m * n], std::vec![f32::NAN; m * n]);
+        affine(m, k, n, &a, &b, &bias, &mut y, Some(&mut kept), &tanh);
+        assert!(
+            bits(&y) == bits(&want) && bits(&kept) == bits(&want_kept),
+            "product {i} as a layer's forward pass differs from its steps at level {:?}",
+            level()
+        );
+        assert!(y != kept, "product {i}: tanh changed nothing");
+        let mut alone = std::vec![f32::NAN; m * n];
+        affine(m, k, n, &a, &b, &bias, &mut alone, None, &tanh);
+        assert!(
+            bits(&alone) == bits(&want),
+            "product {i} without the kept values"
+        );
+        all.extend(bits(&y));
+        all.extend(bits(&kept));
     }
     all
 }
@@ -461,6 +502,12 @@ fn every_level_computes_what_the_portable_level_does() {
         assert!(
             fused_one == fused_two,
             "fused updates: two threads differ from one at level {:?}",
+            level()
+        );
+        let (affine_one, affine_two) = (on_threads(1, affines), on_threads(2, affines));
+        assert!(
+            affine_one == affine_two,
+            "dense forward passes: two threads differ from one at level {:?}",
             level()
         );
         let one = on_threads(1, workload);

@@ -249,7 +249,19 @@ fn blocked_parallel(
     c: &mut [f32],
     accumulate: bool,
 ) {
-    split_rows(in_parallel(), m, k, n, a, rsa, csa, b, c, accumulate);
+    split_rows(
+        in_parallel(),
+        m,
+        k,
+        n,
+        a,
+        rsa,
+        csa,
+        b,
+        c,
+        accumulate,
+        (None, None),
+    );
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -264,6 +276,7 @@ fn split_rows(
     b: &[f32],
     c: &mut [f32],
     accumulate: bool,
+    (edges, keep): (Option<&Edges<'_>>, Option<&mut [f32]>),
 ) {
     // `top * n` and `top * rsa` cannot wrap: they are at most the lengths of `c` and `a`.
     let align = split_align();
@@ -274,20 +287,43 @@ fn split_rows(
     // its columns of `B` and the tiles keep their rows; the values are those of any other
     // split there.
     #[cfg(feature = "std")]
-    if threads >= 2
-        && large
-        && m < column_split_rows()
-        && n >= 2 * PANEL
-        && dispatch::blocked_columns(threads, m, k, n, a, rsa, csa, b, c, accumulate)
-    {
-        return;
-    }
+    let keep = if threads >= 2 && large && m < column_split_rows() && n >= 2 * PANEL {
+        let parts = (edges, keep);
+        match dispatch::blocked_columns(threads, m, k, n, a, rsa, csa, b, c, accumulate, parts) {
+            None => return,
+            // Nothing done (the portable level): `keep` back.
+            Some(keep) => keep,
+        }
+    } else {
+        keep
+    };
     #[cfg(feature = "std")]
     if threads >= 2 && top > 0 && large {
         let (c_top, c_bottom) = c.split_at_mut(top * n);
+        let (k_top, k_bottom) = match keep {
+            Some(keep) => {
+                let (t, b) = keep.split_at_mut(top * n);
+                (Some(t), Some(b))
+            }
+            None => (None, None),
+        };
         let (t_top, t_bottom) = (threads / 2, threads - threads / 2);
         join(
-            || split_rows(t_top, top, k, n, a, rsa, csa, b, c_top, accumulate),
+            || {
+                split_rows(
+                    t_top,
+                    top,
+                    k,
+                    n,
+                    a,
+                    rsa,
+                    csa,
+                    b,
+                    c_top,
+                    accumulate,
+                    (edges, k_top),
+                );
+            },
             || {
                 split_rows(
                     t_bottom,
@@ -300,13 +336,50 @@ fn split_rows(
                     b,
                     c_bottom,
                     accumulate,
-                )
+                    (edges, k_bottom),
+                );
             },
         );
         return;
     }
     let _ = (threads, top, large);
-    dispatch::blocked(m, k, n, a, rsa, csa, b, c, accumulate);
+    match edges {
+        Some(edges) => {
+            edges.before_rows(c);
+            dispatch::blocked(m, k, n, a, rsa, csa, b, c, true);
+            edges.after_rows(c, keep);
+        }
+        None => dispatch::blocked(m, k, n, a, rsa, csa, b, c, accumulate),
+    }
+}
+
+/// What [`affine`] does around its product, on each part of `C` (`n` values a row), on
+/// the thread that computes the part: before the product, the part's values start from
+/// the bias; after it, they are copied to the caller's `keep` (when given, laid out as
+/// `C`) and `then` runs on them while they are in cache.
+pub(super) struct Edges<'a> {
+    /// One row of `n` values.
+    pub(super) bias: &'a [f32],
+    /// The element-wise function applied last, in place.
+    pub(super) then: &'a (dyn Fn(&mut [f32]) + Sync),
+}
+
+impl Edges<'_> {
+    /// Starts `c`, whole rows of `C`, from the bias.
+    fn before_rows(&self, c: &mut [f32]) {
+        for row in c.chunks_exact_mut(self.bias.len()) {
+            row.copy_from_slice(self.bias);
+        }
+    }
+
+    /// Copies `c`, whole rows of `C`, to `keep` (the same rows of the kept values), then
+    /// finishes it.
+    fn after_rows(&self, c: &mut [f32], keep: Option<&mut [f32]>) {
+        if let Some(keep) = keep {
+            keep.copy_from_slice(c);
+        }
+        alone(|| (self.then)(c));
+    }
 }
 
 /// `t[c × r] = mᵀ` for `m[r × c]`, both row-major. Rows of `t` (columns of `m`) are split
@@ -928,6 +1001,87 @@ pub fn gemm_nn(
     } else {
         dispatch::nn_small(k, n, a, b, c, accumulate);
     }
+}
+
+/// `C[m×n] = then(A[m×k] · B[k×n] + bias)`, with `keep` (when given) receiving the values
+/// before `then`: a dense layer's forward pass over a batch (`m` samples, `bias` one row of
+/// `n`), its pre-activations kept for the backward pass. `then` must treat each value on its
+/// own (it gets parts of rows): an element-wise activation.
+///
+/// The values are those of filling `C` with the bias, [`gemm_nn`] accumulating onto it,
+/// copying `C` to `keep` and `then` on `C`, in turn. A product large enough to split runs
+/// the three steps around it on each thread's part of `C` while the part is in cache:
+/// there is no pass over `C` before or after the product on one thread while the others
+/// wait.
+///
+/// ```
+/// use nn_core::kernels::affine;
+/// // relu([1 2] [1 -1] + [0.5 -3])
+/// //         [1  1]
+/// let (mut y, mut z) = ([0.0; 2], [0.0; 2]);
+/// let relu = |v: &mut [f32]| v.iter_mut().for_each(|x| *x = x.max(0.0));
+/// affine(1, 2, 2, &[1.0, 2.0], &[1.0, -1.0, 1.0, 1.0], &[0.5, -3.0], &mut y, Some(&mut z), &relu);
+/// assert_eq!((y, z), ([3.5, 0.0], [3.5, -2.0]));
+/// ```
+///
+/// # Panics
+/// If `m * k`, `k * n` or `m * n` overflows `usize`, or a slice is shorter than its shape
+/// (`bias` than `n`, `keep` than `m * n`).
+#[allow(clippy::too_many_arguments)]
+pub fn affine(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    b: &[f32],
+    bias: &[f32],
+    c: &mut [f32],
+    keep: Option<&mut [f32]>,
+    then: &(dyn Fn(&mut [f32]) + Sync),
+) {
+    let a_len = size("affine", "m * k", m, k);
+    let b_len = size("affine", "k * n", k, n);
+    let c_len = size("affine", "m * n", m, n);
+    check("affine A", a.len(), a_len);
+    check("affine B", b.len(), b_len);
+    check("affine C", c.len(), c_len);
+    check("affine bias", bias.len(), n);
+    let (a, b, c, bias) = (&a[..a_len], &b[..b_len], &mut c[..c_len], &bias[..n]);
+    let keep = match keep {
+        Some(keep) => {
+            check("affine keep", keep.len(), c_len);
+            Some(&mut keep[..c_len])
+        }
+        None => None,
+    };
+    if c.is_empty() {
+        return;
+    }
+    if k > 0 && a_len.saturating_mul(n) >= LARGE_PRODUCT && n >= NR {
+        let edges = Edges { bias, then };
+        split_rows(
+            in_parallel(),
+            m,
+            k,
+            n,
+            a,
+            k,
+            1,
+            b,
+            c,
+            true,
+            (Some(&edges), keep),
+        );
+        return;
+    }
+    for row in c.chunks_exact_mut(n) {
+        row.copy_from_slice(bias);
+    }
+    gemm_nn(m, k, n, a, b, c, true);
+    if let Some(keep) = keep {
+        keep.copy_from_slice(c);
+    }
+    then(c);
 }
 
 /// `C[m×n] = A[m×k] · B[n×k]ᵀ` (or `+=` with `accumulate`), all row-major.

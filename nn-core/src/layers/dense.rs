@@ -121,17 +121,27 @@ impl<const IN: usize, const OUT: usize, A: ActivationFn> Layer for Dense<IN, OUT
         self.activation.forward(y, OUT);
     }
 
+    /// `y = f(x W + b)` over the batch, the pre-activations kept when the activation's
+    /// backward pass reads them; an element-wise activation runs on each thread's part of
+    /// `y` as the product computes it ([`kernels::affine`]).
     fn forward(&self, f: Forward<'_>, _pass: &mut Pass<'_>) {
         let (w, b) = f.params.split_at(Self::WEIGHTS);
         let y = &mut f.y[..batch_values("Dense", f.batch, OUT)];
-        for row in y.chunks_exact_mut(OUT) {
-            row.copy_from_slice(&b[..OUT]);
+        let keep = if A::USES_INPUT {
+            Some(&mut f.cache[..y.len()])
+        } else {
+            None
+        };
+        let activation = self.activation;
+        if activation.elementwise() {
+            let then = |part: &mut [f32]| {
+                kernels::vectorized(|| activation.forward(part, part.len()));
+            };
+            kernels::affine(f.batch, IN, OUT, f.x, w, &b[..OUT], y, keep, &then);
+        } else {
+            kernels::affine(f.batch, IN, OUT, f.x, w, &b[..OUT], y, keep, &|_| {});
+            activation.forward(y, OUT);
         }
-        kernels::gemm_nn(f.batch, IN, OUT, f.x, w, y, true);
-        if A::USES_INPUT {
-            f.cache[..y.len()].copy_from_slice(y);
-        }
-        self.activation.forward(y, OUT);
     }
 
     fn backward(&self, b: Backward<'_>) {
