@@ -504,3 +504,36 @@ fn backward_step_updates_as_backward_then_apply_bit_for_bit() {
     check("RMSprop with momentum", RmsProp::new(1e-3).momentum(0.9));
     check("SGD", Sgd::new(0.1).momentum(0.9));
 }
+
+/// A batch large enough for the workspace to finish its outputs in parts on two threads:
+/// the outputs are the output activation of the logits, bit for bit, part boundaries too,
+/// and the logits are those of one sample at a time.
+#[test]
+fn outputs_finished_in_parts_on_threads_are_the_activation_of_the_logits() {
+    let model = Gen::new(4);
+    let batch = 4001;
+    let x = data(11, batch * 3);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
+    let mut ws = Workspace::new();
+    pool.install(|| ws.forward(&model, &x, Pass::Eval).unwrap());
+    let mut want = ws.logits().to_vec();
+    nn::activations::ActivationFn::forward(&<Gen as Model>::OUTPUT_ACTIVATION, &mut want, 5);
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(ws.outputs()), bits(&want));
+    for s in [0, 2000, 2001, 4000] {
+        let one = model.forward(&nn::Vector::<3>::from_column_slice(&x[s * 3..s * 3 + 3]));
+        for (o, (&got, &exp)) in ws.outputs()[s * 5..s * 5 + 5]
+            .iter()
+            .zip(one.iter())
+            .enumerate()
+        {
+            assert!(
+                (got - exp).abs() <= 1e-6,
+                "sample {s} output {o}: {got} vs {exp}"
+            );
+        }
+    }
+}

@@ -152,12 +152,7 @@ impl<const IN: usize, const OUT: usize, A: ActivationFn> Layer for Dense<IN, OUT
         if let Some(grads) = b.grads {
             let (dw, db) = grads[..Self::PARAMS].split_at_mut(Self::WEIGHTS);
             kernels::gemm_tn(IN, b.batch, OUT, b.x, dz, dw, false);
-            db.fill(0.0);
-            for row in dz.chunks_exact(OUT) {
-                for (g, &d) in db.iter_mut().zip(row) {
-                    *g += d;
-                }
-            }
+            bias_gradient(dz, db, None);
         }
         if let Some(dx) = b.dx {
             Self::input_gradient(&b.params[..Self::WEIGHTS], dz, dx, b.scratch, b.batch);
@@ -193,19 +188,28 @@ impl<const IN: usize, const OUT: usize, A: ActivationFn> Layer for Dense<IN, OUT
         };
         let (mut update_w, mut update_b) = update.split_at(Self::WEIGHTS);
         kernels::gemm_tn_update(IN, b.batch, OUT, b.x, dz, prev_w, dw, w, &mut update_w);
+        bias_gradient(dz, db, prev_b);
+        update_b.apply(bias, db);
+    }
+}
+
+/// The biases' gradient: `db` = the sum of the rows of `dz` (`db.len()` values each), in
+/// row order, plus `prev` when given (the gradient of earlier passes). Vectorised at the
+/// kernels' level (plain additions, the same values at every level).
+fn bias_gradient(dz: &[f32], db: &mut [f32], prev: Option<&[f32]>) {
+    kernels::vectorized(|| {
         db.fill(0.0);
-        for row in dz.chunks_exact(OUT) {
+        for row in dz.chunks_exact(db.len()) {
             for (g, &d) in db.iter_mut().zip(row) {
                 *g += d;
             }
         }
-        if let Some(prev) = prev_b {
+        if let Some(prev) = prev {
             for (g, p) in db.iter_mut().zip(prev) {
                 *g += *p;
             }
         }
-        update_b.apply(bias, db);
-    }
+    });
 }
 
 impl<const IN: usize, const OUT: usize, A: ActivationFn> Dense<IN, OUT, A> {

@@ -264,11 +264,7 @@ impl<M: Model> Workspace<M> {
         self.x.clear();
         self.x.extend_from_slice(x);
         let logits = model.forward_batch(&mut self.tape, &self.x, batch, pass);
-        self.logits.clear();
-        self.logits.extend_from_slice(logits);
-        self.outputs.clear();
-        self.outputs.extend_from_slice(logits);
-        M::OUTPUT_ACTIVATION.forward(&mut self.outputs, M::OUTPUT);
+        finish_outputs::<M>(logits, &mut self.logits, &mut self.outputs);
         self.batch = batch;
         self.stage = Stage::Forward;
         Ok(&self.outputs)
@@ -538,4 +534,30 @@ pub const fn check_chain<A: Model, B: Model>() {
         "check_chain::<A, B>(): the first model's OUTPUT is not the second model's INPUT, so \
          the first cannot feed the second; compare their `OUTPUT` and `INPUT` constants"
     );
+}
+
+/// Copies a forward pass's `logits` into `kept` and `outputs` (both resized to them) and
+/// applies the model's output activation to `outputs`: an element-wise one in parts on
+/// the pool's threads, each part copied and finished in cache (a generator's tanh over a
+/// batch of images is a pass worth splitting), softmax on the whole rows.
+fn finish_outputs<M: Model>(logits: &[f32], kept: &mut Vec<f32>, outputs: &mut Vec<f32>) {
+    let activation = M::OUTPUT_ACTIVATION;
+    kept.resize(logits.len(), 0.0);
+    outputs.resize(logits.len(), 0.0);
+    if activation.elementwise() {
+        // An activation costs a few copies of its values (tanh, sigmoid): worth splitting
+        // from tens of thousands of values on.
+        let work = M::OUTPUT.saturating_mul(4);
+        let width = M::OUTPUT;
+        crate::kernels::par_rows2(outputs, width, kept, width, work, &|first, out, keep| {
+            let from = &logits[first * width..first * width + out.len()];
+            keep.copy_from_slice(from);
+            out.copy_from_slice(from);
+            crate::kernels::vectorized(|| activation.forward(out, out.len()));
+        });
+    } else {
+        kept.copy_from_slice(logits);
+        outputs.copy_from_slice(logits);
+        activation.forward(outputs, M::OUTPUT);
+    }
 }
