@@ -536,4 +536,15 @@ fn outputs_finished_in_parts_on_threads_are_the_activation_of_the_logits() {
             );
         }
     }
+    let d_out = data(12, batch * 5);
+    let dx_split = pool.install(|| {
+        ws.set_output_gradient(&d_out).unwrap();
+        ws.backward_input(&model, None).to_vec()
+    });
+    let mut serial = Workspace::new();
+    serial.forward(&model, &x, Pass::Eval).unwrap();
+    serial.set_output_gradient(&d_out).unwrap();
+    let dx_serial = serial.backward_input(&model, None);
+    assert_eq!(bits(&dx_split), bits(dx_serial));
+    assert!(dx_split.iter().any(|&v| v != 0.0));
 }

@@ -355,15 +355,27 @@ impl<M: Model> Workspace<M> {
                          forward pass (batch * OUTPUT)",
             });
         }
-        self.d_logits.clear();
-        self.d_logits.extend_from_slice(d_outputs);
-        backward_through(
-            &M::OUTPUT_ACTIVATION,
-            &self.logits,
-            &self.outputs,
-            &mut self.d_logits,
-            M::OUTPUT,
-        );
+        let activation = M::OUTPUT_ACTIVATION;
+        let (logits, outputs, width) = (&self.logits[..], &self.outputs[..], M::OUTPUT);
+        self.d_logits.resize(d_outputs.len(), 0.0);
+        if activation.elementwise() {
+            // As in `finish_outputs`: the copy and the activation's derivative in parts.
+            let work = width.saturating_mul(4);
+            crate::kernels::par_rows(&mut self.d_logits, width, work, &|first, part| {
+                let at = first * width..first * width + part.len();
+                part.copy_from_slice(&d_outputs[at.clone()]);
+                let x = if <M::OutputActivation as ActivationFn>::USES_INPUT {
+                    &logits[at.clone()]
+                } else {
+                    &[]
+                };
+                let (y, n) = (&outputs[at], part.len());
+                crate::kernels::vectorized(|| activation.backward(x, y, part, n));
+            });
+        } else {
+            self.d_logits.copy_from_slice(d_outputs);
+            backward_through(&activation, logits, outputs, &mut self.d_logits, width);
+        }
         self.stage = Stage::Gradient;
         Ok(())
     }
