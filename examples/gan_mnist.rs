@@ -20,7 +20,7 @@
 //! line with the mean epoch time, the instruction set of the kernels and the threads.
 
 use clap::Parser;
-use nn::data::Mnist;
+use nn::data::{gather_rows, Mnist};
 use nn::loss::Scaled;
 use nn::prelude::*;
 use nn::train::check_chain;
@@ -149,10 +149,8 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         let start = Instant::now();
         let (mut d_loss, mut g_loss) = (f32::NAN, f32::NAN);
         for chunk in order.chunks_exact(BATCH) {
-            // Real digits in the first half of the discriminator's batch.
-            for (row, &i) in both.chunks_exact_mut(PIXELS).zip(chunk) {
-                row.copy_from_slice(&x[i * PIXELS..(i + 1) * PIXELS]);
-            }
+            // Real digits in the first half of the discriminator's batch: x[perm[i:i + B]].
+            gather_rows(&x, PIXELS, chunk, &mut both[..BATCH * PIXELS]);
             rng.fill_normal(&mut z);
             // fake = G(z), the second half.
             g_ws.forward(&g, &z, Pass::Train(&mut rng))?;

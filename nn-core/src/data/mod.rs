@@ -18,6 +18,7 @@
 mod dataset;
 mod labels;
 mod minmax;
+mod rows;
 mod scaling;
 mod split;
 mod synthetic;
@@ -38,6 +39,7 @@ pub use minmax::MinMaxScaler;
 pub use minmax::ScalerFile;
 #[cfg(feature = "std")]
 pub use mnist::Mnist;
+pub use rows::gather_rows;
 pub use scaling::StandardScaler;
 pub use split::{train_test_split, Split};
 pub use synthetic::Classification;

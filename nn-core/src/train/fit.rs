@@ -10,6 +10,7 @@ use super::check::check_data;
 use super::history::History;
 use super::progress::{Progress, Verbose};
 use super::trainer::Trainer;
+use crate::data::gather_rows;
 use crate::error::{Error, Result};
 use crate::loss::LossFn;
 use crate::model::Model;
@@ -448,13 +449,11 @@ impl<M: Model, O: Optimizer, L: LossFn> Trainer<M, O, L> {
         let (x_train, y_train) = batches.train;
         for (b, chunk) in batches.order.chunks(batches.batch_size).enumerate() {
             begin(self, batches.first_step + b as u64)?;
-            batches.x.clear();
+            batches.x.resize(chunk.len() * M::INPUT, 0.0);
+            gather_rows(x_train, M::INPUT, chunk, &mut batches.x);
             batches.y.clear();
             batches.w.clear();
             for &i in chunk {
-                batches
-                    .x
-                    .extend_from_slice(&x_train[i * M::INPUT..(i + 1) * M::INPUT]);
                 batches.y.extend_from_slice(&y_train[i * tw..(i + 1) * tw]);
                 if let Some(w) = batches.weights {
                     batches.w.push(w[i]);
