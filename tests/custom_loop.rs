@@ -548,3 +548,19 @@ fn outputs_finished_in_parts_on_threads_are_the_activation_of_the_logits() {
     assert_eq!(bits(&dx_split), bits(dx_serial));
     assert!(dx_split.iter().any(|&v| v != 0.0));
 }
+
+/// A forward pass refused for a NaN input names it and leaves no pass to compute a loss
+/// or go backward from: the last pass's input was replaced, so its gradients would be
+/// garbage.
+#[test]
+#[should_panic(expected = "run `forward` first")]
+fn a_refused_input_leaves_no_pass_behind() {
+    let model = Reg::new(1);
+    let mut ws = Workspace::new();
+    ws.forward(&model, &[0.5; 8], Pass::Eval).unwrap();
+    let mut bad = [0.5; 8];
+    bad[6] = f32::INFINITY;
+    let e = ws.forward(&model, &bad, Pass::Eval).unwrap_err();
+    assert!(matches!(e, Error::NonFinite { index: 6, .. }), "{e}");
+    let _ = ws.loss(&Loss::MeanSquaredError, &[0.0; 4]);
+}

@@ -929,6 +929,30 @@ pub fn first_non_finite(values: &[f32]) -> Option<usize> {
     })
 }
 
+/// Copies `src` into `dst` (the same length) and returns the index of the first value of
+/// `src` that is NaN or infinite, if any ([`first_non_finite`]): a training input taken in
+/// and checked in one pass, in parts on the current pool's threads when it is large (each
+/// part checked while in cache). `dst` holds all of `src` either way.
+///
+/// # Panics
+/// If the lengths differ.
+pub fn copy_finite(src: &[f32], dst: &mut [f32]) -> Option<usize> {
+    assert_eq!(src.len(), dst.len(), "copy_finite: lengths differ");
+    /// Values per part: the check's block.
+    const PART: usize = 4096;
+    let first = core::sync::atomic::AtomicUsize::new(usize::MAX);
+    // A copy and a check cost about two passes over the values.
+    par_rows(dst, PART, 2 * PART, &|row, part| {
+        let from = row * PART;
+        part.copy_from_slice(&src[from..from + part.len()]);
+        if let Some(i) = first_non_finite(part) {
+            first.fetch_min(from + i, core::sync::atomic::Ordering::Relaxed);
+        }
+    });
+    let first = first.into_inner();
+    (first != usize::MAX).then_some(first)
+}
+
 /// The measured peak of fused multiply-adds at `level`'s vector width (`Avx2`: 256 bits,
 /// `Avx512`: 512), in GFLOP/s: `threads` threads each run independent FMA chains for about
 /// `seconds`, timed together. `None` if this CPU lacks the level, or for `Portable`. What
@@ -1700,6 +1724,34 @@ mod tests {
     #[should_panic(expected = "gemm_nn: m * n overflows usize")]
     fn empty_products_check_their_sizes_too() {
         gemm_nn(2, 0, usize::MAX / 2 + 1, &[], &[], &mut [], false);
+    }
+
+    #[test]
+    #[cfg(feature = "std")]
+    fn copy_finite_copies_everything_and_finds_the_first_bad_value_on_any_thread_count() {
+        let src: std::vec::Vec<f32> = (0..50_000).map(|i| i as f32).collect();
+        for threads in [1, 2, 3] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let mut dst = std::vec![f32::NAN; src.len()];
+            assert_eq!(pool.install(|| super::copy_finite(&src, &mut dst)), None);
+            assert_eq!(dst, src, "{threads} threads");
+            let mut bad = src.clone();
+            // Bad values in both halves and in several parts: the first one is named.
+            bad[40_000] = f32::NAN;
+            bad[30_000] = f32::NEG_INFINITY;
+            bad[45_000] = f32::INFINITY;
+            assert_eq!(
+                pool.install(|| super::copy_finite(&bad, &mut dst)),
+                Some(30_000),
+                "{threads} threads"
+            );
+            assert_eq!(dst[..30_000], src[..30_000]);
+            assert!(dst[40_000].is_nan() && dst[49_999] == 49_999.0);
+        }
+        assert_eq!(super::copy_finite(&[], &mut []), None);
     }
 
     #[test]

@@ -256,13 +256,22 @@ impl<M: Model> Workspace<M> {
     ///
     /// # Errors
     /// An empty batch, a length that is not whole samples, a NaN or infinite value, or an
-    /// input the model cannot take ([`Model::check_input`]).
+    /// input the model cannot take ([`Model::check_input`]). After a NaN or infinite value
+    /// or an input the model cannot take, there is no pass to go backward from: run a
+    /// forward pass again before [`loss`](Self::loss) or a backward pass.
     pub fn forward(&mut self, model: &M, x: &[f32], pass: Pass<'_>) -> Result<&[f32]> {
         let batch = crate::error::rows("x", x, M::INPUT)?;
-        check_finite("x", x)?;
-        model.check_input(x)?;
-        self.x.clear();
-        self.x.extend_from_slice(x);
+        // The input copied and checked in one pass; a bad one leaves no pass to go
+        // backward from (the copy replaced the last pass's input).
+        self.x.resize(x.len(), 0.0);
+        if let Some(index) = crate::kernels::copy_finite(x, &mut self.x) {
+            self.stage = Stage::Empty;
+            return Err(Error::NonFinite { what: "x", index });
+        }
+        if let Err(e) = model.check_input(x) {
+            self.stage = Stage::Empty;
+            return Err(e);
+        }
         let logits = model.forward_batch(&mut self.tape, &self.x, batch, pass);
         finish_outputs::<M>(logits, &mut self.logits, &mut self.outputs);
         self.batch = batch;
