@@ -16,6 +16,10 @@
 //! ```
 //! Last line, e.g. `clean=0.9770 fgsm_0.05=0.5012 fgsm_0.1=0.0930 fgsm_0.2=0.0031 ...`.
 
+#[path = "support/out.rs"]
+#[macro_use]
+mod out;
+
 #[path = "support/models.rs"]
 mod models;
 use models::MnistMlp;
@@ -84,7 +88,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let train_seconds = start.elapsed().as_secs_f64();
     if let Some(path) = &args.save {
         model.save_weights(path)?;
-        eprintln!("saved weights to {}", path.display());
+        errln!("saved weights to {}", path.display());
     }
 
     let mut ws = Workspace::new();
@@ -94,17 +98,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     for eps in EPSILONS {
         let attacked = accuracy(&model, &mut ws, &x_test, &y_test, eps)?;
-        println!("FGSM epsilon {eps}: test accuracy {attacked:.4}");
+        outln!("FGSM epsilon {eps}: test accuracy {attacked:.4}");
         line += &format!(" fgsm_{eps}={attacked:.4}");
     }
     if let Some(path) = &args.saliency {
         write_saliency(&model, &mut ws, &x_test[..8 * PIXELS], &y_test[..8], path)?;
-        eprintln!(
+        errln!(
             "wrote eight digits and their saliency maps to {}",
             path.display()
         );
     }
-    println!(
+    outln!(
         "{line} adversarial_training={} train_seconds={train_seconds:.1}",
         args.adversarial_training
     );
@@ -151,7 +155,7 @@ fn train(args: &Args, x: &[f32], y: &[f32]) -> nn::Result<MnistMlp> {
             }
             opt.apply(&mut model, &grads);
         }
-        eprintln!(
+        errln!(
             "epoch {}: mean loss {:.4}",
             epoch + 1,
             total / steps.max(1) as f64

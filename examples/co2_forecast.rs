@@ -23,6 +23,10 @@
 //! `tests/co2_forecast.rs` runs the same code and checks that the network beats both
 //! baselines, with the baselines recomputed independently.
 
+#[path = "support/out.rs"]
+#[macro_use]
+mod out;
+
 use std::error::Error;
 use std::path::{Path, PathBuf};
 
@@ -334,25 +338,26 @@ fn run<M: Model>(args: &Args, summary: &str) -> Result<(), Box<dyn Error>> {
     let series = load(&args.data)?;
     let n = series.ppmv.len();
     let gaps = series.measured.iter().filter(|m| !**m).count();
-    println!(
+    outln!(
         "data: {n} weeks from {} to {}, {gaps} without a measurement (interpolated)",
         series.dates[0],
         series.dates[n - 1]
     );
-    println!("{summary}");
+    outln!("{summary}");
     let r = forecast::<M>(&series, args)?;
-    println!(
+    outln!(
         "train: {} target weeks up to {} (the last 10% for validation); test: {} measured weeks from {}",
         r.train_weeks,
         series.dates[r.test_from - 1],
         r.test_weeks,
         series.dates[r.test_from]
     );
-    println!(
+    outln!(
         "trained {} epochs; best validation loss {:.4} (scaled changes)",
-        r.epochs, r.best_val_loss
+        r.epochs,
+        r.best_val_loss
     );
-    println!(
+    outln!(
         "test_rmse={:.4} baseline_last_value_rmse={:.4} baseline_seasonal_rmse={:.4} test_weeks={} beats_baselines={}",
         r.test_rmse,
         r.last_value_rmse,

@@ -21,6 +21,10 @@
 //! have are never the target (they learn to stay low). The hidden layers are one of the
 //! sizes compiled in (see `--help`).
 
+#[path = "support/out.rs"]
+#[macro_use]
+mod out;
+
 use std::error::Error;
 use std::path::PathBuf;
 
@@ -234,11 +238,11 @@ fn main() {
     let s = match run(&args) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             std::process::exit(1);
         }
     };
-    println!(
+    outln!(
         "{}: {} rows kept, {} dropped for a missing value; {} features; classes {:?}",
         args.csv.display(),
         s.rows,
@@ -246,17 +250,22 @@ fn main() {
         s.features,
         s.classes
     );
-    println!("\n{}", s.confusion.report(&s.classes));
-    println!("confusion matrix (rows: true class, columns: predicted):");
+    outln!("\n{}", s.confusion.report(&s.classes));
+    outln!("confusion matrix (rows: true class, columns: predicted):");
     for t in 0..s.confusion.classes() {
         let row: Vec<String> = (0..s.confusion.classes())
             .map(|p| format!("{:>5}", s.confusion.count(t, p)))
             .collect();
-        println!("{:>12} {}", s.classes[t], row.join(""));
+        outln!("{:>12} {}", s.classes[t], row.join(""));
     }
-    println!(
+    outln!(
         "test_accuracy={:.4} test_samples={} epochs={} dropped_rows={} features={} \
          padding_predictions={}",
-        s.test_accuracy, s.test_samples, s.epochs, s.dropped, s.features, s.padding_predictions
+        s.test_accuracy,
+        s.test_samples,
+        s.epochs,
+        s.dropped,
+        s.features,
+        s.padding_predictions
     );
 }

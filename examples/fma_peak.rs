@@ -9,6 +9,10 @@
 //! cores), about 0.3 s each, alternating; the last lines are the medians, e.g.
 //! `avx512 threads=2 median_gflops=395.1`.
 
+#[path = "support/out.rs"]
+#[macro_use]
+mod out;
+
 use nn::kernels::{fma_peak, Level};
 
 fn main() -> Result<(), String> {
@@ -34,14 +38,14 @@ fn main() -> Result<(), String> {
         .filter(|&(l, _)| fma_peak(l, 1, 0.01).is_some())
         .collect();
     if runs.is_empty() {
-        println!("no AVX2 or AVX-512 on this CPU: nothing to measure");
+        outln!("no AVX2 or AVX-512 on this CPU: nothing to measure");
         return Ok(());
     }
     let mut results = vec![Vec::new(); runs.len()];
     for round in 1..=rounds {
         for (i, &(level, t)) in runs.iter().enumerate() {
             let gflops = fma_peak(level, t, 0.3).unwrap_or(f64::NAN);
-            println!(
+            outln!(
                 "round {round}: {} threads={t} gflops={gflops:.1}",
                 level.name()
             );
@@ -50,7 +54,7 @@ fn main() -> Result<(), String> {
     }
     for ((level, t), mut r) in runs.into_iter().zip(results) {
         r.sort_by(f64::total_cmp);
-        println!(
+        outln!(
             "{} threads={t} median_gflops={:.1}",
             level.name(),
             r[r.len() / 2]

@@ -19,6 +19,10 @@
 //! Prints one line per epoch (`epoch 1: 9.81 s d_loss 1.234 g_loss 0.987`) and a summary
 //! line with the mean epoch time, the instruction set of the kernels and the threads.
 
+#[path = "support/out.rs"]
+#[macro_use]
+mod out;
+
 use clap::Parser;
 use nn::data::{gather_rows, Mnist};
 use nn::loss::Scaled;
@@ -172,7 +176,7 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         }
         let seconds = start.elapsed().as_secs_f64();
         epoch_seconds.push(seconds);
-        println!(
+        outln!(
             "epoch {}: {seconds:.2} s d_loss {d_loss:.3} g_loss {g_loss:.3}",
             epoch + 1
         );
@@ -185,11 +189,11 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         let samples = generate(&g, &mut rng, 1000)?;
         if let Some(path) = &args.samples {
             write_idx(path, &samples)?;
-            eprintln!("wrote 1000 generated digits to {}", path.display());
+            errln!("wrote 1000 generated digits to {}", path.display());
         }
         if let Some(path) = &args.grid {
             write_grid(path, &samples[..100 * PIXELS])?;
-            eprintln!(
+            errln!(
                 "wrote a 10x10 grid of generated digits to {}",
                 path.display()
             );
@@ -198,7 +202,7 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let mut sorted = epoch_seconds.clone();
     sorted.sort_by(f64::total_cmp);
     let median = sorted.get(sorted.len() / 2).copied().unwrap_or(f64::NAN);
-    println!(
+    outln!(
         "epochs={} median_epoch_seconds={median:.3} train_seconds={:.2} isa={:?} threads={}",
         args.epochs,
         epoch_seconds.iter().sum::<f64>(),

@@ -11,6 +11,10 @@
 //! ```
 //! The flags and the summary line are those of `mnist_mlp`.
 
+#[path = "support/out.rs"]
+#[macro_use]
+mod out;
+
 #[path = "support/models.rs"]
 mod models;
 use models::MnistCnn;

@@ -14,6 +14,10 @@
 //! `torch.nn.LSTM(28, 128, batch_first=True)` and `torch.nn.Linear(128, 10)` load. The last
 //! line is the summary of `mnist_mlp`, e.g. `test_accuracy=0.9700 ... seconds_per_epoch=..`.
 
+#[path = "support/out.rs"]
+#[macro_use]
+mod out;
+
 #[path = "support/models.rs"]
 mod models;
 use models::{RowReader, RowReaderGru, RowReaderRnn};

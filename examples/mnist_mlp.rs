@@ -14,6 +14,10 @@
 //! so MNIST-format data sets (Fashion-MNIST, KMNIST) work too. The last line is a summary,
 //! e.g. `test_accuracy=0.9769 train_seconds=2.7 samples_per_second=110000 ...`.
 
+#[path = "support/out.rs"]
+#[macro_use]
+mod out;
+
 #[path = "support/models.rs"]
 mod models;
 use models::MnistMlp;

@@ -18,6 +18,10 @@
 //! test digits, one thread, `forward` of each model (the int8 one quantizes the input and
 //! dequantizes the output), and the int8 model's integer-only `forward_into`.
 
+#[path = "support/out.rs"]
+#[macro_use]
+mod out;
+
 #[path = "support/models.rs"]
 mod models;
 use models::{MnistCnn, MnistCnnInt8, MnistMlp, MnistMlpInt8};
@@ -188,7 +192,7 @@ struct Report {
 }
 impl Report {
     fn print(&self) {
-        println!(
+        outln!(
             "{}: f32_accuracy={:.4} int8_accuracy={:.4} (difference {:+.2} points) \
              param_bytes f32={} int8={} (ratio {:.3}) scratch_bytes f32={} int8={} \
              latency_ns f32={:.0} int8={:.0} int8_integer_only={:.0} (int8/f32 {:.2})",
@@ -238,22 +242,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .print();
     if let Some(path) = &args.save_raw {
         std::fs::write(path, mlp8.bytes())?;
-        eprintln!(
+        errln!(
             "wrote the int8 MLP's raw bytes ({}) to {path}",
             mlp8.bytes().len()
         );
     }
     if let Some(path) = &args.save {
         mlp8.save(path)?;
-        eprintln!("wrote the int8 MLP's file to {path}");
+        errln!("wrote the int8 MLP's file to {path}");
     }
     if let Some(path) = &args.save_f32 {
         mlp.save_weights(path)?;
-        eprintln!("wrote the f32 MLP's weights to {path}");
+        errln!("wrote the f32 MLP's weights to {path}");
     }
 
     let Some(cnn_path) = &args.cnn else {
-        eprintln!("no --cnn weights: the CNN is skipped (train them with `mnist_cnn --save PATH`)");
+        errln!("no --cnn weights: the CNN is skipped (train them with `mnist_cnn --save PATH`)");
         return Ok(());
     };
     let mut cnn = MnistCnn::new(0);

@@ -12,6 +12,10 @@
 //! `test_accuracy=0.8450 test_loss=0.4... train_seconds=0.05123 train_cpu_seconds=0.05087
 //! epochs=100` (the training thread's CPU time, on Linux).
 
+#[path = "support/out.rs"]
+#[macro_use]
+mod out;
+
 #[path = "support/models.rs"]
 mod models;
 use clap::Parser;
@@ -50,7 +54,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     scaler.transform(&mut split.x_test)?;
 
     if !args.quiet {
-        println!("{}", Classifier::SUMMARY);
+        outln!("{}", Classifier::SUMMARY);
     }
     let mut model = Classifier::new(args.seed)
         .compile(Adam::new(1e-3), Loss::BinaryCrossentropy)
@@ -79,7 +83,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let predicted = model.predict_classes(&split.x_test)?;
     args.output
         .confusion(&truth, &predicted, &["0".into(), "1".into()])?;
-    println!(
+    outln!(
         "test_accuracy={:.4} test_loss={:.4} val_accuracy={:.4} train_seconds={train_seconds:.5}{train_cpu} epochs={}",
         test.get("accuracy").unwrap_or(f32::NAN),
         test.loss,

@@ -17,6 +17,10 @@
 //! ```
 //! Last line, e.g. `final_loss=0.1234 train_seconds=0.0123 us_per_step=12.3 steps=1000`.
 
+#[path = "support/out.rs"]
+#[macro_use]
+mod out;
+
 use clap::Parser;
 use nn::prelude::*;
 use std::time::Instant;
@@ -111,11 +115,12 @@ pub fn run(args: &Args) -> Result<Report, Box<dyn std::error::Error>> {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let r = run(&args)?;
-    println!(
+    outln!(
         "initial_loss={:.4} last_step_loss={:.4}",
-        r.initial_loss, r.last_step_loss
+        r.initial_loss,
+        r.last_step_loss
     );
-    println!(
+    outln!(
         "final_loss={:.6} train_seconds={:.4} us_per_step={:.2} steps={}",
         r.final_loss,
         r.train_seconds,

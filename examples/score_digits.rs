@@ -21,6 +21,10 @@
 //! `confident_rate`: for each class, the share of the samples labelled with it that are
 //! confident (how clearly the generator draws it; `-` for a class no sample got).
 
+#[path = "support/out.rs"]
+#[macro_use]
+mod out;
+
 #[path = "support/models.rs"]
 mod models;
 use models::{MnistCnn, MnistMlp};
@@ -273,7 +277,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let classifier = Classifier::load(&args.classifier, args.classifier_kind)?;
     for path in &args.files {
         let score = score_file(&classifier, path, args.confidence)?;
-        println!(
+        outln!(
             "{}",
             score.line(&path.display().to_string(), classifier.name())
         );

@@ -9,6 +9,10 @@
 //! ```
 //! Last line, e.g. `test_accuracy=0.81 train_accuracy=0.90 train_seconds=0.05 epochs=5`.
 
+#[path = "support/out.rs"]
+#[macro_use]
+mod out;
+
 use clap::Parser;
 use nn::prelude::*;
 use std::time::Instant;
@@ -70,7 +74,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let truth = argmax_rows(&split.y_test, 10)?;
     let predicted = model.predict_classes(&split.x_test)?;
     args.output.confusion(&truth, &predicted, &[])?;
-    println!(
+    outln!(
         "test_accuracy={:.4} train_accuracy={:.4} test_loss={:.4} train_seconds={seconds:.4} epochs={}",
         test.get("accuracy").unwrap_or(f32::NAN),
         history.last("accuracy").unwrap_or(f32::NAN),

@@ -13,6 +13,10 @@
 //! MLP's parameters (what the update adds to a step). The gradients are random and nonzero
 //! (no parameter takes the path of idle first moments).
 
+#[path = "support/out.rs"]
+#[macro_use]
+mod out;
+
 use clap::Parser;
 use nn::prelude::*;
 
@@ -82,10 +86,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     pool.install(|| {
         // The cost of a call (bias corrections, dispatch), subtracted from the others.
         let call = per_call(16, args.rounds);
-        println!("call_ns={call:.1}");
+        outln!("call_ns={call:.1}");
         for (name, n) in [("l1", 2048), ("l2", MLP_PARAMS)] {
             let ns = (per_call(n, args.rounds) - call) / (n - 16) as f64;
-            println!(
+            outln!(
                 "{name} n={n} ns_per_param={ns:.3} us_per_mlp_step={:.1} isa={:?}",
                 ns * MLP_PARAMS as f64 * 1e-3,
                 nn::kernels::level()

@@ -20,6 +20,10 @@
 //! processes on a loaded machine do not inflate; with `--threads 1` (the default) the shares
 //! are those of one core's work.
 
+#[path = "support/out.rs"]
+#[macro_use]
+mod out;
+
 #[path = "support/models.rs"]
 mod models;
 use models::MnistMlp;
@@ -168,7 +172,7 @@ fn run(data: &str, rounds: usize, threads: usize) -> Result<(), Box<dyn std::err
             std::hint::black_box(model.params());
         }
         if round > 0 {
-            println!(
+            outln!(
                 "round {round}: fused {:.1} us, no_update {:.1} us, separate {:.1} us",
                 micros[0][round - 1],
                 micros[1][round - 1],
@@ -185,7 +189,7 @@ fn run(data: &str, rounds: usize, threads: usize) -> Result<(), Box<dyn std::err
         median(&mut micros[1]),
         median(&mut micros[2]),
     );
-    println!(
+    outln!(
         "fused_us={fused:.1} no_update_us={no_update:.1} separate_us={separate:.1} \
          update_share={:.3} separate_share={:.3} isa={:?} threads={threads}",
         (fused - no_update) / fused,

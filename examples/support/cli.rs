@@ -66,7 +66,7 @@ impl Plots {
             Some(dir) => {
                 let path = dir.join("history.png");
                 history.plot(&path)?;
-                eprintln!("wrote {}", path.display());
+                errln!("wrote {}", path.display());
                 Ok(())
             }
             None => Ok(()),
@@ -88,7 +88,7 @@ impl Plots {
         let classes = classes.max(names.len());
         let path = dir.join("confusion.png");
         ConfusionMatrix::new(truth, predicted, classes)?.plot(names, &path)?;
-        eprintln!("wrote {}", path.display());
+        errln!("wrote {}", path.display());
         Ok(())
     }
 }

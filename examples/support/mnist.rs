@@ -92,7 +92,7 @@ pub fn run<M: Model>(
     }
     let load_seconds = t.elapsed().as_secs_f64();
     if !args.quiet {
-        println!("{summary}");
+        outln!("{summary}");
     }
 
     let mut trainer = model
@@ -121,14 +121,14 @@ pub fn run<M: Model>(
     }
     if let Some(path) = &args.save {
         trainer.model().save_weights(path)?;
-        eprintln!("saved weights to {path}");
+        errln!("saved weights to {path}");
     }
     if let Some(path) = &args.save_raw {
         nn::weights::save_raw(trainer.model(), path)?;
-        eprintln!("saved raw weights (for nn::bake) to {path}");
+        errln!("saved raw weights (for nn::bake) to {path}");
     }
     let samples = (x_train.len() / M::INPUT * history.epochs()) as f64;
-    println!(
+    outln!(
         "test_accuracy={:.4} train_seconds={train_seconds:.3} samples_per_second={:.0} seconds_per_epoch={:.3} \
          epochs={} threads={} isa={} load_seconds={load_seconds:.2} peak_rss_mib={:.0}",
         test.get("accuracy").unwrap_or(f32::NAN),
