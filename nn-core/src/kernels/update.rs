@@ -25,7 +25,9 @@ pub(crate) struct GradTransform {
     /// L2 penalty coefficient.
     pub(crate) weight_decay: f32,
     /// Whether the AVX-512 level flushes subnormal values to zero in the update (see the
-    /// optimizers' `flush_subnormals`); the other levels ignore it.
+    /// optimizers' `flush_subnormals`); the other levels ignore it (a build without that
+    /// level never reads it).
+    #[cfg_attr(not(all(feature = "std", target_arch = "x86_64")), allow(dead_code))]
     pub(crate) flush: bool,
 }
 
