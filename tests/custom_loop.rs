@@ -564,3 +564,29 @@ fn a_refused_input_leaves_no_pass_behind() {
     assert!(matches!(e, Error::NonFinite { index: 6, .. }), "{e}");
     let _ = ws.loss(&Loss::MeanSquaredError, &[0.0; 4]);
 }
+
+/// One workspace for batches of two sizes in turn (a GAN's discriminator: real and fake
+/// digits, then fake ones alone): each pass's gradients are those of a fresh workspace.
+#[test]
+fn batches_of_two_sizes_in_turn_give_a_fresh_workspaces_gradients() {
+    let model = Reg::new(2);
+    let (big, small) = (
+        (data(21, 12 * 4), data(22, 12 * 2)),
+        (data(23, 5 * 4), data(24, 5 * 2)),
+    );
+    let grads_of = |ws: &mut Workspace<Reg>, (x, y): &(Vec<f32>, Vec<f32>)| {
+        let mut g = Gradients::new();
+        ws.forward(&model, x, Pass::Eval).unwrap();
+        ws.loss(&Loss::MeanSquaredError, y).unwrap();
+        let dx = ws.backward_input(&model, Some(&mut g)).to_vec();
+        (g, dx)
+    };
+    let mut shared = Workspace::new();
+    for batch in [&big, &small, &big, &small] {
+        let (g, dx) = grads_of(&mut shared, batch);
+        let (fresh_g, fresh_dx) = grads_of(&mut Workspace::new(), batch);
+        assert_eq!(g.as_slice(), fresh_g.as_slice());
+        assert_eq!(dx, fresh_dx);
+        assert_eq!(shared.input(), &batch.0[..]);
+    }
+}

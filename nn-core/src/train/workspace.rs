@@ -262,9 +262,12 @@ impl<M: Model> Workspace<M> {
     pub fn forward(&mut self, model: &M, x: &[f32], pass: Pass<'_>) -> Result<&[f32]> {
         let batch = crate::error::rows("x", x, M::INPUT)?;
         // The input copied and checked in one pass; a bad one leaves no pass to go
-        // backward from (the copy replaced the last pass's input).
-        self.x.resize(x.len(), 0.0);
-        if let Some(index) = crate::kernels::copy_finite(x, &mut self.x) {
+        // backward from (the copy replaced the last pass's input). The buffer only grows:
+        // batches of two sizes in turn (a GAN's discriminator) are not zero-filled each time.
+        if self.x.len() < x.len() {
+            self.x.resize(x.len(), 0.0);
+        }
+        if let Some(index) = crate::kernels::copy_finite(x, &mut self.x[..x.len()]) {
             self.stage = Stage::Empty;
             return Err(Error::NonFinite { what: "x", index });
         }
@@ -272,7 +275,7 @@ impl<M: Model> Workspace<M> {
             self.stage = Stage::Empty;
             return Err(e);
         }
-        let logits = model.forward_batch(&mut self.tape, &self.x, batch, pass);
+        let logits = model.forward_batch(&mut self.tape, &self.x[..x.len()], batch, pass);
         finish_outputs::<M>(logits, &mut self.logits, &mut self.outputs);
         self.batch = batch;
         self.stage = Stage::Forward;
@@ -441,11 +444,12 @@ impl<M: Model> Workspace<M> {
         );
         self.stage = Stage::Forward;
         self.partial.resize(M::PARAMS, 0.0);
+        let x = &self.x[..self.batch * M::INPUT];
         let prev = (!grads.zeroed).then_some(&grads.values[..]);
         match opt.begin_update(M::PARAMS) {
             Some(update) => model.backward_update(
                 &mut self.tape,
-                &self.x,
+                x,
                 &mut self.d_logits,
                 None,
                 &mut self.partial,
@@ -456,7 +460,7 @@ impl<M: Model> Workspace<M> {
                 let partial = &mut self.partial[..];
                 model.backward_batch(
                     &mut self.tape,
-                    &self.x,
+                    x,
                     &mut self.d_logits,
                     Some(&mut *partial),
                     None,
@@ -484,12 +488,13 @@ impl<M: Model> Workspace<M> {
         } else {
             None
         };
+        let x = &self.x[..self.batch * M::INPUT];
         match grads {
-            None => model.backward_batch(&mut self.tape, &self.x, &mut self.d_logits, None, dx),
+            None => model.backward_batch(&mut self.tape, x, &mut self.d_logits, None, dx),
             Some(g) if g.zeroed => {
                 model.backward_batch(
                     &mut self.tape,
-                    &self.x,
+                    x,
                     &mut self.d_logits,
                     Some(&mut g.values),
                     dx,
@@ -500,7 +505,7 @@ impl<M: Model> Workspace<M> {
                 self.partial.resize(M::PARAMS, 0.0);
                 model.backward_batch(
                     &mut self.tape,
-                    &self.x,
+                    x,
                     &mut self.d_logits,
                     Some(&mut self.partial),
                     dx,
