@@ -1116,8 +1116,8 @@ pub fn affine(
     if c.is_empty() {
         return;
     }
+    let edges = Edges { bias, then };
     if k > 0 && a_len.saturating_mul(n) >= LARGE_PRODUCT && n >= NR {
-        let edges = Edges { bias, then };
         split_rows(
             in_parallel(),
             m,
@@ -1133,9 +1133,7 @@ pub fn affine(
         );
         return;
     }
-    for row in c.chunks_exact_mut(n) {
-        row.copy_from_slice(bias);
-    }
+    edges.before_rows(c);
     gemm_nn(m, k, n, a, b, c, true);
     if let Some(keep) = keep {
         keep.copy_from_slice(c);

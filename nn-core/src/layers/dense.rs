@@ -133,13 +133,15 @@ impl<const IN: usize, const OUT: usize, A: ActivationFn> Layer for Dense<IN, OUT
             None
         };
         let activation = self.activation;
-        if activation.elementwise() {
-            let then = |part: &mut [f32]| {
+        // A row-wise activation (softmax) runs on whole rows after the product.
+        let elementwise = activation.elementwise();
+        let then = |part: &mut [f32]| {
+            if elementwise {
                 kernels::vectorized(|| activation.forward(part, part.len()));
-            };
-            kernels::affine(f.batch, IN, OUT, f.x, w, &b[..OUT], y, keep, &then);
-        } else {
-            kernels::affine(f.batch, IN, OUT, f.x, w, &b[..OUT], y, keep, &|_| {});
+            }
+        };
+        kernels::affine(f.batch, IN, OUT, f.x, w, &b[..OUT], y, keep, &then);
+        if !elementwise {
             activation.forward(y, OUT);
         }
     }
