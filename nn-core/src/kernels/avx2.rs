@@ -29,7 +29,7 @@
 
 mod optim;
 
-use super::avx512::{edged_columns, Out};
+use super::avx512::{edged_columns, start_from_bias, Out};
 use super::portable::{Isa, NR};
 use super::update::{AdamStep, RmsPropStep};
 use core::arch::x86_64::{
@@ -322,8 +322,23 @@ pub(super) fn blocked_columns(
         // disjoint ranges), through `c` (and `keep`), made from mutable borrows, which last
         // until every call returned.
         unsafe {
-            edged_columns(m, n, (lo, hi), c, (edges, keep), &|add| {
-                columns(m, k, n, a, rsa, csa, b, c, accumulate || add, lo, hi);
+            edged_columns(m, n, (lo, hi), c, (edges, keep), &|bias| {
+                if let Some(bias) = bias {
+                    start_from_bias(m, n, (lo, hi), c, bias);
+                }
+                columns(
+                    m,
+                    k,
+                    n,
+                    a,
+                    rsa,
+                    csa,
+                    b,
+                    c,
+                    accumulate || bias.is_some(),
+                    lo,
+                    hi,
+                );
             })
         };
     });

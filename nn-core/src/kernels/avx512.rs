@@ -379,18 +379,18 @@ pub(super) fn blocked_columns(
         // ranges), through `c` (and `keep`), made from mutable borrows, which last until
         // every call returned.
         unsafe {
-            edged_columns(m, n, (lo, hi), c, (edges, keep), &|add| {
-                columns(m, k, n, a, rsa, csa, b, c, accumulate || add, lo, hi);
+            edged_columns(m, n, (lo, hi), c, (edges, keep), &|bias| {
+                columns(m, k, n, a, rsa, csa, b, c, (accumulate, bias), lo, hi);
             })
         };
     });
 }
 
-/// Runs `product(edges.is_some())` on columns `lo..hi` of the `m` rows of `n` values of
-/// `C` (`c`), with [`affine`](super::affine)'s edges around it when given: the values
-/// start from the bias, and after the product (which then accumulates) they are copied to
-/// `keep` and the edges' `then` runs on each row's part. Shared by the AVX-512 and AVX2
-/// levels' column splits.
+/// Runs `product(bias)` on columns `lo..hi` of the `m` rows of `n` values of `C` (`c`),
+/// with [`affine`](super::affine)'s edges around it when given: the product is then to
+/// start its values from `bias` (the edges' row of `n` values; `None` without edges), and
+/// after it the values are copied to `keep` and the edges' `then` runs on each row's part.
+/// Shared by the AVX-512 and AVX2 levels' column splits.
 ///
 /// # Safety
 /// Columns `lo..hi` of `C` and of `keep` (both `m * n` values) must be writable through
@@ -404,10 +404,10 @@ pub(super) unsafe fn edged_columns(
     (lo, hi): (usize, usize),
     c: Out,
     (edges, keep): (Option<&super::Edges<'_>>, Option<Out>),
-    product: &dyn Fn(bool),
+    product: &dyn Fn(Option<&[f32]>),
 ) {
     let Some(edges) = edges else {
-        product(false);
+        product(None);
         return;
     };
     assert!(
@@ -415,11 +415,7 @@ pub(super) unsafe fn edged_columns(
         "edged_columns: bad shape"
     );
     let width = hi - lo;
-    for i in 0..m {
-        // SAFETY: in bounds (asserted), and the caller's contract makes the access unique.
-        unsafe { c.from(i * n + lo).values(width) }.copy_from_slice(&edges.bias[lo..hi]);
-    }
-    product(true);
+    product(Some(edges.bias));
     super::alone(|| {
         for i in 0..m {
             // SAFETY: as above.
@@ -433,10 +429,40 @@ pub(super) unsafe fn edged_columns(
     });
 }
 
+/// Sets columns `lo..hi` of the `m` rows of `n` values of `C` (`c`) to `bias` (a row of
+/// `n`): where a product that adds onto `C` is to start from the bias.
+///
+/// # Safety
+/// Columns `lo..hi` of `C` must be writable through `c` and accessed by nothing else while
+/// this runs.
+///
+/// # Panics
+/// If `lo..hi` is not inside `0..n`, `bias` is not `n` values or `C` is shorter than
+/// `m * n`.
+pub(super) unsafe fn start_from_bias(
+    m: usize,
+    n: usize,
+    (lo, hi): (usize, usize),
+    c: Out,
+    bias: &[f32],
+) {
+    assert!(
+        lo <= hi && hi <= n && bias.len() == n && c.len >= m * n,
+        "start_from_bias: bad shape"
+    );
+    for i in 0..m {
+        // SAFETY: in bounds (asserted), and the caller's contract makes the access unique.
+        unsafe { c.from(i * n + lo).values(hi - lo) }.copy_from_slice(&bias[lo..hi]);
+    }
+}
+
 /// Columns `lo..hi` of [`blocked`]'s `C` (`lo` a multiple of [`COLS`], `hi` too or `n`),
 /// written through `c`: the same tiles, blocks and order of additions, each panel of `B`
 /// that serves several tiles copied as the tiles reach it, the next one fetched meanwhile
-/// (the callers split products of few rows, one block of [`MC`]).
+/// (the callers split products of few rows, one block of [`MC`]). With a bias (a row of
+/// `n` values) the values are the bias plus the product (`accumulate` is then ignored):
+/// each tile's part of `C` is set to the bias just before the tile adds onto it, in L1
+/// ([`start_tile`]; set beforehand, the whole part had left L1 when the tiles read it).
 ///
 /// # Safety
 /// The values of columns `lo..hi` of `C` (`m` rows of `n`) must be writable through `c`
@@ -452,7 +478,7 @@ unsafe fn columns(
     csa: usize,
     b: &[f32],
     c: Out,
-    accumulate: bool,
+    (accumulate, bias): (bool, Option<&[f32]>),
     lo: usize,
     hi: usize,
 ) {
@@ -460,13 +486,17 @@ unsafe fn columns(
         lo.is_multiple_of(COLS) && lo <= hi && hi <= n,
         "columns: bad range"
     );
+    assert!(
+        bias.is_none_or(|bias| bias.len() == n && c.len >= m * n),
+        "columns: bad bias"
+    );
     let kc = k_block(k);
     // Room for one panel, copied where it serves several tiles.
     let mut panel = [0.0f32; KC * COLS];
     let mut k0 = 0;
     while k0 < k {
         let kc = kc.min(k - k0);
-        let add = accumulate || k0 > 0;
+        let add = accumulate || k0 > 0 || bias.is_some();
         for i_block in (0..m).step_by(MC) {
             let rows = MC.min(m - i_block);
             for j in (lo..hi).step_by(COLS) {
@@ -488,6 +518,16 @@ unsafe fn columns(
                         rsc: n,
                         add,
                     };
+                    if let (Some(bias), 0) = (bias, k0) {
+                        // SAFETY: lanes `j..j + cols` of `bias` (`j + cols <= n =
+                        // bias.len()`, asserted); rows `i..i + ROWS.min(m - i)` of `C` at
+                        // columns `j..j + cols`, inside `c.len >= m * n` (asserted) and
+                        // inside `lo..hi`, which the caller's contract makes writable and
+                        // unique.
+                        unsafe {
+                            start_tile(&bias[j..j + cols], ROWS.min(m - i), n, c.from(i * n + j))
+                        };
+                    }
                     // SAFETY: the tile's values are in rows `i..` and columns `j..j + cols`
                     // of `C`, inside `lo..hi`: the caller's contract.
                     unsafe {
@@ -503,6 +543,47 @@ unsafe fn columns(
             }
         }
         k0 += kc;
+    }
+}
+
+/// Sets `rows` rows (`rsc` values apart) of the first `bias.len()` (at most [`COLS`])
+/// values of `c` to `bias`: a tile's part of `C`, which the tile then adds onto while it
+/// is in L1 (set for a whole panel of rows beforehand, rows of a power-of-two width shared
+/// a few cache sets and had left L1 when the tiles read them).
+///
+/// # Safety
+/// Those values must be writable through `c` and accessed by nothing else while this runs.
+///
+/// # Panics
+/// If `bias` is longer than [`COLS`] or `c` is too short.
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[inline]
+unsafe fn start_tile(bias: &[f32], rows: usize, rsc: usize, c: Out) {
+    let cols = bias.len();
+    assert!(cols <= COLS, "start_tile: bad width");
+    if rows == 0 || cols == 0 {
+        return;
+    }
+    assert!(
+        matches!(mul_add(rows - 1, rsc, cols), Some(e) if e <= c.len),
+        "start_tile: C too short"
+    );
+    let (m0, m1) = (lanes(cols), lanes(cols.saturating_sub(16)));
+    let pb = bias.as_ptr();
+    // SAFETY: the lanes read are those of `bias` (`m1` empty when `cols <= 16`, the pointer
+    // then made with `wrapping_add` and not accessed); the lanes written are `r * rsc + j`
+    // for `j < cols`, at most `(rows - 1) * rsc + cols <= c.len` (asserted), writable and
+    // unique (the caller's contract). Masked-off lanes are not accessed.
+    unsafe {
+        let (b0, b1) = (
+            _mm512_maskz_loadu_ps(m0, pb),
+            _mm512_maskz_loadu_ps(m1, pb.wrapping_add(16)),
+        );
+        for r in 0..rows {
+            let out = c.ptr.add(r * rsc);
+            _mm512_mask_storeu_ps(out, m0, b0);
+            _mm512_mask_storeu_ps(out.wrapping_add(16), m1, b1);
+        }
     }
 }
 
