@@ -197,20 +197,32 @@ impl<const IN: usize, const OUT: usize, A: ActivationFn> Layer for Dense<IN, OUT
 
 /// The biases' gradient: `db` = the sum of the rows of `dz` (`db.len()` values each), in
 /// row order, plus `prev` when given (the gradient of earlier passes). Vectorised at the
-/// kernels' level (plain additions, the same values at every level).
+/// kernels' level (plain additions, the same values at every level); from 16 Ki values of
+/// `dz` on, the columns are split across the pool's threads (each column summed whole by
+/// one thread, so the same values on any number of threads).
 fn bias_gradient(dz: &[f32], db: &mut [f32], prev: Option<&[f32]>) {
-    kernels::vectorized(|| {
-        db.fill(0.0);
-        for row in dz.chunks_exact(db.len()) {
-            for (g, &d) in db.iter_mut().zip(row) {
-                *g += d;
+    let width = db.len();
+    if width == 0 {
+        return;
+    }
+    let rows = dz.len() / width;
+    // Columns in groups of 16; 4 units of work per value summed (see `kernels::par_rows`).
+    kernels::par_rows(db, 16, 16 * 4 * rows, &|first, part| {
+        let lo = first * 16;
+        let hi = lo + part.len();
+        kernels::vectorized(|| {
+            part.fill(0.0);
+            for row in dz.chunks_exact(width) {
+                for (g, &d) in part.iter_mut().zip(&row[lo..hi]) {
+                    *g += d;
+                }
             }
-        }
-        if let Some(prev) = prev {
-            for (g, p) in db.iter_mut().zip(prev) {
-                *g += *p;
+            if let Some(prev) = prev {
+                for (g, p) in part.iter_mut().zip(&prev[lo..hi]) {
+                    *g += *p;
+                }
             }
-        }
+        });
     });
 }
 
@@ -509,6 +521,48 @@ mod tests {
         assert!(p[..1280].iter().all(|w| w.abs() <= limit));
         assert!(p[..1280].iter().any(|w| w.abs() > 0.9 * limit));
         assert!(p[1280..].iter().all(|&b| b == 0.0));
+    }
+
+    #[test]
+    fn bias_gradient_sums_each_column_in_row_order_on_any_number_of_threads() {
+        // Columns split across threads from 16 Ki values on: 64 x 520 (a partial group of
+        // 16 columns at the end) and 300 x 3 (too small to split), with and without the
+        // gradient of an earlier pass; the reference sums rows 0, 1, ... in f32 as the
+        // single-threaded loop did.
+        for (rows, width) in [(64usize, 520usize), (300, 3)] {
+            let mut rng = Rng::new(rows as u64);
+            let dz: Vec<f32> = (0..rows * width).map(|_| rng.normal() * 3.0).collect();
+            let prev: Vec<f32> = (0..width).map(|_| rng.normal()).collect();
+            for with_prev in [false, true] {
+                let mut want = std::vec![0.0f32; width];
+                for row in dz.chunks_exact(width) {
+                    for (w, &d) in want.iter_mut().zip(row) {
+                        *w += d;
+                    }
+                }
+                if with_prev {
+                    for (w, p) in want.iter_mut().zip(&prev) {
+                        *w += *p;
+                    }
+                }
+                for threads in [1, 2] {
+                    let pool = rayon::ThreadPoolBuilder::new()
+                        .num_threads(threads)
+                        .build()
+                        .unwrap();
+                    let mut db = std::vec![f32::NAN; width];
+                    pool.install(|| {
+                        super::bias_gradient(&dz, &mut db, with_prev.then_some(&prev[..]));
+                    });
+                    assert!(
+                        db.iter()
+                            .zip(&want)
+                            .all(|(a, b)| a.to_bits() == b.to_bits()),
+                        "{rows} x {width}, prev {with_prev}, {threads} threads"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
