@@ -523,6 +523,7 @@ mod tests {
         assert!(p[1280..].iter().all(|&b| b == 0.0));
     }
 
+    #[cfg(feature = "std")]
     #[test]
     fn bias_gradient_sums_each_column_in_row_order_on_any_number_of_threads() {
         // Columns split across threads from 16 Ki values on: 64 x 520 (a partial group of
