@@ -5,7 +5,8 @@
 # (cnn runs CNN_EPOCHS epochs, 2 by default, of each: the per-epoch time is what compares;
 # seq runs MNIST read row by row, SEQ_EPOCHS epochs (1 by default) of each cell in SEQ_CELLS,
 # "lstm" by default, e.g. SEQ_CELLS="lstm gru rnn"; gan runs GAN_EPOCHS epochs, 1 by default,
-# on GAN_THREADS threads, 2 by default.)
+# on GAN_THREADS threads, 2 by default. PAUSE=S sleeps S seconds after each run, so that one
+# program's exit, e.g. PyTorch freeing a gigabyte, does not overlap the next one's timing.)
 # The peers' virtualenv is set up as described in ../shared/bench/README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +17,7 @@ ROUNDS=${2:-3}
 export MNIST_DIR=${MNIST_DIR:-$PWD/data/mnist}
 cargo build --release --examples -q
 
-run() { echo "--- $*"; "$@" 2>/dev/null | tail -1; }
+run() { echo "--- $*"; "$@" 2>/dev/null | tail -1; sleep "${PAUSE:-0}"; }
 
 for round in $(seq "$ROUNDS"); do
   echo "=== round $round (load $(cut -d' ' -f1 /proc/loadavg))"
