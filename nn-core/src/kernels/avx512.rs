@@ -486,8 +486,10 @@ unsafe fn columns(
         lo.is_multiple_of(COLS) && lo <= hi && hi <= n,
         "columns: bad range"
     );
+    // With no step of `k` no tile would run to start `C` from the bias (the callers split
+    // only products of many multiply-adds).
     assert!(
-        bias.is_none_or(|bias| bias.len() == n && c.len >= m * n),
+        bias.is_none_or(|bias| bias.len() == n && k > 0 && c.len >= m * n),
         "columns: bad bias"
     );
     let kc = k_block(k);
