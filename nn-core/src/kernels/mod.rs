@@ -870,12 +870,16 @@ pub fn lstm_step(s: LstmStep<'_>) {
 /// check (single-sample inference stays as cheap as the plain loop).
 const MAP_SMALL: usize = 4096;
 
-/// The work [`map`] and [`map_with`] count for each row of 64 values when they decide to
-/// split across threads (`split_out` splits from 64 Ki units): passes of 16 Ki values and
-/// more split. An activation's backward pass over a GAN layer's 64 × 256 or 64 × 512
-/// output gradient reads two streams from L2 at about 0.3 ns a value; on one thread, while
-/// the other waited, these passes were a fifth of the step's serial time.
-const MAP_ROW_WORK: usize = 256;
+/// The work ([`par_rows`]' units) counted for each value of an element-wise pass over a
+/// few streams (an activation or its derivative, a copy and an activation, a sum of rows):
+/// `split_out` splits from 64 Ki units, so such passes split across threads from 16 Ki
+/// values on. An activation's backward pass over a GAN layer's 64 × 256 or 64 × 512 output
+/// gradient reads two streams from L2 at about 0.3 ns a value; on one thread, while the
+/// other waited, these passes were a fifth of the step's serial time.
+pub(crate) const ELEMENTWISE_WORK: usize = 4;
+
+/// The work [`map`] and [`map_with`] count for each row of 64 values.
+const MAP_ROW_WORK: usize = 64 * ELEMENTWISE_WORK;
 
 /// Applies the element-wise `f` to `values` in place: small slices directly, large ones in
 /// parts split across the current pool's threads (at multiples of 64 values), each inside

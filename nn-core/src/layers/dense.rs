@@ -206,8 +206,9 @@ fn bias_gradient(dz: &[f32], db: &mut [f32], prev: Option<&[f32]>) {
         return;
     }
     let rows = dz.len() / width;
-    // Columns in groups of 16; 4 units of work per value summed (see `kernels::par_rows`).
-    kernels::par_rows(db, 16, 16 * 4 * rows, &|first, part| {
+    // Columns in groups of 16, each summing `rows` values.
+    let work = 16 * kernels::ELEMENTWISE_WORK * rows;
+    kernels::par_rows(db, 16, work, &|first, part| {
         let lo = first * 16;
         let hi = lo + part.len();
         kernels::vectorized(|| {

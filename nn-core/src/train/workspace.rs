@@ -372,7 +372,7 @@ impl<M: Model> Workspace<M> {
         self.d_logits.resize(d_outputs.len(), 0.0);
         if activation.elementwise() {
             // As in `finish_outputs`: the copy and the activation's derivative in parts.
-            let work = width.saturating_mul(4);
+            let work = width.saturating_mul(crate::kernels::ELEMENTWISE_WORK);
             crate::kernels::par_rows(&mut self.d_logits, width, work, &|first, part| {
                 let at = first * width..first * width + part.len();
                 part.copy_from_slice(&d_outputs[at.clone()]);
@@ -573,7 +573,7 @@ fn finish_outputs<M: Model>(logits: &[f32], kept: &mut Vec<f32>, outputs: &mut V
     if activation.elementwise() {
         // An activation costs a few copies of its values (tanh, sigmoid): worth splitting
         // from tens of thousands of values on.
-        let work = M::OUTPUT.saturating_mul(4);
+        let work = M::OUTPUT.saturating_mul(crate::kernels::ELEMENTWISE_WORK);
         let width = M::OUTPUT;
         crate::kernels::par_rows2(outputs, width, kept, width, work, &|first, out, keep| {
             let from = &logits[first * width..first * width + out.len()];
