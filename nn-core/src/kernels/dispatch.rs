@@ -231,7 +231,8 @@ dispatch! {
 }
 
 /// The fused product and update of [`avx512::tn_update`](super::avx512) at the AVX-512
-/// level; `false` (nothing done) at the other levels, or where that function declines.
+/// level (`room`: values it may overwrite); `false` (nothing done) at the other levels, or
+/// where that function declines.
 #[cfg(feature = "alloc")]
 #[allow(clippy::too_many_arguments)]
 pub(super) fn tn_update(
@@ -242,15 +243,15 @@ pub(super) fn tn_update(
     lda: usize,
     b: &[f32],
     prev: Option<&[f32]>,
-    p: &mut [f32],
+    (p, room): (&mut [f32], &mut [f32]),
     rule: super::update::Rule<'_>,
 ) -> bool {
     #[cfg(all(feature = "std", target_arch = "x86_64"))]
     if level() >= Level::Avx512 {
         // SAFETY: `level()` returned `Avx512`, so the CPU has AVX-512F, AVX2 and FMA.
-        return unsafe { super::avx512::tn_update(m, k, n, a, lda, b, prev, p, rule) };
+        return unsafe { super::avx512::tn_update(m, k, n, a, lda, b, prev, (p, room), rule) };
     }
-    let _ = (m, k, n, a, lda, b, prev, p, rule);
+    let _ = (m, k, n, a, lda, b, prev, p, room, rule);
     false
 }
 

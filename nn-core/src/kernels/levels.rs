@@ -134,7 +134,7 @@ const OUT: &str = "NN_LEVELS_OUT";
 
 /// Products `(kind, m, k, n)`: small ones, tiles with every kind of edge, blocks of `k`
 /// (over 256), thread splits (over `PARALLEL_PRODUCT`), and `gemm_nt`'s tiled path.
-const PRODUCTS: [(char, usize, usize, usize); 18] = [
+const PRODUCTS: [(char, usize, usize, usize); 19] = [
     ('n', 1, 1, 1),
     // Few rows, split by columns at AVX-512: 25 panels, the last partial; 4 panels; 128
     // rows, split by columns at AVX-512 (7 panels) and by rows at AVX2.
@@ -150,8 +150,11 @@ const PRODUCTS: [(char, usize, usize, usize); 18] = [
     ('t', 290, 64, 65),
     ('t', 784, 32, 128),
     ('t', 5, 9, 1),
-    // Rows too long for the fused update's gradient block (tile by tile).
+    // Rows too long for the fused update's gradient block (tile by tile): `B` read in place
+    // (the gradient's buffer too small for its panels); from panels in that buffer, the
+    // last partial, on a thread and when split across threads.
     ('t', 13, 40, 350),
+    ('t', 100, 40, 350),
     ('T', 32, 10, 128),
     ('T', 32, 64, 64),
     ('T', 7, 300, 20),

@@ -1223,8 +1223,9 @@ pub fn gemm_tn(
 /// once to `params` by `update` (all `m * n` long, the gradient's layout): the result is that
 /// of the product, the addition and [`ParamUpdate::apply`] in turn. At the AVX-512 level,
 /// for `k` up to one block of the kernel and at least 2 columns, each tile of the gradient
-/// updates its parameters while in registers, and `grads` is not used (its values are then
-/// unspecified); elsewhere the gradient goes through `grads`. Rows are split across the
+/// updates its parameters while in registers, and `grads` serves as room for a copy of `B`
+/// that the tiles read (its values are then unspecified); elsewhere the gradient goes
+/// through `grads`. Rows are split across the
 /// pool's threads as in the products; results do not depend on the number of threads.
 ///
 /// # Panics
@@ -1256,13 +1257,14 @@ pub fn gemm_tn_update(
     let (a, b, params) = (&a[..a_len], &b[..b_len], &mut params[..c_len]);
     let prev = prev.map(|g| &g[..c_len]);
     let mut update = update.range(0, c_len);
+    let grads = &mut grads[..c_len];
     if n >= 2 && k > 0 && level() >= Level::Avx512 {
-        let done = split_update(in_parallel(), m, k, n, a, m, b, prev, params, &mut update);
+        let parts = (&mut *params, &mut *grads);
+        let done = split_update(in_parallel(), m, k, n, a, m, b, prev, parts, &mut update);
         if done {
             return;
         }
     }
-    let grads = &mut grads[..c_len];
     gemm_tn(m, k, n, a, b, grads, false);
     if let Some(prev) = prev {
         for (g, p) in grads.iter_mut().zip(prev) {
@@ -1273,7 +1275,8 @@ pub fn gemm_tn_update(
 }
 
 /// [`dispatch::tn_update`] with the rows of the gradient split across threads as
-/// [`split_rows`] splits a product's; `false` if it declined (then before doing anything:
+/// [`split_rows`] splits a product's, each thread given the same rows of the gradient's
+/// buffer as room (`(params, room)`); `false` if it declined (then before doing anything:
 /// its checks do not depend on the split).
 #[cfg(feature = "alloc")]
 #[allow(clippy::too_many_arguments)]
@@ -1286,7 +1289,7 @@ fn split_update(
     lda: usize,
     b: &[f32],
     prev: Option<&[f32]>,
-    params: &mut [f32],
+    (params, room): (&mut [f32], &mut [f32]),
     update: &mut ParamUpdate<'_>,
 ) -> bool {
     let align = split_align();
@@ -1295,6 +1298,7 @@ fn split_update(
     if threads >= 2 && top > 0 && m.saturating_mul(k).saturating_mul(n) >= PARALLEL_PRODUCT {
         let at = top * n;
         let (p_top, p_bottom) = params.split_at_mut(at);
+        let (r_top, r_bottom) = room.split_at_mut(at);
         let (g_top, g_bottom) = match prev {
             Some(g) => (Some(&g[..at]), Some(&g[at..])),
             None => (None, None),
@@ -1302,7 +1306,20 @@ fn split_update(
         let (t_top, t_bottom) = (threads / 2, threads - threads / 2);
         let (mut u_top, mut u_bottom) = update.split_at(at);
         let (done_top, done_bottom) = join(
-            || split_update(t_top, top, k, n, a, lda, b, g_top, p_top, &mut u_top),
+            || {
+                split_update(
+                    t_top,
+                    top,
+                    k,
+                    n,
+                    a,
+                    lda,
+                    b,
+                    g_top,
+                    (p_top, r_top),
+                    &mut u_top,
+                )
+            },
             || {
                 split_update(
                     t_bottom,
@@ -1313,7 +1330,7 @@ fn split_update(
                     lda,
                     b,
                     g_bottom,
-                    p_bottom,
+                    (p_bottom, r_bottom),
                     &mut u_bottom,
                 )
             },
@@ -1322,7 +1339,7 @@ fn split_update(
         return done_top;
     }
     let _ = (threads, top);
-    dispatch::tn_update(m, k, n, a, lda, b, prev, params, update.rule())
+    dispatch::tn_update(m, k, n, a, lda, b, prev, (params, room), update.rule())
 }
 
 /// `C[m×n] = A[k×m]ᵀ · B[k×n]` as a sum over the `k` rows in blocks of `block` rows, each
