@@ -935,11 +935,12 @@ fn nt(isa: Avx512, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32], accu
 }
 
 /// Rows `c0..c1` of the transpose of `m` (`rows × cols`, row-major) into `t` (`(c1 - c0) ×
-/// rows`, row-major): columns `c0..c1` of `m` (see [`transpose_to`]).
+/// rows`, row-major): columns `c0..c1` of `m` (see [`transpose_to`]); with `sums`, also
+/// the sum of each of those columns (its values added in row order to 0).
 ///
 /// # Panics
 /// If `m` holds fewer than `rows * cols` values, the columns are out of range, or `t` is
-/// shorter than `(c1 - c0) * rows`.
+/// shorter than `(c1 - c0) * rows` (`sums` than `c1 - c0`).
 #[target_feature(enable = "avx512f,avx2,fma")]
 pub(super) fn transpose_columns(
     m: &[f32],
@@ -947,23 +948,30 @@ pub(super) fn transpose_columns(
     cols: usize,
     (c0, c1): (usize, usize),
     t: &mut [f32],
+    sums: Option<&mut [f32]>,
 ) {
     let len = mul_add(rows, cols, 0).expect("transpose: rows * cols overflows");
     assert!(
         m.len() >= len && c0 <= c1 && c1 <= cols && t.len() >= (c1 - c0) * rows,
         "transpose: slices too short"
     );
+    let sums = sums.map(|sums| {
+        assert!(sums.len() >= c1 - c0, "transpose: sums too short");
+        sums[..c1 - c0].fill(0.0);
+        sums.as_mut_ptr()
+    });
     // SAFETY: the values read are `r * cols + c` for `r < rows`, `c0 <= c < c1 <= cols`,
     // inside `m`; those written `(c - c0) * rows + r`, inside `t` (asserted), which is
-    // borrowed mutably and cannot overlap `m`.
+    // borrowed mutably and cannot overlap `m`; the sums `c - c0`, inside `sums` (asserted),
+    // borrowed mutably too.
     unsafe {
         transpose_to(
             m.as_ptr().add(c0),
             rows,
             c1 - c0,
             cols,
-            t.as_mut_ptr(),
-            rows,
+            (t.as_mut_ptr(), rows),
+            sums,
         );
     }
 }
@@ -971,18 +979,20 @@ pub(super) fn transpose_columns(
 /// `T[c][r] = M[r][c]` for `r < rows`, `c < cols`, `M[r][c]` at `src + r * src_stride + c`,
 /// `T[c][r]` at `dst + c * dst_stride + r`: whole 16 × 16 blocks in registers (16 rows
 /// loaded, four rounds of 16 shuffles, 16 columns stored), the edges one value at a time.
+/// With `sums`, each column's values are also added to `sums[c]`, in row order (the rows
+/// of each block as loaded, the blocks from the top, then the rows below them).
 ///
 /// # Safety
-/// Those values of `M` must be readable, those of `T` writable and accessed by nothing else
-/// meanwhile, and the two must not overlap.
+/// Those values of `M` must be readable, those of `T` (and `sums[c]` for `c < cols`)
+/// writable and accessed by nothing else meanwhile, and none may overlap.
 #[target_feature(enable = "avx512f,avx2,fma")]
 unsafe fn transpose_to(
     src: *const f32,
     rows: usize,
     cols: usize,
     src_stride: usize,
-    dst: *mut f32,
-    dst_stride: usize,
+    (dst, dst_stride): (*mut f32, usize),
+    sums: Option<*mut f32>,
 ) {
     const B: usize = 16;
     let (full_rows, full_cols) = (rows - rows % B, cols - cols % B);
@@ -994,6 +1004,13 @@ unsafe fn transpose_to(
                 for (i, v) in r.iter_mut().enumerate() {
                     *v = _mm512_loadu_ps(src.add((r0 + i) * src_stride + c0));
                 }
+                if let Some(sums) = sums {
+                    let mut sum = _mm512_loadu_ps(sums.add(c0));
+                    for v in &r {
+                        sum = _mm512_add_ps(sum, *v);
+                    }
+                    _mm512_storeu_ps(sums.add(c0), sum);
+                }
                 for (j, v) in transpose16(r).iter().enumerate() {
                     _mm512_storeu_ps(dst.add((c0 + j) * dst_stride + r0), *v);
                 }
@@ -1002,12 +1019,20 @@ unsafe fn transpose_to(
         // The edges: the columns right of the blocks, then the rows below them.
         for r in 0..full_rows {
             for c in full_cols..cols {
-                *dst.add(c * dst_stride + r) = *src.add(r * src_stride + c);
+                let v = *src.add(r * src_stride + c);
+                *dst.add(c * dst_stride + r) = v;
+                if let Some(sums) = sums {
+                    *sums.add(c) += v;
+                }
             }
         }
         for r in full_rows..rows {
             for c in 0..cols {
-                *dst.add(c * dst_stride + r) = *src.add(r * src_stride + c);
+                let v = *src.add(r * src_stride + c);
+                *dst.add(c * dst_stride + r) = v;
+                if let Some(sums) = sums {
+                    *sums.add(c) += v;
+                }
             }
         }
     }

@@ -419,26 +419,27 @@ pub(super) fn softmax_in_place(values: &mut [f32], width: usize) {
     }
 }
 
-/// Rows `c0..c1` of `mᵀ` into `t` (see `super::transpose`): in 16 × 16 blocks of
-/// registers at the AVX-512 level (`avx512::transpose_columns`), else `false` (nothing
-/// done).
+/// Rows `c0..c1` of `mᵀ` into `t`, and the sums of those columns of `m` into `sums` when
+/// given (see `super::transpose_summing`): in 16 × 16 blocks of registers at the AVX-512
+/// level (`avx512::transpose_columns`), then `None`; else `Some(sums)` (nothing done).
 #[inline]
-pub(super) fn transpose_columns(
+pub(super) fn transpose_columns<'s>(
     m: &[f32],
     rows: usize,
     cols: usize,
     range: (usize, usize),
     t: &mut [f32],
-) -> bool {
+    sums: Option<&'s mut [f32]>,
+) -> Option<Option<&'s mut [f32]>> {
     #[cfg(all(feature = "std", target_arch = "x86_64"))]
     if level() >= Level::Avx512 {
         // SAFETY: `level()` returned `Avx512`, so the CPU has AVX-512F, AVX2 and FMA
         // (`supported`).
-        unsafe { super::avx512::transpose_columns(m, rows, cols, range, t) };
-        return true;
+        unsafe { super::avx512::transpose_columns(m, rows, cols, range, t, sums) };
+        return None;
     }
-    let _ = (m, rows, cols, range, t);
-    false
+    let _ = (m, rows, cols, range, &t);
+    Some(sums)
 }
 
 /// Runs `s` on AVX-512's kernel (`avx512::lstm_step`) if that is the level, or gives it

@@ -430,18 +430,34 @@ pub fn transpose(m: &[f32], rows: usize, cols: usize, t: &mut [f32]) {
     let len = size("transpose", "rows * cols", rows, cols);
     check("transpose m", m.len(), len);
     check("transpose t", t.len(), len);
-    transpose_split(
-        in_parallel(),
-        &m[..len],
-        rows,
-        cols,
-        (0, cols),
-        &mut t[..len],
-    );
+    let (m, t) = (&m[..len], &mut t[..len]);
+    transpose_split(in_parallel(), m, rows, cols, (0, cols), t, None);
 }
 
-/// Columns `c0..c1` of `m` (`rows × cols`) as the rows of `t` (`(c1 - c0) × rows`), on up
-/// to `threads` threads.
+/// [`transpose`], and the sum of each column of `m` into `sums` (`cols` values, each the
+/// column's `rows` values added in row order to 0, as a plain loop over the rows adds
+/// them): a dense layer's bias gradient, from the output gradient it transposes anyway for
+/// its input gradient, without a pass of its own.
+///
+/// # Panics
+/// As [`transpose`]; also if `sums` holds fewer than `cols` values.
+pub(crate) fn transpose_summing(
+    m: &[f32],
+    rows: usize,
+    cols: usize,
+    t: &mut [f32],
+    sums: &mut [f32],
+) {
+    let len = size("transpose", "rows * cols", rows, cols);
+    check("transpose m", m.len(), len);
+    check("transpose t", t.len(), len);
+    check("transpose sums", sums.len(), cols);
+    let (m, t, sums) = (&m[..len], &mut t[..len], &mut sums[..cols]);
+    transpose_split(in_parallel(), m, rows, cols, (0, cols), t, Some(sums));
+}
+
+/// Columns `c0..c1` of `m` (`rows × cols`) as the rows of `t` (`(c1 - c0) × rows`), and
+/// their sums into `sums` (`c1 - c0` values) when given, on up to `threads` threads.
 fn transpose_split(
     threads: usize,
     m: &[f32],
@@ -449,23 +465,31 @@ fn transpose_split(
     cols: usize,
     (c0, c1): (usize, usize),
     t: &mut [f32],
+    sums: Option<&mut [f32]>,
 ) {
     // Halves at multiples of 16 columns (whole register blocks).
     let mid = c0 + (c1 - c0) / 32 * 16;
     #[cfg(feature = "std")]
     if threads >= 2 && mid > c0 && (c1 - c0) * rows >= PARALLEL_TRANSPOSE {
         let (top, bottom) = t.split_at_mut((mid - c0) * rows);
+        let (s_top, s_bottom) = match sums {
+            Some(sums) => {
+                let (s_top, s_bottom) = sums.split_at_mut(mid - c0);
+                (Some(s_top), Some(s_bottom))
+            }
+            None => (None, None),
+        };
         let (t_top, t_bottom) = (threads / 2, threads - threads / 2);
         join(
-            || transpose_split(t_top, m, rows, cols, (c0, mid), top),
-            || transpose_split(t_bottom, m, rows, cols, (mid, c1), bottom),
+            || transpose_split(t_top, m, rows, cols, (c0, mid), top, s_top),
+            || transpose_split(t_bottom, m, rows, cols, (mid, c1), bottom, s_bottom),
         );
         return;
     }
     let _ = (threads, mid);
-    if dispatch::transpose_columns(m, rows, cols, (c0, c1), t) {
+    let Some(sums) = dispatch::transpose_columns(m, rows, cols, (c0, c1), t, sums) else {
         return;
-    }
+    };
     // A tile of 16 rows at a time: the rows read stay in cache while their values go out
     // to 16 places each.
     const TILE: usize = 16;
@@ -474,6 +498,14 @@ fn transpose_split(
         for (c, out) in t.chunks_exact_mut(rows).take(c1 - c0).enumerate() {
             for (r, o) in out[r0..r1].iter_mut().enumerate() {
                 *o = m[(r0 + r) * cols + c0 + c];
+            }
+        }
+    }
+    if let Some(sums) = sums {
+        sums.fill(0.0);
+        for row in m.chunks_exact(cols).take(rows) {
+            for (s, &v) in sums.iter_mut().zip(&row[c0..c1]) {
+                *s += v;
             }
         }
     }
@@ -1532,6 +1564,11 @@ mod tests {
 
     #[test]
     fn transposes_move_every_value_to_its_place_on_any_thread_count() {
+        let bits = |v: &[f32]| {
+            v.iter()
+                .map(|x| x.to_bits())
+                .collect::<alloc::vec::Vec<_>>()
+        };
         let mut rng = Rng::new(4);
         // Whole 16 × 16 blocks, edges of columns, of rows, of both, and empty matrices;
         // the large ones split between threads.
@@ -1571,6 +1608,38 @@ mod tests {
                     t[rows * cols..].iter().all(|v| v.is_nan()),
                     "wrote past the end"
                 );
+                // With the columns' sums: the same transpose, and each sum bit for bit the
+                // plain loop's (row order from 0; the sums start as NaN, so a sum not
+                // started from 0 shows).
+                let mut want = alloc::vec![0.0f32; cols];
+                for row in m.chunks_exact(cols.max(1)).take(rows) {
+                    for (w, &v) in want.iter_mut().zip(row) {
+                        *w += v;
+                    }
+                }
+                let (mut t2, mut sums) = (
+                    alloc::vec![f32::NAN; rows * cols],
+                    alloc::vec![f32::NAN; cols + 1],
+                );
+                #[cfg(feature = "std")]
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap()
+                    .install(|| super::transpose_summing(&m, rows, cols, &mut t2, &mut sums));
+                #[cfg(not(feature = "std"))]
+                super::transpose_summing(&m, rows, cols, &mut t2, &mut sums);
+                assert_eq!(
+                    bits(&t2),
+                    bits(&t[..rows * cols]),
+                    "{rows} x {cols}: transposes differ"
+                );
+                assert_eq!(
+                    bits(&sums[..cols]),
+                    bits(&want),
+                    "{rows} x {cols}, {threads} threads: sums"
+                );
+                assert!(sums[cols].is_nan(), "wrote past the sums");
             }
         }
     }

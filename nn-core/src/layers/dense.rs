@@ -151,17 +151,27 @@ impl<const IN: usize, const OUT: usize, A: ActivationFn> Layer for Dense<IN, OUT
         let z: &[f32] = if A::USES_INPUT { &b.cache[..n] } else { &[] };
         let dz = &mut b.dy[..n];
         self.activation.backward(z, &b.y[..n], dz, OUT);
-        if let Some(grads) = b.grads {
-            let (dw, db) = grads[..Self::PARAMS].split_at_mut(Self::WEIGHTS);
+        let mut grads = b
+            .grads
+            .map(|g| g[..Self::PARAMS].split_at_mut(Self::WEIGHTS));
+        let summed = match b.dx {
+            Some(dx) => {
+                let db = grads.as_mut().map(|(_, db)| &mut **db);
+                let w = &b.params[..Self::WEIGHTS];
+                Self::input_gradient(w, dz, dx, b.scratch, b.batch, db)
+            }
+            None => false,
+        };
+        if let Some((dw, db)) = grads {
             kernels::gemm_tn(IN, b.batch, OUT, b.x, dz, dw, false);
-            bias_gradient(dz, db, None);
-        }
-        if let Some(dx) = b.dx {
-            Self::input_gradient(&b.params[..Self::WEIGHTS], dz, dx, b.scratch, b.batch);
+            if !summed {
+                bias_gradient(dz, db, None);
+            }
         }
     }
 
-    /// The input gradient first, from the weights before the update; then the weight
+    /// The input gradient first, from the weights before the update (the biases' gradient
+    /// summed as it transposes the output gradient, where it does); then the weight
     /// gradient, each tile applied to its weights as it is computed
     /// ([`kernels::gemm_tn_update`]), and the biases'.
     #[cfg(feature = "alloc")]
@@ -176,11 +186,12 @@ impl<const IN: usize, const OUT: usize, A: ActivationFn> Layer for Dense<IN, OUT
             prev,
             mut update,
         } = u;
-        if let Some(dx) = b.dx {
-            Self::input_gradient(&params[..Self::WEIGHTS], dz, dx, b.scratch, b.batch);
-        }
         let (w, bias) = params[..Self::PARAMS].split_at_mut(Self::WEIGHTS);
         let (dw, db) = grads[..Self::PARAMS].split_at_mut(Self::WEIGHTS);
+        let summed = match b.dx {
+            Some(dx) => Self::input_gradient(w, dz, dx, b.scratch, b.batch, Some(&mut *db)),
+            None => false,
+        };
         let (prev_w, prev_b) = match prev {
             Some(g) => {
                 let (pw, pb) = g[..Self::PARAMS].split_at(Self::WEIGHTS);
@@ -190,7 +201,14 @@ impl<const IN: usize, const OUT: usize, A: ActivationFn> Layer for Dense<IN, OUT
         };
         let (mut update_w, mut update_b) = update.split_at(Self::WEIGHTS);
         kernels::gemm_tn_update(IN, b.batch, OUT, b.x, dz, prev_w, dw, w, &mut update_w);
-        bias_gradient(dz, db, prev_b);
+        if summed {
+            // As `bias_gradient` adds the earlier gradient: after the sum.
+            for (g, p) in db.iter_mut().zip(prev_b.unwrap_or_default()) {
+                *g += *p;
+            }
+        } else {
+            bias_gradient(dz, db, prev_b);
+        }
         update_b.apply(bias, db);
     }
 }
@@ -229,8 +247,17 @@ fn bias_gradient(dz: &[f32], db: &mut [f32], prev: Option<&[f32]>) {
 
 impl<const IN: usize, const OUT: usize, A: ActivationFn> Dense<IN, OUT, A> {
     /// `dx = dz Wᵀ` for `batch` samples, by the path [`input_gradient_path`](Self::input_gradient_path)
-    /// chooses (dot products without room in `scratch`).
-    fn input_gradient(w: &[f32], dz: &[f32], dx: &mut [f32], scratch: &mut [f32], batch: usize) {
+    /// chooses (dot products without room in `scratch`). With `db`, the path that transposes
+    /// `dz` also sums its columns there as [`bias_gradient`] does (with no earlier gradient)
+    /// and returns `true`; otherwise `db` is left as it is.
+    fn input_gradient(
+        w: &[f32],
+        dz: &[f32],
+        dx: &mut [f32],
+        scratch: &mut [f32],
+        batch: usize,
+        db: Option<&mut [f32]>,
+    ) -> bool {
         let path = Self::input_gradient_path(batch);
         let room = scratch.len() >= Self::batch_scratch(batch);
         match path {
@@ -246,12 +273,23 @@ impl<const IN: usize, const OUT: usize, A: ActivationFn> Dense<IN, OUT, A> {
             InputGradient::TransposedProduct if room => {
                 let (dzt, rest) = scratch.split_at_mut(batch * OUT);
                 let dxt = &mut rest[..batch * IN];
-                kernels::transpose(dz, batch, OUT, dzt);
+                let summed = match db {
+                    Some(db) => {
+                        kernels::transpose_summing(dz, batch, OUT, dzt, db);
+                        true
+                    }
+                    None => {
+                        kernels::transpose(dz, batch, OUT, dzt);
+                        false
+                    }
+                };
                 kernels::gemm_nn(IN, OUT, batch, w, dzt, dxt, false);
                 kernels::transpose(dxt, IN, batch, dx);
+                return summed;
             }
             _ => kernels::gemm_nt(batch, OUT, IN, dz, w, dx, false),
         }
+        false
     }
 }
 
@@ -448,6 +486,7 @@ mod tests {
             let y = std::vec![0.0; batch * OUT];
             let mut scratch = std::vec![0.0; if with_scratch { Dense::<IN, OUT>::batch_scratch(batch) } else { 0 }];
             let mut dx = std::vec![f32::NAN; batch * IN];
+            let mut grads = std::vec![f32::NAN; IN * OUT + OUT];
             layer.backward(crate::layers::Backward {
                 params: &p,
                 state: &[],
@@ -456,11 +495,25 @@ mod tests {
                 cache: &[],
                 dy: &mut dy.clone(),
                 dx: Some(&mut dx),
-                grads: None,
+                grads: Some(&mut grads),
                 scratch: &mut scratch,
                 batch,
                 training: true,
             });
+            // The biases' gradient, whichever path summed it (the transpose of dZ on the
+            // transposed product's), bit for bit the sum of the rows in order.
+            let mut want = std::vec![0.0f32; OUT];
+            for row in dy.chunks_exact(OUT) {
+                for (w, &d) in want.iter_mut().zip(row) {
+                    *w += d;
+                }
+            }
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(
+                bits(&grads[IN * OUT..]),
+                bits(&want),
+                "{IN}x{OUT} batch {batch}: db"
+            );
             for s in 0..batch {
                 for i in 0..IN {
                     let naive: f64 = (0..OUT)
