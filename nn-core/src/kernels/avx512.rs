@@ -2494,11 +2494,10 @@ pub(super) fn tn_update(
         }
         _ => return false,
     };
-    let p = (p, room);
     if plain_grad {
-        tn_update_with::<true>(m, k, n, a, lda, b, prev, p, &mut apply);
+        tn_update_with::<true>(m, k, n, a, lda, b, prev, (p, room), &mut apply);
     } else {
-        tn_update_with::<false>(m, k, n, a, lda, b, prev, p, &mut apply);
+        tn_update_with::<false>(m, k, n, a, lda, b, prev, (p, room), &mut apply);
     }
     true
 }

@@ -421,25 +421,25 @@ pub(super) fn softmax_in_place(values: &mut [f32], width: usize) {
 
 /// Rows `c0..c1` of `mᵀ` into `t`, and the sums of those columns of `m` into `sums` when
 /// given (see `super::transpose_summing`): in 16 × 16 blocks of registers at the AVX-512
-/// level (`avx512::transpose_columns`), then `None`; else `Some(sums)` (nothing done).
+/// level (`avx512::transpose_columns`), else `false` (nothing done).
 #[inline]
-pub(super) fn transpose_columns<'s>(
+pub(super) fn transpose_columns(
     m: &[f32],
     rows: usize,
     cols: usize,
     range: (usize, usize),
     t: &mut [f32],
-    sums: Option<&'s mut [f32]>,
-) -> Option<Option<&'s mut [f32]>> {
+    sums: Option<&mut [f32]>,
+) -> bool {
     #[cfg(all(feature = "std", target_arch = "x86_64"))]
     if level() >= Level::Avx512 {
         // SAFETY: `level()` returned `Avx512`, so the CPU has AVX-512F, AVX2 and FMA
         // (`supported`).
         unsafe { super::avx512::transpose_columns(m, rows, cols, range, t, sums) };
-        return None;
+        return true;
     }
-    let _ = (m, rows, cols, range, &t);
-    Some(sums)
+    let _ = (m, rows, cols, range, t, sums);
+    false
 }
 
 /// Runs `s` on AVX-512's kernel (`avx512::lstm_step`) if that is the level, or gives it

@@ -427,11 +427,7 @@ impl Edges<'_> {
 /// # Panics
 /// If `m` or `t` holds fewer than `rows * cols` values.
 pub fn transpose(m: &[f32], rows: usize, cols: usize, t: &mut [f32]) {
-    let len = size("transpose", "rows * cols", rows, cols);
-    check("transpose m", m.len(), len);
-    check("transpose t", t.len(), len);
-    let (m, t) = (&m[..len], &mut t[..len]);
-    transpose_split(in_parallel(), m, rows, cols, (0, cols), t, None);
+    transpose_with(m, rows, cols, t, None);
 }
 
 /// [`transpose`], and the sum of each column of `m` into `sums` (`cols` values, each the
@@ -448,12 +444,17 @@ pub(crate) fn transpose_summing(
     t: &mut [f32],
     sums: &mut [f32],
 ) {
+    check("transpose sums", sums.len(), cols);
+    transpose_with(m, rows, cols, t, Some(&mut sums[..cols]));
+}
+
+/// [`transpose`] with the columns' sums into `sums` (`cols` values) when given.
+fn transpose_with(m: &[f32], rows: usize, cols: usize, t: &mut [f32], sums: Option<&mut [f32]>) {
     let len = size("transpose", "rows * cols", rows, cols);
     check("transpose m", m.len(), len);
     check("transpose t", t.len(), len);
-    check("transpose sums", sums.len(), cols);
-    let (m, t, sums) = (&m[..len], &mut t[..len], &mut sums[..cols]);
-    transpose_split(in_parallel(), m, rows, cols, (0, cols), t, Some(sums));
+    let (m, t) = (&m[..len], &mut t[..len]);
+    transpose_split(in_parallel(), m, rows, cols, (0, cols), t, sums);
 }
 
 /// Columns `c0..c1` of `m` (`rows × cols`) as the rows of `t` (`(c1 - c0) × rows`), and
@@ -465,7 +466,7 @@ fn transpose_split(
     cols: usize,
     (c0, c1): (usize, usize),
     t: &mut [f32],
-    sums: Option<&mut [f32]>,
+    mut sums: Option<&mut [f32]>,
 ) {
     // Halves at multiples of 16 columns (whole register blocks).
     let mid = c0 + (c1 - c0) / 32 * 16;
@@ -487,9 +488,9 @@ fn transpose_split(
         return;
     }
     let _ = (threads, mid);
-    let Some(sums) = dispatch::transpose_columns(m, rows, cols, (c0, c1), t, sums) else {
+    if dispatch::transpose_columns(m, rows, cols, (c0, c1), t, sums.as_deref_mut()) {
         return;
-    };
+    }
     // A tile of 16 rows at a time: the rows read stay in cache while their values go out
     // to 16 places each.
     const TILE: usize = 16;

@@ -202,10 +202,7 @@ impl<const IN: usize, const OUT: usize, A: ActivationFn> Layer for Dense<IN, OUT
         let (mut update_w, mut update_b) = update.split_at(Self::WEIGHTS);
         kernels::gemm_tn_update(IN, b.batch, OUT, b.x, dz, prev_w, dw, w, &mut update_w);
         if summed {
-            // As `bias_gradient` adds the earlier gradient: after the sum.
-            for (g, p) in db.iter_mut().zip(prev_b.unwrap_or_default()) {
-                *g += *p;
-            }
+            add_earlier(db, prev_b);
         } else {
             bias_gradient(dz, db, prev_b);
         }
@@ -236,13 +233,17 @@ fn bias_gradient(dz: &[f32], db: &mut [f32], prev: Option<&[f32]>) {
                     *g += d;
                 }
             }
-            if let Some(prev) = prev {
-                for (g, p) in part.iter_mut().zip(&prev[lo..hi]) {
-                    *g += *p;
-                }
-            }
+            add_earlier(part, prev.map(|p| &p[lo..hi]));
         });
     });
+}
+
+/// Adds the gradient of earlier passes, when given, to a summed gradient (after the sum, as
+/// [`bias_gradient`] does).
+fn add_earlier(g: &mut [f32], prev: Option<&[f32]>) {
+    for (g, p) in g.iter_mut().zip(prev.unwrap_or_default()) {
+        *g += *p;
+    }
 }
 
 impl<const IN: usize, const OUT: usize, A: ActivationFn> Dense<IN, OUT, A> {
