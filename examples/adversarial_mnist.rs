@@ -66,10 +66,17 @@ const PIXELS: usize = 784;
 const BATCH: usize = 32;
 const EPSILONS: [f32; 3] = [0.05, 0.1, 0.2];
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> Result<(), out::Failure> {
     let args = Args::parse();
     if !(args.train_epsilon.is_finite() && args.train_epsilon > 0.0) {
         return Err("--train-epsilon must be a positive number".into());
+    }
+    // Before the training: a wrong path fails now, not after the epochs it was to keep.
+    if let Some(path) = &args.save {
+        out::check_writable("--save", path)?;
+    }
+    if let Some(path) = &args.saliency {
+        out::check_writable("--saliency", path)?;
     }
     let mnist = Mnist::load(&args.data)?;
     let (x_train, y_train) = (mnist.train_x(), mnist.train_y());

@@ -368,11 +368,12 @@ fn run<M: Model>(args: &Args, summary: &str) -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
-fn main() -> Result<(), Box<dyn Error>> {
+fn main() -> Result<(), out::Failure> {
     let args = Args::parse();
     match args.window {
-        26 => run::<Weeks26>(&args, Weeks26::SUMMARY),
-        104 => run::<Weeks104>(&args, Weeks104::SUMMARY),
-        _ => run::<Weeks52>(&args, Weeks52::SUMMARY),
+        26 => run::<Weeks26>(&args, Weeks26::SUMMARY)?,
+        104 => run::<Weeks104>(&args, Weeks104::SUMMARY)?,
+        _ => run::<Weeks52>(&args, Weeks52::SUMMARY)?,
     }
+    Ok(())
 }

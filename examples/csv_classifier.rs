@@ -233,15 +233,9 @@ fn train_on<M: Model>(
     Ok((history, predicted, test_accuracy))
 }
 
-fn main() {
+fn main() -> Result<(), out::Failure> {
     let args = Args::parse();
-    let s = match run(&args) {
-        Ok(s) => s,
-        Err(e) => {
-            errln!("error: {e}");
-            std::process::exit(1);
-        }
-    };
+    let s = run(&args)?;
     outln!(
         "{}: {} rows kept, {} dropped for a missing value; {} features; classes {:?}",
         args.csv.display(),
@@ -268,4 +262,5 @@ fn main() {
         s.features,
         s.padding_predictions
     );
+    Ok(())
 }

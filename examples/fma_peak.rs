@@ -15,7 +15,7 @@ mod out;
 
 use nn::kernels::{fma_peak, Level};
 
-fn main() -> Result<(), String> {
+fn main() -> Result<(), out::Failure> {
     let mut rounds = 5;
     let mut threads = std::thread::available_parallelism().map_or(1, usize::from);
     let mut args = std::env::args().skip(1);

@@ -22,6 +22,8 @@
 #[path = "support/out.rs"]
 #[macro_use]
 mod out;
+#[path = "support/cli.rs"]
+mod cli;
 
 use clap::Parser;
 use nn::data::{gather_rows, Mnist};
@@ -63,13 +65,14 @@ struct Args {
     #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist"))]
     data: PathBuf,
     /// Training epochs (937 steps of 64 images each).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = cli::at_least_one)]
     epochs: usize,
     /// Seed of the initialisation, the shuffling and the noise.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Threads of the matrix products.
-    #[arg(long, default_value_t = 1)]
+    /// Threads of the matrix products (results are identical for any count); default: the
+    /// cores.
+    #[arg(long, default_value_t = cli::default_threads(), value_parser = cli::at_least_one)]
     threads: usize,
     /// Writes 1000 generated digits to this file: IDX, unsigned bytes, 1000 x 28 x 28.
     #[arg(long)]
@@ -104,16 +107,19 @@ fn init_like_pytorch<M: Model>(model: &mut M, rng: &mut Rng) {
     }
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> Result<(), out::Failure> {
     let args = Args::parse();
-    if args.threads == 0 {
-        return Err("--threads must be at least 1".into());
+    // Before the training: a wrong path fails now, not after the epochs it was to keep.
+    if let Some(path) = &args.samples {
+        out::check_writable("--samples", path)?;
+    }
+    if let Some(path) = &args.grid {
+        out::check_writable("--grid", path)?;
     }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.threads)
         .build()?;
-    pool.install(|| run(&args).map_err(|e| e.to_string()))?;
-    Ok(())
+    Ok(pool.install(|| run(&args).map_err(|e| e.to_string()))?)
 }
 
 fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {

@@ -23,7 +23,7 @@ mod support;
 
 use nn::prelude::*;
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> Result<(), out::Failure> {
     let args = support::Args::parse("mnist_cnn", 10, 1)?;
     support::run(
         MnistCnn::new(args.seed),

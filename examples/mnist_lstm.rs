@@ -50,7 +50,7 @@ struct Cli {
     common: support::Args,
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> Result<(), out::Failure> {
     // Two epochs by default: the recipe reports accuracy after one and after two.
     let command = Cli::command().mut_arg("epochs", |a| a.default_value("2"));
     let cli = Cli::from_arg_matches(&command.get_matches())?;

@@ -26,7 +26,7 @@ mod support;
 
 use nn::prelude::*;
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> Result<(), out::Failure> {
     let args = support::Args::parse("mnist_mlp", 5, 4)?;
     support::run(
         MnistMlp::new(args.seed),

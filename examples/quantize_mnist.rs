@@ -213,8 +213,17 @@ impl Report {
     }
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> Result<(), out::Failure> {
     let args = Args::parse();
+    for (flag, path) in [
+        ("--save-raw", &args.save_raw),
+        ("--save", &args.save),
+        ("--save-f32", &args.save_f32),
+    ] {
+        if let Some(path) = path {
+            out::check_writable(flag, path.as_ref())?;
+        }
+    }
     let mnist = Mnist::load(&args.data)?;
     let (train_x, test_x, test_y) = (mnist.train_x(), mnist.test_x(), mnist.test_y());
     let calibration = &train_x[..args.calibration as usize * 784];

@@ -43,7 +43,7 @@ struct Args {
     output: cli::Output,
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> Result<(), out::Failure> {
     let args = Args::parse();
     let (x, y) = Classification::new(1000, 20)
         .classes(2)

@@ -112,7 +112,7 @@ pub fn run(args: &Args) -> Result<Report, Box<dyn std::error::Error>> {
     })
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> Result<(), out::Failure> {
     let args = Args::parse();
     let r = run(&args)?;
     outln!(

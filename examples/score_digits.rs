@@ -269,7 +269,7 @@ pub fn score_file(classifier: &Classifier, path: &Path, confidence: f32) -> Resu
     Score::new(&probabilities, confidence).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> Result<(), out::Failure> {
     let args = Args::parse();
     if !(args.confidence > 0.0 && args.confidence <= 1.0) {
         return Err(format!("--confidence {} is not in (0, 1]", args.confidence).into());

@@ -40,7 +40,7 @@ nn::model! {
     }
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> Result<(), out::Failure> {
     let args = Args::parse();
     let (x, labels) = Classification::new(2000, 100)
         .informative(20)

@@ -80,7 +80,7 @@ fn per_call(n: usize, rounds: u64) -> f64 {
     per_call[per_call.len() / 2]
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> Result<(), out::Failure> {
     let args = Args::parse();
     let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build()?;
     pool.install(|| {

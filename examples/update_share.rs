@@ -50,7 +50,7 @@ struct Args {
     threads: u64,
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> Result<(), out::Failure> {
     let args = Args::parse();
     let (data, rounds, threads) = (args.data, args.rounds as usize, args.threads as usize);
     let pool = rayon::ThreadPoolBuilder::new()

@@ -9,6 +9,20 @@ use std::path::PathBuf;
 use nn::metrics::ConfusionMatrix;
 use nn::prelude::*;
 
+/// Parses a count that must be at least 1 (`--threads N`, `--epochs N`).
+pub fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// `--threads`' default: the cores this process may run on.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
 /// Progress output and pictures.
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct Output {

@@ -25,7 +25,7 @@ pub struct Args {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Training threads (results are identical for any count); default: the cores.
-    #[arg(long, default_value_t = default_threads(), value_parser = threads)]
+    #[arg(long, default_value_t = cli::default_threads(), value_parser = cli::at_least_one)]
     pub threads: usize,
     /// Write the trained weights (safetensors, PyTorch's names and layout) to this path.
     #[arg(long)]
@@ -39,18 +39,6 @@ pub struct Args {
     /// `--verbose` and `--plots`.
     #[command(flatten)]
     pub output: cli::Output,
-}
-
-fn threads(s: &str) -> Result<usize, String> {
-    match s.parse::<usize>() {
-        Ok(0) => Err("must be at least 1".into()),
-        Ok(n) => Ok(n),
-        Err(e) => Err(e.to_string()),
-    }
-}
-
-fn default_threads() -> usize {
-    std::thread::available_parallelism().map_or(1, usize::from)
 }
 
 /// A default value for clap, which keeps it for the whole run.
@@ -80,7 +68,14 @@ pub fn run<M: Model>(
     summary: &str,
     args: &Args,
     loss: Loss,
-) -> Result<(), Box<dyn std::error::Error>> {
+) -> Result<(), crate::out::Failure> {
+    // Before the training: a wrong path fails now, not after the epochs it was to keep.
+    if let Some(path) = &args.save {
+        crate::out::check_writable("--save", path.as_ref())?;
+    }
+    if let Some(path) = &args.save_raw {
+        crate::out::check_writable("--save-raw", path.as_ref())?;
+    }
     let t = Instant::now();
     let mnist = Mnist::load(&args.data)?;
     let (x_train, mut y_train) = (mnist.train_x(), mnist.train_y());

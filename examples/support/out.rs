@@ -29,3 +29,54 @@ macro_rules! outln {
 macro_rules! errln {
     ($($arg:tt)*) => { line_to!(stderr, $($arg)*) };
 }
+
+/// What an example's `main` returns on failure: any error (`?` converts it), printed as its
+/// sentence, `Error: MNIST file not found: ...`, with the causes it does not already
+/// include, instead of the debug form (`Error: Io { path: ..., error: Os { code: 2, .. } }`)
+/// that a `Box<dyn Error>` returned from `main` prints.
+pub struct Failure(Box<dyn std::error::Error>);
+
+impl<E: Into<Box<dyn std::error::Error>>> From<E> for Failure {
+    fn from(error: E) -> Self {
+        Self(error.into())
+    }
+}
+
+impl std::fmt::Debug for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut said = self.0.to_string();
+        let mut cause = self.0.source();
+        while let Some(c) = cause {
+            let text = c.to_string();
+            if !said.contains(&text) {
+                said = format!("{said}: {text}");
+            }
+            cause = c.source();
+        }
+        f.write_str(&said)
+    }
+}
+
+/// Checks, before any work, that the file `path` given with `flag` can be written, so
+/// that a typo in the path fails at once, naming it, rather than after the training whose
+/// result it was to hold. The file is left as it was: an existing one is opened without
+/// truncating it, a new one is removed again.
+#[allow(dead_code)]
+pub fn check_writable(flag: &str, path: &std::path::Path) -> Result<(), String> {
+    let existed = path.exists();
+    let opened = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path);
+    match opened {
+        Err(e) => Err(format!("cannot write {flag} {}: {e}", path.display())),
+        Ok(_) => {
+            if !existed {
+                // Best effort: an empty file left behind is harmless.
+                let _ = std::fs::remove_file(path);
+            }
+            Ok(())
+        }
+    }
+}
