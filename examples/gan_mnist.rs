@@ -74,9 +74,14 @@ struct Args {
     /// cores.
     #[arg(long, default_value_t = cli::default_threads(), value_parser = cli::at_least_one)]
     threads: usize,
-    /// Writes 1000 generated digits to this file: IDX, unsigned bytes, 1000 x 28 x 28.
+    /// Writes 1000 generated digits to this file (or `--sample-count`): IDX, unsigned bytes,
+    /// 1000 x 28 x 28.
     #[arg(long)]
     samples: Option<PathBuf>,
+    /// How many digits `--samples` writes (up to 100,000: 300 MB of pixels in f32). The
+    /// noise is drawn in order, so the first 1000 of a larger count are the default's.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    sample_count: u32,
     /// Writes a 10 x 10 grid of generated digits to this PNG file.
     #[arg(long)]
     grid: Option<PathBuf>,
@@ -192,10 +197,13 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     }
 
     if args.samples.is_some() || args.grid.is_some() {
-        let samples = generate(&g, &mut rng, 1000)?;
+        // The grid shows the first 100 digits (those of the samples when both are asked).
+        let wanted = args.sample_count as usize;
+        let count = wanted.max(if args.grid.is_some() { 100 } else { 0 });
+        let samples = generate(&g, &mut rng, count)?;
         if let Some(path) = &args.samples {
-            write_idx(path, &samples)?;
-            errln!("wrote 1000 generated digits to {}", path.display());
+            write_idx(path, &samples[..wanted * PIXELS])?;
+            errln!("wrote {wanted} generated digits to {}", path.display());
         }
         if let Some(path) = &args.grid {
             write_grid(path, &samples[..100 * PIXELS])?;
@@ -232,8 +240,8 @@ fn generate(g: &Generator, rng: &mut Rng, count: usize) -> nn::Result<Vec<u8>> {
         .collect())
 }
 
-/// An IDX file of unsigned bytes: magic 0x803, then 1000 x 28 x 28 (big-endian), then the
-/// pixels.
+/// An IDX file of unsigned bytes: magic 0x803, then the count, 28 and 28 (big-endian),
+/// then the pixels.
 fn write_idx(path: &PathBuf, pixels: &[u8]) -> std::io::Result<()> {
     let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
     let count = u32::try_from(pixels.len() / PIXELS).expect("fewer than 2^32 images");
