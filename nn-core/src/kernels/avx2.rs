@@ -18,9 +18,15 @@
 //! of rows, each 16 columns of the block of `B` serve every tile of the row block from L1,
 //! and the row block of `A` is read from memory once, then from L1 and L2. A product with
 //! `k > KC` adds each block's partial sums to `C` (in the same order whatever the split).
-//! `B` is read in place: packing it in panels (as the AVX-512 level does) measured slower
-//! at this width on the products of the examples (32 × 784 × 128: 63 GFLOP/s packed whole,
-//! 70 a panel at a time, 78 in place, on one thread of a Xeon at 110 GFLOP/s peak).
+//! `B` is read in place, but for widths that are multiples of [`COPY_WIDTHS`]: there a
+//! block that serves several tiles (a row block of more than [`ROWS`] rows) is first copied
+//! into a contiguous panel of `kc × 16` values on the stack, the next one fetched into L2
+//! meanwhile. Rows of `B` 2 KiB apart share two L1 sets, so that a block of 196 rows of a
+//! 512-wide `B` did not stay in L1: on an AMD EPYC with AVX2, one thread, 128 × 784 × 512
+//! took 2.0 ms instead of 2.8 (medians of 5 alternating runs) and the GAN's epoch 10% less.
+//! Narrower rows gained nothing or lost (64 wide, 784 × 512 × 64: 0.75 ms instead of 0.60;
+//! 32 × 784 × 128 on a Xeon: 70 GFLOP/s a panel at a time, 78 in place). The same tiles and
+//! additions either way, so the same values.
 #![allow(
     unsafe_code,
     reason = "AVX2 intrinsics: raw-pointer loads and stores, calls into `#[target_feature]` \
@@ -36,6 +42,7 @@ use core::arch::x86_64::{
     __m256, __m256i, _mm256_add_ps, _mm256_cmpgt_epi32, _mm256_cvtss_f32, _mm256_fmadd_ps,
     _mm256_loadu_ps, _mm256_loadu_si256, _mm256_maskload_ps, _mm256_maskstore_ps,
     _mm256_set1_epi32, _mm256_set1_ps, _mm256_setr_epi32, _mm256_setzero_ps, _mm256_storeu_ps,
+    _mm_prefetch, _MM_HINT_T1,
 };
 
 /// Proof that the CPU has AVX2 and FMA: a value of this type exists only if it does, which
@@ -243,6 +250,10 @@ fn tile_6x16(
     }
 }
 
+/// Widths of `B` whose blocks the blocked product copies into panels: rows a multiple of
+/// 1 KiB apart fall into at most 4 of the 64 sets of a 32 KiB L1 with 8 ways.
+const COPY_WIDTHS: usize = 256;
+
 /// Steps of `k` per block of the blocked product: `KC` rows of 16 columns of `B` are 16 KiB
 /// (without blocking, 64 × 784 × 512 ran at 50 GFLOP/s, with it at 72).
 const KC: usize = 256;
@@ -371,6 +382,10 @@ unsafe fn columns(
         "columns: bad range"
     );
     let kc = k_block(k);
+    // A block of `B` whose rows fall into few L1 sets and that serves several tiles is
+    // copied into a contiguous panel first (see the module's docs).
+    let mut panel = [0.0f32; KC * NR];
+    let copy = n.is_multiple_of(COPY_WIDTHS) && k.saturating_mul(n) >= KC * NR;
     let mut k0 = 0;
     while k0 < k {
         let kc = kc.min(k - k0);
@@ -378,12 +393,20 @@ unsafe fn columns(
         for i_block in (0..m).step_by(MC) {
             let rows = MC.min(m - i_block);
             for j in (lo..hi).step_by(NR) {
+                let cols = NR.min(hi - j);
+                let (b, rsb) = if copy && rows > ROWS {
+                    prefetch_next_panel(b, n, (k0, kc, k), j, (lo, hi));
+                    copy_panel(&b[k0 * n + j..], n, cols, &mut panel[..kc * NR]);
+                    (&panel[..kc * NR], NR)
+                } else {
+                    (&b[k0 * n + j..], n)
+                };
                 let t = Tile {
                     k: kc,
                     rsa,
                     csa,
-                    rsb: n,
-                    cols: NR.min(hi - j),
+                    rsb,
+                    cols,
                     rsc: n,
                     add,
                 };
@@ -393,13 +416,78 @@ unsafe fn columns(
                     t.column(
                         rows,
                         &a[i_block * rsa + k0 * csa..],
-                        &b[k0 * n + j..],
+                        b,
                         c.from(i_block * n + j),
                     );
                 }
             }
         }
         k0 += kc;
+    }
+}
+
+/// Fetches into L2 the panel of `B` (`k` rows of `n`, row-major) copied after the one of
+/// columns `j..` of the block of rows `k0..k0 + kc`, among the columns `lo..hi` the caller
+/// copies: the next panel of the block, else the first of the next block (none after the
+/// last). Each row's 16 values take at most two cache lines. A prefetch only hints,
+/// whatever the address (the pointers are made with `wrapping_add`).
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn prefetch_next_panel(
+    b: &[f32],
+    n: usize,
+    (k0, kc, k): (usize, usize, usize),
+    j: usize,
+    (lo, hi): (usize, usize),
+) {
+    let (row0, rows, col) = if j + NR < hi {
+        (k0, kc, j + NR)
+    } else if k0 + kc < k {
+        (k0 + kc, kc.min(k - k0 - kc), lo)
+    } else {
+        return;
+    };
+    let pb = b.as_ptr();
+    for p in row0..row0 + rows {
+        let row = pb.wrapping_add(p * n + col);
+        _mm_prefetch::<_MM_HINT_T1>(row.cast());
+        _mm_prefetch::<_MM_HINT_T1>(row.wrapping_add(NR - 1).cast());
+    }
+}
+
+/// Copies the first `cols` (at most [`NR`]) values of rows `p * rsb` of `b` into the rows
+/// of [`NR`] values of `panel` (as many as it holds; the lanes past `cols` zero), two masked
+/// register moves per row.
+///
+/// # Panics
+/// If `cols` is out of range or `b` is too short for the rows.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn copy_panel(b: &[f32], rsb: usize, cols: usize, panel: &mut [f32]) {
+    let rows = panel.len() / NR;
+    assert!((1..=NR).contains(&cols), "copy_panel: bad width");
+    if rows == 0 {
+        return;
+    }
+    let end = mul_add(rows - 1, rsb, cols);
+    assert!(
+        matches!(end, Some(e) if e <= b.len()),
+        "copy_panel: B too short"
+    );
+    let (m0, m1) = (lanes(cols), lanes(cols.saturating_sub(8)));
+    let (pb, pp) = (b.as_ptr(), panel.as_mut_ptr());
+    for p in 0..rows {
+        // SAFETY: the lanes read are `p * rsb + j` for `j < cols`, at most `(rows - 1) * rsb
+        // + cols <= b.len()` (asserted; `row + 8` is made with `wrapping_add` and read only
+        // through `m1`, empty when `cols <= 8`); the lanes written are `p * NR + j` for
+        // `j < NR`, inside `panel` (`rows * NR <= panel.len()`), which is borrowed mutably.
+        // Masked-off lanes are not read (they load as zeros).
+        unsafe {
+            let row = pb.add(p * rsb);
+            let out = pp.add(p * NR);
+            _mm256_storeu_ps(out, _mm256_maskload_ps(row, m0));
+            _mm256_storeu_ps(out.add(8), _mm256_maskload_ps(row.wrapping_add(8), m1));
+        }
     }
 }
 
