@@ -982,6 +982,9 @@ mod tests {
             (32, 784, 40),
             (25, 513, 70),
             (200, 20, 64),
+            // Widths whose blocks are copied into panels, one block of `k` and two.
+            (13, 40, 256),
+            (20, 300, 512),
         ] {
             let (m, k, n) = shape;
             let splits = |a: &[f32], b: &[f32], c0: &[f32], c: &[f32], accumulate: bool| {
