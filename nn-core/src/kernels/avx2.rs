@@ -37,7 +37,7 @@ mod optim;
 
 use super::avx512::{edged_columns, start_from_bias, Out};
 use super::portable::{Isa, NR};
-use super::update::{AdamStep, RmsPropStep};
+use super::update::{AdamStep, RmsPropStep, Rule};
 use core::arch::x86_64::{
     __m256, __m256i, _mm256_add_ps, _mm256_cmpgt_epi32, _mm256_cvtss_f32, _mm256_fmadd_ps,
     _mm256_loadu_ps, _mm256_loadu_si256, _mm256_maskload_ps, _mm256_maskstore_ps,
@@ -678,6 +678,226 @@ impl Tile {
                     }
                     _mm256_maskstore_ps(out, m0, v0);
                     _mm256_maskstore_ps(out1, m1, v1);
+                }
+            }
+        }
+    }
+}
+
+/// `G = Aᵀ B` for `A` of `k` rows of `m` (`A(i, p) = a[i + p * lda]`), `B` of `k` rows of
+/// `n` (`k` at most [`KC`]: one block; `n` a multiple of [`NR`]: whole tiles), plus `prev`
+/// when given, applied at once by Adam's `rule` to the parameters `p` (`m * n` values,
+/// `G`'s layout) and the moments: each tile of `G` is summed in registers exactly as
+/// [`blocked`] sums it and updates its parameters as `optim::adam` does, right away, so the
+/// values are those of the product, the addition and the update in turn, and `G` is never
+/// stored. For widths that are multiples of [`COPY_WIDTHS`], the tiles read `B` from a copy
+/// in `room` (values this may overwrite) in panels of [`NR`] columns, when it is large
+/// enough. Returns `false`, doing nothing, for another rule, a `k` or `n` out of range, a
+/// slice shorter than `m * n`, or bounds of the gradient's clamp that `f32::clamp` refuses.
+#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+pub(super) fn tn_update(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    lda: usize,
+    b: &[f32],
+    prev: Option<&[f32]>,
+    (p, room): (&mut [f32], &mut [f32]),
+    rule: Rule<'_>,
+) -> bool {
+    let Rule::Adam(s, m1, v) = rule else {
+        return false;
+    };
+    let Some(len) = m.checked_mul(n) else {
+        return false;
+    };
+    let a_ok = lda >= m && mul_add(k.saturating_sub(1), lda, m).is_some_and(|l| l <= a.len());
+    let b_ok = n.checked_mul(k).is_some_and(|l| l <= b.len());
+    let fits = |l: usize| l >= len;
+    if k == 0
+        || k > KC
+        || !n.is_multiple_of(NR)
+        || !a_ok
+        || !b_ok
+        || !fits(p.len())
+        || !fits(m1.len())
+        || !fits(v.len())
+        || prev.is_some_and(|g| !fits(g.len()))
+    {
+        return false;
+    }
+    let Some(adam) = optim::AdamLanes::of(s) else {
+        return false;
+    };
+    // `k * n <= b.len()` (checked).
+    let b = if n.is_multiple_of(COPY_WIDTHS) && room.len() >= k * n {
+        let room = &mut room[..k * n];
+        for (j, panel) in (0..n).step_by(NR).zip(room.chunks_exact_mut(k * NR)) {
+            copy_panel(&b[j..], n, NR, panel);
+        }
+        Panels::Copied(room)
+    } else {
+        Panels::InPlace(b)
+    };
+    let moments = Moments {
+        p: p.as_mut_ptr(),
+        m: m1.as_mut_ptr(),
+        v: v.as_mut_ptr(),
+        prev: prev.map(<[f32]>::as_ptr),
+    };
+    // Tiles in the order of the parameters, so that they and the moments stream through
+    // memory in order; each tile fetches the next one's into L2.
+    for i in (0..m).step_by(ROWS) {
+        let rows = ROWS.min(m - i);
+        for j in (0..n).step_by(NR) {
+            let next = if j + NR < n {
+                Some((i * n + j + NR, rows))
+            } else if i + ROWS < m {
+                Some(((i + ROWS) * n, ROWS.min(m - i - ROWS)))
+            } else {
+                None
+            };
+            if let Some((at, rows)) = next {
+                moments.prefetch(at, rows, n);
+            }
+            let (b, rsb) = b.at(j, k, n);
+            let t = UpdateTile {
+                k,
+                lda,
+                rsb,
+                n,
+                at: i * n + j,
+            };
+            // SAFETY: the tile's rows `i..i + rows` are below `m` and its columns
+            // `j..j + NR` below `n`: `A(i + r, q)` for `q < k` is at most `(k - 1) * lda
+            // + m - 1 < a.len()`, `B` holds `(k - 1) * rsb + NR` values from the panel's
+            // start, and the tile's values of `G` are at `i * n + j + r * n + jj < m * n`,
+            // inside `p`, the moments and `prev` (checked), which are borrowed mutably
+            // (`prev` shared, and distinct from the mutable ones) for the whole call.
+            unsafe {
+                let (a, b) = (a.as_ptr().add(i), b.as_ptr());
+                match rows {
+                    6 => t.run::<6>(a, b, moments, &adam),
+                    5 => t.run::<5>(a, b, moments, &adam),
+                    4 => t.run::<4>(a, b, moments, &adam),
+                    3 => t.run::<3>(a, b, moments, &adam),
+                    2 => t.run::<2>(a, b, moments, &adam),
+                    _ => t.run::<1>(a, b, moments, &adam),
+                }
+            }
+        }
+    }
+    true
+}
+
+/// Where [`tn_update`]'s tiles read `B`.
+#[derive(Clone, Copy)]
+enum Panels<'a> {
+    /// Row-major, `n` wide.
+    InPlace(&'a [f32]),
+    /// In panels of [`NR`] columns, each `k` rows of `NR` contiguous values.
+    Copied(&'a [f32]),
+}
+
+impl<'a> Panels<'a> {
+    /// `B` from column `j` on (a multiple of [`NR`]) and the distance between its rows.
+    fn at(self, j: usize, k: usize, n: usize) -> (&'a [f32], usize) {
+        match self {
+            Panels::InPlace(b) => (&b[j..], n),
+            Panels::Copied(b) => (&b[j * k..], NR),
+        }
+    }
+}
+
+/// The parameters, the moments and the earlier gradient (when given) that [`tn_update`]
+/// updates, all in the gradient's layout.
+#[derive(Clone, Copy)]
+struct Moments {
+    p: *mut f32,
+    m: *mut f32,
+    v: *mut f32,
+    prev: Option<*const f32>,
+}
+
+impl Moments {
+    /// Fetches into L2 the values of `rows` rows of [`NR`] from `at` on (rows `n` apart) of
+    /// every buffer. A prefetch only hints, whatever the address (the pointers are made
+    /// with `wrapping_add`).
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    fn prefetch(self, at: usize, rows: usize, n: usize) {
+        for r in 0..rows {
+            let i = at + r * n;
+            for i in [i, i + NR - 1] {
+                _mm_prefetch::<_MM_HINT_T1>(self.p.wrapping_add(i).cast_const().cast());
+                _mm_prefetch::<_MM_HINT_T1>(self.m.wrapping_add(i).cast_const().cast());
+                _mm_prefetch::<_MM_HINT_T1>(self.v.wrapping_add(i).cast_const().cast());
+                if let Some(g) = self.prev {
+                    _mm_prefetch::<_MM_HINT_T1>(g.wrapping_add(i).cast());
+                }
+            }
+        }
+    }
+}
+
+/// One tile of [`tn_update`]: `k` steps, the distances between the columns of `A` (`lda`)
+/// and the rows of `B` (`rsb`), the gradient's width `n` and the tile's first value `at`.
+#[derive(Clone, Copy)]
+struct UpdateTile {
+    k: usize,
+    lda: usize,
+    rsb: usize,
+    n: usize,
+    at: usize,
+}
+
+impl UpdateTile {
+    /// `G[r][j] = Σ_q A(r, q) · B[q][j]` for `r < R`, `j < NR`, `q < k` (`A(r, q) =
+    /// *pa.add(r + q * lda)`, `B[q][j] = *pb.add(q * rsb + j)`), summed from zero in the
+    /// order of `q` as [`Tile::kernel`] sums it, plus the earlier gradient, applied by
+    /// `adam` to the values `at + r * n + j` of the buffers.
+    ///
+    /// # Safety
+    /// `R` in `1..=ROWS`, `k >= 1`; every `A(r, q)` and `B[q][j]` above readable, the
+    /// values of the buffers readable and writable (`prev` readable), and nothing else
+    /// accessing those of `p` and the moments meanwhile.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    unsafe fn run<const R: usize>(
+        self,
+        pa: *const f32,
+        pb: *const f32,
+        to: Moments,
+        adam: &optim::AdamLanes,
+    ) {
+        let UpdateTile { k, lda, rsb, n, at } = self;
+        let mut acc: [[__m256; 2]; R] = [[_mm256_setzero_ps(); 2]; R];
+        for q in 0..k {
+            // SAFETY: `B[q][0..16]` and `A(r, q)`, readable (the caller's contract).
+            unsafe {
+                let row = pb.add(q * rsb);
+                let (b0, b1) = (_mm256_loadu_ps(row), _mm256_loadu_ps(row.add(8)));
+                for (r, acc_r) in acc.iter_mut().enumerate() {
+                    let av = _mm256_set1_ps(*pa.add(r + q * lda));
+                    acc_r[0] = _mm256_fmadd_ps(av, b0, acc_r[0]);
+                    acc_r[1] = _mm256_fmadd_ps(av, b1, acc_r[1]);
+                }
+            }
+        }
+        for (r, acc_r) in acc.iter().enumerate() {
+            for (half, &sum) in acc_r.iter().enumerate() {
+                let i = at + r * n + 8 * half;
+                // SAFETY: the 8 values from `i` on are the tile's, in every buffer (the
+                // caller's contract). The earlier gradient is added as `gemm_tn_update`'s
+                // other path adds it.
+                unsafe {
+                    let g = match to.prev {
+                        Some(prev) => _mm256_add_ps(_mm256_loadu_ps(prev.add(i)), sum),
+                        None => sum,
+                    };
+                    adam.update_from(g, to.p.add(i), to.m.add(i), to.v.add(i));
                 }
             }
         }

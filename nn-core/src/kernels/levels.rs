@@ -134,7 +134,7 @@ const OUT: &str = "NN_LEVELS_OUT";
 
 /// Products `(kind, m, k, n)`: small ones, tiles with every kind of edge, blocks of `k`
 /// (over 256), thread splits (over `PARALLEL_PRODUCT`), and `gemm_nt`'s tiled path.
-const PRODUCTS: [(char, usize, usize, usize); 19] = [
+const PRODUCTS: [(char, usize, usize, usize); 21] = [
     ('n', 1, 1, 1),
     // Few rows, split by columns at AVX-512: 25 panels, the last partial; 4 panels; 128
     // rows, split by columns at AVX-512 (7 panels) and by rows at AVX2.
@@ -155,6 +155,10 @@ const PRODUCTS: [(char, usize, usize, usize); 19] = [
     // last partial, on a thread and when split across threads.
     ('t', 13, 40, 350),
     ('t', 100, 40, 350),
+    // Whole tiles of 16 columns at AVX2, 256 wide: `B` from panels in the gradient's buffer
+    // (large enough), and read in place (too small).
+    ('t', 50, 40, 256),
+    ('t', 13, 40, 256),
     ('T', 32, 10, 128),
     ('T', 32, 64, 64),
     ('T', 7, 300, 20),
