@@ -27,6 +27,15 @@
 //! Narrower rows gained nothing or lost (64 wide, 784 × 512 × 64: 0.75 ms instead of 0.60;
 //! 32 × 784 × 128 on a Xeon: 70 GFLOP/s a panel at a time, 78 in place). The same tiles and
 //! additions either way, so the same values.
+//!
+//! # The weight gradients fused with Adam
+//!
+//! [`tn_update`] computes a layer's weight gradient tile by tile as the blocked product
+//! does (one block of `k`: a batch of at most [`KC`] samples) and applies Adam's update
+//! (`optim::AdamLanes`, bit for bit the portable loop) to each tile's parameters while its
+//! sums are in registers, so the gradient is never written out and read back, and the next
+//! tile's parameters and moments are fetched meanwhile. Only for whole tiles (widths that
+//! are multiples of 16); elsewhere, and for RMSprop, the gradient goes through memory.
 #![allow(
     unsafe_code,
     reason = "AVX2 intrinsics: raw-pointer loads and stores, calls into `#[target_feature]` \
