@@ -1259,8 +1259,8 @@ pub fn gemm_tn(
 /// Adam and AdamW, `k` up to one block and a multiple of 16 columns), each tile of the
 /// gradient updates its parameters while in registers, and `grads` serves as room for a
 /// copy of `B` that the tiles read (its values are then unspecified); elsewhere the
-/// gradient goes through `grads`. Rows are split across the pool's threads as in the products; results
-/// do not depend on the number of threads.
+/// gradient goes through `grads`. Rows are split across the pool's threads as in the
+/// products; results do not depend on the number of threads.
 ///
 /// # Panics
 /// If a size overflows, or a slice is shorter than its shape.
