@@ -231,8 +231,8 @@ dispatch! {
 }
 
 /// The fused product and update of [`avx512::tn_update`](super::avx512) at the AVX-512
-/// level and of `avx2::tn_update` at the AVX2 level (`room`: values it may overwrite);
-/// `false` (nothing done) at the portable level, or where those functions decline.
+/// level (`room`: values it may overwrite); `false` (nothing done) at the other levels, or
+/// where that function declines.
 #[cfg(feature = "alloc")]
 #[allow(clippy::too_many_arguments)]
 pub(super) fn tn_update(
@@ -250,11 +250,6 @@ pub(super) fn tn_update(
     if level() >= Level::Avx512 {
         // SAFETY: `level()` returned `Avx512`, so the CPU has AVX-512F, AVX2 and FMA.
         return unsafe { super::avx512::tn_update(m, k, n, a, lda, b, prev, (p, room), rule) };
-    }
-    #[cfg(all(feature = "std", target_arch = "x86_64"))]
-    if level() >= Level::Avx2 {
-        // SAFETY: `level()` returned `Avx2` or higher, so the CPU has AVX2 and FMA.
-        return unsafe { super::avx2::tn_update(m, k, n, a, lda, b, prev, (p, room), rule) };
     }
     let _ = (m, k, n, a, lda, b, prev, p, room, rule);
     false

@@ -155,8 +155,8 @@ const PRODUCTS: [(char, usize, usize, usize); 21] = [
     // last partial, on a thread and when split across threads.
     ('t', 13, 40, 350),
     ('t', 100, 40, 350),
-    // Whole tiles of 16 columns at AVX2, 256 wide: `B` from panels in the gradient's buffer
-    // (large enough), and read in place (too small).
+    // 256 wide: `B` from panels in the gradient's buffer (large enough), and read in place
+    // (too small).
     ('t', 50, 40, 256),
     ('t', 13, 40, 256),
     ('T', 32, 10, 128),

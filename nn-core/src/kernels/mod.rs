@@ -1255,12 +1255,11 @@ pub fn gemm_tn(
 /// `prev` when given (`prev + Aᵀ B`, the gradient of earlier passes accumulated), applied at
 /// once to `params` by `update` (all `m * n` long, the gradient's layout): the result is that
 /// of the product, the addition and [`ParamUpdate::apply`] in turn. At the AVX-512 level,
-/// for `k` up to one block of the kernel and at least 2 columns (and at the AVX2 level, for
-/// Adam and AdamW, `k` up to one block and a multiple of 16 columns), each tile of the
-/// gradient updates its parameters while in registers, and `grads` serves as room for a
-/// copy of `B` that the tiles read (its values are then unspecified); elsewhere the
-/// gradient goes through `grads`. Rows are split across the pool's threads as in the
-/// products; results do not depend on the number of threads.
+/// for `k` up to one block of the kernel and at least 2 columns, each tile of the gradient
+/// updates its parameters while in registers, and `grads` serves as room for a copy of `B`
+/// that the tiles read (its values are then unspecified); elsewhere the gradient goes
+/// through `grads`. Rows are split across the pool's threads as in the products; results
+/// do not depend on the number of threads.
 ///
 /// # Panics
 /// If a size overflows, or a slice is shorter than its shape.
@@ -1292,7 +1291,7 @@ pub fn gemm_tn_update(
     let prev = prev.map(|g| &g[..c_len]);
     let mut update = update.range(0, c_len);
     let grads = &mut grads[..c_len];
-    if n >= 2 && k > 0 && level() >= Level::Avx2 {
+    if n >= 2 && k > 0 && level() >= Level::Avx512 {
         let parts = (&mut *params, &mut *grads);
         let done = split_update(in_parallel(), m, k, n, a, m, b, prev, parts, &mut update);
         if done {

@@ -193,7 +193,7 @@ fn zero_or_big(t: __m256, tiny: Mask) -> Option<Mask> {
 
 /// The constants of one Adam step in vector registers.
 #[derive(Clone, Copy)]
-pub(in super::super) struct AdamLanes {
+struct AdamLanes {
     t: GradTransform,
     b1: __m256,
     b2: __m256,
@@ -213,15 +213,6 @@ pub(in super::super) struct AdamLanes {
 }
 
 impl AdamLanes {
-    /// The constants of `s` for updates from gradients in registers
-    /// ([`update_from`](Self::update_from)), or `None` where [`adam`] takes the portable loop
-    /// (bounds of the clamp that `f32::clamp` refuses).
-    #[target_feature(enable = "avx2,fma")]
-    #[inline]
-    pub(in super::super) fn of(s: AdamStep) -> Option<Self> {
-        clamp_bounds_ok(s.grad).then(|| Self::new(s))
-    }
-
     #[target_feature(enable = "avx2,fma")]
     #[inline]
     fn new(s: AdamStep) -> Self {
@@ -278,27 +269,9 @@ impl AdamLanes {
     #[inline]
     unsafe fn update(&self, at_g: *const f32, at_p: *mut f32, at_m: *mut f32, at_v: *mut f32) {
         // SAFETY: the caller's contract.
-        unsafe { self.update_from(_mm256_loadu_ps(at_g), at_p, at_m, at_v) }
-    }
-
-    /// The update of the 8 parameters at `at_p` (moments at `at_m`, `at_v`) from their
-    /// gradients `g`: the same values as [`adam`] gives them.
-    ///
-    /// # Safety
-    /// The 8 values at each pointer must be readable and writable, and nothing else may
-    /// access them meanwhile.
-    #[target_feature(enable = "avx2,fma")]
-    #[inline]
-    pub(in super::super) unsafe fn update_from(
-        &self,
-        g: __m256,
-        at_p: *mut f32,
-        at_m: *mut f32,
-        at_v: *mut f32,
-    ) {
-        // SAFETY: the caller's contract.
-        let (p, m, v) = unsafe {
+        let (g, p, m, v) = unsafe {
             (
+                _mm256_loadu_ps(at_g),
                 _mm256_loadu_ps(at_p),
                 _mm256_loadu_ps(at_m),
                 _mm256_loadu_ps(at_v),
