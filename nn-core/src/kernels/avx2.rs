@@ -35,14 +35,13 @@
 
 mod optim;
 
-use super::avx512::{edged_columns, start_from_bias, Out};
+use super::avx512::{edged_columns, prefetch_next_panel, start_from_bias, Out};
 use super::portable::{Isa, NR};
 use super::update::{AdamStep, RmsPropStep};
 use core::arch::x86_64::{
     __m256, __m256i, _mm256_add_ps, _mm256_cmpgt_epi32, _mm256_cvtss_f32, _mm256_fmadd_ps,
     _mm256_loadu_ps, _mm256_loadu_si256, _mm256_maskload_ps, _mm256_maskstore_ps,
     _mm256_set1_epi32, _mm256_set1_ps, _mm256_setr_epi32, _mm256_setzero_ps, _mm256_storeu_ps,
-    _mm_prefetch, _MM_HINT_T1,
 };
 
 /// Proof that the CPU has AVX2 and FMA: a value of this type exists only if it does, which
@@ -395,7 +394,7 @@ unsafe fn columns(
             for j in (lo..hi).step_by(NR) {
                 let cols = NR.min(hi - j);
                 let (b, rsb) = if copy && rows > ROWS {
-                    prefetch_next_panel(b, n, (k0, kc, k), j, (lo, hi));
+                    prefetch_next_panel::<NR>(b, n, (k0, kc, k), j, (lo, hi));
                     copy_panel(&b[k0 * n + j..], n, cols, &mut panel[..kc * NR]);
                     (&panel[..kc * NR], NR)
                 } else {
@@ -423,35 +422,6 @@ unsafe fn columns(
             }
         }
         k0 += kc;
-    }
-}
-
-/// Fetches into L2 the panel of `B` (`k` rows of `n`, row-major) copied after the one of
-/// columns `j..` of the block of rows `k0..k0 + kc`, among the columns `lo..hi` the caller
-/// copies: the next panel of the block, else the first of the next block (none after the
-/// last). Each row's 16 values take at most two cache lines. A prefetch only hints,
-/// whatever the address (the pointers are made with `wrapping_add`).
-#[target_feature(enable = "avx2,fma")]
-#[inline]
-fn prefetch_next_panel(
-    b: &[f32],
-    n: usize,
-    (k0, kc, k): (usize, usize, usize),
-    j: usize,
-    (lo, hi): (usize, usize),
-) {
-    let (row0, rows, col) = if j + NR < hi {
-        (k0, kc, j + NR)
-    } else if k0 + kc < k {
-        (k0 + kc, kc.min(k - k0 - kc), lo)
-    } else {
-        return;
-    };
-    let pb = b.as_ptr();
-    for p in row0..row0 + rows {
-        let row = pb.wrapping_add(p * n + col);
-        _mm_prefetch::<_MM_HINT_T1>(row.cast());
-        _mm_prefetch::<_MM_HINT_T1>(row.wrapping_add(NR - 1).cast());
     }
 }
 

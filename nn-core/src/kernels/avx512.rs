@@ -504,7 +504,7 @@ unsafe fn columns(
             for j in (lo..hi).step_by(COLS) {
                 let cols = COLS.min(n - j);
                 let (b, rsb) = if rows > ROWS {
-                    prefetch_next_panel(b, n, (k0, kc, k), j, (lo, hi));
+                    prefetch_next_panel::<COLS>(b, n, (k0, kc, k), j, (lo, hi));
                     copy_panel(&b[k0 * n + j..], n, cols, &mut panel[..kc * COLS]);
                     (&panel[..], COLS)
                 } else {
@@ -659,7 +659,7 @@ fn blocked_with(
                 let cols = COLS.min(n - j);
                 let (b, rsb) = match panel.as_deref_mut() {
                     Some(panel) if rows > ROWS => {
-                        prefetch_next_panel(b, n, (k0, kc, k), j, (0, n));
+                        prefetch_next_panel::<COLS>(b, n, (k0, kc, k), j, (0, n));
                         copy_panel(&b[k0 * n + j..], n, cols, &mut panel[..kc * COLS]);
                         (&panel[..], COLS)
                     }
@@ -685,22 +685,23 @@ fn blocked_with(
     }
 }
 
-/// Fetches into L2 the panel of `B` (`k` rows of `n`, row-major) copied after the one of
-/// columns `j..` of the block of rows `k0..k0 + kc`, of the columns `lo..hi` the caller
-/// copies: the next panel of the block, else the first of the next block (none after the
-/// last). Each row's 32 values take at most three cache lines. A prefetch only hints,
-/// whatever the address (the pointers are made with `wrapping_add`).
-#[target_feature(enable = "avx512f,avx2,fma")]
+/// Fetches into L2 the panel of `WIDTH` columns of `B` (`k` rows of `n`, row-major) copied
+/// after the one of columns `j..` of the block of rows `k0..k0 + kc`, of the columns
+/// `lo..hi` the caller copies: the next panel of the block, else the first of the next
+/// block (none after the last). Each row's `WIDTH` values take at most `WIDTH / 16 + 1`
+/// cache lines; one prefetch each (and the row's last value). Shared by the AVX-512 level
+/// (panels of [`COLS`]) and the AVX2 level (16); a prefetch needs only SSE, and only
+/// hints, whatever the address (the pointers are made with `wrapping_add`).
 #[inline]
-fn prefetch_next_panel(
+pub(super) fn prefetch_next_panel<const WIDTH: usize>(
     b: &[f32],
     n: usize,
     (k0, kc, k): (usize, usize, usize),
     j: usize,
     (lo, hi): (usize, usize),
 ) {
-    let (row0, rows, col) = if j + COLS < hi {
-        (k0, kc, j + COLS)
+    let (row0, rows, col) = if j + WIDTH < hi {
+        (k0, kc, j + WIDTH)
     } else if k0 + kc < k {
         (k0 + kc, kc.min(k - k0 - kc), lo)
     } else {
@@ -709,9 +710,10 @@ fn prefetch_next_panel(
     let pb = b.as_ptr();
     for p in row0..row0 + rows {
         let row = pb.wrapping_add(p * n + col);
-        _mm_prefetch::<_MM_HINT_T1>(row.cast());
-        _mm_prefetch::<_MM_HINT_T1>(row.wrapping_add(16).cast());
-        _mm_prefetch::<_MM_HINT_T1>(row.wrapping_add(COLS - 1).cast());
+        for at in (0..WIDTH).step_by(16).chain([WIDTH - 1]) {
+            // SAFETY: a prefetch reads nothing and never faults.
+            unsafe { _mm_prefetch::<_MM_HINT_T1>(row.wrapping_add(at).cast()) };
+        }
     }
 }
 
