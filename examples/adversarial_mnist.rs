@@ -72,12 +72,10 @@ fn main() -> Result<(), out::Failure> {
         return Err("--train-epsilon must be a positive number".into());
     }
     // Before the training: a wrong path fails now, not after the epochs it was to keep.
-    if let Some(path) = &args.save {
-        out::check_writable("--save", path)?;
-    }
-    if let Some(path) = &args.saliency {
-        out::check_writable("--saliency", path)?;
-    }
+    out::check_writable(&[
+        ("--save", args.save.as_deref()),
+        ("--saliency", args.saliency.as_deref()),
+    ])?;
     let mnist = Mnist::load(&args.data)?;
     let (x_train, y_train) = (mnist.train_x(), mnist.train_y());
     let (x_test, y_test) = (mnist.test_x(), mnist.test_y());

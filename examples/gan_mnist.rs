@@ -115,12 +115,10 @@ fn init_like_pytorch<M: Model>(model: &mut M, rng: &mut Rng) {
 fn main() -> Result<(), out::Failure> {
     let args = Args::parse();
     // Before the training: a wrong path fails now, not after the epochs it was to keep.
-    if let Some(path) = &args.samples {
-        out::check_writable("--samples", path)?;
-    }
-    if let Some(path) = &args.grid {
-        out::check_writable("--grid", path)?;
-    }
+    out::check_writable(&[
+        ("--samples", args.samples.as_deref()),
+        ("--grid", args.grid.as_deref()),
+    ])?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.threads)
         .build()?;

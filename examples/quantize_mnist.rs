@@ -31,6 +31,7 @@ use nn::data::Mnist;
 use nn::prelude::*;
 use nn::quant::Quantized;
 use std::hint::black_box;
+use std::path::Path;
 use std::time::Instant;
 
 #[derive(Parser, Debug)]
@@ -215,15 +216,11 @@ impl Report {
 
 fn main() -> Result<(), out::Failure> {
     let args = Args::parse();
-    for (flag, path) in [
-        ("--save-raw", &args.save_raw),
-        ("--save", &args.save),
-        ("--save-f32", &args.save_f32),
-    ] {
-        if let Some(path) = path {
-            out::check_writable(flag, path.as_ref())?;
-        }
-    }
+    out::check_writable(&[
+        ("--save-raw", args.save_raw.as_deref().map(Path::new)),
+        ("--save", args.save.as_deref().map(Path::new)),
+        ("--save-f32", args.save_f32.as_deref().map(Path::new)),
+    ])?;
     let mnist = Mnist::load(&args.data)?;
     let (train_x, test_x, test_y) = (mnist.train_x(), mnist.test_x(), mnist.test_y());
     let calibration = &train_x[..args.calibration as usize * 784];

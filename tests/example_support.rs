@@ -56,23 +56,36 @@ fn check_writable_leaves_files_as_they_were() {
     // An existing file keeps its bytes (no truncation before the work is done).
     let existing = dir.join("kept.idx");
     std::fs::write(&existing, b"earlier run").unwrap();
-    check_writable("--samples", &existing).unwrap();
+    check_writable(&[("--samples", Some(&existing))]).unwrap();
     assert_eq!(std::fs::read(&existing).unwrap(), b"earlier run");
 
     // A new file is not left behind.
     let new = dir.join("new.png");
-    check_writable("--grid", &new).unwrap();
+    check_writable(&[("--grid", Some(&new))]).unwrap();
     assert!(!new.exists());
 
     // A missing directory or a directory fails, naming the flag and the path.
     let missing = dir.join("no_such_dir").join("x.idx");
-    let e = check_writable("--samples", &missing).unwrap_err();
+    let e = check_writable(&[("--samples", Some(&missing))]).unwrap_err();
     assert!(
         e.starts_with("cannot write --samples ") && e.contains("no_such_dir"),
         "{e}"
     );
-    let e = check_writable("--grid", &dir).unwrap_err();
+    let e = check_writable(&[("--grid", Some(&dir))]).unwrap_err();
     assert!(e.starts_with("cannot write --grid "), "{e}");
+
+    // Several flags: those not given are skipped, the first that fails is named, and the
+    // files checked before it are left as they were.
+    let e = check_writable(&[
+        ("--save", Some(&existing)),
+        ("--saliency", None),
+        ("--grid", Some(&missing)),
+    ])
+    .unwrap_err();
+    assert!(e.starts_with("cannot write --grid "), "{e}");
+    assert_eq!(std::fs::read(&existing).unwrap(), b"earlier run");
+    check_writable(&[("--save", None), ("--grid", Some(&new))]).unwrap();
+    assert!(!new.exists());
 
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -3,6 +3,7 @@
 
 use nn::data::Mnist;
 use nn::prelude::*;
+use std::path::Path;
 use std::time::Instant;
 
 #[path = "cli.rs"]
@@ -70,12 +71,10 @@ pub fn run<M: Model>(
     loss: Loss,
 ) -> Result<(), crate::out::Failure> {
     // Before the training: a wrong path fails now, not after the epochs it was to keep.
-    if let Some(path) = &args.save {
-        crate::out::check_writable("--save", path.as_ref())?;
-    }
-    if let Some(path) = &args.save_raw {
-        crate::out::check_writable("--save-raw", path.as_ref())?;
-    }
+    crate::out::check_writable(&[
+        ("--save", args.save.as_deref().map(Path::new)),
+        ("--save-raw", args.save_raw.as_deref().map(Path::new)),
+    ])?;
     let t = Instant::now();
     let mnist = Mnist::load(&args.data)?;
     let (x_train, mut y_train) = (mnist.train_x(), mnist.train_y());

@@ -57,12 +57,22 @@ impl std::fmt::Debug for Failure {
     }
 }
 
-/// Checks, before any work, that the file `path` given with `flag` can be written, so
-/// that a typo in the path fails at once, naming it, rather than after the training whose
-/// result it was to hold. The file is left as it was: an existing one is opened without
-/// truncating it, a new one is removed again.
+/// Checks, before any work, that each output file given (a flag and its path, `None` for a
+/// flag not given) can be written, so that a typo in a path fails at once, naming its flag,
+/// rather than after the training whose result it was to hold. Each file is left as it
+/// was: an existing one is opened without truncating it, a new one is removed again.
 #[allow(dead_code)]
-pub fn check_writable(flag: &str, path: &std::path::Path) -> Result<(), String> {
+pub fn check_writable(outputs: &[(&str, Option<&std::path::Path>)]) -> Result<(), String> {
+    for &(flag, path) in outputs {
+        if let Some(path) = path {
+            check_one(flag, path)?;
+        }
+    }
+    Ok(())
+}
+
+/// [`check_writable`] for one file.
+fn check_one(flag: &str, path: &std::path::Path) -> Result<(), String> {
     let existed = path.exists();
     let opened = std::fs::OpenOptions::new()
         .write(true)
