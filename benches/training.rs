@@ -1,9 +1,11 @@
 //! Training-step latency of the MNIST MLP (`examples/mnist_mlp.rs`) and of the row-reading
 //! LSTM (`examples/mnist_lstm.rs`): one `train_on_batch` (forward, sparse categorical
 //! cross-entropy, backward, Adam update) on a fixed batch of 32 real MNIST images, on 1 and
-//! on 2 threads.
+//! on 2 threads; and the element-wise activations' passes over a layer's batch of outputs
+//! (the GAN's 128 x 512), on one thread.
 //!
-//! `cargo bench --bench training` (needs `data/mnist`).
+//! `cargo bench --bench training` (needs `data/mnist`); `cargo bench --bench training --
+//! activation` for the activations alone.
 
 #[path = "../examples/support/models.rs"]
 mod models;
@@ -51,5 +53,43 @@ fn lstm(c: &mut Criterion) {
     step(c, "mnist_lstm", RowReader::new(0), 2);
 }
 
-criterion_group!(benches, one_thread, two_threads, lstm);
+/// Forward and backward passes of the activations the examples use, over 128 x 512 values
+/// of both signs, at the kernels' level (as a dense layer runs them).
+fn activations(c: &mut Criterion) {
+    use nn::activations::{ActivationFn, LeakyRelu, Relu, Tanh};
+    const ROWS: usize = 128;
+    const WIDTH: usize = 512;
+    fn passes<A: ActivationFn>(c: &mut Criterion, a: A) {
+        let x: Vec<f32> = (0..ROWS * WIDTH)
+            .map(|i| ((i * 7919) % 13) as f32 / 3.0 - 2.0)
+            .collect();
+        let mut y = x.clone();
+        a.forward(&mut y, WIDTH);
+        let grad: Vec<f32> = (0..ROWS * WIDTH).map(|i| (i % 11) as f32 * 0.1).collect();
+        let mut values = x.clone();
+        c.bench_function(
+            &format!("activation_{}_forward_{ROWS}x{WIDTH}", a.name()),
+            |b| {
+                b.iter(|| {
+                    values.copy_from_slice(&x);
+                    nn::kernels::vectorized(|| a.forward(black_box(&mut values), WIDTH));
+                })
+            },
+        );
+        c.bench_function(
+            &format!("activation_{}_backward_{ROWS}x{WIDTH}", a.name()),
+            |b| {
+                b.iter(|| {
+                    values.copy_from_slice(&grad);
+                    a.backward(&x, black_box(&y), black_box(&mut values), WIDTH);
+                })
+            },
+        );
+    }
+    passes(c, LeakyRelu(0.2));
+    passes(c, Relu);
+    passes(c, Tanh);
+}
+
+criterion_group!(benches, one_thread, two_threads, lstm, activations);
 criterion_main!(benches);

@@ -195,7 +195,10 @@ impl ActivationFn for LeakyRelu {
     #[inline]
     fn forward(&self, values: &mut [f32], _width: usize) {
         let alpha = self.0;
-        kernels::map(values, &|values| {
+        // `move`: `alpha` is the closure's own, so the loop reads it once; captured by
+        // reference, it was read in the loop (the stores might change it, for all the
+        // compiler knew), which kept the loop scalar, with a branch: 5 times slower.
+        kernels::map(values, &move |values| {
             for v in values {
                 *v *= if *v < 0.0 { alpha } else { 1.0 };
             }
@@ -205,7 +208,8 @@ impl ActivationFn for LeakyRelu {
     fn backward(&self, _x: &[f32], y: &[f32], grad: &mut [f32], _width: usize) {
         // With alpha > 0 the output has the sign of the input.
         let alpha = self.0;
-        kernels::map_with(grad, y, &|grad, y| {
+        // `move`, as in `forward`.
+        kernels::map_with(grad, y, &move |grad, y| {
             for (g, &y) in grad.iter_mut().zip(y) {
                 *g *= if y < 0.0 { alpha } else { 1.0 };
             }
