@@ -167,7 +167,8 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
             rng.fill_normal(&mut z);
             // fake = G(z), the second half.
             g_ws.forward(&g, &z, Pass::Train(&mut rng))?;
-            both[BATCH * PIXELS..].copy_from_slice(g_ws.outputs());
+            // (`kernels::copy`: `copy_from_slice` in pieces that avoid a slow path of memmove.)
+            nn::kernels::copy(g_ws.outputs(), &mut both[BATCH * PIXELS..]);
 
             // The discriminator's step: bce(D(real), 1) + bce(D(fake.detach()), 0), which is
             // twice the mean loss over both halves, in one pass; backward, then d_opt.step(),

@@ -37,7 +37,7 @@ pub fn gather_rows(src: &[f32], width: usize, indices: &[usize], out: &mut [f32]
     let work = width.saturating_mul(2);
     kernels::par_rows(&mut out[..len], width, work, &|first, part| {
         for (row, &i) in part.chunks_exact_mut(width).zip(&indices[first..]) {
-            row.copy_from_slice(&src[i * width..(i + 1) * width]);
+            kernels::copy(&src[i * width..(i + 1) * width], row);
         }
     });
 }

@@ -375,7 +375,7 @@ impl<M: Model> Workspace<M> {
             let work = width.saturating_mul(crate::kernels::ELEMENTWISE_WORK);
             crate::kernels::par_rows(&mut self.d_logits, width, work, &|first, part| {
                 let at = first * width..first * width + part.len();
-                part.copy_from_slice(&d_outputs[at.clone()]);
+                crate::kernels::copy(&d_outputs[at.clone()], part);
                 let x = if <M::OutputActivation as ActivationFn>::USES_INPUT {
                     &logits[at.clone()]
                 } else {
@@ -385,7 +385,7 @@ impl<M: Model> Workspace<M> {
                 crate::kernels::vectorized(|| activation.backward(x, y, part, n));
             });
         } else {
-            self.d_logits.copy_from_slice(d_outputs);
+            crate::kernels::copy(d_outputs, &mut self.d_logits);
             backward_through(&activation, logits, outputs, &mut self.d_logits, width);
         }
         self.stage = Stage::Gradient;
@@ -577,13 +577,13 @@ fn finish_outputs<M: Model>(logits: &[f32], kept: &mut Vec<f32>, outputs: &mut V
         let width = M::OUTPUT;
         crate::kernels::par_rows2(outputs, width, kept, width, work, &|first, out, keep| {
             let from = &logits[first * width..first * width + out.len()];
-            keep.copy_from_slice(from);
-            out.copy_from_slice(from);
+            crate::kernels::copy(from, keep);
+            crate::kernels::copy(from, out);
             crate::kernels::vectorized(|| activation.forward(out, out.len()));
         });
     } else {
-        kept.copy_from_slice(logits);
-        outputs.copy_from_slice(logits);
+        crate::kernels::copy(logits, kept);
+        crate::kernels::copy(logits, outputs);
         activation.forward(outputs, M::OUTPUT);
     }
 }
