@@ -162,10 +162,13 @@ impl ActivationFn for Relu {
     }
     #[inline]
     fn backward(&self, _x: &[f32], y: &[f32], grad: &mut [f32], _width: usize) {
-        // A select, not a branch, so that it vectorises.
+        // `g` where `y > 0`, else 0. The `+ 0.0` (which turns a gradient of -0 into +0, the
+        // same number) makes the value stored a new one in both cases: without it, the
+        // compiler stores only the zeros, with a masked store (`vmaskmovps` at AVX2, slow
+        // on AMD's cores) or a branch per value, 3 to 4 times slower on values of mixed signs.
         kernels::map_with(grad, y, &|grad, y| {
             for (g, &y) in grad.iter_mut().zip(y) {
-                *g = if y > 0.0 { *g } else { 0.0 };
+                *g = (if y > 0.0 { *g } else { 0.0 }) + 0.0;
             }
         });
     }
@@ -633,6 +636,39 @@ mod tests {
         );
         close(run(&|v| super::HardSigmoid.forward(v, 1), 1.5), 0.75);
         close(run(&|v| super::HardSigmoid.forward(v, 1), -4.0), 0.0);
+    }
+
+    /// PyTorch's `threshold_backward`: the gradient where the output is positive, else 0,
+    /// whatever the gradient there (NaN and infinity included, which a product with a 0/1
+    /// factor would pass on), and 0 where the output is NaN; over a slice long enough for
+    /// the kernels' parts.
+    #[test]
+    fn relu_backward_keeps_the_gradient_only_where_the_output_is_positive() {
+        let pattern = [
+            (1.5f32, 2.0f32),
+            (0.0, 3.0),
+            (-0.0, -4.0),
+            (2.0, f32::NAN),
+            (-1.0, f32::NAN),
+            (0.0, f32::INFINITY),
+            (f32::NAN, 5.0),
+            (1e-30, -7.0),
+        ];
+        let n = 64 * 1024;
+        let y: std::vec::Vec<f32> = (0..n).map(|i| pattern[i % 8].0).collect();
+        let mut grad: std::vec::Vec<f32> = (0..n).map(|i| pattern[i % 8].1).collect();
+        super::Relu.backward(&[], &y, &mut grad, 8);
+        for (i, g) in grad.iter().enumerate() {
+            let (y, dy) = pattern[i % 8];
+            if y > 0.0 {
+                assert!(
+                    g.to_bits() == dy.to_bits() || (g.is_nan() && dy.is_nan()),
+                    "{i}"
+                );
+            } else {
+                assert_eq!(g.to_bits(), 0, "{i}: +0 where the output is {y}");
+            }
+        }
     }
 
     #[test]
