@@ -2,10 +2,11 @@
 //! LSTM (`examples/mnist_lstm.rs`): one `train_on_batch` (forward, sparse categorical
 //! cross-entropy, backward, Adam update) on a fixed batch of 32 real MNIST images, on 1 and
 //! on 2 threads; and the element-wise activations' passes over a layer's batch of outputs
-//! (the GAN's 128 x 512), on one thread.
+//! (the GAN's 128 x 512), on one thread; the transposes of a dense layer's input gradient at
+//! the GAN's shapes, on one thread.
 //!
 //! `cargo bench --bench training` (needs `data/mnist`); `cargo bench --bench training --
-//! activation` for the activations alone.
+//! activation` for the activations alone, `-- transpose` for the transposes.
 
 #[path = "../examples/support/models.rs"]
 mod models;
@@ -92,5 +93,29 @@ fn activations(c: &mut Criterion) {
     passes(c, Tanh);
 }
 
-criterion_group!(benches, one_thread, two_threads, lstm, activations);
+/// The transposes around the input gradient of the GAN's widest layer at batch 64
+/// (`dXᵀ = W dZᵀ`, 784 inputs, 512 outputs): the output gradient (64 x 512) and the result
+/// (784 x 64), on one thread (the step splits larger ones between threads).
+fn transposes(c: &mut Criterion) {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("a pool of one thread");
+    for (rows, cols) in [(64, 512), (784, 64)] {
+        let m: Vec<f32> = (0..rows * cols).map(|i| (i % 97) as f32).collect();
+        let mut t = vec![0.0; rows * cols];
+        c.bench_function(&format!("transpose_{rows}x{cols}"), |b| {
+            pool.install(|| b.iter(|| nn::kernels::transpose(black_box(&m), rows, cols, &mut t)))
+        });
+    }
+}
+
+criterion_group!(
+    benches,
+    one_thread,
+    two_threads,
+    lstm,
+    activations,
+    transposes
+);
 criterion_main!(benches);

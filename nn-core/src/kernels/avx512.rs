@@ -937,8 +937,9 @@ fn nt(isa: Avx512, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32], accu
 }
 
 /// Rows `c0..c1` of the transpose of `m` (`rows × cols`, row-major) into `t` (`(c1 - c0) ×
-/// rows`, row-major): columns `c0..c1` of `m` (see [`transpose_to`]); with `sums`, also
-/// the sum of each of those columns (its values added in row order to 0).
+/// rows`, row-major): columns `c0..c1` of `m`, in 16 × 16 blocks of registers (see
+/// [`transpose_blocks`]); with `sums`, also the sum of each of those columns (its values
+/// added in row order to 0).
 ///
 /// # Panics
 /// If `m` holds fewer than `rows * cols` values, the columns are out of range, or `t` is
@@ -948,9 +949,54 @@ pub(super) fn transpose_columns(
     m: &[f32],
     rows: usize,
     cols: usize,
+    range: (usize, usize),
+    t: &mut [f32],
+    sums: Option<&mut [f32]>,
+) {
+    transpose_blocks::<16>(m, rows, cols, range, t, sums, |src, dst, sums| {
+        // SAFETY: `transpose_blocks` passes a block of 16 × 16 values inside `m` and `t`,
+        // and 16 sums inside `sums` (its contract); the CPU has AVX-512F (this function's
+        // features).
+        unsafe {
+            let mut r = [_mm512_setzero_ps(); 16];
+            for (i, v) in r.iter_mut().enumerate() {
+                *v = _mm512_loadu_ps(src.0.add(i * src.1));
+            }
+            if let Some(sums) = sums {
+                let mut sum = _mm512_loadu_ps(sums);
+                for v in &r {
+                    sum = _mm512_add_ps(sum, *v);
+                }
+                _mm512_storeu_ps(sums, sum);
+            }
+            for (j, v) in transpose16(r).iter().enumerate() {
+                _mm512_storeu_ps(dst.0.add(j * dst.1), *v);
+            }
+        }
+    });
+}
+
+/// A pointer and the distance between its rows, in values.
+pub(super) type Strided<P> = (P, usize);
+
+/// Rows `c0..c1` of `mᵀ` into `t` and the columns' sums into `sums` (when given), as
+/// [`transpose_columns`] documents: whole `B × B` blocks by `block`, the edges one value at
+/// a time. `block(src, dst, sums)` must write the transpose of the block of `B` rows of `B`
+/// values at `src` to the `B` rows at `dst`, and with `sums` add each column's values, in
+/// row order, to its sum (`B` values at `sums`). Every column's sum is thus in row order
+/// (the rows of each block from the top, the blocks from the top, then the rows below them).
+///
+/// # Panics
+/// As [`transpose_columns`].
+#[inline(always)]
+pub(super) fn transpose_blocks<const B: usize>(
+    m: &[f32],
+    rows: usize,
+    cols: usize,
     (c0, c1): (usize, usize),
     t: &mut [f32],
     sums: Option<&mut [f32]>,
+    block: impl Fn(Strided<*const f32>, Strided<*mut f32>, Option<*mut f32>),
 ) {
     let len = mul_add(rows, cols, 0).expect("transpose: rows * cols overflows");
     assert!(
@@ -962,76 +1008,38 @@ pub(super) fn transpose_columns(
         sums[..c1 - c0].fill(0.0);
         sums.as_mut_ptr()
     });
-    // SAFETY: the values read are `r * cols + c` for `r < rows`, `c0 <= c < c1 <= cols`,
-    // inside `m`; those written `(c - c0) * rows + r`, inside `t` (asserted), which is
-    // borrowed mutably and cannot overlap `m`; the sums `c - c0`, inside `sums` (asserted),
-    // borrowed mutably too.
-    unsafe {
-        transpose_to(
-            m.as_ptr().add(c0),
-            rows,
-            c1 - c0,
-            cols,
-            (t.as_mut_ptr(), rows),
-            sums,
-        );
-    }
-}
-
-/// `T[c][r] = M[r][c]` for `r < rows`, `c < cols`, `M[r][c]` at `src + r * src_stride + c`,
-/// `T[c][r]` at `dst + c * dst_stride + r`: whole 16 × 16 blocks in registers (16 rows
-/// loaded, four rounds of 16 shuffles, 16 columns stored), the edges one value at a time.
-/// With `sums`, each column's values are also added to `sums[c]`, in row order (the rows
-/// of each block as loaded, the blocks from the top, then the rows below them).
-///
-/// # Safety
-/// Those values of `M` must be readable, those of `T` (and `sums[c]` for `c < cols`)
-/// writable and accessed by nothing else meanwhile, and none may overlap.
-#[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn transpose_to(
-    src: *const f32,
-    rows: usize,
-    cols: usize,
-    src_stride: usize,
-    (dst, dst_stride): (*mut f32, usize),
-    sums: Option<*mut f32>,
-) {
-    const B: usize = 16;
-    let (full_rows, full_cols) = (rows - rows % B, cols - cols % B);
-    // SAFETY (every access below): `r < rows` and `c < cols`, the caller's contract.
+    // Columns `c0..c1` of `m` are the `width` columns from `src`; `T[c][r]` (for those
+    // columns) is at `dst + c * rows + r`.
+    let (src, width, dst) = (m.as_ptr().wrapping_add(c0), c1 - c0, t.as_mut_ptr());
+    let (full_rows, full_cols) = (rows - rows % B, width - width % B);
+    // SAFETY (every access and pointer below): the values read are `r * cols + c` of
+    // `src` for `r < rows`, `c < width` (so `c0 + c < c1 <= cols`), inside `m`; those written
+    // `c * rows + r`, inside `t` (asserted), which is borrowed mutably and cannot overlap
+    // `m`; the sums `c`, inside `sums` (asserted), borrowed mutably too.
     unsafe {
         for r0 in (0..full_rows).step_by(B) {
-            for c0 in (0..full_cols).step_by(B) {
-                let mut r = [_mm512_setzero_ps(); B];
-                for (i, v) in r.iter_mut().enumerate() {
-                    *v = _mm512_loadu_ps(src.add((r0 + i) * src_stride + c0));
-                }
-                if let Some(sums) = sums {
-                    let mut sum = _mm512_loadu_ps(sums.add(c0));
-                    for v in &r {
-                        sum = _mm512_add_ps(sum, *v);
-                    }
-                    _mm512_storeu_ps(sums.add(c0), sum);
-                }
-                for (j, v) in transpose16(r).iter().enumerate() {
-                    _mm512_storeu_ps(dst.add((c0 + j) * dst_stride + r0), *v);
-                }
+            for c in (0..full_cols).step_by(B) {
+                block(
+                    (src.add(r0 * cols + c), cols),
+                    (dst.add(c * rows + r0), rows),
+                    sums.map(|s| s.add(c)),
+                );
             }
         }
         // The edges: the columns right of the blocks, then the rows below them.
         for r in 0..full_rows {
-            for c in full_cols..cols {
-                let v = *src.add(r * src_stride + c);
-                *dst.add(c * dst_stride + r) = v;
+            for c in full_cols..width {
+                let v = *src.add(r * cols + c);
+                *dst.add(c * rows + r) = v;
                 if let Some(sums) = sums {
                     *sums.add(c) += v;
                 }
             }
         }
         for r in full_rows..rows {
-            for c in 0..cols {
-                let v = *src.add(r * src_stride + c);
-                *dst.add(c * dst_stride + r) = v;
+            for c in 0..width {
+                let v = *src.add(r * cols + c);
+                *dst.add(c * rows + r) = v;
                 if let Some(sums) = sums {
                     *sums.add(c) += v;
                 }

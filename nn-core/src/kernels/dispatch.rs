@@ -421,7 +421,8 @@ pub(super) fn softmax_in_place(values: &mut [f32], width: usize) {
 
 /// Rows `c0..c1` of `mᵀ` into `t`, and the sums of those columns of `m` into `sums` when
 /// given (see `super::transpose_summing`): in 16 × 16 blocks of registers at the AVX-512
-/// level (`avx512::transpose_columns`), else `false` (nothing done).
+/// level (`avx512::transpose_columns`), 8 × 8 at the AVX2 level (`avx2::transpose_columns`),
+/// else `false` (nothing done).
 #[inline]
 pub(super) fn transpose_columns(
     m: &[f32],
@@ -436,6 +437,12 @@ pub(super) fn transpose_columns(
         // SAFETY: `level()` returned `Avx512`, so the CPU has AVX-512F, AVX2 and FMA
         // (`supported`).
         unsafe { super::avx512::transpose_columns(m, rows, cols, range, t, sums) };
+        return true;
+    }
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    if level() >= Level::Avx2 {
+        // SAFETY: `level()` is at least `Avx2`, so the CPU has AVX2 and FMA (`supported`).
+        unsafe { super::avx2::transpose_columns(m, rows, cols, range, t, sums) };
         return true;
     }
     let _ = (m, rows, cols, range, t, sums);

@@ -1599,10 +1599,12 @@ mod tests {
                 .collect::<alloc::vec::Vec<_>>()
         };
         let mut rng = Rng::new(4);
-        // Whole 16 × 16 blocks, edges of columns, of rows, of both, and empty matrices;
-        // the large ones split between threads.
+        // Whole 16 × 16 (AVX-512) and 8 × 8 (AVX2) blocks, edges of columns, of rows, of
+        // both, and empty matrices; the large ones split between threads.
         for &(rows, cols) in &[
             (16, 16),
+            (8, 8),
+            (23, 31),
             (64, 784),
             (784, 64),
             (17, 33),
