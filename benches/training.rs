@@ -54,11 +54,14 @@ fn lstm(c: &mut Criterion) {
     step(c, "mnist_lstm", RowReader::new(0), 2);
 }
 
-/// Forward and backward passes of the activations the examples use, over 128 x 512 values
+/// Forward and backward passes of the activations the examples use and of those that
+/// Keras and PyTorch users add (GELU, ELU, SELU, SiLU, softplus, hard sigmoid), over 128 x 512 values
 /// of both signs, at the kernels' level (as a dense layer runs them). Each iteration first
 /// restores the values it changes ([`nn::kernels::copy`], about 7 µs of it on the AVX2 EPYC).
 fn activations(c: &mut Criterion) {
-    use nn::activations::{ActivationFn, LeakyRelu, Relu, Tanh};
+    use nn::activations::{
+        ActivationFn, Elu, Gelu, HardSigmoid, LeakyRelu, Relu, Selu, Sigmoid, Silu, Softplus, Tanh,
+    };
     const ROWS: usize = 128;
     const WIDTH: usize = 512;
     fn passes<A: ActivationFn>(c: &mut Criterion, a: A) {
@@ -91,6 +94,13 @@ fn activations(c: &mut Criterion) {
     passes(c, LeakyRelu(0.2));
     passes(c, Relu);
     passes(c, Tanh);
+    passes(c, Sigmoid);
+    passes(c, HardSigmoid);
+    passes(c, Gelu);
+    passes(c, Elu::default());
+    passes(c, Selu);
+    passes(c, Silu);
+    passes(c, Softplus);
 }
 
 /// The transposes around the input gradient of the GAN's widest layer at batch 64

@@ -236,10 +236,9 @@ impl ActivationFn for Sigmoid {
     }
     #[inline]
     fn forward(&self, values: &mut [f32], _width: usize) {
-        kernels::map(values, &|values| {
-            for v in values {
-                *v = math::sigmoid(*v);
-            }
+        // Branch-free (`sigmoid_poly`, within a few ulp), at the kernels' vector width.
+        kernels::map(values, &|part| {
+            kernels::vectorized(|| math::sigmoid_slice(part))
         });
     }
     #[inline]
@@ -364,17 +363,24 @@ impl ActivationFn for Elu {
         "elu"
     }
     fn forward(&self, values: &mut [f32], _width: usize) {
-        for v in values {
-            if *v <= 0.0 {
-                *v = self.0 * math::exp_m1(*v);
-            }
-        }
+        let alpha = self.0;
+        kernels::map(values, &move |part| {
+            kernels::vectorized(|| {
+                for v in part {
+                    let negative = alpha * math::exp_m1_poly(*v);
+                    *v = if *v > 0.0 { *v } else { negative };
+                }
+            });
+        });
     }
     fn backward(&self, _x: &[f32], y: &[f32], grad: &mut [f32], _width: usize) {
         // With alpha > 0 the output has the sign of the input; below 0, f' = f + alpha.
-        for (g, &y) in grad.iter_mut().zip(y) {
-            *g *= if y > 0.0 { 1.0 } else { y + self.0 };
-        }
+        let alpha = self.0;
+        kernels::map_with(grad, y, &move |grad, y| {
+            for (g, &y) in grad.iter_mut().zip(y) {
+                *g *= if y > 0.0 { 1.0 } else { y + alpha };
+            }
+        });
     }
 }
 
@@ -398,23 +404,25 @@ impl ActivationFn for Selu {
         "selu"
     }
     fn forward(&self, values: &mut [f32], _width: usize) {
-        for v in values {
-            *v = Self::SCALE
-                * if *v > 0.0 {
-                    *v
-                } else {
-                    Self::ALPHA * math::exp_m1(*v)
-                };
-        }
+        kernels::map(values, &|part| {
+            kernels::vectorized(|| {
+                for v in part {
+                    let negative = Self::ALPHA * math::exp_m1_poly(*v);
+                    *v = Self::SCALE * if *v > 0.0 { *v } else { negative };
+                }
+            });
+        });
     }
     fn backward(&self, _x: &[f32], y: &[f32], grad: &mut [f32], _width: usize) {
-        for (g, &y) in grad.iter_mut().zip(y) {
-            *g *= if y > 0.0 {
-                Self::SCALE
-            } else {
-                y + Self::SCALE * Self::ALPHA
-            };
-        }
+        kernels::map_with(grad, y, &|grad, y| {
+            for (g, &y) in grad.iter_mut().zip(y) {
+                *g *= if y > 0.0 {
+                    Self::SCALE
+                } else {
+                    y + Self::SCALE * Self::ALPHA
+                };
+            }
+        });
     }
 }
 
@@ -431,15 +439,23 @@ impl ActivationFn for Silu {
         "silu"
     }
     fn forward(&self, values: &mut [f32], _width: usize) {
-        for v in values {
-            *v *= math::sigmoid(*v);
-        }
+        kernels::map(values, &|part| {
+            kernels::vectorized(|| {
+                for v in part {
+                    *v *= math::sigmoid_poly(*v);
+                }
+            });
+        });
     }
     fn backward(&self, x: &[f32], _y: &[f32], grad: &mut [f32], _width: usize) {
-        for (g, &x) in grad.iter_mut().zip(x) {
-            let s = math::sigmoid(x);
-            *g *= s * (1.0 + x * (1.0 - s));
-        }
+        kernels::map_with(grad, x, &|grad, x| {
+            kernels::vectorized(|| {
+                for (g, &x) in grad.iter_mut().zip(x) {
+                    let s = math::sigmoid_poly(x);
+                    *g *= s * (1.0 + x * (1.0 - s));
+                }
+            });
+        });
     }
 }
 
@@ -455,15 +471,23 @@ impl ActivationFn for Softplus {
         "softplus"
     }
     fn forward(&self, values: &mut [f32], _width: usize) {
-        for v in values {
-            *v = math::softplus(*v);
-        }
+        kernels::map(values, &|part| {
+            kernels::vectorized(|| {
+                for v in part {
+                    *v = math::softplus_poly(*v);
+                }
+            });
+        });
     }
     fn backward(&self, _x: &[f32], y: &[f32], grad: &mut [f32], _width: usize) {
         // f' = σ(x) = 1 - e^-f(x).
-        for (g, &y) in grad.iter_mut().zip(y) {
-            *g *= -math::exp_m1(-y);
-        }
+        kernels::map_with(grad, y, &|grad, y| {
+            kernels::vectorized(|| {
+                for (g, &y) in grad.iter_mut().zip(y) {
+                    *g *= -math::exp_m1_poly(-y);
+                }
+            });
+        });
     }
 }
 
@@ -480,14 +504,18 @@ impl ActivationFn for HardSigmoid {
         "hard_sigmoid"
     }
     fn forward(&self, values: &mut [f32], _width: usize) {
-        for v in values {
-            *v = (*v / 6.0 + 0.5).clamp(0.0, 1.0);
-        }
+        kernels::map(values, &|part| {
+            for v in part {
+                *v = (*v / 6.0 + 0.5).clamp(0.0, 1.0);
+            }
+        });
     }
     fn backward(&self, _x: &[f32], y: &[f32], grad: &mut [f32], _width: usize) {
-        for (g, &y) in grad.iter_mut().zip(y) {
-            *g *= if y > 0.0 && y < 1.0 { 1.0 / 6.0 } else { 0.0 };
-        }
+        kernels::map_with(grad, y, &|grad, y| {
+            for (g, &y) in grad.iter_mut().zip(y) {
+                *g *= if y > 0.0 && y < 1.0 { 1.0 / 6.0 } else { 0.0 };
+            }
+        });
     }
 }
 
