@@ -315,11 +315,6 @@ impl ActivationFn for Softmax {
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Gelu;
 
-/// `Φ(x) = erfc(-x / √2) / 2`, accurate in the far negative tail.
-fn normal_cdf(x: f32) -> f32 {
-    0.5 * math::erfc(-x * core::f32::consts::FRAC_1_SQRT_2)
-}
-
 impl ActivationFn for Gelu {
     fn elementwise(&self) -> bool {
         true
@@ -329,17 +324,44 @@ impl ActivationFn for Gelu {
         "gelu"
     }
     fn forward(&self, values: &mut [f32], _width: usize) {
-        for v in values {
-            *v *= normal_cdf(*v);
-        }
+        // Branch-free (`normal_cdf_poly`, within 8 ulp), at the kernels' vector width.
+        // `#[inline(always)]` on the closure: without it the compiler kept this loop out of
+        // `vectorized`'s wide context, 4 lanes wide (416 µs instead of 97 for 128 × 512).
+        kernels::map(values, &|part| {
+            kernels::vectorized(
+                #[inline(always)]
+                || gelu_forward(part),
+            );
+        });
     }
     fn backward(&self, x: &[f32], _y: &[f32], grad: &mut [f32], _width: usize) {
-        // 1 / √(2π).
-        const FRAC_1_SQRT_2PI: f32 = 0.398_942_3;
-        for (g, &x) in grad.iter_mut().zip(x) {
-            let density = FRAC_1_SQRT_2PI * math::exp(-0.5 * x * x);
-            *g *= normal_cdf(x) + x * density;
-        }
+        kernels::map_with(grad, x, &|grad, x| {
+            kernels::vectorized(
+                #[inline(always)]
+                || gelu_backward(x, grad),
+            );
+        });
+    }
+}
+
+/// GELU's forward pass over `values`, in place.
+#[inline(always)]
+fn gelu_forward(values: &mut [f32]) {
+    for v in values {
+        *v *= math::normal_cdf_poly(*v);
+    }
+}
+
+/// GELU's backward pass: `grad` times `Φ(x) + x φ(x)`, in place.
+#[inline(always)]
+fn gelu_backward(x: &[f32], grad: &mut [f32]) {
+    // 1 / √(2π).
+    const FRAC_1_SQRT_2PI: f32 = 0.398_942_3;
+    for (g, &x) in grad.iter_mut().zip(x) {
+        // φ(x), 0 where it is below 2^-126 (`exp_poly` stops at e^-87).
+        let density = FRAC_1_SQRT_2PI * math::exp_poly(-0.5 * x * x);
+        let density = if x.abs() > 13.1 { 0.0 } else { density };
+        *g *= math::normal_cdf_poly(x) + x * density;
     }
 }
 
