@@ -55,9 +55,10 @@ fn lstm(c: &mut Criterion) {
 }
 
 /// Forward and backward passes of the activations the examples use and of those that
-/// Keras and PyTorch users add (GELU, ELU, SELU, SiLU, softplus, hard sigmoid), over 128 x 512 values
-/// of both signs, at the kernels' level (as a dense layer runs them). Each iteration first
-/// restores the values it changes ([`nn::kernels::copy`], about 7 µs of it on the AVX2 EPYC).
+/// Keras and PyTorch users add (GELU, ELU, SELU, SiLU, softplus, hard sigmoid), over
+/// 128 x 512 values of both signs, at the kernels' level (as a dense layer runs them). Each
+/// iteration first restores the values it changes ([`nn::kernels::copy`], about 7 µs of it
+/// on the AVX2 EPYC).
 fn activations(c: &mut Criterion) {
     use nn::activations::{
         ActivationFn, Elu, Gelu, HardSigmoid, LeakyRelu, Relu, Selu, Sigmoid, Silu, Softplus, Tanh,

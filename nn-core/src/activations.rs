@@ -385,25 +385,35 @@ impl ActivationFn for Elu {
         "elu"
     }
     fn forward(&self, values: &mut [f32], _width: usize) {
-        let alpha = self.0;
-        kernels::map(values, &move |part| {
-            kernels::vectorized(|| {
-                for v in part {
-                    let negative = alpha * math::exp_m1_poly(*v);
-                    *v = if *v > 0.0 { *v } else { negative };
-                }
-            });
-        });
+        scaled_elu_forward(values, 1.0, self.0);
     }
     fn backward(&self, _x: &[f32], y: &[f32], grad: &mut [f32], _width: usize) {
-        // With alpha > 0 the output has the sign of the input; below 0, f' = f + alpha.
-        let alpha = self.0;
-        kernels::map_with(grad, y, &move |grad, y| {
-            for (g, &y) in grad.iter_mut().zip(y) {
-                *g *= if y > 0.0 { 1.0 } else { y + alpha };
+        scaled_elu_backward(y, grad, 1.0, self.0);
+    }
+}
+
+/// `scale · elu(x, alpha)` of every value, in place: `scale · x` for `x > 0`, else
+/// `scale · (alpha (e^x - 1))` (ELU with `scale` 1, where the product is exact, and SELU).
+fn scaled_elu_forward(values: &mut [f32], scale: f32, alpha: f32) {
+    kernels::map(values, &move |part| {
+        kernels::vectorized(|| {
+            for v in part {
+                let negative = alpha * math::exp_m1_poly(*v);
+                *v = scale * if *v > 0.0 { *v } else { negative };
             }
         });
-    }
+    });
+}
+
+/// The backward pass of [`scaled_elu_forward`] from its output `y`: with `alpha > 0` the
+/// output has the sign of the input, and below 0, `f' = f + scale · alpha`.
+fn scaled_elu_backward(y: &[f32], grad: &mut [f32], scale: f32, alpha: f32) {
+    let below = scale * alpha;
+    kernels::map_with(grad, y, &move |grad, y| {
+        for (g, &y) in grad.iter_mut().zip(y) {
+            *g *= if y > 0.0 { scale } else { y + below };
+        }
+    });
 }
 
 /// Scaled exponential linear unit (self-normalising networks): `scale * elu(x, alpha)`
@@ -426,25 +436,10 @@ impl ActivationFn for Selu {
         "selu"
     }
     fn forward(&self, values: &mut [f32], _width: usize) {
-        kernels::map(values, &|part| {
-            kernels::vectorized(|| {
-                for v in part {
-                    let negative = Self::ALPHA * math::exp_m1_poly(*v);
-                    *v = Self::SCALE * if *v > 0.0 { *v } else { negative };
-                }
-            });
-        });
+        scaled_elu_forward(values, Self::SCALE, Self::ALPHA);
     }
     fn backward(&self, _x: &[f32], y: &[f32], grad: &mut [f32], _width: usize) {
-        kernels::map_with(grad, y, &|grad, y| {
-            for (g, &y) in grad.iter_mut().zip(y) {
-                *g *= if y > 0.0 {
-                    Self::SCALE
-                } else {
-                    y + Self::SCALE * Self::ALPHA
-                };
-            }
-        });
+        scaled_elu_backward(y, grad, Self::SCALE, Self::ALPHA);
     }
 }
 

@@ -24,20 +24,6 @@ pub fn ln_1p(x: f32) -> f32 {
     libm::log1pf(x)
 }
 
-/// `e^x - 1`, accurate for small `x`.
-#[inline]
-#[must_use]
-pub fn exp_m1(x: f32) -> f32 {
-    libm::expm1f(x)
-}
-
-/// The complementary error function `1 - erf(x)`, accurate where `erf(x)` is close to 1.
-#[inline]
-#[must_use]
-pub fn erfc(x: f32) -> f32 {
-    libm::erfcf(x)
-}
-
 /// Hyperbolic tangent.
 #[inline]
 #[must_use]
